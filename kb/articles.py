@@ -1,0 +1,291 @@
+"""Reading and writing articles and their versions (storage only, no permission checks).
+
+The lifecycle rules and role checks are in ``review``; this module only knows
+how versions are stored: a new article starts as version 1 in ``draft``; a
+draft may be changed in place, guarded by its ``revision`` (optimistic
+locking: a save made against an older revision fails with ``Conflict`` naming
+who changed it); any other version is immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from kb.errors import Conflict, InvalidInput, NotFound
+from kb.model import ArticleContent, ArticleType, Audience, State
+from kb.tables import Article, ArticleVersion
+
+CONTENT_FIELDS = (
+    "title",
+    "body",
+    "question",
+    "similar_questions",
+    "lang",
+    "tags",
+    "audience",
+    "owner",
+    "effective_from",
+    "effective_to",
+    "review_due",
+)
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (timezone-aware)."""
+    return datetime.now(UTC)
+
+
+def to_content(row: ArticleVersion) -> ArticleContent:
+    """The editable content of a stored version."""
+    return ArticleContent(
+        id=row.article_id,
+        type=ArticleType(row.article.type),
+        title=row.title,
+        body=row.body,
+        lang=row.lang,
+        tags=list(row.tags or []),
+        audience=Audience(row.audience),
+        owner=row.owner,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+        review_due=row.review_due,
+        question=row.question,
+        similar_questions=list(row.similar_questions or []),
+    )
+
+
+def _content_columns(content: ArticleContent) -> dict[str, object]:
+    values = {f: getattr(content, f) for f in CONTENT_FIELDS}
+    values["audience"] = str(content.audience)
+    values["tags"] = list(content.tags)
+    values["similar_questions"] = list(content.similar_questions)
+    values["content_hash"] = content.content_hash()
+    return values
+
+
+def get_article(session: Session, article_id: str) -> Article:
+    """The article with this id, or NotFound."""
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFound(f"no article '{article_id}'")
+    return article
+
+
+def get_version(session: Session, article_id: str, version: int) -> ArticleVersion:
+    """One version of an article, or NotFound."""
+    row = session.scalar(
+        select(ArticleVersion).where(
+            ArticleVersion.article_id == article_id, ArticleVersion.version == version
+        )
+    )
+    if row is None:
+        raise NotFound(f"article '{article_id}' has no version {version}")
+    return row
+
+
+def latest_version(session: Session, article_id: str) -> ArticleVersion:
+    """The newest version of an article."""
+    article = get_article(session, article_id)
+    return get_version(session, article_id, article.latest_version)
+
+
+def create_article(
+    session: Session, content: ArticleContent, actor: str, source: str = ""
+) -> ArticleVersion:
+    """Store a new article as version 1, a draft."""
+    content.validate()
+    if session.get(Article, content.id) is not None:
+        raise Conflict(f"article '{content.id}' already exists")
+    now = utcnow()
+    article = Article(
+        id=content.id, type=str(content.type), created_at=now, created_by=actor, latest_version=0
+    )
+    session.add(article)
+    return add_version(session, article, content, actor, source=source)
+
+
+def add_version(
+    session: Session,
+    article: Article,
+    content: ArticleContent,
+    actor: str,
+    *,
+    source: str = "",
+    based_on: int | None = None,
+    state: State = State.DRAFT,
+) -> ArticleVersion:
+    """Append a new version (a draft by default) to an existing article."""
+    content.validate()
+    if str(content.type) != article.type:
+        raise InvalidInput(
+            f"article '{article.id}' is a {article.type}; its type cannot change to {content.type}"
+        )
+    now = utcnow()
+    article.latest_version += 1
+    row = ArticleVersion(
+        article=article,
+        version=article.latest_version,
+        state=str(state),
+        revision=1,
+        source=source,
+        based_on=based_on,
+        created_by=actor,
+        created_at=now,
+        updated_by=actor,
+        updated_at=now,
+        editors=[actor],
+        **_content_columns(content),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_draft(
+    session: Session,
+    row: ArticleVersion,
+    content: ArticleContent,
+    actor: str,
+    expected_revision: int,
+) -> ArticleVersion:
+    """Change a draft in place if nobody saved it since ``expected_revision``.
+
+    The check and the write are one UPDATE, so two concurrent saves cannot both
+    succeed; the loser gets a Conflict naming who saved the draft and when.
+    """
+    content.validate()
+    if content.id != row.article_id:
+        raise InvalidInput("the article id cannot be changed")
+    if row.state != State.DRAFT:
+        raise Conflict(
+            f"article '{row.article_id}' version {row.version} is {row.state}, not a draft; "
+            "it can no longer be changed"
+        )
+    editors = list(row.editors or [])
+    if actor not in editors:
+        editors.append(actor)
+    values = _content_columns(content)
+    values.update(
+        revision=expected_revision + 1, updated_by=actor, updated_at=utcnow(), editors=editors
+    )
+    result = session.execute(
+        update(ArticleVersion)
+        .where(
+            ArticleVersion.id == row.id,
+            ArticleVersion.revision == expected_revision,
+            ArticleVersion.state == str(State.DRAFT),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        fresh = session.get(ArticleVersion, row.id)
+        if fresh is not None:
+            session.refresh(fresh)
+        who = fresh.updated_by if fresh else "someone"
+        when = fresh.updated_at.isoformat(timespec="seconds") if fresh else "meanwhile"
+        raise Conflict(
+            f"article '{row.article_id}' version {row.version} was changed by {who} at {when} "
+            f"(you edited revision {expected_revision}); reload it and apply your edit again"
+        )
+    session.refresh(row)
+    return row
+
+
+def is_effective(row: ArticleVersion, on: date) -> bool:
+    """True when ``on`` lies within the version's effective dates."""
+    if row.effective_from and on < row.effective_from:
+        return False
+    return not (row.effective_to and on > row.effective_to)
+
+
+def published_versions(session: Session) -> list[ArticleVersion]:
+    """The published version of every article (effective or not)."""
+    return list(
+        session.scalars(
+            select(ArticleVersion)
+            .where(ArticleVersion.state == str(State.PUBLISHED))
+            .order_by(ArticleVersion.article_id)
+        )
+    )
+
+
+def served_versions(session: Session, on: date) -> list[ArticleVersion]:
+    """What agents and bots may be shown on ``on``: published and effective."""
+    return [row for row in published_versions(session) if is_effective(row, on)]
+
+
+@dataclass
+class StoreSummary:
+    """What storing an import batch did."""
+
+    created: int = 0
+    new_versions: int = 0
+    updated_drafts: int = 0
+    unchanged: int = 0
+
+
+def _existing_articles(session: Session, ids: list[str]) -> dict[str, Article]:
+    found: dict[str, Article] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (a.id, a) for a in session.scalars(select(Article).where(Article.id.in_(chunk)))
+        )
+    return found
+
+
+def store_contents(
+    session: Session, contents: list[tuple[ArticleContent, str]], actor: str
+) -> tuple[StoreSummary, list[ArticleVersion]]:
+    """Store (content, source) pairs as drafts in the session's transaction.
+
+    A new id becomes a new article; a known id whose newest version has the same
+    content hash is left alone; a known id whose newest version is a draft has
+    that draft updated; otherwise a new draft version is added. Returns the
+    summary and the draft versions written (not the unchanged ones).
+    """
+    summary = StoreSummary()
+    written: list[ArticleVersion] = []
+    existing = _existing_articles(session, [c.id for c, _ in contents])
+    latest_rows = _latest_rows(session, list(existing.values()))
+    for content, source in contents:
+        article = existing.get(content.id)
+        if article is None:
+            written.append(create_article(session, content, actor, source))
+            summary.created += 1
+            continue
+        latest = latest_rows[article.id]
+        if latest.content_hash == content.content_hash():
+            summary.unchanged += 1
+        elif latest.state == State.DRAFT:
+            written.append(update_draft(session, latest, content, actor, latest.revision))
+            summary.updated_drafts += 1
+        else:
+            row = add_version(
+                session, article, content, actor, source=source, based_on=latest.version
+            )
+            written.append(row)
+            summary.new_versions += 1
+    return summary, written
+
+
+def _latest_rows(session: Session, articles: list[Article]) -> dict[str, ArticleVersion]:
+    rows: dict[str, ArticleVersion] = {}
+    for start in range(0, len(articles), 500):
+        chunk = articles[start : start + 500]
+        conditions = [
+            (ArticleVersion.article_id == a.id) & (ArticleVersion.version == a.latest_version)
+            for a in chunk
+        ]
+        if conditions:
+            rows.update(
+                (r.article_id, r)
+                for r in session.scalars(select(ArticleVersion).where(or_(*conditions)))
+            )
+    return rows

