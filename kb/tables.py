@@ -155,6 +155,18 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditHead(Base):
+    """The head of the audit hash chain: one row (``id`` 1) holding the last ``seq``
+    and ``hash``. Appenders lock it to serialise (no forks); ``verify`` checks that the
+    newest event matches it, so deleting the last events is detected too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class IndexEvent(Base):
     """Outbox of changes to the served set, written in the publishing transaction.
 
