@@ -22,6 +22,7 @@ from kb.errors import ConfigError
 
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
+SECRET_SETTINGS = frozenset({"llm_api_key"})
 
 
 def setting(default: Any, help: str) -> Any:
@@ -90,6 +91,21 @@ class Config:
         if str(self.index_dir) in ("", "."):
             return self.home_dir / "index"
         return self.index_dir.expanduser().resolve()
+
+    def display_value(self, name: str) -> Any:
+        """A setting's value as shown to people: derived paths resolved, secrets hidden."""
+        if name == "home":
+            return self.home_dir
+        if name == "index_dir":
+            return self.effective_index_dir
+        if name == "database_url":
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.effective_database_url).render_as_string(hide_password=True)
+        value = getattr(self, name)
+        if name in SECRET_SETTINGS and value:
+            return "***"
+        return value
 
 
 @dataclass(frozen=True)

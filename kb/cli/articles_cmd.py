@@ -1,0 +1,190 @@
+"""``kb import``, ``kb export`` and ``kb articles``: move articles in and out, list them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from kb.articles import get_version, latest_version, store_contents, to_content
+from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
+from kb.errors import InvalidInput
+from kb.exporter import render_files, write_files
+from kb.importer import ImportBatch, read_articles
+from kb.model import ArticleType, State
+from kb.tables import Article, ArticleVersion
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands of this module to the app."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    articles_app = typer.Typer(help="List and show articles.", no_args_is_help=True)
+    app.add_typer(articles_app, name="articles")
+    articles_app.command("list")(list_articles)
+    articles_app.command("show")(show_article)
+
+
+def _text_cleaner():
+    """The scraped-boilerplate cleaner applied to plain documents at import time."""
+    from ingest.clean import clean_text
+
+    return clean_text
+
+
+def _report_outcomes(batch: ImportBatch) -> None:
+    for outcome in batch.outcomes:
+        if outcome.error:
+            err_console.print(f"  failed  {outcome.error}", markup=False, highlight=False)
+        else:
+            console.print(f"  ok      {outcome.path} ({outcome.articles})", highlight=False)
+
+
+def import_command(
+    paths: list[Path] = typer.Argument(..., help="Files and directories to import."),
+    actor: str | None = AS_OPTION,
+    continue_on_error: bool = typer.Option(
+        False, "--continue-on-error", help="Import the good files and report each file's outcome."
+    ),
+    default_type: ArticleType = typer.Option(
+        ArticleType.POLICY, "--type", help="Type given to plain documents (.txt, .html, ...)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import articles as drafts: Markdown with front matter, FAQ files (.jsonl, .csv,
+    .yaml) and plain documents (.txt, .md, .html, .docx, .pdf).
+
+    A batch imports everything or nothing unless --continue-on-error is given.
+    Files and folders whose names start with '_' or '.' are skipped.
+    """
+    who = STATE.actor(actor)
+    batch = read_articles(
+        paths,
+        max_bytes=STATE.config.import_max_bytes,
+        cleaner=_text_cleaner(),
+        default_type=default_type,
+    )
+    if batch.errors and not continue_on_error:
+        for outcome in batch.errors:
+            err_console.print(f"  {outcome.error}", markup=False, highlight=False)
+        raise InvalidInput(
+            f"{len(batch.errors)} of {len(batch.outcomes)} file(s) failed; nothing was imported "
+            "(fix them, or use --continue-on-error)"
+        )
+    with STATE.db.session() as session:
+        summary, _ = store_contents(session, [(i.article, i.source) for i in batch.items], who)
+    result = {
+        "files": len(batch.outcomes),
+        "failed": len(batch.errors),
+        "articles": len(batch.items),
+        "created": summary.created,
+        "new_versions": summary.new_versions,
+        "updated_drafts": summary.updated_drafts,
+        "unchanged": summary.unchanged,
+        "outcomes": [o.__dict__ for o in batch.outcomes],
+    }
+    if as_json:
+        emit(result, True, print)
+    else:
+        if continue_on_error or len(batch.outcomes) <= 20:
+            _report_outcomes(batch)
+        console.print(
+            f"imported {len(batch.items)} article(s) from {len(batch.outcomes)} file(s): "
+            f"{summary.created} new, {summary.new_versions} new version(s), "
+            f"{summary.updated_drafts} draft(s) updated, {summary.unchanged} unchanged",
+            highlight=False,
+        )
+    if batch.errors:
+        raise typer.Exit(1)
+
+
+def export_command(
+    directory: Path = typer.Argument(..., help="Directory to write the files into."),
+    published: bool = typer.Option(
+        False, "--published", help="Export published versions only (default: newest versions)."
+    ),
+) -> None:
+    """Write articles back to files in the format they were imported from."""
+    with STATE.db.session() as session:
+        if published:
+            rows = list(
+                session.scalars(
+                    select(ArticleVersion).where(ArticleVersion.state == str(State.PUBLISHED))
+                )
+            )
+        else:
+            rows = [latest_version(session, a.id) for a in session.scalars(select(Article))]
+        files = render_files(rows)
+    written = write_files(files, directory)
+    console.print(f"exported {len(rows)} article(s) to {len(written)} file(s) in {directory}")
+
+
+def list_articles(
+    state: State | None = typer.Option(
+        None, "--state", help="Only articles whose newest version is in this state."
+    ),
+    article_type: ArticleType | None = typer.Option(None, "--type", help="Only this type."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List articles with their newest and published versions."""
+    with STATE.db.session() as session:
+        rows = []
+        for article in session.scalars(select(Article).order_by(Article.id)):
+            latest = latest_version(session, article.id)
+            if (state and latest.state != state) or (article_type and article.type != article_type):
+                continue
+            rows.append(
+                {
+                    "id": article.id,
+                    "type": article.type,
+                    "title": latest.title,
+                    "latest": article.latest_version,
+                    "state": latest.state,
+                    "published": article.published_version,
+                    "audience": latest.audience,
+                    "lang": latest.lang,
+                }
+            )
+    emit(
+        rows,
+        as_json,
+        lambda data: print_table(
+            data, ["id", "type", "title", "latest", "state", "published", "audience"]
+        ),
+    )
+
+
+def show_article(
+    article_id: str = typer.Argument(..., help="The article id."),
+    version: int | None = typer.Option(None, "--version", help="A version (default: newest)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show one version of an article: metadata, state and content."""
+    with STATE.db.session() as session:
+        row = (
+            get_version(session, article_id, version)
+            if version
+            else latest_version(session, article_id)
+        )
+        data = {
+            "version": row.version,
+            "state": row.state,
+            "revision": row.revision,
+            "content_hash": row.content_hash,
+            "created_by": row.created_by,
+            "updated_by": row.updated_by,
+            "updated_at": row.updated_at,
+            "id": row.article_id,
+            **to_content(row).metadata(),
+            "body": row.body,
+        }
+    emit(data, as_json, _render_article)
+
+
+def _render_article(data: dict) -> None:
+    for key, value in data.items():
+        if key != "body":
+            console.print(f"{key}: {value}", highlight=False, markup=False)
+    console.print()
+    console.print(data["body"], highlight=False, markup=False)

@@ -1,0 +1,116 @@
+"""What every CLI command shares: the loaded settings, the database, the acting
+user, and output as a table or as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kb.config import Config, LoadedConfig, load_config
+from kb.db import Database
+from kb.errors import InvalidInput
+
+console = Console()
+err_console = Console(stderr=True)
+
+AS_OPTION = typer.Option(
+    None, "--as", help="The user this action runs as (default: the 'actor' setting)."
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+@dataclass
+class CliState:
+    """Per-invocation state built from the global options."""
+
+    config_path: Path | None = None
+
+    def reset(self, config_path: Path | None) -> None:
+        """Start a new invocation: forget the settings and database of the last one."""
+        if "db" in self.__dict__:
+            self.__dict__.pop("db").dispose()
+        self.__dict__.pop("loaded", None)
+        self.config_path = config_path
+
+    @cached_property
+    def loaded(self) -> LoadedConfig:
+        """The settings with their sources."""
+        return load_config(self.config_path)
+
+    @property
+    def config(self) -> Config:
+        """The effective settings."""
+        return self.loaded.config
+
+    @cached_property
+    def db(self) -> Database:
+        """The knowledge base's database, created or upgraded on first use."""
+        database = Database(self.config.effective_database_url)
+        database.migrate()
+        return database
+
+    def actor(self, given: str | None) -> str:
+        """The acting user: ``--as`` or the 'actor' setting; one is required."""
+        name = (given or self.config.actor or "").strip()
+        if not name:
+            raise InvalidInput("name the acting user with --as NAME (or the 'actor' setting)")
+        return name
+
+
+STATE = CliState()
+
+
+def json_default(value: Any) -> Any:
+    """JSON for dates, paths and enums."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Print data as JSON (UTF-8, not escaped) on stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=json_default) + "\n")
+
+
+def print_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
+    """Print rows as a table with the given columns."""
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(json_default(value)) if isinstance(value, date | datetime) else str(value)
+
+
+def emit(
+    data: Any,
+    as_json: bool,
+    render: Callable[[Any], None],
+) -> None:
+    """Print ``data`` as JSON when asked, else with ``render``."""
+    if as_json:
+        print_json(data)
+    else:
+        render(data)

@@ -1,0 +1,105 @@
+"""Settings: declared once, loaded from YAML and environment, documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kb.cli.main import app
+from kb.config import declared_settings, load_config
+from kb.errors import ConfigError
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+
+
+class TestLoadConfig:
+    def test_defaults_put_everything_under_home(self, kb_home: Path) -> None:
+        config = load_config().config
+        assert config.home_dir == kb_home.resolve()
+        assert config.effective_database_url == f"sqlite:///{kb_home.resolve() / 'kb.sqlite3'}"
+        assert config.effective_index_dir == kb_home.resolve() / "index"
+
+    def test_yaml_file_in_working_directory_is_read(self, tmp_path: Path) -> None:
+        (tmp_path / "kb.yaml").write_text("top_k: 7\nchunk_size: 120\n", encoding="utf-8")
+        loaded = load_config()
+        assert loaded.config.top_k == 7
+        assert loaded.sources["top_k"] == str(tmp_path / "kb.yaml")
+        assert loaded.sources["embedder"] == "default"
+
+    def test_environment_overrides_file(self, tmp_path: Path, monkeypatch) -> None:
+        (tmp_path / "kb.yaml").write_text("top_k: 7\n", encoding="utf-8")
+        monkeypatch.setenv("KB_TOP_K", "9")
+        loaded = load_config()
+        assert loaded.config.top_k == 9
+        assert loaded.sources["top_k"] == "$KB_TOP_K"
+
+    def test_explicit_path_and_kb_config(self, tmp_path: Path, monkeypatch) -> None:
+        other = tmp_path / "other.yaml"
+        other.write_text("confidence_threshold: 0.7\n", encoding="utf-8")
+        assert load_config(other).config.confidence_threshold == 0.7
+        monkeypatch.setenv("KB_CONFIG", str(other))
+        assert load_config().config.confidence_threshold == 0.7
+
+    def test_unknown_key_is_named(self, tmp_path: Path) -> None:
+        (tmp_path / "kb.yaml").write_text("top_kk: 3\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="unknown setting 'top_kk'"):
+            load_config()
+
+    @pytest.mark.parametrize(
+        ("text", "key"),
+        [("top_k: many\n", "top_k"), ("chunk_size: 1.5\n", "chunk_size"), ("home: [1]\n", "home")],
+    )
+    def test_wrong_type_is_named(self, tmp_path: Path, text: str, key: str) -> None:
+        (tmp_path / "kb.yaml").write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=f"setting '{key}'"):
+            load_config()
+
+    def test_wrong_type_in_environment(self, monkeypatch) -> None:
+        monkeypatch.setenv("KB_CONFIDENCE_THRESHOLD", "high")
+        with pytest.raises(ConfigError, match=r"confidence_threshold.*\$KB_CONFIDENCE_THRESHOLD"):
+            load_config()
+
+    def test_malformed_yaml_names_line(self, tmp_path: Path) -> None:
+        (tmp_path / "kb.yaml").write_text("top_k: 3\n  bad: [\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="kb.yaml line"):
+            load_config()
+
+    def test_missing_explicit_file(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="not found"):
+            load_config(tmp_path / "nope.yaml")
+
+    def test_process_defaults_are_offline(self) -> None:
+        import os
+
+        assert os.environ["HF_HUB_OFFLINE"] == "1"
+        assert os.environ["HAYSTACK_TELEMETRY_ENABLED"] == "False"
+
+
+class TestSettingsDocumentation:
+    def test_every_setting_has_help(self) -> None:
+        for info in declared_settings():
+            assert len(info.help) > 10, info.name
+
+    def test_every_setting_is_documented(self) -> None:
+        text = DOCS.read_text(encoding="utf-8")
+        missing = [i.name for i in declared_settings() if f"`{i.name}`" not in text]
+        assert not missing, f"undocumented settings in docs/settings.md: {missing}"
+        for info in declared_settings():
+            assert info.env_var in text, info.env_var
+
+
+class TestConfigShow:
+    def test_shows_values_and_sources(self, tmp_path: Path, monkeypatch) -> None:
+        (tmp_path / "kb.yaml").write_text("top_k: 4\nllm_api_key: sekret\n", encoding="utf-8")
+        result = CliRunner().invoke(app, ["config", "show", "--json"])
+        assert result.exit_code == 0, result.output
+        import json
+
+        rows = {r["name"]: r for r in json.loads(result.output)}
+        assert rows["top_k"]["value"] == 4
+        assert rows["top_k"]["source"].endswith("kb.yaml")
+        assert rows["home"]["source"] == "$KB_HOME"
+        assert rows["llm_api_key"]["value"] == "***"
+        assert "sekret" not in result.output

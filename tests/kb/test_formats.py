@@ -1,0 +1,202 @@
+"""File formats: Markdown front matter, bulk FAQ files, plain documents, encodings."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kb.errors import InvalidInput
+from kb.formats.encoding import decode_text, read_text
+from kb.formats.faq import parse_faq_file, render_faq_file
+from kb.formats.markdown import parse_markdown, render_markdown
+from kb.formats.plain import extract_plain, id_from_path
+from kb.model import ArticleContent, ArticleType, Audience
+
+FAQ_MD = """---
+id: faq-refund-time
+type: faq
+title: 退款多久到账
+lang: zh
+tags: [退款, 售后]
+audience: public
+owner: 售后组
+effective_from: 2025-01-01
+effective_to: null
+review_due: 2026-12-31
+question: 退款多久能到账？
+similar_questions:
+  - 钱什么时候退回来
+  - "退款: 怎么还没到"
+---
+退款审核通过后，**3-5个工作日**原路退回。
+"""
+
+
+class TestMarkdown:
+    def test_parse_all_fields(self) -> None:
+        article = parse_markdown(FAQ_MD, "a.md")
+        assert article.id == "faq-refund-time"
+        assert article.type is ArticleType.FAQ
+        assert article.tags == ["退款", "售后"]
+        assert article.audience is Audience.PUBLIC
+        assert article.effective_from == date(2025, 1, 1)
+        assert article.effective_to is None
+        assert article.similar_questions == ["钱什么时候退回来", "退款: 怎么还没到"]
+        assert article.body == "退款审核通过后，**3-5个工作日**原路退回。\n"
+
+    def test_canonical_round_trip_is_byte_identical(self) -> None:
+        article = parse_markdown(FAQ_MD, "a.md")
+        rendered = render_markdown(article)
+        assert parse_markdown(rendered, "b.md") == article
+        assert render_markdown(parse_markdown(rendered, "b.md")) == rendered
+
+    def test_policy_has_no_faq_fields(self) -> None:
+        article = ArticleContent(id="p1", type=ArticleType.POLICY, title="T", body="# H\n\ntext\n")
+        rendered = render_markdown(article)
+        assert "question" not in rendered
+        assert parse_markdown(rendered, "p.md") == article
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("---\nid: x\ntype: policy\n", "never closed"),
+            ("---\nid: x\ntype: [policy\ntitle: t\n---\nbody", r"line \d+: malformed front matter"),
+            ("---\nid: x\ntype: memo\ntitle: t\n---\nbody", "unknown type 'memo'"),
+            ("---\nid: x\ntype: faq\ntitle: t\n---\nbody", "needs a question"),
+            ("---\nid: x\ntitle: t\n---\nbody", "missing required field 'type'"),
+            ("---\nid: x y\ntype: policy\ntitle: t\n---\nbody", "invalid id"),
+            ("---\nid: x\ntype: policy\ntitle: t\nreview_due: soon\n---\nb", "review_due"),
+            ("---\nid: x\ntype: policy\ntitle: t\ncolour: red\n---\nb", "unknown field"),
+            ("---\n- a\n- b\n---\nb", "must be a mapping"),
+        ],
+    )
+    def test_bad_front_matter_is_a_clear_error(self, text: str, message: str) -> None:
+        with pytest.raises(InvalidInput, match=message) as info:
+            parse_markdown(text, "bad.md")
+        assert "bad.md" in info.value.message
+
+    def test_yaml_is_loaded_safely(self) -> None:
+        text = "---\nid: x\ntype: policy\ntitle: !!python/object/apply:os.system ['true']\n---\nb"
+        with pytest.raises(InvalidInput, match="malformed"):
+            parse_markdown(text, "evil.md")
+
+
+class TestFaqFiles:
+    def test_bq_faq_style_jsonl_round_trips(self) -> None:
+        text = (
+            '{"id": "bqdev-faq-00001", "question": "%0.05利率是多少"}\n'
+            '{"id": "bqdev-faq-00002", "question": "开户处理失败是为什么"}\n'
+        )
+        articles = parse_faq_file(text, "c.jsonl", ".jsonl")
+        assert [a.id for a in articles] == ["bqdev-faq-00001", "bqdev-faq-00002"]
+        assert articles[0].type is ArticleType.FAQ
+        assert articles[0].title == "%0.05利率是多少"
+        assert render_faq_file(articles, ".jsonl") == text
+
+    def test_full_entries_in_every_format(self) -> None:
+        entry = {
+            "id": "f1",
+            "question": "怎么退货",
+            "similar_questions": ["退货流程", "想退"],
+            "answer": "七天无理由退货。",
+            "tags": ["退货"],
+            "audience": "internal",
+            "review_due": "2026-01-01",
+        }
+        import json
+
+        jsonl = json.dumps(entry, ensure_ascii=False) + "\n"
+        base = parse_faq_file(jsonl, "x.jsonl", ".jsonl")
+        for suffix in (".csv", ".yaml"):
+            text = render_faq_file(base, suffix)
+            again = parse_faq_file(text, f"x{suffix}", suffix)
+            assert again == base, suffix
+            assert render_faq_file(again, suffix) == text
+        assert base[0].similar_questions == ["退货流程", "想退"]
+        assert base[0].audience is Audience.INTERNAL
+
+    @pytest.mark.parametrize(
+        ("text", "suffix", "message"),
+        [
+            (
+                '{"id": "a", "question": "q"}\n{"id": "b", "question"\n',
+                ".jsonl",
+                "line 2: invalid JSON",
+            ),
+            ('{"id": "a"}\n', ".jsonl", "line 1: missing required field 'question'"),
+            ('{"id": "a", "question": "q", "colour": 1}\n', ".jsonl", "unknown field"),
+            ("question,answer\nq,a\n", ".csv", "header"),
+            ("id: a\n", ".yaml", "must be a list"),
+            ("- id: a\n  question: [\n", ".yaml", "malformed YAML"),
+        ],
+    )
+    def test_bad_faq_files(self, text: str, suffix: str, message: str) -> None:
+        with pytest.raises(InvalidInput, match=message):
+            parse_faq_file(text, f"bad{suffix}", suffix)
+
+
+class TestEncodings:
+    TEXT = "客服响应时间：普通咨询5秒内响应。"
+
+    @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+    def test_decodes_common_chinese_encodings(self, encoding: str) -> None:
+        assert decode_text(self.TEXT.encode(encoding), "f.txt") == self.TEXT
+
+    def test_binary_is_refused(self) -> None:
+        with pytest.raises(InvalidInput, match="binary"):
+            decode_text(b"\x89PNG\r\n\x1a\n\x00\x00", "f.txt")
+
+    def test_size_limit(self, tmp_path: Path) -> None:
+        path = tmp_path / "big.txt"
+        path.write_text("字" * 100, encoding="utf-8")
+        with pytest.raises(InvalidInput, match="over the limit"):
+            read_text(path, max_bytes=50)
+
+
+class TestPlainDocuments:
+    def test_id_from_path(self) -> None:
+        assert id_from_path(Path("001_e617dacae824e584.txt")) == "001_e617dacae824e584"
+        assert id_from_path(Path("退款 政策.txt")).startswith("doc-")
+
+    def test_html(self) -> None:
+        html = (
+            "<html><head><title>退款政策</title><script>alert(1)</script></head>"
+            "<body><nav>首页</nav><h1>退款</h1><p>三天内退款。</p></body></html>"
+        ).encode()
+        title, text = extract_plain(html, Path("r.html"))
+        assert title == "退款政策"
+        assert "三天内退款。" in text
+        assert "alert" not in text and "首页" not in text
+
+    def test_docx(self) -> None:
+        import docx
+
+        document = docx.Document()
+        document.add_heading("理赔标准", level=1)
+        document.add_paragraph("保价快件按保价金额赔偿。")
+        buffer = io.BytesIO()
+        document.save(buffer)
+        title, text = extract_plain(buffer.getvalue(), Path("c.docx"))
+        assert "# 理赔标准" in text and "保价快件按保价金额赔偿。" in text
+        assert title == "理赔标准"
+
+    def test_corrupt_docx_is_a_clear_error(self) -> None:
+        with pytest.raises(InvalidInput, match="not a readable .docx"):
+            extract_plain(b"PK\x03\x04 not really", Path("c.docx"))
+
+    def test_pdf(self) -> None:
+        from pypdf import PdfWriter
+
+        writer = PdfWriter()
+        writer.add_blank_page(width=200, height=200)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        with pytest.raises(InvalidInput, match="no text"):
+            extract_plain(buffer.getvalue(), Path("blank.pdf"))
+
+    def test_corrupt_pdf(self) -> None:
+        with pytest.raises(InvalidInput, match=r"c\.pdf"):
+            extract_plain(b"%PDF-1.4 garbage", Path("c.pdf"))

@@ -1,0 +1,186 @@
+"""`kb init`, `kb import`, `kb export` and `kb articles` through the real CLI and SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kb.cli.main import app
+
+POLICY = """---
+id: policy-response-time
+type: policy
+title: 客服响应时效
+lang: zh
+tags: [时效]
+audience: public
+owner: 客服部
+effective_from: 2025-01-01
+effective_to: null
+review_due: 2027-01-01
+---
+## 响应标准
+
+普通咨询5秒内响应，紧急工单4小时内处理。
+"""
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def list_ids() -> list[str]:
+    code, out = invoke("articles", "list", "--json")
+    assert code == 0, out
+    return [row["id"] for row in json.loads(out)]
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    root = tmp_path / "src"
+    (root / "policy").mkdir(parents=True)
+    (root / "policy" / "policy-response-time.md").write_text(POLICY, encoding="utf-8")
+    (root / "faq.jsonl").write_text(
+        '{"id": "faq-1", "question": "退款多久到账", "similar_questions": ["钱啥时候退"], '
+        '"answer": "3-5个工作日。"}\n{"id": "faq-2", "question": "怎么改地址"}\n',
+        encoding="utf-8",
+    )
+    (root / "notice.txt").write_bytes("停运通知\n春节期间暂停揽收。\n".encode("gbk"))
+    (root / "_drafts").mkdir()
+    (root / "_drafts" / "ignored.md").write_text("not imported", encoding="utf-8")
+    return root
+
+
+class TestImport:
+    def test_imports_every_kind_as_drafts(self, source: Path) -> None:
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 0, out
+        assert sorted(list_ids()) == ["faq-1", "faq-2", "notice", "policy-response-time"]
+        code, out = invoke("articles", "show", "notice", "--json")
+        shown = json.loads(out)
+        assert shown["state"] == "draft"
+        assert shown["title"] == "停运通知"  # GBK decoded
+        assert "春节期间暂停揽收。" in shown["body"]
+        code, out = invoke("articles", "show", "faq-1", "--json")
+        assert json.loads(out)["similar_questions"] == ["钱啥时候退"]
+
+    def test_reimport_of_same_files_changes_nothing(self, source: Path) -> None:
+        invoke("import", str(source), "--as", "alice")
+        code, out = invoke("import", str(source), "--as", "alice", "--json")
+        assert code == 0
+        assert json.loads(out)["unchanged"] == 4
+
+    def test_batch_is_all_or_nothing(self, source: Path) -> None:
+        (source / "broken.md").write_text("---\nid: b\ntype: memo\ntitle: t\n---\nx", "utf-8")
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1
+        assert "broken.md" in out and "unknown type 'memo'" in out
+        assert "nothing was imported" in out
+        assert list_ids() == []
+
+    def test_continue_on_error_reports_each_file(self, source: Path) -> None:
+        (source / "broken.md").write_text("---\nid: b\ntype: memo\ntitle: t\n---\nx", "utf-8")
+        (source / "image.txt").write_bytes(b"\x89PNG\x00\x00\x00")
+        code, out = invoke("import", str(source), "--as", "alice", "--continue-on-error", "--json")
+        assert code == 1
+        report = json.loads(out[: out.rindex("}") + 1])
+        errors = {Path(o["path"]).name: o["error"] for o in report["outcomes"] if o["error"]}
+        assert set(errors) == {"broken.md", "image.txt"}
+        assert "binary" in errors["image.txt"]
+        assert len(list_ids()) == 4
+
+    def test_duplicate_id_across_files(self, source: Path) -> None:
+        (source / "dup.jsonl").write_text('{"id": "faq-1", "question": "again"}\n', "utf-8")
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1 and "duplicate id 'faq-1'" in out
+
+    def test_link_outside_the_directory_is_refused(self, source: Path, tmp_path: Path) -> None:
+        outside = tmp_path / "secret.txt"
+        outside.write_text("secret", encoding="utf-8")
+        os.symlink(outside, source / "link.txt")
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1 and "outside" in out
+        assert list_ids() == []
+
+    def test_file_over_the_size_limit(self, source: Path, monkeypatch) -> None:
+        monkeypatch.setenv("KB_IMPORT_MAX_BYTES", "100")
+        (source / "big.txt").write_text("字" * 200, encoding="utf-8")
+        code, out = invoke("import", str(source / "big.txt"), "--as", "alice")
+        assert code == 1 and "over the limit" in out
+
+    def test_actor_is_required(self, source: Path) -> None:
+        code, out = invoke("import", str(source))
+        assert code == 1 and "--as" in out
+
+
+class TestExport:
+    def test_export_of_an_import_is_the_same_files(self, source: Path, tmp_path: Path) -> None:
+        (source / "notice.txt").unlink()  # plain documents come back as Markdown
+        invoke("import", str(source), "--as", "alice")
+        out_dir = tmp_path / "out"
+        code, out = invoke("export", str(out_dir))
+        assert code == 0, out
+        for name in ("policy/policy-response-time.md", "faq.jsonl"):
+            assert (out_dir / name).read_bytes() == (source / name).read_bytes(), name
+
+    def test_bq_faq_corpus_keeps_ids_and_round_trips(
+        self, shared_dir: Path, tmp_path: Path
+    ) -> None:
+        corpus = shared_dir / "datasets" / "bq-faq" / "dev" / "corpus.jsonl"
+        code, out = invoke("import", str(corpus), "--as", "alice", "--json")
+        assert code == 0, out
+        assert json.loads(out)["created"] == sum(1 for _ in corpus.open(encoding="utf-8"))
+        assert "bqdev-faq-00001" in list_ids()
+        invoke("export", str(tmp_path / "out"))
+        assert (tmp_path / "out" / "corpus.jsonl").read_bytes() == corpus.read_bytes()
+
+
+class TestErrorsAreOneLine:
+    def test_no_traceback_from_the_console_script(self, tmp_path: Path) -> None:
+        env = {**os.environ, "KB_HOME": str(tmp_path / "h")}
+        bad = tmp_path / "bad.md"
+        bad.write_text("---\nid: x\ntype: policy\n", encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "kb.cli.main", "import", str(bad), "--as", "a"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "never closed" in result.stderr
+
+    def test_bad_config_is_one_line(self, tmp_path: Path) -> None:
+        (tmp_path / "kb.yaml").write_text("nonsense: 1\n", encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "kb.cli.main", "config", "show"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "KB_HOME": str(tmp_path / "h")},
+            check=False,
+        )
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: unknown setting 'nonsense'")
+        assert "Traceback" not in result.stderr
+
+
+class TestInit:
+    def test_init_creates_a_wal_sqlite_database(self, kb_home: Path) -> None:
+        code, out = invoke("init")
+        assert code == 0, out
+        import sqlite3
+
+        connection = sqlite3.connect(kb_home / "kb.sqlite3")
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+        assert {"articles", "article_versions", "users", "api_keys", "audit_events"} <= tables
+        assert {"feedback", "query_log", "index_events", "alembic_version"} <= tables
