@@ -63,7 +63,7 @@ class TestLoadConfig:
 
     def test_malformed_yaml_names_line(self, tmp_path: Path) -> None:
         (tmp_path / "kb.yaml").write_text("top_k: 3\n  bad: [\n", encoding="utf-8")
-        with pytest.raises(ConfigError, match="kb.yaml line"):
+        with pytest.raises(ConfigError, match=r"kb\.yaml line"):
             load_config()
 
     def test_missing_explicit_file(self, tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ class TestPlainDocuments:
         assert title == "理赔标准"
 
     def test_corrupt_docx_is_a_clear_error(self) -> None:
-        with pytest.raises(InvalidInput, match="not a readable .docx"):
+        with pytest.raises(InvalidInput, match=r"not a readable \.docx"):
             extract_plain(b"PK\x03\x04 not really", Path("c.docx"))
 
     def test_pdf(self) -> None:
