@@ -1,0 +1,206 @@
+"""Pure text functions shared by ingest, retrieval and evaluation.
+
+Nothing here keeps state except the OpenCC converter, built once per process.
+
+- ``strip_pinyin_annotations``: drop the ``(xùn)`` annotations scraped pages put after
+  Chinese characters, keeping real parenthesised content.
+- ``to_simplified``: Traditional -> Simplified Chinese (OpenCC ``t2s``).
+- ``normalize_for_matching``: the form BM25, the embedder and queries are matched in.
+- ``normalize_for_eval``: the exact rule of ``../shared/eval/README.md``.
+- ``mask_personal_data``: replace phone numbers, ID and bank card numbers, e-mail
+  addresses and street addresses with tags such as ``[手机号]``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+import opencc
+
+# --- pinyin annotations -------------------------------------------------------------------
+
+#: Every syllable of Hanyu Pinyin, without tones (ü also written v).
+PINYIN_SYLLABLES = frozenset(
+    """
+    a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu
+    pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu
+    ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu
+    fa fan fang fei fen feng fo fou fu
+    da dai dan dang dao de dei den deng di dia dian diao die ding diu dong dou du duan dui dun duo
+    ta tai tan tang tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo
+    na nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan
+    nun nuo nü nüe nv nve
+    la lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu lo long lou lu luan
+    lun luo lü lüe lv lve
+    ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo
+    ka kai kan kang kao ke kei ken keng kong kou ku kua kuai kuan kuang kui kun kuo
+    ha hai han hang hao he hei hen heng hong hou hu hua huai huan huang hui hun huo
+    ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun
+    qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun
+    xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun
+    zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang
+    zhui zhun zhuo
+    cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan chuang chui
+    chun chuo
+    sha shai shan shang shao she shei shen sheng shi shou shu shua shuai shuan shuang shui
+    shun shuo
+    ra ran rang rao re ren reng ri rong rou ru rua ruan rui run ruo
+    za zai zan zang zao ze zei zen zeng zi zong zou zu zuan zui zun zuo
+    ca cai can cang cao ce cen ceng ci cong cou cu cuan cui cun cuo
+    sa sai san sang sao se sen seng si song sou su suan sui sun suo
+    ya yan yang yao ye yi yin ying yo yong you yu yuan yue yun
+    wa wai wan wang wei wen weng wo wu
+    e ei en eng er o ou ê m n ng hm hng
+    """.split()  # noqa: SIM905 (a readable table)
+)
+
+#: One or more syllables written together ("jīgòu"), longest alternatives first.
+_SYLLABLE_RUN = re.compile("(?:" + "|".join(sorted(PINYIN_SYLLABLES, key=len, reverse=True)) + ")+")
+_TONE_MARKS = "\u0300\u0301\u0304\u030c"  # grave, acute, macron, caron (NFD)
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_PINYIN_LETTERS = "a-zA-ZüāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿêĀÁǍÀĒÉĚÈĪÍǏÌŌÓǑÒŪÚǓÙǕǗǙǛÜ" + _TONE_MARKS
+#: A bracket right after a Han character (spaces allowed) holding only letters,
+#: tone marks and separators; whether it really is pinyin is decided in code.
+_ANNOTATION = re.compile(
+    rf"(?<=[{_HAN}])[ \t\u3000]*[(（][ \t\u3000]*"
+    rf"([{_PINYIN_LETTERS}]+(?:[ \t\u3000'’·-]+[{_PINYIN_LETTERS}]+)*)"
+    r"[ \t\u3000]*[)）]"
+)
+
+
+def is_pinyin(candidate: str) -> bool:
+    """True if ``candidate`` is tone-marked Hanyu Pinyin ("xùn", "jī gòu", "xī'ān").
+
+    At least one tone mark is required, so English words and acronyms in brackets
+    ("VIP", "eap", "book") are never taken for pinyin.
+    """
+    decomposed = unicodedata.normalize("NFD", candidate.lower())
+    if not any(mark in decomposed for mark in _TONE_MARKS):
+        return False
+    plain = decomposed.replace("u\u0308", "ü").replace("e\u0302", "ê")
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    parts = [p for p in re.split(r"[\s'’·-]+", plain) if p]
+    return bool(parts) and all(_SYLLABLE_RUN.fullmatch(p) for p in parts)
+
+
+def strip_pinyin_annotations(text: str) -> str:
+    """Remove pinyin annotations after Chinese characters: ``培訓(xùn)`` -> ``培訓``.
+
+    Handles ASCII and full-width brackets, spaces inside or before the brackets,
+    several syllables and decomposed tone marks. Bracketed content that is not
+    tone-marked pinyin (``(一)``, ``（普通咨询）``, ``(VIP)``, ``(2024)``) is kept.
+    """
+    while True:  # again, for an annotation that follows a removed one: 訓(xùn)(xùn)
+        stripped = _ANNOTATION.sub(lambda m: "" if is_pinyin(m.group(1)) else m.group(0), text)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+# --- Traditional -> Simplified ------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Callable[[str], str]:
+    """The OpenCC Traditional -> Simplified converter, built once per process."""
+    return opencc.OpenCC("t2s").convert
+
+
+def to_simplified(text: str) -> str:
+    """Convert Traditional Chinese to Simplified (OpenCC ``t2s``); other text is unchanged."""
+    return _t2s()(text) if text else text
+
+
+# --- normalisation ------------------------------------------------------------------------
+
+
+def normalize_for_matching(text: str) -> str:
+    """The form text is indexed and queried in (not for display).
+
+    Unicode NFKC, pinyin annotations removed, Traditional -> Simplified, lower case,
+    runs of whitespace collapsed to one space and the ends stripped.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(strip_pinyin_annotations(text))
+    return " ".join(text.lower().split())
+
+
+def normalize_for_eval(text: str) -> str:
+    """The evaluation rule: NFKC, Traditional -> Simplified, pinyin annotations removed,
+    all whitespace removed (``../shared/eval/README.md``)."""
+    text = to_simplified(unicodedata.normalize("NFKC", text))
+    return "".join(strip_pinyin_annotations(text).split())
+
+
+# --- personal data ------------------------------------------------------------------------
+
+_NOT_DIGIT_BEFORE = r"(?<![0-9A-Za-z])"
+_NOT_DIGIT_AFTER = r"(?![0-9A-Za-z])"
+# Characters that end a sentence part or introduce the address; never inside a place name.
+_NOT_IN_NAME = "在住是的到寄往址为於于和与及或从自请把给送发收我你他她们，。、：:；;,！？!? \n\t"
+_NAME = rf"[^{re.escape(_NOT_IN_NAME)}\[\]()（）0-9A-Za-z]"
+
+#: (tag, pattern), applied in this order; earlier tags are never re-matched.
+PERSONAL_DATA_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("[邮箱]", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
+    (
+        "[身份证号]",
+        re.compile(
+            _NOT_DIGIT_BEFORE
+            + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+            + _NOT_DIGIT_AFTER
+        ),
+    ),
+    (
+        "[银行卡号]",
+        re.compile(
+            _NOT_DIGIT_BEFORE
+            + r"(?:\d{16,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?|\d{6}[ -]\d{10,13})"
+            + _NOT_DIGIT_AFTER
+        ),
+    ),
+    (
+        "[手机号]",
+        re.compile(
+            r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ -]?|[(（]\+?86[)）][ -]?)?"
+            r"1[3-9]\d(?:[ -]?\d{4}){2}" + _NOT_DIGIT_AFTER
+        ),
+    ),
+    (
+        "[电话]",
+        re.compile(
+            _NOT_DIGIT_BEFORE
+            + r"(?:0\d{2,3}[ -]|[(（]0\d{2,3}[)）][ -]?)\d{7,8}(?:-\d{1,5})?"
+            + _NOT_DIGIT_AFTER
+        ),
+    ),
+    (
+        "[地址]",
+        re.compile(
+            rf"(?:{_NAME}{{2,6}}?(?:省|自治区|自治區))?"
+            rf"(?:{_NAME}{{2,6}}?市)?"
+            rf"(?:{_NAME}{{1,6}}?(?:区|區|县|縣|旗|镇|鎮|乡|鄉))?"
+            rf"{_NAME}{{1,10}}?(?:路|街|巷|弄|胡同|大道)"
+            r"[ ]?\d+(?:-\d+)?[ ]?(?:号|號)"
+            r"(?:[ ]?(?:院|楼|樓|大厦|大廈|小区|小區))?"
+            r"(?:[ ]?\d+[ ]?(?:栋|棟|幢|号楼|號樓|单元|單元|楼|樓|层|層|室|号|號))*"
+        ),
+    ),
+]
+
+
+def mask_personal_data(text: str) -> str:
+    """Replace personal data with tags.
+
+    Masks e-mail addresses ``[邮箱]``, 18-character ID card numbers ``[身份证号]``, bank
+    card numbers of 16-19 digits, plain or grouped ``[银行卡号]``, mainland mobile numbers
+    with optional +86 and separators ``[手机号]``, landlines with an area code ``[电话]``
+    and (best effort) street addresses ending in a house number ``[地址]``. Amounts,
+    dates, durations, service hotlines (400/800) and order numbers up to 15 digits are kept.
+    """
+    for tag, pattern in PERSONAL_DATA_PATTERNS:
+        text = pattern.sub(tag, text)
+    return text
