@@ -14,15 +14,16 @@ covers both scripts; the text kept is always the original.
 3. ``INLINE_RULES``: fragments inside lines, e.g. ``已閱讀5頁,還剩21頁未讀, 繼續免費閱讀``,
    empty slide-template fields (``演講人:日期:``, ``CATALOGUE`` before ``目錄``), the site
    editor's ``今天小编为大家带来……希望对您有帮助!`` and ``、、`` left of lost list numbers.
-4. ``_strip_file_title``: ``方案.docxVIP`` -> ``方案`` (first line, or any ``.xxxVIP`` line).
-5. ``_drop_tail``: a trailing run of short lines starting at a footer marker
+4. ``_drop_tail``: a trailing run of short lines starting at a footer marker
    (``文档评论(0)``, ``最新文档``, ``评论``/``0/150``/``提交评论``, ``+ 关注`` ...).
-6. ``_drop_link_lists``: a ``相关文章:``/``相关推荐`` header and the dated link titles after it.
-7. ``_drop_notice_blocks``: paragraphs whose lines are mostly site notices (see 8),
+5. ``_drop_link_lists``: a ``相关文章:``/``相关推荐`` header and the dated link titles after it.
+6. ``_drop_notice_blocks``: paragraphs whose lines are mostly site notices (see 7),
    and a lone ``温馨提示``/``免责声明`` label right before one.
-8. ``_is_boilerplate_line``: whole lines that are site furniture (``BOILERPLATE_LINES``),
+7. ``_is_boilerplate_line``: whole lines that are site furniture (``BOILERPLATE_LINES``),
    page markers (``标题_第1页``), article meta (``作者:… 人气:15``) or a site notice
    (two notice keywords, one of them specific to document sites: ``NOTICE_STRONG``).
+8. ``_strip_file_title``: ``方案.docxVIP`` -> ``方案`` (first remaining line, or any line
+   ending in ``.xxxVIP``).
 9. ``_tidy_whitespace``: runs of spaces between Chinese characters -> one space, trailing
    spaces, more than one blank line, blank lines at both ends.
 """
@@ -33,6 +34,7 @@ import re
 import unicodedata
 from copy import deepcopy
 from dataclasses import replace
+from functools import lru_cache
 
 from haystack import Document, component
 from haystack.core.serialization import default_from_dict, default_to_dict
@@ -96,6 +98,7 @@ def _apply_inline_rules(text: str) -> str:
 _BULLET = re.compile(r"^(?:[\s\-•*·]+|\d{1,2}\s*[.、)]\s*)+")
 
 
+@lru_cache(maxsize=8192)
 def _key(line: str) -> str:
     """The line as matched by the line rules: NFKC, Simplified, no bullet, no outer spaces."""
     simplified = to_simplified(unicodedata.normalize("NFKC", line)).strip()
@@ -166,7 +169,7 @@ def _is_boilerplate_line(key: str) -> bool:
     )
 
 
-# --- 4-7. structural rules ----------------------------------------------------------------
+# --- 4-6, 8. structural rules ----------------------------------------------------------------
 
 _FILE_TITLE = re.compile(r"^(.+?)\.(?:docx?|pdf|pptx?|xlsx?|wps|txt)(VIP)?\s*$", re.IGNORECASE)
 
@@ -290,11 +293,10 @@ def clean_text(text: str) -> str:
         return ""
     keep_final_newline = text.endswith(("\n", "\r"))
     text = _apply_inline_rules(strip_pinyin_annotations(_fix_characters(text)))
-    lines = _strip_file_title(text.split("\n"))
-    lines = _drop_link_lists(_drop_tail(lines))
+    lines = _drop_link_lists(_drop_tail(text.split("\n")))
     lines = _drop_notice_blocks(lines)
     lines = [line for line in lines if not line.strip() or not _is_boilerplate_line(_key(line))]
-    return _tidy_whitespace(lines, keep_final_newline)
+    return _tidy_whitespace(_strip_file_title(lines), keep_final_newline)
 
 
 @component

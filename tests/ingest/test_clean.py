@@ -7,6 +7,8 @@ import re
 
 import pytest
 from haystack import Document, Pipeline
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.clean import TextCleaner, clean_text
 from kb.text import normalize_for_eval, strip_pinyin_annotations
@@ -279,6 +281,37 @@ class TestCleanTextRules:
     def test_file_title_suffix(self) -> None:
         assert clean_text("退款政策.pdf\n\n正文。") == "退款政策\n\n正文。"
         assert clean_text("正文。\n\n附件：申请表.docx") == "正文。\n\n附件：申请表.docx"
+
+
+_LINE_POOL = [
+    "",
+    "",
+    "正文第一段，说明处理流程。",
+    "客服需在5秒内响应。",
+    "1. 订单处理",
+    "查看更多",
+    "评论",
+    "0/150",
+    "相关文章:",
+    "退款流程说明03-12",
+    "温馨提示",
+    "本站所有资源如无特殊说明，请下载阅读器。",
+    "下载文件中如有侵权，请联系上传者。",
+    "作者:张三 人气:15",
+    "标题_第2页",
+    "张三 + 关注",
+    "退款政策.pdf",
+    "、、努力学习",
+    "培訓(xùn)體系",
+    "已阅读5页,还剩2页未读",
+    "   缩进  的   行  ",
+]
+
+
+@given(st.lists(st.sampled_from(_LINE_POOL), max_size=12))
+def test_idempotent_on_mixed_lines(lines: list[str]) -> None:
+    once = clean_text("\n".join(lines))
+    assert clean_text(once) == once
 
 
 class TestTextCleaner:
