@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from haystack import Document, Pipeline
@@ -210,6 +211,18 @@ class TestCleanTextOnSeeds:
 def test_eval_expectations_survive_cleaning(row: dict) -> None:
     text = normalize_for_eval(clean_text(_seed(row["source"])))
     assert any(normalize_for_eval(e) in text for e in row["expect_any"]), row["expect_any"]
+
+
+ARTICLES = Path(__file__).resolve().parents[2] / "articles"
+
+
+def test_sample_articles_unchanged() -> None:
+    """The editors' own Markdown knowledge base has no boilerplate: cleaning is a no-op."""
+    files = sorted(p for p in ARTICLES.rglob("*") if p.is_file() and p.suffix in {".md", ".yaml"})
+    if not files:
+        pytest.skip("no sample articles in the repository")
+    changed = [str(p) for p in files if clean_text(t := p.read_text("utf-8")) != t]
+    assert changed == []
 
 
 class TestCleanTextRules:
