@@ -1,0 +1,437 @@
+"""The review workflow on the command line: lifecycle actions, edits, diffs, history,
+the review queue, the audit log and users. Every action runs as ``--as NAME`` (or
+the 'actor' setting) and is checked by ``review`` like any other front end."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from sqlalchemy.orm import Session
+
+from kb.articles import latest_version, to_content
+from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
+from kb.errors import InvalidInput, KbError, NotFound
+from kb.formats.encoding import decode_text, read_bytes
+from kb.formats.markdown import has_front_matter, parse_markdown
+from kb.model import ArticleContent, State
+from kb.tables import ArticleVersion
+from review import audit, diff, editing, index, queries, users, workflow
+from review.versions import version_dict
+
+ID_ARG = typer.Argument(..., help="The article id.")
+VERSION_OPTION = typer.Option(None, "--version", help="A version (default: the usual one).")
+COMMENT_OPTION = typer.Option("", "--comment", "-m", help="A comment kept with the version.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands of this module to the app."""
+    for name, func in (
+        ("submit", submit),
+        ("approve", approve),
+        ("reject", reject),
+        ("publish", publish),
+        ("archive", archive),
+        ("rollback", rollback),
+        ("comment", comment),
+        ("edit", edit),
+        ("stale", stale),
+        ("diff", diff_command),
+        ("history", history),
+    ):
+        app.command(name)(func)
+    review_app = typer.Typer(help="The review queue.", no_args_is_help=True)
+    review_app.command("queue")(queue)
+    app.add_typer(review_app, name="review")
+    audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+    audit_app.command("verify")(audit_verify)
+    app.add_typer(audit_app, name="audit")
+    users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
+    users_app.command("add")(users_add)
+    users_app.command("list")(users_list)
+    users_app.command("set-password")(users_set_password)
+    users_app.command("roles")(users_roles)
+    users_app.command("disable")(users_disable)
+    app.add_typer(users_app, name="users")
+
+
+def _act(
+    action: Callable[[Session], ArticleVersion], as_json: bool, verb: str, notify: bool = False
+) -> None:
+    """Run one action in a transaction, tell the index if asked, print the outcome."""
+    with STATE.db.session() as session:
+        row = action(session)
+        data = version_dict(row)
+    if notify:
+        _notify_index()
+    emit(
+        data,
+        as_json,
+        lambda d: console.print(
+            f"{verb} {d['article_id']} version {d['version']}: now {d['state']}", highlight=False
+        ),
+    )
+
+
+def _notify_index() -> None:
+    """Deliver index outbox events to registered updaters; a failure only delays them."""
+    try:
+        index.notify(STATE.db)
+    except Exception as exc:  # the publication is committed; the outbox keeps the events
+        err_console.print(
+            f"warning: the index was not updated yet ({exc}); the change is queued",
+            markup=False,
+            highlight=False,
+        )
+
+
+def submit(
+    article_id: str = ID_ARG,
+    comment_text: str = COMMENT_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Submit the article's draft for review; it cannot change after this."""
+    who = STATE.actor(actor)
+    _act(lambda s: workflow.submit(s, who, article_id, comment_text), as_json, "submitted")
+
+
+def approve(
+    article_id: str = ID_ARG,
+    version: int | None = VERSION_OPTION,
+    comment_text: str = COMMENT_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Approve a version in review (default: the newest). Never your own work."""
+    who = STATE.actor(actor)
+    _act(lambda s: workflow.approve(s, who, article_id, version, comment_text), as_json, "approved")
+
+
+def reject(
+    article_id: str = ID_ARG,
+    comment_text: str = typer.Option(..., "--comment", "-m", help="Why it is rejected."),
+    version: int | None = VERSION_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Reject a version in review with a reason; the author starts a new draft from it."""
+    who = STATE.actor(actor)
+    _act(lambda s: workflow.reject(s, who, article_id, comment_text, version), as_json, "rejected")
+
+
+def publish(
+    article_id: str = ID_ARG,
+    version: int | None = VERSION_OPTION,
+    comment_text: str = COMMENT_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Publish an approved version; the previously published one leaves service."""
+    who = STATE.actor(actor)
+    _act(
+        lambda s: workflow.publish(s, who, article_id, version, comment_text),
+        as_json,
+        "published",
+        notify=True,
+    )
+
+
+def archive(
+    article_id: str = ID_ARG,
+    comment_text: str = COMMENT_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Take the published version out of service."""
+    who = STATE.actor(actor)
+    _act(
+        lambda s: workflow.archive(s, who, article_id, comment_text),
+        as_json,
+        "archived",
+        notify=True,
+    )
+
+
+def rollback(
+    article_id: str = ID_ARG,
+    to_version: int = typer.Option(..., "--to-version", help="The earlier published version."),
+    comment_text: str = COMMENT_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Bring back an earlier published version as a new version, which enters review."""
+    who = STATE.actor(actor)
+    _act(
+        lambda s: workflow.rollback(s, who, article_id, to_version, comment_text),
+        as_json,
+        "rolled back (in review)",
+    )
+
+
+def comment(
+    article_id: str = ID_ARG,
+    text: str = typer.Argument(..., help="The comment."),
+    version: int | None = VERSION_OPTION,
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Comment on a version (default: the newest); the comment stays with it."""
+    who = STATE.actor(actor)
+    _act(lambda s: workflow.comment(s, who, article_id, text, version), as_json, "commented on")
+
+
+def _content_from_file(
+    session: Session, article_id: str, path: Path
+) -> tuple[ArticleContent, bool]:
+    """The edited content and whether the article exists. A file without front matter
+    replaces only the body of the article's newest version."""
+    text = decode_text(read_bytes(path, STATE.config.import_max_bytes), str(path))
+    try:
+        current = to_content(latest_version(session, article_id))
+    except NotFound:
+        current = None
+    if has_front_matter(text):
+        content = parse_markdown(text, str(path))
+        if content.id != article_id:
+            raise InvalidInput(f"{path}: its id is '{content.id}', not '{article_id}'")
+    elif current is None:
+        raise InvalidInput(f"{path}: a new article needs front matter (id, type, title, ...)")
+    else:
+        current.body = text.strip("\n") + "\n"
+        content = current
+    return content, current is not None
+
+
+def edit(
+    article_id: str = ID_ARG,
+    file: Path = typer.Option(..., "--file", "-f", help="Markdown file (front matter optional)."),
+    revision: int | None = typer.Option(
+        None, "--revision", help="The draft revision you edited (required to save a draft)."
+    ),
+    version: int | None = typer.Option(
+        None, "--version", help="The version you edited (checked if given)."
+    ),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Save a draft from a file: the article's draft (at --revision), or a new draft
+    version on top of the newest version, or a new article. A stale save fails with
+    a conflict naming who changed the article."""
+    who = STATE.actor(actor)
+
+    def save(session: Session) -> ArticleVersion:
+        content, exists = _content_from_file(session, article_id, file)
+        if not exists:
+            return editing.create_draft(session, who, content, source=file.name)
+        return editing.save_draft(
+            session, who, content, expected_version=version, expected_revision=revision
+        )
+
+    with STATE.db.session() as session:
+        data = version_dict(save(session))
+    emit(
+        data,
+        as_json,
+        lambda d: console.print(
+            f"saved {d['article_id']} version {d['version']} revision {d['revision']} "
+            f"({d['state']})",
+            highlight=False,
+        ),
+    )
+
+
+def stale(
+    days: int = typer.Option(30, "--days", help="Also list articles expiring within N days."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Published articles past their review date, expired, or expiring soon."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        rows = queries.stale_articles(session, who, days)
+    emit(
+        rows,
+        as_json,
+        lambda d: print_table(
+            d, ["article_id", "version", "title", "owner", "reasons"], title="stale articles"
+        ),
+    )
+
+
+def diff_command(
+    article_id: str = ID_ARG,
+    old: int = typer.Argument(..., help="The older version."),
+    new: int = typer.Argument(..., help="The newer version."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show what changed between two versions (character by character in long lines)."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        result = diff.diff_versions(session, who, article_id, old, new)
+    if as_json:
+        emit(result.to_dict(), True, print)
+    elif console.is_terminal:
+        console.print(diff.render_rich(result), highlight=False)
+    else:
+        sys.stdout.write(diff.render_plain(result) + "\n")
+
+
+def history(
+    article_id: str = ID_ARG, actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION
+) -> None:
+    """An article's story: its versions, review comments and audit events."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        story = queries.article_history(session, who, article_id)
+    data = {"article_id": story.article_id, "versions": story.versions, "events": story.events}
+    emit(data, as_json, _render_history)
+
+
+def _render_history(data: dict) -> None:
+    print_table(
+        data["versions"],
+        ["version", "state", "revision", "based_on", "editors", "updated_by", "updated_at"],
+        title=f"versions of {data['article_id']}",
+    )
+    for v in data["versions"]:
+        for c in v["comments"]:
+            console.print(
+                f"  v{v['version']} {c['kind']} by {c['author']}: {c['body']}",
+                markup=False,
+                highlight=False,
+            )
+    for e in data["events"]:
+        e["move"] = f"{e['from_state'] or ''} -> {e['to_state'] or ''}".strip(" ->")
+    print_table(
+        data["events"],
+        ["seq", "ts", "actor", "action", "outcome", "version", "move", "comment"],
+        title="audit events",
+    )
+
+
+def queue(
+    state: State = typer.Option(State.IN_REVIEW, "--state", help="in_review or approved."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Versions waiting for review (or, with --state approved, for publication)."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        rows = queries.review_queue(session, who, state)
+    emit(
+        rows,
+        as_json,
+        lambda d: print_table(
+            d,
+            ["article_id", "version", "title", "submitted_by", "updated_at", "note"],
+            title=f"versions {state.value}",
+        ),
+    )
+
+
+def audit_verify(as_json: bool = JSON_OPTION) -> None:
+    """Recompute the audit hash chain; fail naming the first changed, missing or
+    reordered event."""
+    with STATE.db.session() as session:
+        result = audit.verify(session)
+    emit(result.__dict__, as_json, lambda _: None)
+    if result.ok:
+        if not as_json:
+            console.print(f"audit log intact: {result.checked} event(s)", highlight=False)
+        return
+    raise KbError(f"audit log broken at event {result.first_bad_seq}: {result.problem}")
+
+
+def _read_password(from_stdin: bool, required: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if required:
+        return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return None
+
+
+def users_add(
+    name: str = typer.Argument(..., help="The user name."),
+    roles: list[str] = typer.Option(
+        ..., "--role", help="agent, author, reviewer, publisher or admin (repeatable)."
+    ),
+    display_name: str = typer.Option("", "--display-name", help="A full name."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read a password from the first line of stdin."
+    ),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Add a user (admin only; the first user of a new knowledge base must be an admin)."""
+    password = _read_password(password_stdin, required=False)
+    with STATE.db.session() as session:
+        who = actor or STATE.config.actor or None
+        data = users.user_dict(
+            users.add_user(session, who, name, roles, password=password, display_name=display_name)
+        )
+    emit(
+        data,
+        as_json,
+        lambda d: console.print(f"added {d['name']}: {', '.join(d['roles'])}", highlight=False),
+    )
+
+
+def users_list(actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """List the users and their roles."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        data = [users.user_dict(u) for u in users.list_users(session, who)]
+    emit(
+        data,
+        as_json,
+        lambda d: print_table(d, ["name", "display_name", "roles", "has_password", "disabled"]),
+    )
+
+
+def users_set_password(
+    name: str = typer.Argument(..., help="The user name."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    actor: str | None = AS_OPTION,
+) -> None:
+    """Set a user's password (an admin, or the user themself)."""
+    who = STATE.actor(actor)
+    password = _read_password(password_stdin, required=True) or ""
+    with STATE.db.session() as session:
+        users.set_password(session, who, name, password)
+    console.print(f"password set for {name}", highlight=False)
+
+
+def users_roles(
+    name: str = typer.Argument(..., help="The user name."),
+    add: list[str] = typer.Option([], "--add", help="A role to add (repeatable)."),
+    remove: list[str] = typer.Option([], "--remove", help="A role to remove (repeatable)."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Add or remove roles of a user (admin only)."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        data = users.user_dict(users.change_roles(session, who, name, add, remove))
+    emit(
+        data,
+        as_json,
+        lambda d: console.print(f"{d['name']}: {', '.join(d['roles'])}", highlight=False),
+    )
+
+
+def users_disable(
+    name: str = typer.Argument(..., help="The user name."),
+    enable: bool = typer.Option(False, "--enable", help="Enable the user again instead."),
+    actor: str | None = AS_OPTION,
+) -> None:
+    """Disable a user (admin only); they can no longer act or log in."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        users.set_disabled(session, who, name, disabled=not enable)
+    console.print(f"{name} {'enabled' if enable else 'disabled'}", highlight=False)

@@ -1,0 +1,104 @@
+"""What editors look at: the review queue, an article's history, stale articles.
+
+Reading drafts and the audit trail needs a role beyond agent (``view_drafts``);
+refusals are audited like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.articles import get_article
+from kb.model import State
+from kb.tables import ArticleVersion, ReviewComment
+from review import audit
+from review.permissions import Action, authorize
+from review.versions import version_dict, versions_of
+
+
+def review_queue(
+    session: Session, actor: str, state: State = State.IN_REVIEW
+) -> list[dict[str, Any]]:
+    """Versions waiting in ``state`` (in review, or approved awaiting publication), oldest
+    first, each with whether the actor may act on it (four-eyes)."""
+    user = authorize(session, actor, Action.VIEW_DRAFTS)
+    rows = session.scalars(
+        select(ArticleVersion)
+        .where(ArticleVersion.state == str(state))
+        .order_by(ArticleVersion.updated_at, ArticleVersion.id)
+    )
+    queue = []
+    for row in rows:
+        item = version_dict(row)
+        item["submitted_by"] = row.updated_by
+        own = user.name in (row.editors or [])
+        item["you_may_review"] = not own
+        item["note"] = "you edited it (four-eyes: someone else reviews)" if own else ""
+        queue.append(item)
+    return queue
+
+
+@dataclass
+class History:
+    """An article's story: its versions with their comments, and its audit events."""
+
+    article_id: str
+    versions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+def article_history(session: Session, actor: str, article_id: str) -> History:
+    """Every version (with review comments) and every audit event of an article."""
+    authorize(session, actor, Action.VIEW_DRAFTS, article_id=article_id)
+    rows = versions_of(session, article_id)
+    if not rows:
+        get_article(session, article_id)  # raises NotFound
+    comments: dict[int, list[dict[str, Any]]] = {row.id: [] for row in rows}
+    for c in session.scalars(
+        select(ReviewComment)
+        .where(ReviewComment.version_id.in_(list(comments)))
+        .order_by(ReviewComment.id)
+    ):
+        comments[c.version_id].append(
+            {"author": c.author, "kind": c.kind, "created_at": c.created_at, "body": c.body}
+        )
+    versions = [{**version_dict(row), "comments": comments[row.id]} for row in rows]
+    events = [audit.event_dict(e) for e in audit.article_events(session, article_id)]
+    return History(article_id, versions, events)
+
+
+def stale_articles(
+    session: Session, actor: str, days: int = 30, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Published articles past ``review_due``, expired, or expiring within ``days``."""
+    authorize(session, actor, Action.VIEW_DRAFTS)
+    today = today or date.today()
+    horizon = today + timedelta(days=days)
+    rows = session.scalars(
+        select(ArticleVersion)
+        .where(ArticleVersion.state == str(State.PUBLISHED))
+        .order_by(ArticleVersion.article_id)
+    )
+    stale = []
+    for row in rows:
+        reasons = _stale_reasons(row, today, horizon)
+        if reasons:
+            stale.append({**version_dict(row), "owner": row.owner, "reasons": reasons})
+    return stale
+
+
+def _stale_reasons(row: ArticleVersion, today: date, horizon: date) -> list[str]:
+    reasons = []
+    if row.review_due and row.review_due <= today:
+        reasons.append(f"review due {row.review_due.isoformat()}")
+    if row.effective_to and row.effective_to < today:
+        reasons.append(f"expired {row.effective_to.isoformat()}")
+    elif row.effective_to and row.effective_to <= horizon:
+        left = (row.effective_to - today).days
+        reasons.append(f"expires {row.effective_to.isoformat()} (in {left} days)")
+    return reasons
