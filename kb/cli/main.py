@@ -14,7 +14,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from kb.cli import articles_cmd, config_cmd
+from kb.cli import articles_cmd, config_cmd, review_cmd
 from kb.cli.common import STATE, err_console
 from kb.errors import KbError
 
@@ -54,6 +54,7 @@ def main(
 
 config_cmd.register(app)
 articles_cmd.register(app)
+review_cmd.register(app)
 
 
 def run() -> None:
