@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,9 @@ class Event:
     content_hash: str | None = None
 
 
+EVENT_FIELDS = tuple(Event.__dataclass_fields__)
+
+
 @dataclass
 class VerifyResult:
     """The outcome of ``verify``: ok, or the first bad seq and what is wrong with it."""
@@ -70,7 +73,7 @@ def ts_text(ts: datetime) -> str:
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """The chained hash of one event's fields (``seq``, ``ts`` and the ``Event`` fields)."""
-    data = {key: fields[key] for key in ("seq", *Event.__dataclass_fields__)}
+    data = {key: fields[key] for key in ("seq", *EVENT_FIELDS)}
     data["ts"] = ts_text(fields["ts"])
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
@@ -103,11 +106,11 @@ def append_many(session: Session, events: Sequence[Event]) -> list[int]:
     rows = []
     for event in events:
         seq += 1
-        fields = {"seq": seq, "ts": now, **asdict(event)}
+        fields = {"seq": seq, "ts": now, **{key: getattr(event, key) for key in EVENT_FIELDS}}
         digest = event_hash(prev, fields)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(AuditEvent.__table__), rows)
     session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=prev))
     return [row["seq"] for row in rows]
 
@@ -168,6 +171,6 @@ def event_dict(row: AuditEvent) -> dict[str, Any]:
     return {
         "seq": row.seq,
         "ts": ts_text(row.ts),
-        **{key: getattr(row, key) for key in Event.__dataclass_fields__},
+        **{key: getattr(row, key) for key in EVENT_FIELDS},
         "hash": row.hash,
     }

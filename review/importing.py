@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from kb.articles import add_version, store_contents, to_content
+from kb.articles import add_version, store_contents, to_content, utcnow
 from kb.model import ArticleContent, State
 from kb.tables import Article, ArticleVersion
 from review import audit, index
 from review.locking import lock_for_write
 from review.permissions import Action, authorize
 from review.versions import created_event
-from review.workflow import publish_rows
 
 BATCH = 500
 BOOTSTRAP_NOTE = "bootstrap publication by import (no review took place)"
@@ -59,7 +59,7 @@ def import_articles(
     )
     if publish:
         ids = list(dict.fromkeys(content.id for content, _ in items))
-        result.published = _bootstrap_publish(session, user.name, ids, events)
+        result.published = _bootstrap_publish(session, user.name, ids, written, events)
     audit.append_many(session, events)
     return result
 
@@ -73,18 +73,13 @@ def _import_event(row: ArticleVersion, actor: str) -> audit.Event:
     return event
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
+def _chunks(values: list) -> Iterable[list]:
     for start in range(0, len(values), BATCH):
         yield values[start : start + BATCH]
 
 
-def _load(
-    session: Session, ids: list[str]
-) -> tuple[dict[str, Article], dict[str, ArticleVersion], dict[str, ArticleVersion]]:
-    """Articles, their newest versions and their published versions, by article id."""
-    articles: dict[str, Article] = {}
-    latest: dict[str, ArticleVersion] = {}
-    published: dict[str, ArticleVersion] = {}
+def _newest_rows(session: Session, ids: list[str]) -> dict[str, ArticleVersion]:
+    """The newest version of each article, by article id."""
     newest = select(ArticleVersion).join(
         Article,
         and_(
@@ -92,42 +87,111 @@ def _load(
             Article.latest_version == ArticleVersion.version,
         ),
     )
+    found: dict[str, ArticleVersion] = {}
     for chunk in _chunks(ids):
-        found = session.scalars(select(Article).where(Article.id.in_(chunk)))
-        articles.update((a.id, a) for a in found)
-        rows = session.scalars(newest.where(Article.id.in_(chunk)))
-        latest.update((r.article_id, r) for r in rows)
+        found.update(
+            (r.article_id, r) for r in session.scalars(newest.where(Article.id.in_(chunk)))
+        )
+    return found
+
+
+def _published_rows(session: Session, ids: list[str]) -> dict[str, ArticleVersion]:
+    """The published version of each article that has one, by article id."""
+    found: dict[str, ArticleVersion] = {}
+    for chunk in _chunks(ids):
         live = select(ArticleVersion).where(
             ArticleVersion.article_id.in_(chunk), ArticleVersion.state == str(State.PUBLISHED)
         )
-        published.update((r.article_id, r) for r in session.scalars(live))
-    return articles, latest, published
+        found.update((r.article_id, r) for r in session.scalars(live))
+    return found
 
 
-def _bootstrap_publish(
-    session: Session, actor: str, ids: list[str], events: list[audit.Event]
-) -> int:
-    """Publish the newest content of each article; append the audit events to ``events``."""
-    session.flush()
-    articles, latest, published = _load(session, ids)
-    changes = []
+def _publication_targets(
+    session: Session, actor: str, ids: list[str], written: list[ArticleVersion]
+) -> tuple[list[ArticleVersion], list[audit.Event]]:
+    """The draft to publish for each article (a copy where the newest version is not a
+    draft; none where it is published already), and the audit events of the copies."""
+    latest = {row.article_id: row for row in written}
+    latest.update(_newest_rows(session, [i for i in ids if i not in latest]))
+    targets, events = [], []
     for article_id in ids:
         row = latest[article_id]
         if row.state == State.PUBLISHED:
             continue
-        article = articles[article_id]
         if row.state != State.DRAFT:
-            copy = add_version(
-                session, article, to_content(row), actor, based_on=row.version, flush=False
-            )
-            note = f"copy of version {row.version} ({row.state}) for bootstrap publication"
-            events.append(created_event(copy, actor, Action.IMPORT, note))
-            row = copy
-        previous = published.get(article_id)
-        events.extend(
-            publish_rows(article, previous, row, actor, Action.BOOTSTRAP_PUBLISH, BOOTSTRAP_NOTE)
+            article = session.get(Article, article_id)
+            row = add_version(session, article, to_content(row), actor, based_on=row.version)
+            note = f"copy of version {row.based_on} for bootstrap publication"
+            events.append(created_event(row, actor, Action.IMPORT, note))
+        targets.append(row)
+    return targets, events
+
+
+def _set_state(session: Session, rows: list[ArticleVersion], state: State, actor: str) -> None:
+    """Move rows to ``state`` with one UPDATE per batch, keeping the loaded objects in step."""
+    now = utcnow()
+    for chunk in _chunks([r.id for r in rows]):
+        session.execute(
+            update(ArticleVersion)
+            .where(ArticleVersion.id.in_(chunk))
+            .values(state=str(state), updated_by=actor, updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-        changes.append((article_id, index.UPSERT, row.version))
+    for row in rows:
+        set_committed_value(row, "state", str(state))
+        set_committed_value(row, "updated_by", actor)
+        set_committed_value(row, "updated_at", now)
+
+
+def _event(row: ArticleVersion, to_state: State, actor: str, comment: str) -> audit.Event:
+    return audit.Event(
+        actor=actor,
+        action=Action.BOOTSTRAP_PUBLISH,
+        article_id=row.article_id,
+        version=row.version,
+        from_state=row.state,
+        to_state=str(to_state),
+        comment=comment,
+        content_hash=row.content_hash,
+    )
+
+
+def _bootstrap_publish(
+    session: Session,
+    actor: str,
+    ids: list[str],
+    written: list[ArticleVersion],
+    events: list[audit.Event],
+) -> int:
+    """Publish the imported content of each article; append the audit events to ``events``.
+
+    Batched: a few statements per 500 articles, whatever the number of articles.
+    """
+    targets, copies = _publication_targets(session, actor, ids, written)
+    events.extend(copies)
+    brand_new = {r.article_id for r in written if r.version == 1 and r.created_at == r.updated_at}
+    previous = _published_rows(
+        session, [r.article_id for r in targets if r.article_id not in brand_new]
+    )
+    superseded = [previous[r.article_id] for r in targets if r.article_id in previous]
+    for row in targets:
+        if row.article_id in previous:
+            note = f"superseded by version {row.version}"
+            events.append(_event(previous[row.article_id], State.SUPERSEDED, actor, note))
+        events.append(_event(row, State.PUBLISHED, actor, BOOTSTRAP_NOTE))
     session.flush()
-    index.record_changes(session, changes)
-    return len(changes)
+    _set_state(session, superseded, State.SUPERSEDED, actor)
+    _set_state(session, targets, State.PUBLISHED, actor)
+    for chunk in _chunks([r.article_id for r in targets]):
+        session.execute(
+            update(Article)
+            .where(Article.id.in_(chunk))
+            .values(published_version=Article.latest_version)
+            .execution_options(synchronize_session=False)
+        )
+    for row in targets:
+        article = session.identity_map.get(session.identity_key(Article, row.article_id))
+        if article is not None:
+            set_committed_value(article, "published_version", row.version)
+    index.record_changes(session, [(r.article_id, index.UPSERT, r.version) for r in targets])
+    return len(targets)

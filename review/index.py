@@ -81,7 +81,7 @@ def record_changes(session: Session, changes: Sequence[tuple[str, str, int | Non
         return
     now = utcnow()
     session.execute(
-        insert(IndexEvent),
+        insert(IndexEvent.__table__),
         [
             {"article_id": a, "action": act, "version": v, "created_at": now}
             for a, act, v in changes

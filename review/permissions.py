@@ -138,16 +138,15 @@ def _write_now(session: Session, record: audit.Event) -> None:
 
 
 def _after_transaction(session: Session, record: audit.Event) -> None:
-    pending: list[audit.Event] = session.info.setdefault("kb_pending_refusals", [])
-    pending.append(record)
-    if len(pending) == 1:
+    session.info.setdefault("kb_pending_refusals", []).append(record)
+    if not session.info.get("kb_refusal_listener"):
+        session.info["kb_refusal_listener"] = True
         event.listen(session, "after_transaction_end", _flush_refusals)
 
 
 def _flush_refusals(session: Session, transaction) -> None:
     if transaction.parent is not None or transaction.nested:
         return
-    event.remove(session, "after_transaction_end", _flush_refusals)
     pending = session.info.pop("kb_pending_refusals", [])
     if pending:
         with Session(session.get_bind()) as separate, separate.begin():
