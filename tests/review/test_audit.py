@@ -1,0 +1,107 @@
+"""The audit hash chain: intact logs verify; editing, deleting or reordering a row directly
+in the database is detected and the first bad event is named."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kb.db import Database
+from kb.tables import AuditEvent
+from review import audit, editing, workflow
+from tests.review.helpers import content, publish_article, run
+
+
+@pytest.fixture
+def logged(people: Database) -> Database:
+    """A database with a dozen audit events."""
+    publish_article(people)
+    run(people, editing.new_draft, "ann", "refund", content(body="退货期限为15天。\n"))
+    run(people, workflow.comment, "rex", "refund", "看起来不错")
+    return people
+
+
+def sql(db: Database, statement: str, *params: object) -> None:
+    """Change the database behind the application's back."""
+    connection = sqlite3.connect(Path(db.url.removeprefix("sqlite:///")))
+    with connection:
+        connection.execute(statement, params)
+    connection.close()
+
+
+def verify(db: Database) -> audit.VerifyResult:
+    with db.session() as session:
+        return audit.verify(session)
+
+
+def test_intact_log_verifies(logged: Database) -> None:
+    result = verify(logged)
+    assert result.ok
+    assert result.checked == result.head_seq >= 12
+
+
+def test_event_hash_covers_every_field() -> None:
+    from datetime import UTC, datetime
+
+    fields = {"seq": 1, "ts": datetime(2026, 1, 1, tzinfo=UTC), **vars(audit.Event("a", "b"))}
+    digest = audit.event_hash(audit.GENESIS, fields)
+    for key, value in [("actor", "x"), ("comment", "x"), ("seq", 2), ("outcome", "refused")]:
+        assert audit.event_hash(audit.GENESIS, {**fields, key: value}) != digest
+    assert audit.event_hash("1" * 64, fields) != digest
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor", "mallory"),
+        ("comment", "改写"),
+        ("to_state", "archived"),
+        ("ts", "2020-01-01 00:00:00.000000"),
+    ],
+)
+def test_changed_event_is_named(logged: Database, column: str, value: str) -> None:
+    sql(logged, f"UPDATE audit_events SET {column} = ? WHERE seq = 12", value)
+    result = verify(logged)
+    assert not result.ok
+    assert result.first_bad_seq == 12
+    assert "changed" in result.problem
+
+
+def test_rehashed_change_is_caught_at_the_next_event(logged: Database) -> None:
+    with logged.session() as session:
+        row = session.get(AuditEvent, 10)
+        fields = {k: getattr(row, k) for k in ("seq", "ts", *audit.EVENT_FIELDS)}
+        fields["actor"] = "mallory"
+        forged = audit.event_hash(row.prev_hash, fields)
+    sql(logged, "UPDATE audit_events SET actor = 'mallory', hash = ? WHERE seq = 10", forged)
+    result = verify(logged)
+    assert (result.ok, result.first_bad_seq) == (False, 11)
+
+
+def test_deleted_event_is_named(logged: Database) -> None:
+    sql(logged, "DELETE FROM audit_events WHERE seq = 7")
+    result = verify(logged)
+    assert (result.ok, result.first_bad_seq) == (False, 7)
+    assert "missing" in result.problem
+
+
+def test_deleting_the_newest_events_is_detected(logged: Database) -> None:
+    last = verify(logged).head_seq
+    sql(logged, "DELETE FROM audit_events WHERE seq >= ?", last - 1)
+    result = verify(logged)
+    assert (result.ok, result.first_bad_seq) == (False, last - 1)
+
+
+def test_reordered_events_are_named(logged: Database) -> None:
+    sql(logged, "UPDATE audit_events SET seq = -1 WHERE seq = 5")
+    sql(logged, "UPDATE audit_events SET seq = 5 WHERE seq = 6")
+    sql(logged, "UPDATE audit_events SET seq = 6 WHERE seq = -1")
+    result = verify(logged)
+    assert (result.ok, result.first_bad_seq) == (False, 5)
+
+
+def test_appending_after_verification_continues_the_chain(logged: Database) -> None:
+    run(logged, workflow.comment, "pia", "refund", "再看一眼")
+    assert verify(logged).ok

@@ -1,0 +1,160 @@
+"""Concurrent writers on one real SQLite file, each with its own engine and session:
+two editors saving the same draft, and many appenders to the audit chain."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from kb.articles import get_article
+from kb.db import Database
+from kb.errors import Conflict
+from kb.tables import AuditEvent
+from review import audit, editing, workflow
+from review.versions import versions_of
+from tests.review.helpers import content, publish_article, run
+
+
+def _engine_per_thread(db: Database, n: int) -> list[Database]:
+    return [Database(db.url) for _ in range(n)]
+
+
+def _race(db: Database, bodies: dict[str, str], loaded: int) -> dict[str, object]:
+    """Each editor saves their body against revision ``loaded`` at the same moment, from
+    its own thread, engine and session; returns "saved" or the Conflict per editor."""
+    barrier = threading.Barrier(len(bodies))
+    outcome: dict[str, object] = {}
+
+    def save(name: str, database: Database) -> None:
+        barrier.wait()
+        try:
+            with database.session() as session:
+                mine = content(body=bodies[name])
+                editing.save_draft(session, name, mine, expected_revision=loaded)
+            outcome[name] = "saved"
+        except Conflict as exc:
+            outcome[name] = exc
+
+    databases = _engine_per_thread(db, len(bodies))
+    threads = [
+        threading.Thread(target=save, args=(name, database))
+        for name, database in zip(bodies, databases, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for database in databases:
+        database.dispose()
+    return outcome
+
+
+def test_two_editors_saving_the_same_draft(people: Database) -> None:
+    run(people, editing.create_draft, "ann", content())
+    for round_number in range(5):
+        with people.session() as session:
+            [draft] = versions_of(session, "refund")
+        loaded = draft.revision
+        bodies = {
+            "ann": f"ann 的修改：退货期限为10天。第{round_number}轮\n",
+            "aldo": f"aldo 的修改：退货期限为30天。第{round_number}轮\n",
+        }
+        outcome = _race(people, bodies, loaded)
+        winners = [name for name, result in outcome.items() if result == "saved"]
+        assert len(winners) == 1, outcome
+        [winner] = winners
+        [loser] = [name for name in bodies if name != winner]
+        assert isinstance(outcome[loser], Conflict)
+        assert f"changed by {winner}" in str(outcome[loser])
+        with people.session() as session:
+            [draft] = versions_of(session, "refund")
+        assert draft.revision == loaded + 1
+        assert draft.body == bodies[winner]  # the loser's edit neither merged nor half-applied
+        assert draft.updated_by == winner
+    with people.session() as session:
+        assert audit.verify(session).ok
+
+
+def test_concurrent_appenders_never_fork_the_audit_chain(people: Database) -> None:
+    run(people, editing.create_draft, "ann", content())
+    databases = _engine_per_thread(people, 4)
+    errors: list[Exception] = []
+    barrier = threading.Barrier(len(databases))
+
+    def comment_many(database: Database, who: str) -> None:
+        barrier.wait()
+        try:
+            for i in range(10):
+                with database.session() as session:
+                    workflow.comment(session, who, "refund", f"{who} 的第{i}条意见")
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    names = ["ann", "rex", "pia", "eve"]
+    threads = [
+        threading.Thread(target=comment_many, args=(database, name))
+        for database, name in zip(databases, names, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for database in databases:
+        database.dispose()
+    assert errors == []
+    with people.session() as session:
+        result = audit.verify(session)
+        seqs = list(session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+        comments = session.scalars(select(AuditEvent).where(AuditEvent.action == "comment")).all()
+    assert result.ok, result
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert len(comments) == 40
+
+
+def _publish_together(db: Database, versions: dict[str, int]) -> dict[str, object]:
+    """Publishers publish their version of 'refund' at the same moment."""
+    barrier = threading.Barrier(len(versions))
+    outcome: dict[str, object] = {}
+
+    def publish(name: str, database: Database) -> None:
+        barrier.wait()
+        try:
+            with database.session() as session:
+                workflow.publish(session, name, "refund", version=versions[name])
+            outcome[name] = "published"
+        except Conflict as exc:
+            outcome[name] = exc
+
+    databases = _engine_per_thread(db, len(versions))
+    threads = [
+        threading.Thread(target=publish, args=(name, database))
+        for name, database in zip(versions, databases, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for database in databases:
+        database.dispose()
+    return outcome
+
+
+def test_concurrent_publications_leave_exactly_one_published_version(people: Database) -> None:
+    publish_article(people)
+    for _ in range(5):
+        approved = []
+        for body in ("甲\n", "乙\n"):
+            row = run(people, editing.new_draft, "ann", "refund", content(body=body))
+            run(people, workflow.submit, "ann", "refund")
+            run(people, workflow.approve, "rex", "refund")
+            approved.append(row.version)
+        outcome = _publish_together(people, {"pia": approved[0], "root": approved[1]})
+        assert outcome["root"] == "published", outcome  # the newer one always wins
+        with people.session() as session:
+            rows = versions_of(session, "refund")
+            published = [r.version for r in rows if r.state == "published"]
+            article_published = get_article(session, "refund").published_version
+        assert published == [approved[1]] == [article_published]
+    with people.session() as session:
+        assert audit.verify(session).ok
