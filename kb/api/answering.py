@@ -1,0 +1,141 @@
+"""Answering one ``POST /v1/suggest``: kb's suggest function, the audience guard, the log.
+
+The answer is the object ``kb suggest --json`` prints, made by ``kb.suggest`` (this
+module does no retrieval of its own). Around it the API adds:
+
+* the request id (the same in the body, the ``X-Request-ID`` header and the query log);
+* a last-line audience guard: for a public key every result and citation is checked
+  against the audience recorded in the index; an internal one is removed, and if one
+  was cited the answer is withheld (hand-off). Retrieval filters by audience first, so
+  the guard should never fire; ``kb_api_audience_withheld_total`` counts it if it does;
+* the query log row (question masked with ``kb.text.mask_personal_data``), whose
+  ``requester`` (``key:<name>``) ties feedback to the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+from typing import Any
+
+from kb.config import Config
+from kb.index import IndexReader, IndexSnapshot
+from kb.model import Audience
+from kb.text import mask_personal_data
+
+logger = logging.getLogger("kb.api")
+
+WITHHELD_REASON = "withheld: the best sources are not available to this audience"
+
+
+class Answerer:
+    """Calls kb's suggest for API requests (one per worker; the model loads once)."""
+
+    def __init__(self, config: Config, reader: IndexReader) -> None:
+        """Store the settings and the shared index reader."""
+        self.config = config
+        self.reader = reader
+        self._suggester: Any = None
+        self._audiences: tuple[str, dict[str, str]] | None = None
+
+    def warm_up(self) -> None:
+        """Load the embedding model and the query pipeline (idempotent)."""
+        if self._suggester is None:
+            from kb.suggest import Suggester
+
+            suggester = Suggester(self.config, reader=self.reader)
+            suggester.warm_up()
+            self._suggester = suggester
+
+    def suggest(
+        self,
+        question: str,
+        *,
+        audience: Audience,
+        request_id: str,
+        top_k: int | None = None,
+        as_of: date | None = None,
+        lang: str | None = None,
+    ) -> dict[str, Any]:
+        """The answer object for one question, as ``kb suggest --json`` would print it."""
+        self.warm_up()
+        answer = self._suggester.suggest(
+            question,
+            audience=str(audience),
+            top_k=top_k or self.config.top_k,
+            as_of=as_of,
+            lang=lang,
+            request_id=request_id,
+            log=False,
+        )
+        data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
+        data["request_id"] = request_id
+        return data
+
+    # --- the audience guard ------------------------------------------------------------------
+
+    def article_audiences(self, snapshot: IndexSnapshot) -> dict[str, str]:
+        """``{article_id: audience}`` of the snapshot's chunks (cached per version)."""
+        cached = self._audiences
+        if cached is not None and cached[0] == snapshot.version:
+            return cached[1]
+        mapping: dict[str, str] = {}
+        for doc in snapshot.documents():
+            article_id = doc.meta.get("article_id")
+            if article_id and mapping.get(article_id) != "internal":
+                mapping[article_id] = str(doc.meta.get("audience") or "internal")
+        self._audiences = (snapshot.version, mapping)
+        return mapping
+
+    def guard(
+        self, data: dict[str, Any], audience: Audience, snapshot: IndexSnapshot
+    ) -> tuple[dict[str, Any], int]:
+        """Remove what a public caller may not see; returns the answer and the count removed."""
+        if audience == Audience.INTERNAL:
+            return data, 0
+        known = self.article_audiences(snapshot)
+
+        def hidden(item: Any) -> bool:
+            if not isinstance(item, dict):
+                return False
+            own = item.get("audience")
+            if own is not None and own != "public":
+                return True
+            return known.get(str(item.get("article_id")), "internal") != "public"
+
+        results = data.get("results") or []
+        citations = data.get("citations") or []
+        kept = [r for r in results if not hidden(r)]
+        removed = len(results) - len(kept)
+        data["results"] = kept
+        if any(hidden(c) for c in citations):
+            removed += sum(1 for c in citations if hidden(c))
+            data.update(answer=None, citations=[], handoff=True, reason=WITHHELD_REASON)
+        return data, removed
+
+
+def query_log_record(
+    data: dict[str, Any],
+    question: str,
+    *,
+    audience: Audience,
+    requester: str,
+    channel: str | None,
+    started: float,
+) -> dict[str, Any]:
+    """The ``QueryLog`` columns of one answered request (question masked)."""
+    cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
+    return {
+        "request_id": data["request_id"],
+        "channel": (channel or "api")[:32],
+        "requester": requester[:64],
+        "audience": str(audience),
+        "question": mask_personal_data(question),
+        "answered": data.get("answer") is not None,
+        "handoff": bool(data.get("handoff")),
+        "confidence": float(data.get("confidence") or 0.0),
+        "reason": str(data.get("reason") or ""),
+        "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }

@@ -1,0 +1,144 @@
+"""Request and response bodies of the API (pydantic), as published in the OpenAPI schema.
+
+The question length limit comes from the settings, so the request models are
+built per app by ``request_models(config)``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+MAX_TOP_K = 20
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
+    message: str = Field(description="Human-readable explanation.")
+    request_id: str = Field(description="Id of the request, also in the X-Request-ID header.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class Citation(BaseModel):
+    """One numbered source of the answer: marker ``[n]`` maps to ``n``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    n: int | None = None
+    article_id: str
+    version: int | None = None
+    title: str | None = None
+
+
+class Result(BaseModel):
+    """One retrieved article (or chunk) with its score."""
+
+    model_config = ConfigDict(extra="allow")
+
+    article_id: str
+    score: float | None = None
+
+
+class SuggestResponse(BaseModel):
+    """The answer object, the same as ``kb suggest --json`` prints."""
+
+    model_config = ConfigDict(extra="allow")
+
+    answer: str | None = Field(description="Reply with `[n]` markers, or null on hand-off.")
+    citations: list[Citation]
+    confidence: float
+    handoff: bool = Field(description="True: no confident answer, pass to a human.")
+    reason: str | None = None
+    results: list[Result]
+    request_id: str = Field(description="Quote it in POST /v1/feedback.")
+
+
+class FeedbackResponse(BaseModel):
+    """The recorded feedback."""
+
+    id: int
+    request_id: str
+    helpful: bool
+
+
+class ArticleResponse(BaseModel):
+    """The published, currently effective version of an article."""
+
+    id: str
+    version: int
+    type: str
+    title: str
+    body: str
+    question: str
+    similar_questions: list[str]
+    lang: str
+    tags: list[str]
+    audience: str
+    effective_from: date | None
+    effective_to: date | None
+    updated_at: str
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: str
+    index_version: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class FeedbackRequest(BaseModel):
+    """A verdict on one suggestion served to the same key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(min_length=1, max_length=64)
+    helpful: bool
+    comment: str | None = Field(default=None, max_length=2000)
+    correct_article_id: str | None = Field(default=None, pattern=ARTICLE_ID_PATTERN)
+
+
+def suggest_request_model(max_question_chars: int) -> type[BaseModel]:
+    """The ``POST /v1/suggest`` body with the configured question length limit."""
+
+    class SuggestRequest(BaseModel):
+        """A customer's question."""
+
+        model_config = ConfigDict(extra="forbid")
+
+        question: str = Field(min_length=1, max_length=max_question_chars)
+        audience: Literal["public", "internal"] | None = Field(
+            default=None, description="Defaults to the key's audience; a public key gets 403."
+        )
+        top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+        as_of: date | None = Field(default=None, description="Effective date (default today).")
+        lang: str | None = Field(default=None, max_length=16)
+        channel: str | None = Field(default=None, max_length=32)
+        session_id: str | None = Field(default=None, max_length=128)
+
+    return SuggestRequest
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (401, "No, a wrong or a revoked API key."),
+        (403, "The key lacks the scope or the audience."),
+        (404, "Not found (or not visible to this key)."),
+        (413, "Request body too large."),
+        (422, "Invalid request."),
+        (429, "Rate limit exceeded; see Retry-After."),
+        (500, "Internal error."),
+        (503, "Not ready: model or index not loaded; see Retry-After."),
+    )
+}

@@ -1,0 +1,193 @@
+"""What one API worker holds: settings, database, index reader, model, limits, metrics.
+
+The model and the index load in a background thread when the app starts, so
+``/healthz`` answers at once and ``/readyz`` turns 200 only when both are in
+memory; until then the other endpoints answer 503. If there is no index yet the
+loader keeps trying, so a worker started before the first build becomes ready
+without a restart. Afterwards ``IndexReader`` swaps in each newly published
+index version; a request keeps the snapshot it started with.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from kb.api.auth import KeyUsage, may_see
+from kb.api.metrics import ApiMetrics
+from kb.api.ratelimit import RateLimiter
+from kb.articles import is_effective, utcnow
+from kb.config import Config
+from kb.db import Database
+from kb.errors import InvalidInput, NotFound, NotReady
+from kb.index import IndexReader, IndexSnapshot
+from kb.keys import KeyInfo
+from kb.model import Audience
+from kb.snapshot import shared_reader
+from kb.tables import Article, ArticleVersion, Feedback, QueryLog
+
+logger = logging.getLogger("kb.api")
+
+RETRY_LOAD_S = 2.0
+
+
+@dataclass
+class Readiness:
+    """Whether the model and the index are loaded, and the last loading error."""
+
+    model: bool = False
+    index: bool = False
+    error: str = ""
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def ready(self) -> bool:
+        """True when both the model and the index are loaded."""
+        return self.model and self.index
+
+
+class ApiState:
+    """Everything one worker shares between requests (``app.state.kb``)."""
+
+    def __init__(self, config: Config, db: Database | None = None) -> None:
+        """Create the parts; nothing heavy is loaded until ``start_loading``."""
+        self.config = config
+        self.db = db or Database(config.effective_database_url)
+        self.reader: IndexReader = shared_reader(config)
+        self.metrics = ApiMetrics()
+        self.limiter = RateLimiter(config.api_rate_limit_per_minute)
+        self.key_usage = KeyUsage()
+        self.readiness = Readiness()
+        self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
+        self._thread: threading.Thread | None = None
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def start_loading(self) -> None:
+        """Load the model and the index in a background thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._load_loop, name="kb-load", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loader and close the database connections."""
+        self.readiness.stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.db.dispose()
+
+    def _load_loop(self) -> None:
+        while not self.readiness.stopped.is_set():
+            try:
+                self.load()
+                return
+            except Exception as exc:  # keep trying: the index may not be built yet
+                self.readiness.error = f"{type(exc).__name__}: {exc}"
+                logger.warning("not ready yet: %s", self.readiness.error)
+            self.readiness.stopped.wait(RETRY_LOAD_S)
+
+    def load(self) -> None:
+        """Load the model, then the index, synchronously."""
+        from kb.api.answering import Answerer
+
+        if self.engine is None:
+            engine = Answerer(self.config, self.reader)
+            engine.warm_up()
+            self.engine = engine
+        self.readiness.model = True
+        self.reader.snapshot()
+        self.readiness.index = True
+        self.readiness.error = ""
+        logger.info("ready: index version %s", self.reader.snapshot().version)
+
+    def snapshot(self) -> IndexSnapshot:
+        """The live index snapshot; ``NotReady`` while the model or index is not loaded."""
+        if not self.readiness.ready or self.engine is None:
+            raise NotReady("the service is starting: model or index not loaded yet")
+        return self.reader.snapshot()
+
+    # --- query log and feedback ------------------------------------------------------------
+
+    def log_query(self, record: dict[str, Any]) -> None:
+        """Write one ``QueryLog`` row (the question must be masked already)."""
+        with self.db.session() as session:
+            session.add(QueryLog(ts=utcnow(), **record))
+
+    def record_feedback(
+        self,
+        key: KeyInfo,
+        request_id: str,
+        helpful: bool,
+        comment: str | None,
+        correct_article_id: str | None,
+    ) -> Feedback:
+        """Store feedback on a suggestion this key received; NotFound otherwise."""
+        with self.db.session() as session:
+            logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
+            if logged is None or logged.requester != key.requester:
+                raise NotFound(f"no suggestion with request_id '{request_id}' for this key")
+            if correct_article_id is not None:
+                self._check_visible(session, key.audience, correct_article_id)
+            row = Feedback(
+                request_id=request_id,
+                ts=utcnow(),
+                helpful=helpful,
+                comment=comment or "",
+                correct_article_id=correct_article_id,
+                given_by=key.requester,
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+    def _check_visible(self, session: Any, audience: Audience, article_id: str) -> None:
+        try:
+            self._published(session, audience, article_id, date.today())
+        except NotFound:
+            raise InvalidInput(f"correct_article_id: no article '{article_id}'") from None
+
+    # --- articles --------------------------------------------------------------------------
+
+    def article(self, audience: Audience, article_id: str) -> dict[str, Any]:
+        """The published, effective version of an article the audience may see.
+
+        An article that does not exist, is not published, not effective today or not
+        visible to the audience is NotFound alike, so its existence is not revealed.
+        """
+        with self.db.session() as session:
+            row = self._published(session, audience, article_id, date.today())
+            return {
+                "id": row.article_id,
+                "version": row.version,
+                "type": row.article.type,
+                "title": row.title,
+                "body": row.body,
+                "question": row.question,
+                "similar_questions": list(row.similar_questions or []),
+                "lang": row.lang,
+                "tags": list(row.tags or []),
+                "audience": row.audience,
+                "effective_from": row.effective_from,
+                "effective_to": row.effective_to,
+                "updated_at": row.updated_at.isoformat(),
+            }
+
+    @staticmethod
+    def _published(session: Any, audience: Audience, article_id: str, on: date) -> ArticleVersion:
+        article = session.get(Article, article_id)
+        row = None
+        if article is not None and article.published_version is not None:
+            row = session.scalar(
+                select(ArticleVersion).where(
+                    ArticleVersion.article_id == article_id,
+                    ArticleVersion.version == article.published_version,
+                )
+            )
+        if row is None or not may_see(audience, row.audience) or not is_effective(row, on):
+            raise NotFound(f"no article '{article_id}'")
+        return row
