@@ -1,0 +1,180 @@
+"""The indexing pipeline, assembled in one function, and convenience runners.
+
+``build_indexing_pipeline`` wires the ingest components into one Haystack pipeline::
+
+    converter -> cleaner -> chunker -> normalizer -> embedder -> writer
+
+- ``converter``: ``ArticleConverter`` (stored article versions) or, with
+  ``files=True``, ``FileConverter`` (article files indexed as they are);
+- ``cleaner``: ``TextCleaner`` (scraped-site boilerplate; a no-op on clean Markdown);
+- ``chunker``: ``ArticleChunker`` with the ``chunk_size`` / ``chunk_overlap`` settings;
+- ``normalizer``: ``TextNormalizer`` writing ``meta['search_text']`` from the chunker's
+  ``faq_text`` when present (an FAQ's question, similar questions and answer) and from
+  the chunk text otherwise, with the article title and the section heading in front,
+  so that short chunks match on their headings;
+- ``embedder``: ``CachedDocumentEmbedder`` (embeds ``search_text``; only texts not in
+  the persistent cache are computed; its ``computed`` output is a pipeline output);
+- ``writer``: ``IndexWriter`` (a new index version, incremental unless ``full``).
+
+Pipeline inputs: ``converter.articles`` (or ``converter.sources``),
+``writer.remove_article_ids`` and ``writer.full``. The pipeline dumps to YAML
+(``pipeline.dumps()``) and loads back with ``load_pipeline`` (Haystack 3.4 only
+deserialises allow-listed modules; ``ALLOWED_MODULES`` lists ours).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from haystack import Pipeline
+from haystack.core.errors import PipelineRuntimeError
+
+from ingest.chunk import ArticleChunker
+from ingest.clean import TextCleaner
+from ingest.convert import ArticleConverter, ArticleItem, FileConverter
+from ingest.embed import CachedDocumentEmbedder
+from ingest.normalize import TextNormalizer
+from ingest.write import IndexWriter
+from kb.config import Config
+from kb.embedders import default_cache_path
+
+#: Module patterns ``Pipeline.loads`` must be allowed to import for our components.
+ALLOWED_MODULES = ["ingest.*"]
+#: The component names, in pipeline order.
+STAGES = ("converter", "cleaner", "chunker", "normalizer", "embedder", "writer")
+#: Meta keys put before a chunk's text in its search text.
+PREFIX_FIELDS = ["title", "section"]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one run of the indexing pipeline did."""
+
+    documents: int  # article versions converted
+    chunks: int  # chunks written into the new index version
+    computed: int  # embeddings actually computed (cache misses)
+    removed: int  # chunks of the previous version dropped
+    version: str  # the live index version afterwards
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict."""
+        return asdict(self)
+
+
+def _optional_path(value: Path | str) -> str:
+    """A path setting as a string, '' when unset."""
+    text = str(value)
+    return "" if text in ("", ".") else text
+
+
+def build_indexing_pipeline(
+    config: Config,
+    *,
+    cache_path: str | Path | None = None,
+    progress: bool = False,
+    files: bool = False,
+) -> Pipeline:
+    """The indexing pipeline for ``config`` (see the module docstring).
+
+    :param config: the settings (index directory, chunking, embedder, jieba dictionary).
+    :param cache_path: the embedding cache file; None: ``<home>/cache/embeddings.sqlite3``.
+    :param progress: show a progress bar while embedding (on a terminal).
+    :param files: start with ``FileConverter`` (input ``sources``: paths) instead of
+        ``ArticleConverter`` (input ``articles``).
+    """
+    cache = str(cache_path) if cache_path is not None else str(default_cache_path(config))
+    embedder = CachedDocumentEmbedder.from_config(config, cache_path=cache, progress=progress)
+    pipeline = Pipeline()
+    converter = FileConverter(max_bytes=config.import_max_bytes) if files else ArticleConverter()
+    pipeline.add_component("converter", converter)
+    pipeline.add_component("cleaner", TextCleaner(keep_id=True))
+    pipeline.add_component(
+        "chunker", ArticleChunker(chunk_size=config.chunk_size, overlap=config.chunk_overlap)
+    )
+    pipeline.add_component(
+        "normalizer", TextNormalizer(text_field="faq_text", prefix_fields=PREFIX_FIELDS)
+    )
+    pipeline.add_component("embedder", embedder)
+    pipeline.add_component(
+        "writer",
+        IndexWriter(
+            index_dir=str(config.effective_index_dir),
+            model_id=embedder.model_id,
+            jieba_user_dict=_optional_path(config.jieba_user_dict),
+        ),
+    )
+    for source, target in pairwise(STAGES):
+        pipeline.connect(f"{source}.documents", f"{target}.documents")
+    return pipeline
+
+
+def load_pipeline(text: str) -> Pipeline:
+    """Load a pipeline dumped with ``Pipeline.dumps()`` (our modules allowed)."""
+    return Pipeline.loads(text, allowed_modules=ALLOWED_MODULES)
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    converter_input: dict[str, Any],
+    *,
+    full: bool,
+    remove_article_ids: Iterable[str] = (),
+) -> IndexReport:
+    """Run an indexing pipeline and report; a kb error inside a stage is raised as itself."""
+    started = time.perf_counter()
+    data = {
+        "converter": converter_input,
+        "writer": {"full": full, "remove_article_ids": sorted(set(remove_article_ids))},
+    }
+    try:
+        out = pipeline.run(data, include_outputs_from={"converter"})
+    except PipelineRuntimeError as exc:
+        raise (exc.__cause__ or exc) from None
+    return IndexReport(
+        documents=len(out["converter"]["documents"]),
+        chunks=out["writer"]["written"],
+        computed=out["embedder"]["computed"],
+        removed=out["writer"]["removed"],
+        version=out["writer"]["version"],
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def index_articles(
+    items: Sequence[ArticleItem],
+    config: Config,
+    *,
+    full: bool,
+    remove_article_ids: Iterable[str] = (),
+    cache_path: str | Path | None = None,
+    progress: bool = False,
+) -> IndexReport:
+    """Index article versions: ``(ArticleContent, version)`` pairs, ``ArticleContent`` or dicts.
+
+    ``full=True`` makes the new index version hold exactly these articles; otherwise they
+    replace their own earlier chunks, ``remove_article_ids`` are dropped and every other
+    article is kept as it is.
+    """
+    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    return run_pipeline(
+        pipeline, {"articles": list(items)}, full=full, remove_article_ids=remove_article_ids
+    )
+
+
+def index_files(
+    paths: Sequence[str | Path],
+    config: Config,
+    *,
+    full: bool = True,
+    cache_path: str | Path | None = None,
+    progress: bool = False,
+) -> IndexReport:
+    """Index article files (or directories of them) as they are, without a database."""
+    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress, files=True)
+    return run_pipeline(pipeline, {"sources": [str(p) for p in paths]}, full=full)
