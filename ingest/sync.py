@@ -1,0 +1,312 @@
+"""Keeping the search index in line with the published articles.
+
+The index serves every *published* version: future-effective and expired ones too,
+with ``effective_from`` / ``effective_to`` in each chunk's meta, because retrieval
+filters on the query's date (publication is an event, the passing of a date is not).
+The index manifest records ``{article_id: version}``; comparing it with the database
+tells what to do:
+
+- an article published in a version the index does not hold: (re)index it;
+- an article in the index with no published version any more (archived): remove it;
+- everything else is left alone: its chunks, vectors and BM25 tokens are reused.
+
+Re-indexed articles go through the indexing pipeline, whose embedding cache computes
+only chunks whose text changed, so publishing one changed paragraph costs one
+embedding. With no index yet, or ``full=True``, everything is rebuilt.
+
+Two entry points, both serialised by a lock file beside the index's write lock
+(``sync.lock``: the whole read-plan-embed-write cycle must be exclusive, while
+``write.lock`` only covers the write; both are released by the OS if the process dies):
+
+- ``sync_index(db, config)``: compares the whole published set (``kb ingest``,
+  ``kb reindex --full``) and then marks the ``IndexEvent`` outbox rows it has covered
+  as processed;
+- ``IndexSync``: the ``review.index.IndexUpdater`` of the review side's contract.
+  ``apply(session, changes)`` updates only the articles named by the pending outbox
+  events (from the database's current state, so a redelivered or stale event is
+  harmless); ``review.index.dispatch`` marks them processed when it returns. Front ends
+  register it (``review.index.register_updater``) so that publishing, archiving and
+  rolling back update the index right after the commit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import time
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.articles import published_versions, to_content
+from kb.config import Config
+from kb.db import Database
+from kb.embedders import make_backend
+from kb.errors import Conflict
+from kb.index import MANIFEST_FILE, IndexStore
+from kb.model import ArticleContent, State
+from kb.tables import ArticleVersion
+from review.index import IndexChange, mark_processed, pending_changes
+
+logger = logging.getLogger(__name__)
+
+SYNC_LOCK = "sync.lock"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What bringing the index in line did."""
+
+    indexed: int  # articles (re)indexed
+    removed: int  # articles taken out of the index
+    unchanged: int  # published articles already current in the index
+    chunks: int  # chunks written for the (re)indexed articles
+    computed: int  # embeddings actually computed (the rest came from the cache)
+    events: int  # outbox events marked processed
+    version: str | None  # the live index version afterwards
+    created: bool  # whether a new index version was written
+    full: bool  # whether the index was rebuilt from scratch
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The articles to (re)index and to remove, against the live index."""
+
+    upsert: list[tuple[ArticleContent, int]]
+    remove: list[str]
+    unchanged: int
+    full: bool
+
+
+def index_store(config: Config) -> IndexStore:
+    """The index store of ``config``."""
+    user_dict = str(config.jieba_user_dict)
+    return IndexStore(
+        config.effective_index_dir,
+        jieba_user_dict=user_dict if user_dict not in ("", ".") else None,
+    )
+
+
+def live_manifest(store: IndexStore) -> dict[str, Any] | None:
+    """The manifest of the live index version (read alone, without loading the index)."""
+    for _attempt in range(3):
+        name = store.current_version()
+        if name is None:
+            return None
+        try:
+            text = (store.versions_dir / name / MANIFEST_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue  # replaced meanwhile by another writer's retention: read the pointer again
+        return json.loads(text)
+    return None
+
+
+@contextmanager
+def sync_lock(index_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold ``<index_dir>/sync.lock`` exclusively; ``Conflict`` after ``timeout`` seconds."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / SYNC_LOCK).open("a") as f:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Conflict(
+                        f"another index update is running ({f.name}); try again later"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _published(session: Session, scope: Collection[str] | None) -> list[ArticleVersion]:
+    """Published versions of every article, or of the articles in ``scope``."""
+    if scope is None:
+        return published_versions(session)
+    rows: list[ArticleVersion] = []
+    ids = sorted(scope)
+    for start in range(0, len(ids), 500):
+        rows.extend(
+            session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.article_id.in_(ids[start : start + 500]))
+                .where(ArticleVersion.state == str(State.PUBLISHED))
+            )
+        )
+    return rows
+
+
+def _check_model(manifest: dict[str, Any], model_id: str) -> None:
+    """An incremental update must use the embedding model the index was built with."""
+    if manifest.get("model_id") != model_id:
+        raise Conflict(
+            f"the index was built with {manifest.get('model_id')}, the embedder setting is "
+            f"now {model_id}: rebuild it with `kb reindex --full`"
+        )
+
+
+def _plan(
+    session: Session,
+    manifest: dict[str, Any] | None,
+    scope: Collection[str] | None,
+    full: bool,
+) -> _Plan:
+    """Compare the published versions (of ``scope``, or all) with the live index."""
+    full = full or manifest is None
+    indexed: dict[str, int] = {} if full or manifest is None else dict(manifest["articles"])
+    rows = _published(session, None if full else scope)
+    upsert = [(to_content(r), r.version) for r in rows if indexed.get(r.article_id) != r.version]
+    published = {r.article_id for r in rows}
+    candidates = indexed if scope is None else [a for a in scope if a in indexed]
+    remove = sorted(a for a in candidates if a not in published)
+    return _Plan(upsert, remove, len(rows) - len(upsert), full)
+
+
+def _apply_plan(
+    plan: _Plan, config: Config, store: IndexStore, cache_path: str | Path | None, progress: bool
+) -> tuple[int, int, str | None, bool]:
+    """Run the pipeline for the plan: (chunks written, computed, live version, created)."""
+    from ingest.pipeline import build_indexing_pipeline, run_pipeline  # loads Haystack
+
+    before = store.current_version()
+    if not plan.upsert and not plan.remove and not plan.full:
+        return 0, 0, before, False
+    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    if plan.full and not plan.upsert:  # nothing published: an empty, ready index
+        embedder = pipeline.get_component("embedder")
+        result = store.write_version([], model_id=embedder.model_id, dim=embedder.dim, full=True)
+        return 0, 0, result.version, True
+    report = run_pipeline(
+        pipeline, {"articles": plan.upsert}, full=plan.full, remove_article_ids=plan.remove
+    )
+    return report.chunks, report.computed, report.version, report.version != before
+
+
+def update_index(
+    session: Session,
+    config: Config,
+    *,
+    scope: Collection[str] | None = None,
+    full: bool = False,
+    progress: bool = False,
+    cache_path: str | Path | None = None,
+) -> SyncReport:
+    """Bring the index in line with the published versions (all, or the ids in ``scope``).
+
+    The caller holds the sync lock. Without an index, or with ``full``, everything
+    published is indexed. Marks no outbox events (see ``sync_index`` and ``IndexSync``).
+    """
+    started = time.perf_counter()
+    store = index_store(config)
+    manifest = None if full else live_manifest(store)
+    if manifest is not None:
+        _check_model(manifest, make_backend(config).model_id)
+    plan = _plan(session, manifest, scope, full)
+    chunks, computed, version, created = _apply_plan(plan, config, store, cache_path, progress)
+    logger.info(
+        "index %s: %d article(s) indexed, %d removed, %d embedding(s) computed",
+        version,
+        len(plan.upsert),
+        len(plan.remove),
+        computed,
+    )
+    return SyncReport(
+        indexed=len(plan.upsert),
+        removed=len(plan.remove),
+        unchanged=plan.unchanged,
+        chunks=chunks,
+        computed=computed,
+        events=0,
+        version=version,
+        created=created,
+        full=plan.full,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def sync_index(
+    db: Database,
+    config: Config,
+    *,
+    full: bool = False,
+    progress: bool = False,
+    cache_path: str | Path | None = None,
+    lock_timeout: float = 300.0,
+) -> SyncReport:
+    """Bring the whole index in line with the published set, then mark the outbox processed.
+
+    Only the events pending *before* the published set was read are marked, so an
+    article published meanwhile keeps its event for the next run.
+
+    :param full: rebuild from scratch (unchanged chunks still come from the cache).
+    :param progress: progress bar while embedding (on a terminal).
+    :param cache_path: the embedding cache; None: ``<home>/cache/embeddings.sqlite3``.
+    :param lock_timeout: seconds to wait for another update to finish (then ``Conflict``).
+    """
+    started = time.perf_counter()
+    with sync_lock(config.effective_index_dir, lock_timeout):
+        with db.session() as session:
+            event_ids = [c.event_id for c in pending_changes(session)]
+            report = update_index(
+                session, config, full=full, progress=progress, cache_path=cache_path
+            )
+        with db.session() as session:
+            mark_processed(session, event_ids)
+    values = report.as_dict() | {
+        "events": len(event_ids),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return SyncReport(**values)
+
+
+class IndexSync:
+    """The ingest side of ``review.index.IndexUpdater``: applies outbox events to the index.
+
+    ``apply`` updates the articles the events name from the database's current state
+    (idempotent; a stale event is harmless) and builds the whole index if there is none
+    yet. It raises on failure, so ``review.index.dispatch`` redelivers the events later.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        progress: bool = False,
+        cache_path: str | Path | None = None,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        """Store the settings used for every batch of events."""
+        self.config = config
+        self.progress = progress
+        self.cache_path = cache_path
+        self.lock_timeout = lock_timeout
+        self.last_report: SyncReport | None = None
+
+    def apply(self, session: Session, changes: Sequence[IndexChange]) -> None:
+        """Make the index reflect ``changes`` (the articles' current published state)."""
+        if not changes:
+            return
+        scope = {change.article_id for change in changes}
+        with sync_lock(self.config.effective_index_dir, self.lock_timeout):
+            self.last_report = update_index(
+                session,
+                self.config,
+                scope=scope,
+                progress=self.progress,
+                cache_path=self.cache_path,
+            )

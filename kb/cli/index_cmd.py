@@ -1,0 +1,164 @@
+"""The search index on the command line: ``kb ingest``, ``kb reindex --full``,
+``kb index status`` and ``kb index update``.
+
+Registering this module also registers the ingest side's index updater with
+``review.index``, so every command that publishes, archives or rolls back
+(``kb publish``, ``kb archive``, ``kb import --publish`` ...) updates the index right
+after its commit (``review.index.notify``). The ingest package (Haystack, the model)
+is imported only when a command needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from kb.articles import published_versions
+from kb.cli.common import JSON_OPTION, STATE, console, emit, err_console
+from kb.errors import InvalidInput
+from review import index as review_index
+
+PROGRESS_OPTION = typer.Option(
+    True, "--progress/--no-progress", help="Show a progress bar while embedding."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands of this module to the app and hook the index to publication."""
+    app.command("ingest")(ingest)
+    app.command("reindex")(reindex)
+    index_app = typer.Typer(help="The search index.", no_args_is_help=True)
+    index_app.command("status")(status)
+    index_app.command("update")(update)
+    app.add_typer(index_app, name="index")
+    review_index.register_updater(CLI_UPDATER)
+
+
+class CliIndexUpdater:
+    """``review.index.IndexUpdater`` for CLI commands: ``ingest.sync.IndexSync`` with the
+    invocation's settings, and one line on stderr saying what changed."""
+
+    def apply(self, session: Session, changes: Sequence[review_index.IndexChange]) -> None:
+        """Update the index for the outbox events (see ``ingest.sync.IndexSync``)."""
+        from ingest.sync import IndexSync
+
+        updater = IndexSync(STATE.config, progress=True)
+        updater.apply(session, changes)
+        if updater.last_report is not None:
+            _print_summary(updater.last_report.as_dict(), stream=err_console)
+
+
+CLI_UPDATER = CliIndexUpdater()
+
+
+def _print_summary(data: dict[str, Any], stream: Any = console) -> None:
+    """One line about an index update."""
+    if not data["created"]:
+        stream.print(f"index {data['version']} is up to date", highlight=False)
+        return
+    stream.print(
+        f"index {data['version']}: {data['indexed']} article(s) indexed, "
+        f"{data['removed']} removed, {data['unchanged']} unchanged; {data['chunks']} chunk(s) "
+        f"written, {data['computed']} embedding(s) computed in {data['seconds']:.1f} s",
+        highlight=False,
+    )
+
+
+def _sync(full: bool, progress: bool, as_json: bool) -> None:
+    """Run ``ingest.sync.sync_index`` and print its report."""
+    from ingest.sync import sync_index
+
+    report = sync_index(STATE.db, STATE.config, full=full, progress=progress and not as_json)
+    emit(report.as_dict(), as_json, _print_summary)
+
+
+def ingest(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Bring the search index in line with the published articles (builds it if missing).
+
+    Only new and changed articles are embedded, and only their changed chunks;
+    archived ones are removed. Pending index events are marked processed.
+    """
+    _sync(False, progress, as_json)
+
+
+def reindex(
+    full: bool = typer.Option(False, "--full", help="Rebuild the whole index (required)."),
+    progress: bool = PROGRESS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rebuild the whole search index from the published articles.
+
+    Needed after changing the embedding model, the chunking or the jieba user
+    dictionary. Unchanged chunks still come from the embedding cache.
+    """
+    if not full:
+        raise InvalidInput("kb reindex rebuilds everything: pass --full (kb ingest updates)")
+    _sync(True, progress, as_json)
+
+
+def update(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Apply the pending index events (publications and archivings) to the index."""
+    from ingest.sync import IndexSync
+
+    updater = IndexSync(STATE.config, progress=progress and not as_json)
+    processed = review_index.dispatch(STATE.db, updater)
+    report = updater.last_report
+    data = {"events": processed, **(report.as_dict() if report else {})}
+    emit(data, as_json, lambda d: _print_update(d))
+
+
+def _print_update(data: dict[str, Any]) -> None:
+    console.print(f"{data['events']} index event(s) processed", highlight=False)
+    if data["events"] and "created" in data:
+        _print_summary(data)
+
+
+def _status_data() -> dict[str, Any]:
+    """Everything ``kb index status`` shows."""
+    from ingest.sync import index_store, live_manifest
+
+    store = index_store(STATE.config)
+    manifest = live_manifest(store) or {}
+    with STATE.db.session() as session:
+        pending = len(review_index.pending_changes(session))
+        published = {r.article_id: r.version for r in published_versions(session)}
+    indexed = manifest.get("articles", {})
+    stale = sum(1 for a, v in published.items() if indexed.get(a) != v)
+    stale += sum(1 for a in indexed if a not in published)
+    return {
+        "index_dir": str(store.index_dir),
+        "current": store.current_version(),
+        "version": manifest.get("version"),
+        "model_id": manifest.get("model_id"),
+        "dim": manifest.get("dim"),
+        "chunks": manifest.get("chunk_count", 0),
+        "articles": manifest.get("article_count", 0),
+        "built_at": manifest.get("created_at"),
+        "build_seconds": manifest.get("build_seconds"),
+        "full_build": manifest.get("full"),
+        "versions_on_disk": len(store.versions()),
+        "published_articles": len(published),
+        "out_of_date_articles": stale,
+        "pending_events": pending,
+    }
+
+
+def status(as_json: bool = JSON_OPTION) -> None:
+    """Show the live index: model, dimensions, counts, version, build time, pending events."""
+    emit(_status_data(), as_json, _print_status)
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    if data["current"] is None:
+        console.print(
+            f"no search index in {data['index_dir']} yet: run `kb ingest` "
+            f"({data['published_articles']} published article(s), "
+            f"{data['pending_events']} pending event(s))",
+            highlight=False,
+        )
+        return
+    for key, value in data.items():
+        console.print(f"{key:22} {'' if value is None else value}", highlight=False)
