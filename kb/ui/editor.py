@@ -1,0 +1,313 @@
+"""The editor page: create and edit articles, preview them, save drafts, submit them.
+
+Every front matter field has a widget; an FAQ gets its standard question and an
+editable list of similar questions. Saving goes through ``review.editing``
+with the version and revision the editor loaded, so a concurrent change is a
+``Conflict`` shown to the user (their text stays in the form, nothing is
+overwritten or merged). Submitting saves and submits in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.articles import latest_version, to_content
+from kb.model import ArticleContent, ArticleType, Audience, State
+from kb.tables import Article, ArticleVersion
+from kb.ui.i18n import resolve, t
+from kb.ui.render import type_label
+from kb.ui.services import run, services
+from kb.ui.session import SignedIn, require
+from review import editing, workflow
+from review.permissions import Action
+
+NEW = ""
+PREFIX = "ed_"
+FIELDS = ("id", "type", "title", "lang", "tags", "audience", "owner", "from", "to", "due")
+LANG_CHOICES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Base:
+    """The version the form was loaded from: what a save is checked against."""
+
+    article_id: str
+    version: int
+    revision: int
+    state: str
+
+    @classmethod
+    def of(cls, row: ArticleVersion) -> Base:
+        """The base for a stored version."""
+        return cls(row.article_id, row.version, row.revision, row.state)
+
+
+def _key(name: str) -> str:
+    return PREFIX + name
+
+
+def article_choices(session: Session) -> dict[str, str]:
+    """``{article id: "id · title (state)"}`` of every article, by id."""
+    rows = session.execute(
+        select(ArticleVersion.article_id, ArticleVersion.title, ArticleVersion.state)
+        .join(Article, Article.id == ArticleVersion.article_id)
+        .where(ArticleVersion.version == Article.latest_version)
+        .order_by(ArticleVersion.article_id)
+    )
+    return {a: f"{a} · {title} ({state})" for a, title, state in rows}
+
+
+def fill_form(content: ArticleContent | None, owner: str) -> None:
+    """Put an article's content (or an empty article) into the form's widgets."""
+    c = content or ArticleContent(id="", type=ArticleType.FAQ, title="", body="", owner=owner)
+    state = st.session_state
+    state[_key("id")] = c.id
+    state[_key("type")] = str(c.type)
+    state[_key("title")] = c.title
+    state[_key("lang")] = c.lang
+    state[_key("tags")] = ", ".join(c.tags)
+    state[_key("audience")] = str(c.audience)
+    state[_key("owner")] = c.owner
+    state[_key("from")] = c.effective_from
+    state[_key("to")] = c.effective_to
+    state[_key("due")] = c.review_due
+    state[_key("question")] = c.question
+    state[_key("body")] = c.body
+    set_similar(list(c.similar_questions))
+
+
+def set_similar(questions: list[str]) -> None:
+    """Replace the similar-question list (each row is its own text input)."""
+    for key in [k for k in st.session_state if str(k).startswith(_key("sim_"))]:
+        del st.session_state[key]
+    ids = list(range(len(questions)))
+    for n, text in zip(ids, questions, strict=True):
+        st.session_state[_key(f"sim_{n}")] = text
+    st.session_state[_key("sim_ids")] = ids
+    st.session_state[_key("sim_next")] = len(questions)
+
+
+def similar_questions() -> list[str]:
+    """The similar questions in the form, blanks and duplicates dropped, in order."""
+    values = [st.session_state.get(_key(f"sim_{n}"), "") for n in st.session_state[_key("sim_ids")]]
+    return list(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def content_from_form() -> ArticleContent:
+    """The article the form describes (validated by the service layer when saved)."""
+    s = st.session_state
+    is_faq = s[_key("type")] == ArticleType.FAQ
+    return ArticleContent(
+        id=s[_key("id")].strip(),
+        type=ArticleType(s[_key("type")]),
+        title=s[_key("title")].strip(),
+        body=s.get(_key("body"), ""),
+        lang=s[_key("lang")],
+        tags=[tag.strip() for tag in s[_key("tags")].replace("，", ",").split(",") if tag.strip()],
+        audience=Audience(s[_key("audience")]),
+        owner=s[_key("owner")].strip(),
+        effective_from=s[_key("from")],
+        effective_to=s[_key("to")],
+        review_due=s[_key("due")],
+        question=s.get(_key("question"), "").strip() if is_faq else "",
+        similar_questions=similar_questions() if is_faq else [],
+    )
+
+
+def load(article_id: str, user: SignedIn) -> None:
+    """Load the article's newest version (its draft, if it has one) into the form."""
+    if article_id == NEW:
+        fill_form(None, user.name)
+        st.session_state[_key("base")] = None
+        return
+    with services().session() as session:
+        row = latest_version(session, article_id)
+        fill_form(to_content(row), user.name)
+        st.session_state[_key("base")] = Base.of(row)
+
+
+def save(session: Session, user: SignedIn, base: Base | None) -> ArticleVersion:
+    """Save the form as a draft, checked against the loaded version and revision."""
+    content = content_from_form()
+    if base is None:
+        return editing.create_draft(session, user.name, content, source="app")
+    revision = base.revision if base.state == State.DRAFT else None
+    return editing.save_draft(
+        session, user.name, content, expected_version=base.version, expected_revision=revision
+    )
+
+
+def save_and_submit(session: Session, user: SignedIn, base: Base | None) -> ArticleVersion:
+    """Save the form and submit the resulting draft for review, in one transaction."""
+    row = save(session, user, base)
+    return workflow.submit(session, user.name, row.article_id, version=row.version)
+
+
+def _choose(user: SignedIn) -> None:
+    with services().session() as session:
+        choices = article_choices(session)
+    options = [NEW, *choices]
+    pending = st.session_state.pop(_key("pending_choice"), None)
+    if pending in options:
+        st.session_state[_key("choice")] = pending
+    if st.session_state.get(_key("choice")) not in options:
+        st.session_state[_key("choice")] = NEW
+        load(NEW, user)
+    st.selectbox(
+        t("edit_which"),
+        options,
+        key=_key("choice"),
+        format_func=lambda a: t("new_article") if a == NEW else choices[a],
+        on_change=lambda: load(st.session_state[_key("choice")], user),
+    )
+
+
+def _metadata_fields(base: Base | None, lang: str) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.text_input(t("field_id", lang=lang), key=_key("id"), disabled=base is not None)
+        st.selectbox(
+            t("field_type", lang=lang),
+            [str(a) for a in ArticleType],
+            key=_key("type"),
+            format_func=lambda v: type_label(v, lang),
+        )
+        st.text_input(t("field_title", lang=lang), key=_key("title"))
+        st.selectbox(t("field_lang", lang=lang), _langs(), key=_key("lang"))
+        st.text_input(t("field_tags", lang=lang), key=_key("tags"))
+    with right:
+        st.selectbox(
+            t("field_audience", lang=lang),
+            [str(a) for a in Audience],
+            key=_key("audience"),
+            format_func=lambda v: t(f"audience_{v}", lang=lang),
+        )
+        st.text_input(t("field_owner", lang=lang), key=_key("owner"))
+        for name, label in (
+            ("from", "effective_from"),
+            ("to", "effective_to"),
+            ("due", "review_due"),
+        ):
+            st.date_input(t(f"field_{label}", lang=lang), key=_key(name), format="YYYY-MM-DD")
+
+
+def _langs() -> list[str]:
+    current = st.session_state.get(_key("lang"), "zh")
+    return list(dict.fromkeys([*LANG_CHOICES, current]))
+
+
+def _similar_editor(lang: str) -> None:
+    st.markdown(f"**{t('field_similar', lang=lang)}**")
+    st.caption(t("similar_help", lang=lang))
+    ids = st.session_state[_key("sim_ids")]
+    for position, n in enumerate(list(ids), start=1):
+        text_col, delete_col = st.columns([12, 1])
+        with text_col:
+            st.text_input(
+                t("similar_n", lang=lang, n=position),
+                key=_key(f"sim_{n}"),
+                label_visibility="visible",
+            )
+        with delete_col:
+            st.button("✕", key=_key(f"sim_del_{n}"), on_click=_remove_similar, args=(n,))
+    st.button(t("add_similar", lang=lang), key=_key("sim_add"), on_click=_add_similar)
+
+
+def _add_similar() -> None:
+    n = st.session_state[_key("sim_next")]
+    st.session_state[_key("sim_next")] = n + 1
+    st.session_state[_key(f"sim_{n}")] = ""
+    st.session_state[_key("sim_ids")] = [*st.session_state[_key("sim_ids")], n]
+
+
+def _remove_similar(n: int) -> None:
+    st.session_state[_key("sim_ids")] = [i for i in st.session_state[_key("sim_ids")] if i != n]
+    st.session_state.pop(_key(f"sim_{n}"), None)
+
+
+def _preview(lang: str) -> None:
+    st.subheader(t("preview", lang=lang))
+    s = st.session_state
+    if s[_key("title")]:
+        st.markdown(f"### {_plain(s[_key('title')])}")
+    if s[_key("type")] == ArticleType.FAQ:
+        if s[_key("question")]:
+            st.markdown(f"**{t('field_question', lang=lang)}：** {_plain(s[_key('question')])}")
+        for question in similar_questions():
+            st.markdown(f"- {_plain(question)}")
+    st.markdown(s[_key("body")] or "")  # HTML in the body is shown as text, never run
+
+
+def _plain(text: str) -> str:
+    """One line of article text for Markdown, with Markdown syntax characters escaped."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)
+
+
+def _actions(user: SignedIn, base: Base | None, lang: str) -> None:
+    save_col, submit_col, reload_col = st.columns(3)
+    with save_col:
+        if st.button(t("save_draft", lang=lang), key=_key("save"), type="primary"):
+            _after(run(lambda s: Base.of(save(s, user, base)), conflict_key="conflict"), "saved")
+    with submit_col:
+        if st.button(t("submit_review", lang=lang), key=_key("submit")):
+            row = run(lambda s: Base.of(save_and_submit(s, user, base)), conflict_key="conflict")
+            _after(row, "submitted")
+    with reload_col:
+        if base is not None and st.button(t("reload", lang=lang), key=_key("reload")):
+            load(base.article_id, user)
+            st.rerun()
+
+
+def _after(new_base: Base | None, message: str) -> None:
+    """Remember what was saved so the next save is checked against it."""
+    if new_base is None:
+        return
+    st.session_state[_key("base")] = new_base
+    st.session_state[_key("flash")] = t(
+        message, id=new_base.article_id, version=new_base.version, revision=new_base.revision
+    )
+    st.session_state[_key("pending_choice")] = new_base.article_id
+    st.rerun()
+
+
+def page() -> None:
+    """The editor page."""
+    user = require(Action.EDIT)
+    st.title(t("editor_title"))
+    if _key("sim_ids") not in st.session_state:
+        load(NEW, user)
+    _choose(user)
+    flash = st.session_state.pop(_key("flash"), None)
+    if flash:
+        st.success(flash)
+    base: Base | None = st.session_state.get(_key("base"))
+    lang = resolve(st.session_state.get(_key("lang")))
+    if base is not None:
+        st.caption(
+            t("editing_state", version=base.version, state=base.state, revision=base.revision)
+        )
+        if base.state != State.DRAFT:
+            st.info(t("edit_creates_draft", state=base.state))
+    form, preview = st.columns([3, 2])
+    with form:
+        _metadata_fields(base, lang)
+        if st.session_state[_key("type")] == ArticleType.FAQ:
+            st.text_input(t("field_question", lang=lang), key=_key("question"))
+            _similar_editor(lang)
+        body_label = (
+            "field_answer" if st.session_state[_key("type")] == ArticleType.FAQ else "field_body"
+        )
+        st.text_area(t(body_label, lang=lang), key=_key("body"), height=260)
+        _actions(user, base, lang)
+    with preview:
+        _preview(lang)
+
+
+def form_state() -> dict[str, Any]:
+    """The form's values (for tests and debugging)."""
+    return {name: st.session_state.get(_key(name)) for name in FIELDS}

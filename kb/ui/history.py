@@ -1,0 +1,100 @@
+"""The history page: an article's versions (with their review comments) and its audit events,
+from ``review.queries.article_history``; any version's content can be shown, and any
+two versions compared side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kb.articles import get_version, to_content
+from kb.ui.diffview import side_by_side_html
+from kb.ui.editor import article_choices
+from kb.ui.i18n import t
+from kb.ui.render import show_article
+from kb.ui.services import run, services
+from kb.ui.session import require
+from review import diff, queries
+from review.permissions import Action
+
+VERSION_COLUMNS = [
+    "version",
+    "state",
+    "revision",
+    "title",
+    "based_on",
+    "editors",
+    "updated_by",
+    "updated_at",
+]
+EVENT_COLUMNS = [
+    "seq",
+    "ts",
+    "actor",
+    "action",
+    "outcome",
+    "version",
+    "from_state",
+    "to_state",
+    "comment",
+]
+
+
+def _versions_frame(versions: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(versions)[VERSION_COLUMNS]
+    frame["editors"] = frame["editors"].map(", ".join)
+    frame["updated_at"] = frame["updated_at"].astype(str).str[:19]
+    return frame
+
+
+def _comments(versions: list[dict]) -> None:
+    rows = [
+        {"version": v["version"], **c, "created_at": str(c["created_at"])[:19]}
+        for v in versions
+        for c in v["comments"]
+    ]
+    if rows:
+        st.subheader(t("comments"))
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _show_version(article_id: str, numbers: list[int], user_name: str) -> None:
+    chosen = st.selectbox(t("view_version"), numbers, index=len(numbers) - 1, key="hi_version")
+    content = run(lambda s: to_content(get_version(s, article_id, chosen)))
+    if content is not None:
+        show_article(f"{content.title}\n\n{content.body}")
+    if len(numbers) < 2:
+        return
+    left, right = st.columns(2)
+    old = left.selectbox("A", numbers, index=len(numbers) - 2, key="hi_old")
+    new = right.selectbox("B", numbers, index=len(numbers) - 1, key="hi_new")
+    if old != new:
+        result = run(lambda s: diff.diff_versions(s, user_name, article_id, old, new))
+        if result is not None:
+            st.html(side_by_side_html(result, f"v{old}", f"v{new}"))
+
+
+def page() -> None:
+    """The history page."""
+    user = require(Action.VIEW_DRAFTS)
+    st.title(t("history_title"))
+    with services().session() as session:
+        choices = article_choices(session)
+    if not choices:
+        st.info(t("no_results"))
+        return
+    article_id = st.selectbox(
+        t("edit_which"), list(choices), format_func=choices.__getitem__, key="hi_article"
+    )
+    found = run(lambda s: queries.article_history(s, user.name, article_id))
+    if found is None:
+        return
+    st.subheader(t("versions"))
+    st.dataframe(_versions_frame(found.versions), hide_index=True, width="stretch")
+    _comments(found.versions)
+    st.subheader(t("audit_events"))
+    events = pd.DataFrame(found.events)
+    st.dataframe(
+        events[[c for c in EVENT_COLUMNS if c in events]], hide_index=True, width="stretch"
+    )
+    _show_version(article_id, [v["version"] for v in found.versions], user.name)

@@ -1,0 +1,244 @@
+"""Interface text in Chinese and English.
+
+The language is chosen by a switch in the sidebar (``auto``, ``zh`` or ``en``).
+In ``auto`` the page chrome is Chinese (the product is Chinese-first) and the
+text around an article (citation labels, badges, editor labels) follows that
+article's ``lang``. ``t(key)`` looks a string up; ``t(key, lang="en")`` forces a
+language, which is how article-bound text follows the article.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+LANGS = ("zh", "en")
+AUTO = "auto"
+DEFAULT_LANG = "zh"
+LANG_KEY = "ui_lang"
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # app and navigation
+    "app_title": ("鲸驿知识库", "Knowledge base"),
+    "lang_switch": ("界面语言", "Interface language"),
+    "lang_auto": ("跟随文章", "Follow the article"),
+    "nav_signin": ("登录", "Sign in"),
+    "nav_assist": ("坐席助手", "Agent assist"),
+    "nav_editor": ("编辑文章", "Editor"),
+    "nav_review": ("审核队列", "Review queue"),
+    "nav_hittest": ("命中测试", "Hit test"),
+    "nav_insights": ("运营洞察", "Insights"),
+    "nav_history": ("版本历史", "History"),
+    "signed_in_as": ("当前用户：{name}（{roles}）", "Signed in as {name} ({roles})"),
+    "sign_out": ("退出登录", "Sign out"),
+    "not_allowed": ("你的角色无权使用此页面。", "Your roles do not allow this page."),
+    "error": ("操作失败：{message}", "Failed: {message}"),
+    "not_ready": ("检索索引尚未就绪：{message}", "The search index is not ready: {message}"),
+    # sign-in
+    "signin_title": ("登录知识库", "Sign in to the knowledge base"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "signin_button": ("登录", "Sign in"),
+    "signin_failed": (
+        "用户名或密码错误，或账号已停用。",
+        "Wrong user name or password, or the account is disabled.",
+    ),
+    # roles
+    "role_agent": ("坐席", "agent"),
+    "role_author": ("作者", "author"),
+    "role_reviewer": ("审核人", "reviewer"),
+    "role_publisher": ("发布人", "publisher"),
+    "role_admin": ("管理员", "admin"),
+    # agent assist
+    "assist_title": ("坐席助手", "Agent assist"),
+    "question": ("客户问题", "Customer question"),
+    "ask": ("获取建议回复", "Suggest a reply"),
+    "filter_types": ("文章类型", "Article types"),
+    "filter_tags": ("标签", "Tags"),
+    "suggested_reply": ("建议回复", "Suggested reply"),
+    "no_answer": (
+        "没有足够把握的答案，请转人工处理。该问题已进入待解答队列。",
+        "No confident answer: hand over to a person. The question went to the unanswered queue.",
+    ),
+    "reason": ("原因：{reason}", "Reason: {reason}"),
+    "confidence": ("置信度 {value:.0%}", "Confidence {value:.0%}"),
+    "copy": ("复制回复", "Copy reply"),
+    "copied": ("已复制", "Copied"),
+    "citations": ("引用", "Citations"),
+    "other_results": ("其他相关结果", "Other top results"),
+    "no_results": ("没有找到相关文章。", "No matching articles."),
+    "helpful": ("👍 有帮助", "👍 Helpful"),
+    "wrong": ("👎 答错了", "👎 Wrong"),
+    "right_article": ("正确的文章应该是", "The right article is"),
+    "right_article_none": ("（不知道）", "(don't know)"),
+    "feedback_comment": ("补充说明（可选）", "Comment (optional)"),
+    "send_feedback": ("提交反馈", "Send feedback"),
+    "feedback_thanks": ("感谢反馈！", "Thanks for the feedback!"),
+    "type_policy": ("政策", "Policy"),
+    "type_regulation": ("法规", "Regulation"),
+    "type_faq": ("常见问题", "FAQ"),
+    "version_n": ("第 {n} 版", "version {n}"),
+    "effective": ("生效：{start} 至 {end}", "Effective {start} to {end}"),
+    "open_ended": ("长期", "open-ended"),
+    "section": ("章节：{section}", "Section: {section}"),
+    "badge_expires": ("即将失效（{date}）", "Expires soon ({date})"),
+    "badge_overdue": ("复核逾期（{date}）", "Review overdue ({date})"),
+    "badge_internal": ("仅内部", "Internal"),
+    "cited_passage": ("引用原文（高亮）", "Cited passage (highlighted)"),
+    "latency": ("耗时 {ms:.0f} 毫秒", "{ms:.0f} ms"),
+    # editor
+    "editor_title": ("编辑文章", "Article editor"),
+    "edit_which": ("选择文章", "Article"),
+    "new_article": ("＋ 新建文章", "+ New article"),
+    "field_id": ("文章 ID", "Article id"),
+    "field_type": ("类型", "Type"),
+    "field_title": ("标题", "Title"),
+    "field_lang": ("语言", "Language"),
+    "field_tags": ("标签（逗号分隔）", "Tags (comma-separated)"),
+    "field_audience": ("可见范围", "Audience"),
+    "audience_public": ("公开（坐席和机器人）", "public (agents and bots)"),
+    "audience_internal": ("仅内部（坐席）", "internal (agents only)"),
+    "field_owner": ("负责人", "Owner"),
+    "field_effective_from": ("生效日期", "Effective from"),
+    "field_effective_to": ("失效日期", "Effective to"),
+    "field_review_due": ("复核日期", "Review due"),
+    "field_question": ("标准问", "Standard question"),
+    "field_similar": ("相似问", "Similar questions"),
+    "similar_n": ("相似问 {n}", "Similar question {n}"),
+    "add_similar": ("＋ 添加相似问", "+ Add a similar question"),
+    "similar_help": (
+        "每行一个相似问，可增删行。",
+        "One similar question per row; add or delete rows.",
+    ),
+    "field_body": ("正文（Markdown）", "Body (Markdown)"),
+    "field_answer": ("答案（Markdown）", "Answer (Markdown)"),
+    "preview": ("预览", "Preview"),
+    "save_draft": ("保存草稿", "Save draft"),
+    "submit_review": ("提交审核", "Submit for review"),
+    "saved": (
+        "已保存：{id} 第 {version} 版（修订 {revision}）",
+        "Saved {id} version {version} (revision {revision})",
+    ),
+    "submitted": (
+        "已提交审核：{id} 第 {version} 版",
+        "Submitted {id} version {version} for review",
+    ),
+    "conflict": (
+        "保存冲突，未覆盖任何内容：{message}",
+        "Conflict, nothing was overwritten: {message}",
+    ),
+    "reload": ("重新载入最新版本", "Reload the latest version"),
+    "editing_state": (
+        "正在编辑：第 {version} 版（{state}，修订 {revision}）",
+        "Editing version {version} ({state}, revision {revision})",
+    ),
+    "edit_creates_draft": (
+        "该版本为 {state}；保存将基于它创建新的草稿版本。",
+        "This version is {state}; saving creates a new draft version based on it.",
+    ),
+    "no_date": ("不设置", "not set"),
+    # review
+    "review_title": ("审核队列", "Review queue"),
+    "queue_empty": ("没有待审核的版本。", "Nothing waits for review."),
+    "approved_queue": ("已批准、待发布", "Approved, waiting for publication"),
+    "approved_empty": ("没有待发布的版本。", "Nothing waits for publication."),
+    "diff_against": ("与已发布版本（第 {v} 版）对比", "Compared with the published version {v}"),
+    "diff_new_article": ("新文章，尚无已发布版本。", "A new article: nothing is published yet."),
+    "old_version": ("已发布", "Published"),
+    "new_version": ("待审核", "In review"),
+    "review_comment": ("审核意见", "Review comment"),
+    "approve": ("批准", "Approve"),
+    "reject": ("驳回", "Reject"),
+    "publish": ("发布", "Publish"),
+    "approved_msg": ("已批准：{id} 第 {version} 版", "Approved {id} version {version}"),
+    "rejected_msg": ("已驳回：{id} 第 {version} 版", "Rejected {id} version {version}"),
+    "published_msg": ("已发布：{id} 第 {version} 版", "Published {id} version {version}"),
+    "own_work": (
+        "这是你编辑过的版本（四眼原则：须由他人审核）。",
+        "You edited this version (four-eyes: someone else reviews it).",
+    ),
+    "submitted_by": ("提交人：{who}，{when}", "Submitted by {who}, {when}"),
+    "index_note": ("索引已更新。", "The index was updated."),
+    "index_pending": (
+        "已发布；索引更新稍后完成：{message}",
+        "Published; the index update is pending: {message}",
+    ),
+    # hit test
+    "hittest_title": ("命中测试", "Hit test"),
+    "hittest_questions": ("测试问题（每行一个）", "Questions (one per line)"),
+    "hittest_draft": ("对比草稿（可选）", "Compare with a draft (optional)"),
+    "hittest_none": ("（仅已发布文章）", "(published articles only)"),
+    "hittest_run": ("运行测试", "Run"),
+    "hittest_now": ("当前命中", "Answers now"),
+    "hittest_after": ("草稿发布后命中", "Would answer after publishing"),
+    "hittest_changed": ("变化", "Changed"),
+    "hittest_private": (
+        "草稿只在本次测试的临时索引中检索，坐席和机器人看不到。",
+        "The draft is searched in a temporary index for this test only; "
+        "agents and bots never see it.",
+    ),
+    # insights
+    "insights_title": ("运营洞察", "Insights"),
+    "unanswered": ("待解答问题（按相似问题分组）", "Unanswered questions (grouped by similarity)"),
+    "unanswered_empty": ("没有待解答的问题。", "No unanswered questions."),
+    "count": ("次数", "Count"),
+    "examples": ("示例问题", "Example questions"),
+    "feedback": ("反馈", "Feedback"),
+    "helpful_rate": ("有帮助比例", "Helpful rate"),
+    "feedback_count": ("反馈数", "Feedback given"),
+    "marked_wrong": ("被标记为答错的文章", "Articles marked wrong"),
+    "stale": ("复核逾期或即将失效的文章", "Articles past review date or expiring"),
+    "stale_empty": ("没有需要复核的文章。", "No article needs attention."),
+    "most_cited": ("被引用最多的文章", "Most-cited articles"),
+    "queries": ("查询数", "Questions asked"),
+    "handoff_rate": ("转人工比例", "Hand-off rate"),
+    "per_day": ("每日查询与转人工", "Questions and hand-offs per day"),
+    # history
+    "history_title": ("版本历史", "History"),
+    "versions": ("版本", "Versions"),
+    "audit_events": ("审计事件", "Audit events"),
+    "comments": ("评论", "Comments"),
+    "view_version": ("查看版本", "Show version"),
+}
+
+
+def current_lang() -> str:
+    """The interface language chosen by the switch: ``auto``, ``zh`` or ``en``."""
+    return st.session_state.get(LANG_KEY, AUTO)
+
+
+def resolve(article_lang: str | None = None) -> str:
+    """The language to show: the switch, or in ``auto`` the article's, else Chinese."""
+    chosen = current_lang()
+    if chosen in LANGS:
+        return chosen
+    if article_lang:
+        base = article_lang.split("-")[0].lower()
+        if base in LANGS:
+            return base
+    return DEFAULT_LANG
+
+
+def t(key: str, lang: str | None = None, **values: Any) -> str:
+    """The text of ``key`` in ``lang`` (default: the resolved interface language)."""
+    zh, en = STRINGS[key]
+    text = en if (lang or resolve()) == "en" else zh
+    return text.format(**values) if values else text
+
+
+def language_switch() -> None:
+    """The sidebar radio that sets the interface language."""
+    options = [AUTO, *LANGS]
+    labels = {
+        AUTO: f"{t('lang_auto', 'zh')} / {t('lang_auto', 'en')}",
+        "zh": "中文",
+        "en": "English",
+    }
+    st.sidebar.radio(
+        t("lang_switch"),
+        options,
+        key=LANG_KEY,
+        format_func=labels.__getitem__,
+        horizontal=True,
+    )

@@ -1,0 +1,166 @@
+"""Showing article text safely: escaped HTML, highlighted passages, badges, a copy button.
+
+Article text is never handed to Streamlit as trusted HTML. Where the app needs
+markup of its own (a highlighted passage, ``[n]`` markers), every piece of
+article text goes through ``html.escape`` first and the result is shown with
+``st.html``, which sanitises once more (scripts and event handlers removed).
+Markdown previews use ``st.markdown`` without ``unsafe_allow_html``, which shows
+HTML tags as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+from kb.ui.i18n import t
+
+EXPIRES_SOON_DAYS = 30
+MARKER = re.compile(r"\[(\d{1,3})\]")
+ARTICLE_CSS = (
+    "white-space:pre-wrap;line-height:1.7;border:1px solid #ddd;border-radius:6px;"
+    "padding:0.75rem;max-height:24rem;overflow:auto;background:#fafafa"
+)
+MARK_CSS = "background:#ffe066;padding:0 2px;border-radius:2px"
+
+
+def type_label(article_type: str, lang: str | None = None) -> str:
+    """'政策' / 'Policy' and so on for an article type."""
+    key = f"type_{article_type}"
+    return t(key, lang=lang) if key in _TYPE_KEYS else article_type
+
+
+_TYPE_KEYS = {"type_policy", "type_regulation", "type_faq"}
+
+
+def locate(text: str, passage: str, start: int | None, end: int | None) -> tuple[int, int] | None:
+    """The span of ``passage`` in ``text``: the given one if it matches, else the first match."""
+    given = start is not None and end is not None and 0 <= start < end <= len(text)
+    if given and (not passage or text[start:end] == passage):
+        return start, end
+    if passage:
+        found = text.find(passage)
+        if found >= 0:
+            return found, found + len(passage)
+    return None
+
+
+def highlighted_html(text: str, span: tuple[int, int] | None, anchor: str = "") -> str:
+    """The article text as escaped HTML with ``span`` wrapped in ``<mark>``."""
+    if span is None:
+        inner = html.escape(text)
+    else:
+        a, b = span
+        inner = (
+            html.escape(text[:a])
+            + f'<mark style="{MARK_CSS}">'
+            + html.escape(text[a:b])
+            + "</mark>"
+            + html.escape(text[b:])
+        )
+    ident = f' id="{html.escape(anchor)}"' if anchor else ""
+    return f'<div class="kb-article"{ident} style="{ARTICLE_CSS}">{inner}</div>'
+
+
+def show_article(text: str, span: tuple[int, int] | None = None) -> None:
+    """Show article text (inert) with an optional highlighted span."""
+    st.html(highlighted_html(text, span))
+
+
+def reply_html(reply: str, titles: dict[int, str]) -> str:
+    """The suggested reply as escaped HTML; ``[n]`` markers become labelled links."""
+    parts = []
+    last = 0
+    for match in MARKER.finditer(reply):
+        parts.append(html.escape(reply[last : match.start()]))
+        n = int(match.group(1))
+        title = html.escape(titles.get(n, ""), quote=True)
+        parts.append(
+            f'<a class="kb-marker" href="#kb-cite-{n}" title="{title}" '
+            f'style="text-decoration:none;font-weight:600"><sup>[{n}]</sup></a>'
+        )
+        last = match.end()
+    parts.append(html.escape(reply[last:]))
+    body = "".join(parts)
+    return f'<div class="kb-reply" style="font-size:1.05rem;line-height:1.8">{body}</div>'
+
+
+def copy_button(text: str, key: str) -> None:
+    """A button that copies ``text`` to the clipboard (the text travels as JSON)."""
+    payload = json.dumps(text, ensure_ascii=False).replace("<", "\\u003c")
+    label = html.escape(t("copy"))
+    done = json.dumps(t("copied"), ensure_ascii=False).replace("<", "\\u003c")
+    components.html(
+        f"""<button id="copy-{key}" style="padding:4px 12px;border:1px solid #bbb;
+        border-radius:6px;background:white;cursor:pointer;font-size:14px">📋 {label}</button>
+        <script>
+        const text = {payload};
+        const button = document.getElementById("copy-{key}");
+        button.addEventListener("click", async () => {{
+          try {{ await navigator.clipboard.writeText(text); }}
+          catch (e) {{
+            const area = document.createElement("textarea");
+            area.value = text; document.body.appendChild(area); area.select();
+            document.execCommand("copy"); area.remove();
+          }}
+          button.textContent = {done};
+        }});
+        </script>""",
+        height=42,
+    )
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A warning shown next to an article: its text and colour."""
+
+    label: str
+    color: str
+
+
+def badges(
+    *,
+    audience: str | None,
+    effective_to: date | None,
+    review_due: date | None,
+    today: date | None = None,
+    lang: str | None = None,
+) -> list[Badge]:
+    """Badges for an article: internal, expires soon, review overdue."""
+    today = today or date.today()
+    found = []
+    if audience == "internal":
+        found.append(Badge(t("badge_internal", lang=lang), "violet"))
+    if effective_to and today <= effective_to <= today + timedelta(days=EXPIRES_SOON_DAYS):
+        found.append(Badge(t("badge_expires", lang=lang, date=effective_to.isoformat()), "orange"))
+    if review_due and review_due < today:
+        found.append(Badge(t("badge_overdue", lang=lang, date=review_due.isoformat()), "red"))
+    return found
+
+
+def show_badges(found: list[Badge]) -> None:
+    """Show badges in one row."""
+    if not found:
+        return
+    columns = st.columns(len(found) + 1)
+    for column, badge in zip(columns, found, strict=False):
+        with column:
+            st.badge(badge.label, color=badge.color)
+
+
+def parse_day(value: object) -> date | None:
+    """A date from a date, an ISO string or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None

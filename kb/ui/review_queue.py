@@ -1,0 +1,157 @@
+"""The review queue: versions in review with a side-by-side diff against the published
+version, approve or reject with a comment; approved versions waiting for a publisher.
+
+Four-eyes is the service layer's rule (``review.permissions.check_four_eyes``); the
+page only greys out the buttons for the user's own work and shows why. After a
+publication the index is brought up to date (``kb.ui.search.update_index``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from kb.articles import get_article, get_version, to_content
+from kb.model import ArticleType, State
+from kb.ui.diffview import side_by_side_html
+from kb.ui.i18n import resolve, t
+from kb.ui.render import show_article, type_label
+from kb.ui.search import update_index
+from kb.ui.services import run, services
+from kb.ui.session import SignedIn, current_user
+from review import diff, queries, workflow
+from review.permissions import Action
+
+
+def _queue(state: State, user: SignedIn) -> list[dict[str, Any]]:
+    result = run(lambda s: queries.review_queue(s, user.name, state))
+    return result or []
+
+
+def _comparison(session: Session, user: SignedIn, item: dict[str, Any]) -> dict[str, Any]:
+    """What the reviewer compares: the diff against the published version, or the new text."""
+    article = get_article(session, item["article_id"])
+    row = get_version(session, item["article_id"], item["version"])
+    content = to_content(row)
+    published = article.published_version
+    found: dict[str, Any] = {"published": published, "content": content}
+    if published is not None and published != item["version"]:
+        found["diff"] = diff.diff_versions(
+            session, user.name, item["article_id"], published, item["version"]
+        )
+    return found
+
+
+def _show_comparison(found: dict[str, Any], lang: str) -> None:
+    if "diff" in found:
+        st.caption(t("diff_against", lang=lang, v=found["published"]))
+        st.html(
+            side_by_side_html(
+                found["diff"], t("old_version", lang=lang), t("new_version", lang=lang)
+            )
+        )
+        return
+    st.caption(t("diff_new_article", lang=lang))
+    content = found["content"]
+    header = content.title
+    if content.type == ArticleType.FAQ:
+        header = "\n".join([content.title, content.question, *content.similar_questions])
+    show_article(f"{header}\n\n{content.body}")
+
+
+def _review_item(item: dict[str, Any], user: SignedIn) -> None:
+    found = run(lambda s: _comparison(s, user, item))
+    if found is None:
+        return
+    content = found["content"]
+    lang = resolve(content.lang)
+    key = f"{item['article_id']}-{item['version']}"
+    with st.container(border=True):
+        st.subheader(f"{content.title} · {item['article_id']} · v{item['version']}")
+        st.caption(
+            f"{type_label(str(content.type), lang)} · "
+            + t(
+                "submitted_by",
+                lang=lang,
+                who=item["submitted_by"],
+                when=str(item["updated_at"])[:16],
+            )
+        )
+        _show_comparison(found, lang)
+        if not item["you_may_review"]:
+            st.info(t("own_work", lang=lang))
+        if not user.has(Action.APPROVE):
+            return
+        comment = st.text_area(t("review_comment", lang=lang), key=f"rv_comment_{key}")
+        approve_col, reject_col = st.columns(2)
+        disabled = not item["you_may_review"]
+        with approve_col:
+            if st.button(
+                t("approve", lang=lang), key=f"rv_approve_{key}", type="primary", disabled=disabled
+            ):
+                _act(workflow.approve, item, user, comment, "approved_msg")
+        with reject_col:
+            if st.button(t("reject", lang=lang), key=f"rv_reject_{key}", disabled=disabled):
+                _act(workflow.reject, item, user, comment, "rejected_msg")
+
+
+def _act(action, item: dict[str, Any], user: SignedIn, comment: str, message: str) -> None:
+    """Approve or reject one version with the comment (the service checks four-eyes)."""
+
+    def call(session: Session):
+        if action is workflow.reject:
+            return action(session, user.name, item["article_id"], comment, version=item["version"])
+        return action(
+            session, user.name, item["article_id"], version=item["version"], comment=comment
+        )
+
+    row = run(call)
+    if row is not None:
+        st.session_state["rv_flash"] = t(message, id=row.article_id, version=row.version)
+        st.rerun()
+
+
+def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
+    key = f"{item['article_id']}-{item['version']}"
+    with st.container(border=True):
+        st.markdown(f"**{item['title']}** · `{item['article_id']}` · v{item['version']}")
+        if st.button(t("publish"), key=f"rv_publish_{key}", type="primary"):
+            row = run(
+                lambda s: workflow.publish(
+                    s, user.name, item["article_id"], version=item["version"]
+                )
+            )
+            if row is None:
+                return
+            note = update_index()
+            flash = t("published_msg", id=row.article_id, version=row.version)
+            flash += " " + (t("index_note") if note is None else t("index_pending", message=note))
+            st.session_state["rv_flash"] = flash
+            st.rerun()
+
+
+def page() -> None:
+    """The review queue page."""
+    user = current_user()
+    if user is None or not (user.has(Action.APPROVE) or user.has(Action.PUBLISH)):
+        st.warning(t("not_allowed"))
+        st.stop()
+    st.title(t("review_title"))
+    flash = st.session_state.pop("rv_flash", None)
+    if flash:
+        st.success(flash)
+    services()  # make sure the database is ready before listing
+    in_review = _queue(State.IN_REVIEW, user)
+    if not in_review:
+        st.info(t("queue_empty"))
+    for item in in_review:
+        _review_item(item, user)
+    if user.has(Action.PUBLISH):
+        st.header(t("approved_queue"))
+        approved = _queue(State.APPROVED, user)
+        if not approved:
+            st.info(t("approved_empty"))
+        for item in approved:
+            _publish_item(item, user)

@@ -1,0 +1,80 @@
+"""What every page shares: settings and database, loaded once per process.
+
+``services()`` is cached with ``st.cache_resource`` keyed by the environment that
+selects a knowledge base (``KB_HOME``, ``KB_CONFIG``, the working directory), so
+tests that point ``KB_HOME`` at a temporary knowledge base get their own. Pages
+run service-layer calls through ``run``, which opens one transaction and shows a
+domain error as a message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from kb.config import Config, load_config
+from kb.db import Database
+from kb.errors import Conflict, KbError
+from kb.ui.i18n import t
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Services:
+    """The settings and database of the knowledge base this app serves."""
+
+    config: Config
+    db: Database
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction (committed on success, rolled back on error)."""
+        with self.db.session() as session:
+            yield session
+
+
+def build_services() -> Services:
+    """Load the settings and open (create or upgrade) the database."""
+    config = load_config().config
+    db = Database(config.effective_database_url)
+    db.migrate()
+    return Services(config, db)
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_services(key: tuple[str, str, str]) -> Services:
+    return build_services()
+
+
+def environment_key() -> tuple[str, str, str]:
+    """What selects the knowledge base: ``KB_HOME``, ``KB_CONFIG`` and the working directory."""
+    return (os.environ.get("KB_HOME", ""), os.environ.get("KB_CONFIG", ""), str(Path.cwd()))
+
+
+def services() -> Services:
+    """The process-wide services of the current knowledge base."""
+    return _cached_services(environment_key())
+
+
+def run(action: Callable[[Session], T], *, conflict_key: str = "error") -> T | None:
+    """Run ``action`` in one transaction; show a domain error and return None on failure.
+
+    A ``Conflict`` is shown with the ``conflict_key`` text (e.g. the editor's "nothing
+    was overwritten" message).
+    """
+    try:
+        with services().session() as session:
+            return action(session)
+    except Conflict as exc:
+        st.error(t(conflict_key, message=exc.message))
+    except KbError as exc:
+        st.error(t("error", message=exc.message))
+    return None

@@ -1,0 +1,127 @@
+"""AppTest tests of sign-in, the editor, the review queue and history."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from kb.db import Database
+from kb.model import State
+from review import editing
+from review.versions import versions_of
+from tests.app.conftest import PASSWORD, ROOT
+
+
+def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def db_of(home) -> Database:
+    return Database(f"sqlite:///{home / 'kb.sqlite3'}")
+
+
+def test_sign_in_with_a_wrong_password_is_refused(app_kb):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    at = sign_in(at, "alice", "wrong-password")
+    assert "kb_user" not in at.session_state
+    assert "错误" in at.error[0].value
+
+
+def test_sign_in_then_sign_out(app_kb):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    at = sign_in(at, "alice")
+    assert at.session_state["kb_user"] == "alice"
+    assert any("alice" in c.value for c in at.sidebar.caption)
+    at.sidebar.button(key="sign_out").click()
+    at.run()
+    assert "kb_user" not in at.session_state
+    assert at.text_input(key="signin_name")
+
+
+def test_agent_cannot_open_the_editor(page_test):
+    at = page_test("editor", "dave").run()
+    assert "无权" in at.warning[0].value
+    assert not at.button
+
+
+def test_editor_creates_faq_with_similar_questions_and_submits(page_test, app_kb):
+    at = page_test("editor", "alice").run()
+    assert not at.exception
+    at.text_input(key="ed_id").input("faq-new")
+    at.text_input(key="ed_title").input("改地址")
+    at.text_input(key="ed_question").input("怎么修改收货地址？")
+    at.button(key="ed_sim_add").click().run()
+    at.button(key="ed_sim_add").click().run()
+    at.text_input(key="ed_sim_0").input("地址填错了怎么办")
+    at.text_input(key="ed_sim_1").input("能改收件地址吗")
+    at.text_area(key="ed_body").input("派送前可在小程序修改地址。<script>alert(1)</script>")
+    at.run()
+    # the preview shows the script tag as text inside markdown (never unsafe HTML)
+    assert any("<script>" in m.value for m in at.markdown)
+    assert all(not m.allow_html for m in at.markdown if "<script>" in m.value)
+    at.button(key="ed_save").click().run()
+    assert not at.exception
+    assert "已保存" in at.success[0].value
+    at.button(key="ed_submit").click().run()
+    assert "已提交审核" in at.success[0].value
+    db = db_of(app_kb)
+    with db.session() as session:
+        rows = versions_of(session, "faq-new")
+        assert [r.state for r in rows] == [State.IN_REVIEW]
+        assert rows[0].similar_questions == ["地址填错了怎么办", "能改收件地址吗"]
+        assert rows[0].question == "怎么修改收货地址？"
+        assert rows[0].editors == ["alice"]
+    db.dispose()
+
+
+def test_editor_removes_a_similar_question(page_test, app_kb):
+    at = page_test("editor", "alice").run()
+    at.selectbox(key="ed_choice").select("faq-lost-parcel").run()
+    assert at.text_input(key="ed_sim_0").value == "包裹丢失如何处理"
+    at.button(key="ed_sim_del_0").click().run()
+    at.button(key="ed_save").click().run()
+    db = db_of(app_kb)
+    with db.session() as session:
+        draft = versions_of(session, "faq-lost-parcel")[-1]
+        assert draft.state == State.DRAFT
+        assert draft.similar_questions == ["快件找不到了"]
+    db.dispose()
+
+
+def test_editor_shows_a_conflict_and_keeps_the_users_text(page_test, app_kb):
+    at = page_test("editor", "alice").run()
+    at.selectbox(key="ed_choice").select("refund-policy").run()
+    at.text_area(key="ed_body").input("alice 的版本").run()
+    at.button(key="ed_save").click().run()  # a draft, revision 1
+    assert "已保存" in at.success[0].value
+    db = db_of(app_kb)
+    with db.session() as session:  # erin saves the same draft meanwhile
+        draft = versions_of(session, "refund-policy")[-1]
+        content = editing.to_content(draft)
+        content.body = "erin 的版本"
+        editing.save_draft(
+            session,
+            "erin",
+            content,
+            expected_version=draft.version,
+            expected_revision=draft.revision,
+        )
+    at.text_area(key="ed_body").input("alice 的第二稿").run()
+    at.button(key="ed_save").click().run()
+    assert "冲突" in at.error[0].value
+    assert at.text_area(key="ed_body").value == "alice 的第二稿"
+    with db.session() as session:
+        assert versions_of(session, "refund-policy")[-1].body == "erin 的版本"
+    db.dispose()
+
+
+def test_editor_shows_invalid_input_as_a_message(page_test):
+    at = page_test("editor", "alice").run()
+    at.text_input(key="ed_id").input("bad id with spaces")
+    at.text_input(key="ed_title").input("x")
+    at.text_input(key="ed_question").input("q")
+    at.button(key="ed_save").click().run()
+    assert not at.exception
+    assert "invalid id" in at.error[0].value
