@@ -14,7 +14,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from kb.cli import articles_cmd, config_cmd, index_cmd, review_cmd
+from kb.cli import api_cmd, articles_cmd, config_cmd, index_cmd, review_cmd
 from kb.cli.common import STATE, err_console
 from kb.errors import KbError
 
@@ -56,6 +56,7 @@ config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
 index_cmd.register(app)
+api_cmd.register(app)
 
 
 def run() -> None:
