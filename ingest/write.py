@@ -7,6 +7,7 @@ from typing import Any
 from haystack import Document, component
 from haystack.core.serialization import default_from_dict, default_to_dict
 
+from kb.config import Config
 from kb.errors import InvalidInput
 from kb.index import IndexStore
 
@@ -49,6 +50,12 @@ class IndexWriter:
         self.keep_versions = keep_versions
         self.model_id = model_id
         self.jieba_user_dict = jieba_user_dict
+
+    @classmethod
+    def from_config(cls, config: Config, model_id: str, keep_versions: int = 3) -> IndexWriter:
+        """A writer for ``config.effective_index_dir`` with the configured user dictionary."""
+        user_dict = str(config.jieba_user_dict) if str(config.jieba_user_dict) != "." else ""
+        return cls(str(config.effective_index_dir), keep_versions, model_id, user_dict)
 
     @component.output_types(version=str, written=int, removed=int)
     def run(

@@ -60,6 +60,8 @@ import bm25s
 import jieba
 import numpy as np
 
+from kb.errors import ConfigError
+
 jieba.setLogLevel(logging.WARNING)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 logger = logging.getLogger(__name__)
@@ -78,6 +80,21 @@ def _is_cjk(ch: str) -> bool:
     return unicodedata.category(ch) == "Lo" and not ch.isascii()
 
 
+def _read_user_dict(path: Path) -> list[tuple[str, int | None]]:
+    """A jieba user dictionary: ``term [freq] [tag]`` per line, '#' comments; terms NFKC, lower."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"jieba_user_dict {path} cannot be read: {exc}") from None
+    terms = []
+    for line in text.splitlines():
+        parts = line.strip().split()
+        if parts and not parts[0].startswith("#"):
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            terms.append((unicodedata.normalize("NFKC", parts[0]).lower(), freq))
+    return terms
+
+
 class ChineseTokenizer:
     """Turns Chinese (and mixed Latin/number) text into BM25 tokens; see the module docstring.
 
@@ -90,29 +107,17 @@ class ChineseTokenizer:
         """Load jieba's dictionary and, when given, the user dictionary (one term per line)."""
         self.user_dict = Path(user_dict) if user_dict and str(user_dict) not in ("", ".") else None
         self.stopwords = stopwords
+        self._user_terms = _read_user_dict(self.user_dict) if self.user_dict else []
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
-        self._user_terms = self._load_user_dict() if self.user_dict else []
-
-    def _load_user_dict(self) -> list[str]:
-        """Add the user dictionary's terms: ``term [freq] [tag]`` per line, '#' comments."""
-        assert self.user_dict is not None
-        terms = []
-        text = self.user_dict.read_text(encoding="utf-8-sig")
-        for line in text.splitlines():
-            parts = line.strip().split()
-            if not parts or parts[0].startswith("#"):
-                continue
-            term = unicodedata.normalize("NFKC", parts[0]).lower()
-            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        for term, freq in self._user_terms:
             self._jieba.add_word(term, freq=freq)
-            terms.append(term)
-        return terms
 
     @property
     def signature(self) -> dict[str, Any]:
         """What decides the tokens: stored with an index, compared before reusing its tokens."""
-        digest = hashlib.sha256("\n".join(self._user_terms).encode()).hexdigest()[:16]
+        terms = "\n".join(f"{term} {freq}" for term, freq in self._user_terms)
+        digest = hashlib.sha256(terms.encode()).hexdigest()[:16]
         stop = hashlib.sha256(" ".join(sorted(self.stopwords)).encode()).hexdigest()[:16]
         return {"scheme": TOKENIZER_SCHEME, "user_terms": digest, "stopwords": stop}
 
@@ -130,18 +135,20 @@ class ChineseTokenizer:
         return tokens
 
 
-_tokenizers: dict[tuple[str, int], ChineseTokenizer] = {}
+_tokenizers: dict[str, tuple[int, ChineseTokenizer]] = {}  # user dict -> (mtime, tokenizer)
 _tokenizers_lock = threading.Lock()
 
 
 def get_tokenizer(user_dict: str | Path | None = None) -> ChineseTokenizer:
     """The process-wide tokenizer for this user dictionary (reloaded when the file changes)."""
     path = Path(user_dict).resolve() if user_dict and str(user_dict) not in ("", ".") else None
-    key = (str(path or ""), path.stat().st_mtime_ns if path and path.exists() else 0)
+    key = str(path or "")
+    mtime = path.stat().st_mtime_ns if path and path.exists() else 0
     with _tokenizers_lock:
-        if key not in _tokenizers:
-            _tokenizers[key] = ChineseTokenizer(path)
-        return _tokenizers[key]
+        cached = _tokenizers.get(key)
+        if cached is None or cached[0] != mtime:
+            _tokenizers[key] = (mtime, ChineseTokenizer(path))  # ~65 MB each: replace, not add
+        return _tokenizers[key][1]
 
 
 class BM25Index:

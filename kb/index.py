@@ -42,6 +42,7 @@ import numpy as np
 from haystack import Document
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.config import Config
 from kb.dense import VectorIndex, as_matrix
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
 
@@ -248,6 +249,11 @@ class IndexStore:
         self.keep_versions = keep_versions
         self.jieba_user_dict = jieba_user_dict
         self.lock_timeout = lock_timeout
+
+    @classmethod
+    def from_config(cls, config: Config, keep_versions: int = 3) -> IndexStore:
+        """The store at ``config.effective_index_dir`` with the configured user dictionary."""
+        return cls(config.effective_index_dir, keep_versions, config.jieba_user_dict)
 
     @property
     def versions_dir(self) -> Path:
@@ -508,6 +514,11 @@ class IndexReader:
         self._snapshot: IndexSnapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: Config, check_interval_ms: int = 1000) -> IndexReader:
+        """A reader of ``config.effective_index_dir`` that tokenises queries as the index does."""
+        return cls(config.effective_index_dir, check_interval_ms, config.jieba_user_dict)
 
     def snapshot(self) -> IndexSnapshot:
         """The current snapshot; ``NotReady`` while no index exists."""

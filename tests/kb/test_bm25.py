@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.errors import ConfigError
 
 DOCS = {
     "cancel-fee": "取消费用怎么退？订单取消后，已支付的费用原路退回。",
@@ -72,6 +73,10 @@ class TestTokenizer:
 
     def test_user_dictionary_is_loaded_once(self, user_dict: Path) -> None:
         assert get_tokenizer(user_dict) is get_tokenizer(str(user_dict))
+
+    def test_missing_user_dictionary_is_a_config_error(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="jieba_user_dict"):
+            get_tokenizer(tmp_path / "missing.txt")
 
     def test_user_dictionary_changes_the_signature(self, user_dict: Path) -> None:
         assert get_tokenizer(user_dict).signature != get_tokenizer().signature

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from haystack import Document
 
+from kb.config import Config
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
 from kb.index import CHUNKS_FILE, IndexReader, IndexStore
 
@@ -337,6 +338,12 @@ class TestReader:
         assert reader.snapshot().version == first
         assert reader.refresh() is True
         assert reader.snapshot().version != first
+
+    def test_from_config_uses_the_configured_index_dir(self, tmp_path: Path) -> None:
+        config = Config(home=tmp_path)
+        IndexStore.from_config(config).write_version(chunks("a", 1), model_id="m")
+        assert (tmp_path / "index" / "CURRENT").is_file()
+        assert len(IndexReader.from_config(config).snapshot()) == 1
 
     def test_reader_becomes_ready_once_an_index_exists(self, store: IndexStore) -> None:
         reader = IndexReader(store.index_dir, check_interval_ms=60_000)
