@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ingest.sync import sync_index
+from kb.config import load_config
 from kb.db import Database
 from kb.model import ArticleContent, ArticleType, Audience
 from review import importing, users
@@ -93,6 +95,7 @@ def build_kb(home: Path) -> None:
     with db.session() as session:
         items = [(article, "tests") for article in sample_articles()]
         importing.import_articles(session, names[0], items, publish=True)
+    sync_index(db, load_config(env={"KB_HOME": str(home)}).config)
     db.dispose()
 
 

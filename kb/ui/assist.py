@@ -1,0 +1,8 @@
+"""Placeholder."""
+
+import streamlit as st
+
+
+def page() -> None:
+    """Placeholder."""
+    st.write("assist")

@@ -1,0 +1,104 @@
+"""The hit test: which published articles answer these questions, and which would once a
+given draft is published.
+
+Questions run through the same searcher agents use (audience ``internal``: everything
+an agent may see). With a draft chosen, they run a second time against a private
+snapshot of the live index plus that draft (``kb.ui.search.draft_snapshot``), never
+against the live index, so the draft stays invisible to agents and bots.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.errors import KbError
+from kb.filters import SearchFilters
+from kb.retrieval import SearchResponse
+from kb.tables import ArticleVersion
+from kb.ui.i18n import t
+from kb.ui.search import draft_snapshot, searcher
+from kb.ui.services import environment_key, services
+from kb.ui.session import require
+from review.permissions import Action
+from review.states import OPEN_STATES
+
+TOP_K = 3
+NONE = ""
+
+
+def open_versions(session: Session) -> dict[str, tuple[str, int, str]]:
+    """``{label: (article id, version, content hash)}`` of versions not yet published."""
+    rows = session.scalars(
+        select(ArticleVersion)
+        .where(ArticleVersion.state.in_([str(s) for s in OPEN_STATES]))
+        .order_by(ArticleVersion.article_id, ArticleVersion.version)
+    )
+    return {
+        f"{r.article_id} · v{r.version} · {r.title} ({r.state})": (
+            r.article_id,
+            r.version,
+            r.content_hash,
+        )
+        for r in rows
+    }
+
+
+def _top(response: SearchResponse) -> str:
+    if not response.results:
+        return "—"
+    return "；".join(f"{r.article_id} · {r.title} ({r.score:.3f})" for r in response.results)
+
+
+def hit_table(questions: list[str], draft: tuple[str, int, str] | None) -> pd.DataFrame:
+    """One row per question: the top articles now and (with a draft) after publishing it."""
+    engine = searcher()
+    filters = SearchFilters.build(audience="internal")
+    live = engine.snapshot()
+    private = None
+    if draft is not None:
+        private = draft_snapshot(environment_key(), *draft, live.version)
+    rows: list[dict[str, Any]] = []
+    for question in questions:
+        now = engine.search(question, filters, top_k=TOP_K, snapshot=live)
+        row = {t("question"): question, t("hittest_now"): _top(now)}
+        if private is not None:
+            after = engine.search(question, filters, top_k=TOP_K, snapshot=private)
+            row[t("hittest_after")] = _top(after)
+            first_now = now.results[0].article_id if now.results else None
+            first_after = after.results[0].article_id if after.results else None
+            row[t("hittest_changed")] = "⚠️" if first_now != first_after else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def page() -> None:
+    """The hit-test page."""
+    require(Action.VIEW_DRAFTS)
+    st.title(t("hittest_title"))
+    with services().session() as session:
+        drafts = open_versions(session)
+    text = st.text_area(t("hittest_questions"), key="ht_questions", height=140)
+    choice = st.selectbox(
+        t("hittest_draft"),
+        [NONE, *drafts],
+        key="ht_draft",
+        format_func=lambda v: t("hittest_none") if v == NONE else v,
+    )
+    st.caption(t("hittest_private"))
+    if not st.button(t("hittest_run"), key="ht_run", type="primary"):
+        return
+    questions = [line.strip() for line in text.splitlines() if line.strip()]
+    if not questions:
+        return
+    try:
+        with st.spinner():
+            table = hit_table(questions, drafts.get(choice) if choice else None)
+    except KbError as exc:
+        st.error(t("error", message=exc.message))
+        return
+    st.dataframe(table, hide_index=True, width="stretch")

@@ -1,0 +1,89 @@
+"""Search for the app: the shared searcher, the index update after publishing, and the
+private index a hit test searches a draft in.
+
+The ``Searcher`` (models, query pipeline, live index reader) is built and warmed up
+once per process with ``st.cache_resource``; it reloads the index by itself when a
+new version goes live. A hit test's draft is indexed into a temporary copy of the
+live index, loaded into memory and the copy deleted: the live index, which agents
+and bots read, never contains it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from ingest.pipeline import index_articles
+from ingest.sync import IndexSync
+from kb.articles import get_version, to_content
+from kb.config import Config
+from kb.index import POINTER, IndexSnapshot, IndexStore
+from kb.model import ArticleContent
+from kb.retrieval import Searcher
+from kb.ui.services import environment_key, services
+from review.index import dispatch
+
+DRAFT_INDEXES = 4
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_searcher(key: tuple[str, str, str]) -> Searcher:
+    searcher = Searcher(services().config)
+    searcher.warm_up()
+    return searcher
+
+
+def searcher() -> Searcher:
+    """The process-wide searcher of the current knowledge base (NotReady without an index)."""
+    return _cached_searcher(environment_key())
+
+
+def update_index() -> str | None:
+    """Apply pending publications to the index; None on success, else the reason it waits.
+
+    The publication is committed either way: its outbox event stays pending and the
+    next update (here, ``kb index update`` or ``kb ingest``) applies it.
+    """
+    svc = services()
+    try:
+        dispatch(svc.db, IndexSync(svc.config))
+    except Exception as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def build_draft_snapshot(config: Config, content: ArticleContent, version: int) -> IndexSnapshot:
+    """The live index plus one draft version, loaded in memory from a temporary copy.
+
+    The draft replaces the article's published chunks (if any), as publishing would.
+    """
+    live = IndexStore(config.effective_index_dir, jieba_user_dict=_user_dict(config))
+    name = live.current_version()
+    with tempfile.TemporaryDirectory(prefix="kb-hittest-") as tmp:
+        root = Path(tmp)
+        if name is not None:
+            shutil.copytree(live.versions_dir / name, root / "versions" / name)
+            (root / POINTER).write_text(name, encoding="utf-8")
+        private = dataclasses.replace(config, index_dir=root)
+        index_articles([(content, version)], private, full=False)
+        return IndexStore(root, jieba_user_dict=_user_dict(config)).open_snapshot()
+
+
+def _user_dict(config: Config) -> str | None:
+    text = str(config.jieba_user_dict)
+    return None if text in ("", ".") else text
+
+
+@st.cache_resource(show_spinner=False, max_entries=DRAFT_INDEXES)
+def draft_snapshot(
+    key: tuple[str, str, str], article_id: str, version: int, content_hash: str, live: str
+) -> IndexSnapshot:
+    """The private snapshot of one stored draft over the live index, cached per draft content
+    (``content_hash``, the draft's revision) and live index version (``live``)."""
+    with services().session() as session:
+        content = to_content(get_version(session, article_id, version))
+    return build_draft_snapshot(services().config, content, version)

@@ -1,0 +1,58 @@
+"""AppTest tests of the hit test: published answers, and a draft searched privately."""
+
+from __future__ import annotations
+
+from kb.config import load_config
+from kb.db import Database
+from kb.filters import SearchFilters
+from kb.model import ArticleContent, ArticleType
+from kb.retrieval import Searcher
+from review import editing
+
+
+def add_draft(home) -> None:
+    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
+    content = ArticleContent(
+        id="faq-change-address",
+        type=ArticleType.FAQ,
+        title="修改收货地址",
+        question="怎么修改收货地址？",
+        similar_questions=["地址写错了能改吗", "收件地址填错了怎么办"],
+        body="快件派送前，可在鲸驿小程序“我的快件”中免费修改一次收货地址。\n",
+    )
+    with db.session() as session:
+        editing.create_draft(session, "alice", content)
+    db.dispose()
+
+
+def test_hit_test_shows_published_answers(page_test):
+    at = page_test("hittest", "alice").run()
+    at.text_area(key="ht_questions").input("快递丢了怎么办\n快件延误赔偿标准")
+    at.button(key="ht_run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["客户问题"]) == ["快递丢了怎么办", "快件延误赔偿标准"]
+    assert table["当前命中"][0].startswith("faq-lost-parcel")
+    assert "delay-compensation" in table["当前命中"][1]
+
+
+def test_hit_test_finds_the_draft_without_exposing_it(page_test, app_kb):
+    add_draft(app_kb)
+    at = page_test("hittest", "alice").run()
+    at.text_area(key="ht_questions").input("地址填错了可以改吗")
+    label = next(o for o in at.selectbox(key="ht_draft").options if "faq-change-address" in o)
+    at.selectbox(key="ht_draft").select(label)
+    at.button(key="ht_run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["草稿发布后命中"][0].startswith("faq-change-address")
+    assert not table["当前命中"][0].startswith("faq-change-address")
+    # the live index, which agents and bots read, does not have it
+    live = Searcher(load_config().config)
+    found = live.search("地址填错了可以改吗", SearchFilters.build(audience="internal"), top_k=10)
+    assert "faq-change-address" not in [r.article_id for r in found.results]
+
+
+def test_agent_may_not_run_hit_tests(page_test):
+    at = page_test("hittest", "dave").run()
+    assert "无权" in at.warning[0].value
