@@ -1,8 +1,255 @@
-"""Placeholder."""
+"""Agent assist: a question in, a suggested reply with numbered citations out.
+
+The reply's ``[n]`` markers link to the citations below it; each citation opens
+to the cited passage highlighted inside its article, with title, type, version,
+effective dates and badges (internal, expires soon, review overdue). A copy
+button copies the reply; helpful / wrong feedback (wrong asks for the right
+article) is stored with the logged suggestion. Without a confident answer the
+page says so plainly and shows only the search results. All article text is
+escaped (``kb.ui.render``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
 
 import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.errors import KbError, NotReady
+from kb.model import ArticleType, State
+from kb.tables import ArticleVersion
+from kb.ui import render
+from kb.ui.feedback import log_suggestion, record_feedback
+from kb.ui.i18n import resolve, t
+from kb.ui.search import suggest
+from kb.ui.services import run, services
+from kb.ui.session import SignedIn, require
+from review.permissions import Action
+
+ANSWER_KEY = "as_answer"
+
+
+def published_tags(session: Session) -> list[str]:
+    """Every tag of a published article, sorted."""
+    tags: set[str] = set()
+    for (values,) in session.execute(
+        select(ArticleVersion.tags).where(ArticleVersion.state == str(State.PUBLISHED))
+    ):
+        tags.update(values or [])
+    return sorted(tags)
+
+
+def published_titles(session: Session) -> dict[str, str]:
+    """``{article id: title}`` of the published articles (for 'the right article is')."""
+    rows = session.execute(
+        select(ArticleVersion.article_id, ArticleVersion.title)
+        .where(ArticleVersion.state == str(State.PUBLISHED))
+        .order_by(ArticleVersion.article_id)
+    )
+    return dict(rows.all())
+
+
+def cited_versions(session: Session, items: list[dict[str, Any]]) -> dict[tuple, ArticleVersion]:
+    """The stored versions behind citations and results, by (article id, version)."""
+    found = {}
+    for item in items:
+        key = (item["article_id"], item.get("version"))
+        if key in found or key[1] is None:
+            continue
+        row = session.scalar(
+            select(ArticleVersion).where(
+                ArticleVersion.article_id == key[0], ArticleVersion.version == key[1]
+            )
+        )
+        if row is not None:
+            session.expunge(row)
+            found[key] = row
+    return found
+
+
+def ask(question: str, types: list[str], tags: list[str], user: SignedIn) -> dict[str, Any] | None:
+    """Get, log and remember the suggestion for a question."""
+    started = time.perf_counter()
+    try:
+        data = suggest(question, types=types, tags=tags)
+    except NotReady as exc:
+        st.error(t("not_ready", message=exc.message))
+        return None
+    except KbError as exc:
+        st.error(t("error", message=exc.message))
+        return None
+    data["latency_ms"] = (time.perf_counter() - started) * 1000
+    run(lambda s: log_suggestion(s, data, question, user.name, started))
+    return data
+
+
+def _question_form() -> tuple[bool, str, list[str], list[str]]:
+    with services().session() as session:
+        tags = published_tags(session)
+    with st.form("ask", border=False):
+        question = st.text_input(t("question"), key="as_question")
+        left, right = st.columns(2)
+        types = left.multiselect(
+            t("filter_types"),
+            [str(a) for a in ArticleType],
+            key="as_types",
+            format_func=render.type_label,
+        )
+        chosen_tags = right.multiselect(t("filter_tags"), tags, key="as_tags")
+        pressed = st.form_submit_button(t("ask"), type="primary")
+    return pressed, question.strip(), types, chosen_tags
+
+
+def _article_text(row: ArticleVersion | None, item: dict[str, Any]) -> str:
+    return row.body if row is not None else str(item.get("passage") or "")
+
+
+def _meta_line(item: dict[str, Any], lang: str) -> str:
+    start = item.get("effective_from") or "—"
+    end = item.get("effective_to") or t("open_ended", lang=lang)
+    parts = [
+        render.type_label(str(item.get("type") or ""), lang),
+        t("version_n", lang=lang, n=item.get("version")),
+        t("effective", lang=lang, start=start, end=end),
+    ]
+    if item.get("section"):
+        parts.append(t("section", lang=lang, section=item["section"]))
+    return " · ".join(str(p) for p in parts)
+
+
+def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) -> None:
+    """Badges, the metadata line and the article with the passage highlighted."""
+    render.show_badges(
+        render.badges(
+            audience=row.audience if row is not None else item.get("audience"),
+            effective_to=row.effective_to
+            if row is not None
+            else render.parse_day(item.get("effective_to")),
+            review_due=row.review_due if row is not None else None,
+            lang=lang,
+        )
+    )
+    st.caption(_meta_line(item, lang))
+    text = _article_text(row, item)
+    span = render.locate(
+        text, str(item.get("passage") or ""), item.get("char_start"), item.get("char_end")
+    )
+    render.show_article(text, span)
+
+
+def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
+    citations = data.get("citations") or []
+    if not citations:
+        return
+    st.subheader(t("citations"))
+    for cite in citations:
+        row = rows.get((cite["article_id"], cite.get("version")))
+        lang = resolve(row.lang if row is not None else None)
+        st.html(f'<div id="kb-cite-{int(cite["n"])}"></div>')
+        label = f"[{cite['n']}] {cite.get('title', '')} · {cite['article_id']}"
+        with st.expander(label, expanded=cite == citations[0]):
+            _show_source(cite, row, lang)
+
+
+def _reply(data: dict[str, Any], lang: str) -> None:
+    if data.get("answer"):
+        st.subheader(t("suggested_reply", lang=lang))
+        titles = {int(c["n"]): str(c.get("title", "")) for c in data.get("citations") or []}
+        st.html(render.reply_html(data["answer"], titles))
+        render.copy_button(data["answer"], key=data["request_id"][:12])
+        st.caption(
+            t("confidence", lang=lang, value=float(data.get("confidence") or 0))
+            + " · "
+            + t("latency", lang=lang, ms=data.get("latency_ms", 0))
+        )
+    else:
+        st.warning(t("no_answer", lang=lang))
+        if data.get("reason"):
+            st.caption(t("reason", lang=lang, reason=data["reason"]))
+
+
+def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:
+    rid = data["request_id"]
+    if st.session_state.get("as_feedback_done") == rid:
+        st.success(t("feedback_thanks", lang=lang))
+        return
+    helpful_col, wrong_col = st.columns(2)
+    helpful = helpful_col.button(t("helpful", lang=lang), key="as_helpful")
+    if helpful and run(lambda s: record_feedback(s, user.name, rid, True)) is not None:
+        st.session_state["as_feedback_done"] = rid
+        st.rerun()
+    if wrong_col.button(t("wrong", lang=lang), key="as_wrong"):
+        st.session_state["as_wrong_open"] = rid
+    if st.session_state.get("as_wrong_open") == rid:
+        _wrong_form(rid, user, lang)
+
+
+def _wrong_form(rid: str, user: SignedIn, lang: str) -> None:
+    with services().session() as session:
+        titles = published_titles(session)
+    with st.form("as_wrong_form"):
+        right = st.selectbox(
+            t("right_article", lang=lang),
+            ["", *titles],
+            key="as_right_article",
+            format_func=lambda a: (
+                t("right_article_none", lang=lang) if not a else f"{a} · {titles[a]}"
+            ),
+        )
+        comment = st.text_input(t("feedback_comment", lang=lang), key="as_feedback_comment")
+        if st.form_submit_button(t("send_feedback", lang=lang)):
+            saved = run(lambda s: record_feedback(s, user.name, rid, False, comment, right or None))
+            if saved is not None:
+                st.session_state["as_feedback_done"] = rid
+                st.rerun()
+
+
+def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
+    cited = {(c["article_id"], c.get("version")) for c in data.get("citations") or []}
+    others = [
+        r for r in data.get("results") or [] if (r["article_id"], r.get("version")) not in cited
+    ]
+    st.subheader(t("other_results"))
+    if not others:
+        st.caption(t("no_results"))
+        return
+    for item in others:
+        row = rows.get((item["article_id"], item.get("version")))
+        lang = resolve(row.lang if row is not None else item.get("lang"))
+        label = (
+            f"{item.get('title', '')} · {item['article_id']} · {float(item.get('score') or 0):.3f}"
+        )
+        with st.expander(label):
+            _show_source(item, row, lang)
+
+
+def _answer_lang(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> str:
+    first = (data.get("citations") or data.get("results") or [None])[0]
+    row = rows.get((first["article_id"], first.get("version"))) if first else None
+    return resolve(row.lang if row is not None else None)
 
 
 def page() -> None:
-    """Placeholder."""
-    st.write("assist")
+    """The agent-assist page."""
+    user = require(Action.READ)
+    st.title(t("assist_title"))
+    pressed, question, types, tags = _question_form()
+    if pressed and question:
+        data = ask(question, types, tags, user)
+        st.session_state[ANSWER_KEY] = data
+        st.session_state.pop("as_wrong_open", None)
+    data = st.session_state.get(ANSWER_KEY)
+    if not data:
+        return
+    with services().session() as session:
+        rows = cited_versions(
+            session, [*(data.get("citations") or []), *(data.get("results") or [])]
+        )
+    lang = _answer_lang(data, rows)
+    _reply(data, lang)
+    _citations(data, rows)
+    _feedback(data, user, lang)
+    _other_results(data, rows)

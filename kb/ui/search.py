@@ -11,9 +11,13 @@ and bots read, never contains it.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import shutil
 import tempfile
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -21,6 +25,7 @@ from ingest.pipeline import index_articles
 from ingest.sync import IndexSync
 from kb.articles import get_version, to_content
 from kb.config import Config
+from kb.filters import SearchFilters
 from kb.index import POINTER, IndexSnapshot, IndexStore
 from kb.model import ArticleContent
 from kb.retrieval import Searcher
@@ -87,3 +92,71 @@ def draft_snapshot(
     with services().session() as session:
         content = to_content(get_version(session, article_id, version))
     return build_draft_snapshot(services().config, content, version)
+
+
+def _suggester_class() -> Any:
+    try:
+        from kb.suggest import Suggester
+    except ImportError:
+        return None
+    return Suggester
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_suggester(key: tuple[str, str, str]) -> Any:
+    cls = _suggester_class()
+    if cls is None:
+        return None
+    engine = cls(services().config, reader=searcher().reader)
+    engine.warm_up()
+    return engine
+
+
+def suggest(
+    question: str,
+    *,
+    types: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The answer object for an agent's question (audience ``internal``), as a dict.
+
+    Keys: ``answer`` (text with ``[n]`` markers, or None), ``citations``, ``confidence``,
+    ``handoff``, ``reason``, ``results`` and ``request_id``. Type and tag filters narrow
+    both the suggestion and the results.
+    """
+    request_id = request_id or uuid.uuid4().hex
+    filters = SearchFilters.build(audience="internal", types=list(types), tags=list(tags))
+    engine = _cached_suggester(environment_key())
+    if engine is None:  # the suggestion engine is not installed: search results, hand-off
+        found = searcher().search(question, filters)
+        data: dict[str, Any] = {
+            "answer": None,
+            "citations": [],
+            "confidence": 0.0,
+            "handoff": True,
+            "reason": "suggestion engine not available",
+            "results": [r.to_dict() for r in found.results],
+        }
+    else:
+        answer = engine.suggest(question, **_suggest_kwargs(engine, filters, request_id))
+        data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
+    data["request_id"] = request_id
+    return data
+
+
+def _suggest_kwargs(engine: Any, filters: SearchFilters, request_id: str) -> dict[str, Any]:
+    """Keyword arguments for ``Suggester.suggest`` that this version of it accepts."""
+    wanted: dict[str, Any] = {
+        "audience": "internal",
+        "request_id": request_id,
+        "log": False,
+        "filters": filters,
+        "types": list(filters.types) or None,
+        "tags": list(filters.tags) or None,
+    }
+    accepted = inspect.signature(engine.suggest).parameters
+    if "filters" in accepted:
+        wanted.pop("types")
+        wanted.pop("tags")
+    return {k: v for k, v in wanted.items() if k in accepted}

@@ -1,0 +1,70 @@
+"""The query log and feedback of the agent-assist page.
+
+Each suggestion shown to an agent is logged like an API request (the question masked
+with ``kb.text.mask_personal_data`` by ``kb.api.answering.query_log_record``), with
+requester ``user:<name>`` and channel ``app``; a hand-off therefore lands in the
+editors' unanswered queue. Feedback is tied to that logged suggestion and to the
+agent who received it, as the API ties it to a key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.api.answering import query_log_record
+from kb.articles import utcnow
+from kb.errors import InvalidInput, NotFound
+from kb.model import Audience
+from kb.tables import Article, Feedback, QueryLog
+
+CHANNEL = "app"
+
+
+def requester(user_name: str) -> str:
+    """The query-log requester of a signed-in user."""
+    return f"user:{user_name}"
+
+
+def log_suggestion(
+    session: Session, data: dict[str, Any], question: str, user_name: str, started: float
+) -> None:
+    """Write the ``QueryLog`` row of one suggestion shown to an agent."""
+    record = query_log_record(
+        data,
+        question,
+        audience=Audience.INTERNAL,
+        requester=requester(user_name),
+        channel=CHANNEL,
+        started=started,
+    )
+    session.add(QueryLog(ts=utcnow(), **record))
+
+
+def record_feedback(
+    session: Session,
+    user_name: str,
+    request_id: str,
+    helpful: bool,
+    comment: str = "",
+    correct_article_id: str | None = None,
+) -> Feedback:
+    """Store an agent's verdict on a suggestion they received; NotFound otherwise."""
+    logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
+    if logged is None or logged.requester != requester(user_name):
+        raise NotFound(f"no suggestion '{request_id}' for {user_name}")
+    if correct_article_id and session.get(Article, correct_article_id) is None:
+        raise InvalidInput(f"no article '{correct_article_id}'")
+    row = Feedback(
+        request_id=request_id,
+        ts=utcnow(),
+        helpful=helpful,
+        comment=comment.strip(),
+        correct_article_id=correct_article_id or None,
+        given_by=user_name,
+    )
+    session.add(row)
+    session.flush()
+    return row

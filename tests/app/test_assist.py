@@ -1,0 +1,209 @@
+"""AppTest tests of agent assist: suggestion or plain hand-off, citations highlighted inside
+their article, badges, inert HTML, feedback tied to the logged suggestion."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from kb.db import Database
+from kb.tables import Feedback, QueryLog
+from kb.ui import render
+
+ANSWER = {
+    "answer": "请提供运单号，客服将在24小时内核实。[1] 超过72小时的，全额退还运费。[2]",
+    "citations": [
+        {
+            "n": 1,
+            "article_id": "faq-lost-parcel",
+            "version": 1,
+            "title": "快件丢失怎么办",
+            "type": "faq",
+            "section": "我的快递丢了怎么办？",
+            "effective_from": None,
+            "effective_to": None,
+            "passage": "请提供运单号，客服将在24小时内核实。",
+            "char_start": 0,
+            "char_end": 19,
+        },
+        {
+            "n": 2,
+            "article_id": "delay-compensation",
+            "version": 1,
+            "title": "快件延误赔偿标准",
+            "type": "policy",
+            "section": "",
+            "effective_from": None,
+            "effective_to": None,
+            "passage": "超过72小时的，全额退还运费。",
+            "char_start": 0,
+            "char_end": 0,
+        },
+    ],
+    "confidence": 0.82,
+    "handoff": False,
+    "reason": "",
+    "results": [
+        {
+            "article_id": "faq-lost-parcel",
+            "version": 1,
+            "title": "快件丢失怎么办",
+            "type": "faq",
+            "score": 0.9,
+            "passage": "请提供运单号",
+            "char_start": 0,
+            "char_end": 6,
+        },
+        {
+            "article_id": "refund-policy",
+            "version": 1,
+            "title": "退款政策",
+            "type": "policy",
+            "score": 0.4,
+            "passage": "退款原路返回",
+            "char_start": 0,
+            "char_end": 0,
+            "effective_to": None,
+        },
+    ],
+    "request_id": "req-1",
+    "latency_ms": 12.0,
+}
+
+
+def db_of(home) -> Database:
+    return Database(f"sqlite:///{home / 'kb.sqlite3'}")
+
+
+def ask(at, question: str):
+    at.text_input(key="as_question").input(question)
+    at.button[0].click()  # the form's submit button
+    return at.run()
+
+
+def test_reply_markers_become_links_and_text_is_escaped():
+    html = render.reply_html("<b>x</b> 退款[1]", {1: 'a"title'})
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert 'href="#kb-cite-1"' in html
+    assert 'title="a&quot;title"' in html
+
+
+def test_highlight_marks_the_span_and_escapes_everything():
+    text = "前言<script>x()</script>。退款3日内完成。后记"
+    span = render.locate(text, "退款3日内完成。", None, None)
+    html = render.highlighted_html(text, span)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert ">退款3日内完成。</mark>" in html
+
+
+def test_badges_for_internal_expiring_and_overdue():
+    from datetime import date
+
+    today = date(2026, 1, 10)
+    found = render.badges(
+        audience="internal",
+        effective_to=date(2026, 1, 20),
+        review_due=date(2026, 1, 1),
+        today=today,
+        lang="en",
+    )
+    assert [b.label for b in found] == [
+        "Internal",
+        "Expires soon (2026-01-20)",
+        "Review overdue (2026-01-01)",
+    ]
+    assert render.badges(audience="public", effective_to=None, review_due=None, today=today) == []
+
+
+def test_an_answer_shows_citations_highlighted_in_their_article(page_test):
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = ANSWER
+    at.run()
+    assert not at.exception
+    htmls = [h.proto.body for h in at.get("html")]
+    reply = next(h for h in htmls if "kb-reply" in h)
+    assert 'href="#kb-cite-1"' in reply
+    assert 'href="#kb-cite-2"' in reply
+    article = next(h for h in htmls if "kb-article" in h and "运单号" in h)
+    assert "<mark" in article
+    assert ">请提供运单号，客服将在24小时内核实。</mark>" in article
+    # the second citation's span was wrong (0, 0): the passage is found in the article text
+    delay = next(h for h in htmls if "kb-article" in h and "72小时" in h)
+    assert ">超过72小时的，全额退还运费。</mark>" in delay
+    labels = [e.label for e in at.expander]
+    assert labels[:2] == [
+        "[1] 快件丢失怎么办 · faq-lost-parcel",
+        "[2] 快件延误赔偿标准 · delay-compensation",
+    ]
+    # review overdue badge on delay-compensation; expires soon on refund-policy (other result)
+    badges = [b.proto.body for b in at.get("badge")] if at.get("badge") else []
+    text = " ".join(str(b) for b in badges) + " ".join(str(m.value) for m in at.markdown)
+    assert "复核逾期" in text
+    assert "即将失效" in text
+    assert "refund-policy" in labels[-1]
+
+
+def test_no_confident_answer_is_said_plainly(page_test, app_kb):
+    at = page_test("assist", "dave").run()
+    at = ask(at, "今天天气怎么样，适合去公园吗")
+    assert not at.exception
+    data = at.session_state["as_answer"]
+    if data["answer"] is None:
+        assert "没有足够把握的答案" in at.warning[0].value
+        assert not [h for h in at.get("html") if "kb-reply" in h.proto.body]
+    db = db_of(app_kb)
+    with db.session() as session:
+        logged = session.scalars(select(QueryLog)).all()
+        assert [(q.question, q.requester, q.channel) for q in logged] == [
+            ("今天天气怎么样，适合去公园吗", "user:dave", "app")
+        ]
+        assert logged[0].handoff == (data["answer"] is None)
+    db.dispose()
+
+
+def test_article_html_renders_inert(page_test):
+    at = page_test("assist", "dave").run()
+    at = ask(at, "Script test before after")
+    htmls = " ".join(h.proto.body for h in at.get("html"))
+    assert "xss-test" in " ".join(e.label for e in at.expander)
+    assert "<script>" not in htmls
+    assert "<img" not in htmls
+    assert "&lt;script&gt;window.kbPwned = 1&lt;/script&gt;" in htmls
+
+
+def test_wrong_feedback_asks_for_the_right_article(page_test, app_kb):
+    at = page_test("assist", "dave").run()
+    at = ask(at, "快递丢了怎么办")
+    rid = at.session_state["as_answer"]["request_id"]
+    at.button(key="as_wrong").click().run()
+    at.selectbox(key="as_right_article").select("refund-policy")
+    at.text_input(key="as_feedback_comment").input("应引用退款政策")
+    next(b for b in at.button if b.label == "提交反馈").click()
+    at.run()
+    assert not at.exception
+    assert "感谢反馈" in at.success[0].value
+    db = db_of(app_kb)
+    with db.session() as session:
+        row = session.scalars(select(Feedback)).one()
+        assert (row.request_id, row.helpful, row.correct_article_id, row.given_by) == (
+            rid,
+            False,
+            "refund-policy",
+            "dave",
+        )
+        assert row.comment == "应引用退款政策"
+    db.dispose()
+
+
+def test_filters_by_type(page_test):
+    at = page_test("assist", "dave").run()
+    at.multiselect(key="as_types").select("policy")
+    at = ask(at, "快递丢了怎么办")
+    results = at.session_state["as_answer"]["results"]
+    assert results
+    assert {r["type"] for r in results} == {"policy"}
+
+
+def test_signed_out_visitors_see_nothing(page_test):
+    at = page_test("assist", None).run()
+    assert "无权" in at.warning[0].value
