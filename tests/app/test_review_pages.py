@@ -5,8 +5,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from kb.db import Database
+from kb.index import IndexStore
 from kb.model import State
-from review import editing
+from review import editing, users, workflow
 from review.versions import versions_of
 from tests.app.conftest import PASSWORD, ROOT
 
@@ -125,3 +126,85 @@ def test_editor_shows_invalid_input_as_a_message(page_test):
     at.button(key="ed_save").click().run()
     assert not at.exception
     assert "invalid id" in at.error[0].value
+
+
+def submit_edit(home, author: str = "alice") -> None:
+    """alice edits the refund policy and submits it."""
+    db = db_of(home)
+    with db.session() as session:
+        rows = versions_of(session, "refund-policy")
+        content = editing.to_content(rows[-1])
+        content.body = content.body.replace("3个工作日", "5个工作日")
+        editing.save_draft(session, author, content, expected_version=rows[-1].version)
+    with db.session() as session:
+        workflow.submit(session, author, "refund-policy")
+    db.dispose()
+
+
+def test_review_queue_shows_a_side_by_side_diff_and_approves(page_test, app_kb):
+    submit_edit(app_kb)
+    at = page_test("review_queue", "bob").run()
+    assert not at.exception
+    diff_html = next(h.proto.body for h in at.get("html") if "kb-diff" in h.proto.body)
+    assert "3</span>" in diff_html  # the old value, struck out on the left
+    assert "5</span>" in diff_html  # the new value, marked on the right
+    at.text_area(key="rv_comment_refund-policy-2").input("同意")
+    at.button(key="rv_approve_refund-policy-2").click().run()
+    assert "已批准" in at.success[0].value
+    db = db_of(app_kb)
+    with db.session() as session:
+        assert versions_of(session, "refund-policy")[-1].state == State.APPROVED
+    db.dispose()
+
+
+def test_own_work_is_not_approvable(page_test, app_kb):
+    db = db_of(app_kb)
+    with db.session() as session:
+        users.change_roles(session, "admin", "erin", add=["reviewer"])
+    db.dispose()
+    submit_edit(app_kb, author="erin")
+    at = page_test("review_queue", "erin").run()
+    assert "四眼原则" in at.info[0].value
+    assert at.button(key="rv_approve_refund-policy-2").disabled
+    assert at.button(key="rv_reject_refund-policy-2").disabled
+
+
+def test_reject_needs_a_comment(page_test, app_kb):
+    submit_edit(app_kb)
+    at = page_test("review_queue", "bob").run()
+    at.button(key="rv_reject_refund-policy-2").click().run()
+    assert "reject" in at.error[0].value
+    at.text_area(key="rv_comment_refund-policy-2").input("时限不对")
+    at.button(key="rv_reject_refund-policy-2").click().run()
+    assert "已驳回" in at.success[0].value
+
+
+def test_publisher_publishes_and_the_index_follows(page_test, app_kb):
+    submit_edit(app_kb)
+    db = db_of(app_kb)
+    with db.session() as session:
+        workflow.approve(session, "bob", "refund-policy")
+    db.dispose()
+    at = page_test("review_queue", "carol").run()
+    assert "rv_approve_refund-policy-2" not in [b.key for b in at.button]  # publishers don't
+    at.button(key="rv_publish_refund-policy-2").click().run()
+    assert not at.exception
+    assert "已发布" in at.success[0].value
+    assert "索引已更新" in at.success[0].value
+    store = IndexStore(app_kb / "index")
+    assert store.open_snapshot().articles()["refund-policy"] == 2
+
+
+def test_history_lists_versions_and_audit_events(page_test, app_kb):
+    submit_edit(app_kb)
+    at = page_test("history", "bob")
+    at.run()
+    at.selectbox(key="hi_article").select("refund-policy").run()
+    assert not at.exception
+    versions = at.dataframe[0].value
+    assert list(versions["version"]) == [1, 2]
+    assert list(versions["state"]) == ["published", "in_review"]
+    events = at.dataframe[-1].value
+    assert {"bootstrap_publish", "edit", "submit"} <= set(events["action"])
+    diff_html = next(h.proto.body for h in at.get("html") if "kb-diff" in h.proto.body)
+    assert "5</span>" in diff_html
