@@ -136,6 +136,8 @@ async def _kb_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8): invalid input
+        return error_response(request, 422, "invalid_input", "the request body is not valid JSON")
     code = CODE_BY_STATUS.get(status, "error" if status < 500 else "internal_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if status == 404 and message == "Not Found":

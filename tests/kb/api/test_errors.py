@@ -119,6 +119,12 @@ def test_body_and_input_errors(client: httpx.Client, kb_server: Kb) -> None:
         "/v1/suggest", content=b"{not json", headers={**auth, "Content-Type": "application/json"}
     )
     assert_error_shape(broken, 422, "invalid_input")
+    not_utf8 = client.post(
+        "/v1/suggest",
+        content=b'{"question": "\xff\xfe"}',
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert_error_shape(not_utf8, 422, "invalid_input")
     feedback = client.post("/v1/feedback", json={"request_id": "x"}, headers=auth)
     assert_error_shape(feedback, 422, "invalid_input")
     bad_id = client.get("/v1/articles/bad%20id!", headers=auth)
