@@ -14,12 +14,15 @@ module does no retrieval of its own). Around it the API adds:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from kb.config import Config
+from kb.errors import ConfigError
 from kb.index import IndexReader, IndexSnapshot
 from kb.model import Audience
 from kb.text import mask_personal_data
@@ -48,6 +51,9 @@ class Answerer:
                 suggester: Any = _SearchOnly(self.config, self.reader)
             else:
                 suggester = Suggester(self.config, reader=self.reader)
+            params = _parameters(suggester.suggest)
+            if not ({"filters", "audience"} & params.keys() or _takes_any(params)):
+                raise ConfigError("kb.suggest cannot filter by audience; refusing to serve")
             suggester.warm_up()
             self._suggester = suggester
 
@@ -63,15 +69,22 @@ class Answerer:
     ) -> dict[str, Any]:
         """The answer object for one question, as ``kb suggest --json`` would print it."""
         self.warm_up()
-        answer = self._suggester.suggest(
-            question,
-            audience=str(audience),
-            top_k=top_k or self.config.top_k,
-            as_of=as_of,
-            lang=lang,
-            request_id=request_id,
-            log=False,
-        )
+        from kb.filters import SearchFilters
+
+        filters = SearchFilters.build(audience=str(audience), lang=lang, as_of=as_of)
+        wanted: dict[str, Any] = {
+            "filters": filters,
+            "audience": str(audience),
+            "lang": lang,
+            "as_of": as_of,
+            "top_k": top_k or self.config.top_k,
+            "request_id": request_id,
+            "log": False,
+        }
+        if "filters" in _parameters(self._suggester.suggest):
+            for name in ("audience", "lang", "as_of"):
+                wanted.pop(name)
+        answer = self._suggester.suggest(question, **_accepted(self._suggester.suggest, wanted))
         data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
         data["request_id"] = request_id
         return data
@@ -118,6 +131,22 @@ class Answerer:
         return data, removed
 
 
+def _parameters(func: Any) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(func).parameters
+
+
+def _takes_any(params: Mapping[str, inspect.Parameter]) -> bool:
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _accepted(func: Any, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``wanted`` that ``func`` accepts."""
+    params = _parameters(func)
+    if _takes_any(params):
+        return wanted
+    return {k: v for k, v in wanted.items() if k in params}
+
+
 def query_log_record(
     data: dict[str, Any],
     question: str,
@@ -155,13 +184,10 @@ class _SearchOnly:
     def warm_up(self) -> None:
         self.searcher.warm_up()
 
-    def suggest(self, question: str, **kwargs: Any) -> dict[str, Any]:
-        from kb.filters import SearchFilters
-
-        filters = SearchFilters.build(
-            audience=kwargs["audience"], lang=kwargs.get("lang"), as_of=kwargs.get("as_of")
-        )
-        found = self.searcher.search(question, filters, top_k=kwargs.get("top_k"))
+    def suggest(
+        self, question: str, filters: Any = None, top_k: int | None = None, **_: Any
+    ) -> dict[str, Any]:
+        found = self.searcher.search(question, filters, top_k=top_k)
         return {
             "answer": None,
             "citations": [],
