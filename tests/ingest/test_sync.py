@@ -128,6 +128,10 @@ class TestSyncIndex:
         assert expired.meta["effective_to"] == "2020-02-01"
         sections = [(c.meta["section"], c.meta["version"]) for c in snap.article_chunks("response")]
         assert sections == [("响应", 1), ("工单", 1)]
+        bodies = {a.id: a.body for a in ARTICLES}
+        for chunk in snap.documents():  # provenance: the span points into the stored body
+            body = bodies[chunk.meta["article_id"]]
+            assert chunk.content == body[chunk.meta["char_start"] : chunk.meta["char_end"]]
 
     def test_in_line_index_is_left_alone(self, db: Database, config: Config) -> None:
         first = sync_index(db, config)
