@@ -1,0 +1,217 @@
+"""End to end in a real headless Chromium: author -> reviewer -> publisher -> agent.
+
+Starts ``streamlit run app.py`` on a free loopback port against a private knowledge
+base (a user for each role, a small published index), then drives it with Playwright
+and Debian's ``/usr/bin/chromium`` (no browser download). Screenshots of every step go
+to ``test-artifacts/`` (git-ignored; CI keeps them as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import PASSWORD, ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NEW_ID = "faq-change-address"
+REWORDED = "收货地址写错了还能改吗"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture
+def server(template_home: Path, kb_home: Path, tmp_path: Path) -> Iterator[str]:
+    """The app on a free loopback port, serving a copy of the sample knowledge base."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    shutil.copytree(template_home, kb_home)
+    port = free_port()
+    env = {**os.environ, "KB_HOME": str(kb_home), "PYTHONPATH": str(ROOT)}
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def page(server: str) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(server)
+        yield tab
+        browser.close()
+
+
+def idle(page) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+    page.wait_for_timeout(200)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"), full_page=True)
+
+
+def sign_in(page, name: str) -> None:
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text(f"当前用户：{name}").wait_for()
+    idle(page)
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_label("用户名").wait_for()
+    idle(page)
+
+
+def open_page(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).wait_for()
+    idle(page)
+
+
+def type_into(page, label: str, text: str, *, area: bool = False) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(text)
+    field.press("Control+Enter" if area else "Enter")
+    idle(page)
+
+
+def test_author_reviewer_publisher_agent(page):
+    sign_in(page, "alice")
+    shot(page, "01-author-signed-in")
+    open_page(page, "编辑文章")
+    type_into(page, "文章 ID", NEW_ID)
+    type_into(page, "标题", "修改收货地址")
+    type_into(page, "标准问", "怎么修改收货地址？")
+    for n, text in enumerate(["地址填错了怎么办", "能改收件地址吗"], start=1):
+        page.get_by_role("button", name="＋ 添加相似问").click()
+        idle(page)
+        type_into(page, f"相似问 {n}", text)
+    type_into(
+        page,
+        "答案（Markdown）",
+        "快件派送前，可在鲸驿小程序“我的快件”中免费修改一次收货地址。",
+        area=True,
+    )
+    page.get_by_role("button", name="保存草稿").click()
+    page.get_by_text(f"已保存：{NEW_ID}").wait_for()
+    idle(page)
+    page.get_by_role("button", name="提交审核").click()
+    page.get_by_text(f"已提交审核：{NEW_ID}").wait_for()
+    idle(page)
+    shot(page, "02-author-submitted")
+    sign_out(page)
+
+    sign_in(page, "bob")
+    open_page(page, "审核队列")
+    page.get_by_text(f"修改收货地址 · {NEW_ID} · v1").wait_for()
+    type_into(page, "审核意见", "内容准确，同意。", area=True)
+    page.get_by_role("button", name="批准").click()
+    page.get_by_text(f"已批准：{NEW_ID}").wait_for()
+    idle(page)
+    shot(page, "03-reviewer-approved")
+    sign_out(page)
+
+    sign_in(page, "carol")
+    open_page(page, "审核队列")
+    page.get_by_role("button", name="发布", exact=True).click()
+    page.get_by_text(f"已发布：{NEW_ID}").wait_for(timeout=120_000)
+    idle(page)
+    assert page.get_by_text("索引已更新").count() == 1
+    shot(page, "04-publisher-published")
+    sign_out(page)
+
+    sign_in(page, "dave")
+    page.get_by_label("客户问题").fill(REWORDED)
+    page.get_by_role("button", name="获取建议回复").click()
+    idle(page)
+    page.get_by_text(NEW_ID).first.wait_for()
+    shot(page, "05-agent-suggestion")
+    reply = page.locator(".kb-reply")
+    if reply.count():  # a confident suggestion: it cites the new article as [1]
+        assert page.get_by_text(f"[1] 修改收货地址 · {NEW_ID}").count() == 1
+        assert page.locator("mark").first.inner_text().startswith("快件派送前")
+    else:  # no suggestion engine yet: the new article is the top search result
+        first = page.locator('[data-testid="stExpander"]').first
+        assert NEW_ID in first.inner_text()
+    assert page.evaluate("() => window.kbPwned") is None
