@@ -153,10 +153,10 @@ def change_roles(
     lock_for_write(session)
     user = _get_user(session, name)
     new_roles = [r for r in Role if (r in to_add or r in user.roles) and r not in to_remove]
-    if not new_roles:
-        raise InvalidInput(f"user '{name}' would have no role left")
     if Role.ADMIN in to_remove and _enabled_admins(session) == [name]:
         raise Conflict(f"'{name}' is the last admin; make someone else admin first")
+    if not new_roles:
+        raise InvalidInput(f"user '{name}' would have no role left")
     before = ", ".join(user.roles)
     user.roles = [str(r) for r in new_roles]
     _record(session, actor, "user_roles", f"{name}: roles {before} -> {', '.join(user.roles)}")

@@ -1,0 +1,128 @@
+"""Importing through the workflow: drafts for authors, bootstrap publication for admins,
+honest audit records, and batched statements (no per-article queries)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select
+
+from kb.articles import served_versions
+from kb.db import Database
+from kb.model import ArticleContent, ArticleType
+from kb.tables import AuditEvent
+from review import audit, importing, index, workflow
+from review.versions import versions_of
+from tests.review.helpers import content, publish_article, run
+
+
+def faqs(n: int, answer: str = "请在APP中提交申请。") -> list[tuple[ArticleContent, str]]:
+    return [
+        (
+            ArticleContent(
+                id=f"faq-{i:05d}",
+                type=ArticleType.FAQ,
+                title=f"问题{i}",
+                question=f"我的订单{i}怎么处理？",
+                similar_questions=[f"订单{i}怎么办"],
+                body=f"{answer}（{i}）\n",
+            ),
+            "faq.jsonl",
+        )
+        for i in range(n)
+    ]
+
+
+def actions(db: Database) -> list[tuple[str, str | None, str | None]]:
+    with db.session() as session:
+        rows = session.execute(
+            select(AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state)
+            .where(AuditEvent.article_id.is_not(None))
+            .order_by(AuditEvent.seq)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_authors_import_drafts(people: Database) -> None:
+    result = run(people, importing.import_articles, "ann", faqs(3))
+    assert (result.created, result.published) == (3, 0)
+    assert actions(people) == [("import", None, "draft")] * 3
+    with people.session() as session:
+        assert served_versions(session, date.today()) == []
+
+
+def test_admin_bootstrap_publication_is_recorded_as_such(people: Database) -> None:
+    result = run(people, importing.import_articles, "root", faqs(3), publish=True)
+    assert (result.created, result.published) == (3, 3)
+    assert (
+        actions(people)
+        == [("import", None, "draft")] * 3 + [("bootstrap_publish", "draft", "published")] * 3
+    )
+    with people.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "bootstrap_publish")
+        ).all()
+        assert {e.actor for e in events} == {"root"}
+        assert all("no review" in e.comment for e in events)
+        assert len(served_versions(session, date.today())) == 3
+        assert [(c.action, c.version) for c in index.pending_changes(session)] == [
+            ("upsert", 1)
+        ] * 3
+        assert audit.verify(session).ok
+
+
+def test_bootstrap_republication_supersedes_and_skips_unchanged(people: Database) -> None:
+    run(people, importing.import_articles, "root", faqs(2), publish=True)
+    items = faqs(2)
+    items[1][0].body = "新的答案\n"
+    result = run(people, importing.import_articles, "root", items, publish=True)
+    assert (result.unchanged, result.new_versions, result.published) == (1, 1, 1)
+    with people.session() as session:
+        assert [r.state for r in versions_of(session, "faq-00000")] == ["published"]
+        assert [r.state for r in versions_of(session, "faq-00001")] == ["superseded", "published"]
+        assert len(index.pending_changes(session)) == 3
+
+
+def test_bootstrap_publishes_existing_drafts_and_copies_other_states(people: Database) -> None:
+    run(people, importing.import_articles, "ann", faqs(1))  # a draft
+    publish_article(people, "refund")
+    run(people, workflow.archive, "pia", "refund")
+    items = [*faqs(1), (content("refund"), "refund.md")]
+    result = run(people, importing.import_articles, "root", items, publish=True)
+    assert (result.unchanged, result.published) == (2, 2)
+    with people.session() as session:
+        assert [r.state for r in versions_of(session, "faq-00000")] == ["published"]
+        refund = versions_of(session, "refund")
+        assert [r.state for r in refund] == ["archived", "published"]
+        assert refund[1].based_on == 1
+        assert audit.verify(session).ok
+
+
+def test_import_statements_do_not_grow_with_the_number_of_articles(people: Database) -> None:
+    def count_statements(items: list, actor: str) -> int:
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(people.engine, "before_cursor_execute", listener)
+        try:
+            run(people, importing.import_articles, actor, items, publish=True)
+        finally:
+            event.remove(people.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    small = count_statements(faqs(50), "root")
+    large = [(c, s) for c, s in faqs(450) if int(c.id[-5:]) >= 50]
+    assert count_statements(large, "root") == small
+
+
+@pytest.mark.slow
+def test_ten_thousand_faq_entries_publish_within_ten_seconds(people: Database) -> None:
+    items = faqs(10_000)
+    start = time.perf_counter()
+    result = run(people, importing.import_articles, "root", items, publish=True)
+    seconds = time.perf_counter() - start
+    assert result.published == 10_000
+    assert seconds < 10, f"{seconds:.1f} s"
+    with people.session() as session:
+        assert audit.verify(session).ok
