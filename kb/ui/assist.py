@@ -97,8 +97,11 @@ def _question_form() -> tuple[bool, str, list[str], list[str]]:
             [str(a) for a in ArticleType],
             key="as_types",
             format_func=render.type_label,
+            placeholder=t("choose"),
         )
-        chosen_tags = right.multiselect(t("filter_tags"), tags, key="as_tags")
+        chosen_tags = right.multiselect(
+            t("filter_tags"), tags, key="as_tags", placeholder=t("choose")
+        )
         pressed = st.form_submit_button(t("ask"), type="primary")
     return pressed, question.strip(), types, chosen_tags
 

@@ -59,7 +59,7 @@ def article_choices(session: Session) -> dict[str, str]:
         .where(ArticleVersion.version == Article.latest_version)
         .order_by(ArticleVersion.article_id)
     )
-    return {a: f"{a} · {title} ({state})" for a, title, state in rows}
+    return {a: f"{a} · {title} ({t('state_' + state)})" for a, title, state in rows}
 
 
 def fill_form(content: ArticleContent | None, owner: str) -> None:
@@ -288,11 +288,10 @@ def page() -> None:
     base: Base | None = st.session_state.get(_key("base"))
     lang = resolve(st.session_state.get(_key("lang")))
     if base is not None:
-        st.caption(
-            t("editing_state", version=base.version, state=base.state, revision=base.revision)
-        )
+        state = t(f"state_{base.state}")
+        st.caption(t("editing_state", version=base.version, state=state, revision=base.revision))
         if base.state != State.DRAFT:
-            st.info(t("edit_creates_draft", state=base.state))
+            st.info(t("edit_creates_draft", state=state))
     form, preview = st.columns([3, 2])
     with form:
         _metadata_fields(base, lang)

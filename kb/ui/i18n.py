@@ -56,6 +56,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ask": ("获取建议回复", "Suggest a reply"),
     "filter_types": ("文章类型", "Article types"),
     "filter_tags": ("标签", "Tags"),
+    "choose": ("不限", "Any"),
     "suggested_reply": ("建议回复", "Suggested reply"),
     "no_answer": (
         "没有足够把握的答案，请转人工处理。该问题已进入待解答队列。",
@@ -68,8 +69,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "citations": ("引用", "Citations"),
     "other_results": ("其他相关结果", "Other top results"),
     "no_results": ("没有找到相关文章。", "No matching articles."),
-    "helpful": ("👍 有帮助", "👍 Helpful"),
-    "wrong": ("👎 答错了", "👎 Wrong"),
+    "helpful": ("有帮助", "Helpful"),
+    "wrong": ("答错了", "Wrong"),
     "right_article": ("正确的文章应该是", "The right article is"),
     "right_article_none": ("（不知道）", "(don't know)"),
     "feedback_comment": ("补充说明（可选）", "Comment (optional)"),
@@ -87,6 +88,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "badge_internal": ("仅内部", "Internal"),
     "cited_passage": ("引用原文（高亮）", "Cited passage (highlighted)"),
     "latency": ("耗时 {ms:.0f} 毫秒", "{ms:.0f} ms"),
+    # version states
+    "state_draft": ("草稿", "draft"),
+    "state_in_review": ("审核中", "in review"),
+    "state_approved": ("已批准", "approved"),
+    "state_published": ("已发布", "published"),
+    "state_archived": ("已归档", "archived"),
+    "state_rejected": ("已驳回", "rejected"),
+    "state_superseded": ("已被取代", "superseded"),
     # editor
     "editor_title": ("编辑文章", "Article editor"),
     "edit_which": ("选择文章", "Article"),

@@ -1,0 +1,61 @@
+"""The role-based menu, the language switch and interaction latency."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb.ui.navigation import visible_pages
+from kb.ui.session import SignedIn
+from tests.app.conftest import PASSWORD, ROOT
+
+
+@pytest.mark.parametrize(
+    ("roles", "pages"),
+    [
+        (("agent",), ["assist"]),
+        (("author",), ["assist", "editor", "hittest", "insights", "history"]),
+        (("reviewer",), ["assist", "review", "hittest", "insights", "history"]),
+        (("publisher",), ["assist", "review", "hittest", "insights", "history"]),
+        (("admin",), ["assist", "editor", "review", "hittest", "insights", "history"]),
+    ],
+)
+def test_menu_follows_roles(roles, pages):
+    user = SignedIn("x", "x", roles)
+    assert [p.path for p in visible_pages(user)] == pages
+
+
+def test_english_switch_translates_the_interface(app_kb):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    at.sidebar.radio(key="ui_lang").set_value("en").run()
+    assert at.title[0].value == "Sign in to the knowledge base"
+    at.text_input(key="signin_name").input("alice")
+    at.text_input(key="signin_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert at.title[0].value == "Agent assist"
+    assert at.sidebar.caption[0].value == "Signed in as alice (author)"
+
+
+def test_auto_language_follows_the_article(page_test):
+    at = page_test("editor", "alice", lang="auto").run()
+    at.selectbox(key="ed_choice").select("xss-test").run()  # an English article
+    assert at.text_input(key="ed_title").label == "Title"
+    at.selectbox(key="ed_choice").select("refund-policy").run()
+    assert at.text_input(key="ed_title").label == "标题"
+
+
+def test_an_assist_interaction_answers_well_under_a_second(page_test):
+    at = page_test("assist", "dave").run()
+    at.text_input(key="as_question").input("快递丢了怎么办")
+    at.button[0].click().run()  # first question: models and index load (cached after)
+    timings = []
+    for question in ("包裹丢失如何处理", "退款多久到账", "延误了能赔多少"):
+        at.text_input(key="as_question").input(question)
+        started = time.perf_counter()
+        at.button[0].click().run()
+        timings.append(time.perf_counter() - started)
+        assert not at.exception
+    print("assist interaction seconds:", [round(x, 3) for x in timings])
+    assert max(timings) < 1.0, timings
