@@ -91,6 +91,9 @@ def add_user(
     if not role_list:
         raise InvalidInput("give the user at least one role (--role ...)")
     has_users = session.scalar(select(User.id).limit(1)) is not None
+    if has_users and not actor:
+        reason = "users exist already: adding one needs an acting admin (none was given)"
+        raise refuse(session, "", Action.MANAGE_USERS, reason)
     if has_users:
         authorize(session, actor or "", Action.MANAGE_USERS)
     lock_for_write(session)
