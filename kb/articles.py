@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kb.errors import Conflict, InvalidInput, NotFound
@@ -94,18 +94,28 @@ def latest_version(session: Session, article_id: str) -> ArticleVersion:
 
 
 def create_article(
-    session: Session, content: ArticleContent, actor: str, source: str = ""
+    session: Session,
+    content: ArticleContent,
+    actor: str,
+    source: str = "",
+    *,
+    known_new: bool = False,
+    flush: bool = True,
 ) -> ArticleVersion:
-    """Store a new article as version 1, a draft."""
+    """Store a new article as version 1, a draft.
+
+    ``known_new`` skips the existence check when the caller has made it for a
+    whole batch; ``flush=False`` leaves the INSERTs to one flush of the batch.
+    """
     content.validate()
-    if session.get(Article, content.id) is not None:
+    if not known_new and session.get(Article, content.id) is not None:
         raise Conflict(f"article '{content.id}' already exists")
     now = utcnow()
     article = Article(
         id=content.id, type=str(content.type), created_at=now, created_by=actor, latest_version=0
     )
     session.add(article)
-    return add_version(session, article, content, actor, source=source)
+    return add_version(session, article, content, actor, source=source, flush=flush)
 
 
 def add_version(
@@ -117,20 +127,32 @@ def add_version(
     source: str = "",
     based_on: int | None = None,
     state: State = State.DRAFT,
+    flush: bool = True,
 ) -> ArticleVersion:
-    """Append a new version (a draft by default) to an existing article."""
+    """Append a new version (a draft by default) to an existing article.
+
+    Its revision continues the article's highest revision, so a revision number
+    names one saved state of one draft: a save made against a draft that was
+    submitted meanwhile cannot match a newer draft by accident.
+    """
     content.validate()
     if str(content.type) != article.type:
         raise InvalidInput(
             f"article '{article.id}' is a {article.type}; its type cannot change to {content.type}"
         )
+    revision = 1
+    if article.latest_version:
+        highest = session.scalar(
+            select(func.max(ArticleVersion.revision)).where(ArticleVersion.article_id == article.id)
+        )
+        revision = (highest or 0) + 1
     now = utcnow()
     article.latest_version += 1
     row = ArticleVersion(
         article=article,
         version=article.latest_version,
         state=str(state),
-        revision=1,
+        revision=revision,
         source=source,
         based_on=based_on,
         created_by=actor,
@@ -141,7 +163,8 @@ def add_version(
         **_content_columns(content),
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 
@@ -245,34 +268,89 @@ def store_contents(
 ) -> tuple[StoreSummary, list[ArticleVersion]]:
     """Store (content, source) pairs as drafts in the session's transaction.
 
-    A new id becomes a new article; a known id whose newest version has the same
-    content hash is left alone; a known id whose newest version is a draft has
-    that draft updated; otherwise a new draft version is added. Returns the
-    summary and the draft versions written (not the unchanged ones).
+    A new id becomes a new article (inserted in bulk); a known id whose newest
+    version has the same content hash is left alone; a known id whose newest
+    version is a draft has that draft updated; otherwise a new draft version is
+    added. Returns the summary and the draft versions written (not the
+    unchanged ones), in input order.
     """
     summary = StoreSummary()
-    written: list[ArticleVersion] = []
     existing = _existing_articles(session, [c.id for c, _ in contents])
     latest_rows = _latest_rows(session, list(existing.values()))
+    new = [(c, src) for c, src in contents if c.id not in existing]
+    written_by_id = {row.article_id: row for row in _insert_new_articles(session, new, actor)}
+    summary.created = len(new)
     for content, source in contents:
         article = existing.get(content.id)
         if article is None:
-            written.append(create_article(session, content, actor, source))
-            summary.created += 1
             continue
         latest = latest_rows[article.id]
         if latest.content_hash == content.content_hash():
             summary.unchanged += 1
         elif latest.state == State.DRAFT:
-            written.append(update_draft(session, latest, content, actor, latest.revision))
+            written_by_id[content.id] = update_draft(
+                session, latest, content, actor, latest.revision
+            )
             summary.updated_drafts += 1
         else:
-            row = add_version(
+            written_by_id[content.id] = add_version(
                 session, article, content, actor, source=source, based_on=latest.version
             )
-            written.append(row)
             summary.new_versions += 1
+    session.flush()
+    written = [written_by_id[c.id] for c, _ in contents if c.id in written_by_id]
     return summary, written
+
+
+def _insert_new_articles(
+    session: Session, contents: list[tuple[ArticleContent, str]], actor: str
+) -> list[ArticleVersion]:
+    """Insert new articles as version-1 drafts with bulk INSERTs; return the rows."""
+    if not contents:
+        return []
+    now = utcnow()
+    article_rows, version_rows = [], []
+    for content, source in contents:
+        content.validate()
+        article_rows.append(
+            {
+                "id": content.id,
+                "type": str(content.type),
+                "created_at": now,
+                "created_by": actor,
+                "latest_version": 1,
+                "published_version": None,
+            }
+        )
+        version_rows.append(
+            {
+                "article_id": content.id,
+                "version": 1,
+                "state": str(State.DRAFT),
+                "revision": 1,
+                "source": source,
+                "based_on": None,
+                "created_by": actor,
+                "created_at": now,
+                "updated_by": actor,
+                "updated_at": now,
+                "editors": [actor],
+                **_content_columns(content),
+            }
+        )
+    session.execute(insert(Article), article_rows)
+    session.execute(insert(ArticleVersion), version_rows)
+    ids = [c.id for c, _ in contents]
+    rows: list[ArticleVersion] = []
+    for start in range(0, len(ids), 500):
+        rows.extend(
+            session.scalars(
+                select(ArticleVersion).where(
+                    ArticleVersion.article_id.in_(ids[start : start + 500])
+                )
+            )
+        )
+    return rows
 
 
 def _latest_rows(session: Session, articles: list[Article]) -> dict[str, ArticleVersion]:

@@ -7,13 +7,15 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
-from kb.articles import get_version, latest_version, store_contents, to_content
+from kb.articles import get_version, latest_version, to_content
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
 from kb.errors import InvalidInput
 from kb.exporter import render_files, write_files
 from kb.importer import ImportBatch, read_articles
 from kb.model import ArticleType, State
 from kb.tables import Article, ArticleVersion
+from review import index as review_index
+from review.importing import import_articles
 
 
 def register(app: typer.Typer) -> None:
@@ -26,11 +28,14 @@ def register(app: typer.Typer) -> None:
     articles_app.command("show")(show_article)
 
 
-def _text_cleaner():
-    """The scraped-boilerplate cleaner applied to plain documents at import time."""
+def _clean_scraped_text(text: str) -> str:
+    """The scraped-boilerplate cleaner applied to plain documents at import time.
+
+    Imported on first use: the ingest package loads Haystack, which takes seconds.
+    """
     from ingest.clean import clean_text
 
-    return clean_text
+    return clean_text(text)
 
 
 def _report_outcomes(batch: ImportBatch) -> None:
@@ -50,19 +55,26 @@ def import_command(
     default_type: ArticleType = typer.Option(
         ArticleType.POLICY, "--type", help="Type given to plain documents (.txt, .html, ...)."
     ),
+    publish: bool = typer.Option(
+        False,
+        "--publish",
+        help="Publish the imported articles at once (admin only; an initial load, recorded in "
+        "the audit log as a bootstrap publication without review).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import articles as drafts: Markdown with front matter, FAQ files (.jsonl, .csv,
     .yaml) and plain documents (.txt, .md, .html, .docx, .pdf).
 
     A batch imports everything or nothing unless --continue-on-error is given.
-    Files and folders whose names start with '_' or '.' are skipped.
+    Files and folders whose names start with '_' or '.' are skipped. Drafts need
+    the author or admin role; --publish needs admin.
     """
     who = STATE.actor(actor)
     batch = read_articles(
         paths,
         max_bytes=STATE.config.import_max_bytes,
-        cleaner=_text_cleaner(),
+        cleaner=_clean_scraped_text,
         default_type=default_type,
     )
     if batch.errors and not continue_on_error:
@@ -73,7 +85,10 @@ def import_command(
             "(fix them, or use --continue-on-error)"
         )
     with STATE.db.session() as session:
-        summary, _ = store_contents(session, [(i.article, i.source) for i in batch.items], who)
+        items = [(i.article, i.source) for i in batch.items]
+        summary = import_articles(session, who, items, publish=publish)
+    if summary.published:
+        review_index.notify(STATE.db)
     result = {
         "files": len(batch.outcomes),
         "failed": len(batch.errors),
@@ -82,6 +97,7 @@ def import_command(
         "new_versions": summary.new_versions,
         "updated_drafts": summary.updated_drafts,
         "unchanged": summary.unchanged,
+        "published": summary.published,
         "outcomes": [o.__dict__ for o in batch.outcomes],
     }
     if as_json:
@@ -92,7 +108,8 @@ def import_command(
         console.print(
             f"imported {len(batch.items)} article(s) from {len(batch.outcomes)} file(s): "
             f"{summary.created} new, {summary.new_versions} new version(s), "
-            f"{summary.updated_drafts} draft(s) updated, {summary.unchanged} unchanged",
+            f"{summary.updated_drafts} draft(s) updated, {summary.unchanged} unchanged"
+            + (f", {summary.published} published (bootstrap)" if publish else ""),
             highlight=False,
         )
     if batch.errors:

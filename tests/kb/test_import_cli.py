@@ -42,6 +42,13 @@ def list_ids() -> list[str]:
     return [row["id"] for row in json.loads(out)]
 
 
+@pytest.fixture(autouse=True)
+def users() -> None:
+    """An admin (the bootstrap user) and an author, alice, who imports."""
+    assert invoke("users", "add", "admin", "--role", "admin")[0] == 0
+    assert invoke("users", "add", "alice", "--role", "author", "--as", "admin")[0] == 0
+
+
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     root = tmp_path / "src"
@@ -143,12 +150,12 @@ class TestExport:
 
 
 class TestErrorsAreOneLine:
-    def test_no_traceback_from_the_console_script(self, tmp_path: Path) -> None:
-        env = {**os.environ, "KB_HOME": str(tmp_path / "h")}
+    def test_no_traceback_from_the_console_script(self, tmp_path: Path, kb_home: Path) -> None:
+        env = {**os.environ, "KB_HOME": str(kb_home)}
         bad = tmp_path / "bad.md"
         bad.write_text("---\nid: x\ntype: policy\n", encoding="utf-8")
         result = subprocess.run(
-            [sys.executable, "-m", "kb.cli.main", "import", str(bad), "--as", "a"],
+            [sys.executable, "-m", "kb.cli.main", "import", str(bad), "--as", "alice"],
             capture_output=True,
             text=True,
             env=env,
