@@ -61,11 +61,26 @@ def group_questions(
     return sorted(groups, key=lambda g: (-g.count, g.example))
 
 
+_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+MAX_CACHED_VECTORS = 20_000
+
+
+def _embedding(backend: EmbeddingBackend, text: str) -> np.ndarray:
+    """The query embedding of a question, remembered for the next page view."""
+    key = (backend.model_id, text)
+    vector = _VECTORS.get(key)
+    if vector is None:
+        if len(_VECTORS) >= MAX_CACHED_VECTORS:
+            _VECTORS.clear()
+        vector = _VECTORS[key] = backend.embed_query(text)
+    return vector
+
+
 def _merge_similar(
     groups: list[QuestionGroup], keys: list[str], backend: EmbeddingBackend, threshold: float
 ) -> list[QuestionGroup]:
     order = sorted(range(len(groups)), key=lambda i: -groups[i].count)
-    vectors = np.stack([backend.embed_query(keys[i]) for i in order])
+    vectors = np.stack([_embedding(backend, keys[i]) for i in order])
     leaders: list[int] = []
     merged: list[QuestionGroup] = []
     for row, index in enumerate(order):
