@@ -192,6 +192,7 @@ def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory`` and ``kb serve`` workers: settings from the env."""
     loaded = load_config(os.environ.get("KB_CONFIG") or None)
     logging.basicConfig(level=loaded.config.log_level.upper())
+    logging.getLogger("haystack").setLevel(logging.WARNING)  # a line per component per request
     return create_app(loaded.config)
 
 

@@ -11,6 +11,7 @@ import typer
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
 from kb.errors import InvalidInput
 
+WORKER_STARTUP_S = 180  # a worker imports Haystack and the model before it answers
 KEY_COLUMNS = ("name", "prefix", "scopes", "audience", "active", "created_by", "last_used_at")
 
 
@@ -50,6 +51,7 @@ def serve(
             workers=workers,
             log_level=config.log_level.lower(),
             access_log=False,
+            timeout_worker_healthcheck=WORKER_STARTUP_S,
         )
     finally:
         if metrics_dir:
