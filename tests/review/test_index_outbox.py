@@ -36,6 +36,12 @@ class MemoryIndex:
                 self.docs[change.article_id] = (row.version, row.body)
 
 
+@pytest.fixture(autouse=True)
+def no_other_updaters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start with no registered updaters (importing kb.cli.main registers the ingest one)."""
+    monkeypatch.setattr(index, "_UPDATERS", [])
+
+
 @pytest.fixture
 def registered() -> Iterator[MemoryIndex]:
     updater = MemoryIndex()
