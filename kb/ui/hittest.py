@@ -48,10 +48,14 @@ def open_versions(session: Session) -> dict[str, tuple[str, int, str]]:
     }
 
 
-def _top(response: SearchResponse) -> str:
+def _top(response: SearchResponse) -> tuple[str, str]:
+    """The best article ("id · title (score)") and the ids of the runners-up."""
     if not response.results:
-        return "—"
-    return "；".join(f"{r.article_id} · {r.title} ({r.score:.3f})" for r in response.results)
+        return "—", ""
+    best, *rest = response.results
+    return f"{best.article_id} · {best.title} ({best.score:.3f})", ", ".join(
+        r.article_id for r in rest
+    )
 
 
 def hit_table(questions: list[str], draft: tuple[str, int, str] | None) -> pd.DataFrame:
@@ -65,13 +69,14 @@ def hit_table(questions: list[str], draft: tuple[str, int, str] | None) -> pd.Da
     rows: list[dict[str, Any]] = []
     for question in questions:
         now = engine.search(question, filters, top_k=TOP_K, snapshot=live)
-        row = {t("question"): question, t("hittest_now"): _top(now)}
+        row = {t("question"): question}
+        row[t("hittest_now")], row[t("hittest_runners_up")] = _top(now)
         if private is not None:
             after = engine.search(question, filters, top_k=TOP_K, snapshot=private)
-            row[t("hittest_after")] = _top(after)
+            row[t("hittest_after")], row[t("hittest_runners_up_after")] = _top(after)
             first_now = now.results[0].article_id if now.results else None
             first_after = after.results[0].article_id if after.results else None
-            row[t("hittest_changed")] = "⚠️" if first_now != first_after else ""
+            row[t("hittest_changed")] = "⚠" if first_now != first_after else ""
         rows.append(row)
     return pd.DataFrame(rows)
 

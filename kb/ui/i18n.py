@@ -182,6 +182,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hittest_now": ("当前命中", "Answers now"),
     "hittest_after": ("草稿发布后命中", "Would answer after publishing"),
     "hittest_changed": ("变化", "Changed"),
+    "hittest_runners_up": ("其他候选", "Runners-up"),
+    "hittest_runners_up_after": ("发布后其他候选", "Runners-up after"),
     "hittest_private": (
         "草稿只在本次测试的临时索引中检索，坐席和机器人看不到。",
         "The draft is searched in a temporary index for this test only; "

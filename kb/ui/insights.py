@@ -48,7 +48,14 @@ def _unanswered() -> None:
             t("examples"): [" | ".join(g.questions[:5]) for g in groups],
         }
     )
-    st.bar_chart(frame.head(10), x=t("question"), y=t("count"), horizontal=True)
+    st.bar_chart(
+        frame.head(10),
+        x=t("question"),
+        y=t("count"),
+        horizontal=True,
+        sort=f"-{t('count')}",
+        y_label="",
+    )
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -78,7 +85,9 @@ def _feedback() -> None:
     if cited.empty:
         st.caption("—")
     else:
-        st.bar_chart(cited, x="article_id", y="citations", horizontal=True)
+        st.bar_chart(
+            cited, x="article_id", y="citations", horizontal=True, sort="-citations", y_label=""
+        )
 
 
 def _stale(user: SignedIn) -> None:

@@ -115,12 +115,17 @@ def page(server: str) -> Iterator:
         browser.close()
 
 
+IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const state = app && app.getAttribute('data-test-script-state');
+  return state && state !== 'running' && state !== 'rerunRequested';
+}"""
+
+
 def idle(page) -> None:
     """Wait until Streamlit has finished the current script run."""
     page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
+    page.wait_for_function(IDLE_JS, timeout=60_000)
     page.wait_for_timeout(200)
 
 
