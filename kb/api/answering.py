@@ -43,7 +43,7 @@ class Answerer:
         self._audiences: tuple[str, dict[str, str]] | None = None
 
     def warm_up(self) -> None:
-        """Load the embedding model and the query pipeline (idempotent)."""
+        """Load the model and the query pipeline, and prepare the live snapshot (idempotent)."""
         if self._suggester is None:
             try:
                 from kb.suggest import Suggester
@@ -56,6 +56,8 @@ class Answerer:
                 raise ConfigError("kb.suggest cannot filter by audience; refusing to serve")
             suggester.warm_up()
             self._suggester = suggester
+        else:
+            self._suggester.warm_up()
 
     def suggest(
         self,
@@ -68,7 +70,8 @@ class Answerer:
         lang: str | None = None,
     ) -> dict[str, Any]:
         """The answer object for one question, as ``kb suggest --json`` would print it."""
-        self.warm_up()
+        if self._suggester is None:
+            self.warm_up()
         from kb.filters import SearchFilters
 
         filters = SearchFilters.build(audience=str(audience), lang=lang, as_of=as_of)

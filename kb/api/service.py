@@ -34,6 +34,7 @@ from kb.tables import Article, ArticleVersion, Feedback, QueryLog
 logger = logging.getLogger("kb.api")
 
 RETRY_LOAD_S = 2.0
+WATCH_INTERVAL_S = 0.5
 
 
 @dataclass
@@ -85,11 +86,22 @@ class ApiState:
         while not self.readiness.stopped.is_set():
             try:
                 self.load()
-                return
+                break
             except Exception as exc:  # keep trying: the index may not be built yet
                 self.readiness.error = f"{type(exc).__name__}: {exc}"
                 logger.warning("not ready yet: %s", self.readiness.error)
             self.readiness.stopped.wait(RETRY_LOAD_S)
+        self._watch()
+
+    def _watch(self) -> None:
+        """Load each newly published index version here, not in a request's thread."""
+        while not self.readiness.stopped.wait(WATCH_INTERVAL_S):
+            try:
+                if self.reader.refresh():
+                    self.engine.warm_up()  # per-snapshot preparation (e.g. FAQ questions)
+                    logger.info("switched to index version %s", self.reader.snapshot().version)
+            except Exception:
+                logger.exception("loading a new index version failed; keeping the old one")
 
     def load(self) -> None:
         """Load the model, then the index, synchronously."""
