@@ -135,14 +135,16 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, checked, head_seq, bad, problem)
         checked += 1
         expected, prev = row["seq"] + 1, row["hash"]
-    if head_seq != expected - 1 or head_hash != prev:
-        problem = (
-            f"the chain head says the last event is {head_seq}, but the log ends at "
-            f"{expected - 1}: events were deleted or the head was altered"
-        )
-        last = expected - 1
-        bad = last if head_seq == last else min(head_seq, last) + 1
-        return VerifyResult(False, checked, head_seq, bad, problem)
+    last = expected - 1
+    if head_seq > last:
+        problem = f"events {last + 1} to {head_seq} are missing (the chain head says {head_seq})"
+        return VerifyResult(False, checked, head_seq, last + 1, problem)
+    if head_seq < last:
+        problem = f"event {head_seq + 1} was added behind the chain's back (head says {head_seq})"
+        return VerifyResult(False, checked, head_seq, head_seq + 1, problem)
+    if head_hash != prev:
+        problem = f"event {last} does not match the chain head (replaced, or the head altered)"
+        return VerifyResult(False, checked, head_seq, last, problem)
     return VerifyResult(True, checked, head_seq)
 
 

@@ -94,8 +94,9 @@ def user_may(user: User, action: Action) -> bool:
 
 
 def find_user(session: Session, name: str) -> User | None:
-    """The user with this name, or None."""
-    return session.scalar(select(User).where(User.name == name))
+    """The user with this name, or None (re-read: roles may have changed meanwhile)."""
+    query = select(User).where(User.name == name).execution_options(populate_existing=True)
+    return session.scalar(query)
 
 
 def refuse(

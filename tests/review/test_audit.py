@@ -105,3 +105,16 @@ def test_reordered_events_are_named(logged: Database) -> None:
 def test_appending_after_verification_continues_the_chain(logged: Database) -> None:
     run(logged, workflow.comment, "pia", "refund", "再看一眼")
     assert verify(logged).ok
+
+
+def test_appended_without_the_head_is_named(logged: Database) -> None:
+    head = verify(logged).head_seq
+    sql(logged, "UPDATE audit_head SET seq = seq - 1")
+    result = verify(logged)
+    assert (result.ok, result.first_bad_seq) == (False, head)
+    assert "behind the chain's back" in result.problem
+
+
+def test_empty_log_verifies(db: Database) -> None:
+    result = verify(db)
+    assert (result.ok, result.checked, result.head_seq) == (True, 0, 0)

@@ -217,3 +217,14 @@ def test_audit_verify_fails_naming_the_tampered_event(article: Path, kb_home: Pa
     code, out = kb("audit", "verify", "--json")
     assert code == 1
     assert '"first_bad_seq": 6' in out
+
+
+def test_edit_creates_a_new_article_from_front_matter(team: Path, tmp_path: Path) -> None:
+    path = tmp_path / "new.md"
+    path.write_text(ARTICLE.replace("id: refund", "id: fresh"), encoding="utf-8")
+    data = ok_json("edit", "fresh", "--file", str(path), "--as", "ann")
+    assert (data["article_id"], data["version"], data["state"]) == ("fresh", 1, "draft")
+    assert "not 'other'" in fails("edit", "other", "--file", str(path), "--as", "ann")
+    body_only = tmp_path / "body.md"
+    body_only.write_text("只有正文。\n", encoding="utf-8")
+    assert "needs front matter" in fails("edit", "other", "--file", str(body_only), "--as", "ann")
