@@ -76,6 +76,37 @@ def test_suggest_returns_the_answer_object_and_logs_the_masked_question(
     assert "[手机号]" in row.question
     assert (row.requester, row.channel, row.audience) == ("key:public", "wx", "public")
     assert row.handoff == body["handoff"]
+    assert "13812345678" not in kb_server.server.log.read_text(errors="replace")
+
+
+def test_the_audience_guard_withholds_anything_internal(kb_server: Kb) -> None:
+    from kb.api.answering import WITHHELD_REASON, Answerer
+    from kb.model import Audience
+    from kb.snapshot import shared_reader
+
+    engine = Answerer(kb_server.config, shared_reader(kb_server.config))
+    snapshot = shared_reader(kb_server.config).snapshot()
+    leaked = {
+        "answer": f"{SECRET} [1]",
+        "citations": [{"n": 1, "article_id": "faq-claim-internal"}],
+        "confidence": 0.9,
+        "handoff": False,
+        "reason": "",
+        "results": [{"article_id": "faq-claim-internal"}, {"article_id": "faq-claim-public"}],
+        "request_id": "r",
+    }
+    as_internal, removed = engine.guard(dict(leaked), Audience.INTERNAL, snapshot)
+    assert (as_internal, removed) == (leaked, 0)
+    guarded, removed = engine.guard(dict(leaked), Audience.PUBLIC, snapshot)
+    assert removed == 2
+    assert guarded["answer"] is None
+    assert guarded["handoff"] is True
+    assert guarded["reason"] == WITHHELD_REASON
+    assert [r["article_id"] for r in guarded["results"]] == ["faq-claim-public"]
+    unknown, removed = engine.guard(
+        {"results": [{"article_id": "not-in-index"}], "citations": []}, Audience.PUBLIC, snapshot
+    )
+    assert (unknown["results"], removed) == ([], 1)
 
 
 def test_feedback_is_tied_to_the_key_that_got_the_suggestion(
