@@ -1,0 +1,201 @@
+"""Fusing the rankings of the retrievers, and one result per article.
+
+``RankFusion`` takes four named rankings of chunks and fuses them in two steps:
+
+1. Two *signals*, each one ranking: ``lexical`` = BM25 over chunks (``bm25``) merged with
+   BM25 over the FAQ questions (``faq_lexical``), each divided by its query's best score
+   first (the two indexes score on different scales); ``dense`` = cosine with the chunk
+   (``dense``) merged with cosine with the best FAQ question (``faq_dense``). Merging keeps
+   a chunk's best score. An FAQ is thus represented by its best question instead of being
+   counted twice: added as two more rankings, FAQ chunks collected four votes to a
+   policy's two and pushed better policy passages down.
+2. The signals are fused, in one of two modes:
+
+   - ``weighted`` (default): each signal's scores are min-max scaled over its candidates
+     (best 1, worst 0, missing 0), then ``sum_s w_s * scaled_s``;
+   - ``rrf`` (reciprocal rank fusion): ``sum_s w_s / (k + rank_s)``; only ranks matter.
+
+Chosen by measurement on the dev sets (``benchmarks/retrieval_compare.py --tune``; figures
+in ``docs/benchmarks.md``): min-max weighted with ``lexical`` 1.5, ``dense`` 1.0. RRF throws
+away how far ahead the best candidate is; on the seed documents BM25 is often right by a wide
+margin while dense is unsure, and RRF could not lift hit@1 there above 0.78 at any weight or
+k, where the weighted mode reaches 0.83 at the same bq-faq MRR.
+
+Haystack's ``DocumentJoiner`` also does RRF and weighted merging, but over an unnamed,
+variadic list of inputs whose weights are positional, and it keeps only the fused score;
+here each chunk keeps every retriever's score and rank in ``meta["retrieval"]``, which the
+confidence estimate reads.
+
+``ArticleCollapser`` keeps the best chunk of each article (unless asked for every chunk)
+and cuts the list to ``top_k``; it also passes the whole fused chunk list on, which the
+answer builder mines for sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+SOURCES = ("bm25", "dense", "faq_dense", "faq_lexical")
+#: signal -> (its sources, whether each source is divided by its best score before merging)
+SIGNALS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "lexical": (("bm25", "faq_lexical"), True),
+    "dense": (("dense", "faq_dense"), False),
+}
+MODES = ("weighted", "rrf")
+
+DEFAULT_MODE = "weighted"
+DEFAULT_WEIGHTS: dict[str, float] = {"lexical": 1.5, "dense": 1.0}
+DEFAULT_RRF_K = 60
+
+
+def _check(mode: str, weights: dict[str, float], rrf_k: int) -> None:
+    """Validate the fusion settings."""
+    if mode not in MODES:
+        raise ValueError(f"fusion mode must be one of {MODES}, got {mode!r}")
+    unknown = set(weights) - set(SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown fusion signal(s): {sorted(unknown)} (known: {list(SIGNALS)})")
+    if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+        raise ValueError("fusion weights must be non-negative and not all zero")
+    if rrf_k < 1:
+        raise ValueError("rrf_k must be at least 1")
+
+
+def merge_signal(lists: list[list[Document]], by_max: bool) -> list[tuple[str, float]]:
+    """One ranking from several: each chunk's best (optionally max-scaled) score, best first."""
+    best: dict[str, float] = {}
+    for ranked in lists:
+        top = max((d.score or 0.0 for d in ranked), default=0.0) or 1.0
+        for doc in ranked:
+            score = float(doc.score or 0.0) / (top if by_max else 1.0)
+            if score > best.get(doc.id, float("-inf")):
+                best[doc.id] = score
+    return sorted(best.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _min_max(ranking: list[tuple[str, float]]) -> dict[str, float]:
+    """Scores scaled to [0, 1] over the candidates (all 1 when they are equal)."""
+    if not ranking:
+        return {}
+    high, low = ranking[0][1], ranking[-1][1]
+    span = high - low
+    return {cid: (score - low) / span if span > 0 else 1.0 for cid, score in ranking}
+
+
+@component
+class RankFusion:
+    """Merges the named chunk rankings into one (see the module docstring)."""
+
+    def __init__(
+        self,
+        mode: str = DEFAULT_MODE,
+        weights: dict[str, float] | None = None,
+        rrf_k: int = DEFAULT_RRF_K,
+        top_k: int = 50,
+    ) -> None:
+        """Store the mode (``weighted`` or ``rrf``), signal weights, RRF's k and depth."""
+        weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        _check(mode, weights, rrf_k)
+        self.mode = mode
+        self.weights = weights
+        self.rrf_k = rrf_k
+        self.top_k = top_k
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self,
+        bm25: list[Document] | None = None,
+        dense: list[Document] | None = None,
+        faq_dense: list[Document] | None = None,
+        faq_lexical: list[Document] | None = None,
+    ) -> dict[str, list[Document]]:
+        """Fused chunks, best first; ``meta["retrieval"]`` holds each source's score and rank."""
+        lists = {"bm25": bm25, "dense": dense, "faq_dense": faq_dense, "faq_lexical": faq_lexical}
+        return {"documents": self.fuse({k: v or [] for k, v in lists.items()})}
+
+    def fuse(self, lists: dict[str, list[Document]]) -> list[Document]:
+        """Fuse ``{source: ranked chunks}`` (see the module docstring)."""
+        docs: dict[str, Document] = {}
+        evidence: dict[str, dict[str, Any]] = {}
+        for source, ranked in lists.items():
+            for rank, doc in enumerate(ranked, start=1):
+                score = round(float(doc.score or 0.0), 6)
+                evidence.setdefault(doc.id, {})[source] = {"score": score, "rank": rank}
+                if doc.id not in docs or "matched_question" in doc.meta:
+                    docs[doc.id] = doc
+        fused: dict[str, float] = {}
+        for signal, (sources, by_max) in SIGNALS.items():
+            weight = self.weights.get(signal, 0.0)
+            ranking = merge_signal([lists.get(s) or [] for s in sources], by_max)
+            if not weight or not ranking:
+                continue
+            if self.mode == "rrf":
+                gains = {cid: weight / (self.rrf_k + r) for r, (cid, _) in enumerate(ranking, 1)}
+            else:
+                gains = {cid: weight * v for cid, v in _min_max(ranking).items()}
+            for cid, gain in gains.items():
+                fused[cid] = fused.get(cid, 0.0) + gain
+        for cid in docs:
+            fused.setdefault(cid, 0.0)
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))[: self.top_k]
+        return [
+            replace(docs[c], score=fused[c], meta={**docs[c].meta, "retrieval": evidence[c]})
+            for c in order
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(
+            self, mode=self.mode, weights=dict(self.weights), rrf_k=self.rrf_k, top_k=self.top_k
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RankFusion:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)
+
+
+@component
+class ArticleCollapser:
+    """One result per article (its best chunk) unless ``one_per_article`` is False; top_k."""
+
+    def __init__(self, top_k: int = 5, one_per_article: bool = True) -> None:
+        """Store the defaults; both can be overridden per run."""
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        self.top_k = top_k
+        self.one_per_article = one_per_article
+
+    @component.output_types(documents=list[Document], chunks=list[Document])
+    def run(
+        self,
+        documents: list[Document],
+        top_k: int | None = None,
+        one_per_article: bool | None = None,
+    ) -> dict[str, list[Document]]:
+        """``documents``: the results; ``chunks``: every fused chunk, for answer building."""
+        top_k = self.top_k if top_k is None else top_k
+        collapse = self.one_per_article if one_per_article is None else one_per_article
+        results: list[Document] = []
+        seen: set[str] = set()
+        for doc in documents:
+            article_id = str(doc.meta.get("article_id"))
+            if collapse and article_id in seen:
+                continue
+            seen.add(article_id)
+            results.append(doc)
+            if len(results) >= top_k:
+                break
+        return {"documents": results, "chunks": documents}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(self, top_k=self.top_k, one_per_article=self.one_per_article)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArticleCollapser:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)

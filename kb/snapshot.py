@@ -1,0 +1,81 @@
+"""The index snapshot one request is served from, and the process-wide index readers.
+
+A request takes one snapshot at its start and every retriever of the query pipeline reads
+that same snapshot, so a rebuild that lands mid-request cannot mix two index versions.
+Haystack deep-copies every component input; ``SnapshotRef`` carries the snapshot through
+the pipeline by reference (copying an index per component would cost more than the search).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from haystack import Document
+
+from kb.config import Config
+from kb.index import IndexReader, IndexSnapshot
+
+
+class SnapshotRef:
+    """A loaded index snapshot passed between pipeline components by reference."""
+
+    __slots__ = ("snapshot",)
+
+    def __init__(self, snapshot: IndexSnapshot) -> None:
+        """Wrap ``snapshot``."""
+        self.snapshot = snapshot
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SnapshotRef:
+        """Snapshots are read-only: a copy is the same object."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"SnapshotRef({self.snapshot.version})"
+
+
+_readers: dict[tuple[str, str], IndexReader] = {}
+_readers_lock = threading.Lock()
+
+
+def shared_reader(config: Config) -> IndexReader:
+    """The process-wide ``IndexReader`` of the configured index directory."""
+    index_dir = Path(config.effective_index_dir)
+    user_dict = str(config.jieba_user_dict or "")
+    key = (str(index_dir), user_dict)
+    with _readers_lock:
+        reader = _readers.get(key)
+        if reader is None:
+            reader = IndexReader(index_dir, jieba_user_dict=user_dict or None)
+            _readers[key] = reader
+        return reader
+
+
+#: The chunk meta that travels through the query pipeline and into results.
+RESULT_META = (
+    "article_id",
+    "version",
+    "title",
+    "type",
+    "section",
+    "lang",
+    "audience",
+    "tags",
+    "effective_from",
+    "effective_to",
+    "char_start",
+    "char_end",
+    "chunk_index",
+)
+
+
+def lean_chunk(doc: Document, score: float, **extra: Any) -> Document:
+    """A copy of an index chunk with its score and only the meta results need.
+
+    Haystack deep-copies every Document between components; without the index-only meta
+    (``search_text``, ``faq_text``, the FAQ's questions) each copy is several times cheaper.
+    """
+    meta = {key: doc.meta[key] for key in RESULT_META if key in doc.meta}
+    meta.update(extra)
+    return Document(id=doc.id, content=doc.content, meta=meta, score=score)
