@@ -22,7 +22,7 @@ from kb.errors import KbError, NotReady
 from kb.model import ArticleType, State
 from kb.tables import ArticleVersion
 from kb.ui import render
-from kb.ui.feedback import log_suggestion, record_feedback
+from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.search import suggest
 from kb.ui.services import run, services
@@ -74,7 +74,7 @@ def ask(question: str, types: list[str], tags: list[str], user: SignedIn) -> dic
     """Get, log and remember the suggestion for a question."""
     started = time.perf_counter()
     try:
-        data = suggest(question, types=types, tags=tags)
+        data = suggest(question, requester=requester(user.name), types=types, tags=tags)
     except NotReady as exc:
         st.error(t("not_ready", message=exc.message))
         return None
@@ -82,7 +82,6 @@ def ask(question: str, types: list[str], tags: list[str], user: SignedIn) -> dic
         st.error(t("error", message=exc.message))
         return None
     data["latency_ms"] = (time.perf_counter() - started) * 1000
-    run(lambda s: log_suggestion(s, data, question, user.name, started))
     return data
 
 
@@ -170,8 +169,9 @@ def _reply(data: dict[str, Any], lang: str) -> None:
         )
     else:
         st.warning(t("no_answer", lang=lang))
-        if data.get("reason"):
-            st.caption(t("reason", lang=lang, reason=data["reason"]))
+        reason = data.get("detail") or data.get("reason")
+        if reason:
+            st.caption(t("reason", lang=lang, reason=reason))
 
 
 def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:

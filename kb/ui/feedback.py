@@ -1,10 +1,11 @@
 """The query log and feedback of the agent-assist page.
 
-Each suggestion shown to an agent is logged like an API request (the question masked
-with ``kb.text.mask_personal_data`` by ``kb.api.answering.query_log_record``), with
-requester ``user:<name>`` and channel ``app``; a hand-off therefore lands in the
-editors' unanswered queue. Feedback is tied to that logged suggestion and to the
-agent who received it, as the API ties it to a key.
+Each suggestion shown to an agent is logged (by ``kb.suggest``; the stand-in used while
+no suggestion engine is installed logs like the API, through
+``kb.api.answering.query_log_record``), the question masked, with requester
+``user:<name>`` and channel ``app``; a hand-off therefore lands in the editors'
+unanswered queue. Feedback is tied to that logged suggestion and to the agent who
+received it, as the API ties it to a key.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from kb.filters import SearchFilters
 from kb.index import POINTER, IndexSnapshot, IndexStore
 from kb.model import ArticleContent
 from kb.retrieval import Searcher
+from kb.ui.feedback import CHANNEL, log_suggestion
 from kb.ui.services import environment_key, services
 from review.index import dispatch
 
@@ -107,7 +109,10 @@ def _cached_suggester(key: tuple[str, str, str]) -> Any:
     cls = _suggester_class()
     if cls is None:
         return None
-    engine = cls(services().config, reader=searcher().reader)
+    svc = services()
+    accepted = inspect.signature(cls).parameters
+    options = {"searcher": searcher(), "db": svc.db}
+    engine = cls(svc.config, **{k: v for k, v in options.items() if k in accepted})
     engine.warm_up()
     return engine
 
@@ -115,20 +120,22 @@ def _cached_suggester(key: tuple[str, str, str]) -> Any:
 def suggest(
     question: str,
     *,
+    requester: str,
     types: Sequence[str] = (),
     tags: Sequence[str] = (),
-    request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The answer object for an agent's question (audience ``internal``), as a dict.
+    """The answer object for an agent's question (audience ``internal``), as a dict, logged.
 
     Keys: ``answer`` (text with ``[n]`` markers, or None), ``citations``, ``confidence``,
-    ``handoff``, ``reason``, ``results`` and ``request_id``. Type and tag filters narrow
-    both the suggestion and the results.
+    ``handoff``, ``reason``, ``detail``, ``results`` and ``request_id``. Type and tag
+    filters narrow both the suggestion and the results. The suggestion is logged in
+    ``QueryLog`` (channel ``app``, ``requester``): a hand-off joins the unanswered queue.
     """
-    request_id = request_id or uuid.uuid4().hex
+    started = time.perf_counter()
+    request_id = uuid.uuid4().hex
     filters = SearchFilters.build(audience="internal", types=list(types), tags=list(tags))
     engine = _cached_suggester(environment_key())
-    if engine is None:  # the suggestion engine is not installed: search results, hand-off
+    if engine is None:  # no suggestion engine installed: search results and a hand-off
         found = searcher().search(question, filters)
         data: dict[str, Any] = {
             "answer": None,
@@ -137,26 +144,20 @@ def suggest(
             "handoff": True,
             "reason": "suggestion engine not available",
             "results": [r.to_dict() for r in found.results],
+            "request_id": request_id,
         }
-    else:
-        answer = engine.suggest(question, **_suggest_kwargs(engine, filters, request_id))
-        data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
-    data["request_id"] = request_id
-    return data
-
-
-def _suggest_kwargs(engine: Any, filters: SearchFilters, request_id: str) -> dict[str, Any]:
-    """Keyword arguments for ``Suggester.suggest`` that this version of it accepts."""
-    wanted: dict[str, Any] = {
-        "audience": "internal",
-        "request_id": request_id,
-        "log": False,
+        with services().session() as session:
+            log_suggestion(session, data, question, requester, started)
+        return data
+    wanted = {
         "filters": filters,
-        "types": list(filters.types) or None,
-        "tags": list(filters.tags) or None,
+        "request_id": request_id,
+        "log": True,
+        "channel": CHANNEL,
+        "requester": requester,
     }
     accepted = inspect.signature(engine.suggest).parameters
-    if "filters" in accepted:
-        wanted.pop("types")
-        wanted.pop("tags")
-    return {k: v for k, v in wanted.items() if k in accepted}
+    answer = engine.suggest(question, **{k: v for k, v in wanted.items() if k in accepted})
+    data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
+    data.setdefault("request_id", request_id)
+    return data

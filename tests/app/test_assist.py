@@ -3,6 +3,7 @@ their article, badges, inert HTML, feedback tied to the logged suggestion."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from kb.db import Database
@@ -207,3 +208,32 @@ def test_filters_by_type(page_test):
 def test_signed_out_visitors_see_nothing(page_test):
     at = page_test("assist", None).run()
     assert "无权" in at.warning[0].value
+
+
+def test_a_confident_question_gets_a_cited_reply(page_test, app_kb):
+    pytest.importorskip("kb.suggest")
+    at = page_test("assist", "dave").run()
+    at = ask(at, "我的快递丢了怎么办")
+    assert not at.exception
+    data = at.session_state["as_answer"]
+    assert data["answer"]
+    assert "[1]" in data["answer"]
+    assert data["citations"][0]["article_id"] == "faq-lost-parcel"
+    htmls = [h.proto.body for h in at.get("html")]
+    assert any("kb-reply" in h and 'href="#kb-cite-1"' in h for h in htmls)
+    assert any("kb-article" in h and "<mark" in h and "运单号" in h for h in htmls)
+    db = db_of(app_kb)
+    with db.session() as session:
+        logged = session.scalars(select(QueryLog)).one()
+        assert (logged.requester, logged.channel, logged.handoff) == ("user:dave", "app", False)
+        assert logged.cited_article_ids == ["faq-lost-parcel"]
+    db.dispose()
+
+
+def test_filters_by_tag(page_test):
+    at = page_test("assist", "dave").run()
+    at.multiselect(key="as_tags").select("赔偿")
+    at = ask(at, "快递丢了怎么办")
+    results = at.session_state["as_answer"]["results"]
+    assert {r["article_id"] for r in results} <= {"delay-compensation", "faq-approval-limit"}
+    assert results
