@@ -29,7 +29,8 @@ from kb.text import mask_personal_data
 
 logger = logging.getLogger("kb.api")
 
-WITHHELD_REASON = "withheld: the best sources are not available to this audience"
+WITHHELD_REASON = "audience_withheld"
+WITHHELD_DETAIL = "the best sources are not available to this audience"
 
 
 class Answerer:
@@ -68,8 +69,12 @@ class Answerer:
         top_k: int | None = None,
         as_of: date | None = None,
         lang: str | None = None,
+        snapshot: IndexSnapshot | None = None,
     ) -> dict[str, Any]:
-        """The answer object for one question, as ``kb suggest --json`` would print it."""
+        """The answer object for one question, as ``kb suggest --json`` would print it.
+
+        ``snapshot``: the index version to answer from (the request's; default the live one).
+        """
         if self._suggester is None:
             self.warm_up()
         from kb.filters import SearchFilters
@@ -83,6 +88,7 @@ class Answerer:
             "top_k": top_k or self.config.top_k,
             "request_id": request_id,
             "log": False,
+            "snapshot": snapshot,
         }
         if "filters" in _parameters(self._suggester.suggest):
             for name in ("audience", "lang", "as_of"):
@@ -130,7 +136,14 @@ class Answerer:
         data["results"] = kept
         if any(hidden(c) for c in citations):
             removed += sum(1 for c in citations if hidden(c))
-            data.update(answer=None, citations=[], handoff=True, reason=WITHHELD_REASON)
+            data.update(
+                answer=None,
+                mode=None,
+                citations=[],
+                handoff=True,
+                reason=WITHHELD_REASON,
+                detail=WITHHELD_DETAIL,
+            )
         return data, removed
 
 
@@ -188,9 +201,14 @@ class _SearchOnly:
         self.searcher.warm_up()
 
     def suggest(
-        self, question: str, filters: Any = None, top_k: int | None = None, **_: Any
+        self,
+        question: str,
+        filters: Any = None,
+        top_k: int | None = None,
+        snapshot: IndexSnapshot | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
-        found = self.searcher.search(question, filters, top_k=top_k)
+        found = self.searcher.search(question, filters, top_k=top_k, snapshot=snapshot)
         return {
             "answer": None,
             "citations": [],

@@ -120,7 +120,7 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
         """A suggested reply with citations, or a hand-off (see docs/api.md)."""
         started = time.perf_counter()
         audience = allowed_audience(key, body.audience)
-        state.snapshot()  # 503 while not ready
+        snapshot = state.snapshot()  # 503 while not ready; this request's index version
         rid = request_id_of(request)
         data = state.engine.suggest(
             body.question,
@@ -129,8 +129,9 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
             top_k=body.top_k,
             as_of=body.as_of,
             lang=body.lang,
+            snapshot=snapshot,
         )
-        data, removed = state.engine.guard(data, audience, state.reader.snapshot())
+        data, removed = state.engine.guard(data, audience, snapshot)
         if removed:
             state.metrics.withheld.inc(removed)
             logger.error("request %s: audience guard removed %d internal item(s)", rid, removed)
