@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -96,15 +96,23 @@ class ArticleContent:
 
     def metadata(self) -> dict[str, Any]:
         """Everything but id and body, JSON-ready (dates as ISO strings)."""
-        data = asdict(self)
-        data.pop("id")
-        data.pop("body")
-        data["type"] = str(self.type)
-        data["audience"] = str(self.audience)
-        for key in ("effective_from", "effective_to", "review_due"):
-            value = data[key]
-            data[key] = value.isoformat() if value else None
-        return data
+
+        def iso(value: date | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "type": str(self.type),
+            "title": self.title,
+            "lang": self.lang,
+            "tags": list(self.tags),
+            "audience": str(self.audience),
+            "owner": self.owner,
+            "effective_from": iso(self.effective_from),
+            "effective_to": iso(self.effective_to),
+            "review_due": iso(self.review_due),
+            "question": self.question,
+            "similar_questions": list(self.similar_questions),
+        }
 
     def content_hash(self) -> str:
         """SHA-256 over the canonical JSON of content and metadata."""

@@ -200,3 +200,19 @@ class TestPlainDocuments:
     def test_corrupt_pdf(self) -> None:
         with pytest.raises(InvalidInput, match=r"c\.pdf"):
             extract_plain(b"%PDF-1.4 garbage", Path("c.pdf"))
+
+
+class TestArticleContent:
+    def test_metadata_names_every_field_but_id_and_body(self) -> None:
+        from dataclasses import fields
+
+        article = ArticleContent(id="a", type=ArticleType.POLICY, title="T", body="b")
+        assert set(article.metadata()) == {f.name for f in fields(ArticleContent)} - {"id", "body"}
+
+    def test_content_hash_changes_with_any_field(self) -> None:
+        article = ArticleContent(id="a", type=ArticleType.FAQ, title="T", body="b", question="q")
+        other = ArticleContent(
+            id="a", type=ArticleType.FAQ, title="T", body="b", question="q", tags=["x"]
+        )
+        assert article.content_hash() != other.content_hash()
+        assert article.content_hash() == ArticleContent(**article.__dict__).content_hash()
