@@ -14,7 +14,15 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from kb.cli import api_cmd, articles_cmd, config_cmd, index_cmd, review_cmd
+from kb.cli import (
+    api_cmd,
+    articles_cmd,
+    config_cmd,
+    demo_cmd,
+    index_cmd,
+    review_cmd,
+    search_cmd,
+)
 from kb.cli.common import STATE, err_console
 from kb.errors import KbError
 
@@ -57,6 +65,8 @@ articles_cmd.register(app)
 review_cmd.register(app)
 index_cmd.register(app)
 api_cmd.register(app)
+search_cmd.register(app)
+demo_cmd.register(app)
 
 
 def run() -> None:
