@@ -13,6 +13,7 @@ import streamlit as st
 
 from kb.ui import assist, editor, history, hittest, insights, review_queue, signin
 from kb.ui.i18n import language_switch, t
+from kb.ui.search import warm_up_in_background
 from kb.ui.session import SignedIn, current_user, role_names, sign_out
 from review.permissions import Action
 
@@ -53,6 +54,7 @@ def main() -> None:
     """Build the navigation for the signed-in user (or the sign-in page) and run it."""
     st.set_page_config(page_title=t("app_title"), page_icon="📚", layout="wide")
     language_switch()
+    warm_up_in_background()
     user = current_user()
     if user is None:
         pages = [st.Page(signin.page, title=t("nav_signin"), url_path="signin", default=True)]

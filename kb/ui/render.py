@@ -98,7 +98,7 @@ def copy_button(text: str, key: str) -> None:
     done = json.dumps(t("copied"), ensure_ascii=False).replace("<", "\\u003c")
     components.html(
         f"""<button id="copy-{key}" style="padding:4px 12px;border:1px solid #bbb;
-        border-radius:6px;background:white;cursor:pointer;font-size:14px">📋 {label}</button>
+        border-radius:6px;background:white;cursor:pointer;font-size:14px">{label}</button>
         <script>
         const text = {payload};
         const button = document.getElementById("copy-{key}");

@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -47,6 +48,40 @@ def _cached_searcher(key: tuple[str, str, str]) -> Searcher:
 def searcher() -> Searcher:
     """The process-wide searcher of the current knowledge base (NotReady without an index)."""
     return _cached_searcher(environment_key())
+
+
+_warming: set[tuple[str, str, str]] = set()
+_warming_lock = threading.Lock()
+
+
+def warm_up_in_background() -> None:
+    """Load the models and the index in a background thread, once per knowledge base, so
+    the first question does not wait for them (a missing index is simply skipped)."""
+    key = environment_key()
+    with _warming_lock:
+        if key in _warming:
+            return
+        _warming.add(key)
+    threading.Thread(target=_warm, args=(key,), name="kb-ui-warm-up", daemon=True).start()
+
+
+def _warm(key: tuple[str, str, str]) -> None:
+    try:
+        _cached_searcher(key)
+        _cached_suggester(key)
+    except Exception:
+        with _warming_lock:
+            _warming.discard(key)
+
+
+def _refresh_after_publishing() -> None:
+    """Load the new index version and its FAQ question index now, not on the next question."""
+    try:
+        engine = searcher()
+        engine.reader.refresh()
+        engine.warm_up()
+    except Exception:
+        return
 
 
 def update_index() -> str | None:
