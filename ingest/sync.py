@@ -91,11 +91,7 @@ class _Plan:
 
 def index_store(config: Config) -> IndexStore:
     """The index store of ``config``."""
-    user_dict = str(config.jieba_user_dict)
-    return IndexStore(
-        config.effective_index_dir,
-        jieba_user_dict=user_dict if user_dict not in ("", ".") else None,
-    )
+    return IndexStore.from_config(config)
 
 
 def live_manifest(store: IndexStore) -> dict[str, Any] | None:

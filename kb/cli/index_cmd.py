@@ -64,6 +64,7 @@ def _print_summary(data: dict[str, Any], stream: Any = console) -> None:
         f"{data['removed']} removed, {data['unchanged']} unchanged; {data['chunks']} chunk(s) "
         f"written, {data['computed']} embedding(s) computed in {data['seconds']:.1f} s",
         highlight=False,
+        soft_wrap=True,
     )
 
 
