@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from kb.articles import get_version, latest_version, to_content
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
+from kb.cli.review_cmd import notify_index
 from kb.errors import InvalidInput
 from kb.exporter import render_files, write_files
 from kb.importer import ImportBatch, read_articles
 from kb.model import ArticleType, State
 from kb.tables import Article, ArticleVersion
-from review import index as review_index
 from review.importing import import_articles
 
 
@@ -61,6 +61,12 @@ def import_command(
         help="Publish the imported articles at once (admin only; an initial load, recorded in "
         "the audit log as a bootstrap publication without review).",
     ),
+    index_now: bool = typer.Option(
+        True,
+        "--index/--no-index",
+        help="After publishing, update the search index at once (default); --no-index leaves "
+        "the changes queued for `kb index update`.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import articles as drafts: Markdown with front matter, FAQ files (.jsonl, .csv,
@@ -87,8 +93,6 @@ def import_command(
     with STATE.db.session() as session:
         items = [(i.article, i.source) for i in batch.items]
         summary = import_articles(session, who, items, publish=publish)
-    if summary.published:
-        review_index.notify(STATE.db)
     result = {
         "files": len(batch.outcomes),
         "failed": len(batch.errors),
@@ -112,6 +116,14 @@ def import_command(
             + (f", {summary.published} published (bootstrap)" if publish else ""),
             highlight=False,
         )
+    if summary.published:
+        if index_now:
+            notify_index()
+        else:
+            err_console.print(
+                f"{summary.published} publication(s) queued for the index: run `kb index update`",
+                highlight=False,
+            )
     if batch.errors:
         raise typer.Exit(1)
 

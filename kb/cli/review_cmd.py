@@ -65,7 +65,7 @@ def _act(
         row = action(session)
         data = version_dict(row)
     if notify:
-        _notify_index()
+        notify_index()
     emit(
         data,
         as_json,
@@ -75,7 +75,7 @@ def _act(
     )
 
 
-def _notify_index() -> None:
+def notify_index() -> None:
     """Deliver index outbox events to registered updaters; a failure only delays them."""
     try:
         index.notify(STATE.db)

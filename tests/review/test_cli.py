@@ -228,3 +228,27 @@ def test_edit_creates_a_new_article_from_front_matter(team: Path, tmp_path: Path
     body_only = tmp_path / "body.md"
     body_only.write_text("只有正文。\n", encoding="utf-8")
     assert "needs front matter" in fails("edit", "other", "--file", str(body_only), "--as", "ann")
+
+
+class Recorder:
+    """An index updater that records what it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, int | None]] = []
+
+    def apply(self, session, changes) -> None:
+        self.seen.extend((c.article_id, c.action, c.version) for c in changes)
+
+
+def test_publishing_commands_update_the_index_unless_told_not_to(
+    team: Path, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    index.register_updater(recorder)
+    path = tmp_path / "refund.md"
+    path.write_text(ARTICLE, encoding="utf-8")
+    out = ok("import", str(path), "--publish", "--no-index", "--as", "root")
+    assert "1 publication(s) queued for the index" in out
+    assert recorder.seen == []
+    ok("archive", "refund", "--as", "pia")
+    assert recorder.seen == [("refund", "upsert", 1), ("refund", "remove", None)]
