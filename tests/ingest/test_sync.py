@@ -223,6 +223,27 @@ class TestIndexSync:
         assert snapshot(config).articles() == {"response": 1, "future": 2, "faq-refund": 1}
         assert pending(db) == 0
 
+    def test_rollback_serves_the_old_text_without_embedding(
+        self, db: Database, config: Config
+    ) -> None:
+        updater = IndexSync(config)
+        index.dispatch(db, updater)
+        original = {c.id for c in snapshot(config).article_chunks("future")}
+        publish_new_version(db, policy("future", "新规：理赔材料齐全后2日内赔付。\n"))
+        index.dispatch(db, updater)
+        assert {c.id for c in snapshot(config).article_chunks("future")}.isdisjoint(original)
+        with db.session() as session:
+            workflow.rollback(session, "root", "future", 1)
+        with db.session() as session:
+            workflow.approve(session, "rex", "future")
+        with db.session() as session:
+            workflow.publish(session, "pia", "future")
+        assert index.dispatch(db, updater) == 1
+        assert (updater.last_report.indexed, updater.last_report.computed) == (1, 0)
+        chunks = snapshot(config).article_chunks("future")
+        assert {c.id for c in chunks} == original
+        assert {c.meta["version"] for c in chunks} == {3}
+
     def test_redelivered_and_stale_events_are_harmless(self, db: Database, config: Config) -> None:
         updater = IndexSync(config)
         index.dispatch(db, updater)
