@@ -3,6 +3,8 @@ their article, badges, inert HTML, feedback tied to the logged suggestion."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from sqlalchemy import select
 
@@ -237,3 +239,11 @@ def test_filters_by_tag(page_test):
     results = at.session_state["as_answer"]["results"]
     assert {r["article_id"] for r in results} <= {"delay-compensation", "faq-approval-limit"}
     assert results
+
+
+def test_without_an_index_the_page_says_so(page_test, app_kb):
+    shutil.rmtree(app_kb / "index")
+    at = page_test("assist", "dave").run()
+    at = ask(at, "快递丢了怎么办")
+    assert not at.exception
+    assert "检索索引尚未就绪" in at.error[0].value
