@@ -114,7 +114,9 @@ def refuse(
     holds no write lock, it is written and committed at once in a separate
     short transaction; otherwise (writing now would wait on the caller's own
     lock) it is written in a separate transaction as soon as the caller's
-    transaction ends, whether it commits or rolls back.
+    transaction ends, whether it commits or rolls back. (The separate
+    transaction needs a database that a second connection can reach: a file or
+    a server, not SQLite ``:memory:``.)
     """
     record = audit.Event(
         actor=actor or "(nobody)",
