@@ -10,7 +10,7 @@ import streamlit as st
 from kb.articles import get_version, to_content
 from kb.ui.diffview import side_by_side_html
 from kb.ui.editor import article_choices
-from kb.ui.i18n import t
+from kb.ui.i18n import STRINGS, t
 from kb.ui.render import show_article
 from kb.ui.services import run, services
 from kb.ui.session import require
@@ -40,11 +40,26 @@ EVENT_COLUMNS = [
 ]
 
 
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with column names in the interface language."""
+    return frame.rename(columns={c: t(f"col_{c}") for c in frame.columns if f"col_{c}" in STRINGS})
+
+
+def _states(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """State names in the interface language."""
+    for column in columns:
+        if column in frame:
+            frame[column] = frame[column].map(
+                lambda v: t(f"state_{v}") if f"state_{v}" in STRINGS else v
+            )
+    return frame
+
+
 def _versions_frame(versions: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(versions)[VERSION_COLUMNS]
     frame["editors"] = frame["editors"].map(", ".join)
     frame["updated_at"] = frame["updated_at"].astype(str).str[:19]
-    return frame
+    return _labelled(_states(frame, ("state",)))
 
 
 def _comments(versions: list[dict]) -> None:
@@ -55,7 +70,7 @@ def _comments(versions: list[dict]) -> None:
     ]
     if rows:
         st.subheader(t("comments"))
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(_labelled(pd.DataFrame(rows)), hide_index=True, width="stretch")
 
 
 def _show_version(article_id: str, numbers: list[int], user_name: str) -> None:
@@ -94,7 +109,6 @@ def page() -> None:
     _comments(found.versions)
     st.subheader(t("audit_events"))
     events = pd.DataFrame(found.events)
-    st.dataframe(
-        events[[c for c in EVENT_COLUMNS if c in events]], hide_index=True, width="stretch"
-    )
+    events = _states(events[[c for c in EVENT_COLUMNS if c in events]], ("from_state", "to_state"))
+    st.dataframe(_labelled(events), hide_index=True, width="stretch")
     _show_version(article_id, [v["version"] for v in found.versions], user.name)

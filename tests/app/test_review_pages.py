@@ -202,9 +202,9 @@ def test_history_lists_versions_and_audit_events(page_test, app_kb):
     at.selectbox(key="hi_article").select("refund-policy").run()
     assert not at.exception
     versions = at.dataframe[0].value
-    assert list(versions["version"]) == [1, 2]
-    assert list(versions["state"]) == ["published", "in_review"]
+    assert list(versions["版本"]) == [1, 2]
+    assert list(versions["状态"]) == ["已发布", "审核中"]
     events = at.dataframe[-1].value
-    assert {"bootstrap_publish", "edit", "submit"} <= set(events["action"])
+    assert {"bootstrap_publish", "edit", "submit"} <= set(events["操作"])
     diff_html = next(h.proto.body for h in at.get("html") if "kb-diff" in h.proto.body)
     assert "5</span>" in diff_html
