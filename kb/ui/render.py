@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from kb.ui.i18n import t
 
@@ -91,29 +90,39 @@ def reply_html(reply: str, titles: dict[int, str]) -> str:
     return f'<div class="kb-reply" style="font-size:1.05rem;line-height:1.8">{body}</div>'
 
 
-def copy_button(text: str, key: str) -> None:
-    """A button that copies ``text`` to the clipboard (the text travels as JSON)."""
-    payload = json.dumps(text, ensure_ascii=False).replace("<", "\\u003c")
-    label = html.escape(t("copy"))
-    done = json.dumps(t("copied"), ensure_ascii=False).replace("<", "\\u003c")
-    components.html(
-        f"""<button id="copy-{key}" style="padding:4px 12px;border:1px solid #bbb;
-        border-radius:6px;background:white;cursor:pointer;font-size:14px">{label}</button>
-        <script>
-        const text = {payload};
-        const button = document.getElementById("copy-{key}");
-        button.addEventListener("click", async () => {{
-          try {{ await navigator.clipboard.writeText(text); }}
-          catch (e) {{
-            const area = document.createElement("textarea");
-            area.value = text; document.body.appendChild(area); area.select();
-            document.execCommand("copy"); area.remove();
-          }}
-          button.textContent = {done};
-        }});
-        </script>""",
-        height=42,
+def _js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal that cannot end the surrounding script."""
+    return (
+        json.dumps(text, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
     )
+
+
+def copy_button_html(text: str, key: str, label: str, done: str) -> str:
+    """The copy button's document: ``text`` travels only as a JSON string literal."""
+    ident = "copy-" + re.sub(r"[^A-Za-z0-9_-]", "", key)
+    return f"""<button id="{ident}" style="padding:4px 12px;border:1px solid #bbb;
+border-radius:6px;background:white;cursor:pointer;font-size:14px">{html.escape(label)}</button>
+<script>
+const text = {_js_string(text)};
+const button = document.getElementById("{ident}");
+button.addEventListener("click", async () => {{
+  try {{ await navigator.clipboard.writeText(text); }}
+  catch (e) {{
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand("copy"); area.remove();
+  }}
+  button.textContent = {_js_string(done)};
+}});
+</script>"""
+
+
+def copy_button(text: str, key: str) -> None:
+    """A button that copies ``text`` (the suggested reply) to the clipboard."""
+    st.iframe(copy_button_html(text, key, t("copy"), t("copied")), height=42)
 
 
 @dataclass(frozen=True)

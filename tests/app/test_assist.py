@@ -3,6 +3,7 @@ their article, badges, inert HTML, feedback tied to the logged suggestion."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -247,3 +248,12 @@ def test_without_an_index_the_page_says_so(page_test, app_kb):
     at = ask(at, "快递丢了怎么办")
     assert not at.exception
     assert "检索索引尚未就绪" in at.error[0].value
+
+
+def test_copy_button_keeps_the_reply_as_data():
+    reply = '退款</script><script>alert(1)</script>"\\ & <b>'
+    page = render.copy_button_html(reply, "k1", "复制", "已复制")
+    assert page.count("</script>") == 1  # only the button's own script ends
+    assert "<script>alert" not in page
+    literal = page.split("const text = ", 1)[1].split(";\n", 1)[0]
+    assert json.loads(literal) == reply

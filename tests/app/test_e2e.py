@@ -109,6 +109,7 @@ def page(server: str) -> Iterator:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
         tab = context.new_page()
         tab.set_default_timeout(60_000)
         tab.goto(server)
@@ -217,6 +218,10 @@ def test_author_reviewer_publisher_agent(page):
     if reply.count():  # a confident suggestion: it cites the new article as [1]
         assert page.get_by_text(f"[1] 修改收货地址 · {NEW_ID}").count() == 1
         assert page.locator("mark").first.inner_text().startswith("快件派送前")
+        page.frame_locator("iframe").first.get_by_role("button", name="复制回复").click()
+        page.wait_for_timeout(300)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == reply.inner_text().strip()
     else:  # no suggestion engine yet: the new article is the top search result
         first = page.locator('[data-testid="stExpander"]').first
         assert NEW_ID in first.inner_text()
