@@ -20,8 +20,8 @@ from kb.config import Config, LoadedConfig, load_config
 from kb.db import Database
 from kb.errors import InvalidInput
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 AS_OPTION = typer.Option(
     None, "--as", help="The user this action runs as (default: the 'actor' setting)."

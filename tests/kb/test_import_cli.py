@@ -191,3 +191,20 @@ class TestInit:
         tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
         assert {"articles", "article_versions", "users", "api_keys", "audit_events"} <= tables
         assert {"feedback", "query_log", "index_events", "alembic_version"} <= tables
+
+
+class TestLongErrorsStayOneLine:
+    def test_error_is_a_single_line_when_piped(self, tmp_path: Path, kb_home: Path) -> None:
+        long_name = tmp_path / ("很长的文件名" * 12 + ".md")
+        long_name.write_text("---\nid: x\ntype: policy\n", encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "kb.cli.main", "import", str(long_name), "--as", "alice"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "KB_HOME": str(kb_home), "COLUMNS": "80"},
+            check=False,
+        )
+        assert result.returncode == 1
+        error_lines = [line for line in result.stderr.splitlines() if "never closed" in line]
+        assert len(error_lines) == 1
+        assert str(long_name) in error_lines[0]
