@@ -87,6 +87,11 @@ class _QueryStyle(EmbeddingBackend):
         return self.inner.embed_query(text)
 
 
+def question_embedder(backend: EmbeddingBackend, style: str = "query") -> EmbeddingBackend:
+    """The embedder FAQ questions go through (its ``model_id`` keys them in the cache)."""
+    return _QueryStyle(backend) if style == "query" else backend
+
+
 @dataclass
 class QuestionIndex:
     """The FAQ questions of one index snapshot: rows, vectors and a BM25 index."""
@@ -122,7 +127,7 @@ def build_question_index(
     """Embed (through the cache) and BM25-index every FAQ question of ``snapshot``."""
     chunk_ids, questions = _collect(snapshot)
     texts = [normalize_for_matching(q) for q in questions]
-    embedder = _QueryStyle(backend) if style == "query" else backend
+    embedder = question_embedder(backend, style)
     if texts:
         vectors, computed = embed_with_cache(embedder, cache, texts)
         if computed:

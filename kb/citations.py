@@ -1,0 +1,304 @@
+"""Grounded replies: sentences picked from retrieved chunks, each with an exact citation.
+
+- ``sentence_spans`` cuts a chunk into sentences (``。！？；!?;``, a ``.`` before a space,
+  line ends), trimming whitespace and Markdown list or quote markers, and returns each
+  sentence's span in the *article* text, so ``passage == body[char_start:char_end]``.
+- ``TermWeights`` weighs query words by jieba's IDF table (rare words count more, ``的`` and
+  ``the`` almost nothing); ``coverage`` is the weighted share of the question's words found
+  in a sentence.
+- ``select_sentences`` picks the sentences that best answer the question from the top
+  chunks: scored by coverage and by their chunk's rank, without repeats (the same span from
+  overlapping chunks, or near-identical text), then put in a sensible order: articles in
+  rank order, sentences in text order within an article.
+- ``render_reply`` numbers the citations by first use and writes every sentence followed by
+  its ``[n]``. No sentence is written without one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from haystack import Document
+
+from kb.bm25 import ChineseTokenizer, get_tokenizer
+from kb.text import normalize_for_matching
+
+_END = re.compile(r"[。！？；!?;]+[”’\"')）」』】]*|\.(?=\s|$)|\n")
+_LEAD = re.compile(r"(?:[-*+•>]\s+|\d{1,3}(?:[.)]\s+|、\s*)|#{1,6}\s+|\|\s*)+")  # used with .match
+_NUMBER = re.compile(r"[\d.)、\s]+")  # a list number on its own ("1.") is no sentence
+_EN_STOP = frozenset(  # English function words: they say nothing about the topic
+    re.findall(
+        r"\w+",
+        "a an the is are was were be to of in on for and or do does did can i my me you your "
+        "we our it how what when where which who why if with at by from this that",
+    )
+)
+_CHAR_WEIGHT = 0.5  # a single-character token weighs half as much as its IDF says
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an article, with its span in the article text."""
+
+    article_id: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    article_rank: int
+    chunk_rank: int
+    meta: dict[str, Any]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, trimmed of spaces and list markers."""
+    spans = []
+    pos = 0
+    for match in _END.finditer(text):
+        spans.append((pos, match.end()))
+        pos = match.end()
+    spans.append((pos, len(text)))
+    out = []
+    for start, end in spans:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        lead = _LEAD.match(text, start, end)
+        if lead:
+            start = lead.end()
+        piece = text[start:end]
+        if end - start >= 2 and any(ch.isalnum() for ch in piece) and not _NUMBER.fullmatch(piece):
+            out.append((start, end))
+    return out
+
+
+class TermWeights:
+    """Query-word weights from jieba's IDF table (loaded once per process)."""
+
+    _idf: dict[str, float] | None = None
+    _median = 10.0
+    _lock = threading.Lock()
+
+    def __init__(self, tokenizer: ChineseTokenizer | None = None) -> None:
+        """Use ``tokenizer`` (default: the process-wide BM25 tokenizer)."""
+        self.tokenizer = tokenizer or get_tokenizer()
+
+    @classmethod
+    def _table(cls) -> dict[str, float]:
+        """jieba's IDF table."""
+        with cls._lock:
+            if cls._idf is None:
+                import jieba.analyse
+
+                tfidf = jieba.analyse.TFIDF()
+                cls._idf, cls._median = tfidf.idf_freq, float(tfidf.median_idf)
+            return cls._idf
+
+    def weight(self, token: str) -> float:
+        """How much one token tells: its IDF (median if unknown), less for characters."""
+        if token in _EN_STOP:
+            return 0.1
+        idf = self._table().get(token, self._median)
+        return idf * _CHAR_WEIGHT if len(token) == 1 else idf
+
+    def tokens(self, text: str) -> set[str]:
+        """The distinct matching tokens of ``text`` (normalised first)."""
+        return set(self.tokenizer.tokenize(normalize_for_matching(text)))
+
+    def coverage(self, query_tokens: set[str], text: str) -> float:
+        """Weighted share of the query's tokens present in ``text`` (0..1)."""
+        total = sum(self.weight(t) for t in query_tokens)
+        if not total:
+            return 0.0
+        found = query_tokens & self.tokens(text)
+        return sum(self.weight(t) for t in found) / total
+
+
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams of the matching form (for near-duplicate detection)."""
+    norm = "".join(normalize_for_matching(text).split())
+    return {norm[i : i + 2] for i in range(len(norm) - 1)} or {norm}
+
+
+def _near_duplicate(a: set[str], b: set[str]) -> bool:
+    """Jaccard similarity of bigram sets of at least 0.7 (a repeat with a word changed)."""
+    return len(a & b) >= 0.7 * len(a | b)
+
+
+def candidate_sentences(
+    chunks: list[Document], max_articles: int, max_chunks: int
+) -> list[Sentence]:
+    """The sentences of the top chunks of the top ``max_articles`` articles."""
+    ranks: dict[str, int] = {}
+    out: list[Sentence] = []
+    taken = 0
+    for chunk_rank, chunk in enumerate(chunks):
+        article_id = str(chunk.meta.get("article_id"))
+        if article_id not in ranks:
+            if len(ranks) >= max_articles:
+                continue
+            ranks[article_id] = len(ranks)
+        taken += 1
+        if taken > max_chunks:
+            break
+        text = chunk.content or ""
+        base = int(chunk.meta.get("char_start", 0))
+        for start, end in sentence_spans(text):
+            out.append(
+                Sentence(
+                    article_id,
+                    chunk.id,
+                    base + start,
+                    base + end,
+                    text[start:end],
+                    ranks[article_id],
+                    chunk_rank,
+                    chunk.meta,
+                )
+            )
+    return out
+
+
+def select_sentences(
+    question: str,
+    chunks: list[Document],
+    weights: TermWeights,
+    max_sentences: int = 3,
+    max_articles: int = 3,
+    max_chunks: int = 6,
+    min_relative: float = 0.6,
+) -> list[Sentence]:
+    """The sentences that best answer ``question``, deduplicated, in reading order.
+
+    Score: ``0.7 * coverage + 0.3 / (1 + chunk rank)``. The best sentence is always kept;
+    others must score at least ``min_relative`` of it and share a word with the question.
+    """
+    query_tokens = weights.tokens(question)
+    scored = []
+    for sentence in candidate_sentences(chunks, max_articles, max_chunks):
+        cover = weights.coverage(query_tokens, sentence.text)
+        scored.append((0.7 * cover + 0.3 / (1 + sentence.chunk_rank), cover, sentence))
+    scored.sort(key=lambda item: -item[0])
+    chosen: list[Sentence] = []
+    shapes: list[set[str]] = []
+    spans: set[tuple[str, int, int]] = set()
+    for score, cover, sentence in scored:
+        if len(chosen) >= max_sentences:
+            break
+        if chosen and (score < min_relative * scored[0][0] or cover <= 0):
+            break
+        key = (sentence.article_id, sentence.start, sentence.end)
+        shape = _bigrams(sentence.text)
+        if key in spans or any(_near_duplicate(shape, s) for s in shapes):
+            continue
+        spans.add(key)
+        shapes.append(shape)
+        chosen.append(sentence)
+    return sorted(chosen, key=lambda s: (s.article_rank, s.start))
+
+
+@dataclass
+class Citation:
+    """What one ``[n]`` marker points at: an exact passage of one article version."""
+
+    n: int
+    article_id: str
+    version: int | None
+    title: str
+    type: str
+    section: str
+    effective_from: str | None
+    effective_to: str | None
+    passage: str
+    char_start: int
+    char_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def _date_text(value: Any) -> str | None:
+    """A meta date as ``YYYY-MM-DD`` text, or None."""
+    if value in (None, ""):
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
+
+
+def make_citation(n: int, meta: dict[str, Any], passage: str, start: int, end: int) -> Citation:
+    """A citation of ``passage`` (``body[start:end]``) of the article in ``meta``."""
+    return Citation(
+        n=n,
+        article_id=str(meta.get("article_id")),
+        version=meta.get("version"),
+        title=str(meta.get("title") or ""),
+        type=str(meta.get("type") or ""),
+        section=str(meta.get("section") or ""),
+        effective_from=_date_text(meta.get("effective_from")),
+        effective_to=_date_text(meta.get("effective_to")),
+        passage=passage,
+        char_start=start,
+        char_end=end,
+    )
+
+
+def join_sentences(parts: list[str]) -> str:
+    """Join cited sentences: a space after Latin text, nothing between CJK sentences."""
+    out = ""
+    for part in parts:
+        if out and (out[-4:].rstrip("]0123456789[").isascii() or part[:1].isascii()):
+            out += " "
+        out += part
+    return out
+
+
+def render_reply(sentences: list[Sentence]) -> tuple[str, list[Citation]]:
+    """The reply text (each sentence + ``[n]``) and its citations, numbered by first use."""
+    citations: list[Citation] = []
+    numbers: dict[tuple[str, int, int], int] = {}
+    parts = []
+    for s in sentences:
+        key = (s.article_id, s.start, s.end)
+        if key not in numbers:
+            numbers[key] = len(citations) + 1
+            citations.append(make_citation(numbers[key], s.meta, s.text, s.start, s.end))
+        parts.append(f"{s.text}[{numbers[key]}]")
+    return join_sentences(parts), citations
+
+
+def render_passage(text: str, n: int) -> str:
+    """A whole cited passage (an FAQ answer) with ``[n]`` after each of its sentences."""
+    spans = sentence_spans(text)
+    return join_sentences([f"{text[a:b]}[{n}]" for a, b in spans]) if spans else ""
+
+
+_CLOSE = "”’\"')）」』】"
+_CITED_SENTENCE = re.compile(
+    rf"(?P<body>.+?)(?P<tail>(?:[。！？!?；;]+[{_CLOSE}]*|\.(?=[\s\[]|$))(?:\s*\[\d+\])*"
+    rf"|(?:\s*\[\d+\])+(?:\s*[。！？!?；;.]+[{_CLOSE}]*)?|\n|$)",
+    re.S,
+)
+
+
+def split_cited(reply: str) -> list[tuple[str, list[int]]]:
+    """``(sentence, [n, ...])`` for each sentence of a reply; ``[]`` when it cites nothing.
+
+    A sentence ends at ``。！？；!?;`` (or ``.`` before a space), at a line end, or at a
+    run of ``[n]`` markers; markers right before or after its end belong to it, so both
+    ``……到账。[1]`` and an LLM's ``……到账[1]。`` cite [1]. Used to check replies.
+    """
+    out: list[tuple[str, list[int]]] = []
+    for match in _CITED_SENTENCE.finditer(reply):
+        whole = match.group(0)
+        numbers = [int(n) for n in _MARKER.findall(whole)]
+        sentence = _MARKER.sub("", whole).strip()
+        if sentence.strip("。！？；!?;.," + _CLOSE):
+            out.append((sentence, numbers))
+        elif numbers and out and not out[-1][1]:
+            out[-1] = (out[-1][0], numbers)
+    return out

@@ -1,0 +1,317 @@
+"""Suggested answers: grounded in the retrieved passages, cited, or handed off to a human.
+
+``Suggester.suggest(question)`` runs the query pipeline (``kb.retrieval``), estimates the
+confidence (``kb.confidence``) and builds the answer object the CLI, the HTTP API and the
+Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
+
+    {
+      "request_id": "3f2a...",            # also the QueryLog / feedback key
+      "answer": "……[1]……[2]" | null,      # every sentence ends with its [n] marker
+      "mode": "faq" | "extractive" | "generated" | null,
+      "citations": [{"n", "article_id", "version", "title", "type", "section",
+                     "effective_from", "effective_to", "passage", "char_start", "char_end"}],
+      "confidence": 0.0..1.0,             # P(top article answers), see kb.confidence
+      "handoff": true | false,
+      "reason": null | "no_results" | "low_confidence" | "no_grounded_sentence",
+      "detail": "human-readable explanation of the reason",
+      "results": [SearchResult...],       # the ranked articles behind the answer
+      "filters": {...}, "index_version": "...", "latency_ms": 12.3,
+      "llm": {"used": bool, "dropped_sentences": int, ...} | null
+    }
+
+The answer:
+
+- FAQ direct answer: when the top result is an FAQ matched through one of its questions
+  with a cosine of at least ``FAQ_DIRECT_MIN`` and the confidence clears the threshold, the
+  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer.
+- Otherwise an extractive reply (``kb.citations``): the best sentences of the top chunks,
+  each followed by the ``[n]`` of a citation whose passage is exactly that sentence.
+- Below ``confidence_threshold``: ``answer`` null, ``handoff`` true and a reason; the
+  question goes to the editors' unanswered queue (``QueryLog`` with ``handoff`` set).
+- With ``llm_base_url`` set, ``kb.llm.AnswerRewriter`` may rewrite the reply; only
+  sentences citing passages of this answer survive (``mode: generated``).
+
+When a database is given, every suggestion is logged in ``QueryLog`` with the question's
+personal data masked (``kb.text.mask_personal_data``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+from kb.citations import (
+    Citation,
+    TermWeights,
+    make_citation,
+    render_passage,
+    render_reply,
+    select_sentences,
+)
+from kb.confidence import Evidence, gather, probability
+from kb.config import Config
+from kb.db import Database
+from kb.filters import SearchFilters
+from kb.index import IndexReader, IndexSnapshot
+from kb.llm import AnswerRewriter
+from kb.retrieval import Searcher, SearchResponse, SearchResult
+from kb.tables import QueryLog
+from kb.text import mask_personal_data
+
+logger = logging.getLogger(__name__)
+
+#: Cosine between the question and an FAQ question from which the FAQ answers directly: the
+#: lowest at which every confident FAQ top of calibration_dev was right (27 of 27; at 0.90,
+#: 28 of 30). See docs/benchmarks.md.
+FAQ_DIRECT_MIN = 0.92
+MODES = ("faq", "extractive", "generated")
+REASONS = {
+    "no_results": "nothing in the knowledge base matches this question for this audience",
+    "low_confidence": "the best match is not confident enough",
+    "no_grounded_sentence": "no passage sentence could be cited as an answer",
+}
+
+
+@dataclass
+class Answer:
+    """A suggested answer with citations, or a hand-off (see the module docstring)."""
+
+    request_id: str
+    answer: str | None
+    mode: str | None
+    citations: list[Citation]
+    confidence: float
+    handoff: bool
+    reason: str | None
+    detail: str
+    results: list[SearchResult]
+    filters: dict[str, Any]
+    index_version: str
+    latency_ms: float
+    evidence: dict[str, float] = field(default_factory=dict)
+    llm: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the public answer object."""
+        return {
+            "request_id": self.request_id,
+            "answer": self.answer,
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "confidence": round(self.confidence, 4),
+            "handoff": self.handoff,
+            "reason": self.reason,
+            "detail": self.detail,
+            "results": [r.to_dict() for r in self.results],
+            "filters": self.filters,
+            "index_version": self.index_version,
+            "latency_ms": round(self.latency_ms, 1),
+            "evidence": self.evidence,
+            "llm": self.llm,
+        }
+
+
+@component
+class AnswerBuilder:
+    """Builds the grounded reply: the FAQ's answer, or cited extracted sentences."""
+
+    def __init__(
+        self, threshold: float = 0.5, faq_direct_min: float = FAQ_DIRECT_MIN, max_sentences: int = 3
+    ) -> None:
+        """``threshold``: hand off below this confidence; ``faq_direct_min``: see the module."""
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError("threshold must be within 0..1")
+        self.threshold = threshold
+        self.faq_direct_min = faq_direct_min
+        self.max_sentences = max_sentences
+        self._weights: TermWeights | None = None
+
+    @property
+    def weights(self) -> TermWeights:
+        """The term weights (jieba IDF), loaded on first use."""
+        if self._weights is None:
+            self._weights = TermWeights()
+        return self._weights
+
+    def warm_up(self) -> None:
+        """Load the IDF table and the tokenizer."""
+        self.weights.coverage({"预热"}, "预热")
+
+    @component.output_types(
+        answer=str, mode=str, citations=list[Citation], reason=str, confidence=float
+    )
+    def run(
+        self, question: str, chunks: list[Document], evidence: Evidence | None
+    ) -> dict[str, Any]:
+        """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered)."""
+        confidence = probability(evidence)
+        out: dict[str, Any] = {"answer": "", "mode": "", "citations": [], "reason": ""}
+        out["confidence"] = confidence
+        if not chunks or evidence is None:
+            out["reason"] = "no_results"
+            return out
+        if confidence < self.threshold:
+            out["reason"] = "low_confidence"
+            return out
+        top = chunks[0]
+        faq_score = ((top.meta.get("retrieval") or {}).get("faq_dense") or {}).get("score", 0.0)
+        if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
+            text = top.content or ""
+            start = int(top.meta.get("char_start", 0))
+            out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
+            out["answer"], out["mode"] = render_passage(text, 1), "faq"
+            return out
+        sentences = select_sentences(question, chunks, self.weights, self.max_sentences)
+        if not sentences:
+            out["reason"] = "no_grounded_sentence"
+            return out
+        out["answer"], out["citations"] = render_reply(sentences)
+        out["mode"] = "extractive"
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(
+            self,
+            threshold=self.threshold,
+            faq_direct_min=self.faq_direct_min,
+            max_sentences=self.max_sentences,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerBuilder:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)
+
+
+class Suggester:
+    """Answers questions from the live index; build one per process and share it."""
+
+    def __init__(
+        self,
+        config: Config,
+        reader: IndexReader | None = None,
+        searcher: Searcher | None = None,
+        db: Database | None = None,
+        rewriter: AnswerRewriter | None = None,
+    ) -> None:
+        """Search with ``searcher`` (default: a new ``Searcher`` over ``reader``, default the
+        process-wide reader), log to ``db`` when given, and rewrite with ``rewriter``
+        (default: one for ``llm_base_url`` when that is set)."""
+        self.config = config
+        self.searcher = searcher or Searcher(config, reader=reader)
+        self.db = db
+        self.builder = AnswerBuilder(threshold=config.confidence_threshold)
+        if rewriter is None and config.llm_base_url:
+            rewriter = AnswerRewriter(
+                config.llm_base_url, config.llm_model, config.llm_api_key, timeout=10.0
+            )
+        self.rewriter = rewriter
+
+    def warm_up(self) -> None:
+        """Load models, the index and the term weights."""
+        self.searcher.warm_up()
+        self.builder.warm_up()
+
+    def suggest(
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        top_k: int | None = None,
+        request_id: str | None = None,
+        log: bool = True,
+        channel: str = "",
+        requester: str = "",
+        snapshot: IndexSnapshot | None = None,
+    ) -> Answer:
+        """The answer object for ``question`` (see the module docstring).
+
+        ``filters`` default to a public caller and today; ``log=False`` skips the
+        ``QueryLog`` row (for callers that write their own, such as the HTTP API).
+        """
+        started = time.perf_counter()
+        filters = filters or SearchFilters()
+        response = self.searcher.search(question, filters, top_k=top_k, snapshot=snapshot)
+        if request_id:
+            response.request_id = request_id
+        evidence = self.evidence(question, response)
+        built = self.builder.run(question, response.chunks, evidence)
+        answer_text, citations, mode = built["answer"], built["citations"], built["mode"]
+        llm = None
+        if answer_text and self.rewriter is not None:
+            rewritten = self.rewriter.run(question, answer_text, citations)
+            llm = rewritten["report"]
+            if llm["used"]:
+                answer_text, citations = rewritten["answer"], rewritten["citations"]
+                mode = "generated"
+        reason = built["reason"] or None
+        answer = Answer(
+            request_id=response.request_id,
+            answer=answer_text or None,
+            mode=mode or None,
+            citations=citations,
+            confidence=built["confidence"],
+            handoff=not answer_text,
+            reason=reason,
+            detail=_detail(reason, built["confidence"], self.builder.threshold),
+            results=response.results,
+            filters=filters.to_dict(),
+            index_version=response.index_version,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            evidence=evidence.to_dict() if evidence else {},
+            llm=llm,
+        )
+        if self.db is not None and log:
+            record(self.db, question, answer, channel=channel, requester=requester)
+        return answer
+
+    def evidence(self, question: str, response: SearchResponse) -> Evidence | None:
+        """Confidence features of the top result (stored vectors fill in missing cosines)."""
+        chunks = response.chunks
+        missing = [
+            d.id
+            for d in chunks[:20]
+            if not {"dense", "faq_dense"} & set(d.meta.get("retrieval") or {})
+        ]
+        vectors = {}
+        if missing and response.query_embedding is not None and response.snapshot is not None:
+            vectors = response.snapshot.embeddings(missing)
+        return gather(
+            question, chunks[:20], self.builder.weights, response.query_embedding, vectors
+        )
+
+
+def _detail(reason: str | None, confidence: float, threshold: float) -> str:
+    """The human-readable explanation of a hand-off ("" when answered)."""
+    if reason is None:
+        return ""
+    if reason == "low_confidence":
+        return f"{REASONS[reason]}: confidence {confidence:.2f} is below {threshold:.2f}"
+    return REASONS[reason]
+
+
+def record(
+    db: Database, question: str, answer: Answer, channel: str = "", requester: str = ""
+) -> None:
+    """Log one suggestion in ``QueryLog``, the question masked; hand-offs are the queue."""
+    row = QueryLog(
+        request_id=answer.request_id,
+        ts=datetime.now(UTC),
+        channel=channel[:32],
+        requester=requester[:64],
+        audience=str(answer.filters.get("audience", "public")),
+        question=mask_personal_data(question),
+        answered=not answer.handoff,
+        handoff=answer.handoff,
+        confidence=float(answer.confidence),
+        reason=answer.reason or "",
+        cited_article_ids=list(dict.fromkeys(c.article_id for c in answer.citations)),
+        latency_ms=float(answer.latency_ms),
+    )
+    with db.session() as session:
+        session.add(row)
