@@ -268,15 +268,15 @@ def store_contents(
 ) -> tuple[StoreSummary, list[ArticleVersion]]:
     """Store (content, source) pairs as drafts in the session's transaction.
 
-    A new id becomes a new article (inserted in bulk); a known id whose newest
-    version has the same content hash is left alone; a known id whose newest
-    version is a draft has that draft updated; otherwise a new draft version is
-    added. Returns the summary and the draft versions written (not the
+    A new id becomes a new article (inserted in bulk); a known id with an open
+    draft has that draft updated (unless the content is the same); a known id
+    whose newest version has the same content hash is left alone; otherwise a
+    new draft version is added. Returns the summary and the draft versions written (not the
     unchanged ones), in input order.
     """
     summary = StoreSummary()
     existing = _existing_articles(session, [c.id for c, _ in contents])
-    latest_rows = _latest_rows(session, list(existing.values()))
+    current_rows = _current_rows(session, list(existing.values()))
     new = [(c, src) for c, src in contents if c.id not in existing]
     written_by_id = {row.article_id: row for row in _insert_new_articles(session, new, actor)}
     summary.created = len(new)
@@ -284,7 +284,7 @@ def store_contents(
         article = existing.get(content.id)
         if article is None:
             continue
-        latest = latest_rows[article.id]
+        latest = current_rows[article.id]
         if latest.content_hash == content.content_hash():
             summary.unchanged += 1
         elif latest.state == State.DRAFT:
@@ -353,17 +353,24 @@ def _insert_new_articles(
     return rows
 
 
-def _latest_rows(session: Session, articles: list[Article]) -> dict[str, ArticleVersion]:
+def _current_rows(session: Session, articles: list[Article]) -> dict[str, ArticleVersion]:
+    """Per article, the version an import builds on: its open draft, else its newest version.
+
+    An article has at most one draft, but it need not be the newest version (a
+    rollback copy in review can be newer), so drafts are looked up by state.
+    """
     rows: dict[str, ArticleVersion] = {}
     for start in range(0, len(articles), 500):
         chunk = articles[start : start + 500]
-        conditions = [
+        newest = [
             (ArticleVersion.article_id == a.id) & (ArticleVersion.version == a.latest_version)
             for a in chunk
         ]
-        if conditions:
-            rows.update(
-                (r.article_id, r)
-                for r in session.scalars(select(ArticleVersion).where(or_(*conditions)))
-            )
+        drafts = ArticleVersion.article_id.in_([a.id for a in chunk]) & (
+            ArticleVersion.state == str(State.DRAFT)
+        )
+        for row in session.scalars(select(ArticleVersion).where(or_(*newest, drafts))):
+            current = rows.get(row.article_id)
+            if current is None or current.state != State.DRAFT:
+                rows[row.article_id] = row
     return rows

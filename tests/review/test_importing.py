@@ -126,3 +126,24 @@ def test_ten_thousand_faq_entries_publish_within_ten_seconds(people: Database) -
     assert seconds < 10, f"{seconds:.1f} s"
     with people.session() as session:
         assert audit.verify(session).ok
+
+
+def test_import_updates_the_open_draft_even_when_a_newer_version_exists(
+    people: Database,
+) -> None:
+    from review import editing
+
+    publish_article(people, body="退货期限为7天。\n")  # v1 published
+    run(people, editing.new_draft, "ann", "refund", content(body="退货期限为10天。\n"))
+    run(people, workflow.submit, "ann", "refund")
+    run(people, workflow.approve, "rex", "refund")
+    run(people, workflow.publish, "pia", "refund")  # v2 published
+    run(people, editing.new_draft, "ann", "refund", content(body="退货期限为12天。\n"))  # v3
+    run(people, workflow.rollback, "pia", "refund", 1)  # v4: rollback copy, in review
+    result = run(
+        people, importing.import_articles, "ann", [(content(body="退货期限为15天。\n"), "")]
+    )
+    assert (result.updated_drafts, result.new_versions) == (1, 0)
+    with people.session() as session:
+        drafts = [r for r in versions_of(session, "refund") if r.state == "draft"]
+        assert [(r.version, r.body) for r in drafts] == [(3, "退货期限为15天。\n")]
