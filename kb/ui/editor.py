@@ -23,7 +23,7 @@ from kb.ui.i18n import resolve, t
 from kb.ui.render import type_label
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
-from review import editing, workflow
+from review import editing, queries, workflow
 from review.permissions import Action
 
 NEW = ""
@@ -167,6 +167,19 @@ def _choose(user: SignedIn) -> None:
     )
 
 
+def _review_comments(user: SignedIn, base: Base) -> None:
+    """The reviewers' comments on the loaded version (e.g. why it was rejected)."""
+    found = run(lambda s: queries.article_history(s, user.name, base.article_id))
+    if found is None:
+        return
+    version = next((v for v in found.versions if v["version"] == base.version), None)
+    for comment in (version or {}).get("comments", []):
+        if comment["author"] == user.name:
+            continue
+        when = str(comment["created_at"])[:16]
+        st.warning(t("comment_by", who=comment["author"], when=when, text=comment["body"]))
+
+
 def _metadata_fields(base: Base | None, lang: str) -> None:
     left, right = st.columns(2)
     with left:
@@ -292,6 +305,7 @@ def page() -> None:
         st.caption(t("editing_state", version=base.version, state=state, revision=base.revision))
         if base.state != State.DRAFT:
             st.info(t("edit_creates_draft", state=state))
+        _review_comments(user, base)
     form, preview = st.columns([3, 2])
     with form:
         _metadata_fields(base, lang)

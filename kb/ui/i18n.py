@@ -147,6 +147,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "This version is {state}; saving creates a new draft version based on it.",
     ),
     "no_date": ("不设置", "not set"),
+    "comment_by": ("{who} 的审核意见（{when}）：{text}", "Comment by {who} ({when}): {text}"),
     # review
     "review_title": ("审核队列", "Review queue"),
     "queue_empty": ("没有待审核的版本。", "Nothing waits for review."),

@@ -208,3 +208,20 @@ def test_history_lists_versions_and_audit_events(page_test, app_kb):
     assert {"bootstrap_publish", "edit", "submit"} <= set(events["操作"])
     diff_html = next(h.proto.body for h in at.get("html") if "kb-diff" in h.proto.body)
     assert "5</span>" in diff_html
+
+
+def test_the_author_sees_why_a_version_was_rejected(page_test, app_kb):
+    submit_edit(app_kb)
+    db = db_of(app_kb)
+    with db.session() as session:
+        workflow.reject(session, "bob", "refund-policy", "审核时限应为3个工作日")
+    db.dispose()
+    at = page_test("editor", "alice").run()
+    at.selectbox(key="ed_choice").select("refund-policy").run()
+    assert "bob 的审核意见" in at.warning[0].value
+    assert "审核时限应为3个工作日" in at.warning[0].value
+    at.button(key="ed_save").click().run()  # a new draft based on the rejected version
+    with db.session() as session:
+        rows = versions_of(session, "refund-policy")
+        assert [(r.version, r.state, r.based_on) for r in rows][-1] == (3, State.DRAFT, 2)
+    db.dispose()
