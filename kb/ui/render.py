@@ -104,7 +104,8 @@ def copy_button_html(text: str, key: str, label: str, done: str) -> str:
     """The copy button's document: ``text`` travels only as a JSON string literal."""
     ident = "copy-" + re.sub(r"[^A-Za-z0-9_-]", "", key)
     return f"""<button id="{ident}" style="padding:4px 12px;border:1px solid #bbb;
-border-radius:6px;background:white;cursor:pointer;font-size:14px">{html.escape(label)}</button>
+border-radius:6px;background:white;cursor:pointer;font-size:14px;
+font-family:"Source Sans Pro","Source Sans 3",sans-serif">{html.escape(label)}</button>
 <script>
 const text = {_js_string(text)};
 const button = document.getElementById("{ident}");
