@@ -9,6 +9,8 @@ against the live index, so the draft stays invisible to agents and bots.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -31,18 +33,31 @@ TOP_K = 3
 NONE = ""
 
 
-def open_versions(session: Session) -> dict[str, tuple[str, int, str]]:
-    """``{label: (article id, version, content hash)}`` of versions not yet published."""
+@dataclass(frozen=True)
+class Draft:
+    """A version not yet published, as the hit test needs it."""
+
+    article_id: str
+    version: int
+    content_hash: str
+    effective_from: date | None = None
+
+    def as_of(self, today: date | None = None) -> date:
+        """The day to search on: today, or the draft's first effective day if later."""
+        today = today or date.today()
+        return max(today, self.effective_from) if self.effective_from else today
+
+
+def open_versions(session: Session) -> dict[str, Draft]:
+    """``{label: Draft}`` of the versions not yet published (draft, in review, approved)."""
     rows = session.scalars(
         select(ArticleVersion)
         .where(ArticleVersion.state.in_([str(s) for s in OPEN_STATES]))
         .order_by(ArticleVersion.article_id, ArticleVersion.version)
     )
     return {
-        f"{r.article_id} · v{r.version} · {r.title} ({r.state})": (
-            r.article_id,
-            r.version,
-            r.content_hash,
+        f"{r.article_id} · v{r.version} · {r.title} ({t('state_' + r.state)})": Draft(
+            r.article_id, r.version, r.content_hash, r.effective_from
         )
         for r in rows
     }
@@ -58,21 +73,24 @@ def _top(response: SearchResponse) -> tuple[str, str]:
     )
 
 
-def hit_table(questions: list[str], draft: tuple[str, int, str] | None) -> pd.DataFrame:
-    """One row per question: the top articles now and (with a draft) after publishing it."""
+def hit_table(questions: list[str], draft: Draft | None) -> pd.DataFrame:
+    """One row per question: the top articles now and (with a draft) after publishing it,
+    searched on the day the draft takes effect if that is later than today."""
     engine = searcher()
     filters = SearchFilters.build(audience="internal")
     live = engine.snapshot()
     private = None
     if draft is not None:
-        private = draft_snapshot(environment_key(), *draft, live.version)
+        key = (draft.article_id, draft.version, draft.content_hash, live.version)
+        private = draft_snapshot(environment_key(), *key)
+        later = SearchFilters.build(audience="internal", as_of=draft.as_of())
     rows: list[dict[str, Any]] = []
     for question in questions:
         now = engine.search(question, filters, top_k=TOP_K, snapshot=live)
         row = {t("question"): question}
         row[t("hittest_now")], row[t("hittest_runners_up")] = _top(now)
         if private is not None:
-            after = engine.search(question, filters, top_k=TOP_K, snapshot=private)
+            after = engine.search(question, later, top_k=TOP_K, snapshot=private)
             row[t("hittest_after")], row[t("hittest_runners_up_after")] = _top(after)
             first_now = now.results[0].article_id if now.results else None
             first_after = after.results[0].article_id if after.results else None
@@ -100,9 +118,12 @@ def page() -> None:
     questions = [line.strip() for line in text.splitlines() if line.strip()]
     if not questions:
         return
+    draft = drafts.get(choice) if choice else None
+    if draft is not None and draft.as_of() > date.today():
+        st.caption(t("hittest_as_of", day=draft.as_of().isoformat()))
     try:
         with st.spinner():
-            table = hit_table(questions, drafts.get(choice) if choice else None)
+            table = hit_table(questions, draft)
     except KbError as exc:
         st.error(t("error", message=exc.message))
         return

@@ -183,6 +183,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hittest_now": ("当前命中", "Answers now"),
     "hittest_after": ("草稿发布后命中", "Would answer after publishing"),
     "hittest_changed": ("变化", "Changed"),
+    "hittest_as_of": (
+        "草稿 {day} 起生效：发布后的命中按该日检索。",
+        "The draft takes effect on {day}: 'after' is searched as of that day.",
+    ),
     "hittest_runners_up": ("其他候选", "Runners-up"),
     "hittest_runners_up_after": ("发布后其他候选", "Runners-up after"),
     "hittest_private": (

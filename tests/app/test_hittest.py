@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from kb.config import load_config
 from kb.db import Database
 from kb.filters import SearchFilters
 from kb.model import ArticleContent, ArticleType
 from kb.retrieval import Searcher
+from kb.ui.hittest import Draft
 from review import editing
 
 
-def add_draft(home) -> None:
+def add_draft(home, effective_from: date | None = None) -> None:
     db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
     content = ArticleContent(
         id="faq-change-address",
@@ -19,6 +22,7 @@ def add_draft(home) -> None:
         question="怎么修改收货地址？",
         similar_questions=["地址写错了能改吗", "收件地址填错了怎么办"],
         body="快件派送前，可在鲸驿小程序“我的快件”中免费修改一次收货地址。\n",
+        effective_from=effective_from,
     )
     with db.session() as session:
         editing.create_draft(session, "alice", content)
@@ -56,3 +60,22 @@ def test_hit_test_finds_the_draft_without_exposing_it(page_test, app_kb):
 def test_agent_may_not_run_hit_tests(page_test):
     at = page_test("hittest", "dave").run()
     assert "无权" in at.warning[0].value
+
+
+def test_a_draft_taking_effect_later_is_tested_as_of_that_day(page_test, app_kb):
+    later = date.today() + timedelta(days=30)
+    add_draft(app_kb, effective_from=later)
+    at = page_test("hittest", "alice").run()
+    at.text_area(key="ht_questions").input("地址填错了可以改吗")
+    label = next(o for o in at.selectbox(key="ht_draft").options if "faq-change-address" in o)
+    at.selectbox(key="ht_draft").select(label)
+    at.button(key="ht_run").click().run()
+    assert later.isoformat() in at.caption[-1].value
+    assert at.dataframe[0].value["草稿发布后命中"][0].startswith("faq-change-address")
+
+
+def test_draft_as_of():
+    today = date(2026, 5, 1)
+    assert Draft("a", 1, "h").as_of(today) == today
+    assert Draft("a", 1, "h", date(2026, 4, 1)).as_of(today) == today
+    assert Draft("a", 1, "h", date(2026, 6, 1)).as_of(today) == date(2026, 6, 1)
