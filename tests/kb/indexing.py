@@ -1,11 +1,9 @@
-"""Test helper: build a real search index from articles, for retrieval and suggest tests.
+"""Test helper: real search indexes from articles, for retrieval and suggest tests.
 
-Until ``ingest.pipeline`` lands this assembles the ingest components directly, the way the
-pipeline will: ``ArticleChunker`` -> ``TextNormalizer`` (FAQ text, title and section in
-front) -> ``CachedDocumentEmbedder`` (real model, persistent cache) -> ``IndexStore``.
-Every chunk carries the article's provenance meta (``article_id``, ``version`` and
-``ArticleContent.metadata()``: type, title, lang, tags, audience, effective dates,
-question, similar questions).
+``build_index`` runs the ingest pipeline (``ingest.pipeline.index_articles``: converter,
+cleaner, chunker, normalizer, cached embedder with the real model, index writer), so every
+chunk carries the provenance meta retrieval relies on. ``chunk_articles`` gives the chunks
+with their search text without embedding them (benchmarks that bring their own vectors).
 """
 
 from __future__ import annotations
@@ -16,11 +14,9 @@ from pathlib import Path
 from haystack import Document
 
 from ingest.chunk import ArticleChunker
-from ingest.embed import CachedDocumentEmbedder
 from ingest.normalize import TextNormalizer
 from kb.config import Config
 from kb.formats.markdown import parse_markdown
-from kb.index import IndexStore, WriteResult
 from kb.model import ArticleContent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,19 +43,12 @@ def build_index(
     articles: Iterable[ArticleContent | tuple[ArticleContent, int]],
     config: Config,
     cache_path: str | Path | None = None,
-) -> WriteResult:
-    """Chunk, normalise, embed (through ``cache_path``) and write a full index version."""
-    chunks = chunk_articles(articles, config)
-    embedder = CachedDocumentEmbedder(
-        backend=config.embedder,
-        model=config.embedding_model,
-        threads=config.embed_threads,
-        batch_size=config.embed_batch_size,
-        cache_path=None if cache_path is None else str(cache_path),
-    )
-    embedded = embedder.run(chunks)["documents"]
-    store = IndexStore(config.effective_index_dir, jieba_user_dict=config.jieba_user_dict)
-    return store.write_version(embedded, model_id=embedder.model_id, dim=embedder.dim, full=True)
+) -> str:
+    """A full index version of ``articles`` through ``ingest.pipeline.index_articles`` (real
+    model; embeddings through ``cache_path``). Returns the live version's name."""
+    from ingest.pipeline import index_articles
+
+    return index_articles(list(articles), config, full=True, cache_path=cache_path).version
 
 
 def sample_articles() -> list[ArticleContent]:

