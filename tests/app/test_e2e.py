@@ -164,6 +164,8 @@ def type_into(page, label: str, text: str, *, area: bool = False) -> None:
 
 
 def test_author_reviewer_publisher_agent(page):
+    page.get_by_label("用户名").wait_for()
+    shot(page, "00-sign-in")
     sign_in(page, "alice")
     shot(page, "01-author-signed-in")
     open_page(page, "编辑文章")
