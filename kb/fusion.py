@@ -15,11 +15,14 @@
      (best 1, worst 0, missing 0), then ``sum_s w_s * scaled_s``;
    - ``rrf`` (reciprocal rank fusion): ``sum_s w_s / (k + rank_s)``; only ranks matter.
 
-Chosen by measurement on the dev sets (``benchmarks/retrieval_compare.py --tune``; figures
-in ``docs/benchmarks.md``): min-max weighted with ``lexical`` 1.5, ``dense`` 1.0. RRF throws
-away how far ahead the best candidate is; on the seed documents BM25 is often right by a wide
-margin while dense is unsure, and RRF could not lift hit@1 there above 0.78 at any weight or
-k, where the weighted mode reaches 0.83 at the same bq-faq MRR.
+Chosen by measurement on the dev sets (``benchmarks/retrieval_compare.py --tune``; the grid
+is in ``docs/benchmarks.md``): weighted min-max with ``lexical`` 1.5, ``dense`` 1.0, 20
+candidates per retriever and 10 per FAQ ranking. Rule: among settings meeting the seeds_dev
+targets (hit@5 >= 0.95, hit@1 >= 0.8), the best bq-faq dev MRR@10. That is seeds_dev hit@1
+0.889 / hit@5 1.000 and bq-faq dev MRR@10 0.303. No RRF setting met the targets (best
+hit@1, k=10 and lexical weight 3: 0.889 but hit@5 0.944, MRR 0.290): RRF throws away how
+far ahead the best candidate is, and on the seed pages BM25 is often right by a wide margin
+while dense is unsure; scaled scores keep that margin.
 
 Haystack's ``DocumentJoiner`` also does RRF and weighted merging, but over an unnamed,
 variadic list of inputs whose weights are positional, and it keeps only the fused score;
@@ -33,10 +36,13 @@ answer builder mines for sentences.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
+
+from kb.snapshot import Ranked
 
 SOURCES = ("bm25", "dense", "faq_dense", "faq_lexical")
 #: signal -> (its sources, whether each source is divided by its best score before merging)
@@ -64,7 +70,7 @@ def _check(mode: str, weights: dict[str, float], rrf_k: int) -> None:
         raise ValueError("rrf_k must be at least 1")
 
 
-def merge_signal(lists: list[list[Document]], by_max: bool) -> list[tuple[str, float]]:
+def merge_signal(lists: list[Sequence[Document]], by_max: bool) -> list[tuple[str, float]]:
     """One ranking from several: each chunk's best (optionally max-scaled) score, best first."""
     best: dict[str, float] = {}
     for ranked in lists:
@@ -104,19 +110,19 @@ class RankFusion:
         self.rrf_k = rrf_k
         self.top_k = top_k
 
-    @component.output_types(documents=list[Document])
+    @component.output_types(documents=Ranked)
     def run(
         self,
-        bm25: list[Document] | None = None,
-        dense: list[Document] | None = None,
-        faq_dense: list[Document] | None = None,
-        faq_lexical: list[Document] | None = None,
-    ) -> dict[str, list[Document]]:
+        bm25: Ranked | None = None,
+        dense: Ranked | None = None,
+        faq_dense: Ranked | None = None,
+        faq_lexical: Ranked | None = None,
+    ) -> dict[str, Ranked]:
         """Fused chunks, best first; ``meta["retrieval"]`` holds each source's score and rank."""
         lists = {"bm25": bm25, "dense": dense, "faq_dense": faq_dense, "faq_lexical": faq_lexical}
-        return {"documents": self.fuse({k: v or [] for k, v in lists.items()})}
+        return {"documents": Ranked(self.fuse({k: v or [] for k, v in lists.items()}))}
 
-    def fuse(self, lists: dict[str, list[Document]]) -> list[Document]:
+    def fuse(self, lists: dict[str, Sequence[Document]]) -> list[Document]:
         """Fuse ``{source: ranked chunks}`` (see the module docstring)."""
         docs: dict[str, Document] = {}
         evidence: dict[str, dict[str, Any]] = {}
@@ -172,7 +178,7 @@ class ArticleCollapser:
     @component.output_types(documents=list[Document], chunks=list[Document])
     def run(
         self,
-        documents: list[Document],
+        documents: Ranked,
         top_k: int | None = None,
         one_per_article: bool | None = None,
     ) -> dict[str, list[Document]]:
@@ -189,7 +195,7 @@ class ArticleCollapser:
             results.append(doc)
             if len(results) >= top_k:
                 break
-        return {"documents": results, "chunks": documents}
+        return {"documents": results, "chunks": list(documents)}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""

@@ -42,7 +42,7 @@ from kb.faq import FaqMatcher
 from kb.filters import SearchFilters
 from kb.fusion import DEFAULT_MODE, DEFAULT_RRF_K, ArticleCollapser, RankFusion
 from kb.index import IndexReader, IndexSnapshot
-from kb.snapshot import SnapshotRef, lean_chunk, shared_reader
+from kb.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
 from kb.text import normalize_for_matching
 
 #: Chunks each retriever passes to fusion, and FAQ chunks each FAQ ranking passes (tuned on
@@ -104,13 +104,11 @@ class BM25Retriever:
         """``top_k``: chunks returned."""
         self.top_k = top_k
 
-    @component.output_types(documents=list[Document])
-    def run(
-        self, text: str, snapshot: SnapshotRef, filters: SearchFilters
-    ) -> dict[str, list[Document]]:
+    @component.output_types(documents=Ranked)
+    def run(self, text: str, snapshot: SnapshotRef, filters: SearchFilters) -> dict[str, Ranked]:
         """Chunks with their BM25 score, best first."""
         hits = snapshot.snapshot.bm25_search(text, self.top_k, where=filters.matches)
-        return {"documents": [lean_chunk(doc, score) for doc, score in hits]}
+        return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
@@ -130,13 +128,13 @@ class DenseRetriever:
         """``top_k``: chunks returned (over-fetching until that many pass the filters)."""
         self.top_k = top_k
 
-    @component.output_types(documents=list[Document])
+    @component.output_types(documents=Ranked)
     def run(
         self, embedding: np.ndarray, snapshot: SnapshotRef, filters: SearchFilters
-    ) -> dict[str, list[Document]]:
+    ) -> dict[str, Ranked]:
         """Chunks with their cosine score, best first."""
         hits = snapshot.snapshot.dense_search(embedding, self.top_k, where=filters.matches)
-        return {"documents": [lean_chunk(doc, score) for doc, score in hits]}
+        return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""

@@ -9,6 +9,7 @@ the pipeline by reference (copying an index per component would cost more than t
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,32 @@ def lean_chunk(doc: Document, score: float, **extra: Any) -> Document:
     meta = {key: doc.meta[key] for key in RESULT_META if key in doc.meta}
     meta.update(extra)
     return Document(id=doc.id, content=doc.content, meta=meta, score=score)
+
+
+class Ranked(Sequence[Document]):
+    """Chunks in rank order, handed from one query component to the next by reference.
+
+    Haystack deep-copies every component input, a list of Documents element by element
+    (each checked against Protocol classes, each meta dict copied): ~11 ms of a 55 ms
+    suggestion at 10,000 chunks here (profiled). The query components build fresh
+    Documents per request (``lean_chunk``) and never change them, so sharing is safe.
+    """
+
+    __slots__ = ("_documents",)
+
+    def __init__(self, documents: Iterable[Document] = ()) -> None:
+        """Freeze ``documents`` in their order."""
+        self._documents = tuple(documents)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ranked:
+        """Immutable: a copy is the same object."""
+        return self
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._documents[index]
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __repr__(self) -> str:
+        return f"Ranked({len(self._documents)} documents)"
