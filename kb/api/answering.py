@@ -14,15 +14,13 @@ module does no retrieval of its own). Around it the API adds:
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from kb.config import Config
-from kb.errors import ConfigError
+from kb.filters import SearchFilters
 from kb.index import IndexReader, IndexSnapshot
 from kb.model import Audience
 from kb.text import mask_personal_data
@@ -46,15 +44,9 @@ class Answerer:
     def warm_up(self) -> None:
         """Load the model and the query pipeline, and prepare the live snapshot (idempotent)."""
         if self._suggester is None:
-            try:
-                from kb.suggest import Suggester
-            except ImportError:  # TEMPORARY until kb.suggest lands: search results only
-                suggester: Any = _SearchOnly(self.config, self.reader)
-            else:
-                suggester = Suggester(self.config, reader=self.reader)
-            params = _parameters(suggester.suggest)
-            if not ({"filters", "audience"} & params.keys() or _takes_any(params)):
-                raise ConfigError("kb.suggest cannot filter by audience; refusing to serve")
+            from kb.suggest import Suggester
+
+            suggester = Suggester(self.config, reader=self.reader)
             suggester.warm_up()
             self._suggester = suggester
         else:
@@ -77,23 +69,15 @@ class Answerer:
         """
         if self._suggester is None:
             self.warm_up()
-        from kb.filters import SearchFilters
-
         filters = SearchFilters.build(audience=str(audience), lang=lang, as_of=as_of)
-        wanted: dict[str, Any] = {
-            "filters": filters,
-            "audience": str(audience),
-            "lang": lang,
-            "as_of": as_of,
-            "top_k": top_k or self.config.top_k,
-            "request_id": request_id,
-            "log": False,
-            "snapshot": snapshot,
-        }
-        if "filters" in _parameters(self._suggester.suggest):
-            for name in ("audience", "lang", "as_of"):
-                wanted.pop(name)
-        answer = self._suggester.suggest(question, **_accepted(self._suggester.suggest, wanted))
+        answer = self._suggester.suggest(
+            question,
+            filters=filters,
+            top_k=top_k or self.config.top_k,
+            request_id=request_id,
+            log=False,  # the API writes its own query-log row (with the key as requester)
+            snapshot=snapshot,
+        )
         data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
         data["request_id"] = request_id
         return data
@@ -147,22 +131,6 @@ class Answerer:
         return data, removed
 
 
-def _parameters(func: Any) -> Mapping[str, inspect.Parameter]:
-    return inspect.signature(func).parameters
-
-
-def _takes_any(params: Mapping[str, inspect.Parameter]) -> bool:
-    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def _accepted(func: Any, wanted: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of ``wanted`` that ``func`` accepts."""
-    params = _parameters(func)
-    if _takes_any(params):
-        return wanted
-    return {k: v for k, v in wanted.items() if k in params}
-
-
 def query_log_record(
     data: dict[str, Any],
     question: str,
@@ -187,33 +155,3 @@ def query_log_record(
         "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     }
-
-
-class _SearchOnly:
-    """TEMPORARY stand-in while ``kb.suggest`` is not there: kb's search, always a hand-off."""
-
-    def __init__(self, config: Config, reader: IndexReader) -> None:
-        from kb.retrieval import Searcher
-
-        self.searcher = Searcher(config, reader=reader)
-
-    def warm_up(self) -> None:
-        self.searcher.warm_up()
-
-    def suggest(
-        self,
-        question: str,
-        filters: Any = None,
-        top_k: int | None = None,
-        snapshot: IndexSnapshot | None = None,
-        **_: Any,
-    ) -> dict[str, Any]:
-        found = self.searcher.search(question, filters, top_k=top_k, snapshot=snapshot)
-        return {
-            "answer": None,
-            "citations": [],
-            "confidence": 0.0,
-            "handoff": True,
-            "reason": "suggestion engine not installed",
-            "results": [r.to_dict() for r in found.results],
-        }

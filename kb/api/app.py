@@ -122,15 +122,16 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
         audience = allowed_audience(key, body.audience)
         snapshot = state.snapshot()  # 503 while not ready; this request's index version
         rid = request_id_of(request)
-        data = state.engine.suggest(
-            body.question,
-            audience=audience,
-            request_id=rid,
-            top_k=body.top_k,
-            as_of=body.as_of,
-            lang=body.lang,
-            snapshot=snapshot,
-        )
+        with state.compute_slots:
+            data = state.engine.suggest(
+                body.question,
+                audience=audience,
+                request_id=rid,
+                top_k=body.top_k,
+                as_of=body.as_of,
+                lang=body.lang,
+                snapshot=snapshot,
+            )
         data, removed = state.engine.guard(data, audience, snapshot)
         if removed:
             state.metrics.withheld.inc(removed)

@@ -11,6 +11,7 @@ index version; a request keeps the snapshot it started with.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,6 +36,11 @@ logger = logging.getLogger("kb.api")
 
 RETRY_LOAD_S = 2.0
 WATCH_INTERVAL_S = 0.5
+
+
+def compute_slots(config: Config) -> int:
+    """How many suggestions a worker computes at once: cores / embedding threads, >= 1."""
+    return max(1, (os.cpu_count() or 1) // max(1, config.embed_threads))
 
 
 @dataclass
@@ -65,6 +71,9 @@ class ApiState:
         self.key_usage = KeyUsage()
         self.readiness = Readiness()
         self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
+        # CPU-bound suggestions beyond the cores slow every one down (each embedding uses
+        # embed_threads threads): run at most this many at once; others wait their turn.
+        self.compute_slots = threading.BoundedSemaphore(compute_slots(config))
         self._thread: threading.Thread | None = None
 
     # --- loading ---------------------------------------------------------------------------
