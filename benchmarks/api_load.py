@@ -273,7 +273,7 @@ def main() -> None:
     rate, p50, p95 = in_process_rate(config, args.seconds)
     reference = rate * args.workers
     print(f"KB: {args.n:,} chunks; server workers: {args.workers}; cpus: {os.cpu_count()}")
-    print(f"in-process suggest: {rate:.1f}/s (p50 {p50:.1f} ms, p95 {p95:.1f} ms), one thread")
+    print(f"in-process suggest before: {rate:.1f}/s (p50 {p50:.1f} ms, p95 {p95:.1f} ms)")
     port = 8900 + os.getpid() % 1000
     server = start_server(config, args.workers, port)
     sampler = MemorySampler(server.pid)
@@ -301,6 +301,12 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     report_memory(sampler.samples)
+    after, p50, p95 = in_process_rate(config, args.seconds)
+    print(f"in-process suggest after: {after:.1f}/s (p50 {p50:.1f} ms, p95 {p95:.1f} ms)")
+    print(
+        "ratios above use the rate before; with the rate after they would be x"
+        f"{rate / after:.2f} (the machine is shared: compare the two in-process rates)"
+    )
 
 
 def report_memory(samples: list[tuple[float, int]]) -> None:
