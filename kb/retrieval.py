@@ -1,7 +1,7 @@
 """The query pipeline: from a question to ranked, filtered, citable results.
 
-One Haystack ``Pipeline``, built by ``build_query_pipeline`` (and dumpable to YAML with
-``pipeline.dumps()``)::
+One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML with
+``pipeline.dumps()``, loaded back with ``load_query_pipeline``)::
 
     query -> QueryNormalizer -> text ─┬─> BM25Retriever ───────────────┐
                                       ├─> QueryEmbedder -> embedding ─┬─> DenseRetriever ──┤
@@ -194,6 +194,15 @@ def build_query_pipeline(
     pipe.connect("faq.lexical", "fusion.faq_lexical")
     pipe.connect("fusion.documents", "collapse.documents")
     return pipe
+
+
+#: Module patterns ``Pipeline.loads`` must be allowed to import for the query components.
+ALLOWED_MODULES = ["kb.*"]
+
+
+def load_query_pipeline(text: str) -> Pipeline:
+    """Load a query pipeline dumped with ``Pipeline.dumps()`` (kb's modules allowed)."""
+    return Pipeline.loads(text, allowed_modules=ALLOWED_MODULES)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from haystack import Document, Pipeline
+from haystack import Document
 
 from kb.config import Config
 from kb.errors import InvalidInput
@@ -23,6 +23,7 @@ from kb.retrieval import (
     QueryNormalizer,
     Searcher,
     build_query_pipeline,
+    load_query_pipeline,
 )
 from kb.snapshot import SnapshotRef
 from tests.kb.indexing import build_index, small_kb
@@ -173,7 +174,7 @@ class TestPipelineDefinition:
         text = pipe.dumps()
         assert "kb.retrieval.BM25Retriever" in text
         assert "kb.faq.FaqMatcher" in text
-        loaded = Pipeline.loads(text, allowed_modules=["kb.*"])
+        loaded = load_query_pipeline(text)
         assert set(loaded.graph.nodes) == set(pipe.graph.nodes)
         assert loaded.get_component("fusion").mode == "rrf"
         assert loaded.get_component("collapse").top_k == 7
