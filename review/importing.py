@@ -19,10 +19,11 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kb import outbox
 from kb.articles import add_version, store_contents, to_content, utcnow
 from kb.model import ArticleContent, State
 from kb.tables import Article, ArticleVersion
-from review import audit, index
+from review import audit
 from review.locking import lock_for_write
 from review.permissions import Action, authorize
 from review.versions import created_event
@@ -193,5 +194,5 @@ def _bootstrap_publish(
         article = session.identity_map.get(session.identity_key(Article, row.article_id))
         if article is not None:
             set_committed_value(article, "published_version", row.version)
-    index.record_changes(session, [(r.article_id, index.UPSERT, r.version) for r in targets])
+    outbox.record_changes(session, [(r.article_id, outbox.UPSERT, r.version) for r in targets])
     return len(targets)

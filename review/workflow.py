@@ -4,7 +4,7 @@ Each function takes the caller's session and the acting user's name, checks
 the user's roles (``review.permissions``), locks the article, moves the
 version (``review.states``) and appends the audit event, all in the caller's
 transaction. Publishing and archiving also write the ``IndexEvent`` outbox
-rows in that transaction (``review.index``). Drafts are written by
+rows in that transaction (``kb.outbox``). Drafts are written by
 ``review.editing``; imports by ``review.importing``.
 """
 
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from kb import outbox
 from kb.articles import add_version, to_content
 from kb.errors import Conflict, InvalidInput
 from kb.model import State
 from kb.tables import Article, ArticleVersion
-from review import audit, index
+from review import audit
 from review.locking import lock_article
 from review.permissions import Action, authorize, check_four_eyes
 from review.states import EVER_PUBLISHED, next_state
@@ -102,7 +103,7 @@ def publish(
         add_comment(session, row, user.name, comment, kind=str(Action.PUBLISH))
     events = publish_rows(article, published_row(rows), row, user.name, Action.PUBLISH, comment)
     audit.append_many(session, events)
-    index.record_changes(session, [(article_id, index.UPSERT, row.version)])
+    outbox.record_changes(session, [(article_id, outbox.UPSERT, row.version)])
     return row
 
 
@@ -135,7 +136,7 @@ def archive(session: Session, actor: str, article_id: str, comment: str = "") ->
         add_comment(session, row, user.name, comment, kind=str(Action.ARCHIVE))
     audit.append(session, move(row, target, user.name, Action.ARCHIVE, comment))
     article.published_version = None
-    index.record_changes(session, [(article_id, index.REMOVE, None)])
+    outbox.record_changes(session, [(article_id, outbox.REMOVE, None)])
     return row
 
 

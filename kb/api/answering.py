@@ -15,7 +15,6 @@ module does no retrieval of its own). Around it the API adds:
 from __future__ import annotations
 
 import logging
-import time
 from datetime import date
 from typing import Any
 
@@ -23,7 +22,6 @@ from kb.config import Config
 from kb.filters import SearchFilters
 from kb.index import IndexReader, IndexSnapshot
 from kb.model import Audience
-from kb.text import mask_personal_data
 
 logger = logging.getLogger("kb.api")
 
@@ -129,29 +127,3 @@ class Answerer:
                 detail=WITHHELD_DETAIL,
             )
         return data, removed
-
-
-def query_log_record(
-    data: dict[str, Any],
-    question: str,
-    *,
-    audience: Audience,
-    requester: str,
-    channel: str | None,
-    started: float,
-) -> dict[str, Any]:
-    """The ``QueryLog`` columns of one answered request (question masked)."""
-    cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
-    return {
-        "request_id": data["request_id"],
-        "channel": (channel or "api")[:32],
-        "requester": requester[:64],
-        "audience": str(audience),
-        "question": mask_personal_data(question),
-        "answered": data.get("answer") is not None,
-        "handoff": bool(data.get("handoff")),
-        "confidence": float(data.get("confidence") or 0.0),
-        "reason": str(data.get("reason") or ""),
-        "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-    }

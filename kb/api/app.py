@@ -18,7 +18,6 @@ from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 import kb
-from kb.api.answering import query_log_record
 from kb.api.auth import allowed_audience, require
 from kb.api.errors import install_error_handlers, request_id_of
 from kb.api.middleware import BodyLimit, RequestContext
@@ -37,6 +36,7 @@ from kb.config import Config, load_config
 from kb.db import Database
 from kb.errors import NotReady
 from kb.keys import KeyInfo
+from kb.querylog import query_log_record
 from kb.text import mask_personal_data
 
 logger = logging.getLogger("kb.api")

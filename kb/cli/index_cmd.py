@@ -2,9 +2,9 @@
 ``kb index status`` and ``kb index update``.
 
 Registering this module also registers the ingest side's index updater with
-``review.index``, so every command that publishes, archives or rolls back
+``kb.outbox``, so every command that publishes, archives or rolls back
 (``kb publish``, ``kb archive``, ``kb import --publish`` ...) updates the index right
-after its commit (``review.index.notify``). The ingest package (Haystack, the model)
+after its commit (``kb.outbox.notify``). The ingest package (Haystack, the model)
 is imported only when a command needs it.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 import typer
 from sqlalchemy.orm import Session
 
+from kb import outbox
 from kb.articles import published_versions
 from kb.cli.common import JSON_OPTION, STATE, console, emit, err_console
 from kb.errors import InvalidInput
-from review import index as review_index
 
 PROGRESS_OPTION = typer.Option(
     True, "--progress/--no-progress", help="Show a progress bar while embedding."
@@ -34,14 +34,14 @@ def register(app: typer.Typer) -> None:
     index_app.command("status")(status)
     index_app.command("update")(update)
     app.add_typer(index_app, name="index")
-    review_index.register_updater(CLI_UPDATER)
+    outbox.register_updater(CLI_UPDATER)
 
 
 class CliIndexUpdater:
-    """``review.index.IndexUpdater`` for CLI commands: ``ingest.sync.IndexSync`` with the
+    """``kb.outbox.IndexUpdater`` for CLI commands: ``ingest.sync.IndexSync`` with the
     invocation's settings, and one line on stderr saying what changed."""
 
-    def apply(self, session: Session, changes: Sequence[review_index.IndexChange]) -> None:
+    def apply(self, session: Session, changes: Sequence[outbox.IndexChange]) -> None:
         """Update the index for the outbox events (see ``ingest.sync.IndexSync``)."""
         from ingest.sync import IndexSync
 
@@ -105,7 +105,7 @@ def update(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> Non
     from ingest.sync import IndexSync
 
     updater = IndexSync(STATE.config, progress=progress and not as_json)
-    processed = review_index.dispatch(STATE.db, updater)
+    processed = outbox.dispatch(STATE.db, updater)
     report = updater.last_report
     data = {"events": processed, **(report.as_dict() if report else {})}
     emit(data, as_json, lambda d: _print_update(d))
@@ -124,7 +124,7 @@ def _status_data() -> dict[str, Any]:
     store = index_store(STATE.config)
     manifest = live_manifest(store) or {}
     with STATE.db.session() as session:
-        pending = len(review_index.pending_changes(session))
+        pending = len(outbox.pending_changes(session))
         published = {r.article_id: r.version for r in published_versions(session)}
     indexed = manifest.get("articles", {})
     stale = sum(1 for a, v in published.items() if indexed.get(a) != v)

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
+from kb import outbox
 from kb.articles import latest_version, to_content
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
 from kb.errors import InvalidInput, KbError, NotFound
@@ -18,7 +19,7 @@ from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.tables import ArticleVersion
-from review import audit, diff, editing, index, queries, users, workflow
+from review import audit, diff, editing, queries, users, workflow
 from review.versions import version_dict
 
 ID_ARG = typer.Argument(..., help="The article id.")
@@ -78,7 +79,7 @@ def _act(
 def notify_index() -> None:
     """Deliver index outbox events to registered updaters; a failure only delays them."""
     try:
-        index.notify(STATE.db)
+        outbox.notify(STATE.db)
     except Exception as exc:  # the publication is committed; the outbox keeps the events
         err_console.print(
             f"warning: the index was not updated yet ({exc}); the change is queued",

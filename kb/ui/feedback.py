@@ -2,7 +2,7 @@
 
 Each suggestion shown to an agent is logged (by ``kb.suggest``; the stand-in used while
 no suggestion engine is installed logs like the API, through
-``kb.api.answering.query_log_record``), the question masked, with requester
+``kb.querylog.query_log_record``), the question masked, with requester
 ``user:<name>`` and channel ``app``; a hand-off therefore lands in the editors'
 unanswered queue. Feedback is tied to that logged suggestion and to the agent who
 received it, as the API ties it to a key.
@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.api.answering import query_log_record
 from kb.articles import utcnow
 from kb.errors import InvalidInput, NotFound
 from kb.model import Audience
+from kb.querylog import query_log_record
 from kb.tables import Article, Feedback, QueryLog
 
 CHANNEL = "app"

@@ -30,10 +30,10 @@ from kb.config import Config
 from kb.filters import SearchFilters
 from kb.index import POINTER, IndexSnapshot, IndexStore
 from kb.model import ArticleContent
+from kb.outbox import dispatch
 from kb.retrieval import Searcher
 from kb.ui.feedback import CHANNEL, log_suggestion
 from kb.ui.services import environment_key, services
-from review.index import dispatch
 
 DRAFT_INDEXES = 4
 

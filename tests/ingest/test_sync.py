@@ -24,13 +24,14 @@ from haystack import Document
 from typer.testing import CliRunner
 
 from ingest.sync import IndexSync, live_manifest, sync_index
+from kb import outbox
 from kb.cli.main import app
 from kb.config import Config
 from kb.db import Database
 from kb.errors import Conflict
 from kb.index import IndexSnapshot, IndexStore
 from kb.model import ArticleContent, ArticleType
-from review import editing, importing, index, users, workflow
+from review import editing, importing, users, workflow
 
 REPO = Path(__file__).resolve().parents[2]
 PEOPLE = {"root": ["admin"], "ann": ["author"], "rex": ["reviewer"], "pia": ["publisher"]}
@@ -97,7 +98,7 @@ def archive(database: Database, article_id: str) -> None:
 
 def pending(database: Database) -> int:
     with database.session() as session:
-        return len(index.pending_changes(session))
+        return len(outbox.pending_changes(session))
 
 
 def snapshot(config: Config) -> IndexSnapshot:
@@ -211,13 +212,13 @@ class TestSyncIndex:
 class TestIndexSync:
     def test_dispatch_applies_publish_and_archive(self, db: Database, config: Config) -> None:
         updater = IndexSync(config)
-        assert index.dispatch(db, updater) == 4  # no index yet: built from everything
+        assert outbox.dispatch(db, updater) == 4  # no index yet: built from everything
         assert updater.last_report.full
         assert len(snapshot(config).articles()) == 4
 
         publish_new_version(db, policy("future", "新规：理赔材料齐全后2日内赔付。\n"))
         archive(db, "expired")
-        assert index.dispatch(db, updater) == 2
+        assert outbox.dispatch(db, updater) == 2
         report = updater.last_report
         assert (report.indexed, report.removed, report.computed, report.full) == (1, 1, 1, False)
         assert snapshot(config).articles() == {"response": 1, "future": 2, "faq-refund": 1}
@@ -227,10 +228,10 @@ class TestIndexSync:
         self, db: Database, config: Config
     ) -> None:
         updater = IndexSync(config)
-        index.dispatch(db, updater)
+        outbox.dispatch(db, updater)
         original = {c.id for c in snapshot(config).article_chunks("future")}
         publish_new_version(db, policy("future", "新规：理赔材料齐全后2日内赔付。\n"))
-        index.dispatch(db, updater)
+        outbox.dispatch(db, updater)
         assert {c.id for c in snapshot(config).article_chunks("future")}.isdisjoint(original)
         with db.session() as session:
             workflow.rollback(session, "root", "future", 1)
@@ -238,7 +239,7 @@ class TestIndexSync:
             workflow.approve(session, "rex", "future")
         with db.session() as session:
             workflow.publish(session, "pia", "future")
-        assert index.dispatch(db, updater) == 1
+        assert outbox.dispatch(db, updater) == 1
         assert (updater.last_report.indexed, updater.last_report.computed) == (1, 0)
         chunks = snapshot(config).article_chunks("future")
         assert {c.id for c in chunks} == original
@@ -246,13 +247,13 @@ class TestIndexSync:
 
     def test_redelivered_and_stale_events_are_harmless(self, db: Database, config: Config) -> None:
         updater = IndexSync(config)
-        index.dispatch(db, updater)
+        outbox.dispatch(db, updater)
         version = snapshot(config).version
         with db.session() as session:  # an old upsert and a remove of a published article
-            index.record_changes(
+            outbox.record_changes(
                 session, [("response", "upsert", 1), ("faq-refund", "remove", None)]
             )
-        assert index.dispatch(db, updater) == 2
+        assert outbox.dispatch(db, updater) == 2
         assert updater.last_report.created is False
         assert snapshot(config).version == version
 
@@ -261,7 +262,7 @@ class TestIndexSync:
         doc = Document(id="x", content="x", embedding=vector, meta={"article_id": "x"})
         IndexStore(config.effective_index_dir).write_version([doc], model_id="other-model")
         with pytest.raises(Conflict):
-            index.dispatch(db, IndexSync(config))
+            outbox.dispatch(db, IndexSync(config))
         assert pending(db) == 4
 
     def test_a_running_update_holds_the_sync_lock(self, db: Database, config: Config) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kb import outbox
 from kb.cli.main import app
 from kb.db import Database
-from review import index, users
+from review import users
 
 ARTICLE = """---
 id: refund
@@ -34,7 +35,7 @@ review_due: 2025-06-30
 def no_index_updates(monkeypatch: pytest.MonkeyPatch) -> None:
     """Publishing commands leave their index events in the outbox here: the ingest side's
     updater (registered by kb.cli.main) embeds with a real model and is tested there."""
-    monkeypatch.setattr(index, "_UPDATERS", [])
+    monkeypatch.setattr(outbox, "_UPDATERS", [])
 
 
 def kb(*args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -244,7 +245,7 @@ def test_publishing_commands_update_the_index_unless_told_not_to(
     team: Path, tmp_path: Path
 ) -> None:
     recorder = Recorder()
-    index.register_updater(recorder)
+    outbox.register_updater(recorder)
     path = tmp_path / "refund.md"
     path.write_text(ARTICLE, encoding="utf-8")
     out = ok("import", str(path), "--publish", "--no-index", "--as", "root")

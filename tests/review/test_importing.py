@@ -9,11 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select
 
+from kb import outbox
 from kb.articles import served_versions
 from kb.db import Database
 from kb.model import ArticleContent, ArticleType
 from kb.tables import AuditEvent
-from review import audit, importing, index, workflow
+from review import audit, importing, workflow
 from review.versions import versions_of
 from tests.review.helpers import content, publish_article, run
 
@@ -67,7 +68,7 @@ def test_admin_bootstrap_publication_is_recorded_as_such(people: Database) -> No
         assert {e.actor for e in events} == {"root"}
         assert all("no review" in e.comment for e in events)
         assert len(served_versions(session, date.today())) == 3
-        assert [(c.action, c.version) for c in index.pending_changes(session)] == [
+        assert [(c.action, c.version) for c in outbox.pending_changes(session)] == [
             ("upsert", 1)
         ] * 3
         assert audit.verify(session).ok
@@ -82,7 +83,7 @@ def test_bootstrap_republication_supersedes_and_skips_unchanged(people: Database
     with people.session() as session:
         assert [r.state for r in versions_of(session, "faq-00000")] == ["published"]
         assert [r.state for r in versions_of(session, "faq-00001")] == ["superseded", "published"]
-        assert len(index.pending_changes(session)) == 3
+        assert len(outbox.pending_changes(session)) == 3
 
 
 def test_bootstrap_publishes_existing_drafts_and_copies_other_states(people: Database) -> None:

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb import outbox
 from kb.articles import get_version
 from kb.db import Database
 from kb.tables import IndexEvent
-from review import editing, index, workflow
+from review import editing, workflow
 from tests.review.helpers import content, publish_article, run
 
 
@@ -24,12 +25,12 @@ class MemoryIndex:
         self.batches: list[list[int]] = []
         self.fail = fail
 
-    def apply(self, session: Session, changes: Sequence[index.IndexChange]) -> None:
+    def apply(self, session: Session, changes: Sequence[outbox.IndexChange]) -> None:
         if self.fail:
             raise RuntimeError("index is down")
         self.batches.append([c.event_id for c in changes])
-        for change in index.latest_per_article(changes):
-            if change.action == index.REMOVE:
+        for change in outbox.latest_per_article(changes):
+            if change.action == outbox.REMOVE:
                 self.docs.pop(change.article_id, None)
             else:
                 row = get_version(session, change.article_id, change.version)
@@ -39,24 +40,24 @@ class MemoryIndex:
 @pytest.fixture(autouse=True)
 def no_other_updaters(monkeypatch: pytest.MonkeyPatch) -> None:
     """Start with no registered updaters (importing kb.cli.main registers the ingest one)."""
-    monkeypatch.setattr(index, "_UPDATERS", [])
+    monkeypatch.setattr(outbox, "_UPDATERS", [])
 
 
 @pytest.fixture
 def registered() -> Iterator[MemoryIndex]:
     updater = MemoryIndex()
-    index.register_updater(updater)
+    outbox.register_updater(updater)
     yield updater
-    index.unregister_updater(updater)
+    outbox.unregister_updater(updater)
 
 
-def pending(db: Database) -> list[index.IndexChange]:
+def pending(db: Database) -> list[outbox.IndexChange]:
     with db.session() as session:
-        return index.pending_changes(session)
+        return outbox.pending_changes(session)
 
 
 def test_memory_index_satisfies_the_protocol() -> None:
-    assert isinstance(MemoryIndex(), index.IndexUpdater)
+    assert isinstance(MemoryIndex(), outbox.IndexUpdater)
 
 
 def test_no_outbox_row_without_the_publication(people: Database) -> None:
@@ -80,11 +81,11 @@ def test_dispatch_delivers_in_order_and_marks_processed(people: Database) -> Non
     publish_article(people, "b", body="乙\n")
     run(people, workflow.archive, "pia", "a")
     memory = MemoryIndex()
-    assert index.dispatch(people, memory) == 3
+    assert outbox.dispatch(people, memory) == 3
     assert memory.docs == {"b": (1, "乙\n")}
     assert memory.batches == [sorted(memory.batches[0])]
     assert pending(people) == []
-    assert index.dispatch(people, memory) == 0
+    assert outbox.dispatch(people, memory) == 0
     with people.session() as session:
         processed = session.scalars(select(IndexEvent.processed_at)).all()
     assert all(processed)
@@ -93,28 +94,28 @@ def test_dispatch_delivers_in_order_and_marks_processed(people: Database) -> Non
 def test_failed_delivery_is_retried(people: Database) -> None:
     publish_article(people)
     with pytest.raises(RuntimeError):
-        index.dispatch(people, MemoryIndex(fail=True))
+        outbox.dispatch(people, MemoryIndex(fail=True))
     assert len(pending(people)) == 1
     memory = MemoryIndex()
-    assert index.dispatch(people, memory) == 1
+    assert outbox.dispatch(people, memory) == 1
     assert memory.docs == {"refund": (1, "退货期限为7天。\n")}
 
 
 def test_notify_runs_registered_updaters(people: Database, registered: MemoryIndex) -> None:
     publish_article(people)
-    assert index.notify(people) == 1
+    assert outbox.notify(people) == 1
     assert registered.docs["refund"][0] == 1
     run(people, editing.new_draft, "ann", "refund", content(body="新版\n"))
     run(people, workflow.submit, "ann", "refund")
     run(people, workflow.approve, "rex", "refund")
     run(people, workflow.publish, "pia", "refund")
-    assert index.notify(people) == 1
+    assert outbox.notify(people) == 1
     assert registered.docs == {"refund": (2, "新版\n")}
 
 
 def test_notify_without_updaters_leaves_the_outbox(people: Database) -> None:
     publish_article(people)
-    assert index.notify(people) == 0
+    assert outbox.notify(people) == 0
     assert len(pending(people)) == 1
 
 
@@ -123,8 +124,8 @@ def test_latest_per_article_keeps_the_last_change() -> None:
 
     now = datetime.now(UTC)
     changes = [
-        index.IndexChange(1, "a", "upsert", 1, now),
-        index.IndexChange(2, "b", "upsert", 1, now),
-        index.IndexChange(3, "a", "remove", None, now),
+        outbox.IndexChange(1, "a", "upsert", 1, now),
+        outbox.IndexChange(2, "b", "upsert", 1, now),
+        outbox.IndexChange(3, "a", "remove", None, now),
     ]
-    assert [c.event_id for c in index.latest_per_article(changes)] == [2, 3]
+    assert [c.event_id for c in outbox.latest_per_article(changes)] == [2, 3]

@@ -15,12 +15,13 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from kb import outbox
 from kb.articles import get_article, served_versions
 from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kb.model import State
 from kb.tables import AuditEvent, IndexEvent
-from review import audit, editing, index, states, workflow
+from review import audit, editing, states, workflow
 from review.versions import find_draft, versions_of
 from tests.review.helpers import add_people, content, fresh_db
 
@@ -187,10 +188,10 @@ def _check_trail(db: Database, model: Model) -> None:
                 r for r in versions_of(session, event.article_id) if r.version == event.version
             )
             assert event.actor not in row.editors
-        outbox = index.pending_changes(session)
+        pending = outbox.pending_changes(session)
         replayed = {
-            c.article_id: c.version if c.action == index.UPSERT else None
-            for c in index.latest_per_article(outbox)
+            c.article_id: c.version if c.action == outbox.UPSERT else None
+            for c in outbox.latest_per_article(pending)
         }
         touched = set(session.scalars(select(IndexEvent.article_id)))
         assert replayed == {a: model.published[a] for a in touched}

@@ -1,0 +1,40 @@
+"""The query log: one row per question answered, the question masked.
+
+Every front end (the CLI's ``kb suggest``, the HTTP API, the Streamlit app) logs
+what it answered through ``query_log_record``, so rows look alike whoever served
+them; rows with ``handoff`` set are the editors' unanswered queue.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kb.model import Audience
+from kb.text import mask_personal_data
+
+
+def query_log_record(
+    data: dict[str, Any],
+    question: str,
+    *,
+    audience: Audience,
+    requester: str,
+    channel: str | None,
+    started: float,
+) -> dict[str, Any]:
+    """The ``QueryLog`` columns of one answered request (question masked)."""
+    cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
+    return {
+        "request_id": data["request_id"],
+        "channel": (channel or "api")[:32],
+        "requester": requester[:64],
+        "audience": str(audience),
+        "question": mask_personal_data(question),
+        "answered": data.get("answer") is not None,
+        "handoff": bool(data.get("handoff")),
+        "confidence": float(data.get("confidence") or 0.0),
+        "reason": str(data.get("reason") or ""),
+        "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
