@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from haystack import Pipeline
-from haystack.core.errors import PipelineRuntimeError
 
 from ingest.chunk import ArticleChunker
 from ingest.clean import TextCleaner
@@ -42,6 +41,7 @@ from ingest.normalize import TextNormalizer
 from ingest.write import IndexWriter
 from kb.config import Config
 from kb.embedders import default_cache_path
+from kb.pipelines import run_haystack
 
 #: Module patterns ``Pipeline.loads`` must be allowed to import for our components.
 ALLOWED_MODULES = ["ingest.*"]
@@ -132,10 +132,7 @@ def run_pipeline(
         "converter": converter_input,
         "writer": {"full": full, "remove_article_ids": sorted(set(remove_article_ids))},
     }
-    try:
-        out = pipeline.run(data, include_outputs_from={"converter"})
-    except PipelineRuntimeError as exc:
-        raise (exc.__cause__ or exc) from None
+    out = run_haystack(pipeline, data, include_outputs_from={"converter"})
     return IndexReport(
         documents=len(out["converter"]["documents"]),
         chunks=out["writer"]["written"],

@@ -42,6 +42,7 @@ from kb.faq import FaqMatcher
 from kb.filters import SearchFilters
 from kb.fusion import DEFAULT_MODE, DEFAULT_RRF_K, ArticleCollapser, RankFusion
 from kb.index import IndexReader, IndexSnapshot
+from kb.pipelines import run_haystack
 from kb.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
 from kb.text import normalize_for_matching
 
@@ -62,9 +63,13 @@ class QueryNormalizer:
 
     @component.output_types(text=str)
     def run(self, query: str) -> dict[str, str]:
-        """``{"text": normalised query}``; an empty or overlong query is ``InvalidInput``."""
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("the question is empty")
+        """``{"text": normalised query}``; an empty or overlong query is ``InvalidInput``.
+
+        Empty means no letter or digit in any script: blanks, control or zero-width
+        characters and punctuation alone are not a question.
+        """
+        if not isinstance(query, str) or not any(ch.isalnum() for ch in query):
+            raise InvalidInput("the question is empty (no letters or digits)")
         if len(query) > self.max_chars:
             raise InvalidInput(f"the question is longer than {self.max_chars} characters")
         return {"text": normalize_for_matching(query)}
@@ -343,7 +348,8 @@ class Searcher:
         snap = snapshot or self.snapshot()
         if snap is None:
             raise NotReady("no search index; build one first")
-        out = self.pipeline.run(
+        out = run_haystack(
+            self.pipeline,
             {
                 "normalizer": {"query": query},
                 "bm25": {"snapshot": SnapshotRef(snap), "filters": filters},

@@ -35,6 +35,10 @@ class SnapshotRef:
     def __repr__(self) -> str:
         return f"SnapshotRef({self.snapshot.version})"
 
+    def to_dict(self) -> dict[str, Any]:
+        """What Haystack records of this input when a run fails: the index version."""
+        return {"index_version": self.snapshot.version}
+
 
 _readers: dict[tuple[str, str], IndexReader] = {}
 _readers_lock = threading.Lock()

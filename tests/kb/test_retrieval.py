@@ -315,3 +315,12 @@ class TestRetrieversUnderFilters:
         assert hits
         assert {d.meta["type"] for d in hits} == {"regulation"}
         assert "search_text" not in hits[0].meta
+
+
+class TestQuestionsThatNormaliseToNothing:
+    @pytest.mark.parametrize("question", ["\x1d", "   ", "\u200b"])
+    def test_are_invalid_input_not_a_pipeline_error(
+        self, searcher: Searcher, question: str
+    ) -> None:
+        with pytest.raises(InvalidInput, match="empty"):
+            searcher.search(question)

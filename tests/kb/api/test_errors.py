@@ -105,6 +105,8 @@ def test_body_and_input_errors(client: httpx.Client, kb_server: Kb) -> None:
     for payload in (
         {"question": "退" * (max_chars + 1)},
         {"question": ""},
+        {"question": "\u001d"},  # only a control character: empty once normalised
+        {"question": " \t "},
         {},
         {"question": "怎么退货", "top_k": 0},
         {"question": "怎么退货", "top_k": 1000},
