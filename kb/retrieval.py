@@ -44,7 +44,7 @@ from kb.fusion import DEFAULT_MODE, DEFAULT_RRF_K, ArticleCollapser, RankFusion
 from kb.index import IndexReader, IndexSnapshot
 from kb.pipelines import run_haystack
 from kb.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
-from kb.text import normalize_for_matching
+from kb.text import has_words, normalize_for_matching
 
 #: Chunks each retriever passes to fusion, and FAQ chunks each FAQ ranking passes (tuned on
 #: the dev sets with the fusion weights: min-max scaling depends on the depth; 20/10 was
@@ -65,10 +65,10 @@ class QueryNormalizer:
     def run(self, query: str) -> dict[str, str]:
         """``{"text": normalised query}``; an empty or overlong query is ``InvalidInput``.
 
-        Empty means no letter or digit in any script: blanks, control or zero-width
-        characters and punctuation alone are not a question.
+        Empty means no letter or digit (``kb.text.has_words``): blanks, control or
+        zero-width characters and punctuation alone are not a question.
         """
-        if not isinstance(query, str) or not any(ch.isalnum() for ch in query):
+        if not isinstance(query, str) or not has_words(query):
             raise InvalidInput("the question is empty (no letters or digits)")
         if len(query) > self.max_chars:
             raise InvalidInput(f"the question is longer than {self.max_chars} characters")

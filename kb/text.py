@@ -204,3 +204,20 @@ def mask_personal_data(text: str) -> str:
     for tag, pattern in PERSONAL_DATA_PATTERNS:
         text = pattern.sub(tag, text)
     return text
+
+
+#: A question must contain at least one letter or digit of a script kb serves
+#: (Latin, Greek, Cyrillic, Hebrew, Arabic, Devanagari, Thai, CJK, kana, Hangul,
+#: full-width forms). Written as a plain regex so the HTTP API can declare the
+#: same rule in its OpenAPI schema.
+QUESTION_PATTERN = (
+    "[0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff"
+    "\u0900-\u097f\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+)
+_QUESTION_RE = re.compile(QUESTION_PATTERN)
+
+
+def has_words(text: str) -> bool:
+    """True when ``text`` holds at least one letter or digit (see ``QUESTION_PATTERN``)."""
+    return _QUESTION_RE.search(text) is not None

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kb.text import QUESTION_PATTERN
 
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 MAX_TOP_K = 20
@@ -116,7 +118,12 @@ def suggest_request_model(max_question_chars: int) -> type[BaseModel]:
 
         model_config = ConfigDict(extra="forbid")
 
-        question: str = Field(min_length=1, max_length=max_question_chars)
+        question: str = Field(
+            min_length=1,
+            max_length=max_question_chars,
+            description="At least one letter or digit (checked by kb as 422 otherwise).",
+            json_schema_extra={"pattern": QUESTION_PATTERN},
+        )
         audience: Literal["public", "internal"] | None = Field(
             default=None, description="Defaults to the key's audience; a public key gets 403."
         )
@@ -125,6 +132,14 @@ def suggest_request_model(max_question_chars: int) -> type[BaseModel]:
         lang: str | None = Field(default=None, max_length=16)
         channel: str | None = Field(default=None, max_length=32)
         session_id: str | None = Field(default=None, max_length=128)
+
+        @field_validator("as_of", mode="before")
+        @classmethod
+        def _as_of_is_a_date_string(cls, value: Any) -> Any:
+            """Only ``YYYY-MM-DD`` text: pydantic would read a number as a Unix time."""
+            if value is not None and not isinstance(value, str | date):
+                raise ValueError("as_of must be a date string YYYY-MM-DD")
+            return value
 
     return SuggestRequest
 

@@ -111,6 +111,7 @@ def test_body_and_input_errors(client: httpx.Client, kb_server: Kb) -> None:
         {"question": "怎么退货", "top_k": 0},
         {"question": "怎么退货", "top_k": 1000},
         {"question": "怎么退货", "as_of": "yesterday"},
+        {"question": "怎么退货", "as_of": 1.74e-80},  # a number is not a date
         {"question": "怎么退货", "audience": "everyone"},
         {"question": "怎么退货", "unknown_field": 1},
         {"question": ["not", "a", "string"]},
@@ -184,3 +185,13 @@ def test_a_bug_is_a_500_without_a_traceback(kb_server: Kb) -> None:
         assert "RuntimeError" not in response.text
     finally:
         server.stop()
+
+
+def test_as_of_accepts_an_iso_date(client: httpx.Client, kb_server: Kb) -> None:
+    response = client.post(
+        "/v1/suggest",
+        json={"question": "怎么退货", "as_of": "2026-01-31"},
+        headers=kb_server.auth("public"),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["filters"]["as_of"] == "2026-01-31"
