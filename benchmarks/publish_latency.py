@@ -157,7 +157,8 @@ def found(reader: Any, word: str, article_id: str) -> bool:
 def in_process(db: Any, config: Any, reader: Any, cache: Path, article_id: str) -> None:
     """Publish and update the index in this process; print the timings."""
     from ingest.sync import IndexSync
-    from review import index, workflow
+    from kb import outbox
+    from review import workflow
 
     word = "zqxv2027"
     prepare_change(db, article_id, word)
@@ -168,7 +169,7 @@ def in_process(db: Any, config: Any, reader: Any, cache: Path, article_id: str) 
     with db.session() as session:
         workflow.publish(session, "pia", article_id)
     t1 = time.perf_counter()
-    events = index.dispatch(db, updater)
+    events = outbox.dispatch(db, updater)
     t2 = time.perf_counter()
     reader.refresh()
     t3 = time.perf_counter()
