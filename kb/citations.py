@@ -24,7 +24,7 @@ from typing import Any
 from haystack import Document
 
 from kb.bm25 import ChineseTokenizer, get_tokenizer
-from kb.text import normalize_for_matching
+from kb.text import date_text, normalize_for_matching
 
 _END = re.compile(r"[。！？；!?;]+[”’\"')）」』】]*|\.(?=\s|$)|\n")
 _LEAD = re.compile(r"(?:[-*+•>]\s+|\d{1,3}(?:[.)]\s+|、\s*)|#{1,6}\s+|\|\s*)+")  # used with .match
@@ -223,13 +223,6 @@ class Citation:
         return asdict(self)
 
 
-def _date_text(value: Any) -> str | None:
-    """A meta date as ``YYYY-MM-DD`` text, or None."""
-    if value in (None, ""):
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
-
-
 def make_citation(n: int, meta: dict[str, Any], passage: str, start: int, end: int) -> Citation:
     """A citation of ``passage`` (``body[start:end]``) of the article in ``meta``."""
     return Citation(
@@ -239,8 +232,8 @@ def make_citation(n: int, meta: dict[str, Any], passage: str, start: int, end: i
         title=str(meta.get("title") or ""),
         type=str(meta.get("type") or ""),
         section=str(meta.get("section") or ""),
-        effective_from=_date_text(meta.get("effective_from")),
-        effective_to=_date_text(meta.get("effective_to")),
+        effective_from=date_text(meta.get("effective_from")),
+        effective_to=date_text(meta.get("effective_to")),
         passage=passage,
         char_start=start,
         char_end=end,

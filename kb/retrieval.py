@@ -44,7 +44,7 @@ from kb.fusion import DEFAULT_MODE, DEFAULT_RRF_K, ArticleCollapser, RankFusion
 from kb.index import IndexReader, IndexSnapshot
 from kb.pipelines import run_haystack
 from kb.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
-from kb.text import has_words, normalize_for_matching
+from kb.text import date_text, has_words, normalize_for_matching
 
 #: Chunks each retriever passes to fusion, and FAQ chunks each FAQ ranking passes (tuned on
 #: the dev sets with the fusion weights: min-max scaling depends on the depth; 20/10 was
@@ -249,8 +249,8 @@ class SearchResult:
             char_start=int(meta.get("char_start", 0)),
             char_end=int(meta.get("char_end", len(doc.content or ""))),
             chunk_id=doc.id,
-            effective_from=_date_text(meta.get("effective_from")),
-            effective_to=_date_text(meta.get("effective_to")),
+            effective_from=date_text(meta.get("effective_from")),
+            effective_to=date_text(meta.get("effective_to")),
             audience=str(meta.get("audience") or ""),
             lang=str(meta.get("lang") or ""),
             tags=[str(t) for t in meta.get("tags") or []],
@@ -261,13 +261,6 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
-
-
-def _date_text(value: Any) -> str | None:
-    """A meta date as ``YYYY-MM-DD`` text, or None."""
-    if value in (None, ""):
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
 
 
 @dataclass

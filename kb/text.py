@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import opencc
 
@@ -221,3 +222,10 @@ _QUESTION_RE = re.compile(QUESTION_PATTERN)
 def has_words(text: str) -> bool:
     """True when ``text`` holds at least one letter or digit (see ``QUESTION_PATTERN``)."""
     return _QUESTION_RE.search(text) is not None
+
+
+def date_text(value: Any) -> str | None:
+    """A date from chunk meta (a date or ISO text) as ``YYYY-MM-DD`` text, or None."""
+    if value in (None, ""):
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
