@@ -26,7 +26,7 @@ from kb.retrieval import (
     load_query_pipeline,
 )
 from kb.snapshot import SnapshotRef
-from tests.kb.indexing import build_index, small_kb
+from tests.kb.indexing import small_kb
 
 TODAY = date(2026, 11, 22)
 
@@ -184,21 +184,6 @@ class TestPipelineDefinition:
 
 
 # --- integration: the real model and a real index ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def kb_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    home = tmp_path_factory.mktemp("kb-retrieval")
-    config = Config(home=home)
-    build_index(small_kb(), config, cache_path=home / "embeddings.sqlite3")
-    return config
-
-
-@pytest.fixture(scope="module")
-def searcher(kb_config: Config) -> Searcher:
-    engine = Searcher(kb_config, pipeline=build_query_pipeline(kb_config))
-    engine.warm_up()
-    return engine
 
 
 def ids(response: object) -> list[str]:

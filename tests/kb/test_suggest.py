@@ -33,10 +33,10 @@ from kb.config import Config
 from kb.db import Database
 from kb.filters import SearchFilters
 from kb.llm import AnswerRewriter, verify_reply
-from kb.retrieval import Searcher, build_query_pipeline
+from kb.retrieval import Searcher
 from kb.suggest import Answer, AnswerBuilder, Suggester
 from kb.tables import QueryLog
-from tests.kb.indexing import build_index, small_kb
+from tests.kb.indexing import small_kb
 
 BODIES = {a.id: a.body for a in small_kb()}
 PUBLIC = SearchFilters.build(audience="public", as_of="2026-11-22")
@@ -115,21 +115,6 @@ class TestVerifyReply:
 
 
 # --- integration ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def kb_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    home = tmp_path_factory.mktemp("kb-suggest")
-    config = Config(home=home)
-    build_index(small_kb(), config, cache_path=home / "embeddings.sqlite3")
-    return config
-
-
-@pytest.fixture(scope="module")
-def searcher(kb_config: Config) -> Searcher:
-    engine = Searcher(kb_config, pipeline=build_query_pipeline(kb_config))
-    engine.warm_up()
-    return engine
 
 
 @pytest.fixture
