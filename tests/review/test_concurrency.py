@@ -20,26 +20,25 @@ def _engine_per_thread(db: Database, n: int) -> list[Database]:
     return [Database(db.url) for _ in range(n)]
 
 
-def _race(db: Database, bodies: dict[str, str], loaded: int) -> dict[str, object]:
-    """Each editor saves their body against revision ``loaded`` at the same moment, from
-    its own thread, engine and session; returns "saved" or the Conflict per editor."""
-    barrier = threading.Barrier(len(bodies))
+def _together(db: Database, names: list[str], action) -> dict[str, object]:
+    """Run ``action(session, name)`` for every name at the same moment, each from its own
+    thread, engine and session; returns per name "done" or the Conflict it raised."""
+    barrier = threading.Barrier(len(names))
     outcome: dict[str, object] = {}
 
-    def save(name: str, database: Database) -> None:
+    def act(name: str, database: Database) -> None:
         barrier.wait()
         try:
             with database.session() as session:
-                mine = content(body=bodies[name])
-                editing.save_draft(session, name, mine, expected_revision=loaded)
-            outcome[name] = "saved"
+                action(session, name)
+            outcome[name] = "done"
         except Conflict as exc:
             outcome[name] = exc
 
-    databases = _engine_per_thread(db, len(bodies))
+    databases = _engine_per_thread(db, len(names))
     threads = [
-        threading.Thread(target=save, args=(name, database))
-        for name, database in zip(bodies, databases, strict=True)
+        threading.Thread(target=act, args=(name, database))
+        for name, database in zip(names, databases, strict=True)
     ]
     for thread in threads:
         thread.start()
@@ -48,6 +47,15 @@ def _race(db: Database, bodies: dict[str, str], loaded: int) -> dict[str, object
     for database in databases:
         database.dispose()
     return outcome
+
+
+def _race(db: Database, bodies: dict[str, str], loaded: int) -> dict[str, object]:
+    """Each editor saves their body against revision ``loaded`` at the same moment."""
+
+    def save(session, name: str) -> None:
+        editing.save_draft(session, name, content(body=bodies[name]), expected_revision=loaded)
+
+    return {k: "saved" if v == "done" else v for k, v in _together(db, list(bodies), save).items()}
 
 
 def test_two_editors_saving_the_same_draft(people: Database) -> None:
@@ -114,30 +122,12 @@ def test_concurrent_appenders_never_fork_the_audit_chain(people: Database) -> No
 
 def _publish_together(db: Database, versions: dict[str, int]) -> dict[str, object]:
     """Publishers publish their version of 'refund' at the same moment."""
-    barrier = threading.Barrier(len(versions))
-    outcome: dict[str, object] = {}
 
-    def publish(name: str, database: Database) -> None:
-        barrier.wait()
-        try:
-            with database.session() as session:
-                workflow.publish(session, name, "refund", version=versions[name])
-            outcome[name] = "published"
-        except Conflict as exc:
-            outcome[name] = exc
+    def publish(session, name: str) -> None:
+        workflow.publish(session, name, "refund", version=versions[name])
 
-    databases = _engine_per_thread(db, len(versions))
-    threads = [
-        threading.Thread(target=publish, args=(name, database))
-        for name, database in zip(versions, databases, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    for database in databases:
-        database.dispose()
-    return outcome
+    outcome = _together(db, list(versions), publish)
+    return {k: "published" if v == "done" else v for k, v in outcome.items()}
 
 
 def test_concurrent_publications_leave_exactly_one_published_version(people: Database) -> None:
