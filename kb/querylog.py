@@ -7,7 +7,6 @@ them; rows with ``handoff`` set are the editors' unanswered queue.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kb.model import Audience
@@ -20,14 +19,14 @@ def query_log_record(
     *,
     audience: Audience,
     requester: str,
-    channel: str | None,
-    started: float,
+    channel: str,
+    latency_ms: float,
 ) -> dict[str, Any]:
     """The ``QueryLog`` columns of one answered request (question masked)."""
     cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
     return {
         "request_id": data["request_id"],
-        "channel": (channel or "api")[:32],
+        "channel": channel[:32],
         "requester": requester[:64],
         "audience": str(audience),
         "question": mask_personal_data(question),
@@ -36,5 +35,5 @@ def query_log_record(
         "confidence": float(data.get("confidence") or 0.0),
         "reason": str(data.get("reason") or ""),
         "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        "latency_ms": round(latency_ms, 2),
     }

@@ -59,9 +59,10 @@ from kb.db import Database
 from kb.filters import SearchFilters
 from kb.index import IndexReader, IndexSnapshot
 from kb.llm import AnswerRewriter
+from kb.model import Audience
+from kb.querylog import query_log_record
 from kb.retrieval import Searcher, SearchResponse, SearchResult
 from kb.tables import QueryLog
-from kb.text import mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -299,19 +300,13 @@ def record(
     db: Database, question: str, answer: Answer, channel: str = "", requester: str = ""
 ) -> None:
     """Log one suggestion in ``QueryLog``, the question masked; hand-offs are the queue."""
-    row = QueryLog(
-        request_id=answer.request_id,
-        ts=datetime.now(UTC),
-        channel=channel[:32],
-        requester=requester[:64],
-        audience=str(answer.filters.get("audience", "public")),
-        question=mask_personal_data(question),
-        answered=not answer.handoff,
-        handoff=answer.handoff,
-        confidence=float(answer.confidence),
-        reason=answer.reason or "",
-        cited_article_ids=list(dict.fromkeys(c.article_id for c in answer.citations)),
+    columns = query_log_record(
+        answer.to_dict(),
+        question,
+        audience=Audience(answer.filters.get("audience", "public")),
+        requester=requester,
+        channel=channel,
         latency_ms=float(answer.latency_ms),
     )
     with db.session() as session:
-        session.add(row)
+        session.add(QueryLog(ts=datetime.now(UTC), **columns))

@@ -142,8 +142,8 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
             body.question,
             audience=audience,
             requester=key.requester,
-            channel=body.channel,
-            started=started,
+            channel=body.channel or "api",
+            latency_ms=(time.perf_counter() - started) * 1000,
         )
         state.log_query(record)
         logger.info(

@@ -1,8 +1,7 @@
 """The query log and feedback of the agent-assist page.
 
-Each suggestion shown to an agent is logged (by ``kb.suggest``; the stand-in used while
-no suggestion engine is installed logs like the API, through
-``kb.querylog.query_log_record``), the question masked, with requester
+Each suggestion shown to an agent is logged by ``kb.suggest`` (through
+``kb.querylog.query_log_record``, as the API logs), the question masked, with requester
 ``user:<name>`` and channel ``app``; a hand-off therefore lands in the editors'
 unanswered queue. Feedback is tied to that logged suggestion and to the agent who
 received it, as the API ties it to a key.
@@ -10,15 +9,11 @@ received it, as the API ties it to a key.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.articles import utcnow
 from kb.errors import InvalidInput, NotFound
-from kb.model import Audience
-from kb.querylog import query_log_record
 from kb.tables import Article, Feedback, QueryLog
 
 CHANNEL = "app"
@@ -27,21 +22,6 @@ CHANNEL = "app"
 def requester(user_name: str) -> str:
     """The query-log requester of a signed-in user."""
     return f"user:{user_name}"
-
-
-def log_suggestion(
-    session: Session, data: dict[str, Any], question: str, user_name: str, started: float
-) -> None:
-    """Write the ``QueryLog`` row of one suggestion shown to an agent."""
-    record = query_log_record(
-        data,
-        question,
-        audience=Audience.INTERNAL,
-        requester=requester(user_name),
-        channel=CHANNEL,
-        started=started,
-    )
-    session.add(QueryLog(ts=utcnow(), **record))
 
 
 def record_feedback(

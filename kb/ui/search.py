@@ -11,12 +11,9 @@ and bots read, never contains it.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import shutil
 import tempfile
 import threading
-import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,8 @@ from kb.index import POINTER, IndexSnapshot, IndexStore
 from kb.model import ArticleContent
 from kb.outbox import dispatch
 from kb.retrieval import Searcher
-from kb.ui.feedback import CHANNEL, log_suggestion
+from kb.suggest import Suggester
+from kb.ui.feedback import CHANNEL
 from kb.ui.services import environment_key, services
 
 DRAFT_INDEXES = 4
@@ -131,23 +129,9 @@ def draft_snapshot(
     return build_draft_snapshot(services().config, content, version)
 
 
-def _suggester_class() -> Any:
-    try:
-        from kb.suggest import Suggester
-    except ImportError:
-        return None
-    return Suggester
-
-
 @st.cache_resource(show_spinner=False)
-def _cached_suggester(key: tuple[str, str, str]) -> Any:
-    cls = _suggester_class()
-    if cls is None:
-        return None
-    svc = services()
-    accepted = inspect.signature(cls).parameters
-    options = {"searcher": searcher(), "db": svc.db}
-    engine = cls(svc.config, **{k: v for k, v in options.items() if k in accepted})
+def _cached_suggester(key: tuple[str, str, str]) -> Suggester:
+    engine = Suggester(services().config, searcher=searcher(), db=services().db)
     engine.warm_up()
     return engine
 
@@ -166,33 +150,8 @@ def suggest(
     filters narrow both the suggestion and the results. The suggestion is logged in
     ``QueryLog`` (channel ``app``, ``requester``): a hand-off joins the unanswered queue.
     """
-    started = time.perf_counter()
-    request_id = uuid.uuid4().hex
     filters = SearchFilters.build(audience="internal", types=list(types), tags=list(tags))
-    engine = _cached_suggester(environment_key())
-    if engine is None:  # no suggestion engine installed: search results and a hand-off
-        found = searcher().search(question, filters)
-        data: dict[str, Any] = {
-            "answer": None,
-            "citations": [],
-            "confidence": 0.0,
-            "handoff": True,
-            "reason": "suggestion engine not available",
-            "results": [r.to_dict() for r in found.results],
-            "request_id": request_id,
-        }
-        with services().session() as session:
-            log_suggestion(session, data, question, requester, started)
-        return data
-    wanted = {
-        "filters": filters,
-        "request_id": request_id,
-        "log": True,
-        "channel": CHANNEL,
-        "requester": requester,
-    }
-    accepted = inspect.signature(engine.suggest).parameters
-    answer = engine.suggest(question, **{k: v for k, v in wanted.items() if k in accepted})
-    data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
-    data.setdefault("request_id", request_id)
-    return data
+    answer = _cached_suggester(environment_key()).suggest(
+        question, filters=filters, log=True, channel=CHANNEL, requester=requester
+    )
+    return answer.to_dict()
