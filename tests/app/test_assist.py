@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
 from sqlalchemy import select
 
 from kb.db import Database
@@ -214,7 +213,6 @@ def test_signed_out_visitors_see_nothing(page_test):
 
 
 def test_a_confident_question_gets_a_cited_reply(page_test, app_kb):
-    pytest.importorskip("kb.suggest")
     at = page_test("assist", "dave").run()
     at = ask(at, "我的快递丢了怎么办")
     assert not at.exception
