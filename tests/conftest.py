@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import kb  # noqa: F401 - sets HF_HUB_OFFLINE and friends before any model import
+from tests.shared import require
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 _real_connect = socket.socket.connect
@@ -57,6 +58,4 @@ def kb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def shared_dir() -> Path:
     """The shared/ folder beside the project (seeds, eval sets, datasets)."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside the project")
-    return SHARED
+    return require(SHARED)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ingest.chunk import ArticleChunker
 from kb.errors import ConfigError, InvalidInput
+from tests.shared import require
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 LONG_LINE_SEED = SEEDS / "001_e617dacae824e584.txt"
@@ -45,10 +46,7 @@ def chunk(text: str, size: int = 300, overlap: int = 60, **meta: object) -> list
 
 def seed(name: str) -> str:
     """The text of a seed document, read from ../shared at run time."""
-    path = SEEDS / name
-    if not path.exists():
-        pytest.skip(f"seed {path} not available")
-    return path.read_text(encoding="utf-8")
+    return require(SEEDS / name).read_text(encoding="utf-8")
 
 
 def boundaries(text: str) -> list[int]:
