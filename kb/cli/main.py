@@ -22,6 +22,7 @@ from kb.cli import (
     index_cmd,
     review_cmd,
     search_cmd,
+    users_cmd,
 )
 from kb.cli.common import STATE, err_console
 from kb.errors import KbError
@@ -63,6 +64,7 @@ def main(
 config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
+users_cmd.register(app)
 index_cmd.register(app)
 api_cmd.register(app)
 search_cmd.register(app)

@@ -1,6 +1,7 @@
 """The review workflow on the command line: lifecycle actions, edits, diffs, history,
-the review queue, the audit log and users. Every action runs as ``--as NAME`` (or
-the 'actor' setting) and is checked by ``review`` like any other front end."""
+the review queue and the audit log (users are in ``kb.cli.users_cmd``). Every action
+runs as ``--as NAME`` (or the 'actor' setting) and is checked by ``review`` like any
+other front end."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.tables import ArticleVersion
-from review import audit, diff, editing, queries, users, workflow
+from review import audit, diff, editing, queries, workflow
 from review.versions import version_dict
 
 ID_ARG = typer.Argument(..., help="The article id.")
@@ -49,13 +50,6 @@ def register(app: typer.Typer) -> None:
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
     audit_app.command("verify")(audit_verify)
     app.add_typer(audit_app, name="audit")
-    users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
-    users_app.command("add")(users_add)
-    users_app.command("list")(users_list)
-    users_app.command("set-password")(users_set_password)
-    users_app.command("roles")(users_roles)
-    users_app.command("disable")(users_disable)
-    app.add_typer(users_app, name="users")
 
 
 def _act(
@@ -345,94 +339,3 @@ def audit_verify(as_json: bool = JSON_OPTION) -> None:
             console.print(f"audit log intact: {result.checked} event(s)", highlight=False)
         return
     raise KbError(f"audit log broken at event {result.first_bad_seq}: {result.problem}")
-
-
-def _read_password(from_stdin: bool, required: bool) -> str | None:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if required:
-        return typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    return None
-
-
-def users_add(
-    name: str = typer.Argument(..., help="The user name."),
-    roles: list[str] = typer.Option(
-        ..., "--role", help="agent, author, reviewer, publisher or admin (repeatable)."
-    ),
-    display_name: str = typer.Option("", "--display-name", help="A full name."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read a password from the first line of stdin."
-    ),
-    actor: str | None = AS_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Add a user (admin only; the first user of a new knowledge base must be an admin)."""
-    password = _read_password(password_stdin, required=False)
-    with STATE.db.session() as session:
-        who = actor or STATE.config.actor or None
-        data = users.user_dict(
-            users.add_user(session, who, name, roles, password=password, display_name=display_name)
-        )
-    emit(
-        data,
-        as_json,
-        lambda d: console.print(f"added {d['name']}: {', '.join(d['roles'])}", highlight=False),
-    )
-
-
-def users_list(actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """List the users and their roles."""
-    who = STATE.actor(actor)
-    with STATE.db.session() as session:
-        data = [users.user_dict(u) for u in users.list_users(session, who)]
-    emit(
-        data,
-        as_json,
-        lambda d: print_table(d, ["name", "display_name", "roles", "has_password", "disabled"]),
-    )
-
-
-def users_set_password(
-    name: str = typer.Argument(..., help="The user name."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from the first line of stdin."
-    ),
-    actor: str | None = AS_OPTION,
-) -> None:
-    """Set a user's password (an admin, or the user themself)."""
-    who = STATE.actor(actor)
-    password = _read_password(password_stdin, required=True) or ""
-    with STATE.db.session() as session:
-        users.set_password(session, who, name, password)
-    console.print(f"password set for {name}", highlight=False)
-
-
-def users_roles(
-    name: str = typer.Argument(..., help="The user name."),
-    add: list[str] = typer.Option([], "--add", help="A role to add (repeatable)."),
-    remove: list[str] = typer.Option([], "--remove", help="A role to remove (repeatable)."),
-    actor: str | None = AS_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Add or remove roles of a user (admin only)."""
-    who = STATE.actor(actor)
-    with STATE.db.session() as session:
-        data = users.user_dict(users.change_roles(session, who, name, add, remove))
-    emit(
-        data,
-        as_json,
-        lambda d: console.print(f"{d['name']}: {', '.join(d['roles'])}", highlight=False),
-    )
-
-
-def users_disable(
-    name: str = typer.Argument(..., help="The user name."),
-    enable: bool = typer.Option(False, "--enable", help="Enable the user again instead."),
-    actor: str | None = AS_OPTION,
-) -> None:
-    """Disable a user (admin only); they can no longer act or log in."""
-    who = STATE.actor(actor)
-    with STATE.db.session() as session:
-        users.set_disabled(session, who, name, disabled=not enable)
-    console.print(f"{name} {'enabled' if enable else 'disabled'}", highlight=False)
