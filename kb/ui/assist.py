@@ -24,6 +24,7 @@ from kb.tables import ArticleVersion
 from kb.ui import render
 from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
+from kb.ui.markup import md_text
 from kb.ui.search import suggest
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -151,7 +152,9 @@ def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
         row = rows.get((cite["article_id"], cite.get("version")))
         lang = resolve(row.lang if row is not None else None)
         st.html(f'<div id="kb-cite-{int(cite["n"])}"></div>')
-        label = f"[{cite['n']}] {cite.get('title', '')} · {cite['article_id']}"
+        label = (
+            f"\\[{cite['n']}\\] {md_text(cite.get('title', ''))} · {md_text(cite['article_id'])}"
+        )
         with st.expander(label, expanded=cite == citations[0]):
             _show_source(cite, row, lang)
 
@@ -223,7 +226,8 @@ def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> N
         row = rows.get((item["article_id"], item.get("version")))
         lang = resolve(row.lang if row is not None else item.get("lang"))
         label = (
-            f"{item.get('title', '')} · {item['article_id']} · {float(item.get('score') or 0):.3f}"
+            f"{md_text(item.get('title', ''))} · {md_text(item['article_id'])} · "
+            f"{float(item.get('score') or 0):.3f}"
         )
         with st.expander(label):
             _show_source(item, row, lang)

@@ -20,6 +20,7 @@ from kb.articles import latest_version, to_content
 from kb.model import ArticleContent, ArticleType, Audience, State
 from kb.tables import Article, ArticleVersion
 from kb.ui.i18n import resolve, t
+from kb.ui.markup import md_body, md_text
 from kb.ui.render import type_label
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -247,18 +248,13 @@ def _preview(lang: str) -> None:
     st.subheader(t("preview", lang=lang))
     s = st.session_state
     if s[_key("title")]:
-        st.markdown(f"### {_plain(s[_key('title')])}")
+        st.markdown(f"### {md_text(s[_key('title')])}")
     if s[_key("type")] == ArticleType.FAQ:
         if s[_key("question")]:
-            st.markdown(f"**{t('field_question', lang=lang)}：** {_plain(s[_key('question')])}")
+            st.markdown(f"**{t('field_question', lang=lang)}：** {md_text(s[_key('question')])}")
         for question in similar_questions():
-            st.markdown(f"- {_plain(question)}")
-    st.markdown(s[_key("body")] or "")  # HTML in the body is shown as text, never run
-
-
-def _plain(text: str) -> str:
-    """One line of article text for Markdown, with Markdown syntax characters escaped."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)
+            st.markdown(f"- {md_text(question)}")
+    st.markdown(md_body(s[_key("body")] or ""))  # HTML shows as text; images as alt text
 
 
 def _actions(user: SignedIn, base: Base | None, lang: str) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import streamlit as st
 
+from kb.ui.markup import md_text
+
 LANGS = ("zh", "en")
 AUTO = "auto"
 DEFAULT_LANG = "zh"
@@ -257,10 +259,18 @@ def resolve(article_lang: str | None = None) -> str:
 
 
 def t(key: str, lang: str | None = None, **values: Any) -> str:
-    """The text of ``key`` in ``lang`` (default: the resolved interface language)."""
+    """The text of ``key`` in ``lang`` (default: the resolved interface language).
+
+    Text values filled in are shown literally wherever the text is rendered as
+    Markdown (titles, ids, comments and error messages are user text): each is
+    escaped with ``kb.ui.markup.md_text``. Numbers keep their format specs.
+    """
     zh, en = STRINGS[key]
     text = en if (lang or resolve()) == "en" else zh
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    escaped = {k: md_text(v) if isinstance(v, str) else v for k, v in values.items()}
+    return text.format(**escaped)
 
 
 def language_switch() -> None:

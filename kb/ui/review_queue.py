@@ -17,6 +17,7 @@ from kb.articles import get_article, get_version, to_content
 from kb.model import ArticleType, State
 from kb.ui.diffview import side_by_side_html
 from kb.ui.i18n import resolve, t
+from kb.ui.markup import md_text
 from kb.ui.render import show_article, type_label
 from kb.ui.search import update_index
 from kb.ui.services import run, services
@@ -69,7 +70,9 @@ def _review_item(item: dict[str, Any], user: SignedIn) -> None:
     lang = resolve(content.lang)
     key = f"{item['article_id']}-{item['version']}"
     with st.container(border=True):
-        st.subheader(f"{content.title} · {item['article_id']} · v{item['version']}")
+        st.subheader(
+            f"{md_text(content.title)} · {md_text(item['article_id'])} · v{item['version']}"
+        )
         st.caption(
             f"{type_label(str(content.type), lang)} · "
             + t(
@@ -116,7 +119,9 @@ def _act(action, item: dict[str, Any], user: SignedIn, comment: str, message: st
 def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
     key = f"{item['article_id']}-{item['version']}"
     with st.container(border=True):
-        st.markdown(f"**{item['title']}** · `{item['article_id']}` · v{item['version']}")
+        st.markdown(
+            f"**{md_text(item['title'])}** · {md_text(item['article_id'])} · v{item['version']}"
+        )
         if st.button(t("publish"), key=f"rv_publish_{key}", type="primary"):
             row = run(
                 lambda s: workflow.publish(

@@ -4,6 +4,7 @@ their article, badges, inert HTML, feedback tied to the logged suggestion."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 from sqlalchemy import select
@@ -73,6 +74,11 @@ ANSWER = {
 }
 
 
+def shown(markdown: str) -> str:
+    """What a Markdown label displays: backslash escapes resolved."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def db_of(home) -> Database:
     return Database(f"sqlite:///{home / 'kb.sqlite3'}")
 
@@ -133,7 +139,7 @@ def test_an_answer_shows_citations_highlighted_in_their_article(page_test):
     # the second citation's span was wrong (0, 0): the passage is found in the article text
     delay = next(h for h in htmls if "kb-article" in h and "72小时" in h)
     assert ">超过72小时的，全额退还运费。</mark>" in delay
-    labels = [e.label for e in at.expander]
+    labels = [shown(e.label) for e in at.expander]  # Markdown source: user text is escaped
     assert labels[:2] == [
         "[1] 快件丢失怎么办 · faq-lost-parcel",
         "[2] 快件延误赔偿标准 · delay-compensation",
