@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from kb.api.auth import KeyUsage, may_see
 from kb.api.metrics import ApiMetrics
 from kb.api.ratelimit import RateLimiter
-from kb.articles import is_effective, utcnow
+from kb.articles import utcnow
 from kb.config import Config
 from kb.db import Database
 from kb.errors import InvalidInput, NotFound, NotReady
@@ -200,15 +200,24 @@ class ApiState:
 
     @staticmethod
     def _published(session: Any, audience: Audience, article_id: str, on: date) -> ArticleVersion:
-        article = session.get(Article, article_id)
-        row = None
-        if article is not None and article.published_version is not None:
-            row = session.scalar(
-                select(ArticleVersion).where(
-                    ArticleVersion.article_id == article_id,
-                    ArticleVersion.version == article.published_version,
-                )
+        """The published version ``audience`` may see and that is effective ``on``.
+
+        One query, whatever makes it miss (no such article, not published, not
+        effective, not visible to the audience), so that how long a 404 takes does not
+        tell an internal article from a missing one.
+        """
+        visible = [str(a) for a in Audience if may_see(audience, a)]
+        row = session.scalar(
+            select(ArticleVersion)
+            .join(Article, Article.id == ArticleVersion.article_id)
+            .where(
+                ArticleVersion.article_id == article_id,
+                ArticleVersion.version == Article.published_version,
+                ArticleVersion.audience.in_(visible),
+                or_(ArticleVersion.effective_from.is_(None), ArticleVersion.effective_from <= on),
+                or_(ArticleVersion.effective_to.is_(None), ArticleVersion.effective_to >= on),
             )
-        if row is None or not may_see(audience, row.audience) or not is_effective(row, on):
+        )
+        if row is None:
             raise NotFound(f"no article '{article_id}'")
         return row
