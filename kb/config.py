@@ -27,11 +27,13 @@ CLI_AUTH_MODES = ("off", "token")
 DEFAULT_CLI_TOKEN_FILE = Path("~/.config/kb/token")
 
 
-def setting(default: Any, help: str) -> Any:
-    """Declare one setting: its default and the help text shown by ``kb config show``."""
+def setting(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    """Declare one setting: its default, the help text shown by ``kb config show`` and,
+    for a setting with a fixed set of values, those ``choices``."""
+    metadata = {"help": help, "choices": choices}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Config:
         "Who the CLI acts as. 'off': --as (or 'actor') is trusted, for a single-machine install "
         "whose operator owns the database. 'token': every command that acts as a user must "
         "present that user's personal token (KB_TOKEN or cli_token_file).",
+        choices=CLI_AUTH_MODES,
     )
     cli_token_file: Path = setting(
         Path(""),
@@ -87,13 +90,6 @@ class Config:
     api_max_question_chars: int = setting(1000, "Longest question the API and CLI accept.")
     api_max_body_bytes: int = setting(16_384, "Largest request body the API accepts, in bytes.")
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
-
-    def __post_init__(self) -> None:
-        if self.cli_auth not in CLI_AUTH_MODES:
-            raise ConfigError(
-                f"setting 'cli_auth' must be one of {', '.join(CLI_AUTH_MODES)}, "
-                f"got {self.cli_auth!r}"
-            )
 
     @property
     def home_dir(self) -> Path:
@@ -209,6 +205,16 @@ def _coerce(name: str, value: Any, target: type, origin: str) -> Any:
     raise ConfigError(f"setting '{name}' has an unsupported type {target!r}")
 
 
+def _check_choice(name: str, value: Any, origin: str) -> Any:
+    """The value if the setting has no fixed choices or it is one of them; else ConfigError."""
+    choices = next(f.metadata["choices"] for f in dataclasses.fields(Config) if f.name == name)
+    if choices and value not in choices:
+        raise ConfigError(
+            f"setting '{name}' from {origin} must be one of {', '.join(choices)}, got {value!r}"
+        )
+    return value
+
+
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The config file to read: explicit path, then KB_CONFIG, then ./kb.yaml if present."""
     chosen = explicit or os.environ.get("KB_CONFIG")
@@ -256,13 +262,14 @@ def load_config(
                 raise ConfigError(
                     f"unknown setting '{key}' in {file} (known: {', '.join(sorted(known))})"
                 )
-            values[key] = _coerce(key, raw, hints[key], str(file))
+            values[key] = _check_choice(key, _coerce(key, raw, hints[key], str(file)), str(file))
             sources[key] = str(file)
 
     for name in known:
         var = ENV_PREFIX + name.upper()
         if var in env:
-            values[name] = _coerce(name, env[var], hints[name], f"${var}")
+            coerced = _coerce(name, env[var], hints[name], f"${var}")
+            values[name] = _check_choice(name, coerced, f"${var}")
             sources[name] = f"${var}"
 
     return LoadedConfig(config=Config(**values), sources=sources, file=file)

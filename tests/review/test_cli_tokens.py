@@ -253,7 +253,9 @@ def test_with_cli_auth_off_nothing_changes(
 
 def test_unknown_cli_auth_value_is_one_line_naming_the_setting(monkeypatch) -> None:
     monkeypatch.setenv("KB_CLI_AUTH", "tokens")
-    assert "setting 'cli_auth' must be one of off, token, got 'tokens'" in fails("users", "list")
+    assert "setting 'cli_auth' from $KB_CLI_AUTH must be one of off, token, got 'tokens'" in fails(
+        "users", "list"
+    )
 
 
 def test_migration_adds_and_removes_only_the_token_table(kb_home: Path) -> None:
