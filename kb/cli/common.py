@@ -1,5 +1,5 @@
 """What every CLI command shares: the loaded settings, the database, the acting
-user, and output as a table or as JSON."""
+user (see ``kb.cli.identity``), and output as a table or as JSON."""
 
 from __future__ import annotations
 
@@ -16,15 +16,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kb.cli import identity
 from kb.config import Config, LoadedConfig, load_config
 from kb.db import Database
-from kb.errors import InvalidInput
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 AS_OPTION = typer.Option(
-    None, "--as", help="The user this action runs as (default: the 'actor' setting)."
+    None,
+    "--as",
+    help="The user this action runs as (default: the 'actor' setting). With cli_auth: token "
+    "your token (KB_TOKEN or the token file) names you, and --as must match it.",
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -60,11 +63,13 @@ class CliState:
         return database
 
     def actor(self, given: str | None) -> str:
-        """The acting user: ``--as`` or the 'actor' setting; one is required."""
-        name = (given or self.config.actor or "").strip()
-        if not name:
-            raise InvalidInput("name the acting user with --as NAME (or the 'actor' setting)")
-        return name
+        """The acting user: ``--as`` or the 'actor' setting, proven by a token when
+        cli_auth is 'token'; one is required."""
+        return identity.acting_user(self.config, self.db, given)
+
+    def actor_or_bootstrap(self, given: str | None) -> str | None:
+        """Like ``actor``, but None while the knowledge base has no user yet."""
+        return identity.bootstrap_or_acting_user(self.config, self.db, given)
 
 
 STATE = CliState()

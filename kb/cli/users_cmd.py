@@ -1,5 +1,6 @@
 """``kb users``: add users, list them, set passwords, change roles, disable (admin only,
-except the very first user of a new knowledge base, who must be an admin)."""
+except the very first user of a new knowledge base, who must be an admin), and
+``kb users token``: the personal CLI tokens that ``cli_auth: token`` requires."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 import typer
 
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, print_table
-from review import users
+from kb.cli.identity import TOKEN_ENV
+from review import tokens, users
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +21,14 @@ def register(app: typer.Typer) -> None:
     users_app.command("set-password")(users_set_password)
     users_app.command("roles")(users_roles)
     users_app.command("disable")(users_disable)
+    token_app = typer.Typer(
+        help="Personal CLI tokens (needed when the cli_auth setting is 'token').",
+        no_args_is_help=True,
+    )
+    token_app.command("create")(token_create)
+    token_app.command("revoke")(token_revoke)
+    token_app.command("list")(token_list)
+    users_app.add_typer(token_app, name="token")
     app.add_typer(users_app, name="users")
 
 
@@ -42,18 +52,35 @@ def users_add(
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Add a user (admin only; the first user of a new knowledge base must be an admin)."""
+    """Add a user (admin only; the first user of a new knowledge base must be an admin).
+
+    With cli_auth 'token', the first admin needs no token and gets one, shown once.
+    """
     password = _read_password(password_stdin, required=False)
+    who = STATE.actor_or_bootstrap(actor)
     with STATE.db.session() as session:
-        who = actor or STATE.config.actor or None
-        data = users.user_dict(
-            users.add_user(session, who, name, roles, password=password, display_name=display_name)
+        user = users.add_user(
+            session, who, name, roles, password=password, display_name=display_name
         )
-    emit(
-        data,
-        as_json,
-        lambda d: console.print(f"added {d['name']}: {', '.join(d['roles'])}", highlight=False),
+        data = users.user_dict(user)
+        if who is None and STATE.config.cli_auth == "token":  # add_user bootstrapped
+            data["token"] = tokens.create_token(session, name, name, note="first admin")[1]
+    emit(data, as_json, _print_added)
+
+
+def _print_added(data: dict) -> None:
+    console.print(f"added {data['name']}: {', '.join(data['roles'])}", highlight=False)
+    if "token" in data:
+        _print_token(data["name"], data["token"])
+
+
+def _print_token(name: str, clear: str) -> None:
+    path = STATE.config.effective_cli_token_file
+    console.print(
+        f"CLI token of {name} (shown once; keep it in {TOKEN_ENV} or in {path} with chmod 600):",
+        highlight=False,
     )
+    console.print(clear, highlight=False, markup=False)
 
 
 def users_list(actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
@@ -111,3 +138,46 @@ def users_disable(
     with STATE.db.session() as session:
         users.set_disabled(session, who, name, disabled=not enable)
     console.print(f"{name} {'enabled' if enable else 'disabled'}", highlight=False)
+
+
+def token_create(
+    name: str = typer.Argument(..., help="The user who gets the token."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Give a user a new CLI token, shown once (admin only); their previous one stops working."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        row, clear = tokens.create_token(session, who, name)
+        data = {**tokens.token_dict(row), "token": clear}
+    emit(data, as_json, lambda d: _print_token(d["user"], d["token"]))
+
+
+def token_revoke(
+    name: str = typer.Argument(..., help="The user whose token to revoke."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Revoke a user's CLI token (an admin, or the user themself); it stops working at once."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        data = tokens.token_dict(tokens.revoke_token(session, who, name))
+    emit(
+        data,
+        as_json,
+        lambda d: console.print(f"revoked the CLI token {d['prefix']} of {name}", highlight=False),
+    )
+
+
+def token_list(actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """List the CLI tokens (never the secret), revoked ones included."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        data = [tokens.token_dict(row) for row in tokens.list_tokens(session, who)]
+    emit(
+        data,
+        as_json,
+        lambda d: print_table(
+            d, ["user", "prefix", "created_by", "created_at", "revoked_at", "active"]
+        ),
+    )

@@ -66,6 +66,29 @@ class TestLoadConfig:
         with pytest.raises(ConfigError, match=r"kb\.yaml line"):
             load_config()
 
+    def test_a_value_outside_the_choices_is_named_with_its_origin(
+        self, tmp_path: Path, monkeypatch
+    ) -> None:
+        (tmp_path / "kb.yaml").write_text("cli_auth: tokens\n", encoding="utf-8")
+        with pytest.raises(
+            ConfigError, match=r"'cli_auth' from .*kb\.yaml must be one of off, token"
+        ):
+            load_config()
+        (tmp_path / "kb.yaml").unlink()
+        monkeypatch.setenv("KB_CLI_AUTH", "on")
+        with pytest.raises(ConfigError, match=r"'cli_auth' from \$KB_CLI_AUTH .*got 'on'"):
+            load_config()
+        monkeypatch.setenv("KB_CLI_AUTH", "token")
+        assert load_config().config.cli_auth == "token"
+
+    def test_cli_token_file_defaults_to_the_users_config_dir(self, tmp_path, monkeypatch) -> None:
+        monkeypatch.setenv("HOME", str(tmp_path))
+        config = load_config().config
+        assert config.cli_auth == "off"
+        assert config.effective_cli_token_file == tmp_path / ".config" / "kb" / "token"
+        monkeypatch.setenv("KB_CLI_TOKEN_FILE", str(tmp_path / "t"))
+        assert load_config().config.effective_cli_token_file == tmp_path / "t"
+
     def test_missing_explicit_file(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="not found"):
             load_config(tmp_path / "nope.yaml")
