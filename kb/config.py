@@ -222,7 +222,8 @@ def declared_settings() -> list[SettingInfo]:
     hints = get_type_hints(Config)
     infos = []
     for f in dataclasses.fields(Config):
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        missing = f.default is dataclasses.MISSING
+        default = f.default_factory() if missing else f.default  # type: ignore[misc]
         infos.append(
             SettingInfo(
                 name=f.name,

@@ -30,7 +30,7 @@ from kb.errors import InvalidInput
 _NORM_TOLERANCE = 1e-3
 
 
-def as_matrix(embeddings: Sequence[Any], dim: int) -> np.ndarray:
+def as_matrix(embeddings: Sequence[Any] | np.ndarray, dim: int) -> np.ndarray:
     """Stack embeddings into a float32 ``(n, dim)`` matrix with L2-normalised rows.
 
     Rows already of unit length (within 1e-3) are kept bit for bit; others are normalised.

@@ -81,7 +81,7 @@ def record_changes(session: Session, changes: Sequence[tuple[str, str, int | Non
         return
     now = utcnow()
     session.execute(
-        insert(IndexEvent.__table__),
+        insert(IndexEvent),
         [
             {"article_id": a, "action": act, "version": v, "created_at": now}
             for a, act, v in changes

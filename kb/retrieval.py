@@ -94,7 +94,7 @@ class QueryVectorEmbedder(QueryEmbedder):
     """
 
     @component.output_types(embedding=np.ndarray)
-    def run(self, text: str) -> dict[str, Any]:  # type: ignore[override]
+    def run(self, text: str) -> dict[str, Any]:
         """Embed ``text`` as a query: ``{"embedding": float32 array}``, norm 1."""
         if not isinstance(text, str):
             raise TypeError(f"QueryVectorEmbedder expects a string, got {type(text).__name__}")

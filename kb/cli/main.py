@@ -10,9 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, _click
 
 from kb.cli import (
     api_cmd,
@@ -31,7 +30,7 @@ from kb.errors import KbError
 class KbGroup(TyperGroup):
     """The root command group: turns kb errors into one line and exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: _click.Context) -> object:
         """Run the command; print a KbError as one line instead of a traceback."""
         try:
             return super().invoke(ctx)

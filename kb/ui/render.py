@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 import streamlit as st
 
@@ -42,7 +43,7 @@ def locate(text: str, passage: str, start: int | None, end: int | None) -> tuple
     """The span of ``passage`` in ``text``: the given one if it matches, else the first match."""
     given = start is not None and end is not None and 0 <= start < end <= len(text)
     if given and (not passage or text[start:end] == passage):
-        return start, end
+        return start, end  # type: ignore[return-value]  # ``given`` says both are ints
     if passage:
         found = text.find(passage)
         if found >= 0:
@@ -131,7 +132,7 @@ class Badge:
     """A warning shown next to an article: its text and colour."""
 
     label: str
-    color: str
+    color: Literal["violet", "orange", "red"]
 
 
 def badges(
