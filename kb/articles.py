@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.model import ArticleContent, ArticleType, Audience, State
+from kb.model import EVER_PUBLISHED, ArticleContent, ArticleType, Audience, State
 from kb.tables import Article, ArticleVersion
 
 CONTENT_FIELDS = (
@@ -125,15 +125,16 @@ def add_version(
     actor: str,
     *,
     source: str = "",
-    based_on: int | None = None,
+    base: ArticleVersion | None = None,
     state: State = State.DRAFT,
     flush: bool = True,
 ) -> ArticleVersion:
-    """Append a new version (a draft by default) to an existing article.
+    """Append a new version (a draft by default) to an existing article, based on ``base``.
 
-    Its revision continues the article's highest revision, so a revision number
-    names one saved state of one draft: a save made against a draft that was
-    submitted meanwhile cannot match a newer draft by accident.
+    Its ``editors`` are the authors of its content (``authors_building_on``). Its
+    revision continues the article's highest revision, so a revision number names one
+    saved state of one draft: a save made against a draft that was submitted meanwhile
+    cannot match a newer draft by accident.
     """
     content.validate()
     if str(content.type) != article.type:
@@ -154,18 +155,33 @@ def add_version(
         state=str(state),
         revision=revision,
         source=source,
-        based_on=based_on,
+        based_on=base.version if base is not None else None,
         created_by=actor,
         created_at=now,
         updated_by=actor,
         updated_at=now,
-        editors=[actor],
+        editors=authors_building_on(base, actor),
         **_content_columns(content),
     )
     session.add(row)
     if flush:
         session.flush()
     return row
+
+
+def authors_building_on(base: ArticleVersion | None, actor: str) -> list[str]:
+    """Who wrote a new version that ``actor`` makes from ``base``: the four-eyes authors.
+
+    What a reviewer judges is the change since the last published version. A base that
+    was published at some point was reviewed (or bootstrap-published) already, so the new
+    version's authors are its editors alone. A base that never was (a draft, a version in
+    review, approved or rejected) is part of the change under review: its authors stay
+    authors of every version built on it, however little the new version changes. So
+    re-saving someone's rejected text never makes it "yours", nor theirs reviewable by them.
+    """
+    if base is None or base.state in EVER_PUBLISHED:
+        return [actor]
+    return [actor, *(name for name in base.editors or [] if name != actor)]
 
 
 def update_draft(
@@ -294,7 +310,7 @@ def store_contents(
             summary.updated_drafts += 1
         else:
             written_by_id[content.id] = add_version(
-                session, article, content, actor, source=source, based_on=latest.version
+                session, article, content, actor, source=source, base=latest
             )
             summary.new_versions += 1
     session.flush()

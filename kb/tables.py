@@ -81,6 +81,8 @@ class ArticleVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The authors of this version's content for the four-eyes rule: who saved it, plus the
+    # authors of the unreviewed version it was based on (kb.articles.authors_building_on).
     editors: Mapped[list[str]] = mapped_column(default=list)
 
     article: Mapped[Article] = relationship(back_populates="versions")
