@@ -133,7 +133,5 @@ def test_upgrade_adds_the_session_column_and_downgrade_removes_it(old_db) -> Non
     old_db.migrate()
     assert "session_id" in {c["name"] for c in inspect(old_db.engine).get_columns("query_log")}
     command.downgrade(alembic_config(old_db.engine), "0002")
-    assert "session_id" not in {
-        c["name"] for c in inspect(old_db.engine).get_columns("query_log")
-    }
+    assert "session_id" not in {c["name"] for c in inspect(old_db.engine).get_columns("query_log")}
     old_db.migrate()
