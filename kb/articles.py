@@ -108,8 +108,8 @@ def create_article(
     whole batch; ``flush=False`` leaves the INSERTs to one flush of the batch.
     """
     content.validate()
-    if not known_new and session.get(Article, content.id) is not None:
-        raise Conflict(f"article '{content.id}' already exists")
+    if not known_new:
+        refuse_taken_ids(session, [(content.id, "")])
     now = utcnow()
     article = Article(
         id=content.id, type=str(content.type), created_at=now, created_by=actor, latest_version=0
@@ -269,6 +269,43 @@ class StoreSummary:
     unchanged: int = 0
 
 
+def _case_twin_message(article_id: str, taken: str, where: str = "") -> str:
+    if taken == article_id:
+        return f"article '{article_id}' already exists"
+    origin = f" ({where})" if where else ""
+    return (
+        f"article id '{article_id}'{origin} differs only by case from the existing article "
+        f"'{taken}'; ids are unique ignoring case: use '{taken}' or another id"
+    )
+
+
+def refuse_taken_ids(session: Session, ids: list[tuple[str, str]]) -> None:
+    """Conflict if an existing article has one of these ids, ignoring case.
+
+    ``ids`` are (id, where it comes from, for the message) pairs of new articles.
+    """
+    wanted = {article_id.lower(): (article_id, where) for article_id, where in ids}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken = session.scalar(select(Article.id).where(func.lower(Article.id).in_(chunk)))
+        if taken is not None:
+            article_id, where = wanted[taken.lower()]
+            raise Conflict(_case_twin_message(article_id, taken, where))
+
+
+def refuse_case_twins(ids: list[tuple[str, str]]) -> None:
+    """InvalidInput if two of these (id, where) differ only by case (equal ids are one)."""
+    first: dict[str, tuple[str, str]] = {}
+    for article_id, where in ids:
+        seen = first.setdefault(article_id.lower(), (article_id, where))
+        if seen[0] != article_id:
+            raise InvalidInput(
+                f"article ids '{seen[0]}' ({seen[1]}) and '{article_id}' ({where}) differ "
+                "only by case; ids are unique ignoring case"
+            )
+
+
 def _existing_articles(session: Session, ids: list[str]) -> dict[str, Article]:
     found: dict[str, Article] = {}
     for start in range(0, len(ids), 500):
@@ -291,9 +328,11 @@ def store_contents(
     unchanged ones), in input order.
     """
     summary = StoreSummary()
+    refuse_case_twins([(c.id, src) for c, src in contents])
     existing = _existing_articles(session, [c.id for c, _ in contents])
     current_rows = _current_rows(session, list(existing.values()))
     new = [(c, src) for c, src in contents if c.id not in existing]
+    refuse_taken_ids(session, [(c.id, src) for c, src in new])
     written_by_id = {row.article_id: row for row in _insert_new_articles(session, new, actor)}
     summary.created = len(new)
     for content, source in contents:
