@@ -71,6 +71,11 @@ class Config:
     llm_model: str = setting("", "Model name to request from llm_base_url.")
     llm_api_key: str = setting("", "API key for llm_base_url (prefer the KB_LLM_API_KEY env).")
     api_rate_limit_per_minute: int = setting(120, "Requests per minute allowed per API key.")
+    api_auth_failures_per_minute: int = setting(
+        20,
+        "Failed API authentications per minute allowed per client address, per worker; "
+        "beyond it 429. 0: no limit.",
+    )
     api_max_question_chars: int = setting(1000, "Longest question the API and CLI accept.")
     api_max_body_bytes: int = setting(16_384, "Largest request body the API accepts, in bytes.")
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")

@@ -18,10 +18,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kb.api.auth import KeyUsage, may_see
 from kb.api.metrics import ApiMetrics
-from kb.api.ratelimit import RateLimiter
+from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 from kb.articles import is_effective, utcnow
 from kb.config import Config
 from kb.db import Database
@@ -58,6 +59,15 @@ class Readiness:
         return self.model and self.index
 
 
+def _upsert_feedback(session: Any, identity: dict[str, Any], verdict: dict[str, Any]) -> Any:
+    """INSERT ... ON CONFLICT (request_id, given_by) DO UPDATE, returning the row's id."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Feedback).values(**identity, **verdict)
+    return statement.on_conflict_do_update(
+        index_elements=[Feedback.request_id, Feedback.given_by], set_=verdict
+    ).returning(Feedback.id)
+
+
 class ApiState:
     """Everything one worker shares between requests (``app.state.kb``)."""
 
@@ -68,6 +78,7 @@ class ApiState:
         self.reader: IndexReader = shared_reader(config)
         self.metrics = ApiMetrics()
         self.limiter = RateLimiter(config.api_rate_limit_per_minute)
+        self.auth_failures = AuthFailureLimiter(config.api_auth_failures_per_minute)
         self.key_usage = KeyUsage()
         self.readiness = Readiness()
         self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
@@ -147,24 +158,26 @@ class ApiState:
         comment: str | None,
         correct_article_id: str | None,
     ) -> Feedback:
-        """Store feedback on a suggestion this key received; NotFound otherwise."""
+        """Store this key's feedback on a suggestion it received; NotFound otherwise.
+
+        One row per requester and request: a second feedback replaces the first (latest
+        wins), in one atomic upsert, so concurrent feedback never fails on the unique index.
+        """
         with self.db.session() as session:
             logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
             if logged is None or logged.requester != key.requester:
                 raise NotFound(f"no suggestion with request_id '{request_id}' for this key")
             if correct_article_id is not None:
                 self._check_visible(session, key.audience, correct_article_id)
-            row = Feedback(
-                request_id=request_id,
-                ts=utcnow(),
-                helpful=helpful,
-                comment=comment or "",
-                correct_article_id=correct_article_id,
-                given_by=key.requester,
-            )
-            session.add(row)
-            session.flush()
-            return row
+            verdict = {
+                "ts": utcnow(),
+                "helpful": helpful,
+                "comment": comment or "",
+                "correct_article_id": correct_article_id,
+            }
+            identity = {"request_id": request_id, "given_by": key.requester}
+            feedback_id = session.scalar(_upsert_feedback(session, identity, verdict))
+            return session.get(Feedback, feedback_id, populate_existing=True)
 
     def _check_visible(self, session: Any, audience: Audience, article_id: str) -> None:
         try:
