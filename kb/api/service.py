@@ -18,7 +18,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kb.api.auth import KeyUsage, may_see
 from kb.api.metrics import ApiMetrics
@@ -27,6 +26,7 @@ from kb.articles import is_effective, utcnow
 from kb.config import Config
 from kb.db import Database
 from kb.errors import InvalidInput, NotFound, NotReady
+from kb.feedback import save_feedback
 from kb.index import IndexReader, IndexSnapshot
 from kb.keys import KeyInfo
 from kb.model import Audience
@@ -57,15 +57,6 @@ class Readiness:
     def ready(self) -> bool:
         """True when both the model and the index are loaded."""
         return self.model and self.index
-
-
-def _upsert_feedback(session: Any, identity: dict[str, Any], verdict: dict[str, Any]) -> Any:
-    """INSERT ... ON CONFLICT (request_id, given_by) DO UPDATE, returning the row's id."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Feedback).values(**identity, **verdict)
-    return statement.on_conflict_do_update(
-        index_elements=[Feedback.request_id, Feedback.given_by], set_=verdict
-    ).returning(Feedback.id)
 
 
 class ApiState:
@@ -160,8 +151,8 @@ class ApiState:
     ) -> Feedback:
         """Store this key's feedback on a suggestion it received; NotFound otherwise.
 
-        One row per requester and request: a second feedback replaces the first (latest
-        wins), in one atomic upsert, so concurrent feedback never fails on the unique index.
+        One row per key and request: a second feedback replaces the first (latest wins,
+        ``kb.feedback.save_feedback``).
         """
         with self.db.session() as session:
             logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
@@ -169,15 +160,14 @@ class ApiState:
                 raise NotFound(f"no suggestion with request_id '{request_id}' for this key")
             if correct_article_id is not None:
                 self._check_visible(session, key.audience, correct_article_id)
-            verdict = {
-                "ts": utcnow(),
-                "helpful": helpful,
-                "comment": comment or "",
-                "correct_article_id": correct_article_id,
-            }
-            identity = {"request_id": request_id, "given_by": key.requester}
-            feedback_id = session.scalar(_upsert_feedback(session, identity, verdict))
-            return session.get(Feedback, feedback_id, populate_existing=True)
+            return save_feedback(
+                session,
+                request_id,
+                key.requester,
+                helpful=helpful,
+                comment=comment or "",
+                correct_article_id=correct_article_id,
+            )
 
     def _check_visible(self, session: Any, audience: Audience, article_id: str) -> None:
         try:
