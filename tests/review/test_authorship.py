@@ -121,3 +121,18 @@ def test_an_import_that_updates_a_draft_counts_as_authorship(people: Database) -
     run(people, workflow.submit, "ann", "refund")
     with pytest.raises(Forbidden, match="four-eyes"):
         run(people, workflow.approve, "eve", "refund")
+
+
+def test_a_copy_of_an_approved_but_unpublished_version_keeps_its_author(
+    people: Database,
+) -> None:
+    """Approved is not published: the change since the last publication still has eve's part."""
+    publish_article(people)
+    run(people, editing.new_draft, "eve", "refund", content(body="退货期限为10天。\n"))
+    run(people, workflow.submit, "eve", "refund")
+    run(people, workflow.approve, "rex", "refund")
+    run(people, editing.new_draft, "ann", "refund", content(body="退货期限为12天。\n"))
+    run(people, workflow.submit, "ann", "refund")
+    assert sorted(newest(people).editors) == ["ann", "eve"]
+    with pytest.raises(Forbidden, match="four-eyes"):
+        run(people, workflow.approve, "eve", "refund", version=3)
