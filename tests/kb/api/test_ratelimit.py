@@ -70,7 +70,6 @@ def test_forgets_full_buckets_when_many_keys() -> None:
 
 
 def test_failed_authentications_refill_per_address() -> None:
-
     clock = Clock()
     limiter = AuthFailureLimiter(2, clock=clock)  # one failure back every 30 s
     for _ in range(2):
@@ -86,7 +85,6 @@ def test_failed_authentications_refill_per_address() -> None:
 
 
 def test_no_failure_limit_when_zero() -> None:
-
     limiter = AuthFailureLimiter(0, clock=Clock())
     for _ in range(100):
         limiter.failed("a")
