@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import outbox
-from kb.articles import add_version, store_contents, to_content, utcnow
+from kb.articles import add_version, to_content, utcnow
+from kb.batches import store_contents
 from kb.model import ArticleContent, State
 from kb.tables import Article, ArticleVersion
 from review import audit
