@@ -4,19 +4,19 @@ The lifecycle rules and role checks are in ``review``; this module only knows
 how versions are stored: a new article starts as version 1 in ``draft``; a
 draft may be changed in place, guarded by its ``revision`` (optimistic
 locking: a save made against an older revision fails with ``Conflict`` naming
-who changed it); any other version is immutable.
+who changed it); any other version is immutable. Article ids are unique ignoring
+case. Storing a whole import batch is ``kb.batches``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.model import ArticleContent, ArticleType, Audience, State
+from kb.model import EVER_PUBLISHED, ArticleContent, ArticleType, Audience, State
 from kb.tables import Article, ArticleVersion
 
 CONTENT_FIELDS = (
@@ -58,7 +58,8 @@ def to_content(row: ArticleVersion) -> ArticleContent:
     )
 
 
-def _content_columns(content: ArticleContent) -> dict[str, object]:
+def content_columns(content: ArticleContent) -> dict[str, object]:
+    """The stored columns of a content (JSON-ready lists, its hash)."""
     values = {f: getattr(content, f) for f in CONTENT_FIELDS}
     values["audience"] = str(content.audience)
     values["tags"] = list(content.tags)
@@ -93,6 +94,43 @@ def latest_version(session: Session, article_id: str) -> ArticleVersion:
     return get_version(session, article_id, article.latest_version)
 
 
+def _case_twin_message(article_id: str, taken: str, where: str = "") -> str:
+    if taken == article_id:
+        return f"article '{article_id}' already exists"
+    origin = f" ({where})" if where else ""
+    return (
+        f"article id '{article_id}'{origin} differs only by case from the existing article "
+        f"'{taken}'; ids are unique ignoring case: use '{taken}' or another id"
+    )
+
+
+def refuse_taken_ids(session: Session, ids: list[tuple[str, str]]) -> None:
+    """Conflict if an existing article has one of these ids, ignoring case.
+
+    ``ids`` are (id, where it comes from, for the message) pairs of new articles.
+    """
+    wanted = {article_id.lower(): (article_id, where) for article_id, where in ids}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken = session.scalar(select(Article.id).where(func.lower(Article.id).in_(chunk)))
+        if taken is not None:
+            article_id, where = wanted[taken.lower()]
+            raise Conflict(_case_twin_message(article_id, taken, where))
+
+
+def refuse_case_twins(ids: list[tuple[str, str]]) -> None:
+    """InvalidInput if two of these (id, where) differ only by case (equal ids are one)."""
+    first: dict[str, tuple[str, str]] = {}
+    for article_id, where in ids:
+        seen = first.setdefault(article_id.lower(), (article_id, where))
+        if seen[0] != article_id:
+            raise InvalidInput(
+                f"article ids '{seen[0]}' ({seen[1]}) and '{article_id}' ({where}) differ "
+                "only by case; ids are unique ignoring case"
+            )
+
+
 def create_article(
     session: Session,
     content: ArticleContent,
@@ -108,8 +146,8 @@ def create_article(
     whole batch; ``flush=False`` leaves the INSERTs to one flush of the batch.
     """
     content.validate()
-    if not known_new and session.get(Article, content.id) is not None:
-        raise Conflict(f"article '{content.id}' already exists")
+    if not known_new:
+        refuse_taken_ids(session, [(content.id, "")])
     now = utcnow()
     article = Article(
         id=content.id, type=str(content.type), created_at=now, created_by=actor, latest_version=0
@@ -125,15 +163,16 @@ def add_version(
     actor: str,
     *,
     source: str = "",
-    based_on: int | None = None,
+    base: ArticleVersion | None = None,
     state: State = State.DRAFT,
     flush: bool = True,
 ) -> ArticleVersion:
-    """Append a new version (a draft by default) to an existing article.
+    """Append a new version (a draft by default) to an existing article, based on ``base``.
 
-    Its revision continues the article's highest revision, so a revision number
-    names one saved state of one draft: a save made against a draft that was
-    submitted meanwhile cannot match a newer draft by accident.
+    Its ``editors`` are the authors of its content (``authors_building_on``). Its
+    revision continues the article's highest revision, so a revision number names one
+    saved state of one draft: a save made against a draft that was submitted meanwhile
+    cannot match a newer draft by accident.
     """
     content.validate()
     if str(content.type) != article.type:
@@ -154,18 +193,33 @@ def add_version(
         state=str(state),
         revision=revision,
         source=source,
-        based_on=based_on,
+        based_on=base.version if base is not None else None,
         created_by=actor,
         created_at=now,
         updated_by=actor,
         updated_at=now,
-        editors=[actor],
-        **_content_columns(content),
+        editors=authors_building_on(base, actor),
+        **content_columns(content),
     )
     session.add(row)
     if flush:
         session.flush()
     return row
+
+
+def authors_building_on(base: ArticleVersion | None, actor: str) -> list[str]:
+    """Who wrote a new version that ``actor`` makes from ``base``: the four-eyes authors.
+
+    What a reviewer judges is the change since the last published version. A base that
+    was published at some point was reviewed (or bootstrap-published) already, so the new
+    version's authors are its editors alone. A base that never was (a draft, a version in
+    review, approved or rejected) is part of the change under review: its authors stay
+    authors of every version built on it, however little the new version changes. So
+    re-saving someone's rejected text never makes it "yours", nor theirs reviewable by them.
+    """
+    if base is None or base.state in EVER_PUBLISHED:
+        return [actor]
+    return [actor, *(name for name in base.editors or [] if name != actor)]
 
 
 def update_draft(
@@ -191,7 +245,7 @@ def update_draft(
     editors = list(row.editors or [])
     if actor not in editors:
         editors.append(actor)
-    values = _content_columns(content)
+    values = content_columns(content)
     values.update(
         revision=expected_revision + 1, updated_by=actor, updated_at=utcnow(), editors=editors
     )
@@ -241,136 +295,3 @@ def published_versions(session: Session) -> list[ArticleVersion]:
 def served_versions(session: Session, on: date) -> list[ArticleVersion]:
     """What agents and bots may be shown on ``on``: published and effective."""
     return [row for row in published_versions(session) if is_effective(row, on)]
-
-
-@dataclass
-class StoreSummary:
-    """What storing an import batch did."""
-
-    created: int = 0
-    new_versions: int = 0
-    updated_drafts: int = 0
-    unchanged: int = 0
-
-
-def _existing_articles(session: Session, ids: list[str]) -> dict[str, Article]:
-    found: dict[str, Article] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        found.update(
-            (a.id, a) for a in session.scalars(select(Article).where(Article.id.in_(chunk)))
-        )
-    return found
-
-
-def store_contents(
-    session: Session, contents: list[tuple[ArticleContent, str]], actor: str
-) -> tuple[StoreSummary, list[ArticleVersion]]:
-    """Store (content, source) pairs as drafts in the session's transaction.
-
-    A new id becomes a new article (inserted in bulk); a known id with an open
-    draft has that draft updated (unless the content is the same); a known id
-    whose newest version has the same content hash is left alone; otherwise a
-    new draft version is added. Returns the summary and the draft versions written (not the
-    unchanged ones), in input order.
-    """
-    summary = StoreSummary()
-    existing = _existing_articles(session, [c.id for c, _ in contents])
-    current_rows = _current_rows(session, list(existing.values()))
-    new = [(c, src) for c, src in contents if c.id not in existing]
-    written_by_id = {row.article_id: row for row in _insert_new_articles(session, new, actor)}
-    summary.created = len(new)
-    for content, source in contents:
-        article = existing.get(content.id)
-        if article is None:
-            continue
-        latest = current_rows[article.id]
-        if latest.content_hash == content.content_hash():
-            summary.unchanged += 1
-        elif latest.state == State.DRAFT:
-            written_by_id[content.id] = update_draft(
-                session, latest, content, actor, latest.revision
-            )
-            summary.updated_drafts += 1
-        else:
-            written_by_id[content.id] = add_version(
-                session, article, content, actor, source=source, based_on=latest.version
-            )
-            summary.new_versions += 1
-    session.flush()
-    written = [written_by_id[c.id] for c, _ in contents if c.id in written_by_id]
-    return summary, written
-
-
-def _insert_new_articles(
-    session: Session, contents: list[tuple[ArticleContent, str]], actor: str
-) -> list[ArticleVersion]:
-    """Insert new articles as version-1 drafts with bulk INSERTs; return the rows."""
-    if not contents:
-        return []
-    now = utcnow()
-    article_rows, version_rows = [], []
-    for content, source in contents:
-        content.validate()
-        article_rows.append(
-            {
-                "id": content.id,
-                "type": str(content.type),
-                "created_at": now,
-                "created_by": actor,
-                "latest_version": 1,
-                "published_version": None,
-            }
-        )
-        version_rows.append(
-            {
-                "article_id": content.id,
-                "version": 1,
-                "state": str(State.DRAFT),
-                "revision": 1,
-                "source": source,
-                "based_on": None,
-                "created_by": actor,
-                "created_at": now,
-                "updated_by": actor,
-                "updated_at": now,
-                "editors": [actor],
-                **_content_columns(content),
-            }
-        )
-    session.execute(insert(Article), article_rows)
-    session.execute(insert(ArticleVersion), version_rows)
-    ids = [c.id for c, _ in contents]
-    rows: list[ArticleVersion] = []
-    for start in range(0, len(ids), 500):
-        rows.extend(
-            session.scalars(
-                select(ArticleVersion).where(
-                    ArticleVersion.article_id.in_(ids[start : start + 500])
-                )
-            )
-        )
-    return rows
-
-
-def _current_rows(session: Session, articles: list[Article]) -> dict[str, ArticleVersion]:
-    """Per article, the version an import builds on: its open draft, else its newest version.
-
-    An article has at most one draft, but it need not be the newest version (a
-    rollback copy in review can be newer), so drafts are looked up by state.
-    """
-    rows: dict[str, ArticleVersion] = {}
-    for start in range(0, len(articles), 500):
-        chunk = articles[start : start + 500]
-        newest = [
-            (ArticleVersion.article_id == a.id) & (ArticleVersion.version == a.latest_version)
-            for a in chunk
-        ]
-        drafts = ArticleVersion.article_id.in_([a.id for a in chunk]) & (
-            ArticleVersion.state == str(State.DRAFT)
-        )
-        for row in session.scalars(select(ArticleVersion).where(or_(*newest, drafts))):
-            current = rows.get(row.article_id)
-            if current is None or current.state != State.DRAFT:
-                rows[row.article_id] = row
-    return rows

@@ -153,6 +153,12 @@ class Config:
     api_rate_limit_per_minute: int = setting(
         120, "Requests per minute allowed per API key.", rule=at_least(1)
     )
+    api_auth_failures_per_minute: int = setting(
+        20,
+        "Failed API authentications per minute allowed per client address, per worker; "
+        "beyond it 429. 0: no limit.",
+        rule=at_least(0),
+    )
     api_max_question_chars: int = setting(
         1000, "Longest question the API and CLI accept.", rule=between(1, 100_000)
     )

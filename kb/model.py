@@ -45,6 +45,11 @@ class State(StrEnum):
     SUPERSEDED = "superseded"  # was published, replaced by a newer published version
 
 
+# States of versions that were published at some point (their content passed review or
+# was published deliberately by an admin's bootstrap import).
+EVER_PUBLISHED = frozenset({State.PUBLISHED, State.SUPERSEDED, State.ARCHIVED})
+
+
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 

@@ -21,12 +21,18 @@ def query_log_record(
     requester: str,
     channel: str,
     latency_ms: float,
+    session_id: str | None = None,
 ) -> dict[str, Any]:
-    """The ``QueryLog`` columns of one answered request (question masked)."""
+    """The ``QueryLog`` columns of one answered request (question and session id masked).
+
+    ``session_id`` is the caller's conversation id (the API's ``session_id`` field), so
+    the questions of one conversation can be read together; None when not given.
+    """
     cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
     return {
         "request_id": data["request_id"],
         "channel": channel[:32],
+        "session_id": mask_personal_data(session_id)[:128] if session_id else None,
         "requester": requester[:64],
         "audience": str(audience),
         "question": mask_personal_data(question),

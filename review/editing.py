@@ -59,9 +59,7 @@ def new_draft(
     rows = versions_of(session, article_id)
     _refuse_second_draft(rows)
     base = find_version(rows, from_version) if from_version is not None else rows[-1]
-    row = add_version(
-        session, article, content or to_content(base), user.name, based_on=base.version
-    )
+    row = add_version(session, article, content or to_content(base), user.name, base=base)
     event = created_event(row, user.name, Action.EDIT, f"new draft based on version {base.version}")
     audit.append(session, event)
     return row
@@ -140,7 +138,7 @@ def _draft_from_edit(session, actor, article, base, content, expected_revision):
             f"{label(base)} is {base.state} ({describe_change(base)}); reload it and start a "
             "new draft"
         )
-    row = add_version(session, article, content, actor, based_on=base.version)
+    row = add_version(session, article, content, actor, base=base)
     comment = f"new draft based on version {base.version}"
     audit.append(session, created_event(row, actor, Action.EDIT, comment))
     return row

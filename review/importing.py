@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kb import outbox
-from kb.articles import add_version, store_contents, to_content, utcnow
+from kb.articles import add_version, to_content, utcnow
+from kb.batches import store_contents
 from kb.model import ArticleContent, State
 from kb.tables import Article, ArticleVersion
 from review import audit
@@ -121,7 +122,7 @@ def _publication_targets(
             continue
         if row.state != State.DRAFT:
             article = session.get(Article, article_id)
-            row = add_version(session, article, to_content(row), actor, based_on=row.version)
+            row = add_version(session, article, to_content(row), actor, base=row)
             note = f"copy of version {row.based_on} for bootstrap publication"
             events.append(created_event(row, actor, Action.IMPORT, note))
         targets.append(row)

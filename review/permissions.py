@@ -12,8 +12,10 @@ Roles (a user may hold several):
 * reviewer: approve or reject versions in review, comment;
 * publisher: publish approved versions, archive, roll back, comment;
 * admin: everything (users, keys, bootstrap publication), except that nobody,
-  admin included, approves or rejects a version they authored or edited
-  (four-eyes, using ``ArticleVersion.editors``).
+  admin included, approves or rejects a version whose content they wrote any part
+  of (four-eyes, using ``ArticleVersion.editors``: the authors of the change since
+  the last published version, carried over from every unreviewed version it was
+  based on; see ``kb.articles.authors_building_on``).
 """
 
 from __future__ import annotations
@@ -183,10 +185,11 @@ def authorize(
 
 
 def check_four_eyes(session: Session, user: User, action: Action, row: ArticleVersion) -> None:
-    """Refuse approving or rejecting a version the user authored or edited."""
+    """Refuse approving or rejecting a version whose content the user wrote any part of."""
     if action in FOUR_EYES_ACTIONS and user.name in (row.editors or []):
         reason = (
-            f"{user.name} edited article '{row.article_id}' version {row.version} and may not "
-            f"{action} it (four-eyes rule: someone else must review it)"
+            f"{user.name} wrote part of article '{row.article_id}' version {row.version} "
+            f"(or of the unreviewed version it is based on) and may not {action} it "
+            "(four-eyes rule: someone else must review it)"
         )
         raise refuse(session, user.name, action, reason, version=row)

@@ -22,6 +22,7 @@ cannot be published (roll back instead).
 from __future__ import annotations
 
 from kb.errors import Conflict
+from kb.model import EVER_PUBLISHED as EVER_PUBLISHED  # re-exported: the lifecycle's facts
 from kb.model import State
 from review.permissions import Action
 
@@ -35,8 +36,6 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
 }
 # Moved by the system, not by an action of their own: publishing another version.
 SUPERSEDE = (State.PUBLISHED, State.SUPERSEDED)
-# States of versions that were published at some point.
-EVER_PUBLISHED = frozenset({State.PUBLISHED, State.SUPERSEDED, State.ARCHIVED})
 # States in which a version is still on its way to publication.
 OPEN_STATES = frozenset({State.DRAFT, State.IN_REVIEW, State.APPROVED})
 

@@ -164,7 +164,7 @@ def rollback(
         article,
         to_content(source),
         user.name,
-        based_on=to_version,
+        base=source,
         state=State.IN_REVIEW,
     )
     row.editors = [user.name, *(e for e in source.editors or [] if e != user.name)]

@@ -143,6 +143,7 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
             audience=audience,
             requester=key.requester,
             channel=body.channel or "api",
+            session_id=body.session_id,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         state.log_query(record)

@@ -2,8 +2,10 @@
 
 ``require(scope)`` is a FastAPI dependency: it verifies the key (``kb.keys``), takes
 one token from the key's rate-limit bucket, checks the scope and returns the
-``KeyInfo``. No key, a malformed, unknown or revoked key: 401 (one message for all,
-so a caller learns nothing about which keys exist). A missing scope: 403.
+``KeyInfo``. No key, a malformed, unknown or revoked key: 401 with one body for all
+(``UNAUTHORIZED``), so a caller learns nothing about which keys exist. Each failure
+spends one of the client address's allowance (``api_auth_failures_per_minute``); an
+address that used it up gets 429 before its key is looked at. A missing scope: 403.
 ``last_used_at`` is written at most once a minute per key and worker.
 """
 
@@ -26,6 +28,7 @@ bearer = HTTPBearer(
     description="An API key made with `kb keys create`, sent as `Authorization: Bearer kb_...`.",
 )
 TOUCH_INTERVAL_S = 60.0
+UNAUTHORIZED = "a valid API key is required: send it as 'Authorization: Bearer <key>'"
 
 
 class KeyUsage:
@@ -47,17 +50,26 @@ class KeyUsage:
             return True
 
 
+def client_address(request: Request) -> str:
+    """The client's IP address (behind a proxy: as uvicorn's ``--proxy-headers`` saw it)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> KeyInfo:
-    """The verified key of this request, or ``Unauthorized``."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    """The verified key of this request; ``Unauthorized`` (or ``RateLimited`` for an
+    address with too many failures) otherwise."""
     state = request.app.state.kb
-    with state.db.session() as session:
-        key = verify_key(session, credentials.credentials.strip())
-        if key is not None and state.key_usage.due(key.id):
-            touch(session, key.id)
+    address = client_address(request)
+    state.auth_failures.refuse_if_exhausted(address)
+    key = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        with state.db.session() as session:
+            key = verify_key(session, credentials.credentials.strip())
+            if key is not None and state.key_usage.due(key.id):
+                touch(session, key.id)
     if key is None:
-        raise Unauthorized("invalid or revoked API key")
+        state.auth_failures.failed(address)
+        raise Unauthorized(UNAUTHORIZED)
     request.state.key_name = key.name
     return key
 

@@ -1,10 +1,14 @@
-"""Per-key rate limiting: a token bucket per API key, in the memory of each worker.
+"""Rate limiting: token buckets in the memory of each worker.
 
-A key may send ``per_minute`` requests in a burst and then one every
+Two uses: per API key (every request takes a token: ``RateLimiter.check``), and per
+client address for failed authentication (``AuthFailureLimiter``: a failure takes a
+token; an address without tokens is refused before its key is even looked at).
+
+A bucket holds ``per_minute`` tokens (the burst) and refills one every
 ``60 / per_minute`` seconds. A refused request raises ``RateLimited`` with the
 whole seconds to wait (the ``Retry-After`` header). ``per_minute <= 0`` turns the
 limit off. Each worker process keeps its own buckets: with ``--workers N`` a key
-may reach up to N times the limit, so set ``api_rate_limit_per_minute`` per worker.
+may reach up to N times the limit, so set the limits per worker.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token buckets keyed by API key name; thread-safe."""
+    """Token buckets keyed by name (an API key, a client address); thread-safe."""
 
     def __init__(
         self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
@@ -48,25 +52,46 @@ class RateLimiter:
         """Take one token for ``key``, or raise ``RateLimited`` with the seconds to wait."""
         if not self.enabled:
             return
-        now = self.clock()
         with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= self.max_keys:
-                    self._forget_full(now)
-                bucket = self._buckets[key] = _Bucket(self.capacity, now)
-            else:
-                elapsed = max(0.0, now - bucket.updated)
-                bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
-                bucket.updated = now
+            bucket = self._refilled(key, self.clock())
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return
-            wait = max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+            wait = self._wait(bucket)
         raise RateLimited(
             f"rate limit of {self.per_minute} requests per minute exceeded; retry after {wait} s",
             retry_after=wait,
         )
+
+    def seconds_until_token(self, key: str) -> int:
+        """0 when ``key`` has a token now (none is taken), else the whole seconds to wait."""
+        if not self.enabled:
+            return 0
+        with self._lock:
+            bucket = self._refilled(key, self.clock())
+            return 0 if bucket.tokens >= 1.0 else self._wait(bucket)
+
+    def spend(self, key: str) -> None:
+        """Take one token for ``key`` if it has one (never raises)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            bucket = self._refilled(key, self.clock())
+            bucket.tokens = max(0.0, bucket.tokens - 1.0)
+
+    def _wait(self, bucket: _Bucket) -> int:
+        return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+
+    def _refilled(self, key: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._forget_full(now)
+            return self._buckets.setdefault(key, _Bucket(self.capacity, now))
+        elapsed = max(0.0, now - bucket.updated)
+        bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
+        bucket.updated = now
+        return bucket
 
     def _forget_full(self, now: float) -> None:
         """Drop buckets that have refilled completely (they carry no information)."""
@@ -76,3 +101,29 @@ class RateLimiter:
             if b.tokens + (now - b.updated) * self.rate >= self.capacity
         ]:
             del self._buckets[name]
+
+
+class AuthFailureLimiter:
+    """Failed authentication attempts per client address (a flood of bad keys is throttled).
+
+    ``refuse_if_exhausted`` runs before a key is verified: an address that used up its
+    allowance of failures gets 429 (whatever key it sends) until a token refills.
+    ``failed`` spends one token. Other addresses are unaffected.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        """Store the allowance of failures per minute per address (``<= 0``: no limit)."""
+        self.buckets = RateLimiter(per_minute, clock=clock)
+
+    def refuse_if_exhausted(self, address: str) -> None:
+        """Raise ``RateLimited`` when ``address`` has no failed attempt left."""
+        wait = self.buckets.seconds_until_token(address)
+        if wait:
+            raise RateLimited(
+                f"too many failed authentication attempts from this address; retry after {wait} s",
+                retry_after=wait,
+            )
+
+    def failed(self, address: str) -> None:
+        """Count one failed authentication attempt from ``address``."""
+        self.buckets.spend(address)

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kb.text import QUESTION_PATTERN
 
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+# A conversation id as chat platforms make them: UUIDs, base64, open ids; no spaces.
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
 MAX_TOP_K = 20
 
 
@@ -131,7 +133,12 @@ def suggest_request_model(max_question_chars: int) -> type[BaseModel]:
         as_of: date | None = Field(default=None, description="Effective date (default today).")
         lang: str | None = Field(default=None, max_length=16)
         channel: str | None = Field(default=None, max_length=32)
-        session_id: str | None = Field(default=None, max_length=128)
+        session_id: str | None = Field(
+            default=None,
+            max_length=128,
+            pattern=SESSION_ID_PATTERN,
+            description="The conversation this question belongs to; kept in the query log.",
+        )
 
         @field_validator("as_of", mode="before")
         @classmethod

@@ -21,11 +21,12 @@ from sqlalchemy import or_, select
 
 from kb.api.auth import KeyUsage, may_see
 from kb.api.metrics import ApiMetrics
-from kb.api.ratelimit import RateLimiter
+from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 from kb.articles import utcnow
 from kb.config import Config
 from kb.db import Database
 from kb.errors import InvalidInput, NotFound, NotReady
+from kb.feedback import save_feedback
 from kb.index import IndexReader, IndexSnapshot
 from kb.keys import KeyInfo
 from kb.model import Audience
@@ -68,6 +69,7 @@ class ApiState:
         self.reader: IndexReader = shared_reader(config)
         self.metrics = ApiMetrics()
         self.limiter = RateLimiter(config.api_rate_limit_per_minute)
+        self.auth_failures = AuthFailureLimiter(config.api_auth_failures_per_minute)
         self.key_usage = KeyUsage()
         self.readiness = Readiness()
         self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
@@ -147,24 +149,25 @@ class ApiState:
         comment: str | None,
         correct_article_id: str | None,
     ) -> Feedback:
-        """Store feedback on a suggestion this key received; NotFound otherwise."""
+        """Store this key's feedback on a suggestion it received; NotFound otherwise.
+
+        One row per key and request: a second feedback replaces the first (latest wins,
+        ``kb.feedback.save_feedback``).
+        """
         with self.db.session() as session:
             logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
             if logged is None or logged.requester != key.requester:
                 raise NotFound(f"no suggestion with request_id '{request_id}' for this key")
             if correct_article_id is not None:
                 self._check_visible(session, key.audience, correct_article_id)
-            row = Feedback(
-                request_id=request_id,
-                ts=utcnow(),
+            return save_feedback(
+                session,
+                request_id,
+                key.requester,
                 helpful=helpful,
                 comment=comment or "",
                 correct_article_id=correct_article_id,
-                given_by=key.requester,
             )
-            session.add(row)
-            session.flush()
-            return row
 
     def _check_visible(self, session: Any, audience: Audience, article_id: str) -> None:
         try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.articles import utcnow
 from kb.errors import InvalidInput, NotFound
+from kb.feedback import save_feedback
 from kb.tables import Article, Feedback, QueryLog
 
 CHANNEL = "app"
@@ -32,20 +32,20 @@ def record_feedback(
     comment: str = "",
     correct_article_id: str | None = None,
 ) -> Feedback:
-    """Store an agent's verdict on a suggestion they received; NotFound otherwise."""
+    """Store an agent's verdict on a suggestion they received; NotFound otherwise.
+
+    A second verdict on the same suggestion replaces the first (``kb.feedback``).
+    """
     logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
     if logged is None or logged.requester != requester(user_name):
         raise NotFound(f"no suggestion '{request_id}' for {user_name}")
     if correct_article_id and session.get(Article, correct_article_id) is None:
         raise InvalidInput(f"no article '{correct_article_id}'")
-    row = Feedback(
-        request_id=request_id,
-        ts=utcnow(),
+    return save_feedback(
+        session,
+        request_id,
+        user_name,
         helpful=helpful,
         comment=comment.strip(),
         correct_article_id=correct_article_id or None,
-        given_by=user_name,
     )
-    session.add(row)
-    session.flush()
-    return row

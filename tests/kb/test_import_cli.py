@@ -208,3 +208,12 @@ class TestLongErrorsStayOneLine:
         error_lines = [line for line in result.stderr.splitlines() if "never closed" in line]
         assert len(error_lines) == 1
         assert str(long_name) in error_lines[0]
+
+
+def test_case_twin_ids_are_refused_in_one_line(source: Path) -> None:
+    (source / "twin.jsonl").write_text('{"id": "FAQ-1", "question": "again"}\n', "utf-8")
+    code, out = invoke("import", str(source), "--as", "alice")
+    assert code == 1
+    assert "'faq-1'" in out and "'FAQ-1'" in out and "differ only by case" in out
+    assert "Traceback" not in out
+    assert list_ids() == []

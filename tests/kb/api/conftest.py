@@ -128,7 +128,9 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kb]:
     config = build_kb(home, articles())
     keys = {name: create_key(config, name, *spec) for name, spec in KEYS.items()}
     _revoke(config, "revoked")
-    server = ServerProcess(home, api_rate_limit_per_minute=100_000).start()
+    server = ServerProcess(
+        home, api_rate_limit_per_minute=100_000, api_auth_failures_per_minute=100_000
+    ).start()
     try:
         yield Kb(home, config, server, keys)
     finally:

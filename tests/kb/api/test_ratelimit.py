@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kb.api.errors import RateLimited
-from kb.api.ratelimit import RateLimiter
+from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 
 
 class Clock:
@@ -67,3 +67,25 @@ def test_forgets_full_buckets_when_many_keys() -> None:
     clock.now += 120
     limiter.check("new")
     assert len(limiter._buckets) == 1
+
+
+def test_failed_authentications_refill_per_address() -> None:
+    clock = Clock()
+    limiter = AuthFailureLimiter(2, clock=clock)  # one failure back every 30 s
+    for _ in range(2):
+        limiter.refuse_if_exhausted("10.0.0.1")
+        limiter.failed("10.0.0.1")
+    with pytest.raises(RateLimited) as refused:
+        limiter.refuse_if_exhausted("10.0.0.1")
+    assert refused.value.retry_after == 30
+    limiter.refuse_if_exhausted("10.0.0.2")  # another address has its own allowance
+    limiter.failed("10.0.0.1")  # failures while refused do not dig a deeper hole
+    clock.now += 30
+    limiter.refuse_if_exhausted("10.0.0.1")
+
+
+def test_no_failure_limit_when_zero() -> None:
+    limiter = AuthFailureLimiter(0, clock=Clock())
+    for _ in range(100):
+        limiter.failed("a")
+    limiter.refuse_if_exhausted("a")

@@ -63,7 +63,12 @@ def test_suggest_returns_the_answer_object_and_logs_the_masked_question(
     client: httpx.Client, kb_server: Kb
 ) -> None:
     response = suggest(
-        client, kb_server, "public", "如何申请退货？我的手机号13812345678", channel="wx"
+        client,
+        kb_server,
+        "public",
+        "如何申请退货？我的手机号13812345678",
+        channel="wx",
+        session_id="wx:o6_bmjrPTlm6",
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -75,6 +80,11 @@ def test_suggest_returns_the_answer_object_and_logs_the_masked_question(
     assert "13812345678" not in row.question
     assert "[手机号]" in row.question
     assert (row.requester, row.channel, row.audience) == ("key:public", "wx", "public")
+    assert row.session_id == "wx:o6_bmjrPTlm6"
+    untold = query_log(
+        kb_server, suggest(client, kb_server, "public", "怎么退货").json()["request_id"]
+    )
+    assert untold is not None and untold.session_id is None
     assert row.handoff == body["handoff"]
     assert "13812345678" not in kb_server.server.log.read_text(errors="replace")
 
