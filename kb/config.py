@@ -25,6 +25,13 @@ ENV_PREFIX = "KB_"
 SECRET_SETTINGS = frozenset({"llm_api_key"})
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file, %-encoded so any path works (CJK, %, #, ?)."""
+    from sqlalchemy import URL
+
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
 def setting(default: Any, help: str) -> Any:
     """Declare one setting: its default and the help text shown by ``kb config show``."""
     if isinstance(default, list):
@@ -36,11 +43,15 @@ def setting(default: Any, help: str) -> Any:
 class Config:
     """The effective settings of one kb process. Build it with ``load_config``."""
 
-    home: Path = setting(Path("~/.kb"), "Data directory: database, index and caches live here.")
+    home: Path = setting(
+        Path("~/.kb"),
+        "Data directory: database, index and caches live here (any path, CJK included).",
+    )
     database_url: str = setting(
         "",
         "SQLAlchemy URL of the database. Empty: SQLite at <home>/kb.sqlite3. "
-        "PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db; %-encode special characters "
+        "of the password and path (p%40ss for p@ss, %25 for %).",
     )
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
@@ -83,7 +94,9 @@ class Config:
     @property
     def effective_database_url(self) -> str:
         """The database URL, defaulting to SQLite under the data directory."""
-        return self.database_url or f"sqlite:///{self.home_dir / 'kb.sqlite3'}"
+        if self.database_url:
+            return self.database_url
+        return sqlite_url(self.home_dir / "kb.sqlite3")
 
     @property
     def effective_index_dir(self) -> Path:
@@ -101,7 +114,10 @@ class Config:
         if name == "database_url":
             from sqlalchemy.engine import make_url
 
-            return make_url(self.effective_database_url).render_as_string(hide_password=True)
+            url = make_url(self.effective_database_url)
+            if url.get_backend_name() == "sqlite" and url.database:
+                return f"sqlite:///{url.database}"  # the file path as the user wrote it
+            return url.render_as_string(hide_password=True)
         value = getattr(self, name)
         if name in SECRET_SETTINGS and value:
             return "***"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -33,13 +33,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, create the parent directory and set the pragmas."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    """Create an engine; for SQLite, create the parent directory and set the pragmas.
+
+    The URL is parsed by SQLAlchemy, so a file path in it is %-decoded (a path holding
+    ``%``, ``?`` or ``#`` must be written encoded, as ``kb.config.sqlite_url`` does).
+    """
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def alembic_option(url: URL) -> str:
+    """``url`` as an Alembic option value, with every password and path character intact.
+
+    Alembic's options go through configparser, whose interpolation reads ``%`` as the
+    start of a reference; the %-encoded URL of a path with non-ASCII characters, ``%``,
+    ``(`` or ``#``, or of a password holding ``%``, is therefore written with ``%%``.
+    """
+    return url.render_as_string(hide_password=False).replace("%", "%%")
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -48,7 +64,7 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.set_main_option("sqlalchemy.url", alembic_option(engine.url))
     cfg.attributes["engine"] = engine
     return cfg
 
