@@ -9,7 +9,7 @@ knowledge base up to date in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,17 +23,24 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+BUSY_TIMEOUT_S = 15.0
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, create the parent directory and set the pragmas.
+def _sqlite_pragmas(busy_timeout_s: float) -> Callable[..., None]:
+    def on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(url: str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
+    """Create an engine; for SQLite, create the parent directory and set the pragmas
+    (a writer waits up to ``busy_timeout_s`` for another's lock before "database is locked").
 
     The URL is parsed by SQLAlchemy, so a file path in it is %-decoded (a path holding
     ``%``, ``?`` or ``#`` must be written encoded, as ``kb.config.sqlite_url`` does).
@@ -44,7 +51,7 @@ def make_engine(url: str) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, future=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
     return engine
 
 
@@ -72,9 +79,9 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 class Database:
     """The engine and session factory of one knowledge base."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:

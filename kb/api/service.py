@@ -28,6 +28,7 @@ from kb.db import Database
 from kb.errors import InvalidInput, NotFound, NotReady
 from kb.index import IndexReader, IndexSnapshot
 from kb.keys import KeyInfo
+from kb.logwriter import UsageWriter
 from kb.model import Audience
 from kb.snapshot import shared_reader
 from kb.tables import Article, ArticleVersion, Feedback, QueryLog
@@ -36,6 +37,7 @@ logger = logging.getLogger("kb.api")
 
 RETRY_LOAD_S = 2.0
 WATCH_INTERVAL_S = 0.5
+USAGE_FLUSH_S = 20.0  # longest wait for queued query-log rows (feedback, shutdown)
 
 
 def compute_slots(config: Config) -> int:
@@ -69,6 +71,8 @@ class ApiState:
         self.metrics = ApiMetrics()
         self.limiter = RateLimiter(config.api_rate_limit_per_minute)
         self.key_usage = KeyUsage()
+        # query-log rows and key touches are written off the request path (kb.logwriter)
+        self.usage = UsageWriter(self.db, on_drop=self.metrics.usage_dropped.inc)
         self.readiness = Readiness()
         self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
         # CPU-bound suggestions beyond the cores slow every one down (each embedding uses
@@ -85,10 +89,11 @@ class ApiState:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop the loader and close the database connections."""
+        """Stop the loader, write the queued usage rows, close the database connections."""
         self.readiness.stopped.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.usage.close(timeout=USAGE_FLUSH_S)
         self.db.dispose()
 
     def _load_loop(self) -> None:
@@ -135,9 +140,11 @@ class ApiState:
     # --- query log and feedback ------------------------------------------------------------
 
     def log_query(self, record: dict[str, Any]) -> None:
-        """Write one ``QueryLog`` row (the question must be masked already)."""
-        with self.db.session() as session:
-            session.add(QueryLog(ts=utcnow(), **record))
+        """Queue one ``QueryLog`` row (the question masked already); never blocks or fails.
+
+        The background writer inserts it; a busy database delays the row, not the answer.
+        """
+        self.usage.log_query(record)
 
     def record_feedback(
         self,
@@ -148,6 +155,7 @@ class ApiState:
         correct_article_id: str | None,
     ) -> Feedback:
         """Store feedback on a suggestion this key received; NotFound otherwise."""
+        self.usage.flush(timeout=USAGE_FLUSH_S)  # the suggestion's row may still be queued
         with self.db.session() as session:
             logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
             if logged is None or logged.requester != key.requester:
