@@ -155,7 +155,10 @@ class UsageWriter:
                 batch = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
-            self._write_with_retry(batch)
+            try:
+                self._write_with_retry(batch)
+            except Exception:  # never let the thread die: later rows would pile up unwritten
+                logger.exception("usage log: writing a batch failed")
             with self._cond:
                 self._finished += len(batch)
                 self._cond.notify_all()
