@@ -173,3 +173,43 @@ def test_suggest_during_a_large_concurrent_import(tmp_path: Path) -> None:
         assert logged_ids(config.effective_database_url, wanted, wait=20) == wanted
     finally:
         server.stop()
+
+
+def test_overflow_is_counted_in_metrics_and_accepted_rows_are_written_by_stop(tmp_path: Path) -> None:
+    """The app's own writer: a full queue drops (never blocks) and ``/metrics`` counts it;
+    every accepted row is written by the time the app has stopped."""
+    from fastapi.testclient import TestClient
+
+    from kb.api.app import create_app
+    from kb.config import Config
+    from kb.model import Audience
+    from kb.querylog import query_log_record
+
+    config = Config(home=tmp_path / "kb")
+    db = Database(config.effective_database_url)
+    db.migrate()
+    app = create_app(config, db=db, load=False)
+    state = app.state.kb
+    state.usage.capacity = 3
+    records = [
+        query_log_record(
+            {"request_id": f"r{i}", "answer": "好的", "confidence": 0.9},
+            "我的手机号13812345678",
+            audience=Audience.PUBLIC,
+            requester="key:bot",
+            channel="api",
+            latency_ms=5.0,
+        )
+        for i in range(20)
+    ]
+    with TestClient(app) as client, write_locked(tmp_path / "kb" / "kb.sqlite3"):
+        started = time.perf_counter()
+        for record in records:
+            state.log_query(record)
+        assert time.perf_counter() - started < 1.0
+        dropped = state.usage.dropped
+        assert 0 < dropped < len(records)
+        metrics = client.get("/metrics").text
+        assert f"kb_api_usage_dropped_total {float(dropped)}" in metrics
+    written = logged_ids(config.effective_database_url, {r["request_id"] for r in records}, 0)
+    assert len(written) == len(records) - dropped
