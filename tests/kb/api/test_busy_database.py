@@ -175,7 +175,9 @@ def test_suggest_during_a_large_concurrent_import(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_overflow_is_counted_in_metrics_and_accepted_rows_are_written_by_stop(tmp_path: Path) -> None:
+def test_overflow_is_counted_in_metrics_and_accepted_rows_are_written_by_stop(
+    tmp_path: Path,
+) -> None:
     """The app's own writer: a full queue drops (never blocks) and ``/metrics`` counts it;
     every accepted row is written by the time the app has stopped."""
     from fastapi.testclient import TestClient
