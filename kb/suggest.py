@@ -59,6 +59,7 @@ from kb.db import Database
 from kb.filters import SearchFilters
 from kb.index import IndexReader, IndexSnapshot
 from kb.llm import AnswerRewriter
+from kb.logwriter import UsageWriter
 from kb.model import Audience
 from kb.querylog import query_log_record
 from kb.retrieval import Searcher, SearchResponse, SearchResult
@@ -200,13 +201,16 @@ class Suggester:
         searcher: Searcher | None = None,
         db: Database | None = None,
         rewriter: AnswerRewriter | None = None,
+        log_writer: UsageWriter | None = None,
     ) -> None:
         """Search with ``searcher`` (default: a new ``Searcher`` over ``reader``, default the
-        process-wide reader), log to ``db`` when given, and rewrite with ``rewriter``
-        (default: one for ``llm_base_url`` when that is set)."""
+        process-wide reader), log through ``log_writer`` (off the caller's path) or else to
+        ``db`` when given, and rewrite with ``rewriter`` (default: one for ``llm_base_url``
+        when that is set)."""
         self.config = config
         self.searcher = searcher or Searcher(config, reader=reader)
         self.db = db
+        self.log_writer = log_writer
         self.builder = AnswerBuilder(threshold=config.confidence_threshold)
         if rewriter is None and config.llm_base_url:
             rewriter = AnswerRewriter(
@@ -267,7 +271,9 @@ class Suggester:
             evidence=evidence.to_dict() if evidence else {},
             llm=llm,
         )
-        if self.db is not None and log:
+        if log and self.log_writer is not None:
+            self.log_writer.log_query(log_columns(question, answer, channel, requester))
+        elif log and self.db is not None:
             record(self.db, question, answer, channel=channel, requester=requester)
         return answer
 
@@ -296,11 +302,9 @@ def _detail(reason: str | None, confidence: float, threshold: float) -> str:
     return REASONS[reason]
 
 
-def record(
-    db: Database, question: str, answer: Answer, channel: str = "", requester: str = ""
-) -> None:
-    """Log one suggestion in ``QueryLog``, the question masked; hand-offs are the queue."""
-    columns = query_log_record(
+def log_columns(question: str, answer: Answer, channel: str, requester: str) -> dict[str, Any]:
+    """The ``QueryLog`` columns of one suggestion (the question masked)."""
+    return query_log_record(
         answer.to_dict(),
         question,
         audience=Audience(answer.filters.get("audience", "public")),
@@ -308,5 +312,12 @@ def record(
         channel=channel,
         latency_ms=float(answer.latency_ms),
     )
+
+
+def record(
+    db: Database, question: str, answer: Answer, channel: str = "", requester: str = ""
+) -> None:
+    """Log one suggestion in ``QueryLog`` now, the question masked; hand-offs are the queue."""
+    columns = log_columns(question, answer, channel, requester)
     with db.session() as session:
         session.add(QueryLog(ts=datetime.now(UTC), **columns))

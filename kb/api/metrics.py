@@ -5,6 +5,9 @@
 * ``kb_api_suggestions_total{outcome}``: suggestions, ``answered`` or ``handoff``; the
   hand-off rate is ``rate(kb_api_suggestions_total{outcome="handoff"}[5m]) /
   rate(kb_api_suggestions_total[5m])``;
+* ``kb_api_usage_dropped_total``: query-log rows and key touches dropped because the
+  background writer's queue was full or the database stayed unavailable at shutdown
+  (should stay 0);
 * ``kb_api_audience_withheld_total``: internal articles the last-line audience guard
   removed from a public answer (should stay 0: retrieval filters first).
 
@@ -60,6 +63,12 @@ class ApiMetrics:
         self.withheld = Counter(
             "kb_api_audience_withheld",
             "Internal articles removed from answers to public keys by the last-line guard.",
+            registry=self.registry,
+        )
+        self.usage_dropped = Counter(
+            "kb_api_usage_dropped",
+            "Query-log rows and API-key touches dropped (writer queue full, or database "
+            "unavailable at shutdown).",
             registry=self.registry,
         )
         for outcome in ("answered", "handoff"):

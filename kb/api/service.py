@@ -22,13 +22,13 @@ from sqlalchemy import or_, select
 from kb.api.auth import KeyUsage, may_see
 from kb.api.metrics import ApiMetrics
 from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
-from kb.articles import utcnow
 from kb.config import Config
 from kb.db import Database
 from kb.errors import InvalidInput, NotFound, NotReady
 from kb.feedback import save_feedback
 from kb.index import IndexReader, IndexSnapshot
 from kb.keys import KeyInfo
+from kb.logwriter import UsageWriter
 from kb.model import Audience
 from kb.snapshot import shared_reader
 from kb.tables import Article, ArticleVersion, Feedback, QueryLog
@@ -37,6 +37,7 @@ logger = logging.getLogger("kb.api")
 
 RETRY_LOAD_S = 2.0
 WATCH_INTERVAL_S = 0.5
+USAGE_FLUSH_S = 20.0  # longest wait for queued query-log rows (feedback, shutdown)
 
 
 def compute_slots(config: Config) -> int:
@@ -71,6 +72,8 @@ class ApiState:
         self.limiter = RateLimiter(config.api_rate_limit_per_minute)
         self.auth_failures = AuthFailureLimiter(config.api_auth_failures_per_minute)
         self.key_usage = KeyUsage()
+        # query-log rows and key touches are written off the request path (kb.logwriter)
+        self.usage = UsageWriter(self.db, on_drop=self.metrics.usage_dropped.inc)
         self.readiness = Readiness()
         self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
         # CPU-bound suggestions beyond the cores slow every one down (each embedding uses
@@ -87,10 +90,11 @@ class ApiState:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop the loader and close the database connections."""
+        """Stop the loader, write the queued usage rows, close the database connections."""
         self.readiness.stopped.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.usage.close(timeout=USAGE_FLUSH_S)
         self.db.dispose()
 
     def _load_loop(self) -> None:
@@ -137,9 +141,11 @@ class ApiState:
     # --- query log and feedback ------------------------------------------------------------
 
     def log_query(self, record: dict[str, Any]) -> None:
-        """Write one ``QueryLog`` row (the question must be masked already)."""
-        with self.db.session() as session:
-            session.add(QueryLog(ts=utcnow(), **record))
+        """Queue one ``QueryLog`` row (the question masked already); never blocks or fails.
+
+        The background writer inserts it; a busy database delays the row, not the answer.
+        """
+        self.usage.log_query(record)
 
     def record_feedback(
         self,
@@ -154,6 +160,7 @@ class ApiState:
         One row per key and request: a second feedback replaces the first (latest wins,
         ``kb.feedback.save_feedback``).
         """
+        self.usage.flush(timeout=USAGE_FLUSH_S)  # the suggestion's row may still be queued
         with self.db.session() as session:
             logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
             if logged is None or logged.requester != key.requester:

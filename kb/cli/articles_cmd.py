@@ -15,7 +15,7 @@ from kb.exporter import render_files, write_files
 from kb.importer import ImportBatch, read_articles
 from kb.model import ArticleType, State
 from kb.tables import Article, ArticleVersion
-from review.importing import import_articles
+from review.importing import import_in_batches
 
 
 def register(app: typer.Typer) -> None:
@@ -72,7 +72,10 @@ def import_command(
     """Import articles as drafts: Markdown with front matter, FAQ files (.jsonl, .csv,
     .yaml) and plain documents (.txt, .md, .html, .docx, .pdf).
 
-    A batch imports everything or nothing unless --continue-on-error is given.
+    If any file fails, nothing is imported unless --continue-on-error is given.
+    Articles are committed import_batch_size at a time (the database stays available
+    to the API meanwhile); an import that stops part way is completed by running it
+    again.
     Files and folders whose names start with '_' or '.' are skipped. Drafts need
     the author or admin role; --publish needs admin.
     """
@@ -90,9 +93,10 @@ def import_command(
             f"{len(batch.errors)} of {len(batch.outcomes)} file(s) failed; nothing was imported "
             "(fix them, or use --continue-on-error)"
         )
-    with STATE.db.session() as session:
-        items = [(i.article, i.source) for i in batch.items]
-        summary = import_articles(session, who, items, publish=publish)
+    items = [(i.article, i.source) for i in batch.items]
+    summary = import_in_batches(
+        STATE.db, who, items, publish=publish, batch_size=STATE.config.import_batch_size
+    )
     result = {
         "files": len(batch.outcomes),
         "failed": len(batch.errors),
@@ -102,6 +106,7 @@ def import_command(
         "updated_drafts": summary.updated_drafts,
         "unchanged": summary.unchanged,
         "published": summary.published,
+        "transactions": summary.transactions,
         "outcomes": [o.__dict__ for o in batch.outcomes],
     }
     if as_json:

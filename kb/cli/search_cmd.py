@@ -12,9 +12,10 @@ from typing import Any
 
 import typer
 
-from kb.cli.common import JSON_OPTION, STATE, console, emit, print_table
+from kb.cli.common import JSON_OPTION, STATE, console, emit, err_console, print_table
 from kb.filters import SearchFilters, parse_as_of
 
+LOG_FLUSH_S = 30.0  # how long `kb suggest` retries its query-log row on a busy database
 AUDIENCE_OPTION = typer.Option(
     "public", "--audience", help="Who is asking: public (bots; default) or internal (agents)."
 )
@@ -102,13 +103,22 @@ def suggest(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Suggest a cited answer, or hand off to a human when kb is not confident."""
+    from kb.logwriter import UsageWriter
     from kb.suggest import Suggester
 
-    suggester = Suggester(STATE.config, searcher=_searcher(), db=STATE.db)
-    answer = suggester.suggest(
-        question, _filters(audience, as_of, types, tags, lang), channel="cli"
-    )
-    emit(answer.to_dict(), as_json, _render_answer)
+    filters = _filters(audience, as_of, types, tags, lang)
+    writer = UsageWriter(STATE.db)  # the answer is printed even while the database is busy
+    try:
+        suggester = Suggester(STATE.config, searcher=_searcher(), db=STATE.db, log_writer=writer)
+        answer = suggester.suggest(question, filters, channel="cli")
+        emit(answer.to_dict(), as_json, _render_answer)
+    finally:
+        writer.close(timeout=LOG_FLUSH_S)
+        if writer.dropped:
+            err_console.print(
+                f"warning: the query-log row could not be written ({writer.dropped} dropped)",
+                highlight=False,
+            )
 
 
 def _render_answer(data: dict[str, Any]) -> None:

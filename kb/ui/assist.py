@@ -31,6 +31,7 @@ from kb.ui.session import SignedIn, require
 from review.permissions import Action
 
 ANSWER_KEY = "as_answer"
+FLUSH_S = 20.0  # longest wait for the queued log row of the suggestion feedback is about
 
 
 def published_tags(session: Session) -> list[str]:
@@ -184,6 +185,8 @@ def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:
         return
     helpful_col, wrong_col = st.columns(2)
     helpful = helpful_col.button(t("helpful", lang=lang), key="as_helpful")
+    if helpful:
+        services().usage.flush(timeout=FLUSH_S)  # the suggestion's log row may be queued
     if helpful and run(lambda s: record_feedback(s, user.name, rid, True)) is not None:
         st.session_state["as_feedback_done"] = rid
         st.rerun()
@@ -207,6 +210,7 @@ def _wrong_form(rid: str, user: SignedIn, lang: str) -> None:
         )
         comment = st.text_input(t("feedback_comment", lang=lang), key="as_feedback_comment")
         if st.form_submit_button(t("send_feedback", lang=lang)):
+            services().usage.flush(timeout=FLUSH_S)
             saved = run(lambda s: record_feedback(s, user.name, rid, False, comment, right or None))
             if saved is not None:
                 st.session_state["as_feedback_done"] = rid

@@ -131,7 +131,8 @@ def draft_snapshot(
 
 @st.cache_resource(show_spinner=False)
 def _cached_suggester(key: tuple[str, str, str]) -> Suggester:
-    engine = Suggester(services().config, searcher=searcher(), db=services().db)
+    shared = services()
+    engine = Suggester(shared.config, searcher=searcher(), db=shared.db, log_writer=shared.usage)
     engine.warm_up()
     return engine
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from kb.config import Config, load_config
 from kb.db import Database
 from kb.errors import Conflict, KbError
+from kb.logwriter import UsageWriter
 from kb.ui.i18n import t
 
 T = TypeVar("T")
@@ -29,10 +30,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Services:
-    """The settings and database of the knowledge base this app serves."""
+    """The settings, database and usage writer of the knowledge base this app serves."""
 
     config: Config
     db: Database
+    usage: UsageWriter  # query-log rows, written off the page's path (kb.logwriter)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -46,7 +48,7 @@ def build_services() -> Services:
     config = load_config().config
     db = Database(config.effective_database_url)
     db.migrate()
-    return Services(config, db)
+    return Services(config, db, UsageWriter(db))
 
 
 @st.cache_resource(show_spinner=False)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from kb.db import Database
 from kb.tables import Feedback, QueryLog
 from kb.ui import render
+from kb.ui.services import services
 
 ANSWER = {
     "answer": "请提供运单号，客服将在24小时内核实。[1] 超过72小时的，全额退还运费。[2]",
@@ -80,6 +81,8 @@ def shown(markdown: str) -> str:
 
 
 def db_of(home) -> Database:
+    """The app's database, once the app's background usage writer wrote what it queued."""
+    assert services().usage.flush(timeout=10)
     return Database(f"sqlite:///{home / 'kb.sqlite3'}")
 
 

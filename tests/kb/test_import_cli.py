@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -217,3 +219,89 @@ def test_case_twin_ids_are_refused_in_one_line(source: Path) -> None:
     assert "'faq-1'" in out and "'FAQ-1'" in out and "differ only by case" in out
     assert "Traceback" not in out
     assert list_ids() == []
+
+
+def write_faq(path: Path, n: int) -> None:
+    """``n`` generated FAQ entries as JSON Lines."""
+    lines = (
+        json.dumps(
+            {"id": f"gen-{i:05d}", "question": f"问题{i}怎么处理", "answer": f"答案{i}。"},
+            ensure_ascii=False,
+        )
+        for i in range(n)
+    )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def committed(database: Path) -> tuple[int, int, bool]:
+    """(articles, published versions, audit chain intact) as another reader sees them."""
+    from sqlalchemy import func, select
+
+    from kb.db import Database
+    from kb.tables import Article, ArticleVersion
+    from review import audit
+
+    db = Database(f"sqlite:///{database}")
+    try:
+        with db.session() as session:
+            articles = session.scalar(select(func.count()).select_from(Article))
+            published = session.scalar(
+                select(func.count())
+                .select_from(ArticleVersion)
+                .where(ArticleVersion.state == "published")
+            )
+            return articles, published, audit.verify(session).ok
+    finally:
+        db.dispose()
+
+
+class TestBatchedCommits:
+    """Large imports commit ``import_batch_size`` articles per transaction (issue 13, item 2):
+    the write lock is held for one batch at a time, and an import stopped part way is
+    completed by running it again."""
+
+    def test_one_transaction_per_batch(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        write_faq(tmp_path / "faq.jsonl", 250)
+        monkeypatch.setenv("KB_IMPORT_BATCH_SIZE", "100")
+        code, out = invoke("import", str(tmp_path / "faq.jsonl"), "--as", "admin", "--json")
+        assert code == 0, out
+        assert json.loads(out)["created"] == 250
+        assert json.loads(out)["transactions"] == 3
+
+    def test_bad_batch_size_is_one_line(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        write_faq(tmp_path / "faq.jsonl", 3)
+        monkeypatch.setenv("KB_IMPORT_BATCH_SIZE", "0")
+        code, out = invoke("import", str(tmp_path / "faq.jsonl"), "--as", "admin")
+        assert code == 1
+        assert "import_batch_size" in out
+        assert list_ids() == []
+
+    def test_killed_import_keeps_whole_batches_and_a_rerun_completes_it(
+        self, tmp_path: Path, kb_home: Path
+    ) -> None:
+        source, total, size = tmp_path / "faq.jsonl", 6000, 100
+        write_faq(source, total)
+        env = {**os.environ, "KB_HOME": str(kb_home), "KB_IMPORT_BATCH_SIZE": str(size)}
+        command = [sys.executable, "-m", "kb.cli.main", "import", str(source), "--as", "admin"]
+        command += ["--publish", "--no-index", "--json"]
+        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        database = kb_home / "kb.sqlite3"
+        while child.poll() is None and committed(database)[0] == 0:
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        assert child.returncode == -signal.SIGKILL, "the import finished before it was killed"
+        articles, published, chain_ok = committed(database)
+        assert 0 < articles < total
+        assert articles % size == 0 and published == articles  # whole batches only
+        assert chain_ok
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        assert rerun.returncode == 0, rerun.stderr
+        report = json.loads(rerun.stdout[: rerun.stdout.rindex("}") + 1])
+        assert report["created"] == total - articles
+        assert report["unchanged"] == articles
+        assert committed(database) == (total, total, True)

@@ -40,12 +40,17 @@ def article_ids(body: dict[str, Any]) -> set[str]:
     return {item["article_id"] for item in items}
 
 
-def query_log(kb: Kb, request_id: str) -> QueryLog | None:
-    """The query log row of a request."""
+def query_log(kb: Kb, request_id: str, wait: float = 10.0) -> QueryLog | None:
+    """The query log row of a request, once the server's background writer has written it."""
     db = Database(kb.config.effective_database_url)
+    deadline = time.monotonic() + wait
     try:
-        with db.session() as session:
-            return session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
+        while True:
+            with db.session() as session:
+                row = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
+            if row is not None or time.monotonic() > deadline:
+                return row
+            time.sleep(0.05)
     finally:
         db.dispose()
 
