@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from kb.errors import ConfigError
+from kb.privacy import configure_masking_from
 
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
@@ -74,6 +75,16 @@ class Config:
     api_max_question_chars: int = setting(1000, "Longest question the API and CLI accept.")
     api_max_body_bytes: int = setting(16_384, "Largest request body the API accepts, in bytes.")
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    mask_reference_numbers: bool = setting(
+        True,
+        "Mask waybill and order numbers ([单号]) in the query log, feedback and server log: "
+        "after 订单号/运单号/order/tracking, or in a carrier's form (SF…, YT…, JD…, EA…CN).",
+    )
+    reference_number_patterns: str = setting(
+        "",
+        "Extra regular expression of reference numbers to mask as [单号] (your own order "
+        "number format); matched on the NFKC form of the text. Empty: none.",
+    )
 
     @property
     def home_dir(self) -> Path:
@@ -237,4 +248,6 @@ def load_config(
             values[name] = _coerce(name, env[var], hints[name], f"${var}")
             sources[name] = f"${var}"
 
-    return LoadedConfig(config=Config(**values), sources=sources, file=file)
+    config = Config(**values)
+    configure_masking_from(config)
+    return LoadedConfig(config=config, sources=sources, file=file)

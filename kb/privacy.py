@@ -24,6 +24,9 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from kb.errors import ConfigError
 
 TAGS: dict[str, str] = {
     "email": "[邮箱]",
@@ -72,6 +75,18 @@ def configure_masking(policy: MaskingPolicy) -> None:
     global _active, _active_extra
     extra = policy.extra_pattern()
     _active, _active_extra = policy, extra
+
+
+def configure_masking_from(settings: Any) -> None:
+    """Apply the masking settings of a ``kb.config.Config``; ConfigError naming a bad one."""
+    policy = MaskingPolicy(
+        mask_reference_numbers=settings.mask_reference_numbers,
+        reference_number_patterns=settings.reference_number_patterns,
+    )
+    try:
+        configure_masking(policy)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'reference_number_patterns': {exc}") from None
 
 
 def active_policy() -> MaskingPolicy:

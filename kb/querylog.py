@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kb.model import Audience
-from kb.text import mask_personal_data
+from kb.privacy import mask_personal_data
 
 
 def query_log_record(
@@ -22,11 +22,11 @@ def query_log_record(
     channel: str,
     latency_ms: float,
 ) -> dict[str, Any]:
-    """The ``QueryLog`` columns of one answered request (question masked)."""
+    """The ``QueryLog`` columns of one answered request (question and channel masked)."""
     cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
     return {
         "request_id": data["request_id"],
-        "channel": channel[:32],
+        "channel": mask_personal_data(channel)[:32],
         "requester": requester[:64],
         "audience": str(audience),
         "question": mask_personal_data(question),

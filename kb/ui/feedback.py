@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kb.articles import utcnow
 from kb.errors import InvalidInput, NotFound
+from kb.privacy import mask_personal_data
 from kb.tables import Article, Feedback, QueryLog
 
 CHANNEL = "app"
@@ -32,7 +33,10 @@ def record_feedback(
     comment: str = "",
     correct_article_id: str | None = None,
 ) -> Feedback:
-    """Store an agent's verdict on a suggestion they received; NotFound otherwise."""
+    """Store an agent's verdict on a suggestion they received (the comment masked).
+
+    NotFound when the suggestion was not logged for this agent.
+    """
     logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
     if logged is None or logged.requester != requester(user_name):
         raise NotFound(f"no suggestion '{request_id}' for {user_name}")
@@ -42,7 +46,7 @@ def record_feedback(
         request_id=request_id,
         ts=utcnow(),
         helpful=helpful,
-        comment=comment.strip(),
+        comment=mask_personal_data(comment.strip()),
         correct_article_id=correct_article_id or None,
         given_by=user_name,
     )
