@@ -190,26 +190,44 @@ def _classify(digits: str, sizes: list[int], form: str, start: int) -> str | Non
     return None
 
 
+#: The most digits one piece of personal data has (a 19-digit card, or 0086 + a mobile).
+_MAX_DIGITS = 19
+
+
 def _numbers(form: str) -> Iterator[Finding]:
     """Mobiles, landlines, ID and card numbers: the longest classified piece of each run."""
     for run in _NUMBER_RUN.finditer(form):
         groups = list(re.finditer(r"\d+|[Xx]$", run[0]))
         i = 0
         while i < len(groups):
-            for j in range(len(groups) - 1, i - 1, -1):
-                digits = "".join(g[0] for g in groups[i : j + 1])
-                start = run.start() if i == 0 else run.start() + groups[i].start()
-                kind = _classify(digits, [len(g[0]) for g in groups[i : j + 1]], form, start)
-                if kind is None:
-                    continue
-                end = run.start() + groups[j].end()
-                if kind == "landline":  # an extension: 010-62345678-123
-                    extension = re.match(r"-\d{1,5}(?!\d)", form[end:])
-                    end += extension.end() if extension else 0
-                yield Finding(start, end, kind)
-                i = j
-                break
-            i += 1
+            found = _longest_from(form, run.start(), groups, i)
+            if found is None:
+                i += 1
+                continue
+            finding, i = found
+            yield finding
+
+
+def _longest_from(
+    form: str, offset: int, groups: list[re.Match[str]], i: int
+) -> tuple[Finding, int] | None:
+    """The longest classified number starting at group ``i``, and the group after it."""
+    last, length = i, 0
+    while last < len(groups) and length + len(groups[last][0]) <= _MAX_DIGITS + 1:
+        length += len(groups[last][0])
+        last += 1
+    start = offset + (0 if i == 0 else groups[i].start())
+    for j in range(last - 1, i - 1, -1):
+        digits = "".join(g[0] for g in groups[i : j + 1])
+        kind = _classify(digits, [len(g[0]) for g in groups[i : j + 1]], form, start)
+        if kind is None:
+            continue
+        end = offset + groups[j].end()
+        if kind == "landline":  # an extension: 010-62345678-123
+            extension = re.match(r"-\d{1,5}(?!\d)", form[end:])
+            end += extension.end() if extension else 0
+        return Finding(start, end, kind), j + 1
+    return None
 
 
 _NOT_IN_NAME = "在住是的到寄往址为於于和与及或从自请把给送发收我你他她们，。、：:；;,！？!? \n\t"
