@@ -7,6 +7,7 @@ set from the measured figures minus a margin.
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from pathlib import Path
 
@@ -161,3 +162,13 @@ class TestLabelledSets:
             "mobile", "landline", "id", "card", "email", "passport", "address", "reference"
         }  # fmt: skip
         assert sum(not item["pii"] for item in items) >= 40
+
+
+def test_a_long_run_of_digits_is_masked_in_bounded_time() -> None:
+    """A question of 1,000 characters of digits and separators (500 groups) stays fast.
+
+    Looking for a number across all groups of a run was cubic: 1.35 s here, 25 ms now.
+    """
+    started = time.perf_counter()
+    mask_personal_data("1-" * 500)
+    assert time.perf_counter() - started < 0.5
