@@ -13,9 +13,10 @@ person wrote it (full-width punctuation included).
 Classes (tag): e-mail ``[邮箱]``, waybill/order numbers ``[单号]`` (setting
 ``mask_reference_numbers``, extra patterns in ``reference_number_patterns``), passport
 numbers ``[护照号]``, mobile numbers ``[手机号]``, landlines ``[电话]``, ID card numbers
-(18 and 15 digits) ``[身份证号]``, bank card numbers ``[银行卡号]`` and addresses
-``[地址]``. Earlier classes win where spans overlap. Names are not masked: no rule
-tells a name from an ordinary word reliably enough (docs/privacy.md).
+(18 and 15 digits) ``[身份证号]``, bank card numbers ``[银行卡号]``, QQ numbers and
+WeChat ids after QQ/微信 ``[账号]`` and addresses ``[地址]``. Earlier classes win where
+spans overlap. Names are not masked: no rule tells a name from an ordinary word
+reliably enough (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ TAGS: dict[str, str] = {
     "email": "[邮箱]",
     "reference": "[单号]",
     "passport": "[护照号]",
+    "account": "[账号]",
     "mobile": "[手机号]",
     "landline": "[电话]",
     "id": "[身份证号]",
@@ -138,6 +140,11 @@ _PASSPORT_KEYWORD = re.compile(
     r"((?=(?:[A-Za-z]*\d){5})[A-Za-z0-9]{6,9})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+_ACCOUNT_KEYWORD = re.compile(
+    r"(?:QQ|微信|wechat|weixin|vx)(?: ?(?:号码|号|账号|id|number))? ?(?:是|为|:|is)? ?"
+    r"((?=[A-Za-z][A-Za-z-]*[\d_])[A-Za-z][\w-]{5,19}|[1-9]\d{4,11})(?![\w-])",
+    re.IGNORECASE,
+)
 _CHINESE_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[EG](?:\d{8}|[A-Z]\d{7})(?![0-9])")
 
 #: A run of digits with single separators (space, dot, dash, brackets), a leading + or (,
@@ -171,8 +178,12 @@ def _near(pattern: re.Pattern[str], form: str, start: int, window: int = 8) -> b
     return pattern.search(form, max(0, start - window), start) is not None
 
 
-def _classify(digits: str, sizes: list[int], form: str, start: int) -> str | None:
-    """The class of one number (its digits, group sizes and where it starts), or None."""
+def _classify(digits: str, sizes: list[int], form: str, start: int, whole_run: bool) -> str | None:
+    """The class of one number (its digits, group sizes and where it starts), or None.
+
+    ``whole_run``: the number is all of its run, not a piece of a longer one (a bare
+    7-8 digit landline is only taken whole: 400 820 8820 holds no landline).
+    """
     if "X" in digits.upper():
         return "id" if _ID18.fullmatch(digits) else None
     if _MOBILE.fullmatch(digits):
@@ -185,7 +196,12 @@ def _classify(digits: str, sizes: list[int], form: str, start: int) -> str | Non
         grouped = sizes[:4] == [4, 4, 4, 4] or (len(sizes) == 2 and sizes[0] == 6)
         if _luhn(digits) or grouped or _near(_CARD_KEYWORD, form, start, 12):
             return "card"
-    if 7 <= len(digits) <= 8 and digits[0] not in "01" and _near(_PHONE_KEYWORD, form, start):
+    if (
+        whole_run
+        and 7 <= len(digits) <= 8
+        and digits[0] not in "01"
+        and _near(_PHONE_KEYWORD, form, start)
+    ):
         return "landline"
     return None
 
@@ -219,7 +235,9 @@ def _longest_from(
     start = offset + (0 if i == 0 else groups[i].start())
     for j in range(last - 1, i - 1, -1):
         digits = "".join(g[0] for g in groups[i : j + 1])
-        kind = _classify(digits, [len(g[0]) for g in groups[i : j + 1]], form, start)
+        sizes = [len(g[0]) for g in groups[i : j + 1]]
+        whole_run = i == 0 and j == len(groups) - 1
+        kind = _classify(digits, sizes, form, start, whole_run)
         if kind is None:
             continue
         end = offset + groups[j].end()
@@ -284,6 +302,8 @@ def _detect(form: str, policy: MaskingPolicy, extra: re.Pattern[str] | None) -> 
     for m in _CHINESE_PASSPORT.finditer(form):
         yield Finding(m.start(), m.end(), "passport")
     yield from _numbers(form)
+    for m in _ACCOUNT_KEYWORD.finditer(form):
+        yield Finding(m.start(1), m.end(1), "account")
     for m in _ADDRESS.finditer(form):
         yield Finding(m.start(), m.end(), "address")
 
