@@ -25,9 +25,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kb.config import Config
 
 TAGS: dict[str, str] = {
     "email": "[邮箱]",
@@ -79,7 +82,7 @@ def configure_masking(policy: MaskingPolicy) -> None:
     _active, _active_extra = policy, extra
 
 
-def configure_masking_from(settings: Any) -> None:
+def configure_masking_from(settings: Config) -> None:
     """Apply the masking settings of a ``kb.config.Config``; ConfigError naming a bad one."""
     policy = MaskingPolicy(
         mask_reference_numbers=settings.mask_reference_numbers,
@@ -125,11 +128,12 @@ _EMAIL = re.compile(
 )
 
 _REFERENCE_KEYWORD = re.compile(
-    r"(?:订单|运单|快递单|物流单|包裹单|单|order|tracking|waybill|parcel)"
+    r"(?:订单|运单|快递单|物流单|包裹单|单号|(?<![A-Za-z])(?:order|tracking|waybill|parcel))"
     r" ?(?:号码|号|編號|编号|码|no\.?|number|id|#)? ?(?:是|为|:|is)? ?"
-    r"((?:[A-Z]{1,4} )?[A-Za-z]{0,4}\d[\dA-Za-z-]{5,40})",
+    r"((?-i:[A-Z]{1,4} )?[A-Za-z]{0,4}\d[\dA-Za-z-]{5,40})",
     re.IGNORECASE,
 )
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 _CARRIER_NUMBER = re.compile(
     r"(?<![A-Za-z0-9])(?:(?:SF|YT|JD[A-Z]{0,2}|ZTO|STO|YD|JT|DPK|EMS)\d{10,16}"
     r"|[A-Z]{2}\d{9}[A-Z]{2})(?![A-Za-z0-9])"
@@ -289,7 +293,7 @@ def _detect(form: str, policy: MaskingPolicy, extra: re.Pattern[str] | None) -> 
         yield Finding(m.start(), m.end(), "email")
     if policy.mask_reference_numbers:
         for m in _REFERENCE_KEYWORD.finditer(form):
-            if sum(c.isdigit() for c in m[1]) >= 6:
+            if sum(c.isdigit() for c in m[1]) >= 6 and not _DATE.fullmatch(m[1]):
                 yield Finding(m.start(1), m.end(1), "reference")
         for m in _CARRIER_NUMBER.finditer(form):
             yield Finding(m.start(), m.end(), "reference")
