@@ -1,7 +1,9 @@
 """How well does ``kb.privacy`` mask personal data? Precision and recall per class.
 
-Reads the labelled PII sets in tests/data (``pii_tune.jsonl``: the rules were tuned on
-it; ``pii_holdout.jsonl``: written before tuning, never tuned on). Each line is
+Reads the labelled PII sets in tests/data: ``pii_tune.jsonl`` (the rules were tuned on
+it), ``pii_holdout.jsonl`` (written before the masker, never tuned on) and
+``pii_holdout2.jsonl`` (written after the first rules and scored before any change for
+it; its misses were fixed afterwards, see docs/benchmarks.md). Each line is
 ``{"text": ..., "pii": [{"type": "mobile", "value": "<substring of text>"}]}``; look-alike
 negatives have ``"pii": []``.
 
@@ -12,7 +14,7 @@ class). Recall = found / labelled values; precision = correct / reported spans.
 "Overall" ignores the class: is the personal data masked at all, and is what is
 masked personal data?
 
-    .venv/bin/python benchmarks/pii_masking.py               # both sets
+    .venv/bin/python benchmarks/pii_masking.py               # every set
     .venv/bin/python benchmarks/pii_masking.py --set holdout # one set
 """
 
@@ -32,6 +34,7 @@ from kb.privacy import MaskingPolicy, find_personal_data  # noqa: E402
 SETS = {
     "tune": REPO / "tests" / "data" / "pii_tune.jsonl",
     "holdout": REPO / "tests" / "data" / "pii_holdout.jsonl",
+    "holdout2": REPO / "tests" / "data" / "pii_holdout2.jsonl",
 }
 OVERALL = "overall"
 
@@ -118,10 +121,10 @@ def report(name: str, scores: dict[str, Score], verbose: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", choices=sorted(SETS), action="append", help="default: both")
+    parser.add_argument("--set", choices=sorted(SETS), action="append", help="default: all")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses")
     args = parser.parse_args()
-    for name in args.set or ["tune", "holdout"]:
+    for name in args.set or list(SETS):
         items = load(SETS[name])
         report(f"{name} ({len(items)} strings)", score(items), args.verbose)
 

@@ -141,7 +141,8 @@ _CARRIER_NUMBER = re.compile(
 
 _PASSPORT_KEYWORD = re.compile(
     r"(?:护照|護照|passport|通行证)(?: ?(?:号码|号|no\.?|number|#))? ?(?:是|为|:|is)? ?"
-    r"((?=(?:[A-Za-z]*\d){5})[A-Za-z0-9]{6,9})(?![A-Za-z0-9])",
+    r"((?=(?:[A-Za-z]*\d){5})[A-Za-z0-9]{6,9}|[A-Za-z]{1,2} ?\d{2,4}(?: ?\d{2,4}){1,3})"
+    r"(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _ACCOUNT_KEYWORD = re.compile(
@@ -198,7 +199,8 @@ def _classify(digits: str, sizes: list[int], form: str, start: int, whole_run: b
         return "id"
     if 16 <= len(digits) <= 19:
         grouped = sizes[:4] == [4, 4, 4, 4] or (len(sizes) == 2 and sizes[0] == 6)
-        if _luhn(digits) or grouped or _near(_CARD_KEYWORD, form, start, 12):
+        unionpay = digits.startswith("62")
+        if _luhn(digits) or grouped or unionpay or _near(_CARD_KEYWORD, form, start, 12):
             return "card"
     if (
         whole_run
@@ -258,7 +260,10 @@ _BUILDING = r"(?:\d{1,4}|(?<![A-Za-z])[A-Za-z]{1,2}) ?(?:栋|棟|幢|座|号楼|
 _UNIT = r"\d{1,2} ?(?:单元|單元)"
 _FLOOR = r"\d{1,3} ?(?:楼|樓|层|層)"
 _ROOM = r"\d{2,5} ?(?:室|房|号|號|户)?"
-_ESTATE = rf"{_NAME}{{1,8}}?(?:小区|小區|花园|花園|公寓|大厦|大廈|家园|新村|社区|苑|村)"
+_ESTATE = (
+    rf"{_NAME}{{1,8}}?(?:小区|小區|花园|花園|公寓|大厦|大廈|家园|新村|社区|公馆|广场"
+    rf"|苑|园|園|村|城|府|庭|湾|居|阁|邸)"
+)
 _BUILDING_CHAIN = (
     rf"(?:{_BUILDING} ?(?:{_UNIT} ?)?(?:{_FLOOR} ?)?(?:{_ROOM})?"
     rf"|{_UNIT} ?(?:{_FLOOR} ?)?{_ROOM}|{_FLOOR} ?\d{{3,4}} ?(?:室|房|号)?|\d{{3,4}} ?(?:室|房))"
@@ -269,7 +274,8 @@ _ADDRESS = re.compile(
             # road and house number, optionally city and district before, building after
             rf"(?:{_NAME}{{2,6}}?(?:省|自治区|自治區))?(?:{_NAME}{{2,6}}?市)?"
             rf"(?:{_NAME}{{1,6}}?(?:区|區|县|縣|旗|镇|鎮|乡|鄉))?"
-            rf"{_NAME}{{1,10}}?(?:路|街|巷|弄|胡同|大道) ?\d+(?:-\d+)? ?(?:号|號)"
+            rf"{_NAME}{{1,10}}?(?:路|街|巷|弄|胡同|大道)(?:[东南西北中]{{1,2}}段)? ?"
+            r"\d+(?:-\d+)? ?(?:号|號)"
             rf"(?: ?(?:院|楼|樓|大厦|大廈|小区|小區))?(?: ?{_BUILDING_CHAIN})*",
             # an estate with a building, or a building with a unit or a room
             rf"{_ESTATE} ?{_BUILDING_CHAIN}",
@@ -279,9 +285,10 @@ _ADDRESS = re.compile(
             rf"{_FLOOR} ?\d{{3,4}} ?(?:室|房)",
             r"(?<![0-9])\d{3,4} ?(?:室|房间)",
             # English: house number and street; room, flat, apartment, suite
-            r"\b\d{1,5} (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive"
+            r"\b\d{1,5} (?:[A-Z][a-z']+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive"
             r"|Dr|Boulevard|Blvd|Way|Court|Ct)\b\.?",
-            r"\b(?:Room|Rm|Flat|Apt|Apartment|Suite)\.? ?#?\d{1,5}[A-Z]?\b",
+            r"\b(?:Room|Rm|Flat|Apt|Apartment)\.? ?#?\d{1,5}[A-Z]?\b",
+            r"\b(?:Suite|Unit)\.? ?#?\d{3,5}[A-Z]?\b",
         ]
     )
 )
