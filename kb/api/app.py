@@ -153,7 +153,7 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
             key.name,
             audience,
             record["handoff"],
-            mask_personal_data(body.question)[:200],
+            record["question"][:200],  # masked by query_log_record
         )
         return JSONResponse(data)
 
