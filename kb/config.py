@@ -83,7 +83,8 @@ class Config:
     reference_number_patterns: str = setting(
         "",
         "Extra regular expression of reference numbers to mask as [单号] (your own order "
-        "number format); matched on the NFKC form of the text. Empty: none.",
+        "number format); matched on the NFKC form of the text, applied whatever "
+        "mask_reference_numbers says. Empty: none.",
     )
 
     @property

@@ -155,6 +155,12 @@ class TestReferenceNumbers:
         assert active_policy().reference_number_patterns == r"WX-\d{6}"
         assert mask_personal_data("工单 WX-123456 已处理") == "工单 [单号] 已处理"
 
+    def test_extra_pattern_applies_with_reference_numbers_kept(self) -> None:
+        configure_masking(MaskingPolicy(False, r"WX-\d{6}"))
+        assert mask_personal_data("WX-123456 和 运单号SF1402348812345") == (
+            "[单号] 和 运单号SF1402348812345"
+        )
+
     def test_bad_pattern_is_a_config_error_naming_the_setting(self) -> None:
         before = active_policy()
         with pytest.raises(ConfigError, match=r"^setting 'reference_number_patterns': "):
