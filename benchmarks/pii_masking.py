@@ -16,6 +16,7 @@ masked personal data?
 
     .venv/bin/python benchmarks/pii_masking.py               # every set
     .venv/bin/python benchmarks/pii_masking.py --set holdout # one set
+    .venv/bin/python benchmarks/pii_masking.py --scan articles ../shared/datasets/bq-faq
 """
 
 from __future__ import annotations
@@ -119,11 +120,32 @@ def report(name: str, scores: dict[str, Score], verbose: bool) -> None:
             print("  " + line)
 
 
+def scan(paths: list[Path]) -> None:
+    """Print every span masked in the lines of ``paths`` (unlabelled text: look-alikes)."""
+    lines = found = 0
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
+                lines += 1
+                for f in find_personal_data(line):
+                    found += 1
+                    context = line[max(0, f.start - 12) : f.end + 8]
+                    print(f"  {f.kind:<10} {line[f.start : f.end]!r}  in …{context}…")
+    print(f"\nscanned {lines} lines: {found} span(s) masked")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", choices=sorted(SETS), action="append", help="default: all")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses")
+    parser.add_argument(
+        "--scan", type=Path, nargs="+", help="instead: list what is masked in these files/dirs"
+    )
     args = parser.parse_args()
+    if args.scan:
+        scan(args.scan)
+        return
     for name in args.set or list(SETS):
         items = load(SETS[name])
         report(f"{name} ({len(items)} strings)", score(items), args.verbose)
