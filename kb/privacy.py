@@ -14,9 +14,10 @@ Classes (tag): e-mail ``[邮箱]``, waybill/order numbers ``[单号]`` (setting
 ``mask_reference_numbers``, extra patterns in ``reference_number_patterns``), passport
 numbers ``[护照号]``, mobile numbers ``[手机号]``, landlines ``[电话]``, ID card numbers
 (18 and 15 digits) ``[身份证号]``, bank card numbers ``[银行卡号]``, QQ numbers and
-WeChat ids after QQ/微信 ``[账号]`` and addresses ``[地址]``. Earlier classes win where
-spans overlap. Names are not masked: no rule tells a name from an ordinary word
-reliably enough (docs/privacy.md).
+WeChat ids after QQ/微信 ``[账号]``, addresses ``[地址]`` and names in labelled fields
+(``姓名：张三``, ``Name: John Smith``) ``[姓名]``. Earlier classes win where spans
+overlap. Names in running text are not masked: no rule tells a name from an ordinary
+word reliably enough (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ TAGS: dict[str, str] = {
     "id": "[身份证号]",
     "card": "[银行卡号]",
     "address": "[地址]",
+    "name": "[姓名]",
 }
 
 
@@ -148,6 +150,26 @@ _PASSPORT_KEYWORD = re.compile(
 _ACCOUNT_KEYWORD = re.compile(
     r"(?:QQ|微信|wechat|weixin|vx)(?: ?(?:号码|号|账号|id|number))? ?(?:是|为|:|is)? ?"
     r"((?=[A-Za-z][A-Za-z-]*[\d_])[A-Za-z][\w-]{5,19}|[1-9]\d{4,11})(?![\w-])",
+    re.IGNORECASE,
+)
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+#: The most common Chinese surnames (over 85% of people); a labelled name must start
+#: with one, so "收件人：请填写" is not taken for a name.
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+#: A name in a labelled field: 姓名/收件人/联系人/寄件人 and a colon, or "Name:" (a
+#: title such as 女士 is masked with the surname).
+_LABELLED_NAME = re.compile(
+    rf"(?:姓名|名字|收件人|收货人|寄件人|联系人)(?:姓名)? ?: ?"
+    rf"([{_SURNAMES}](?:[{_HAN}]{{1,3}}?(?=[^{_HAN}]|$)|(?=先生|女士|小姐)))"
+    r"|(?<![A-Za-z])(?:name|recipient|contact) ?: ?((?-i:[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}))"
+    r"(?= ?(?:[,.;:()/\d]|$))",
     re.IGNORECASE,
 )
 _CHINESE_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[EG](?:\d{8}|[A-Z]\d{7})(?![0-9])")
@@ -317,6 +339,9 @@ def _detect(form: str, policy: MaskingPolicy, extra: re.Pattern[str] | None) -> 
         yield Finding(m.start(1), m.end(1), "account")
     for m in _ADDRESS.finditer(form):
         yield Finding(m.start(), m.end(), "address")
+    for m in _LABELLED_NAME.finditer(form):
+        group = 1 if m[1] else 2
+        yield Finding(m.start(group), m.end(group), "name")
 
 
 def find_personal_data(text: str, policy: MaskingPolicy | None = None) -> list[Finding]:

@@ -76,6 +76,8 @@ class TestMasks:
             ("我的QQ号 123456789，加一下", "我的QQ号 [账号]，加一下"),
             ("微信是zhangsan_1990", "微信是[账号]"),
             ("家里电话 8765 4321", "家里电话 [电话]"),
+            ("收件人：王小明 13800001111", "收件人：[姓名] [手机号]"),
+            ("Name: John Smith, phone 13912345678", "Name: [姓名], phone [手机号]"),
             ("order #A2023111500098 has not arrived", "order #[单号] has not arrived"),
         ],
     )
@@ -104,6 +106,10 @@ class TestMasks:
             "电话 400 820 8820 打不通",
             "微信支付了50元没到账",
             "条形码 6901234567892",
+            "收件人：请填写完整",
+            "客户：高兴地说收到了",
+            "Name: Interim Regulations on Express Delivery",
+            "王芳说快递丢了",  # names in running text are not masked (docs/privacy.md)
         ],
     )
     def test_keeps_ordinary_numbers_and_text(self, kept: str) -> None:
