@@ -21,6 +21,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from kb.errors import ConfigError
+from kb.privacy import configure_masking_from
 
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
@@ -70,6 +71,14 @@ def _is_url(value: str) -> bool:
     return True
 
 
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
 #: An empty value or a URL SQLAlchemy can parse.
 DATABASE_URL = Rule(lambda v: not v or _is_url(v), "empty or a SQLAlchemy URL")
 #: An empty value or an http(s) address.
@@ -80,6 +89,8 @@ HTTP_URL = Rule(
 LOG_LEVEL = Rule(
     lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "DEBUG, INFO, WARNING or ERROR"
 )
+#: Empty, or a regular expression Python can compile.
+REGEX = Rule(lambda v: not v or _compiles(v), "empty or a valid regular expression")
 #: Empty, or a file that exists.
 EXISTING_FILE = Rule(lambda v: str(v) in ("", ".") or v.expanduser().is_file(), "an existing file")
 
@@ -186,6 +197,18 @@ class Config:
         "INFO",
         "Logging level: DEBUG, INFO, WARNING or ERROR.",
         rule=LOG_LEVEL,
+    )
+    mask_reference_numbers: bool = setting(
+        True,
+        "Mask waybill and order numbers ([单号]) in the query log, feedback and server log: "
+        "after 订单号/运单号/order/tracking, or in a carrier's form (SF…, YT…, JD…, EA…CN).",
+    )
+    reference_number_patterns: str = setting(
+        "",
+        "Extra regular expression of reference numbers to mask as [单号] (your own order "
+        "number format); matched on the NFKC form of the text, applied whatever "
+        "mask_reference_numbers says. Empty: none.",
+        rule=REGEX,
     )
 
     @property
@@ -385,4 +408,5 @@ def load_config(
 
     config = Config(**values)
     _check_together(config, sources)
+    configure_masking_from(config)
     return LoadedConfig(config=config, sources=sources, file=file)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kb.model import Audience
-from kb.text import mask_personal_data
+from kb.privacy import mask_personal_data
 
 
 def query_log_record(
@@ -23,7 +23,7 @@ def query_log_record(
     latency_ms: float,
     session_id: str | None = None,
 ) -> dict[str, Any]:
-    """The ``QueryLog`` columns of one answered request (question and session id masked).
+    """The ``QueryLog`` columns of one answered request (question, channel and session id masked).
 
     ``session_id`` is the caller's conversation id (the API's ``session_id`` field), so
     the questions of one conversation can be read together; None when not given.
@@ -31,7 +31,7 @@ def query_log_record(
     cited = [c.get("article_id") for c in data.get("citations") or [] if isinstance(c, dict)]
     return {
         "request_id": data["request_id"],
-        "channel": channel[:32],
+        "channel": mask_personal_data(channel)[:32],
         "session_id": mask_personal_data(session_id)[:128] if session_id else None,
         "requester": requester[:64],
         "audience": str(audience),

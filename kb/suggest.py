@@ -32,7 +32,7 @@ The answer:
   sentences citing passages of this answer survive (``mode: generated``).
 
 When a database is given, every suggestion is logged in ``QueryLog`` with the question's
-personal data masked (``kb.text.mask_personal_data``).
+personal data masked (``kb.privacy.mask_personal_data``).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Nothing here keeps state except the OpenCC converter, built once per process.
 - ``to_simplified``: Traditional -> Simplified Chinese (OpenCC ``t2s``).
 - ``normalize_for_matching``: the form BM25, the embedder and queries are matched in.
 - ``normalize_for_eval``: the exact rule of ``../shared/eval/README.md``.
-- ``mask_personal_data``: replace phone numbers, ID and bank card numbers, e-mail
-  addresses and street addresses with tags such as ``[手机号]``.
+
+Personal-data masking lives in ``kb.privacy``.
 """
 
 from __future__ import annotations
@@ -136,76 +136,7 @@ def normalize_for_eval(text: str) -> str:
     return "".join(strip_pinyin_annotations(text).split())
 
 
-# --- personal data ------------------------------------------------------------------------
-
-_NOT_DIGIT_BEFORE = r"(?<![0-9A-Za-z])"
-_NOT_DIGIT_AFTER = r"(?![0-9A-Za-z])"
-# Characters that end a sentence part or introduce the address; never inside a place name.
-_NOT_IN_NAME = "在住是的到寄往址为於于和与及或从自请把给送发收我你他她们，。、：:；;,！？!? \n\t"
-_NAME = rf"[^{re.escape(_NOT_IN_NAME)}\[\]()（）0-9A-Za-z]"
-
-#: (tag, pattern), applied in this order; earlier tags are never re-matched.
-PERSONAL_DATA_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("[邮箱]", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
-    (
-        "[身份证号]",
-        re.compile(
-            _NOT_DIGIT_BEFORE
-            + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-            + _NOT_DIGIT_AFTER
-        ),
-    ),
-    (
-        "[银行卡号]",
-        re.compile(
-            _NOT_DIGIT_BEFORE
-            + r"(?:\d{16,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?|\d{6}[ -]\d{10,13})"
-            + _NOT_DIGIT_AFTER
-        ),
-    ),
-    (
-        "[手机号]",
-        re.compile(
-            r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ -]?|[(（]\+?86[)）][ -]?)?"
-            r"1[3-9]\d(?:[ -]?\d{4}){2}" + _NOT_DIGIT_AFTER
-        ),
-    ),
-    (
-        "[电话]",
-        re.compile(
-            _NOT_DIGIT_BEFORE
-            + r"(?:0\d{2,3}[ -]|[(（]0\d{2,3}[)）][ -]?)\d{7,8}(?:-\d{1,5})?"
-            + _NOT_DIGIT_AFTER
-        ),
-    ),
-    (
-        "[地址]",
-        re.compile(
-            rf"(?:{_NAME}{{2,6}}?(?:省|自治区|自治區))?"
-            rf"(?:{_NAME}{{2,6}}?市)?"
-            rf"(?:{_NAME}{{1,6}}?(?:区|區|县|縣|旗|镇|鎮|乡|鄉))?"
-            rf"{_NAME}{{1,10}}?(?:路|街|巷|弄|胡同|大道)"
-            r"[ ]?\d+(?:-\d+)?[ ]?(?:号|號)"
-            r"(?:[ ]?(?:院|楼|樓|大厦|大廈|小区|小區))?"
-            r"(?:[ ]?\d+[ ]?(?:栋|棟|幢|号楼|號樓|单元|單元|楼|樓|层|層|室|号|號))*"
-        ),
-    ),
-]
-
-
-def mask_personal_data(text: str) -> str:
-    """Replace personal data with tags.
-
-    Masks e-mail addresses ``[邮箱]``, 18-character ID card numbers ``[身份证号]``, bank
-    card numbers of 16-19 digits, plain or grouped ``[银行卡号]``, mainland mobile numbers
-    with optional +86 and separators ``[手机号]``, landlines with an area code ``[电话]``
-    and (best effort) street addresses ending in a house number ``[地址]``. Amounts,
-    dates, durations, service hotlines (400/800) and order numbers up to 15 digits are kept.
-    """
-    for tag, pattern in PERSONAL_DATA_PATTERNS:
-        text = pattern.sub(tag, text)
-    return text
-
+# --- questions -------------------------------------------------------------------------
 
 #: A question must contain at least one letter or digit of a script kb serves
 #: (Latin, Greek, Cyrillic, Hebrew, Arabic, Devanagari, Thai, CJK, kana, Hangul,

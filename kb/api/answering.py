@@ -8,7 +8,7 @@ module does no retrieval of its own). Around it the API adds:
   against the audience recorded in the index; an internal one is removed, and if one
   was cited the answer is withheld (hand-off). Retrieval filters by audience first, so
   the guard should never fire; ``kb_api_audience_withheld_total`` counts it if it does;
-* the query log row (question masked with ``kb.text.mask_personal_data``), whose
+* the query log row (question masked with ``kb.privacy.mask_personal_data``), whose
   ``requester`` (``key:<name>``) ties feedback to the key.
 """
 

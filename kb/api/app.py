@@ -36,8 +36,8 @@ from kb.config import Config, load_config
 from kb.db import Database
 from kb.errors import NotReady
 from kb.keys import KeyInfo
+from kb.privacy import configure_masking_from, mask_personal_data
 from kb.querylog import query_log_record
-from kb.text import mask_personal_data
 
 logger = logging.getLogger("kb.api")
 
@@ -54,6 +54,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def create_app(config: Config, *, db: Database | None = None, load: bool = True) -> FastAPI:
     """The API app for ``config``; ``load=False`` skips loading the model and index (tests)."""
+    configure_masking_from(config)  # the settings may not come from load_config (tests)
     state = ApiState(config, db)
 
     @asynccontextmanager
@@ -153,7 +154,7 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
             key.name,
             audience,
             record["handoff"],
-            mask_personal_data(body.question)[:200],
+            record["question"][:200],  # masked by query_log_record
         )
         return JSONResponse(data)
 

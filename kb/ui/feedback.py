@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import InvalidInput, NotFound
 from kb.feedback import save_feedback
+from kb.privacy import mask_personal_data
 from kb.tables import Article, Feedback, QueryLog
 
 CHANNEL = "app"
@@ -32,7 +33,8 @@ def record_feedback(
     comment: str = "",
     correct_article_id: str | None = None,
 ) -> Feedback:
-    """Store an agent's verdict on a suggestion they received; NotFound otherwise.
+    """Store an agent's verdict on a suggestion they received (the comment masked);
+    NotFound when the suggestion was not logged for this agent.
 
     A second verdict on the same suggestion replaces the first (``kb.feedback``).
     """
@@ -46,6 +48,6 @@ def record_feedback(
         request_id,
         user_name,
         helpful=helpful,
-        comment=comment.strip(),
+        comment=mask_personal_data(comment.strip()),
         correct_article_id=correct_article_id or None,
     )

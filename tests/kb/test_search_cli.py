@@ -98,6 +98,25 @@ class TestSuggestCommand:
         assert row.channel == "cli"
         assert "13912345678" not in row.question
 
+    def test_personal_data_in_any_form_is_masked_in_the_query_log(self, kb_home: Path) -> None:
+        question = (
+            "退款几天到账？手机１３８１２３４５６７８，tel13912345678，"
+            "身份证 110101 19900307 123X，卡CARD6222600260001072444，"
+            "电话一五九零零一二三四五六，住阳光小区5栋1203"
+        )
+        code, out = invoke("suggest", question, "--json")
+        assert code == 0, out
+        database = Database(f"sqlite:///{kb_home / 'kb.sqlite3'}")
+        try:
+            with database.session() as session:
+                stored = session.scalars(select(QueryLog.question)).one()
+        finally:
+            database.dispose()
+        assert stored == (
+            "退款几天到账？手机[手机号]，tel[手机号]，身份证 [身份证号]，"
+            "卡CARD[银行卡号]，电话[手机号]，住[地址]"
+        )
+
     def test_readable_output(self) -> None:
         code, out = invoke("suggest", "商品质量有问题，换货的来回运费谁出")
         assert code == 0, out
