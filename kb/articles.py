@@ -11,8 +11,9 @@ case. Storing a whole import batch is ``kb.batches``.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from kb.errors import Conflict, InvalidInput, NotFound
@@ -249,7 +250,7 @@ def update_draft(
     values.update(
         revision=expected_revision + 1, updated_by=actor, updated_at=utcnow(), editors=editors
     )
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(ArticleVersion)
         .where(
             ArticleVersion.id == row.id,

@@ -273,8 +273,7 @@ def declared_settings() -> list[SettingInfo]:
     hints = get_type_hints(Config)
     infos = []
     for f in dataclasses.fields(Config):
-        missing = f.default is dataclasses.MISSING
-        default = f.default_factory() if missing else f.default  # type: ignore[misc]
+        default = f.default_factory() if callable(f.default_factory) else f.default
         infos.append(
             SettingInfo(
                 name=f.name,

@@ -41,4 +41,7 @@ def save_feedback(
         .returning(Feedback.id)
     )
     feedback_id = session.scalar(statement)
-    return session.get(Feedback, feedback_id, populate_existing=True)
+    row = session.get(Feedback, feedback_id, populate_existing=True)
+    if row is None:  # the upsert returned the row's id in this transaction
+        raise RuntimeError(f"feedback {feedback_id} vanished after its upsert")
+    return row

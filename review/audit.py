@@ -110,7 +110,7 @@ def append_many(session: Session, events: Sequence[Event]) -> list[int]:
         digest = event_hash(prev, fields)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(insert(AuditEvent.__table__), rows)
+    session.execute(insert(AuditEvent), rows)
     session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=prev))
     return [row["seq"] for row in rows]
 

@@ -170,8 +170,7 @@ def _publication_targets(
         if row.state == State.PUBLISHED:
             continue
         if row.state != State.DRAFT:
-            article = session.get(Article, article_id)
-            row = add_version(session, article, to_content(row), actor, base=row)
+            row = add_version(session, row.article, to_content(row), actor, base=row)
             note = f"copy of version {row.based_on} for bootstrap publication"
             events.append(created_event(row, actor, Action.IMPORT, note))
         targets.append(row)

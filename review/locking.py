@@ -37,7 +37,8 @@ def holds_write_lock(session: Session) -> bool:
     if is_sqlite(session):
         if not session.in_transaction():
             return False
-        return bool(session.connection().connection.dbapi_connection.in_transaction)
+        raw = session.connection().connection.dbapi_connection
+        return raw is not None and bool(raw.in_transaction)
     return session.info.get("kb_audit_head_tx") is session.get_transaction()
 
 
@@ -51,7 +52,7 @@ def lock_for_write(session: Session) -> None:
     if not is_sqlite(session):
         return
     raw = session.connection().connection.dbapi_connection
-    if not raw.in_transaction:
+    if raw is not None and not raw.in_transaction:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.responses import JSONResponse
@@ -28,6 +28,7 @@ from kb.api.schemas import (
     FeedbackRequest,
     FeedbackResponse,
     Health,
+    SuggestFields,
     SuggestResponse,
     suggest_request_model,
 )
@@ -109,17 +110,18 @@ def _add_probes(app: FastAPI, state: ApiState) -> None:
         return Response(state.metrics.render(), media_type=state.metrics.content_type)
 
 
-def _add_v1(app: FastAPI, state: ApiState, suggest_model: type) -> None:
+def _add_v1(app: FastAPI, state: ApiState, suggest_model: type[SuggestFields]) -> None:
     suggest_errors = _errors(401, 403, 413, 422, 429, 503)
 
     @app.post("/v1/suggest", response_model=SuggestResponse, tags=["v1"], responses=suggest_errors)
     def suggest(
-        body: suggest_model,  # type: ignore[valid-type]
+        payload: suggest_model,  # type: ignore[valid-type]
         request: Request,
         key: KeyInfo = Depends(require("suggest")),
     ) -> JSONResponse:
         """A suggested reply with citations, or a hand-off (see docs/api.md)."""
         started = time.perf_counter()
+        body = cast(SuggestFields, payload)  # suggest_model subclasses SuggestFields
         audience = allowed_audience(key, body.audience)
         snapshot = state.snapshot()  # 503 while not ready; this request's index version
         rid = request_id_of(request)

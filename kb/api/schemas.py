@@ -112,13 +112,45 @@ class FeedbackRequest(BaseModel):
     correct_article_id: str | None = Field(default=None, pattern=ARTICLE_ID_PATTERN)
 
 
-def suggest_request_model(max_question_chars: int) -> type[BaseModel]:
+class SuggestFields(BaseModel):
+    """A customer's question: the fields of ``POST /v1/suggest`` (see ``suggest_request_model``
+    for the model served, whose question length is the configured limit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        min_length=1,
+        description="At least one letter or digit (checked by kb as 422 otherwise).",
+        json_schema_extra={"pattern": QUESTION_PATTERN},
+    )
+    audience: Literal["public", "internal"] | None = Field(
+        default=None, description="Defaults to the key's audience; a public key gets 403."
+    )
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    as_of: date | None = Field(default=None, description="Effective date (default today).")
+    lang: str | None = Field(default=None, max_length=16)
+    channel: str | None = Field(default=None, max_length=32)
+    session_id: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=SESSION_ID_PATTERN,
+        description="The conversation this question belongs to; kept in the query log.",
+    )
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_is_a_date_string(cls, value: Any) -> Any:
+        """Only ``YYYY-MM-DD`` text: pydantic would read a number as a Unix time."""
+        if value is not None and not isinstance(value, str | date):
+            raise ValueError("as_of must be a date string YYYY-MM-DD")
+        return value
+
+
+def suggest_request_model(max_question_chars: int) -> type[SuggestFields]:
     """The ``POST /v1/suggest`` body with the configured question length limit."""
 
-    class SuggestRequest(BaseModel):
+    class SuggestRequest(SuggestFields):
         """A customer's question."""
-
-        model_config = ConfigDict(extra="forbid")
 
         question: str = Field(
             min_length=1,
@@ -126,27 +158,6 @@ def suggest_request_model(max_question_chars: int) -> type[BaseModel]:
             description="At least one letter or digit (checked by kb as 422 otherwise).",
             json_schema_extra={"pattern": QUESTION_PATTERN},
         )
-        audience: Literal["public", "internal"] | None = Field(
-            default=None, description="Defaults to the key's audience; a public key gets 403."
-        )
-        top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
-        as_of: date | None = Field(default=None, description="Effective date (default today).")
-        lang: str | None = Field(default=None, max_length=16)
-        channel: str | None = Field(default=None, max_length=32)
-        session_id: str | None = Field(
-            default=None,
-            max_length=128,
-            pattern=SESSION_ID_PATTERN,
-            description="The conversation this question belongs to; kept in the query log.",
-        )
-
-        @field_validator("as_of", mode="before")
-        @classmethod
-        def _as_of_is_a_date_string(cls, value: Any) -> Any:
-            """Only ``YYYY-MM-DD`` text: pydantic would read a number as a Unix time."""
-            if value is not None and not isinstance(value, str | date):
-                raise ValueError("as_of must be a date string YYYY-MM-DD")
-            return value
 
     return SuggestRequest
 

@@ -14,7 +14,10 @@ def run_migrations() -> None:
     if engine is None:
         from kb.db import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError("kb migrations need an engine or sqlalchemy.url")
+        engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
