@@ -91,7 +91,11 @@ def build_indexing_pipeline(
     cache = str(cache_path) if cache_path is not None else str(default_cache_path(config))
     embedder = CachedDocumentEmbedder.from_config(config, cache_path=cache, progress=progress)
     pipeline = Pipeline()
-    converter = FileConverter(max_bytes=config.import_max_bytes) if files else ArticleConverter()
+    converter = (
+        FileConverter(max_bytes=config.import_max_bytes, max_chars=config.import_max_chars)
+        if files
+        else ArticleConverter()
+    )
     pipeline.add_component("converter", converter)
     pipeline.add_component("cleaner", TextCleaner(keep_id=True))
     pipeline.add_component(

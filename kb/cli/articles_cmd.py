@@ -80,6 +80,7 @@ def import_command(
     batch = read_articles(
         paths,
         max_bytes=STATE.config.import_max_bytes,
+        max_chars=STATE.config.import_max_chars,
         cleaner=_clean_scraped_text,
         default_type=default_type,
     )

@@ -107,6 +107,16 @@ class TestImport:
         assert "jp.txt: not UTF-8, GB18030/GBK or Big5 text (it looks like cp932)" in out
         assert "Traceback" not in out and "jp" not in list_ids()
 
+    def test_decompression_bomb_is_refused_and_nothing_imported(self, source: Path) -> None:
+        from tests.kb.test_format_limits import docx_bomb
+
+        (source / "bomb.docx").write_bytes(docx_bomb(120))
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1
+        assert "bomb.docx: word/document.xml expands" in out and "over the limit" in out
+        assert "nothing was imported" in out and "Traceback" not in out
+        assert list_ids() == []
+
     def test_continue_on_error_reports_each_file(self, source: Path) -> None:
         (source / "broken.md").write_text("---\nid: b\ntype: memo\ntitle: t\n---\nx", "utf-8")
         (source / "image.txt").write_bytes(b"\x89PNG\x00\x00\x00")
