@@ -49,7 +49,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.unindexable import Unindexable, read_record, updated_record, write_record
+from ingest.unindexable import (
+    MISSING,
+    Unindexable,
+    read_record,
+    updated_record,
+    write_record,
+)
 from kb.articles import published_versions, to_content
 from kb.config import Config
 from kb.db import Database
@@ -227,17 +233,31 @@ def _apply_plan(
     return _Outcome(report.chunks, report.computed, report.version, created, report.unindexable)
 
 
+def _verify(plan: _Plan, store: IndexStore, outcome: _Outcome) -> list[Unindexable]:
+    """The invariant, checked on the live manifest: every article of the plan is in the
+    index at its version or found unindexable. Returns the unindexable ones, with any
+    article missing for another reason added (``MISSING``, logged as an error)."""
+    found = list(outcome.unindexable)
+    if not plan.upsert:
+        return found
+    live = (live_manifest(store) or {}).get("articles", {})
+    known = {entry.article_id for entry in found}
+    for content, version in plan.upsert:
+        if live.get(content.id) != version and content.id not in known:
+            logger.error("article %s v%d: no chunk reached the index", content.id, version)
+            found.append(Unindexable(content.id, version, MISSING))
+    return found
+
+
 def _record_unindexable(
-    index_dir: Path, recorded: dict[str, Unindexable], plan: _Plan, outcome: _Outcome
+    index_dir: Path, recorded: dict[str, Unindexable], plan: _Plan, found: list[Unindexable]
 ) -> dict[str, Unindexable]:
     """Update ``<index_dir>/unindexable.json`` after a run; return the new record."""
     touched = [content.id for content, _ in plan.upsert] + plan.gone
-    after = updated_record(
-        {} if plan.full else recorded, touched=touched, found=outcome.unindexable
-    )
+    after = updated_record({} if plan.full else recorded, touched=touched, found=found)
     if after != recorded:
         write_record(index_dir, after)
-    for entry in outcome.unindexable:
+    for entry in found:
         logger.warning(
             "article %s v%d is not indexed: %s", entry.article_id, entry.version, entry.reason
         )
@@ -266,8 +286,9 @@ def update_index(
     recorded = read_record(store.index_dir)
     plan = _plan(session, manifest, recorded, scope, full)
     outcome = _apply_plan(plan, config, store, cache_path, progress)
-    record = _record_unindexable(store.index_dir, recorded, plan, outcome)
-    indexed = len(plan.upsert) - len(outcome.unindexable)
+    found = _verify(plan, store, outcome)
+    record = _record_unindexable(store.index_dir, recorded, plan, found)
+    indexed = len(plan.upsert) - len(found)
     logger.info(
         "index %s: %d article(s) indexed, %d removed, %d embedding(s) computed",
         outcome.version,

