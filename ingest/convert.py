@@ -104,6 +104,11 @@ def _as_pair(item: ArticleItem) -> tuple[ArticleContent, int]:
     )
 
 
+def item_article_id(item: ArticleItem) -> str:
+    """The article id of one ``ArticleConverter`` input (validated as the converter does)."""
+    return _as_pair(item)[0].id
+
+
 @component
 class ArticleConverter:
     """Haystack component: stored article versions in, one Document per version out.

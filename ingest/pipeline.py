@@ -35,7 +35,7 @@ from haystack import Pipeline
 
 from ingest.chunk import ArticleChunker
 from ingest.clean import TextCleaner
-from ingest.convert import ArticleConverter, ArticleItem, FileConverter
+from ingest.convert import ArticleConverter, ArticleItem, FileConverter, item_article_id
 from ingest.embed import CachedDocumentEmbedder
 from ingest.normalize import TextNormalizer
 from ingest.unindexable import Unindexable, find_unindexable
@@ -169,12 +169,16 @@ def index_articles(
     """Index article versions: ``(ArticleContent, version)`` pairs, ``ArticleContent`` or dicts.
 
     ``full=True`` makes the new index version hold exactly these articles; otherwise they
-    replace their own earlier chunks, ``remove_article_ids`` are dropped and every other
-    article is kept as it is.
+    replace their own earlier chunks (all of them, even when a new version gives none),
+    ``remove_article_ids`` are dropped and every other article is kept as it is.
     """
     pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    replaced = [item_article_id(item) for item in items]
     return run_pipeline(
-        pipeline, {"articles": list(items)}, full=full, remove_article_ids=remove_article_ids
+        pipeline,
+        {"articles": list(items)},
+        full=full,
+        remove_article_ids=[*remove_article_ids, *replaced],
     )
 
 
