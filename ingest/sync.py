@@ -257,8 +257,8 @@ def _record_unindexable(
     after = updated_record({} if plan.full else recorded, touched=touched, found=found)
     if after != recorded:
         write_record(index_dir, after)
-    for entry in found:
-        logger.warning(
+    for entry in found:  # the report lists them too
+        logger.info(
             "article %s v%d is not indexed: %s", entry.article_id, entry.version, entry.reason
         )
     return after
