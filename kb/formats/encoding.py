@@ -104,8 +104,7 @@ def detected_encoding(data: bytes) -> str | None:
 def _refuse_unsupported(data: bytes, name: str) -> InvalidInput:
     """The error for text in an encoding kb does not read."""
     detected = detected_encoding(data)
-    readable = detected and not detected.startswith(("gb", "big5", "cp950", "hz"))
-    looks = f" (it looks like {detected})" if readable else " (its encoding is unclear)"
+    looks = f" (best guess: {detected})" if detected else " (no encoding fits)"
     return InvalidInput(
         f"{name}: not UTF-8, GB18030/GBK or Big5 text{looks}; save it as UTF-8 and import again"
     )

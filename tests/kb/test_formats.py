@@ -195,7 +195,7 @@ class TestEncodings:
         data = "返金ポリシー\nお客様は受け取り後七日以内に返品を申請できます。\n".encode(
             "shift_jis"
         )
-        with pytest.raises(InvalidInput, match="looks like cp932"):
+        with pytest.raises(InvalidInput, match="best guess: cp932"):
             decode_text(data, "notice.txt")
 
     def test_latin1_is_refused(self) -> None:

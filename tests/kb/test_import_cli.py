@@ -104,7 +104,7 @@ class TestImport:
         (source / "jp.txt").write_bytes(ja.encode("shift_jis"))
         code, out = invoke("import", str(source), "--as", "alice")
         assert code == 1
-        assert "jp.txt: not UTF-8, GB18030/GBK or Big5 text (it looks like cp932)" in out
+        assert "jp.txt: not UTF-8, GB18030/GBK or Big5 text (best guess: cp932)" in out
         assert "Traceback" not in out and "jp" not in list_ids()
 
     def test_decompression_bomb_is_refused_and_nothing_imported(self, source: Path) -> None:
