@@ -20,7 +20,6 @@ an ``InvalidInput`` naming the file and the limit.
 from __future__ import annotations
 
 import io
-import zipfile
 
 from kb.errors import InvalidInput
 
@@ -43,6 +42,8 @@ def check_zip(data: bytes, name: str, max_chars: int) -> None:
 
     Only the zip directory is read; a file that is not a zip is left to the parser.
     """
+    import zipfile  # here: kb.config imports this module, and every command kb.config
+
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
