@@ -15,11 +15,25 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ingest.unindexable import MISSING, NO_TEXT, ONLY_BOILERPLATE, ONLY_MARKUP
+from ingest.chunk import ArticleChunker
+from ingest.clean import TextCleaner
+from ingest.convert import ArticleConverter
+from ingest.unindexable import (
+    MISSING,
+    NO_TEXT,
+    ONLY_BOILERPLATE,
+    ONLY_MARKUP,
+    Unindexable,
+    find_unindexable,
+    read_record,
+    updated_record,
+    write_record,
+)
 from ingest.write import IndexWriter
 from kb.cli.main import app
 from kb.config import load_config
 from kb.index import IndexStore
+from kb.model import ArticleContent, ArticleType
 
 
 def front_matter(article_id: str, body: str, **extra: str) -> str:
@@ -166,3 +180,42 @@ class TestEveryPublishedArticleIsIndexedOrReported:
         assert_invariant(report)
         reported = {e["article_id"]: e["reason"] for e in report["unindexable"]}
         assert reported["regulation"] == MISSING
+
+
+class TestWithoutTheModel:
+    """The stages before embedding, and the record, on the same kinds of article."""
+
+    @pytest.mark.parametrize(
+        ("kind", "body", "reason"),
+        [
+            (ArticleType.POLICY, "## 时效\n\n普通咨询5秒内响应。\n", None),
+            (ArticleType.POLICY, "", NO_TEXT),
+            (ArticleType.REGULATION, " \n\u3000\n", NO_TEXT),
+            (ArticleType.POLICY, "## 第一章\n### 第一节\n", ONLY_MARKUP),
+            (ArticleType.POLICY, "---\n\n| | |\n|---|---|\n", ONLY_MARKUP),
+            (ArticleType.POLICY, "已阅读5页,还剩21页未读, 继续免费阅读\n", ONLY_BOILERPLATE),
+            (ArticleType.FAQ, "", None),
+            (ArticleType.FAQ, "发货前可在订单页修改。", None),
+        ],
+    )
+    def test_each_kind_gives_a_chunk_or_a_reason(
+        self, kind: ArticleType, body: str, reason: str | None
+    ) -> None:
+        question = "怎么改地址" if kind == ArticleType.FAQ else ""
+        content = ArticleContent(id="a", type=kind, title="标题", body=body, question=question)
+        converted = ArticleConverter().run([(content, 3)])["documents"]
+        cleaned = TextCleaner(keep_id=True).run(converted)["documents"]
+        chunks = ArticleChunker().run(cleaned)["documents"]
+        found = find_unindexable(converted, cleaned, chunks)
+        if reason is None:
+            assert chunks and not found
+        else:
+            assert not chunks and found == [Unindexable("a", 3, reason)]
+
+    def test_record_round_trip_and_update(self, tmp_path: Path) -> None:
+        assert read_record(tmp_path) == {}
+        first = {"a": Unindexable("a", 1, NO_TEXT), "b": Unindexable("b", 2, ONLY_MARKUP)}
+        write_record(tmp_path, first)
+        assert read_record(tmp_path) == first
+        after = updated_record(first, touched=["a", "b"], found=[Unindexable("b", 3, NO_TEXT)])
+        assert after == {"b": Unindexable("b", 3, NO_TEXT)}
