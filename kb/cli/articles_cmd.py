@@ -74,7 +74,9 @@ def import_command(
 
     A batch imports everything or nothing unless --continue-on-error is given.
     Files and folders whose names start with '_' or '.' are skipped. Drafts need
-    the author or admin role; --publish needs admin.
+    the author or admin role; --publish needs admin. Text files may be UTF-8,
+    GB18030/GBK or Big5; a file over import_max_bytes, or whose text would exceed
+    import_max_chars (a .docx or .pdf bomb), is refused (docs/article-format.md).
     """
     who = STATE.actor(actor)
     batch = read_articles(
