@@ -67,7 +67,10 @@ def docx_bomb(megabytes: int) -> bytes:
     return replace_members(small_docx(), {"word/document.xml": write})
 
 
-def text_pdf(pages: int, line: str = "Refunds are paid within seven working days.") -> bytes:
+PDF_LINE = "Refunds are paid within seven working days."
+
+
+def text_pdf(pages: int, line: str = PDF_LINE) -> bytes:
     """A real PDF of ``pages`` pages that all show ``line`` (one shared content stream)."""
     stream = f"BT /F1 12 Tf 72 700 Td ({line}) Tj ET".encode("latin-1")
     page_ids = range(5, 5 + pages)
@@ -132,11 +135,27 @@ class TestPdf:
             extract_plain(data, Path("many.pdf"))
 
     def test_text_over_the_limit_stops_extraction(self) -> None:
-        data = text_pdf(200)  # 200 x 44 characters
+        data = text_pdf(200)  # 200 x 43 characters
         with pytest.raises(InvalidInput, match=r"^p\.pdf: the text is over the limit of 1,000"):
             extract_plain(data, Path("p.pdf"), max_chars=1000)
         _, text = extract_plain(data, Path("p.pdf"), max_chars=20_000)
-        assert text.count("Refunds are paid within seven working days.") == 200
+        assert text.count(PDF_LINE) == 200
+
+    def test_pages_after_the_limit_are_not_read(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from pypdf import PageObject
+
+        calls = []
+        extract = PageObject.extract_text
+
+        def counting(page: PageObject, *args: object, **kwargs: object) -> str:
+            calls.append(1)  # a spy: the real extraction still runs
+            return extract(page, *args, **kwargs)
+
+        monkeypatch.setattr(PageObject, "extract_text", counting)
+        with pytest.raises(InvalidInput, match="over the limit"):
+            extract_plain(text_pdf(200), Path("p.pdf"), max_chars=1000)
+        per_page = len(PDF_LINE) + 2  # the text and the blank line that joins pages
+        assert len(calls) == 1000 // per_page + 1  # the pages that fit, and the one past it
 
 
 class TestHtmlAndText:
