@@ -37,7 +37,13 @@ in front of the text for matching.
 
 FAQ articles (``type == 'faq'``) are one chunk, never split: the content is the answer;
 ``section`` is the question; meta ``faq_text`` is the question, each similar question
-and the answer joined by newlines, the text later stages match questions against.
+and the answer joined by newlines, the text later stages match questions against. An
+FAQ without answer text still gives its one chunk (empty content, span 0..0), so its
+questions are searchable; ``kb.suggest`` hands off when it is the answer.
+
+Any other article whose text yields no chunk (empty, whitespace only, only headings) or
+only chunks without a letter or digit (``---``, an empty table or code fence) gives
+none; the caller reports it as unindexable (``ingest.pipeline``).
 """
 
 from __future__ import annotations
@@ -280,7 +286,7 @@ def _pack(units: list[_Unit], size: int, overlap: int) -> list[tuple[int, int]]:
 
 def chunk_spans(text: str, chunk_size: int, overlap: int) -> list[tuple[str, int, int]]:
     """Chunk Markdown `text`: a list of (section heading, char_start, char_end)."""
-    spans = []
+    spans: list[tuple[str, int, int]] = []
     for heading, start, end in _sections(text):
         units = _units(text, start, end, chunk_size)
         spans.extend((heading, s, e) for s, e in _pack(units, chunk_size, overlap))
@@ -297,6 +303,16 @@ def chunk_id(article_id: str, title: str, section: str, text: str, seen: set[str
             seen.add(digest)
             return digest
         n += 1
+
+
+def _has_text(span: str) -> bool:
+    """Whether a span has a letter or digit (is more than markup and punctuation)."""
+    return any(ch.isalnum() for ch in span)
+
+
+def _is_faq(doc: Document) -> bool:
+    """Whether the document is an FAQ article (one chunk, even without answer text)."""
+    return str(doc.meta.get("type", "")) == "faq"
 
 
 @component
@@ -336,12 +352,11 @@ class ArticleChunker:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
-        """Chunk each article version; empty or whitespace-only documents are skipped."""
+        """Chunk each article version; a non-FAQ document without text gives no chunk."""
         chunks: list[Document] = []
         for doc in documents:
-            if not doc.content or not doc.content.strip():
-                continue
-            chunks.extend(self._chunk(doc))
+            if _is_faq(doc) or (doc.content and doc.content.strip()):
+                chunks.extend(self._chunk(doc))
         return {"documents": chunks}
 
     def _chunk(self, doc: Document) -> list[Document]:
@@ -352,15 +367,17 @@ class ArticleChunker:
         if not article_id:
             raise InvalidInput(f"document {doc.id}: meta has no article_id")
         text = doc.content or ""
-        if str(meta.get("type", "")) == "faq":
+        if _is_faq(doc):
             question = str(meta.get("question") or meta.get("title") or "").strip()
-            start, end = _strip_span(text, 0, len(text))
+            start, end = _strip_span(text, 0, len(text)) if text.strip() else (0, 0)
             similar = [str(q).strip() for q in meta.get("similar_questions") or []]
             lines = [question, *(q for q in similar if q), text[start:end]]
             meta["faq_text"] = "\n".join(line for line in lines if line)
             spans = [(question, start, end)]
         else:
             spans = chunk_spans(text, self.chunk_size, self.overlap)
+            if not any(_has_text(text[start:end]) for _, start, end in spans):
+                spans = []  # only markup: nothing to cite
         seen: set[str] = set()
         out = []
         for index, (section, start, end) in enumerate(spans):

@@ -181,7 +181,7 @@ def _strip_file_title(lines: list[str]) -> list[str]:
     for i, line in enumerate(lines):
         match = _FILE_TITLE.match(line)
         keep_title = match and len(match.group(1)) <= 80 and (i == first or match.group(2))
-        out.append(match.group(1) if keep_title else line)
+        out.append(match.group(1) if match and keep_title else line)
     return out
 
 

@@ -30,6 +30,7 @@ from haystack import Document, component
 from haystack.core.serialization import default_from_dict, default_to_dict
 
 from kb.errors import InvalidInput
+from kb.formats.limits import DEFAULT_MAX_CHARS
 from kb.importer import collect_files, parse_file
 from kb.model import ArticleContent, ArticleType, Audience
 
@@ -103,6 +104,11 @@ def _as_pair(item: ArticleItem) -> tuple[ArticleContent, int]:
     )
 
 
+def item_article_id(item: ArticleItem) -> str:
+    """The article id of one ``ArticleConverter`` input (validated as the converter does)."""
+    return _as_pair(item)[0].id
+
+
 @component
 class ArticleConverter:
     """Haystack component: stored article versions in, one Document per version out.
@@ -147,23 +153,29 @@ class FileConverter:
     """
 
     def __init__(
-        self, version: int = 1, default_type: str = "policy", max_bytes: int = 20_000_000
+        self,
+        version: int = 1,
+        default_type: str = "policy",
+        max_bytes: int = 20_000_000,
+        max_chars: int = DEFAULT_MAX_CHARS,
     ) -> None:
         """:param version: the version number given to every article (0 or more).
         :param default_type: the type of plain documents (.txt, .html, .docx, .pdf, .md
             without front matter): ``policy``, ``regulation`` or ``faq``.
-        :param max_bytes: the largest file accepted (the ``import_max_bytes`` setting)."""
+        :param max_bytes: the largest file accepted (the ``import_max_bytes`` setting).
+        :param max_chars: the most text per article (the ``import_max_chars`` setting)."""
         if isinstance(version, bool) or not isinstance(version, int) or version < 0:
             raise InvalidInput(f"FileConverter: version must be an integer >= 0, not {version!r}")
         try:
             ArticleType(default_type)
         except ValueError:
             raise InvalidInput(f"FileConverter: unknown default_type {default_type!r}") from None
-        if max_bytes < 1:
-            raise InvalidInput("FileConverter: max_bytes must be positive")
+        if max_bytes < 1 or max_chars < 1:
+            raise InvalidInput("FileConverter: max_bytes and max_chars must be positive")
         self.version = version
         self.default_type = default_type
         self.max_bytes = max_bytes
+        self.max_chars = max_chars
 
     @component.output_types(documents=list[Document])
     def run(self, sources: list[str | Path]) -> dict[str, list[Document]]:
@@ -181,6 +193,7 @@ class FileConverter:
                     path,
                     source=source,
                     max_bytes=self.max_bytes,
+                    max_chars=self.max_chars,
                     default_type=ArticleType(self.default_type),
                 )
             except OSError as exc:
@@ -197,7 +210,11 @@ class FileConverter:
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
         return default_to_dict(
-            self, version=self.version, default_type=self.default_type, max_bytes=self.max_bytes
+            self,
+            version=self.version,
+            default_type=self.default_type,
+            max_bytes=self.max_bytes,
+            max_chars=self.max_chars,
         )
 
     @classmethod

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,10 @@ from haystack import Pipeline
 
 from ingest.chunk import ArticleChunker
 from ingest.clean import TextCleaner
-from ingest.convert import ArticleConverter, ArticleItem, FileConverter
+from ingest.convert import ArticleConverter, ArticleItem, FileConverter, item_article_id
 from ingest.embed import CachedDocumentEmbedder
 from ingest.normalize import TextNormalizer
+from ingest.unindexable import Unindexable, find_unindexable
 from ingest.write import IndexWriter
 from kb.config import Config
 from kb.embedders import default_cache_path
@@ -61,6 +62,7 @@ class IndexReport:
     removed: int  # chunks of the previous version dropped
     version: str  # the live index version afterwards
     seconds: float
+    unindexable: list[Unindexable] = field(default_factory=list)  # converted, no chunk
 
     def as_dict(self) -> dict[str, Any]:
         """The report as a JSON-ready dict."""
@@ -91,7 +93,11 @@ def build_indexing_pipeline(
     cache = str(cache_path) if cache_path is not None else str(default_cache_path(config))
     embedder = CachedDocumentEmbedder.from_config(config, cache_path=cache, progress=progress)
     pipeline = Pipeline()
-    converter = FileConverter(max_bytes=config.import_max_bytes) if files else ArticleConverter()
+    converter = (
+        FileConverter(max_bytes=config.import_max_bytes, max_chars=config.import_max_chars)
+        if files
+        else ArticleConverter()
+    )
     pipeline.add_component("converter", converter)
     pipeline.add_component("cleaner", TextCleaner(keep_id=True))
     pipeline.add_component(
@@ -126,20 +132,28 @@ def run_pipeline(
     full: bool,
     remove_article_ids: Iterable[str] = (),
 ) -> IndexReport:
-    """Run an indexing pipeline and report; a kb error inside a stage is raised as itself."""
+    """Run an indexing pipeline and report; a kb error inside a stage is raised as itself.
+
+    The report lists the converted article versions that gave no chunk, with the reason
+    (``ingest.unindexable``), so no article is ever dropped silently.
+    """
     started = time.perf_counter()
     data = {
         "converter": converter_input,
         "writer": {"full": full, "remove_article_ids": sorted(set(remove_article_ids))},
     }
-    out = run_haystack(pipeline, data, include_outputs_from={"converter"})
+    out = run_haystack(pipeline, data, include_outputs_from={"converter", "cleaner", "chunker"})
+    converted = out["converter"]["documents"]
     return IndexReport(
-        documents=len(out["converter"]["documents"]),
+        documents=len(converted),
         chunks=out["writer"]["written"],
         computed=out["embedder"]["computed"],
         removed=out["writer"]["removed"],
         version=out["writer"]["version"],
         seconds=round(time.perf_counter() - started, 3),
+        unindexable=find_unindexable(
+            converted, out["cleaner"]["documents"], out["chunker"]["documents"]
+        ),
     )
 
 
@@ -155,12 +169,16 @@ def index_articles(
     """Index article versions: ``(ArticleContent, version)`` pairs, ``ArticleContent`` or dicts.
 
     ``full=True`` makes the new index version hold exactly these articles; otherwise they
-    replace their own earlier chunks, ``remove_article_ids`` are dropped and every other
-    article is kept as it is.
+    replace their own earlier chunks (all of them, even when a new version gives none),
+    ``remove_article_ids`` are dropped and every other article is kept as it is.
     """
     pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    replaced = [item_article_id(item) for item in items]
     return run_pipeline(
-        pipeline, {"articles": list(items)}, full=full, remove_article_ids=remove_article_ids
+        pipeline,
+        {"articles": list(items)},
+        full=full,
+        remove_article_ids=[*remove_article_ids, *replaced],
     )
 
 

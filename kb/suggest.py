@@ -12,7 +12,8 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
                      "effective_from", "effective_to", "passage", "char_start", "char_end"}],
       "confidence": 0.0..1.0,             # P(top article answers), see kb.confidence
       "handoff": true | false,
-      "reason": null | "no_results" | "low_confidence" | "no_grounded_sentence",
+      "reason": null | "no_results" | "low_confidence" | "no_grounded_sentence"
+                | "no_answer_text",
       "detail": "human-readable explanation of the reason",
       "results": [SearchResult...],       # the ranked articles behind the answer
       "filters": {...}, "index_version": "...", "latency_ms": 12.3,
@@ -23,7 +24,9 @@ The answer:
 
 - FAQ direct answer: when the top result is an FAQ matched through one of its questions
   with a cosine of at least ``FAQ_DIRECT_MIN`` and the confidence clears the threshold, the
-  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer.
+  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer. An
+  FAQ published without answer text (its question is indexed) hands off instead, with
+  reason ``no_answer_text``.
 - Otherwise an extractive reply (``kb.citations``): the best sentences of the top chunks,
   each followed by the ``[n]`` of a citation whose passage is exactly that sentence.
 - Below ``confidence_threshold``: ``answer`` null, ``handoff`` true and a reason; the
@@ -76,6 +79,7 @@ REASONS = {
     "no_results": "nothing in the knowledge base matches this question for this audience",
     "low_confidence": "the best match is not confident enough",
     "no_grounded_sentence": "no passage sentence could be cited as an answer",
+    "no_answer_text": "the matching FAQ has no answer text yet",
 }
 
 
@@ -164,6 +168,9 @@ class AnswerBuilder:
         faq_score = ((top.meta.get("retrieval") or {}).get("faq_dense") or {}).get("score", 0.0)
         if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
             text = top.content or ""
+            if not text.strip():
+                out["reason"] = "no_answer_text"
+                return out
             start = int(top.meta.get("char_start", 0))
             out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
             out["answer"], out["mode"] = render_passage(text, 1), "faq"

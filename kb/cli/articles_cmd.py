@@ -77,12 +77,15 @@ def import_command(
     to the API meanwhile); an import that stops part way is completed by running it
     again.
     Files and folders whose names start with '_' or '.' are skipped. Drafts need
-    the author or admin role; --publish needs admin.
+    the author or admin role; --publish needs admin. Text files may be UTF-8,
+    GB18030/GBK or Big5; a file over import_max_bytes, or whose text would exceed
+    import_max_chars (a .docx or .pdf bomb), is refused (docs/article-format.md).
     """
     who = STATE.actor(actor)
     batch = read_articles(
         paths,
         max_bytes=STATE.config.import_max_bytes,
+        max_chars=STATE.config.import_max_chars,
         cleaner=_clean_scraped_text,
         default_type=default_type,
     )

@@ -111,7 +111,11 @@ def _load_articles(articles: Path) -> None:
         raise InvalidInput(f"{articles}: no such directory of articles")
     batches = [p for p in (articles / "_history", articles) if p.is_dir()]
     for path in batches:
-        batch = read_articles([path], max_bytes=STATE.config.import_max_bytes)
+        batch = read_articles(
+            [path],
+            max_bytes=STATE.config.import_max_bytes,
+            max_chars=STATE.config.import_max_chars,
+        )
         if batch.errors:
             raise InvalidInput("; ".join(o.error or "" for o in batch.errors))
         with STATE.db.session() as session:

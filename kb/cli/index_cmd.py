@@ -55,17 +55,32 @@ CLI_UPDATER = CliIndexUpdater()
 
 
 def _print_summary(data: dict[str, Any], stream: Any = console) -> None:
-    """One line about an index update."""
+    """One line about an index update, then one per published article left unindexed."""
     if not data["created"]:
         stream.print(f"index {data['version']} is up to date", highlight=False)
-        return
-    stream.print(
-        f"index {data['version']}: {data['indexed']} article(s) indexed, "
-        f"{data['removed']} removed, {data['unchanged']} unchanged; {data['chunks']} chunk(s) "
-        f"written, {data['computed']} embedding(s) computed in {data['seconds']:.1f} s",
-        highlight=False,
-        soft_wrap=True,
-    )
+    else:
+        stream.print(
+            f"index {data['version']}: {data['indexed']} article(s) indexed, "
+            f"{data['removed']} removed, {data['unchanged']} unchanged; {data['chunks']} "
+            f"chunk(s) written, {data['computed']} embedding(s) computed in "
+            f"{data['seconds']:.1f} s",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _print_unindexable(data.get("unindexable") or [], stream)
+
+
+def _print_unindexable(entries: list[dict[str, Any]], stream: Any = console) -> None:
+    """One line per published article that has no chunk, with the reason."""
+    if entries:
+        stream.print(f"{len(entries)} published article(s) not indexed:", highlight=False)
+    for entry in entries:
+        stream.print(
+            f"  {entry['article_id']} v{entry['version']}: {entry['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _sync(full: bool, progress: bool, as_json: bool) -> None:
@@ -80,7 +95,8 @@ def ingest(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> Non
     """Bring the search index in line with the published articles (builds it if missing).
 
     Only new and changed articles are embedded, and only their changed chunks;
-    archived ones are removed. Pending index events are marked processed.
+    archived ones are removed. Pending index events are marked processed. Published
+    articles that give no chunk (an empty body, only headings) are listed with the reason.
     """
     _sync(False, progress, as_json)
 
@@ -120,6 +136,7 @@ def _print_update(data: dict[str, Any]) -> None:
 def _status_data() -> dict[str, Any]:
     """Everything ``kb index status`` shows."""
     from ingest.sync import index_store, live_manifest
+    from ingest.unindexable import read_record
 
     store = index_store(STATE.config)
     manifest = live_manifest(store) or {}
@@ -127,7 +144,13 @@ def _status_data() -> dict[str, Any]:
         pending = len(outbox.pending_changes(session))
         published = {r.article_id: r.version for r in published_versions(session)}
     indexed = manifest.get("articles", {})
-    stale = sum(1 for a, v in published.items() if indexed.get(a) != v)
+    unindexable = [
+        entry.as_dict()
+        for article_id, entry in sorted(read_record(store.index_dir).items())
+        if published.get(article_id) == entry.version and article_id not in indexed
+    ]
+    current = {**indexed, **{e["article_id"]: e["version"] for e in unindexable}}
+    stale = sum(1 for a, v in published.items() if current.get(a) != v)
     stale += sum(1 for a in indexed if a not in published)
     return {
         "index_dir": str(store.index_dir),
@@ -143,12 +166,18 @@ def _status_data() -> dict[str, Any]:
         "versions_on_disk": len(store.versions()),
         "published_articles": len(published),
         "out_of_date_articles": stale,
+        "unindexable_articles": len(unindexable),
         "pending_events": pending,
+        "unindexable": unindexable,
     }
 
 
 def status(as_json: bool = JSON_OPTION) -> None:
-    """Show the live index: model, dimensions, counts, version, build time, pending events."""
+    """Show the live index: model, dimensions, counts, version, build time, pending events.
+
+    Published articles that give no chunk (an empty body, only headings) are listed
+    with the reason; they are not out of date.
+    """
     emit(_status_data(), as_json, _print_status)
 
 
@@ -162,4 +191,6 @@ def _print_status(data: dict[str, Any]) -> None:
         )
         return
     for key, value in data.items():
-        console.print(f"{key:22} {'' if value is None else value}", highlight=False)
+        if key != "unindexable":
+            console.print(f"{key:22} {'' if value is None else value}", highlight=False)
+    _print_unindexable(data["unindexable"])

@@ -9,6 +9,7 @@ See docs/article-format.md.
 from __future__ import annotations
 
 from datetime import date
+from enum import Enum
 from typing import Any
 
 import yaml
@@ -84,7 +85,7 @@ def _string_list(value: Any, field: str, name: str) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
-def _enum(enum_type: type, value: Any, field: str, name: str) -> Any:
+def _enum(enum_type: type[Enum], value: Any, field: str, name: str) -> Any:
     try:
         return enum_type(str(value).strip())
     except ValueError:

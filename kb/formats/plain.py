@@ -3,7 +3,9 @@
 The id comes from the file name, the title from the document (its first
 heading or line, or its metadata) or else the file name. The text is taken as
 it is: cleaning scraped boilerplate is done by the caller's cleaner (see
-``kb.importer``), so that editors review exactly what will be served.
+``kb.importer``), so that editors review exactly what will be served. The text is
+bounded by ``max_chars`` (the ``import_max_chars`` setting) and a .docx or .pdf is
+checked against decompression bombs while it is read (``kb.formats.limits``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from kb.errors import InvalidInput
 from kb.formats.encoding import decode_text
+from kb.formats.limits import DEFAULT_MAX_CHARS, check_length, check_pages, check_zip, too_long
 from kb.model import ID_PATTERN
 
 PLAIN_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
@@ -38,7 +41,7 @@ def _first_line_title(text: str) -> str:
     return ""
 
 
-def _html_text(data: bytes, name: str) -> tuple[str, str]:
+def _html_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(data, name), "html.parser")
@@ -48,18 +51,20 @@ def _html_text(data: bytes, name: str) -> tuple[str, str]:
     heading = soup.find(["h1", "h2"])
     body_root = soup.body or soup
     lines = [line.strip() for line in body_root.get_text("\n").split("\n")]
-    text = "\n".join(line for line in lines if line)
+    text = check_length("\n".join(line for line in lines if line), name, max_chars)
     return (title or (heading.get_text(strip=True) if heading else "")), text
 
 
-def _docx_text(data: bytes, name: str) -> tuple[str, str]:
+def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     import docx
 
+    check_zip(data, name, max_chars)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several types for bad files
         raise InvalidInput(f"{name}: not a readable .docx file ({type(exc).__name__})") from None
-    lines = []
+    lines: list[str] = []
+    length = 0
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()
         if not text:
@@ -69,34 +74,48 @@ def _docx_text(data: bytes, name: str) -> tuple[str, str]:
             level = style.removeprefix("heading").strip()
             text = "#" * (int(level) if level.isdigit() else 1) + " " + text
         lines.append(text)
+        length += len(text) + 2
+        if length > max_chars:
+            raise too_long(name, max_chars)
     return (document.core_properties.title or ""), "\n\n".join(lines)
 
 
-def _pdf_text(data: bytes, name: str) -> tuple[str, str]:
+def _pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        check_pages(len(reader.pages), name)
+        pages, length = [], 0
+        for page in reader.pages:  # page by page: stop as soon as the text is too long
+            text = (page.extract_text() or "").strip()
+            length += len(text) + 2
+            if length > max_chars:
+                raise too_long(name, max_chars)
+            pages.append(text)
         title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError) as exc:
         raise InvalidInput(f"{name}: not a readable PDF ({exc})") from None
-    return title, "\n\n".join(p.strip() for p in pages if p.strip())
+    return title, "\n\n".join(p for p in pages if p)
 
 
-def extract_plain(data: bytes, path: Path) -> tuple[str, str]:
-    """Return (title, text) of a plain document; the title falls back to its first line."""
+def extract_plain(data: bytes, path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str, str]:
+    """Return (title, text) of a plain document; the title falls back to its first line.
+
+    Raises ``InvalidInput`` naming the file when it is unreadable, has no text, or its
+    text would exceed ``max_chars`` characters (see ``kb.formats.limits``).
+    """
     suffix = path.suffix.lower()
     name = str(path)
     if suffix in (".html", ".htm"):
-        title, text = _html_text(data, name)
+        title, text = _html_text(data, name, max_chars)
     elif suffix == ".docx":
-        title, text = _docx_text(data, name)
+        title, text = _docx_text(data, name, max_chars)
     elif suffix == ".pdf":
-        title, text = _pdf_text(data, name)
+        title, text = _pdf_text(data, name, max_chars)
     else:
-        text = decode_text(data, name)
+        text = check_length(decode_text(data, name), name, max_chars)
         title = ""
     if not text.strip():
         raise InvalidInput(f"{name}: the document has no text")

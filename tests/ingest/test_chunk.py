@@ -207,6 +207,16 @@ class TestArticleChunker:
         assert doc.meta["faq_text"] == f"怎么申请退款？\n退款怎么操作\n如何退钱\n{answer}"
         assert (doc.meta["char_start"], doc.meta["char_end"]) == (2, 2 + len(answer))
 
+    @pytest.mark.parametrize("answer", ["", "  \n ", None])
+    def test_faq_without_answer_is_one_chunk_of_its_questions(self, answer: str | None) -> None:
+        meta = {"type": "faq", "question": "怎么改地址", "similar_questions": ["地址写错了"]}
+        chunks = ArticleChunker().run([article(answer, **meta)])["documents"]
+        assert len(chunks) == 1
+        assert chunks[0].content == ""
+        assert (chunks[0].meta["char_start"], chunks[0].meta["char_end"]) == (0, 0)
+        assert chunks[0].meta["faq_text"] == "怎么改地址\n地址写错了"
+        assert chunks[0].meta["section"] == "怎么改地址"
+
     def test_decimals_not_split(self) -> None:
         text = "费率为0.05元。保费3.5%起。版本2.0已发布。"
         chunks = chunk(text, 12, 0)

@@ -208,6 +208,8 @@ class TestFileConverter:
             FileConverter(default_type="memo")
         with pytest.raises(InvalidInput):
             FileConverter(max_bytes=0)
+        with pytest.raises(InvalidInput):
+            FileConverter(max_chars=0)
 
     def test_to_dict(self) -> None:
         assert FileConverter(version=0, default_type="regulation").to_dict() == {
@@ -216,13 +218,15 @@ class TestFileConverter:
                 "version": 0,
                 "default_type": "regulation",
                 "max_bytes": 20_000_000,
+                "max_chars": 2_000_000,
             },
         }
 
     def test_from_dict(self) -> None:
-        converter = FileConverter(version=0, default_type="faq", max_bytes=10)
+        converter = FileConverter(version=0, default_type="faq", max_bytes=10, max_chars=5)
         restored = FileConverter.from_dict(converter.to_dict())
         assert (restored.version, restored.default_type, restored.max_bytes) == (0, "faq", 10)
+        assert restored.max_chars == 5
 
     def test_run(self, files: Path) -> None:
         docs = FileConverter().run(sources=[files])["documents"]

@@ -19,6 +19,7 @@ from ingest.pipeline import (
     index_files,
     load_pipeline,
 )
+from ingest.unindexable import ONLY_MARKUP
 from kb.config import Config
 from kb.errors import Conflict
 from kb.index import IndexStore
@@ -125,6 +126,19 @@ class TestIndexArticles:
         assert [hit.meta["article_id"] for hit, _ in snapshot.bm25_search("2小时", 1)] == [
             "policy-response"
         ]
+
+    def test_version_without_text_replaces_the_old_chunks_and_is_reported(
+        self, tmp_path: Path
+    ) -> None:
+        config = config_for(tmp_path)
+        index_articles([POLICY, FAQ], config, full=True)
+        emptied = ArticleContent(**{**POLICY.__dict__, "body": "## 响应时间\n"})
+        report = index_articles([(emptied, 2)], config, full=False)
+        assert [(u.article_id, u.version, u.reason) for u in report.unindexable] == [
+            (POLICY.id, 2, ONLY_MARKUP)
+        ]
+        snapshot = IndexStore(config.effective_index_dir).open_snapshot()
+        assert snapshot.articles() == {FAQ.id: 1}  # no stale chunks of version 1 served
 
     def test_remove_article_ids(self, tmp_path: Path) -> None:
         config = config_for(tmp_path)

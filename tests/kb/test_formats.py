@@ -149,6 +149,71 @@ class TestEncodings:
         with pytest.raises(InvalidInput, match="binary"):
             decode_text(b"\x89PNG\r\n\x1a\n\x00\x00", "f.txt")
 
+    # A few lines of policy-like text each: short texts are where detectors fail.
+    SIMPLIFIED = (
+        "运费",
+        "停运通知\n春节期间暂停揽收。\n",
+        "第3条 退款 refund 5元以内免运费",
+        "保价服务：声明价值的1%收取保价费，最低1元。",
+        "客服热线400-123-4567，工作时间9:00-18:00。",
+        "网点营业时间调整公告",
+        "鲸驿速运理赔规定\n1. 丢失按声明价值赔偿。\n2. 破损按实际损失赔偿。\n",
+    )
+    TRADITIONAL = (
+        "運費",
+        "停運通知\n春節期間暫停攬收。\n",
+        "第3條 退款 refund 5元以內免運費",
+        "保價服務：聲明價值的1%收取保價費，最低1元。",
+        "客服熱線400-123-4567，工作時間9:00-18:00。",
+        "網點營業時間調整公告",
+        "鯨驛速運理賠規定\n1. 遺失按聲明價值賠償。\n2. 破損按實際損失賠償。\n",
+    )
+
+    @pytest.mark.parametrize("text", SIMPLIFIED + TRADITIONAL)
+    def test_short_gbk_texts(self, text: str) -> None:
+        assert decode_text(text.encode("gbk"), "f.txt") == text
+
+    @pytest.mark.parametrize("text", TRADITIONAL)
+    def test_short_big5_texts(self, text: str) -> None:
+        assert decode_text(text.encode("big5"), "f.txt") == text
+
+    JAPANESE = (
+        "返金ポリシー\nお客様は受け取り後七日以内に返品を申請できます。\n",
+        "配送料金は全国一律です。お問い合わせは平日9時から18時まで受け付けます。",
+    )
+
+    # Kana-free EUC-JP ("返品") is valid GB2312 made of common characters: not tested.
+    @pytest.mark.parametrize(
+        ("text", "encoding"),
+        [("返品", "shift_jis")] + [(t, e) for t in JAPANESE for e in ("shift_jis", "euc_jp")],
+    )
+    def test_japanese_is_refused_not_imported_as_chinese(self, text: str, encoding: str) -> None:
+        with pytest.raises(InvalidInput, match=r"^notice\.txt: not UTF-8, GB18030/GBK or Big5"):
+            decode_text(text.encode(encoding), "notice.txt")
+
+    def test_refusal_names_the_detected_encoding(self) -> None:
+        data = "返金ポリシー\nお客様は受け取り後七日以内に返品を申請できます。\n".encode(
+            "shift_jis"
+        )
+        with pytest.raises(InvalidInput, match="best guess: cp932"):
+            decode_text(data, "notice.txt")
+
+    def test_latin1_is_refused(self) -> None:
+        with pytest.raises(InvalidInput, match="not UTF-8"):
+            decode_text("Café crème: refunds within 7 days.".encode("cp1252"), "en.txt")
+
+    def test_private_use_characters_are_refused(self) -> None:
+        # GB18030 maps its user-defined codes (here 0xAAA1) to the private-use area.
+        data = "退款政策：七日内可以申请退款".encode("gbk") + b"\xaa\xa1\n"
+        assert "\ue000" in data.decode("gb18030")
+        with pytest.raises(InvalidInput, match=r"^p\.txt: read as GB18030/GBK, line 1 .*U\+E000"):
+            decode_text(data, "p.txt")
+
+    def test_replacement_character_is_refused(self) -> None:
+        data = "退款政策\n七日内可以申请退款\ufffd".encode("gb18030")
+        with pytest.raises(InvalidInput, match=r"line 2 .*U\+FFFD"):
+            decode_text(data, "p.txt")
+
     def test_size_limit(self, tmp_path: Path) -> None:
         path = tmp_path / "big.txt"
         path.write_text("字" * 100, encoding="utf-8")

@@ -94,6 +94,31 @@ class TestImport:
         assert "nothing was imported" in out
         assert list_ids() == []
 
+    def test_big5_imports_and_shift_jis_is_refused(self, source: Path) -> None:
+        (source / "tw.txt").write_bytes("停運通知\n春節期間暫停攬收。\n".encode("big5"))
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 0, out
+        assert (
+            "春節期間暫停攬收。"
+            in json.loads(invoke("articles", "show", "tw", "--json")[1])["body"]
+        )
+        ja = "返金ポリシー\nお客様は受け取り後七日以内に返品を申請できます。\n"
+        (source / "jp.txt").write_bytes(ja.encode("shift_jis"))
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1
+        assert "jp.txt: not UTF-8, GB18030/GBK or Big5 text (best guess: cp932)" in out
+        assert "Traceback" not in out and "jp" not in list_ids()
+
+    def test_decompression_bomb_is_refused_and_nothing_imported(self, source: Path) -> None:
+        from tests.kb.test_format_limits import docx_bomb
+
+        (source / "bomb.docx").write_bytes(docx_bomb(120))
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1
+        assert "bomb.docx: word/document.xml expands" in out and "over the limit" in out
+        assert "nothing was imported" in out and "Traceback" not in out
+        assert list_ids() == []
+
     def test_continue_on_error_reports_each_file(self, source: Path) -> None:
         (source / "broken.md").write_text("---\nid: b\ntype: memo\ntitle: t\n---\nx", "utf-8")
         (source / "image.txt").write_bytes(b"\x89PNG\x00\x00\x00")
@@ -278,6 +303,7 @@ class TestBatchedCommits:
         code, out = invoke("import", str(tmp_path / "faq.jsonl"), "--as", "admin")
         assert code == 1
         assert "import_batch_size" in out
+        monkeypatch.delenv("KB_IMPORT_BATCH_SIZE")
         assert list_ids() == []
 
     def test_killed_import_keeps_whole_batches_and_a_rerun_completes_it(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from haystack import Document
 from sqlalchemy import select
 
 from kb.citations import (
@@ -29,6 +30,7 @@ from kb.citations import (
     sentence_spans,
     split_cited,
 )
+from kb.confidence import Evidence
 from kb.config import Config
 from kb.db import Database
 from kb.filters import SearchFilters
@@ -383,6 +385,25 @@ class TestAnswerBuilder:
         builder = AnswerBuilder(threshold=0.3, faq_direct_min=0.9, max_sentences=2)
         again = AnswerBuilder.from_dict(builder.to_dict())
         assert (again.threshold, again.faq_direct_min, again.max_sentences) == (0.3, 0.9, 2)
+
+    @pytest.mark.parametrize("answer", ["", "  \n"])
+    def test_faq_without_answer_text_hands_off(self, answer: str) -> None:
+        # A retrieved chunk as kb.retrieval returns it: an FAQ matched on its question.
+        chunk = Document(
+            content=answer,
+            meta={
+                "article_id": "faq-bare",
+                "version": 1,
+                "type": "faq",
+                "title": "怎么修改收件地址",
+                "char_start": 0,
+                "char_end": 0,
+                "retrieval": {"faq_dense": {"score": 0.99}},
+            },
+        )
+        evidence = Evidence(dense=0.99, margin=0.5, coverage=1.0, faq=0.99)
+        out = AnswerBuilder(threshold=0.0).run("怎么修改收件地址", [chunk], evidence)
+        assert (out["answer"], out["reason"], out["citations"]) == ("", "no_answer_text", [])
 
     def test_rewriter_never_serialises_its_key(self) -> None:
         data = AnswerRewriter("http://127.0.0.1:1/v1", "m", api_key="secret").to_dict()
