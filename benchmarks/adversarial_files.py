@@ -83,6 +83,10 @@ def pdf_many_pages(path: Path, pages: int = 50_000) -> Path:
     return path
 
 
+BOMB_SECONDS = 90.0  # an import still running after this is killed: not a prompt refusal
+BOMB_RSS_LIMIT_MB = 1500.0  # ... and one above this (the machine is shared)
+
+
 def check_bombs(root: Path, _options: Any) -> Result:
     """Finding 3: kb import refuses decompression bombs with one line and leaves no draft."""
     home = new_home(root, "bombs")
@@ -94,7 +98,15 @@ def check_bombs(root: Path, _options: Any) -> Result:
     figures: dict[str, Any] = {}
     all_held = True
     for kind, path in files.items():
-        run = run_kb(home, "import", str(path), "--as", ADMIN, timeout=180)
+        run = run_kb(
+            home,
+            "import",
+            str(path),
+            "--as",
+            ADMIN,
+            timeout=BOMB_SECONDS,
+            rss_limit_mb=BOMB_RSS_LIMIT_MB,
+        )
         drafts = query(home, "SELECT COUNT(*) FROM articles WHERE id = ?", path.stem)[0][0]
         held = run.is_clear_refusal(path.name, str(path)) and drafts == 0
         all_held = all_held and held
@@ -105,6 +117,7 @@ def check_bombs(root: Path, _options: Any) -> Result:
             "seconds": round(run.seconds, 1),
             "max_rss_mb": round(run.max_rss_mb),
             "drafts_left": drafts,
+            "killed": "[adversarial: killed" in run.stderr,
         }
     return Result(
         "3 decompression bombs",

@@ -133,7 +133,7 @@ def _fuzz_request(rng: random.Random, keys: dict[str, str]) -> dict[str, Any]:
         headers["Content-Type"] = rng.choice(["text/plain", "application/json; charset=gbk", "x"])
     elif kind == 4:
         method = rng.choice(["PUT", "DELETE", "PATCH", "OPTIONS"])
-    return {"method": method, "path": path, "headers": headers, "content": raw}
+    return {"method": method, "url": path, "headers": headers, "content": raw}
 
 
 def check_fuzz(kb: ServedKb, options: Any) -> Result:
@@ -153,7 +153,7 @@ def check_fuzz(kb: ServedKb, options: Any) -> Result:
                 status = f"client/connection error {type(exc).__name__}"  # type: ignore[assignment]
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             if isinstance(status, int) and status >= 500:
-                five_xx.append(f"{request['method']} {request['path'][:40]}")
+                five_xx.append(f"{request['method']} {request['url'][:40]}")
     alive = httpx.get(server.base_url + "/healthz", timeout=10).status_code == 200
     return Result(
         "fuzz",

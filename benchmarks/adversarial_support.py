@@ -116,9 +116,14 @@ def run_kb(
     timeout: float = CLI_TIMEOUT,
     env: dict[str, str] | None = None,
     input_text: str | None = None,
+    rss_limit_mb: float = 0.0,
     **settings: Any,
 ) -> Run:
-    """Run ``kb argv`` to its end (killed after ``timeout``), sampling its peak memory."""
+    """Run ``kb argv`` to its end, sampling its peak memory.
+
+    It is killed after ``timeout`` seconds, or once its memory passes ``rss_limit_mb``
+    (if given), so that a runaway import cannot take the shared machine down.
+    """
     environment = env if env is not None else kb_env(home, **settings)
     started = time.monotonic()
     process = subprocess.Popen(
@@ -131,7 +136,7 @@ def run_kb(
         text=True,
         start_new_session=True,
     )
-    sampler = RssSampler(process.pid, interval=0.1).start()
+    sampler = RssSampler(process.pid, interval=0.1, limit_mb=rss_limit_mb).start()
     try:
         out, err = process.communicate(input_text, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -140,6 +145,8 @@ def run_kb(
         err += f"\n[adversarial: killed after {timeout:.0f} s]"
     finally:
         sampler.stop()
+    if sampler.over_limit:
+        err += f"\n[adversarial: killed above {rss_limit_mb:.0f} MB]"
     return Run(
         list(argv), process.returncode, out, err, time.monotonic() - started, sampler.peak_mb
     )
@@ -148,9 +155,11 @@ def run_kb(
 class RssSampler:
     """Samples the resident memory of a process and its children in a thread."""
 
-    def __init__(self, pid: int, interval: float) -> None:
-        """Watch ``pid`` every ``interval`` seconds."""
+    def __init__(self, pid: int, interval: float, limit_mb: float = 0.0) -> None:
+        """Watch ``pid`` every ``interval`` seconds; SIGKILL its group above ``limit_mb``."""
         self.pid = pid
+        self.limit_mb = limit_mb
+        self.over_limit = False
         self.interval = interval
         self.samples: list[tuple[float, float]] = []  # (monotonic seconds, MB)
         self._stop = threading.Event()
@@ -176,6 +185,10 @@ class RssSampler:
             mb = tree_rss_mb(self.pid)
             if mb is not None:
                 self.samples.append((time.monotonic(), mb))
+                if self.limit_mb and mb > self.limit_mb and not self.over_limit:
+                    self.over_limit = True
+                    with contextlib.suppress(OSError):
+                        os.killpg(self.pid, signal.SIGKILL)
             self._stop.wait(self.interval)
 
 
@@ -256,6 +269,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九两幺", "0012345678921")
+REQUEST_IDS = re.compile(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{32}\b")  # not personal data
 DIGIT_SEPARATORS = re.compile(r"(?<=\d)[\s.\-_/()（）]+(?=\d)")
 
 
@@ -273,5 +287,5 @@ def leaks(secret: str, haystack: str) -> bool:
     digits = re.sub(r"\D", "", digit_text(secret))
     if len(digits) < 6:
         return unicodedata.normalize("NFKC", secret) in unicodedata.normalize("NFKC", haystack)
-    text = digit_text(haystack)
+    text = digit_text(REQUEST_IDS.sub(" ", haystack))
     return any(digits[i : i + 6] in text for i in range(len(digits) - 5))
