@@ -121,7 +121,9 @@ def check_busy_database(kb: ServedKb, options: Any) -> Result:
     lock = threading.Lock()
     threads = [
         threading.Thread(
-            target=_suggest_loop, args=(server.base_url, kb.auth(), stop, records, lock, n)
+            target=_suggest_loop,
+            args=(server.base_url, kb.auth(), stop, records, lock, n),
+            daemon=True,
         )
         for n in range(4)
     ]
@@ -251,16 +253,16 @@ def check_smaller(kb: ServedKb, options: Any) -> Result:
         figures["401_statuses"] = [no_key.status_code, bad_key.status_code]
         figures["feedback_rows_after_two"] = _feedback_twice(http, kb)
     figures["bad_key_flood"] = _flood(kb)
-    figures["dup_user_refused"] = _case_duplicate(kb.home, "users")
-    figures["dup_key_refused"] = _case_duplicate(kb.home, "keys")
+    figures["dup_user"] = _case_duplicate(kb.home, "users")
+    figures["dup_key"] = _case_duplicate(kb.home, "keys")
     columns = [row[1] for row in query(kb.home, "PRAGMA table_info(query_log)")]
     figures["query_log_has_session_id"] = "session_id" in columns
     parts = {
         "401 same": figures["401_identical"],
         "one feedback row": figures["feedback_rows_after_two"] == 1,
         "429 in flood": figures["bad_key_flood"].get("429", 0) > 0,
-        "Dup-1 user refused": figures["dup_user_refused"],
-        "Dup-1 key refused": figures["dup_key_refused"],
+        "Dup-1 user refused": figures["dup_user"] == "refused",
+        "Dup-1 key refused": figures["dup_key"] == "refused",
     }
     figures["parts"] = {name: ("held" if ok else "NOT held") for name, ok in parts.items()}
     return Result(
@@ -317,13 +319,14 @@ def _flood(kb: ServedKb) -> dict[str, int]:
     return counts
 
 
-def _case_duplicate(home: Path, kind: str) -> bool:
-    """True if creating ``Dup-1`` after ``dup-1`` (a user or a key) is refused."""
-    outcomes = []
+def _case_duplicate(home: Path, kind: str) -> str:
+    """Whether creating ``Dup-1`` after ``dup-1`` (a user or a key) is refused."""
+    runs = []
     for name in ("dup-1", "Dup-1"):
         if kind == "users":
-            run = run_kb(home, "users", "add", name, "--role", "agent", "--as", ADMIN)
+            runs.append(run_kb(home, "users", "add", name, "--role", "agent", "--as", ADMIN))
         else:
-            run = run_kb(home, "keys", "create", "--name", name, "--as", ADMIN)
-        outcomes.append(run.code)
-    return outcomes[0] == 0 and outcomes[1] != 0
+            runs.append(run_kb(home, "keys", "create", "--name", name, "--as", ADMIN))
+    if runs[0].code != 0:
+        return f"setup failed: dup-1 {runs[0].brief()}"
+    return "refused" if runs[1].code != 0 else "accepted"

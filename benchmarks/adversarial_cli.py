@@ -37,7 +37,7 @@ def check_faq_without_answer(root: Path, _options: Any) -> Result:
     imported = run_kb(home, "import", str(source), "--publish", "--no-index", "--as", ADMIN)
     figures: dict[str, Any] = {"import": imported.brief()}
     if imported.code != 0:
-        held = imported.is_clear_refusal(source.name, str(source))
+        held = imported.is_clear_refusal(source.name, str(source), max_lines=2)
         return Result("4 FAQ without answer", _TRIED_4, held=held, figures=figures)
     ingest = run_kb(home, "ingest", "--no-progress", "--json")
     status = run_kb(home, "index", "status", "--json").json() or {}

@@ -41,6 +41,10 @@ def kill_after(home: Path, seconds: float, *argv: str) -> str:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         return f"killed at {seconds:.1f} s"
+    except BaseException:  # Ctrl-C: the child has its own session and would live on
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
 
 
 def integrity(home: Path) -> str:

@@ -42,10 +42,10 @@ def docx_bomb(path: Path, megabytes: int = 300) -> Path:
 
 
 def html_bomb(path: Path, megabytes: int = 15) -> Path:
-    """An HTML file of nested empty elements: small on disk per node, huge once parsed."""
+    """An HTML file of tiny elements: a few bytes on disk per node, far more once parsed."""
     with path.open("w", encoding="utf-8") as out:
         out.write("<html><head><title>bomb</title></head><body>")
-        block = "<div><span><b><i></i></b></span></div>" * 25_000
+        block = "<div><span><b><i>退货</i></b></span></div>" * 25_000
         for _ in range(megabytes):
             out.write(block)
         out.write("</body></html>")
@@ -108,7 +108,7 @@ def check_bombs(root: Path, _options: Any) -> Result:
             rss_limit_mb=BOMB_RSS_LIMIT_MB,
         )
         drafts = query(home, "SELECT COUNT(*) FROM articles WHERE id = ?", path.stem)[0][0]
-        held = run.is_clear_refusal(path.name, str(path)) and drafts == 0
+        held = run.is_clear_refusal(path.name, str(path), max_lines=2) and drafts == 0
         all_held = all_held and held
         figures[kind] = {
             "file_kb": round(path.stat().st_size / 1000),
@@ -121,7 +121,8 @@ def check_bombs(root: Path, _options: Any) -> Result:
         }
     return Result(
         "3 decompression bombs",
-        ".docx (300 MB of text zipped), nested-tag HTML, 50,000-page PDF: refused, no draft",
+        ".docx (300 MB of text zipped), 15 MB of tiny HTML elements, 50,000-page PDF: "
+        "refused, no draft",
         held=all_held,
         figures=figures,
     )
@@ -149,7 +150,7 @@ def check_encodings(root: Path, _options: Any) -> Result:
         article_id = path.stem
         if expected is None:
             stored = query(home, "SELECT COUNT(*) FROM articles WHERE id = ?", article_id)[0][0]
-            held = run.is_clear_refusal(name) and stored == 0
+            held = run.is_clear_refusal(name, max_lines=2) and stored == 0
             figures[kind] = {"held": held, "outcome": run.brief()}
         else:
             bodies = query(

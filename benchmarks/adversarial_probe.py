@@ -181,7 +181,8 @@ def check_soak(kb: ServedKb, options: Any) -> Result:
     counts = {"requests": 0, "errors": 0}
     lock = threading.Lock()
     threads = [
-        threading.Thread(target=_soak_client, args=(kb, n, stop, counts, lock)) for n in range(8)
+        threading.Thread(target=_soak_client, args=(kb, n, stop, counts, lock), daemon=True)
+        for n in range(8)
     ]
     for thread in threads:
         thread.start()

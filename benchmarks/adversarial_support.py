@@ -75,13 +75,16 @@ class Run:
         """The non-blank lines of stderr."""
         return [line for line in self.stderr.splitlines() if line.strip()]
 
-    def is_clear_refusal(self, *names: str) -> bool:
-        """Exit code not 0, one line on stderr, naming one of ``names``, no traceback."""
-        lines = self.error_lines()
+    def is_clear_refusal(self, *names: str, max_lines: int = 1) -> bool:
+        """Exit code not 0, at most ``max_lines`` on stderr, naming one of ``names``.
+
+        Never a traceback or an "internal error". An import's refusal is two lines: the
+        file's own line and the batch summary.
+        """
         text = self.stderr
         return (
             self.code != 0
-            and len(lines) == 1
+            and 1 <= len(self.error_lines()) <= max_lines
             and "Traceback" not in text
             and "internal error" not in text.lower()
             and any(name in text for name in names)
@@ -143,6 +146,10 @@ def run_kb(
         os.killpg(process.pid, signal.SIGKILL)
         out, err = process.communicate()
         err += f"\n[adversarial: killed after {timeout:.0f} s]"
+    except BaseException:  # Ctrl-C: the child has its own session and would live on
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
     finally:
         sampler.stop()
     if sampler.over_limit:
