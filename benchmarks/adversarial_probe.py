@@ -233,15 +233,22 @@ def _soak_client(
 
 
 def _rss_trend(samples: list[tuple[float, float]]) -> tuple[float, float, float]:
-    """Least-squares slope in MB/min, mean of the first and of the last minute."""
+    """The RSS slope in MB/min and the mean RSS of the first and of the last minute.
+
+    The slope is a least-squares fit; in runs of 3 minutes or more it leaves out the
+    first minute (warm-up).
+    """
     if len(samples) < 2:
         return 0.0, 0.0, 0.0
     t0 = samples[0][0]
     xs = [(t - t0) / 60 for t, _mb in samples]
     ys = [mb for _t, mb in samples]
+    first = [y for x, y in zip(xs, ys, strict=True) if x <= 1.0]
+    last = [y for x, y in zip(xs, ys, strict=True) if x >= xs[-1] - 1.0]
+    if xs[-1] >= 3.0:  # the first minute is warm-up (caches filling): fit the rest
+        kept = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 1.0]
+        xs, ys = [x for x, _y in kept], [y for _x, y in kept]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     denominator = sum((x - mean_x) ** 2 for x in xs) or 1.0
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / denominator
-    first = [y for x, y in zip(xs, ys, strict=True) if x <= 1.0]
-    last = [y for x, y in zip(xs, ys, strict=True) if x >= xs[-1] - 1.0]
     return slope, sum(first) / len(first), sum(last) / len(last)
