@@ -273,6 +273,7 @@ class SettingInfo:
     default: Any
     help: str
     env_var: str
+    allowed: str
 
 
 def declared_settings() -> list[SettingInfo]:
@@ -288,6 +289,7 @@ def declared_settings() -> list[SettingInfo]:
                 default=default,
                 help=f.metadata["help"],
                 env_var=ENV_PREFIX + f.name.upper(),
+                allowed=f.metadata["rule"].text if f.metadata["rule"] else "any",
             )
         )
     return infos

@@ -26,6 +26,7 @@ def show(as_json: bool = JSON_OPTION) -> None:
             "source": loaded.sources[info.name],
             "env": info.env_var,
             "help": info.help,
+            "allowed": info.allowed,
         }
         for info in declared_settings()
     ]

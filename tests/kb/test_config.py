@@ -169,6 +169,10 @@ class TestSettingsDocumentation:
         assert not missing, f"undocumented settings in docs/settings.md: {missing}"
         for info in declared_settings():
             assert info.env_var in text, info.env_var
+            row = next(line for line in text.splitlines() if line.startswith(f"| `{info.name}` |"))
+            assert f"| {info.allowed} |" in row, (
+                f"{info.name}: allowed should read {info.allowed!r}"
+            )
 
 
 class TestBadSettingsOnTheCommandLine:
