@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import (
@@ -35,6 +36,8 @@ from kb.errors import (
 logger = logging.getLogger("kb.api")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+#: Seconds a client is asked to wait when the database is busy.
+DATABASE_RETRY_AFTER_S = 2
 
 #: Domain exception -> HTTP status (the only place this mapping exists).
 STATUS_BY_ERROR: dict[type[KbError], int] = {
@@ -62,6 +65,7 @@ CODE_BY_STATUS: dict[int, str] = {
     500: "internal_error",
     503: "not_ready",
 }
+# 503 "database_busy": the database is locked past its busy timeout or unreachable.
 
 
 class RateLimited(KbError):
@@ -158,6 +162,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 422, "invalid_input", message)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is locked for longer than the busy timeout, or unreachable: a
+    temporary condition the client may retry (503), not a server fault (500)."""
+    logger.warning("request %s: database unavailable: %s", request_id_of(request), exc)
+    return error_response(
+        request,
+        503,
+        "database_busy",
+        "the database is busy or unavailable; retry shortly",
+        {"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("request %s failed", request_id_of(request), exc_info=exc)
     return error_response(request, 500, "internal_error", "internal server error")
@@ -168,4 +185,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KbError, _kb_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

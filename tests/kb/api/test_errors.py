@@ -187,6 +187,42 @@ def test_a_bug_is_a_500_without_a_traceback(kb_server: Kb) -> None:
         server.stop()
 
 
+def test_a_locked_database_is_a_503_with_retry_after(kb_server: Kb, tmp_path: Path) -> None:
+    """A real SQLite database held by another writer past the busy timeout (lowered to
+    0.1 s here) answers 503 database_busy, not 500."""
+    import sqlite3
+
+    from sqlalchemy import event, text
+
+    from kb.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'locked.sqlite3'}")
+    event.listen(
+        db.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout=100"), insert=False
+    )
+    app = create_app(Config(home=kb_server.home), db=db, load=False)
+
+    def write() -> None:
+        with db.session() as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+
+    app.add_api_route("/write", write, methods=["POST"])
+    write()
+    holder = sqlite3.connect(tmp_path / "locked.sqlite3")
+    holder.execute("BEGIN EXCLUSIVE")
+    server = ThreadServer(app).start("/healthz")
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30) as c:
+            response = c.post("/write")
+        assert_error_shape(response, 503, "database_busy")
+        assert response.headers["Retry-After"] == "2"
+    finally:
+        holder.rollback()
+        holder.close()
+        server.stop()
+
+
 def test_as_of_accepts_an_iso_date(client: httpx.Client, kb_server: Kb) -> None:
     response = client.post(
         "/v1/suggest",
