@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb import keys
@@ -28,8 +29,12 @@ def create_key(
     user = authorize(session, actor, Action.MANAGE_USERS)
     row, clear = keys.new_key(name, scopes, audience, user.name)
     lock_for_write(session)
-    if keys.find_key(session, name) is not None:
-        raise Conflict(f"an API key named '{name}' already exists")
+    existing = session.scalar(select(ApiKey.name).where(func.lower(ApiKey.name) == name.lower()))
+    if existing is not None:
+        twin = (
+            "" if existing == name else f" (names differing only by case are one key: '{existing}')"
+        )
+        raise Conflict(f"an API key named '{name}' already exists{twin}")
     session.add(row)
     session.flush()
     comment = f"{name}: scopes {', '.join(row.scopes)}; audience {row.audience}"

@@ -102,8 +102,14 @@ def add_user(
         authorize(session, actor or "", Action.MANAGE_USERS)
     if bootstrap and Role.ADMIN not in role_list:
         raise InvalidInput("the first user must be an admin (--role admin)")
-    if find_user(session, name) is not None:
-        raise Conflict(f"user '{name}' already exists")
+    existing = session.scalar(select(User.name).where(func.lower(User.name) == name.lower()))
+    if existing is not None:
+        twin = (
+            ""
+            if existing == name
+            else f" (names differing only by case are one user: '{existing}')"
+        )
+        raise Conflict(f"user '{name}' already exists{twin}")
     user = User(
         name=name,
         display_name=display_name,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kb.db import Database
 from kb.errors import Conflict, InvalidInput
-from kb.tables import Article
+from kb.tables import Article, User
 from review import editing, importing
 from tests.review.helpers import content, run
 
@@ -62,3 +62,24 @@ def test_the_database_refuses_a_case_twin_too(people: Database) -> None:
         session.rollback()
     with people.session() as session:
         assert session.scalar(select(func.count()).select_from(Article)) == 1
+
+
+@pytest.mark.parametrize(("first", "second"), [("Dup-1", "dup-1"), ("dup-1", "Dup-1")])
+def test_user_names_differing_only_by_case_are_one_user(people: Database, first, second) -> None:
+    from review import users
+
+    run(people, users.add_user, "root", first, ["agent"])
+    with pytest.raises(Conflict, match=f"user '{second}' already exists .*'{first}'"):
+        run(people, users.add_user, "root", second, ["agent"])
+    with people.session() as session:
+        same = func.lower(User.name) == "dup-1"
+        assert list(session.scalars(select(User.name).where(same))) == [first]
+
+
+@pytest.mark.parametrize(("first", "second"), [("Dup-1", "dup-1"), ("dup-1", "Dup-1")])
+def test_key_names_differing_only_by_case_are_one_key(people: Database, first, second) -> None:
+    from review import keys
+
+    run(people, keys.create_key, "root", first, "suggest", "public")
+    with pytest.raises(Conflict, match=f"API key named '{second}' already exists .*'{first}'"):
+        run(people, keys.create_key, "root", second, "suggest", "public")
