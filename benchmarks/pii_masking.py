@@ -3,7 +3,9 @@
 Reads the labelled PII sets in tests/data: ``pii_tune.jsonl`` (the rules were tuned on
 it), ``pii_holdout.jsonl`` (written before the masker, never tuned on) and
 ``pii_holdout2.jsonl`` (written after the first rules and scored before any change for
-it; its misses were fixed afterwards, see docs/benchmarks.md). Each line is
+it; its misses were fixed afterwards, see docs/benchmarks.md), ``pii_holdout3.jsonl``
+(written after the adversarial run of issue 13, scored before the fallback class and
+the HK/TW/permit ids were added). Each line is
 ``{"text": ..., "pii": [{"type": "mobile", "value": "<substring of text>"}]}``; look-alike
 negatives have ``"pii": []``.
 
@@ -36,6 +38,7 @@ SETS = {
     "tune": REPO / "tests" / "data" / "pii_tune.jsonl",
     "holdout": REPO / "tests" / "data" / "pii_holdout.jsonl",
     "holdout2": REPO / "tests" / "data" / "pii_holdout2.jsonl",
+    "holdout3": REPO / "tests" / "data" / "pii_holdout3.jsonl",
 }
 OVERALL = "overall"
 

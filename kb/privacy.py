@@ -15,9 +15,12 @@ Classes (tag): e-mail ``[邮箱]``, waybill/order numbers ``[单号]`` (setting
 numbers ``[护照号]``, mobile numbers ``[手机号]``, landlines ``[电话]``, ID card numbers
 (18 and 15 digits) ``[身份证号]``, bank card numbers ``[银行卡号]``, QQ numbers and
 WeChat ids after QQ/微信 ``[账号]``, addresses ``[地址]`` and names in labelled fields
-(``姓名：张三``, ``Name: John Smith``) ``[姓名]``. Earlier classes win where spans
-overlap. Names in running text are not masked: no rule tells a name from an ordinary
-word reliably enough (docs/privacy.md).
+(``姓名：张三``, ``Name: John Smith``) ``[姓名]``; Hong Kong, Macau and Taiwan ID numbers
+and travel permits join ``[身份证号]``; and any other number of six or more digits that a
+word names as a code, password, account or room (验证码, 取件码, 门禁, 房号, 账号, 会员卡号,
+code, PIN, account number…) ``[号码]``: a credential or an identifier, never an amount.
+Earlier classes win where spans overlap. Names in running text are not masked: no rule
+tells a name from an ordinary word reliably enough (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ TAGS: dict[str, str] = {
     "card": "[银行卡号]",
     "address": "[地址]",
     "name": "[姓名]",
+    "number": "[号码]",
 }
 
 
@@ -170,6 +174,26 @@ _LABELLED_NAME = re.compile(
     rf"([{_SURNAMES}](?:[{_HAN}]{{1,3}}?(?=[^{_HAN}]|$)|(?=先生|女士|小姐)))"
     r"|(?<![A-Za-z])(?:name|recipient|contact) ?: ?((?-i:[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}))"
     r"(?= ?(?:[,.;:()/\d]|$))",
+    re.IGNORECASE,
+)
+#: Hong Kong (A123456(7)), Taiwan (A123456789) and Macau ID numbers and the mainland travel
+#: permits (回乡证 H12345678), after a word naming an identity document, or a Hong Kong
+#: number written with its check digit in brackets.
+_OTHER_ID = re.compile(
+    r"(?:(?:身份证|身份證|证件|證件|id|hkid|identity|回乡证|回鄉證|通行证|通行證|台胞证|居民证)"
+    r"(?: ?(?:号码|號碼|号|號|card|no\.?|number|#))? ?(?:是|为|:|is)? ?"
+    r"((?-i:[A-Z]{1,2}\d{6}(?:\([0-9A]\)|[0-9A])|[A-Z][12]\d{8}|[HM]\d{8}(?:\d{2})?"
+    r"|[157]\d{6}\(\d\)))"
+    r"|(?<![A-Za-z0-9])((?-i:[A-Z]{1,2}\d{6}\([0-9A]\))))(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+#: Six or more digits that a word names as a credential or an identifier.
+_KEYED_NUMBER = re.compile(
+    r"(?:密码|口令|验证码|驗證碼|校验码|动态码|取件码|提货码|取货码|门禁|門禁|房号|房號|房间号"
+    r"|门牌号|会员号|会员卡号|會員卡號|卡号|卡號|账号|帳號|账户|帳戶|户号|客户号|用户号|工号"
+    r"|(?<![A-Za-z])(?:code|pin|password|passcode|account|acct|member|customer)"
+    r"(?: ?(?:no\.?|number|id|#))?)"
+    r"(?:密码|码|碼)? ?(?:是|为|為|:|is)? ?([A-Za-z]{0,3}\d{6,20})(?![0-9])",
     re.IGNORECASE,
 )
 _CHINESE_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[EG](?:\d{8}|[A-Z]\d{7})(?![0-9])")
@@ -334,6 +358,9 @@ def _detect(form: str, policy: MaskingPolicy, extra: re.Pattern[str] | None) -> 
         yield Finding(m.start(1), m.end(1), "passport")
     for m in _CHINESE_PASSPORT.finditer(form):
         yield Finding(m.start(), m.end(), "passport")
+    for m in _OTHER_ID.finditer(form):
+        group = 1 if m[1] else 2
+        yield Finding(m.start(group), m.end(group), "id")
     yield from _numbers(form)
     for m in _ACCOUNT_KEYWORD.finditer(form):
         yield Finding(m.start(1), m.end(1), "account")
@@ -342,6 +369,8 @@ def _detect(form: str, policy: MaskingPolicy, extra: re.Pattern[str] | None) -> 
     for m in _LABELLED_NAME.finditer(form):
         group = 1 if m[1] else 2
         yield Finding(m.start(group), m.end(group), "name")
+    for m in _KEYED_NUMBER.finditer(form):
+        yield Finding(m.start(1), m.end(1), "number")
 
 
 def find_personal_data(text: str, policy: MaskingPolicy | None = None) -> list[Finding]:
