@@ -140,7 +140,9 @@ def check_encodings(root: Path, _options: Any) -> Result:
         "big5": ("enc-big5.txt", POLICY_ZH_TW.encode("big5"), "退貨政策"),
         "gbk": ("enc-gbk.txt", POLICY_ZH.encode("gbk"), "退货政策"),
         "shift_jis": ("enc-sjis.txt", JAPANESE.encode("shift_jis"), None),
-        "private_use": ("enc-junk.txt", bytes([0xAA, 0xA1, 0xAB, 0xA2, 0xAC, 0xA3]) * 200, None),
+        # bytes in the user-defined (private-use) areas of both GB18030 and Big5 (the first
+        # version of this probe used AAA1 AAB2 ACA3, which is valid Big5: 炕哈派)
+        "private_use": ("enc-junk.txt", bytes([0xFE, 0xFE, 0xFD, 0xFD, 0xFC, 0xFC]) * 200, None),
     }
     figures: dict[str, Any] = {}
     for kind, (name, data, expected) in cases.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kb.errors import InvalidInput
 from kb.formats.encoding import decode_text
+from kb.formats.html import html_text
 from kb.formats.limits import DEFAULT_MAX_CHARS, check_length, check_pages, check_zip, too_long
 from kb.model import ID_PATTERN
 
@@ -42,17 +43,7 @@ def _first_line_title(text: str) -> str:
 
 
 def _html_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(decode_text(data, name), "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
-        tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else ""
-    heading = soup.find(["h1", "h2"])
-    body_root = soup.body or soup
-    lines = [line.strip() for line in body_root.get_text("\n").split("\n")]
-    text = check_length("\n".join(line for line in lines if line), name, max_chars)
-    return (title or (heading.get_text(strip=True) if heading else "")), text
+    return html_text(decode_text(data, name), name, max_chars)
 
 
 def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:

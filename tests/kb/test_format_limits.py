@@ -164,6 +164,31 @@ class TestHtmlAndText:
         with pytest.raises(InvalidInput, match=r"^h\.html: the text is over the limit of 100,000"):
             extract_plain(html.encode("utf-8"), Path("h.html"), max_chars=100_000)
 
+    def test_a_page_of_tiny_elements_is_refused_in_bounded_memory(self) -> None:
+        """2 MB of empty elements: a tree parser held hundreds of MB for them (16 MB of
+        them passed 1.5 GB in the adversarial run); the stream reader stops early."""
+        import tracemalloc
+
+        html = ("<html><body>" + "<i></i>" * 300_000 + "<p>正文</p></body></html>").encode()
+        tracemalloc.start()
+        try:
+            with pytest.raises(InvalidInput, match=r"^t\.html: more than 200,000 HTML elements"):
+                extract_plain(html, Path("t.html"))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 40 * len(html), f"peak {peak:,} bytes for a {len(html):,}-byte page"
+
+    def test_title_heading_and_text_without_scripts_or_navigation(self) -> None:
+        html = (
+            "<html><head><title> 退款 政策 </title><style>p{}</style></head><body>"
+            "<nav>首页 | 联系我们</nav><h1>退款</h1><p>七日内&amp;原路退回。</p>"
+            "<script>var x = 1;</script><ul><li>一</li><li>二</li></ul></body></html>"
+        )
+        title, text = extract_plain(html.encode(), Path("r.html"))
+        assert title == "退款 政策"
+        assert text == "退款\n七日内&原路退回。\n一\n二"
+
     def test_text_file_over_the_limit(self, tmp_path: Path) -> None:
         path = tmp_path / "t.txt"
         path.write_text("退款" * 600, encoding="utf-8")
