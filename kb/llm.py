@@ -7,9 +7,12 @@ extractive reply cites, and is told to answer from them alone, ending every sent
 the ``[n]`` of its passage.
 
 What comes back is trusted only as far as it can be checked (``verify_reply``): each
-sentence must cite at least one ``[n]`` that exists among the passages. Markers that do
-not exist are removed; a sentence left without a valid marker is dropped and counted. If
-nothing valid remains, or the endpoint fails, the grounded reply stands. Citations the
+sentence must cite at least one ``[n]`` that exists among the passages, and its content
+must be supported by the passages it cites (``kb.support.supports``: its figures and
+names occur in them and, in their language, most of its wording does). Markers that do
+not exist are removed; a sentence left without a valid marker, or unsupported, is
+dropped and counted. If nothing valid remains, or the endpoint fails, the grounded reply
+stands. Citations the
 rewrite no longer uses are dropped and the rest renumbered in order of first use.
 """
 
@@ -23,6 +26,7 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from kb.citations import Citation, join_sentences, split_cited
+from kb.support import supports
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class Verified:
     citations: list[Citation]
     dropped_sentences: int
     removed_markers: int
+    unsupported_sentences: int = 0
 
 
 def _renumber(sentences: list[tuple[str, list[int]]], citations: list[Citation]) -> Verified:
@@ -63,19 +68,27 @@ def _renumber(sentences: list[tuple[str, list[int]]], citations: list[Citation])
 
 
 def verify_reply(reply: str, citations: list[Citation]) -> Verified:
-    """Keep only the sentences of ``reply`` that cite an existing passage (see the module)."""
-    valid = {c.n for c in citations}
+    """Keep only the sentences of ``reply`` that cite an existing passage and that the
+    passages they cite support (see the module)."""
+    by_n = {c.n: c for c in citations}
     kept: list[tuple[str, list[int]]] = []
-    dropped = removed = 0
+    dropped = removed = unsupported = 0
     for sentence, numbers in split_cited(reply or ""):
-        good = [n for n in numbers if n in valid]
+        good = [n for n in numbers if n in by_n]
         removed += len(numbers) - len(good)
-        if good:
-            kept.append((sentence, good))
-        else:
+        if not good:
             dropped += 1
+            continue
+        support = supports(sentence, [f"{by_n[n].title}\n{by_n[n].passage}" for n in good])
+        if not support.ok:
+            logger.info("LLM sentence dropped (%s)", support.reason)
+            dropped += 1
+            unsupported += 1
+            continue
+        kept.append((sentence, good))
     verified = _renumber(kept, citations)
     verified.dropped_sentences, verified.removed_markers = dropped, removed
+    verified.unsupported_sentences = unsupported
     return verified
 
 
@@ -129,7 +142,12 @@ class AnswerRewriter:
     @component.output_types(answer=str, citations=list[Citation], report=dict)
     def run(self, question: str, answer: str, citations: list[Citation]) -> dict[str, Any]:
         """The verified rewrite, or the grounded ``answer`` unchanged when it fails."""
-        report: dict[str, Any] = {"used": False, "dropped_sentences": 0, "removed_markers": 0}
+        report: dict[str, Any] = {
+            "used": False,
+            "dropped_sentences": 0,
+            "removed_markers": 0,
+            "unsupported_sentences": 0,
+        }
         try:
             text = self.generate(question, citations, answer)
         except Exception as exc:  # any endpoint failure: keep the grounded reply
@@ -140,6 +158,7 @@ class AnswerRewriter:
         report.update(
             dropped_sentences=verified.dropped_sentences,
             removed_markers=verified.removed_markers,
+            unsupported_sentences=verified.unsupported_sentences,
         )
         if not verified.answer:
             return {"answer": answer, "citations": citations, "report": report}

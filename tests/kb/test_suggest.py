@@ -101,14 +101,47 @@ def citation(n: int, passage: str = "p") -> Citation:
 class TestVerifyReply:
     def test_keeps_only_sentences_with_valid_citations(self) -> None:
         reply = "退款一个工作日到账[1]。银行卡要三到七天。[2]这是编的[9]。没有出处。"
-        verified = verify_reply(reply, [citation(1), citation(2)])
+        passages = [citation(1, "退款一个工作日到账。"), citation(2, "银行卡退款要三到七天。")]
+        verified = verify_reply(reply, passages)
         assert verified.answer == "退款一个工作日到账。[1]银行卡要三到七天。[2]"
         assert [c.n for c in verified.citations] == [1, 2]
         assert verified.dropped_sentences == 2
         assert verified.removed_markers == 1
 
+    @pytest.mark.parametrize(
+        ("sentence", "why"),
+        [
+            ("签收后30日内可以换货[1]。", "figure not in its passages: 30"),
+            ("来回运费由商城承担，另赠100元优惠券[1]。", "figure not in its passages: 100"),
+            ("换货请联系SF Express上门取件[1]。", "name not in its passages"),
+            ("我们的客服经理会亲自为您安排上门服务[1]。", "wording not from its passages"),
+            ("You can exchange it within 30 days.[1]", "figure not in its passages: 30"),
+        ],
+    )
+    def test_an_invented_sentence_with_a_valid_marker_is_dropped(
+        self, sentence: str, why: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        passage = "商品有质量问题的，签收后十五日内可以换货，来回运费由商城承担。"
+        kept = "签收后15日内可以换货[1]。"
+        with caplog.at_level("INFO", logger="kb.llm"):
+            verified = verify_reply(kept + sentence, [citation(1, passage)])
+        assert verified.answer == "签收后15日内可以换货。[1]"
+        assert (verified.dropped_sentences, verified.unsupported_sentences) == (1, 1)
+        assert why in caplog.text
+
+    def test_a_faithful_translation_is_kept(self) -> None:
+        passage = "商品有质量问题的，签收后15日内可以换货，VIP会员免运费。"
+        reply = (
+            "Items with quality problems can be exchanged within 15 days.[1] "
+            "VIP members ship free.[1]"
+        )
+        verified = verify_reply(reply, [citation(1, passage)])
+        assert verified.unsupported_sentences == 0
+        assert verified.answer.count("[1]") == 2
+
     def test_renumbers_and_drops_unused_citations(self) -> None:
-        verified = verify_reply("Only the second.[2]", [citation(1), citation(2, "second")])
+        passages = [citation(1), citation(2, "Only the second one.")]
+        verified = verify_reply("Only the second.[2]", passages)
         assert verified.answer == "Only the second.[1]"
         assert [(c.n, c.article_id) for c in verified.citations] == [(1, "a2")]
 
@@ -345,7 +378,12 @@ class TestLlmRewrite:
         answer = Suggester(config, searcher=searcher).suggest(self.QUESTION, PUBLIC)
         assert answer.mode == "generated"
         assert answer.answer == "质量问题可以在签收后15日内换货。[1]来回运费由商城承担。[1]"
-        assert answer.llm == {"used": True, "dropped_sentences": 2, "removed_markers": 1}
+        assert answer.llm == {
+            "used": True,
+            "dropped_sentences": 2,
+            "removed_markers": 1,
+            "unsupported_sentences": 0,
+        }
         assert [c.n for c in answer.citations] == [1]
         c = answer.citations[0]
         assert c.passage == BODIES[c.article_id][c.char_start : c.char_end]
@@ -376,8 +414,30 @@ class TestLlmRewrite:
         suggester = Suggester(kb_config, searcher=searcher, rewriter=rewriter)
         answer = suggester.suggest(self.QUESTION, PUBLIC)
         assert answer.mode == "extractive"
-        assert answer.llm == {"used": False, "dropped_sentences": 1, "removed_markers": 1}
+        assert answer.llm == {
+            "used": False,
+            "dropped_sentences": 1,
+            "removed_markers": 1,
+            "unsupported_sentences": 0,
+        }
         assert_grounded(answer)
+
+    def test_invented_facts_with_valid_markers_are_dropped(
+        self, kb_config: Config, searcher: Searcher, fake_llm: str
+    ) -> None:
+        """The loopback model keeps [1] on every sentence but invents a figure and a promise:
+        only the sentence its passage supports survives."""
+        FakeChat.reply = (
+            "质量问题可以在签收后15日内换货[1]。换货期间我们额外赠送200元优惠券[1]。"
+            "总经理会亲自打电话向您道歉并上门取件[1]。"
+        )
+        config = replace(kb_config, llm_base_url=fake_llm, llm_model="fake-model")
+        answer = Suggester(config, searcher=searcher).suggest(self.QUESTION, PUBLIC)
+        assert answer.mode == "generated"
+        assert answer.answer == "质量问题可以在签收后15日内换货。[1]"
+        assert answer.llm is not None
+        assert (answer.llm["dropped_sentences"], answer.llm["unsupported_sentences"]) == (2, 2)
+        assert [c.article_id for c in answer.citations] == ["policy-returns"]
 
 
 class TestAnswerBuilder:
