@@ -101,14 +101,6 @@ class VectorIndex:
             return matrix.copy()
         return matrix[np.asarray(rows, dtype=np.int64)]
 
-    def scores(self, query: Sequence[float] | np.ndarray) -> np.ndarray:
-        """The cosine of ``query`` with every stored row (read in place, not copied)."""
-        q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), self.dim)[0]
-        if len(self) == 0:
-            return np.zeros(0, dtype=np.float32)
-        all_rows = faiss.rev_swig_ptr(self._index.get_xb(), len(self) * self.dim)
-        return np.asarray(all_rows).reshape(len(self), self.dim) @ q
-
     def search(self, query: Sequence[float] | np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest rows to ``query`` (normalised if needed) as ``(row, cosine)``."""
         q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), self.dim)

@@ -47,7 +47,7 @@ from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.config import Config
 from kb.dense import VectorIndex, as_matrix
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
-from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors
+from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors, pooled_search
 
 logger = logging.getLogger(__name__)
 
@@ -236,15 +236,7 @@ class IndexSnapshot:
         """A ``search(query, k)`` over chunk scores blended with their best sentence."""
         query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
         query = as_matrix(query, self._vectors.dim)[0]
-        scores = self._sentences.pooled(self._vectors.scores(query), query, weight)
-
-        def search(_: Any, k: int) -> list[tuple[int, float]]:
-            k = min(k, len(scores))
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.lexsort((top, -scores[top]))]
-            return [(int(r), float(scores[r])) for r in top]
-
-        return search
+        return lambda _, k: pooled_search(self._vectors, self._sentences, query, k, weight)
 
     def bm25_search(
         self, query_text: str, top_k: int, where: Where | None = None

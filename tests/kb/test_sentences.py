@@ -150,3 +150,31 @@ class TestIncremental:
         snapshot = store.open_snapshot()
         hits = snapshot.dense_search(unit(0), 1, sentence_weight=0.5)
         assert hits[0][1] == pytest.approx(0.0, abs=1e-5)  # the chunk's own cosine
+
+
+def test_pooled_search_over_every_chunk_is_the_exact_blend() -> None:
+    """With k = every chunk (what a selective filter ends up asking for) the candidate
+    search scores every chunk exactly: compare with the blend computed by brute force."""
+    from kb.dense import VectorIndex
+    from kb.sentences import SentenceVectors, pooled_search
+
+    rng = np.random.default_rng(3)
+
+    def units(n: int) -> np.ndarray:
+        m = rng.normal(size=(n, DIM)).astype(np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    chunk_vectors = units(40)
+    per_chunk = [units(int(rng.integers(2, 6))) if i % 3 else None for i in range(40)]
+    sentences = SentenceVectors.from_chunks(per_chunk, DIM)
+    query = units(1)[0]
+    hits = pooled_search(VectorIndex.build(chunk_vectors, DIM), sentences, query, 40, 0.5)
+    expected = {
+        row: float(chunk_vectors[row] @ query)
+        if m is None
+        else 0.5 * float(chunk_vectors[row] @ query) + 0.5 * float((m @ query).max())
+        for row, m in enumerate(per_chunk)
+    }
+    assert [row for row, _ in hits] == sorted(expected, key=lambda r: -expected[r])
+    for row, score in hits:
+        assert score == pytest.approx(expected[row], abs=1e-5)
