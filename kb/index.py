@@ -217,7 +217,7 @@ class IndexSnapshot:
         """
         if top_k <= 0 or not self._docs:
             return []
-        search = self._vectors.search
+        search: Callable[[Any, int], list[tuple[int, float]]] = self._vectors.search
         if sentence_weight > 0 and len(self._sentences):
             search = self._pooled_search(query_embedding, sentence_weight)
         fetch = top_k
