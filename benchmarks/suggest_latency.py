@@ -7,6 +7,8 @@ sample articles in random order (so BM25 sees realistic words and posting lists)
 hours here and vector values do not change the cost of an exact (flat) FAISS search. A fifth
 of them are FAQ articles with three questions each, whose random question vectors are put
 into the embedding cache, so the FAQ matcher has 20,000 x 3 questions to score at 100k.
+The other synthetic chunks carry random sentence vectors, as many as their text has
+sentence windows (``kb.sentences``); the real chunks carry their real ones.
 
 Each size runs every question of ``tests/data/sample_questions.jsonl`` (twice by default) through
 ``Suggester.suggest`` (query embedding with the real model, BM25, dense, FAQ matching,
@@ -39,6 +41,7 @@ from kb.evaluation import load_queries, percentile  # noqa: E402
 from kb.faq import question_embedder  # noqa: E402
 from kb.filters import SearchFilters  # noqa: E402
 from kb.index import IndexStore  # noqa: E402
+from kb.sentences import SENTENCE_META, sentence_texts  # noqa: E402
 from kb.text import normalize_for_matching  # noqa: E402
 
 QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
@@ -51,10 +54,12 @@ HEADER = (
 def real_chunks(cache: Path) -> list:
     """The sample articles as embedded chunks (real model, through the cache)."""
     from ingest.embed import CachedDocumentEmbedder
+    from ingest.embed_sentences import SentenceEmbedder
     from tests.kb.indexing import chunk_articles, sample_articles
 
     chunks = chunk_articles(sample_articles(), Config())
-    return CachedDocumentEmbedder(cache_path=str(cache)).run(chunks)["documents"]
+    chunks = CachedDocumentEmbedder(cache_path=str(cache)).run(chunks)["documents"]
+    return SentenceEmbedder(cache_path=str(cache)).run(chunks)["documents"]
 
 
 def _sentences(chunks: list) -> list[str]:
@@ -104,6 +109,11 @@ def synthetic_chunks(n: int, sentences: list[str], cache: EmbeddingCache, seed: 
             for q in questions:
                 v = numbers.normal(size=384).astype(np.float32)
                 cached.append((text_key(normalize_for_matching(q)), v / np.linalg.norm(v)))
+        else:  # as many random sentence vectors as the text has sentence windows
+            windows = len(sentence_texts(text, "policy"))
+            if windows:
+                m = numbers.normal(size=(windows, 384)).astype(np.float32)
+                meta[SENTENCE_META] = (m / np.linalg.norm(m, axis=1, keepdims=True)).tolist()
         meta["search_text"] = normalize_for_matching(f"{meta['title']}\n{text}")
         docs.append(Document(id=f"syn{i:06d}", content=text, meta=meta, embedding=vectors[i]))
     cache.put_many(embedder.model_id, cached)
@@ -140,6 +150,7 @@ def run_size(size: int, base: list, work: Path, cache: Path, repeat: int = 2) ->
         cpu.append((time.process_time() - c0) * 1000)
     return {
         "chunks": len(docs),
+        "sentences": sum(len(d.meta.get(SENTENCE_META) or []) for d in docs),
         "requests": len(wall),
         "index_build_s": round(build_s, 1),
         "warm_up_s": round(warm_s, 1),
@@ -163,15 +174,18 @@ def main() -> None:
     cache = args.cache_dir / "embeddings.sqlite3"
     base = real_chunks(cache)
     print(f"# {len(base)} real chunks of the sample articles; {os.cpu_count()} CPUs")
+    print("# sentence vectors per size: see the last column")
     print(
-        "| chunks | index build s | warm-up s | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | load |"
+        "| chunks | index build s | warm-up s | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | load "
+        "| sentences |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         r = run_size(size, base, args.cache_dir / "latency", cache, args.repeat)
         print(
             f"| {r['chunks']:,} | {r['index_build_s']} | {r['warm_up_s']} | {r['p50_ms']} | "
-            f"{r['p95_ms']} | {r['cpu_p50_ms']} | {r['cpu_p95_ms']} | {r['load']} |",
+            f"{r['p95_ms']} | {r['cpu_p50_ms']} | {r['cpu_p95_ms']} | {r['load']} | "
+            f"{r['sentences']:,} |",
             flush=True,
         )
 

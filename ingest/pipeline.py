@@ -2,7 +2,7 @@
 
 ``build_indexing_pipeline`` wires the ingest components into one Haystack pipeline::
 
-    converter -> cleaner -> chunker -> normalizer -> embedder -> writer
+    converter -> cleaner -> chunker -> normalizer -> embedder -> sentences -> writer
 
 - ``converter``: ``ArticleConverter`` (stored article versions) or, with
   ``files=True``, ``FileConverter`` (article files indexed as they are);
@@ -14,6 +14,8 @@
   so that short chunks match on their headings;
 - ``embedder``: ``CachedDocumentEmbedder`` (embeds ``search_text``; only texts not in
   the persistent cache are computed; its ``computed`` output is a pipeline output);
+- ``sentences``: ``SentenceEmbedder`` (the sentence windows of document chunks, through
+  the same cache: a chunk's best sentence lifts it in the dense ranking, ``kb.sentences``);
 - ``writer``: ``IndexWriter`` (a new index version, incremental unless ``full``).
 
 Pipeline inputs: ``converter.articles`` (or ``converter.sources``),
@@ -37,6 +39,7 @@ from ingest.chunk import ArticleChunker
 from ingest.clean import TextCleaner
 from ingest.convert import ArticleConverter, ArticleItem, FileConverter, item_article_id
 from ingest.embed import CachedDocumentEmbedder
+from ingest.embed_sentences import SentenceEmbedder
 from ingest.normalize import TextNormalizer
 from ingest.unindexable import Unindexable, find_unindexable
 from ingest.write import IndexWriter
@@ -47,7 +50,7 @@ from kb.pipelines import run_haystack
 #: Module patterns ``Pipeline.loads`` must be allowed to import for our components.
 ALLOWED_MODULES = ["ingest.*"]
 #: The component names, in pipeline order.
-STAGES = ("converter", "cleaner", "chunker", "normalizer", "embedder", "writer")
+STAGES = ("converter", "cleaner", "chunker", "normalizer", "embedder", "sentences", "writer")
 #: Meta keys put before a chunk's text in its search text.
 PREFIX_FIELDS = ["title", "section"]
 
@@ -58,7 +61,7 @@ class IndexReport:
 
     documents: int  # article versions converted
     chunks: int  # chunks written into the new index version
-    computed: int  # embeddings actually computed (cache misses)
+    computed: int  # embeddings actually computed (cache misses), chunks and sentences
     removed: int  # chunks of the previous version dropped
     version: str  # the live index version afterwards
     seconds: float
@@ -108,6 +111,9 @@ def build_indexing_pipeline(
     )
     pipeline.add_component("embedder", embedder)
     pipeline.add_component(
+        "sentences", SentenceEmbedder.from_config(config, cache_path=cache, progress=progress)
+    )
+    pipeline.add_component(
         "writer",
         IndexWriter(
             index_dir=str(config.effective_index_dir),
@@ -147,7 +153,7 @@ def run_pipeline(
     return IndexReport(
         documents=len(converted),
         chunks=out["writer"]["written"],
-        computed=out["embedder"]["computed"],
+        computed=out["embedder"]["computed"] + out["sentences"]["computed"],
         removed=out["writer"]["removed"],
         version=out["writer"]["version"],
         seconds=round(time.perf_counter() - started, 3),

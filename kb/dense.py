@@ -91,7 +91,7 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
-    def vectors(self, rows: Sequence[int] | None = None) -> np.ndarray:
+    def vectors(self, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """A copy of the stored vectors (all, or the given rows), bit-identical to the input."""
         if len(self) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)

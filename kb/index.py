@@ -8,6 +8,8 @@ Layout under the index directory::
         manifest.json              format, model id, dim, counts, {article_id: version}, timing
         chunks.jsonl.gz            one chunk a line: id, content, meta (no embeddings; gzip -1)
         vectors.faiss              FAISS IndexFlatIP, row i = line i of chunks.jsonl.gz
+        sentences.npz              sentence vectors of document chunks and their chunk rows
+                                   (``kb.sentences``; absent in versions built before it)
         bm25/                      BM25 matrix (bm25s) and the tokens of every chunk
     versions/.tmp-<name>/          a build in progress (or one that crashed)
     versions/.trash-<name>/        an old version being deleted
@@ -45,6 +47,7 @@ from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.config import Config
 from kb.dense import VectorIndex, as_matrix
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
+from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors, pooled_search
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +141,7 @@ class IndexSnapshot:
         docs: list[Document],
         vectors: VectorIndex,
         bm25: BM25Index,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         """Internal: use ``IndexStore.open_snapshot`` or ``IndexSnapshot.load``."""
         self.path = path
@@ -147,8 +151,11 @@ class IndexSnapshot:
         self._row = {d.id: i for i, d in enumerate(docs)}
         self._vectors = vectors
         self._bm25 = bm25
+        self._sentences = sentences or SentenceVectors.empty(vectors.dim)
         if not (len(docs) == len(vectors) == len(bm25) == manifest["chunk_count"]):
             raise NotReady(f"index version {self.version} is inconsistent; rebuild it")
+        if len(self._sentences) and self._sentences.rows[-1] >= len(docs):
+            raise NotReady(f"index version {self.version} has stray sentence vectors; rebuild it")
 
     @classmethod
     def load(cls, path: Path, tokenizer: ChineseTokenizer | None = None) -> IndexSnapshot:
@@ -159,7 +166,8 @@ class IndexSnapshot:
         docs = _read_chunks(path / CHUNKS_FILE)
         vectors = VectorIndex.load(path / VECTORS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR, tokenizer)
-        return cls(path, manifest, docs, vectors, bm25)
+        sentences = SentenceVectors.load(path / SENTENCE_VECTORS_FILE, vectors.dim)
+        return cls(path, manifest, docs, vectors, bm25, sentences)
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -194,24 +202,41 @@ class IndexSnapshot:
         return {cid: matrix[i] for i, (cid, _) in enumerate(found)}
 
     def dense_search(
-        self, query_embedding: Sequence[float] | np.ndarray, top_k: int, where: Where | None = None
+        self,
+        query_embedding: Sequence[float] | np.ndarray,
+        top_k: int,
+        where: Where | None = None,
+        sentence_weight: float = 0.0,
     ) -> list[tuple[Document, float]]:
         """The ``top_k`` chunks nearest the query (cosine), among those whose meta passes ``where``.
 
         FAISS filters nothing itself, so this fetches ``top_k``, then 4x, 16x ... up to every
         chunk until ``top_k`` pass the filter: a selective filter still gets its ``top_k``.
+        ``sentence_weight`` > 0 blends each chunk's cosine with its best sentence's
+        (``kb.sentences``); chunks without sentence vectors keep their own cosine.
         """
         if top_k <= 0 or not self._docs:
             return []
+        search: Callable[[Any, int], list[tuple[int, float]]] = self._vectors.search
+        if sentence_weight > 0 and len(self._sentences):
+            search = self._pooled_search(query_embedding, sentence_weight)
         fetch = top_k
         while True:
-            hits = self._vectors.search(query_embedding, fetch)
+            hits = search(query_embedding, fetch)
             if where is not None:
                 hits = [(row, s) for row, s in hits if where(self._docs[row].meta)]
             if len(hits) >= top_k or fetch >= len(self._docs):
                 break
             fetch *= 4
         return [(replace(self._docs[row], score=s), s) for row, s in hits[:top_k]]
+
+    def _pooled_search(
+        self, query_embedding: Sequence[float] | np.ndarray, weight: float
+    ) -> Callable[[Any, int], list[tuple[int, float]]]:
+        """A ``search(query, k)`` over chunk scores blended with their best sentence."""
+        query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
+        query = as_matrix(query, self._vectors.dim)[0]
+        return lambda _, k: pooled_search(self._vectors, self._sentences, query, k, weight)
 
     def bm25_search(
         self, query_text: str, top_k: int, where: Where | None = None
@@ -325,12 +350,15 @@ class IndexStore:
         every chunk of ``remove_article_ids`` and of the articles in ``chunks``, plus
         ``chunks``; kept chunks reuse their stored vectors and BM25 tokens. An incremental
         call that changes nothing returns the live version with ``created=False``.
-        Chunks need an embedding and ``meta['article_id']``.
+        Chunks need an embedding and ``meta['article_id']``; ``meta['sentence_embeddings']``
+        (optional) holds their sentence vectors (``kb.sentences``), stored apart.
         """
         started = time.monotonic()
         if dim is None and chunks and chunks[0].embedding is not None:
             dim = len(chunks[0].embedding)
-        new_docs, new_vectors = _prepare(chunks, dim or 0) if chunks else ([], None)
+        new_docs, new_vectors, new_sentences = (
+            _prepare(chunks, dim or 0) if chunks else ([], None, None)
+        )
         with self._write_lock():
             self._clean_leftovers()
             base = None if full else self._open_base()
@@ -340,17 +368,19 @@ class IndexStore:
                 raise InvalidInput("the embedding dimension is unknown: pass dim")
             if new_vectors is None:
                 new_vectors = np.zeros((0, dim), dtype=np.float32)
+            new = (new_docs, new_vectors, new_sentences or SentenceVectors.empty(dim))
             remove = set(remove_article_ids) | {d.meta["article_id"] for d in new_docs}
             if base is not None and not new_docs and not remove & set(base.articles()):
                 return WriteResult(base.version, 0, 0, False)  # nothing to change
-            docs, vectors, bm25, removed = self._combine(base, remove, new_docs, new_vectors, dim)
+            docs, vectors, sentences, bm25, removed = self._combine(base, remove, *new)
             name = self._next_name()
             tmp = self.versions_dir / f"{_TMP}{name}"
             tmp.mkdir(parents=True)
             _write_chunks(tmp / CHUNKS_FILE, docs)
             VectorIndex.build(vectors, dim).save(tmp / VECTORS_FILE)
+            sentences.save(tmp / SENTENCE_VECTORS_FILE)
             bm25.save(tmp / BM25_DIR)
-            manifest = _manifest(name, model_id, dim, docs, base, full, bm25, started)
+            manifest = _manifest(name, model_id, dim, docs, sentences, base, full, bm25, started)
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
             _fsync_tree(tmp)
             os.rename(tmp, self.versions_dir / name)
@@ -368,14 +398,16 @@ class IndexStore:
         remove: set[str],
         new_docs: list[Document],
         new_vectors: np.ndarray,
-        dim: int,
-    ) -> tuple[list[Document], np.ndarray, BM25Index, int]:
-        """The chunks, vectors and BM25 index of the next version, and the count removed."""
+        new_sentences: SentenceVectors,
+    ) -> tuple[list[Document], np.ndarray, SentenceVectors, BM25Index, int]:
+        """The chunks, vectors, sentence vectors and BM25 of the next version; count removed."""
         tokenizer = self.tokenizer()
         new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
         if base is None:
-            return new_docs, new_vectors, BM25Index.build(new_tokens, tokenizer), 0
+            bm25 = BM25Index.build(new_tokens, tokenizer)
+            return new_docs, new_vectors, new_sentences, bm25, 0
         keep = [i for i, d in enumerate(base._docs) if d.meta.get("article_id") not in remove]
+        sentences = base._sentences.kept(keep).appended(new_sentences, len(keep))
         docs = [base._docs[i] for i in keep] + new_docs
         ids = [d.id for d in docs]
         if len(set(ids)) != len(ids):
@@ -389,7 +421,7 @@ class IndexStore:
             logger.info("BM25 tokenizer changed since %s; re-segmenting all chunks", base.version)
             pairs = [(d.id, tokenizer.tokenize(_search_text(d))) for d in docs]
             bm25 = BM25Index.build(pairs, tokenizer)
-        return docs, vectors, bm25, len(base) - len(keep)
+        return docs, vectors, sentences, bm25, len(base) - len(keep)
 
     def _open_base(self) -> IndexSnapshot | None:
         """The live version to build on, or None when there is none yet."""
@@ -435,8 +467,10 @@ class IndexStore:
             shutil.rmtree(trash, ignore_errors=True)
 
 
-def _prepare(chunks: Sequence[Document], dim: int) -> tuple[list[Document], np.ndarray]:
-    """Validate chunks; return them without embeddings, and their vectors as a matrix."""
+def _prepare(
+    chunks: Sequence[Document], dim: int
+) -> tuple[list[Document], np.ndarray, SentenceVectors]:
+    """Validate chunks; return them without embeddings, their vectors, their sentence vectors."""
     seen: set[str] = set()
     versions: dict[str, Any] = {}
     for doc in chunks:
@@ -451,8 +485,26 @@ def _prepare(chunks: Sequence[Document], dim: int) -> tuple[list[Document], np.n
         if versions.setdefault(article_id, doc.meta.get("version")) != doc.meta.get("version"):
             raise InvalidInput(f"chunks of article {article_id} come from two versions")
     matrix = as_matrix([d.embedding for d in chunks], dim)
-    docs = [Document(id=d.id, content=d.content, meta=dict(d.meta)) for d in chunks]
-    return docs, matrix
+    dim = matrix.shape[1]
+    per_chunk = [_sentence_matrix(d, dim) for d in chunks]
+    docs = [
+        Document(
+            id=d.id, content=d.content, meta={k: v for k, v in d.meta.items() if k != SENTENCE_META}
+        )
+        for d in chunks
+    ]
+    return docs, matrix, SentenceVectors.from_chunks(per_chunk, dim)
+
+
+def _sentence_matrix(doc: Document, dim: int) -> np.ndarray | None:
+    """The chunk's sentence vectors from ``meta['sentence_embeddings']`` (None: none)."""
+    value = doc.meta.get(SENTENCE_META)
+    if not value:
+        return None
+    try:
+        return as_matrix(value, dim)
+    except InvalidInput as exc:
+        raise InvalidInput(f"chunk {doc.id}: {SENTENCE_META}: {exc}") from None
 
 
 def _check_compatible(base: IndexSnapshot, model_id: str, dim: int | None) -> int:
@@ -471,6 +523,7 @@ def _manifest(
     model_id: str,
     dim: int,
     docs: Sequence[Document],
+    sentences: SentenceVectors,
     base: IndexSnapshot | None,
     full: bool,
     bm25: BM25Index,
@@ -486,6 +539,7 @@ def _manifest(
         "model_id": model_id,
         "dim": dim,
         "chunk_count": len(docs),
+        "sentence_count": len(sentences),
         "article_count": len(articles),
         "articles": dict(sorted(articles.items())),
         "base_version": base.version if base is not None else None,

@@ -15,7 +15,9 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
 - ``BM25Retriever``: BM25 over jieba words + characters (``kb.bm25``), filters applied while
   walking the ranking.
 - ``DenseRetriever``: exact cosine search (FAISS); the snapshot over-fetches until ``top_k``
-  chunks pass the filters, so a selective filter still gets its ``top_k``.
+  chunks pass the filters, so a selective filter still gets its ``top_k``. A document
+  chunk's score is blended with its best sentence window's (``kb.sentences``), so a
+  question that paraphrases one sentence of a long passage finds it.
 - ``FaqMatcher``: the query against every FAQ question (``kb.faq``).
 - ``RankFusion`` and ``ArticleCollapser``: ``kb.fusion``.
 
@@ -51,6 +53,9 @@ from kb.text import date_text, has_words, normalize_for_matching
 #: as good as 30/30 and copies fewer Documents between components).
 CANDIDATES = 20
 FAQ_CANDIDATES = 10
+#: Share of a document chunk's dense score that comes from its best sentence window
+#: (``kb.sentences``); the rest is the chunk's own cosine. Chosen on the dev sets.
+SENTENCE_WEIGHT = 0.5
 
 
 @component
@@ -129,21 +134,27 @@ class BM25Retriever:
 class DenseRetriever:
     """The ``top_k`` chunks nearest the query vector that pass the filters."""
 
-    def __init__(self, top_k: int = CANDIDATES) -> None:
-        """``top_k``: chunks returned (over-fetching until that many pass the filters)."""
+    def __init__(self, top_k: int = CANDIDATES, sentence_weight: float = SENTENCE_WEIGHT) -> None:
+        """``top_k``: chunks returned (over-fetching until that many pass the filters);
+        ``sentence_weight``: share of the best sentence's cosine in a chunk's score (0-1)."""
+        if not 0.0 <= sentence_weight <= 1.0:
+            raise ValueError(f"sentence_weight must be between 0 and 1, got {sentence_weight}")
         self.top_k = top_k
+        self.sentence_weight = sentence_weight
 
     @component.output_types(documents=Ranked)
     def run(
         self, embedding: np.ndarray, snapshot: SnapshotRef, filters: SearchFilters
     ) -> dict[str, Ranked]:
         """Chunks with their cosine score, best first."""
-        hits = snapshot.snapshot.dense_search(embedding, self.top_k, where=filters.matches)
+        hits = snapshot.snapshot.dense_search(
+            embedding, self.top_k, where=filters.matches, sentence_weight=self.sentence_weight
+        )
         return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
-        return default_to_dict(self, top_k=self.top_k)
+        return default_to_dict(self, top_k=self.top_k, sentence_weight=self.sentence_weight)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
@@ -159,6 +170,7 @@ def build_query_pipeline(
     rrf_k: int = DEFAULT_RRF_K,
     candidates: int = CANDIDATES,
     faq_candidates: int = FAQ_CANDIDATES,
+    sentence_weight: float = SENTENCE_WEIGHT,
     cache_path: str | None = "",
 ) -> Pipeline:
     """The query pipeline for ``config`` (see the module docstring).
@@ -173,7 +185,7 @@ def build_query_pipeline(
     pipe.add_component("normalizer", QueryNormalizer(config.api_max_question_chars))
     pipe.add_component("embedder", QueryVectorEmbedder.from_config(config))
     pipe.add_component("bm25", BM25Retriever(candidates))
-    pipe.add_component("dense", DenseRetriever(candidates))
+    pipe.add_component("dense", DenseRetriever(candidates, sentence_weight))
     user_dict = str(config.jieba_user_dict or "")
     pipe.add_component(
         "faq",
