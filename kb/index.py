@@ -330,7 +330,7 @@ class IndexStore:
         started = time.monotonic()
         if dim is None and chunks and chunks[0].embedding is not None:
             dim = len(chunks[0].embedding)
-        new_docs, new_vectors = _prepare(chunks, dim or 0) if chunks else ([], None)
+        new_docs, new_vectors = prepare_chunks(chunks, dim or 0) if chunks else ([], None)
         with self._write_lock():
             self._clean_leftovers()
             base = None if full else self._open_base()
@@ -372,24 +372,10 @@ class IndexStore:
     ) -> tuple[list[Document], np.ndarray, BM25Index, int]:
         """The chunks, vectors and BM25 index of the next version, and the count removed."""
         tokenizer = self.tokenizer()
-        new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
         if base is None:
+            new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
             return new_docs, new_vectors, BM25Index.build(new_tokens, tokenizer), 0
-        keep = [i for i, d in enumerate(base._docs) if d.meta.get("article_id") not in remove]
-        docs = [base._docs[i] for i in keep] + new_docs
-        ids = [d.id for d in docs]
-        if len(set(ids)) != len(ids):
-            raise InvalidInput("a new chunk has the id of a chunk of another article")
-        vectors = np.concatenate([base._vectors.vectors(keep), new_vectors])
-        kept = set(keep)
-        gone = {d.id for i, d in enumerate(base._docs) if i not in kept}
-        if base._bm25.signature == tokenizer.signature:
-            bm25 = base._bm25.updated(gone, new_tokens)
-        else:  # the user dictionary changed: stored tokens are stale, re-segment everything
-            logger.info("BM25 tokenizer changed since %s; re-segmenting all chunks", base.version)
-            pairs = [(d.id, tokenizer.tokenize(_search_text(d))) for d in docs]
-            bm25 = BM25Index.build(pairs, tokenizer)
-        return docs, vectors, bm25, len(base) - len(keep)
+        return combine(base, remove, new_docs, new_vectors, tokenizer)
 
     def _open_base(self) -> IndexSnapshot | None:
         """The live version to build on, or None when there is none yet."""
@@ -435,7 +421,39 @@ class IndexStore:
             shutil.rmtree(trash, ignore_errors=True)
 
 
-def _prepare(chunks: Sequence[Document], dim: int) -> tuple[list[Document], np.ndarray]:
+def combine(
+    base: IndexSnapshot,
+    remove: set[str],
+    new_docs: list[Document],
+    new_vectors: np.ndarray,
+    tokenizer: ChineseTokenizer,
+) -> tuple[list[Document], np.ndarray, BM25Index, int]:
+    """``base`` minus every chunk of the ``remove`` articles, plus ``new_docs``.
+
+    Returns the chunks, their vectors, the BM25 index and how many chunks were removed.
+    Kept chunks reuse their stored vectors and BM25 tokens; only the new ones are
+    segmented. Used to write a new version and to build an in-memory overlay
+    (``kb.overlay``).
+    """
+    new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
+    keep = [i for i, d in enumerate(base._docs) if d.meta.get("article_id") not in remove]
+    docs = [base._docs[i] for i in keep] + new_docs
+    ids = [d.id for d in docs]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("a new chunk has the id of a chunk of another article")
+    vectors = np.concatenate([base._vectors.vectors(keep), new_vectors])
+    kept = set(keep)
+    gone = {d.id for i, d in enumerate(base._docs) if i not in kept}
+    if base._bm25.signature == tokenizer.signature:
+        bm25 = base._bm25.updated(gone, new_tokens)
+    else:  # the user dictionary changed: stored tokens are stale, re-segment everything
+        logger.info("BM25 tokenizer changed since %s; re-segmenting all chunks", base.version)
+        pairs = [(d.id, tokenizer.tokenize(_search_text(d))) for d in docs]
+        bm25 = BM25Index.build(pairs, tokenizer)
+    return docs, vectors, bm25, len(base) - len(keep)
+
+
+def prepare_chunks(chunks: Sequence[Document], dim: int) -> tuple[list[Document], np.ndarray]:
     """Validate chunks; return them without embeddings, and their vectors as a matrix."""
     seen: set[str] = set()
     versions: dict[str, Any] = {}

@@ -121,13 +121,21 @@ def publish(
     article_id: str = ID_ARG,
     version: int | None = VERSION_OPTION,
     comment_text: str = COMMENT_OPTION,
+    override_golden: str = typer.Option(
+        "",
+        "--override-golden",
+        help="Publish even though golden answers break, for this reason (audited).",
+    ),
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Publish an approved version; the previously published one leaves service."""
+    """Publish an approved version; the previously published one leaves service.
+
+    A version that would break a golden answer (kb check) is refused unless
+    --override-golden gives a reason."""
     who = STATE.actor(actor)
     _act(
-        lambda s: workflow.publish(s, who, article_id, version, comment_text),
+        lambda s: workflow.publish(s, who, article_id, version, comment_text, override_golden),
         as_json,
         "published",
         notify=True,
