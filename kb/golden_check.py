@@ -14,9 +14,10 @@ Bounding the work: a question's answer is fused from four candidate lists (dense
 BM25 chunks, FAQ questions densely and lexically; ``kb.retrieval``). If the changed
 article is in none of them, before or after, the inputs to fusion are the same chunks and
 the answer cannot change (up to the small shift in BM25 term statistics that one
-article's text makes). So every question first runs only those retrievers, on both
-snapshots, and only the questions whose lists hold the changed article run the full
-search twice. ``benchmarks/golden_check.py`` times it.
+article's text makes). So all questions first go through that test in bulk
+(``kb.golden_filter``: matrix products over both snapshots), and only those whose lists
+hold the changed article run the full search twice. ``benchmarks/golden_check.py``
+times it.
 
 review asks for the check without importing ingest: front ends register a factory of the
 checker (their searcher and ingest's shadow builder) with ``register_checker``, like
@@ -26,23 +27,22 @@ checker (their searcher and ingest's shadow builder) with ``register_checker``, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from haystack import Document
 
 from kb.embedders import EmbeddingCache, default_cache_path, embed_with_cache, shared_backend
 from kb.faq import FaqMatcher, question_embedder
 from kb.filters import SearchFilters
 from kb.golden import Golden
+from kb.golden_filter import CandidateFilter, Depths
 from kb.index import IndexSnapshot
 from kb.model import ArticleContent
 from kb.retrieval import Searcher
-from kb.snapshot import SnapshotRef
 from kb.text import normalize_for_matching
 
 
@@ -98,6 +98,7 @@ class CheckReport:
     searched: int  # of which the changed article could affect (full search run twice)
     seconds: float
     changes: list[GoldenResult] = field(default_factory=list)
+    steps: dict[str, float] = field(default_factory=dict)  # seconds: shadow, filter, search
 
     def of(self, outcome: Outcome) -> list[GoldenResult]:
         """The changed answers with this outcome."""
@@ -118,6 +119,7 @@ class CheckReport:
             "checked": self.checked,
             "searched": self.searched,
             "seconds": round(self.seconds, 3),
+            "steps": self.steps,
             **{str(o): [c.to_dict() for c in self.of(o)] for o in _REPORTED},
         }
 
@@ -168,8 +170,10 @@ class GoldenChecker:
         if not questions:
             return CheckReport(content.id, version, day, live.version, 0, 0, 0.0)
         shadow = self.builder.shadow(live, content, version)
+        shadow_done = time.perf_counter()
         filters = SearchFilters.build(audience="internal", as_of=day)
         affected = self.affected(questions, content.id, (live, shadow), filters)
+        filter_done = time.perf_counter()
         changes = []
         for golden in affected:
             before = self._top(golden.question, filters, live)
@@ -177,9 +181,22 @@ class GoldenChecker:
             outcome = classify(golden.expected, before, after)
             if outcome != Outcome.UNCHANGED:
                 changes.append(GoldenResult(golden, before, after, outcome))
-        seconds = time.perf_counter() - started
+        done = time.perf_counter()
+        steps = {
+            "shadow": shadow_done - started,
+            "filter": filter_done - shadow_done,
+            "search": done - filter_done,
+        }
         return CheckReport(
-            content.id, version, day, live.version, len(questions), len(affected), seconds, changes
+            content.id,
+            version,
+            day,
+            live.version,
+            len(questions),
+            len(affected),
+            done - started,
+            changes,
+            {k: round(v, 3) for k, v in steps.items()},
         )
 
     def _top(self, question: str, filters: SearchFilters, snapshot: IndexSnapshot) -> str | None:
@@ -198,12 +215,24 @@ class GoldenChecker:
             return []
         texts = [normalize_for_matching(g.question) for g in questions]
         vectors = self._embed(texts)
-        lists = _CandidateLists(self.searcher, filters, article_id)
-        found = []
-        for golden, text, vector in zip(questions, texts, vectors, strict=True):
-            if any(lists.hold(s, text, vector) for s in snapshots):
-                found.append(golden)
-        return found
+        hit = np.zeros(len(questions), dtype=bool)
+        for snapshot in snapshots:
+            hit |= self._filter(snapshot, filters, article_id).hits(texts, vectors)
+        return [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
+
+    def _filter(
+        self, snapshot: IndexSnapshot, filters: SearchFilters, article_id: str
+    ) -> CandidateFilter:
+        """The bulk candidate-list test of ``snapshot`` with the pipeline's list depths."""
+        pipeline = self.searcher.pipeline
+        faq = pipeline.get_component("faq")
+        depths = Depths(
+            dense=int(getattr(pipeline.get_component("dense"), "top_k", 20)),
+            bm25=int(getattr(pipeline.get_component("bm25"), "top_k", 20)),
+            faq=int(getattr(faq, "top_k", 10)),
+        )
+        questions = faq.question_index(snapshot) if isinstance(faq, FaqMatcher) else None
+        return CandidateFilter(snapshot, filters, article_id, depths, questions)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Query vectors of ``texts`` through the embedding cache (FAQ questions are there)."""
@@ -215,36 +244,6 @@ class GoldenChecker:
             question_embedder(backend, "query"), self._cache, texts
         )
         return vectors
-
-
-class _CandidateLists:
-    """The four candidate lists fusion sees for a query, as deep as the pipeline's."""
-
-    def __init__(self, searcher: Searcher, filters: SearchFilters, article_id: str) -> None:
-        pipeline = searcher.pipeline
-        self.dense_k = int(getattr(pipeline.get_component("dense"), "top_k", 20))
-        self.bm25_k = int(getattr(pipeline.get_component("bm25"), "top_k", 20))
-        faq = pipeline.get_component("faq")
-        self.faq = faq if isinstance(faq, FaqMatcher) else None
-        self.filters = filters
-        self.article_id = article_id
-
-    def hold(self, snapshot: IndexSnapshot, text: str, vector: np.ndarray) -> bool:
-        """True when a list for this query on ``snapshot`` holds a chunk of the article."""
-        where = self.filters.matches
-        dense = snapshot.dense_search(vector, self.dense_k, where=where)
-        if self._has(doc for doc, _ in dense):
-            return True
-        if self._has(doc for doc, _ in snapshot.bm25_search(text, self.bm25_k, where=where)):
-            return True
-        if self.faq is None:
-            return False
-        ref = SnapshotRef(snapshot)
-        lists = self.faq.run(text=text, embedding=vector, snapshot=ref, filters=self.filters)
-        return any(self._has(ranked) for ranked in lists.values())
-
-    def _has(self, docs: Iterable[Document]) -> bool:
-        return any(doc.meta.get("article_id") == self.article_id for doc in docs)
 
 
 def effective_day(content: ArticleContent, today: date | None = None) -> date:

@@ -147,6 +147,7 @@ class IndexSnapshot:
         self._row = {d.id: i for i, d in enumerate(docs)}
         self._vectors = vectors
         self._bm25 = bm25
+        self._bm25_rows: np.ndarray | None = None
         if not (len(docs) == len(vectors) == len(bm25) == manifest["chunk_count"]):
             raise NotReady(f"index version {self.version} is inconsistent; rebuild it")
 
@@ -186,6 +187,19 @@ class IndexSnapshot:
     def articles(self) -> dict[str, int]:
         """``{article_id: version}`` of every article this index serves."""
         return dict(self.manifest["articles"])
+
+    def vector_matrix(self) -> np.ndarray:
+        """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
+        return self._vectors.vectors()
+
+    def bm25_scores(self, query_text: str) -> np.ndarray:
+        """The BM25 score of every chunk for ``query_text``, in row order."""
+        scores = self._bm25.scores(query_text)
+        if self._bm25_rows is None:
+            self._bm25_rows = np.array([self._row[c] for c in self._bm25.ids], dtype=np.int64)
+        out = np.zeros(len(self._docs), dtype=np.float32)
+        out[self._bm25_rows] = scores
+        return out
 
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those chunk ids that are present (lets ingest skip re-embedding)."""

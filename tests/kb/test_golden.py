@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -22,7 +23,8 @@ from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput
 from kb.filters import SearchFilters
 from kb.golden_check import GoldenChecker, Outcome, classify
-from kb.retrieval import Searcher
+from kb.golden_filter import in_list
+from kb.retrieval import Searcher, build_query_pipeline
 from kb.tables import AuditEvent, Feedback, QueryLog
 from review import golden, workflow
 from tests.kb import golden_kb
@@ -139,22 +141,49 @@ def test_faq_questions_are_golden_without_being_stored(config: Config, checker) 
         run(db, workflow.publish, "pia", "faq-lost")
 
 
-def test_only_questions_that_can_change_are_searched(config: Config, checker) -> None:
-    """The candidate filter never skips a question whose answer the change would move."""
-    db = golden_kb.draft_change(config, golden_kb.BREAKING)
+def test_only_questions_that_can_change_are_searched(config: Config) -> None:
+    """The candidate filter skips questions, but never one whose answer the change moves.
+
+    Shallow candidate lists (2 chunks, 1 FAQ) so that, in this small knowledge base, the
+    changed article is outside some questions' lists.
+    """
+    article = golden_kb.BREAKING
+    changed = type(article)(
+        **{**article.__dict__, "body": "上门取件免费，快递丢了按运费五倍赔偿。\n"}
+    )
+    db = golden_kb.draft_change(config, changed)
+    shallow = Searcher(
+        config, pipeline=build_query_pipeline(config, candidates=2, faq_candidates=1)
+    )
+    checker = GoldenChecker(shallow, ShadowIndexer(config))
     with db.session() as session:
-        row = golden.latest_open(session, "faq-lost")
+        row = golden.latest_open(session, article.id)
         questions = golden.golden_set(session, replacing=row)
         content = golden.to_content(row)
-    live = checker.searcher.snapshot()
-    shadow = checker.builder.shadow(live, content, 2)
+    live = shallow.snapshot()
+    shadow = checker.builder.shadow(live, content, row.version)
     filters = SearchFilters.build(audience="internal")
-    affected = set(checker.affected(questions, "faq-lost", (live, shadow), filters))
+    affected = set(checker.affected(questions, article.id, (live, shadow), filters))
+    assert 0 < len(affected) < len(questions)
+    moved = 0
     for question in questions:
-        before = checker.searcher.search(question.question, filters, top_k=1, snapshot=live)
-        after = checker.searcher.search(question.question, filters, top_k=1, snapshot=shadow)
+        before = shallow.search(question.question, filters, top_k=1, snapshot=live)
+        after = shallow.search(question.question, filters, top_k=1, snapshot=shadow)
         if before.results[0].article_id != after.results[0].article_id:
+            moved += 1
             assert question in affected, question
+    assert moved  # the change does move answers, so the assertion above was exercised
+
+
+def test_in_list_counts_only_passing_items_ahead() -> None:
+    scores = np.array([[0.9, 0.8, 0.7, 0.6], [0.1, 0.2, 0.3, 0.0]], dtype=np.float32)
+    everything = np.ones(4, dtype=bool)
+    mine = np.array([False, False, True, False])
+    assert in_list(scores, everything, mine, 3, False).tolist() == [True, True]
+    assert in_list(scores, everything, mine, 2, False).tolist() == [False, True]
+    hidden = np.array([False, True, True, True])  # item 0 is filtered out
+    assert in_list(scores, hidden, mine, 2, False).tolist() == [True, True]
+    assert in_list(scores * 0, everything, mine, 4, True).tolist() == [False, False]
 
 
 def test_shadow_serves_what_publishing_would(config: Config) -> None:
