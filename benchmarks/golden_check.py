@@ -35,8 +35,73 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-TOPICS = ["退款", "物流", "理赔", "发票", "会员", "地址", "取件", "投诉", "保价", "改约"]
+PLACES = [
+    "北京",
+    "上海",
+    "广州",
+    "深圳",
+    "成都",
+    "杭州",
+    "武汉",
+    "西安",
+    "南京",
+    "重庆",
+    "天津",
+    "苏州",
+]
+GOODS = [
+    "手机",
+    "文件",
+    "生鲜",
+    "药品",
+    "家电",
+    "衣服",
+    "图书",
+    "茶叶",
+    "酒水",
+    "电脑",
+    "鞋子",
+    "玩具",
+]
+PROBLEMS = [
+    "延误",
+    "丢失",
+    "破损",
+    "错发",
+    "少件",
+    "拒收",
+    "退回",
+    "滞留",
+    "改址",
+    "催派",
+    "投诉",
+    "理赔",
+]
+ACTIONS = [
+    "赔偿",
+    "补发",
+    "退款",
+    "加急",
+    "核实",
+    "登记",
+    "回访",
+    "改约",
+    "转寄",
+    "拦截",
+    "升级",
+    "取消",
+]
 PEOPLE = {"root": ["admin"], "ann": ["author"], "rex": ["reviewer"], "pia": ["publisher"]}
+
+
+def combos(n: int) -> list[tuple[str, str, str, str]]:
+    """``n`` distinct (place, goods, problem, action) combinations, in a fixed random order."""
+    import itertools
+    import random
+
+    every = list(itertools.product(PLACES, GOODS, PROBLEMS, ACTIONS))
+    random.Random(7).shuffle(every)
+    return [every[i % len(every)] for i in range(n)]
 
 
 def articles(n: int) -> list[Any]:
@@ -44,18 +109,18 @@ def articles(n: int) -> list[Any]:
     from kb.model import ArticleContent, ArticleType
 
     out = []
-    for i in range(n):
-        topic = TOPICS[i % len(TOPICS)]
+    for i, (place, goods, problem, action) in enumerate(combos(n)):
         if i % 10 == 0:
             out.append(
                 ArticleContent(
                     id=f"bench-{i:05d}",
                     type=ArticleType.FAQ,
-                    title=f"{topic}问题{i}",
-                    question=f"{topic}问题{i}：我的订单{i}该怎么处理？",
-                    similar_questions=[f"{topic}{i}怎么办", f"请问{topic}第{i}条"],
-                    body=f"关于{topic}第{i}条：请在APP中提交申请，客服将在24小时内处理。\n",
-                    tags=[topic],
+                    title=f"{place}{goods}{problem}",
+                    question=f"{place}寄的{goods}{problem}了怎么办？",
+                    similar_questions=[f"{goods}{problem}能{action}吗", f"{place}{goods}{problem}"],
+                    body=f"{place}发出的{goods}如遇{problem}，核实后可以{action}，"
+                    f"编号 Q{i} 的工单在{i % 5 + 1}个工作日内处理。\n",
+                    tags=[problem],
                 )
             )
         else:
@@ -63,10 +128,10 @@ def articles(n: int) -> list[Any]:
                 ArticleContent(
                     id=f"bench-{i:05d}",
                     type=ArticleType.POLICY,
-                    title=f"{topic}规则{i}",
-                    body=f"{topic}规则第{i}条：符合条件的订单{i}可以在{i % 30 + 1}个工作日内"
-                    f"申请{topic}服务，超过期限的由客服主管审核。\n",
-                    tags=[topic],
+                    title=f"{place}{goods}{problem}处理规则",
+                    body=f"{place}网点收寄的{goods}发生{problem}的，客服应先核实运单，"
+                    f"符合条件的在{i % 30 + 1}个工作日内{action}，规则编号 R{i}。\n",
+                    tags=[problem],
                 )
             )
     return out
@@ -125,10 +190,12 @@ def setup(home: Path, n: int, golden_count: int) -> tuple[Any, Any]:
     prefill_questions(config, entries, cache)
     report = sync_index(db, config, cache_path=cache, progress=False)
     with db.session() as session:
+        every = combos(n)
         for k in range(golden_count):
             i = (k * 7919) % n  # spread over the knowledge base
-            topic = TOPICS[i % len(TOPICS)]
-            add_question(session, f"订单{i}的{topic}怎么弄", [f"bench-{i:05d}"], "ann")
+            place, goods, problem, action = every[i]
+            question = f"{place}的{goods}{problem}了，可以{action}吗"
+            add_question(session, question, [f"bench-{i:05d}"], "ann")
     print(
         f"set-up: {n:,} articles published, {report.chunks:,} chunks indexed, "
         f"{golden_count:,} golden questions, in {time.perf_counter() - start:.1f} s"
@@ -150,7 +217,7 @@ def change(db: Any, config: Any, article_id: str) -> None:
 
     with db.session() as session:
         content = to_content(get_version(session, article_id, 1))
-        content.body = content.body.replace("24小时内", "两个工作日内") + "节假日顺延。\n"
+        content.body = content.body.rstrip() + "节假日顺延，周末不处理。\n"
         editing.new_draft(session, "ann", article_id, content)
     prefill_cache(config, [content], default_cache_path(config))
     with db.session() as session:

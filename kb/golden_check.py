@@ -215,6 +215,7 @@ class GoldenChecker:
             return []
         texts = [normalize_for_matching(g.question) for g in questions]
         vectors = self._embed(texts)
+        self.searcher.remember_embeddings(texts, vectors)
         hit = np.zeros(len(questions), dtype=bool)
         for snapshot in snapshots:
             hit |= self._filter(snapshot, filters, article_id).hits(texts, vectors)

@@ -26,7 +26,7 @@ from kb.golden_check import GoldenChecker, Outcome, classify
 from kb.golden_filter import in_list
 from kb.retrieval import Searcher, build_query_pipeline
 from kb.tables import AuditEvent, Feedback, QueryLog
-from review import golden, workflow
+from review import editing, golden, workflow
 from tests.kb import golden_kb
 from tests.review.helpers import run
 
@@ -303,3 +303,18 @@ def test_cli_check_and_publish_gate(config: Config, quiet_outbox) -> None:
     assert code == 0, out
     code, out = kb("check", "--as", "rex", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_cli_submit_shows_the_author_what_breaks(config: Config) -> None:
+    db = db_of(config)
+    run(db, golden.add, "ann", LOST, ["faq-lost"])
+    run(db, editing.new_draft, "ann", "faq-lost", golden_kb.BREAKING)
+    code, out = kb("submit", "faq-lost", "--as", "ann", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["state"] == "in_review"
+    assert LOST in [b["question"] for b in data["golden"]["broken"]]
+    run(db, editing.new_draft, "ann", "faq-invoice")
+    code, out = kb("submit", "faq-invoice", "--as", "ann")
+    assert code == 0 and "golden check of faq-invoice version 2 (as of " in out, out
+    assert ": 0 broken" in out
