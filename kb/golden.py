@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, contains_eager
 from kb.articles import utcnow
 from kb.errors import InvalidInput, NotFound
 from kb.model import ArticleType, State
-from kb.tables import Article, ArticleVersion, GoldenQuestion
+from kb.tables import Article, ArticleVersion, Feedback, GoldenQuestion, QueryLog
 from kb.text import has_words
 
 MANUAL = "manual"
@@ -142,3 +142,34 @@ def golden_set(session: Session, *, replacing: ArticleVersion | None = None) -> 
     if replacing is not None:
         questions.extend(faq_questions_of(replacing))
     return list(dict.fromkeys(questions))
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An agent's "wrong answer, the right article is X" not yet a golden question."""
+
+    feedback_id: int
+    question: str  # as the query log keeps it (personal data masked)
+    cited: tuple[str, ...]
+    correct_article_id: str
+    given_by: str
+
+
+def pending_corrections(session: Session, limit: int = 50) -> list[Correction]:
+    """The newest wrong-answer feedback naming a right article, not yet accepted."""
+    accepted = select(GoldenQuestion.feedback_id).where(GoldenQuestion.feedback_id.is_not(None))
+    rows = session.execute(
+        select(Feedback, QueryLog.question, QueryLog.cited_article_ids)
+        .join(QueryLog, QueryLog.request_id == Feedback.request_id)
+        .where(
+            Feedback.helpful.is_(False),
+            Feedback.correct_article_id.is_not(None),
+            Feedback.id.not_in(accepted),
+        )
+        .order_by(Feedback.ts.desc())
+        .limit(limit)
+    )
+    return [
+        Correction(f.id, question, tuple(cited or []), str(f.correct_article_id), f.given_by)
+        for f, question, cited in rows
+    ]

@@ -204,6 +204,16 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Override reason (needed when publishing breaks golden answers; audited)",
     ),
     "golden_refused": ("未发布：{message}", "Not published: {message}"),
+    "corrections": (
+        "坐席纠正（可设为黄金问题）",
+        "Agents' corrections (accept as golden questions)",
+    ),
+    "correction_line": (
+        "「{question}」 引用了 {cited}，坐席指出应为 **{right}**（{who}）",
+        "“{question}” cited {cited}; the agent says it should be **{right}** ({who})",
+    ),
+    "accept_golden": ("设为黄金问题", "Accept as golden"),
+    "golden_accepted": ("已设为黄金问题：{question}", "Golden question added: {question}"),
     # hit test
     "hittest_title": ("命中测试", "Hit test"),
     "hittest_questions": ("测试问题（每行一个）", "Questions (one per line)"),
