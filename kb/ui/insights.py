@@ -9,6 +9,8 @@ hand-offs per day. Figures come from ``kb.ui.analytics``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -114,7 +116,9 @@ def _corrections(user: SignedIn) -> None:
         )
         key = f"in_accept_{item.feedback_id}"
         if button.button(t("accept_golden"), key=key, disabled=not may_accept):
-            row = run(lambda s, i=item.feedback_id: golden.accept_feedback(s, user.name, i))
+            row = run(
+                partial(golden.accept_feedback, actor=user.name, feedback_id=item.feedback_id)
+            )
             if row is not None:
                 st.session_state["in_flash"] = t("golden_accepted", question=row.question)
                 st.rerun()
