@@ -90,15 +90,13 @@ class CandidateFilter:
     def _block(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         d = self.depths
         hit = in_list(vectors @ self.vectors.T, self.passing, self.mine, d.dense, False)
-        bm25 = np.stack([self.snapshot.bm25_scores(t) for t in texts])
-        hit |= in_list(bm25, self.passing, self.mine, d.bm25, True)
+        hit |= in_list(self.snapshot.bm25_scores(texts), self.passing, self.mine, d.bm25, True)
         if self.questions is None:
             return hit
         index = self.questions
         dense = np.maximum.reduceat(vectors @ index.vectors.T, self.starts, axis=1)
         hit |= in_list(dense, self.faq_passing, self.faq_mine, d.faq, True)
         if index.bm25 is not None:
-            lexical = np.stack([index.bm25.scores(t) for t in texts])
-            lexical = np.maximum.reduceat(lexical, self.starts, axis=1)
+            lexical = np.maximum.reduceat(index.bm25.scores_many(texts), self.starts, axis=1)
             hit |= in_list(lexical, self.faq_passing, self.faq_mine, d.faq, True)
         return hit

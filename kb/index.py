@@ -192,13 +192,13 @@ class IndexSnapshot:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
         return self._vectors.vectors()
 
-    def bm25_scores(self, query_text: str) -> np.ndarray:
-        """The BM25 score of every chunk for ``query_text``, in row order."""
-        scores = self._bm25.scores(query_text)
+    def bm25_scores(self, query_texts: Sequence[str]) -> np.ndarray:
+        """The BM25 score of every chunk for each text (texts x chunks, in row order)."""
+        scores = self._bm25.scores_many(query_texts)
         if self._bm25_rows is None:
             self._bm25_rows = np.array([self._row[c] for c in self._bm25.ids], dtype=np.int64)
-        out = np.zeros(len(self._docs), dtype=np.float32)
-        out[self._bm25_rows] = scores
+        out = np.zeros((len(query_texts), len(self._docs)), dtype=np.float32)
+        out[:, self._bm25_rows] = scores
         return out
 
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
