@@ -276,11 +276,12 @@ class BM25Index:
         if self._matrix is None:
             parts = (stored["data"], stored["indices"], stored["indptr"])
             self._matrix = sparse.csc_matrix(parts, shape=(stored["num_docs"], vocab))
-        rows, cols = [], []
+        rows: list[int] = []
+        cols: list[int] = []
         for i, text in enumerate(query_texts):
             token_ids = retriever.get_tokens_ids(self.tokenizer.tokenize(text))
             rows.extend([i] * len(token_ids))
-            cols.extend(token_ids)
+            cols.extend(int(t) for t in token_ids)
         ones = np.ones(len(rows), dtype=np.float32)
         queries = sparse.csr_matrix((ones, (rows, cols)), shape=(len(query_texts), vocab))
         return np.asarray((queries @ self._matrix.T).toarray(), dtype=np.float32)
