@@ -269,8 +269,8 @@ class BM25Index:
         """``scores`` of many texts at once, one row per text, in one sparse product."""
         retriever = self._retriever
         if retriever is None or getattr(retriever, "nonoccurrence_array", None) is not None:
-            rows = [self.scores(text) for text in query_texts]
-            return np.stack(rows) if rows else np.zeros((0, len(self.ids)), dtype=np.float32)
+            each = [self.scores(text) for text in query_texts]
+            return np.stack(each) if each else np.zeros((0, len(self.ids)), dtype=np.float32)
         stored = retriever.scores
         vocab = len(stored["indptr"]) - 1
         if self._matrix is None:
