@@ -265,8 +265,13 @@ class BM25Index:
             return np.zeros(len(self.ids), dtype=np.float32)
         return self._retriever.get_scores_from_ids(token_ids)
 
-    def scores_many(self, query_texts: Sequence[str]) -> np.ndarray:
-        """``scores`` of many texts at once, one row per text, in one sparse product."""
+    def scores_many(
+        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """``scores`` of many texts at once, one row per text, in one sparse product.
+
+        ``tokens``: the texts already tokenised by this index's tokenizer (saves jieba).
+        """
         retriever = self._retriever
         if retriever is None or getattr(retriever, "nonoccurrence_array", None) is not None:
             each = [self.scores(text) for text in query_texts]
@@ -279,7 +284,8 @@ class BM25Index:
         rows: list[int] = []
         cols: list[int] = []
         for i, text in enumerate(query_texts):
-            token_ids = retriever.get_tokens_ids(self.tokenizer.tokenize(text))
+            words = tokens[i] if tokens is not None else self.tokenizer.tokenize(text)
+            token_ids = retriever.get_tokens_ids(list(words))
             rows.extend([i] * len(token_ids))
             cols.extend(int(t) for t in token_ids)
         ones = np.ones(len(rows), dtype=np.float32)

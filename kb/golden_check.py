@@ -39,7 +39,7 @@ from kb.embedders import EmbeddingCache, default_cache_path, embed_with_cache, s
 from kb.faq import FaqMatcher, question_embedder
 from kb.filters import SearchFilters
 from kb.golden import Golden
-from kb.golden_filter import CandidateFilter, Depths
+from kb.golden_filter import CandidateFilter, Depths, tokenize_once
 from kb.index import IndexSnapshot
 from kb.model import ArticleContent
 from kb.retrieval import Searcher
@@ -217,8 +217,14 @@ class GoldenChecker:
         vectors = self._embed(texts)
         self.searcher.remember_embeddings(texts, vectors)
         hit = np.zeros(len(questions), dtype=bool)
-        for snapshot in snapshots:
-            hit |= self._filter(snapshot, filters, article_id).hits(texts, vectors)
+        tests = [self._filter(snapshot, filters, article_id) for snapshot in snapshots]
+        tokenizers = [t.snapshot.bm25_tokenizer for t in tests]
+        tokenizers += [
+            t.questions.bm25.tokenizer for t in tests if t.questions and t.questions.bm25
+        ]
+        tokens = tokenize_once(texts, tokenizers)
+        for test in tests:
+            hit |= test.hits(texts, vectors, tokens)
         return [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
 
     def _filter(

@@ -12,11 +12,13 @@ higher than the article's best passing chunk.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from kb.bm25 import ChineseTokenizer
 from kb.faq import QuestionIndex
 from kb.filters import SearchFilters
 from kb.index import IndexSnapshot
@@ -79,24 +81,59 @@ class CandidateFilter:
             self.faq_passing = self.passing[group_rows]
             self.faq_mine = self.mine[group_rows]
 
-    def hits(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        """For each question (normalised text, query vector): does a list hold the article?"""
+    def hits(
+        self, texts: Sequence[str], vectors: np.ndarray, tokens: Tokens | None = None
+    ) -> np.ndarray:
+        """For each question (normalised text, query vector): does a list hold the article?
+
+        ``tokens``: the texts' BM25 tokens by tokenizer signature (``tokenize_once``).
+        """
         out = np.zeros(len(texts), dtype=bool)
         for start in range(0, len(texts), BLOCK):
             block = slice(start, start + BLOCK)
-            out[block] = self._block(texts[block], vectors[block])
+            out[block] = self._block(texts[block], vectors[block], _slice(tokens, block))
         return out
 
-    def _block(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    def _block(
+        self, texts: Sequence[str], vectors: np.ndarray, tokens: Tokens | None
+    ) -> np.ndarray:
         d = self.depths
         hit = in_list(vectors @ self.vectors.T, self.passing, self.mine, d.dense, False)
-        hit |= in_list(self.snapshot.bm25_scores(texts), self.passing, self.mine, d.bm25, True)
+        words = _for(tokens, self.snapshot.bm25_tokenizer)
+        bm25 = self.snapshot.bm25_scores(texts, words)
+        hit |= in_list(bm25, self.passing, self.mine, d.bm25, True)
         if self.questions is None:
             return hit
         index = self.questions
         dense = np.maximum.reduceat(vectors @ index.vectors.T, self.starts, axis=1)
         hit |= in_list(dense, self.faq_passing, self.faq_mine, d.faq, True)
         if index.bm25 is not None:
-            lexical = np.maximum.reduceat(index.bm25.scores_many(texts), self.starts, axis=1)
+            lexical = index.bm25.scores_many(texts, _for(tokens, index.bm25.tokenizer))
+            lexical = np.maximum.reduceat(lexical, self.starts, axis=1)
             hit |= in_list(lexical, self.faq_passing, self.faq_mine, d.faq, True)
         return hit
+
+
+Tokens = dict[str, list[list[str]]]  # tokenizer signature (JSON) -> tokens of each text
+
+
+def tokenize_once(texts: Sequence[str], tokenizers: Sequence[ChineseTokenizer]) -> Tokens:
+    """The texts' tokens under each distinct tokenizer (jieba is the costly part)."""
+    out: Tokens = {}
+    for tokenizer in tokenizers:
+        key = _key(tokenizer)
+        if key not in out:
+            out[key] = [tokenizer.tokenize(text) for text in texts]
+    return out
+
+
+def _key(tokenizer: ChineseTokenizer) -> str:
+    return json.dumps(tokenizer.signature, sort_keys=True, default=str)
+
+
+def _for(tokens: Tokens | None, tokenizer: ChineseTokenizer) -> list[list[str]] | None:
+    return None if tokens is None else tokens.get(_key(tokenizer))
+
+
+def _slice(tokens: Tokens | None, block: slice) -> Tokens | None:
+    return None if tokens is None else {k: v[block] for k, v in tokens.items()}

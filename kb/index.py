@@ -188,13 +188,21 @@ class IndexSnapshot:
         """``{article_id: version}`` of every article this index serves."""
         return dict(self.manifest["articles"])
 
+    @property
+    def bm25_tokenizer(self) -> ChineseTokenizer:
+        """The tokenizer BM25 queries of this snapshot go through."""
+        return self._bm25.tokenizer
+
     def vector_matrix(self) -> np.ndarray:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
         return self._vectors.vectors()
 
-    def bm25_scores(self, query_texts: Sequence[str]) -> np.ndarray:
-        """The BM25 score of every chunk for each text (texts x chunks, in row order)."""
-        scores = self._bm25.scores_many(query_texts)
+    def bm25_scores(
+        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """The BM25 score of every chunk for each text (texts x chunks, in row order);
+        ``tokens``: the texts tokenised by ``bm25_tokenizer`` already."""
+        scores = self._bm25.scores_many(query_texts, tokens)
         if self._bm25_rows is None:
             self._bm25_rows = np.array([self._row[c] for c in self._bm25.ids], dtype=np.int64)
         out = np.zeros((len(query_texts), len(self._docs)), dtype=np.float32)
