@@ -59,6 +59,7 @@ from typing import Any
 import bm25s
 import jieba
 import numpy as np
+from scipy import sparse
 
 from kb.errors import ConfigError
 
@@ -177,6 +178,7 @@ class BM25Index:
         self._offsets = offsets
         self._dir = directory
         self._row = {cid: i for i, cid in enumerate(ids)}
+        self._matrix: sparse.csc_matrix | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -262,6 +264,33 @@ class BM25Index:
         if not token_ids:
             return np.zeros(len(self.ids), dtype=np.float32)
         return self._retriever.get_scores_from_ids(token_ids)
+
+    def scores_many(
+        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """``scores`` of many texts at once, one row per text, in one sparse product.
+
+        ``tokens``: the texts already tokenised by this index's tokenizer (saves jieba).
+        """
+        retriever = self._retriever
+        if retriever is None or getattr(retriever, "nonoccurrence_array", None) is not None:
+            each = [self.scores(text) for text in query_texts]
+            return np.stack(each) if each else np.zeros((0, len(self.ids)), dtype=np.float32)
+        stored = retriever.scores
+        vocab = len(stored["indptr"]) - 1
+        if self._matrix is None:
+            parts = (stored["data"], stored["indices"], stored["indptr"])
+            self._matrix = sparse.csc_matrix(parts, shape=(stored["num_docs"], vocab))
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, text in enumerate(query_texts):
+            words = tokens[i] if tokens is not None else self.tokenizer.tokenize(text)
+            token_ids = retriever.get_tokens_ids(list(words))
+            rows.extend([i] * len(token_ids))
+            cols.extend(int(t) for t in token_ids)
+        ones = np.ones(len(rows), dtype=np.float32)
+        queries = sparse.csr_matrix((ones, (rows, cols)), shape=(len(query_texts), vocab))
+        return np.asarray((queries @ self._matrix.T).toarray(), dtype=np.float32)
 
     def ranked(self, query_text: str) -> Iterator[tuple[int, float]]:
         """Rows with a positive score, best first, as ``(row, score)``."""

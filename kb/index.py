@@ -152,6 +152,7 @@ class IndexSnapshot:
         self._vectors = vectors
         self._bm25 = bm25
         self._sentences = sentences or SentenceVectors.empty(vectors.dim)
+        self._bm25_rows: np.ndarray | None = None
         if not (len(docs) == len(vectors) == len(bm25) == manifest["chunk_count"]):
             raise NotReady(f"index version {self.version} is inconsistent; rebuild it")
         if len(self._sentences) and self._sentences.rows[-1] >= len(docs):
@@ -194,6 +195,27 @@ class IndexSnapshot:
     def articles(self) -> dict[str, int]:
         """``{article_id: version}`` of every article this index serves."""
         return dict(self.manifest["articles"])
+
+    @property
+    def bm25_tokenizer(self) -> ChineseTokenizer:
+        """The tokenizer BM25 queries of this snapshot go through."""
+        return self._bm25.tokenizer
+
+    def vector_matrix(self) -> np.ndarray:
+        """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
+        return self._vectors.vectors()
+
+    def bm25_scores(
+        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """The BM25 score of every chunk for each text (texts x chunks, in row order);
+        ``tokens``: the texts tokenised by ``bm25_tokenizer`` already."""
+        scores = self._bm25.scores_many(query_texts, tokens)
+        if self._bm25_rows is None:
+            self._bm25_rows = np.array([self._row[c] for c in self._bm25.ids], dtype=np.int64)
+        out = np.zeros((len(query_texts), len(self._docs)), dtype=np.float32)
+        out[:, self._bm25_rows] = scores
+        return out
 
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those chunk ids that are present (lets ingest skip re-embedding)."""
@@ -357,7 +379,7 @@ class IndexStore:
         if dim is None and chunks and chunks[0].embedding is not None:
             dim = len(chunks[0].embedding)
         new_docs, new_vectors, new_sentences = (
-            _prepare(chunks, dim or 0) if chunks else ([], None, None)
+            prepare_chunks(chunks, dim or 0) if chunks else ([], None, None)
         )
         with self._write_lock():
             self._clean_leftovers()
@@ -402,26 +424,11 @@ class IndexStore:
     ) -> tuple[list[Document], np.ndarray, SentenceVectors, BM25Index, int]:
         """The chunks, vectors, sentence vectors and BM25 of the next version; count removed."""
         tokenizer = self.tokenizer()
-        new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
         if base is None:
+            new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
             bm25 = BM25Index.build(new_tokens, tokenizer)
             return new_docs, new_vectors, new_sentences, bm25, 0
-        keep = [i for i, d in enumerate(base._docs) if d.meta.get("article_id") not in remove]
-        sentences = base._sentences.kept(keep).appended(new_sentences, len(keep))
-        docs = [base._docs[i] for i in keep] + new_docs
-        ids = [d.id for d in docs]
-        if len(set(ids)) != len(ids):
-            raise InvalidInput("a new chunk has the id of a chunk of another article")
-        vectors = np.concatenate([base._vectors.vectors(keep), new_vectors])
-        kept = set(keep)
-        gone = {d.id for i, d in enumerate(base._docs) if i not in kept}
-        if base._bm25.signature == tokenizer.signature:
-            bm25 = base._bm25.updated(gone, new_tokens)
-        else:  # the user dictionary changed: stored tokens are stale, re-segment everything
-            logger.info("BM25 tokenizer changed since %s; re-segmenting all chunks", base.version)
-            pairs = [(d.id, tokenizer.tokenize(_search_text(d))) for d in docs]
-            bm25 = BM25Index.build(pairs, tokenizer)
-        return docs, vectors, sentences, bm25, len(base) - len(keep)
+        return combine(base, remove, new_docs, new_vectors, new_sentences, tokenizer)
 
     def _open_base(self) -> IndexSnapshot | None:
         """The live version to build on, or None when there is none yet."""
@@ -467,7 +474,41 @@ class IndexStore:
             shutil.rmtree(trash, ignore_errors=True)
 
 
-def _prepare(
+def combine(
+    base: IndexSnapshot,
+    remove: set[str],
+    new_docs: list[Document],
+    new_vectors: np.ndarray,
+    new_sentences: SentenceVectors,
+    tokenizer: ChineseTokenizer,
+) -> tuple[list[Document], np.ndarray, SentenceVectors, BM25Index, int]:
+    """``base`` minus every chunk of the ``remove`` articles, plus ``new_docs``.
+
+    Returns the chunks, their vectors, their sentence vectors, the BM25 index and how
+    many chunks were removed. Kept chunks reuse their stored vectors, sentence vectors
+    and BM25 tokens; only the new ones are segmented. Used to write a new version and
+    to build an in-memory overlay (``kb.overlay``).
+    """
+    new_tokens = [(d.id, tokenizer.tokenize(_search_text(d))) for d in new_docs]
+    keep = [i for i, d in enumerate(base._docs) if d.meta.get("article_id") not in remove]
+    sentences = base._sentences.kept(keep).appended(new_sentences, len(keep))
+    docs = [base._docs[i] for i in keep] + new_docs
+    ids = [d.id for d in docs]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("a new chunk has the id of a chunk of another article")
+    vectors = np.concatenate([base._vectors.vectors(keep), new_vectors])
+    kept = set(keep)
+    gone = {d.id for i, d in enumerate(base._docs) if i not in kept}
+    if base._bm25.signature == tokenizer.signature:
+        bm25 = base._bm25.updated(gone, new_tokens)
+    else:  # the user dictionary changed: stored tokens are stale, re-segment everything
+        logger.info("BM25 tokenizer changed since %s; re-segmenting all chunks", base.version)
+        pairs = [(d.id, tokenizer.tokenize(_search_text(d))) for d in docs]
+        bm25 = BM25Index.build(pairs, tokenizer)
+    return docs, vectors, sentences, bm25, len(base) - len(keep)
+
+
+def prepare_chunks(
     chunks: Sequence[Document], dim: int
 ) -> tuple[list[Document], np.ndarray, SentenceVectors]:
     """Validate chunks; return them without embeddings, their vectors, their sentence vectors."""

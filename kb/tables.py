@@ -248,3 +248,24 @@ class Feedback(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     correct_article_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     given_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class GoldenQuestion(Base):
+    """A question with the article(s) that must answer it (``kb golden``; ``kb.golden``).
+
+    Kept by editors (``source`` ``manual``) or accepted from an agent's "wrong answer, the
+    right article is X" feedback (``feedback``, ``feedback_id``). Removing one clears
+    ``active``; the row stays for the record. Every published FAQ's own questions are
+    golden questions too, derived when a check runs, never stored here.
+    """
+
+    __tablename__ = "golden_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question: Mapped[str] = mapped_column(Text)
+    expected: Mapped[list[str]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    feedback_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)

@@ -8,9 +8,10 @@ caller rolling back its transaction (see ``refuse``).
 Roles (a user may hold several):
 
 * agent: read published knowledge;
-* author: create and edit drafts, submit them, comment;
-* reviewer: approve or reject versions in review, comment;
-* publisher: publish approved versions, archive, roll back, comment;
+* author: create and edit drafts, submit them, comment, keep golden questions;
+* reviewer: approve or reject versions in review, comment, keep golden questions;
+* publisher: publish approved versions (overriding a broken golden answer with a
+  reason), archive, roll back, comment, keep golden questions;
 * admin: everything (users, keys, bootstrap publication), except that nobody,
   admin included, approves or rejects a version whose content they wrote any part
   of (four-eyes, using ``ArticleVersion.editors``: the authors of the change since
@@ -59,14 +60,18 @@ class Action(StrEnum):
     IMPORT = "import"
     BOOTSTRAP_PUBLISH = "bootstrap_publish"
     MANAGE_USERS = "manage_users"
+    MANAGE_GOLDEN = "manage_golden"
+    OVERRIDE_GOLDEN = "override_golden"
 
 
-_EDITING = {Action.READ, Action.VIEW_DRAFTS, Action.COMMENT}
+_EDITING = {Action.READ, Action.VIEW_DRAFTS, Action.COMMENT, Action.MANAGE_GOLDEN}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.AGENT: frozenset({Action.READ}),
     Role.AUTHOR: frozenset(_EDITING | {Action.CREATE, Action.EDIT, Action.SUBMIT, Action.IMPORT}),
     Role.REVIEWER: frozenset(_EDITING | {Action.APPROVE, Action.REJECT}),
-    Role.PUBLISHER: frozenset(_EDITING | {Action.PUBLISH, Action.ARCHIVE, Action.ROLLBACK}),
+    Role.PUBLISHER: frozenset(
+        _EDITING | {Action.PUBLISH, Action.ARCHIVE, Action.ROLLBACK, Action.OVERRIDE_GOLDEN}
+    ),
     Role.ADMIN: frozenset(Action),
 }
 FOUR_EYES_ACTIONS = frozenset({Action.APPROVE, Action.REJECT})

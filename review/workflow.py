@@ -17,7 +17,7 @@ from kb.articles import add_version, to_content
 from kb.errors import Conflict, InvalidInput
 from kb.model import State
 from kb.tables import Article, ArticleVersion
-from review import audit
+from review import audit, golden
 from review.locking import lock_article
 from review.permissions import Action, authorize, check_four_eyes
 from review.states import EVER_PUBLISHED, next_state
@@ -81,12 +81,19 @@ def reject(
 
 
 def publish(
-    session: Session, actor: str, article_id: str, version: int | None = None, comment: str = ""
+    session: Session,
+    actor: str,
+    article_id: str,
+    version: int | None = None,
+    comment: str = "",
+    override_golden: str = "",
 ) -> ArticleVersion:
     """Publish an approved version (default: the newest), superseding the published one.
 
     The previous version leaves service and the index is told (outbox row), in
-    the same transaction.
+    the same transaction. A version that would break a golden answer is refused
+    (``Conflict`` naming the questions) unless ``override_golden`` gives a reason,
+    which is audited (``review.golden.gate``).
     """
     user = authorize(session, actor, Action.PUBLISH, article_id=article_id)
     article = lock_article(session, article_id)
@@ -99,6 +106,7 @@ def publish(
             f"{label(row)} is older than version {newest_published}, which was published; "
             f"to bring its content back, roll back to it (a new version, reviewed again)"
         )
+    golden.gate(session, user.name, row, override_golden)
     if comment:
         add_comment(session, row, user.name, comment, kind=str(Action.PUBLISH))
     events = publish_rows(article, published_row(rows), row, user.name, Action.PUBLISH, comment)

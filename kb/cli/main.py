@@ -18,6 +18,7 @@ from kb.cli import (
     articles_cmd,
     config_cmd,
     demo_cmd,
+    golden_cmd,
     index_cmd,
     review_cmd,
     search_cmd,
@@ -68,6 +69,7 @@ index_cmd.register(app)
 api_cmd.register(app)
 search_cmd.register(app)
 demo_cmd.register(app)
+golden_cmd.register(app)
 
 
 def run() -> None:

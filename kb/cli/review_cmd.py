@@ -13,14 +13,24 @@ import typer
 from sqlalchemy.orm import Session
 
 from kb import outbox
-from kb.articles import latest_version, to_content
-from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
+from kb.articles import get_version, latest_version, to_content
+from kb.cli.common import (
+    AS_OPTION,
+    JSON_OPTION,
+    STATE,
+    console,
+    emit,
+    err_console,
+    print_json,
+    print_table,
+)
+from kb.cli.golden_cmd import print_report
 from kb.errors import InvalidInput, KbError, NotFound
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.tables import ArticleVersion
-from review import audit, diff, editing, queries, workflow
+from review import audit, diff, editing, golden, queries, workflow
 from review.versions import version_dict
 
 ID_ARG = typer.Argument(..., help="The article id.")
@@ -88,9 +98,24 @@ def submit(
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Submit the article's draft for review; it cannot change after this."""
+    """Submit the article's draft for review; it cannot change after this.
+
+    Then shows what the version would do to the golden answers (kb check)."""
     who = STATE.actor(actor)
-    _act(lambda s: workflow.submit(s, who, article_id, comment_text), as_json, "submitted")
+    with STATE.db.session() as session:
+        data = version_dict(workflow.submit(session, who, article_id, comment_text))
+    with STATE.db.session() as session:
+        report = golden.check(session, get_version(session, article_id, data["version"]))
+    data["golden"] = report.to_dict() if report is not None else None
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"submitted {data['article_id']} version {data['version']}: now {data['state']}",
+        highlight=False,
+    )
+    if report is not None:
+        print_report(report)
 
 
 def approve(
@@ -121,13 +146,21 @@ def publish(
     article_id: str = ID_ARG,
     version: int | None = VERSION_OPTION,
     comment_text: str = COMMENT_OPTION,
+    override_golden: str = typer.Option(
+        "",
+        "--override-golden",
+        help="Publish even though golden answers break, for this reason (audited).",
+    ),
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Publish an approved version; the previously published one leaves service."""
+    """Publish an approved version; the previously published one leaves service.
+
+    A version that would break a golden answer (kb check) is refused unless
+    --override-golden gives a reason."""
     who = STATE.actor(actor)
     _act(
-        lambda s: workflow.publish(s, who, article_id, version, comment_text),
+        lambda s: workflow.publish(s, who, article_id, version, comment_text, override_golden),
         as_json,
         "published",
         notify=True,

@@ -176,6 +176,44 @@ STRINGS: dict[str, tuple[str, str]] = {
         "已发布；索引更新稍后完成：{message}",
         "Published; the index update is pending: {message}",
     ),
+    # golden questions (review queue)
+    "golden_title": ("黄金问题检查", "Golden questions"),
+    "golden_running": ("正在检查黄金问题…", "Checking the golden questions…"),
+    "golden_no_index": (
+        "还没有检索索引，无法检查黄金问题。",
+        "No search index yet: the golden questions cannot be checked.",
+    ),
+    "golden_summary": (
+        "共 {checked} 个黄金问题：{broken} 个答案将被破坏，{fixed} 个将被修复，"
+        "{moved} 个改由其他文章回答。",
+        "{checked} golden questions: {broken} answers would break, {fixed} would be fixed, "
+        "{moved} would move to another article.",
+    ),
+    "golden_broken": ("将被破坏的答案", "Answers this version would break"),
+    "golden_fixed": ("将被修复的答案", "Answers this version would fix"),
+    "golden_moved": ("改由其他文章回答", "Answers that would move to another article"),
+    "golden_expected": ("应由文章", "Expected article"),
+    "golden_before": ("当前答案", "Answer now"),
+    "golden_after": ("发布后答案", "Answer after publishing"),
+    "golden_source": ("来源", "Source"),
+    "golden_source_manual": ("手工添加", "added by hand"),
+    "golden_source_feedback": ("坐席反馈", "agent feedback"),
+    "golden_source_faq": ("FAQ 问法", "FAQ question"),
+    "golden_override": (
+        "覆盖理由（发布会破坏黄金答案时必填，记入审计）",
+        "Override reason (needed when publishing breaks golden answers; audited)",
+    ),
+    "golden_refused": ("未发布：{message}", "Not published: {message}"),
+    "corrections": (
+        "坐席纠正（可设为黄金问题）",
+        "Agents' corrections (accept as golden questions)",
+    ),
+    "correction_line": (
+        "「{question}」 引用了 {cited}，坐席指出应为 **{right}**（{who}）",
+        "“{question}” cited {cited}; the agent says it should be **{right}** ({who})",
+    ),
+    "accept_golden": ("设为黄金问题", "Accept as golden"),
+    "golden_accepted": ("已设为黄金问题：{question}", "Golden question added: {question}"),
     # hit test
     "hittest_title": ("命中测试", "Hit test"),
     "hittest_questions": ("测试问题（每行一个）", "Questions (one per line)"),

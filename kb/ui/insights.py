@@ -1,23 +1,27 @@
 """The insights page: what editors should work on next.
 
 The unanswered-question queue grouped by similar questions, the feedback helpful rate
-and the articles marked wrong, articles past their review date or expiring
+and the articles marked wrong, agents' corrections ("the right article is X") to accept
+as golden questions, articles past their review date or expiring
 (``review.queries.stale_articles``), the most-cited articles, and questions and
 hand-offs per day. Figures come from ``kb.ui.analytics``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
+from kb.golden import pending_corrections
 from kb.ui import analytics
 from kb.ui.i18n import t
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
-from review import queries
+from review import golden, queries
 from review.permissions import Action
 
 STALE_DAYS = 30
@@ -90,6 +94,36 @@ def _feedback() -> None:
         )
 
 
+def _corrections(user: SignedIn) -> None:
+    """Wrong-answer feedback naming the right article, each acceptable as a golden question."""
+    st.subheader(t("corrections"))
+    with services().session() as session:
+        pending = pending_corrections(session)
+    if not pending:
+        st.caption("—")
+        return
+    may_accept = user.has(Action.MANAGE_GOLDEN)
+    for item in pending:
+        text, button = st.columns([5, 1])
+        text.markdown(
+            t(
+                "correction_line",
+                question=item.question,
+                cited=", ".join(item.cited) or "—",
+                right=item.correct_article_id,
+                who=item.given_by,
+            )
+        )
+        key = f"in_accept_{item.feedback_id}"
+        if button.button(t("accept_golden"), key=key, disabled=not may_accept):
+            row = run(
+                partial(golden.accept_feedback, actor=user.name, feedback_id=item.feedback_id)
+            )
+            if row is not None:
+                st.session_state["in_flash"] = t("golden_accepted", question=row.question)
+                st.rerun()
+
+
 def _stale(user: SignedIn) -> None:
     st.header(t("stale"))
     stale = run(lambda s: queries.stale_articles(s, user.name, days=STALE_DAYS)) or []
@@ -115,6 +149,10 @@ def page() -> None:
     """The insights page."""
     user = require(Action.VIEW_DRAFTS)
     st.title(t("insights_title"))
+    flash = st.session_state.pop("in_flash", None)
+    if flash:
+        st.success(flash)
     _unanswered()
     _feedback()
+    _corrections(user)
     _stale(user)

@@ -1,9 +1,11 @@
 """The review queue: versions in review with a side-by-side diff against the published
 version, approve or reject with a comment; approved versions waiting for a publisher.
 
-Four-eyes is the service layer's rule (``review.permissions.check_four_eyes``); the
-page only greys out the buttons for the user's own work and shows why. After a
-publication the index is brought up to date (``kb.ui.search.update_index``).
+Each version shows what it would do to the golden answers (``kb.ui.golden``); a
+publication that breaks one needs an override reason. Four-eyes is the service layer's
+rule (``review.permissions.check_four_eyes``); the page only greys out the buttons for
+the user's own work and shows why. After a publication the index is brought up to date
+(``kb.ui.search.update_index``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from kb.articles import get_article, get_version, to_content
 from kb.model import ArticleType, State
 from kb.ui.diffview import side_by_side_html
+from kb.ui.golden import golden_section, use_app_checker
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.render import show_article, type_label
@@ -83,6 +86,7 @@ def _review_item(item: dict[str, Any], user: SignedIn) -> None:
             )
         )
         _show_comparison(found, lang)
+        golden_section(item["article_id"], item["version"], lang)
         if not item["you_may_review"]:
             st.info(t("own_work", lang=lang))
         if not user.has(Action.APPROVE):
@@ -122,11 +126,20 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
         st.markdown(
             f"**{md_text(item['title'])}** · {md_text(item['article_id'])} · v{item['version']}"
         )
+        report = golden_section(item["article_id"], item["version"], resolve())
+        override = ""
+        if report is not None and report.broken:
+            override = st.text_input(t("golden_override"), key=f"rv_override_{key}")
         if st.button(t("publish"), key=f"rv_publish_{key}", type="primary"):
             row = run(
                 lambda s: workflow.publish(
-                    s, user.name, item["article_id"], version=item["version"]
-                )
+                    s,
+                    user.name,
+                    item["article_id"],
+                    version=item["version"],
+                    override_golden=override,
+                ),
+                conflict_key="golden_refused",
             )
             if row is None:
                 return
@@ -148,6 +161,7 @@ def page() -> None:
     if flash:
         st.success(flash)
     services()  # make sure the database is ready before listing
+    use_app_checker()  # publishing here goes through the golden gate
     in_review = _queue(State.IN_REVIEW, user)
     if not in_review:
         st.info(t("queue_empty"))

@@ -3,30 +3,24 @@ private index a hit test searches a draft in.
 
 The ``Searcher`` (models, query pipeline, live index reader) is built and warmed up
 once per process with ``st.cache_resource``; it reloads the index by itself when a
-new version goes live. A hit test's draft is indexed into a temporary copy of the
-live index, loaded into memory and the copy deleted: the live index, which agents
-and bots read, never contains it.
+new version goes live. A hit test's draft is laid over the live snapshot in memory
+(``ingest.shadow``: only the draft is chunked and embedded; nothing is written), so
+the live index, which agents and bots read, never contains it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ingest.pipeline import index_articles
+from ingest.shadow import ShadowIndexer
 from ingest.sync import IndexSync
 from kb.articles import get_version, to_content
-from kb.config import Config
 from kb.filters import SearchFilters
-from kb.index import POINTER, IndexSnapshot, IndexStore
-from kb.model import ArticleContent
+from kb.index import IndexSnapshot
 from kb.outbox import dispatch
 from kb.retrieval import Searcher
 from kb.suggest import Suggester
@@ -96,28 +90,6 @@ def update_index() -> str | None:
     return None
 
 
-def build_draft_snapshot(config: Config, content: ArticleContent, version: int) -> IndexSnapshot:
-    """The live index plus one draft version, loaded in memory from a temporary copy.
-
-    The draft replaces the article's published chunks (if any), as publishing would.
-    """
-    live = IndexStore(config.effective_index_dir, jieba_user_dict=_user_dict(config))
-    name = live.current_version()
-    with tempfile.TemporaryDirectory(prefix="kb-hittest-") as tmp:
-        root = Path(tmp)
-        if name is not None:
-            shutil.copytree(live.versions_dir / name, root / "versions" / name)
-            (root / POINTER).write_text(name, encoding="utf-8")
-        private = dataclasses.replace(config, index_dir=root)
-        index_articles([(content, version)], private, full=False)
-        return IndexStore(root, jieba_user_dict=_user_dict(config)).open_snapshot()
-
-
-def _user_dict(config: Config) -> str | None:
-    text = str(config.jieba_user_dict)
-    return None if text in ("", ".") else text
-
-
 @st.cache_resource(show_spinner=False, max_entries=DRAFT_INDEXES)
 def draft_snapshot(
     key: tuple[str, str, str], article_id: str, version: int, content_hash: str, live: str
@@ -126,7 +98,7 @@ def draft_snapshot(
     (``content_hash``, the draft's revision) and live index version (``live``)."""
     with services().session() as session:
         content = to_content(get_version(session, article_id, version))
-    return build_draft_snapshot(services().config, content, version)
+    return ShadowIndexer(services().config).shadow(searcher().snapshot(), content, version)
 
 
 @st.cache_resource(show_spinner=False)

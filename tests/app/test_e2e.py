@@ -166,7 +166,7 @@ def type_into(page, label: str, text: str, *, area: bool = False) -> None:
     idle(page)
 
 
-def test_author_reviewer_publisher_agent(page):
+def test_author_reviewer_publisher_agent(page, kb_home):
     page.get_by_label("用户名").wait_for()
     shot(page, "00-sign-in")
     sign_in(page, "alice")
@@ -241,3 +241,30 @@ def test_author_reviewer_publisher_agent(page):
     served = page.get_by_text(re.compile(r"耗时 \d+ 毫秒")).first.inner_text()
     assert int(re.search(r"耗时 (\d+) 毫秒", served).group(1)) < 1000
     shot(page, "06-agent-second-question")
+    sign_out(page)
+
+    # a rewrite that takes the lost-parcel FAQ off its topic: the reviewer sees, before
+    # approving, the golden answers (here the FAQ's own questions) it would break
+    submit_breaking_edit(kb_home)
+    sign_in(page, "bob")
+    open_page(page, "审核队列")
+    page.get_by_text("发票怎么开 · faq-lost-parcel · v2").wait_for()
+    alert = page.get_by_text(re.compile(r"[1-9]\d* 个答案将被破坏"))
+    alert.wait_for(timeout=120_000)  # the broken answers' table is a canvas: not in the DOM
+    assert page.get_by_text("将被破坏的答案").count() == 1
+    assert page.get_by_role("button", name="批准").count() == 1
+    shot(page, "07-reviewer-sees-broken-golden-answer")
+
+
+def submit_breaking_edit(home: Path) -> None:
+    """alice rewrites faq-lost-parcel into an invoice FAQ and submits it (service layer)."""
+    from kb.db import Database
+    from review import editing, workflow
+    from tests.app.test_golden_review import UNRELATED
+
+    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
+    with db.session() as session:
+        editing.new_draft(session, "alice", UNRELATED.id, UNRELATED)
+    with db.session() as session:
+        workflow.submit(session, "alice", UNRELATED.id)
+    db.dispose()

@@ -117,3 +117,29 @@ def test_insights_page_shows_queue_feedback_and_stale(page_test, app_kb):
 def test_agents_do_not_see_insights(page_test):
     at = page_test("insights", "dave").run()
     assert "无权" in at.warning[0].value
+
+
+def test_an_editor_accepts_a_correction_as_a_golden_question(page_test, app_kb):
+    from sqlalchemy import select
+
+    from kb.tables import GoldenQuestion
+
+    seed(app_kb)
+    at = page_test("insights", "alice").run()
+    assert not at.exception
+    assert any("延误赔偿" in m.value and "faq-lost-parcel" in m.value for m in at.markdown)
+    [accept] = [b for b in at.button if b.key and b.key.startswith("in_accept_")]
+    accept.click().run()
+    assert not at.exception
+    assert "延误赔偿" in at.success[0].value
+    assert not [b for b in at.button if b.key and b.key.startswith("in_accept_")]
+    db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")
+    with db.session() as session:
+        row = session.scalars(select(GoldenQuestion)).one()
+        assert (row.question, row.expected, row.source) == (
+            "延误赔偿",
+            ["faq-lost-parcel"],
+            "feedback",
+        )
+        assert row.created_by == "alice"
+    db.dispose()

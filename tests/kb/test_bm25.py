@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
@@ -34,6 +35,15 @@ def user_dict(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def index(tokenizer: ChineseTokenizer) -> BM25Index:
     return BM25Index.build((cid, tokenizer.tokenize(text)) for cid, text in DOCS.items())
+
+
+def test_scores_many_equals_scores_one_by_one(index: BM25Index) -> None:
+    texts = ["快递丢了怎么赔偿", "取消费用", "VIP 手续费 手续费", "没有任何匹配的词汇xyz"]
+    many = index.scores_many(texts)
+    assert many.shape == (len(texts), len(DOCS))
+    for row, text in zip(many, texts, strict=True):
+        assert np.allclose(row, index.scores(text), atol=1e-5)
+    assert many[0].max() > 0 and not many[3].any()
 
 
 class TestTokenizer:
