@@ -207,6 +207,26 @@ def test_import_publish_is_admin_only_and_bootstraps(team: Path, tmp_path: Path)
     assert [e["action"] for e in story["events"]] == ["import", "bootstrap_publish"]
 
 
+def test_import_publish_into_a_live_knowledge_base_needs_bootstrap(
+    team: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "refund.md"
+    path.write_text(ARTICLE, encoding="utf-8")
+    ok("import", str(path), "--publish", "--as", "root")
+    path.write_text(ARTICLE.replace("7天", "15天"), encoding="utf-8")
+    refused = fails("import", str(path), "--publish", "--as", "root")
+    assert "only loads an empty knowledge base" in refused and "--bootstrap" in refused
+    assert "needs --reason" in fails("import", str(path), "--bootstrap", "--as", "root")
+    assert "admin" in fails("import", str(path), "--bootstrap", "--reason", "x", "--as", "pia")
+    assert ok_json("articles", "show", "refund")["version"] == 1  # nothing changed
+    out = ok("import", str(path), "--bootstrap", "--reason", "法务要求立即更正", "--as", "root")
+    assert "1 published (bootstrap)" in " ".join(out.split())
+    story = ok_json("history", "refund", "--as", "rex")
+    last = story["events"][-1]
+    assert (last["action"], last["version"]) == ("bootstrap_publish", 2)
+    assert "reason: 法务要求立即更正" in last["comment"]
+
+
 def test_audit_verify_fails_naming_the_tampered_event(article: Path, kb_home: Path) -> None:
     publish()
     connection = sqlite3.connect(kb_home / "kb.sqlite3")
