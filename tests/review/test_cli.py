@@ -273,3 +273,34 @@ def test_publishing_commands_update_the_index_unless_told_not_to(
     assert recorder.seen == []
     ok("archive", "refund", "--as", "pia")
     assert recorder.seen == [("refund", "upsert", 1), ("refund", "remove", None)]
+
+
+def test_audit_verify_names_an_edited_article_body(article: Path, kb_home: Path) -> None:
+    publish()
+    assert "1 version(s) match their content hash" in ok("audit", "verify")
+    connection = sqlite3.connect(kb_home / "kb.sqlite3")
+    with connection:
+        connection.execute("UPDATE article_versions SET body = '快递丢失一律不予赔偿。'")
+    connection.close()
+    message = fails("audit", "verify")
+    assert "article 'refund' version 1" in message and "content hash" in message
+
+
+def test_audit_anchor_catches_a_cut_tail_with_a_rewritten_head(
+    article: Path, kb_home: Path, tmp_path: Path
+) -> None:
+    publish()
+    anchor_file = tmp_path / "anchor.txt"
+    anchor = ok_json("audit", "anchor", "--out", str(anchor_file))
+    assert anchor_file.read_text(encoding="utf-8").strip() == anchor["text"]
+    assert f"anchored at event {anchor['seq']}" in ok("audit", "verify", "--anchor", anchor["text"])
+    connection = sqlite3.connect(kb_home / "kb.sqlite3")
+    with connection:
+        kept = connection.execute("SELECT hash FROM audit_events WHERE seq = 4").fetchone()[0]
+        connection.execute("DELETE FROM audit_events WHERE seq > 4")
+        connection.execute("UPDATE audit_head SET seq = 4, hash = ?", (kept,))
+    connection.close()
+    assert "audit log intact: 4 event(s)" in ok("audit", "verify")
+    message = fails("audit", "verify", "--anchor", str(anchor_file))
+    assert "audit log broken at event 5" in message and "were deleted" in message
+    assert "not an audit anchor" in fails("audit", "verify", "--anchor", "seq=4")
