@@ -17,6 +17,7 @@ from kb.cli import (
     api_cmd,
     articles_cmd,
     config_cmd,
+    conflicts_cmd,
     demo_cmd,
     index_cmd,
     review_cmd,
@@ -63,6 +64,7 @@ def main(
 config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
+conflicts_cmd.register(app)
 users_cmd.register(app)
 index_cmd.register(app)
 api_cmd.register(app)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kb import outbox
 from kb.articles import latest_version, to_content
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
+from kb.cli.conflicts_cmd import print_conflicts
 from kb.errors import InvalidInput, KbError, NotFound
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
@@ -89,9 +90,28 @@ def submit(
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Submit the article's draft for review; it cannot change after this."""
+    """Submit the article's draft for review; it cannot change after this. Published
+    articles it contradicts (figures that differ for the same thing) are listed; the
+    reviewer sees them too."""
     who = STATE.actor(actor)
-    _act(lambda s: workflow.submit(s, who, article_id, comment_text), as_json, "submitted")
+    with STATE.db.session() as session:
+        data = version_dict(workflow.submit(session, who, article_id, comment_text))
+    with STATE.db.session() as session:
+        data["conflicts"] = queries.version_conflicts(session, who, article_id, data["version"])
+    emit(data, as_json, _print_submitted)
+
+
+def _print_submitted(data: dict) -> None:
+    console.print(
+        f"submitted {data['article_id']} version {data['version']}: now {data['state']}",
+        highlight=False,
+    )
+    count = len(data["conflicts"])
+    print_conflicts(
+        data["conflicts"],
+        f"warning: it contradicts {count} statement(s) of published articles "
+        "(the reviewer sees them too):",
+    )
 
 
 def approve(

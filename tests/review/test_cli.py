@@ -304,3 +304,22 @@ def test_audit_anchor_catches_a_cut_tail_with_a_rewritten_head(
     message = fails("audit", "verify", "--anchor", str(anchor_file))
     assert "audit log broken at event 5" in message and "were deleted" in message
     assert "not an audit anchor" in fails("audit", "verify", "--anchor", "seq=4")
+
+
+def test_submit_warns_of_contradictions_and_kb_conflicts_lists_them(
+    article: Path, tmp_path: Path
+) -> None:
+    publish()
+    faq = tmp_path / "faq.md"
+    faq.write_text(
+        ARTICLE.replace("id: refund", "id: refund-faq").replace("退货期限为7天", "退货期限为15天"),
+        encoding="utf-8",
+    )
+    ok("import", str(faq), "--as", "ann")
+    out = " ".join(ok("submit", "refund-faq", "--as", "ann").split())
+    assert "warning: it contradicts 1 statement(s) of published articles" in out
+    assert "refund-faq v1: 15天" in out and "refund v1: 7天" in out
+    (found,) = ok_json("conflicts", "refund-faq", "--as", "rex")
+    assert (found["figure"], found["other_figure"]) == ("15天", "7天")
+    assert ok_json("conflicts", "--as", "rex") == []  # nothing contradicts among published
+    assert "no contradictions in the published articles" in ok("conflicts", "--as", "rex")
