@@ -20,6 +20,7 @@ from kb.cli import (
     conflicts_cmd,
     demo_cmd,
     index_cmd,
+    replay_cmd,
     review_cmd,
     search_cmd,
     users_cmd,
@@ -65,6 +66,7 @@ config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
 conflicts_cmd.register(app)
+replay_cmd.register(app)
 users_cmd.register(app)
 index_cmd.register(app)
 api_cmd.register(app)
