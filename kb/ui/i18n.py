@@ -171,6 +171,25 @@ STRINGS: dict[str, tuple[str, str]] = {
         "You edited this version (four-eyes: someone else reviews it).",
     ),
     "submitted_by": ("提交人：{who}，{when}", "Submitted by {who}, {when}"),
+    "conflicts_found": (
+        "与已发布文章矛盾：{n} 处（同一事项的数字不一致），请核对后再批准。",
+        "Contradicts published articles in {n} place(s) (different figures for the same "
+        "thing): check before approving.",
+    ),
+    "conflict_about": ("{kind}：{about}", "{kind}: {about}"),
+    "figure_kind_duration": ("时长", "duration"),
+    "figure_kind_amount": ("金额", "amount"),
+    "figure_kind_percent": ("百分比", "percentage"),
+    "figure_kind_multiple": ("倍数", "multiple"),
+    "figure_kind_weight": ("重量", "weight"),
+    "figure_kind_count": ("次数/数量", "count"),
+    "figure_kind_date": ("日期", "date"),
+    "conflict_published": ("已发布", "published"),
+    "conflicts_after_submit": (
+        "已提交，但与已发布文章矛盾 {n} 处，审核人也会看到：",
+        "Submitted, but it contradicts published articles in {n} place(s); the reviewer "
+        "sees them too:",
+    ),
     "index_note": ("索引已更新。", "The index was updated."),
     "index_pending": (
         "已发布；索引更新稍后完成：{message}",

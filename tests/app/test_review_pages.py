@@ -225,3 +225,34 @@ def test_the_author_sees_why_a_version_was_rejected(page_test, app_kb):
         rows = versions_of(session, "refund-policy")
         assert [(r.version, r.state, r.based_on) for r in rows][-1] == (3, State.DRAFT, 2)
     db.dispose()
+
+
+def test_review_queue_shows_a_contradiction_side_by_side(page_test, app_kb):
+    from kb.model import ArticleContent, ArticleType
+
+    db = db_of(app_kb)
+    with db.session() as session:
+        editing.create_draft(
+            session,
+            "alice",
+            ArticleContent(
+                id="faq-delay",
+                type=ArticleType.FAQ,
+                title="快递延误怎么赔",
+                question="快递延误了能赔多少？",
+                body="快件超过承诺时限48小时未送达的，按运费的30%赔偿。\n",
+                tags=["延误"],
+            ),
+        )
+    with db.session() as session:
+        workflow.submit(session, "alice", "faq-delay")
+    db.dispose()
+    at = page_test("review_queue", "bob").run()
+    assert not at.exception
+    assert "与已发布文章矛盾：1 处" in at.warning[0].value
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**30%** · faq-delay v1" in shown and "**50%** · delay-compensation v1" in shown
+    assert "按运费的30%赔偿" in shown and "按运费的50%赔偿" in shown
+    assert any("百分比" in c.value for c in at.caption)
+    english = page_test("review_queue", "bob", lang="en").run()
+    assert "Contradicts published articles in 1 place(s)" in english.warning[0].value
