@@ -19,7 +19,7 @@ the unanswered queue and feedback need it).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -121,6 +121,36 @@ def replay_filters(trace: dict[str, Any]) -> SearchFilters:
         tags=given.get("tags"),
         lang=given.get("lang"),
     )
+
+
+class Answering(Protocol):
+    """What replay needs of ``kb.suggest.Suggester``."""
+
+    def suggest(self, question: str, filters: SearchFilters, *, log: bool) -> Any:
+        """An answer object with ``to_dict()``."""
+        ...
+
+
+def replay_request(session: Session, request_id: str, engine: Answering) -> dict[str, Any]:
+    """A logged suggestion as given and as ``engine`` answers its (masked) question now:
+    ``{"request_id", "ts", "question", "then", "now", "differences"}`` (NotFound when the
+    request is unknown or its trace was pruned)."""
+    row = logged_request(session, request_id)
+    if not row.trace:
+        raise NotFound(
+            f"request '{request_id}' has no replay trace (logged before answer replay, or "
+            "older than query_trace_days)"
+        )
+    answer = engine.suggest(row.question, replay_filters(row.trace), log=False)
+    now = trace_of(answer.to_dict())
+    return {
+        "request_id": request_id,
+        "ts": row.ts,
+        "question": row.question,
+        "then": row.trace,
+        "now": now,
+        "differences": differences(row.trace, now),
+    }
 
 
 def prune_traces(session: Session, days: int, now: datetime | None = None) -> int:

@@ -8,8 +8,7 @@ from typing import Any
 import typer
 
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit
-from kb.errors import NotFound
-from kb.replay import differences, logged_request, prune_traces, replay_filters, trace_of
+from kb.replay import prune_traces, replay_request
 from review.permissions import Action, authorize
 
 
@@ -31,25 +30,10 @@ def replay(
     from kb.suggest import Suggester
 
     who = STATE.actor(actor)
+    suggester = Suggester(STATE.config, searcher=Searcher(STATE.config))
     with STATE.db.session() as session:
         authorize(session, who, Action.VIEW_DRAFTS)
-        row = logged_request(session, request_id)
-        question, ts, then = row.question, row.ts, row.trace
-    if not then:
-        raise NotFound(
-            f"request '{request_id}' has no replay trace (logged before answer replay, or "
-            "older than query_trace_days)"
-        )
-    suggester = Suggester(STATE.config, searcher=Searcher(STATE.config))
-    now = trace_of(suggester.suggest(question, replay_filters(then), log=False).to_dict())
-    data = {
-        "request_id": request_id,
-        "ts": ts,
-        "question": question,
-        "then": then,
-        "now": now,
-        "differences": differences(then, now),
-    }
+        data = replay_request(session, request_id, suggester)
     emit(data, as_json, _print_replay)
 
 

@@ -256,3 +256,29 @@ def test_review_queue_shows_a_contradiction_side_by_side(page_test, app_kb):
     assert any("百分比" in c.value for c in at.caption)
     english = page_test("review_queue", "bob", lang="en").run()
     assert "Contradicts published articles in 1 place(s)" in english.warning[0].value
+
+
+def test_history_replays_a_past_answer_against_the_current_index(page_test, app_kb):
+    from sqlalchemy import select
+
+    from kb.config import load_config
+    from kb.retrieval import Searcher
+    from kb.suggest import Suggester
+    from kb.tables import QueryLog
+
+    config = load_config(env={"KB_HOME": str(app_kb)}).config
+    db = db_of(app_kb)
+    answer = Suggester(config, searcher=Searcher(config), db=db).suggest("我的快递丢了怎么办？")
+    with db.session() as session:  # last week's answer said something else (set here)
+        row = session.scalars(select(QueryLog)).one()
+        row.trace = {**row.trace, "answer": "快递丢失一律不予赔偿[1]", "index_version": "old"}
+    db.dispose()
+    at = page_test("history", "bob").run()
+    at.text_input(key="hi_replay_id").input(answer.request_id).run()
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "快递丢失一律不予赔偿\\[1\\]" in shown  # as given (masked, escaped)
+    assert "faq-lost-parcel v1" in shown  # the citation now
+    assert "处变化" in at.warning[0].value
+    table = at.dataframe[-1].value
+    assert {"答案", "索引版本"} <= set(table["项目"])
