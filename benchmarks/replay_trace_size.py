@@ -13,6 +13,7 @@ traces, and again after dropping them (what ``kb prune`` leaves).
 from __future__ import annotations
 
 import json
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import select, text, update  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 
 from kb.config import Config  # noqa: E402
 from kb.db import Database  # noqa: E402
@@ -32,9 +33,15 @@ QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
 
 
 def _size(db: Database, path: Path) -> int:
-    with db.engine.connect() as connection:
-        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        connection.exec_driver_sql("VACUUM")
+    """The database file's size after a checkpoint and VACUUM (autocommit connection)."""
+    db.engine.dispose()
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
     return path.stat().st_size
 
 

@@ -191,14 +191,16 @@ def compare(a: ArticleFacts, b: ArticleFacts) -> list[Contradiction]:
 
 
 def _one_per_figure_pair(found: list[Contradiction]) -> list[Contradiction]:
-    """Drop repeats of the same two sentences with the same two figures."""
-    seen, kept = set(), []
+    """One contradiction per figure and other article: the pair of sentences sharing the
+    most words (a title or a question restating the figure is not listed again)."""
+    best: dict[tuple[str, str, str], Contradiction] = {}
     for item in found:
-        key = (item.figure.sentence, item.figure.text, item.other_figure.sentence)
-        if key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return kept
+        key = (item.figure.sentence, item.figure.text, item.other_id)
+        kept = best.get(key)
+        rank = (len(item.shared), len(item.other_figure.sentence))
+        if kept is None or rank > (len(kept.shared), len(kept.other_figure.sentence)):
+            best[key] = item
+    return list(best.values())
 
 
 def _candidates(article: ArticleFacts, index: dict[tuple, set[int]]) -> set[int]:

@@ -90,7 +90,7 @@ DATE = re.compile(
     r"|(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
 )
 SENTENCE_END = re.compile(r"[。！？；;!?\n]+|(?<=[a-z])\.\s")
-CLAUSE_END = re.compile(r"[：:（）()|]|,(?!\d{3})")  # not the comma of 1,000
+CLAUSE_END = re.compile(r"[：（）()|]|(?<!\d):|:(?!\d)|,(?!\d{3})")  # not 08:00, 1,000
 UPPER_BEFORE = ("最高", "不超过", "不得超过", "最多", "至多", "上限", "within", "up to", "最长")
 UPPER_AFTER = ("以内", "之内", "内", "以下", "封顶", "为限")
 LOWER_BEFORE = ("最低", "至少", "不少于", "不低于", "超过", "满", "over", "at least", "more than")
