@@ -37,13 +37,15 @@ from kb.tables import ArticleVersion
 MIN_SHARED = 1
 MIN_OVERLAP = 0.5
 SAME_CLAUSE = 0.6
+FULL_SENTENCE = 20  # characters: shorter is a title, a heading or a question
 #: words that make a statement apply to one part of the customers or the goods only
 SCOPE_WORDS = re.compile(
     r"普通会员|银卡|金卡|钻石|铂金|黑金|白金|黄金会员|plus|svip|vip|新用户|老用户|学生"
     r"|企业|个人|月结|国际|国内|港澳台|海外|跨境|偏远|同城|省内|跨省|市内"
     r"|生鲜|冷链|大件|家电|数码|手机|服装|食品|药品|易碎|贵重"
     r"|特快|标快|经济|次日达|当日达|加急|定制|预售|二手|活动|促销|大促|618|双11|双十一"
-    r"|无理由|质量问题|损毁|损坏|破损|短少|丢失|延误|内部"
+    r"|无理由|质量问题|损毁|损坏|破损|短少|丢失|延误|内部|欺诈|风控"
+    r"|international|domestic|overseas|cross-border"
 )
 #: words too common in customer-service text to say on their own what a figure is about
 GENERIC_TERMS = frozenset(
@@ -54,7 +56,8 @@ GENERIC_TERMS = frozenset(
     """.split()  # noqa: SIM905 (a readable table)
 )
 PROMOTIONS = frozenset({"活动", "促销", "大促", "618", "双11", "双十一"})
-QUOTED = re.compile(r"[“\"《]([^”\"》]{1,20})[”\"》]")
+QUOTED = re.compile(r"[“\"]([^”\"]{1,20})[”\"]")
+DOCUMENT = re.compile(r"《([^》]{1,60})》")
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ def scope_of(text: str) -> frozenset[str]:
     found.update(
         name for name in (m.group(1).strip() for m in QUOTED.finditer(lowered)) if _a_name(name)
     )
+    found.update(m.group(1).strip() for m in DOCUMENT.finditer(lowered))
     return frozenset(found)
 
 
@@ -197,10 +201,15 @@ def _one_per_figure_pair(found: list[Contradiction]) -> list[Contradiction]:
     for item in found:
         key = (item.figure.sentence, item.figure.text, item.other_id)
         kept = best.get(key)
-        rank = (len(item.shared), len(item.other_figure.sentence))
-        if kept is None or rank > (len(kept.shared), len(kept.other_figure.sentence)):
+        if kept is None or _rank(item) > _rank(kept):
             best[key] = item
     return list(best.values())
+
+
+def _rank(item: Contradiction) -> tuple[bool, int, int]:
+    """A full sentence before a heading or title, then the most shared words."""
+    sentence = item.other_figure.sentence
+    return len(sentence) >= FULL_SENTENCE, len(item.shared), len(sentence)
 
 
 def _candidates(article: ArticleFacts, index: dict[tuple, set[int]]) -> set[int]:

@@ -225,8 +225,9 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     open_page(page, "审核队列")
     # Before approving anything, the reviewer sees erin's contradiction side by side.
     page.get_by_text("与已发布文章矛盾：1 处").wait_for()
-    assert page.get_by_text("按运费的30%赔偿").count() == 1
-    assert page.get_by_text("按运费的50%赔偿").count() == 1
+    assert page.get_by_text("delay-compensation v1 (已发布)").count() == 1
+    assert page.get_by_text("按运费的50%赔偿").count() == 1  # the published sentence
+    assert page.get_by_text("按运费的30%赔偿").count() == 2  # the new FAQ, and beside it
     shot(page, "03a-reviewer-sees-a-contradiction")
     page.get_by_text(f"修改收货地址 · {NEW_ID} · v1").wait_for()
     comment = page.locator(f".st-key-rv_comment_{NEW_ID}-1 textarea")
