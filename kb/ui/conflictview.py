@@ -21,11 +21,14 @@ def version_conflicts(user: SignedIn, article_id: str, version: int) -> list[dic
     return found or []
 
 
-def show_conflicts(items: list[dict[str, Any]], lang: str | None = None) -> None:
-    """A warning, then each contradiction as two columns: this version, the published one."""
+def show_conflicts(
+    items: list[dict[str, Any]], lang: str | None = None, heading: str = "conflicts_found"
+) -> None:
+    """A warning (text ``heading``), then each contradiction as two columns: this version,
+    the published one."""
     if not items:
         return
-    st.warning(t("conflicts_found", lang=lang, n=len(items)))
+    st.warning(t(heading, lang=lang, n=len(items)))
     for item in items:
         st.caption(
             t(

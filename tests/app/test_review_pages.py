@@ -282,3 +282,17 @@ def test_history_replays_a_past_answer_against_the_current_index(page_test, app_
     assert "处变化" in at.warning[0].value
     table = at.dataframe[-1].value
     assert {"答案", "索引版本"} <= set(table["项目"])
+
+
+def test_the_author_sees_the_contradictions_after_submitting(page_test, app_kb):
+    at = page_test("editor", "alice").run()
+    at.text_input(key="ed_id").input("faq-delay")
+    at.text_input(key="ed_title").input("快递延误怎么赔")
+    at.text_input(key="ed_tags").input("延误")
+    at.text_input(key="ed_question").input("快递延误了能赔多少？")
+    at.text_area(key="ed_body").input("快件超过承诺时限48小时未送达的，按运费的30%赔偿。")
+    at.button(key="ed_submit").click().run()
+    assert not at.exception
+    assert "已提交" in at.success[0].value
+    assert "已提交，但与已发布文章矛盾 1 处" in at.warning[0].value
+    assert any("按运费的50%赔偿" in m.value for m in at.markdown)
