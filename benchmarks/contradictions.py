@@ -17,6 +17,11 @@ periods not in force together, an older version being replaced) expect nothing.
 
     .venv/bin/python benchmarks/contradictions.py          # the table
     .venv/bin/python benchmarks/contradictions.py --json   # the figures as JSON
+    .venv/bin/python benchmarks/contradictions.py --extra 10000  # + generated FAQ entries
+
+``--extra N`` publishes N generated FAQ entries besides the sample (each mentioning 签收
+and 申请, words of the planted cases, so the text filter lets them all through: the
+worst case for the submit-time check, whose median time is reported).
 """
 
 from __future__ import annotations
@@ -105,6 +110,25 @@ def load_sample(directory: Path, articles: Path = REPO / "articles") -> Database
     return db
 
 
+def generated_faq(n: int) -> list[tuple[ArticleContent, str]]:
+    """N FAQ entries with figures (after-sales time limits of numbered orders)."""
+    return [
+        (
+            ArticleContent(
+                id=f"gen-{i:05d}",
+                type=ArticleType.FAQ,
+                title=f"订单{i}的售后时限",
+                question=f"订单{i}多久内能申请售后？",
+                tags=[f"主题{i % 50}"],
+                body=f"订单{i}可在签收后{i % 30 + 1}天内申请售后，"
+                f"客服将在{i % 5 + 1}个工作日内回复。\n",
+            ),
+            "generated",
+        )
+        for i in range(n)
+    ]
+
+
 def check_case(db: Database, case: dict[str, Any]) -> list[str]:
     """Save and submit the case's article; the articles it is reported to contradict."""
     content = _content(case["article"])
@@ -120,10 +144,17 @@ def check_case(db: Database, case: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(c.other_id for c in found))
 
 
-def evaluate(cases: list[dict[str, Any]]) -> tuple[list[Outcome], dict[str, float]]:
-    """Run every case against a fresh copy of the sample knowledge base."""
+def evaluate(cases: list[dict[str, Any]], extra: int = 0) -> tuple[list[Outcome], dict[str, float]]:
+    """Run every case against a fresh copy of the sample knowledge base (plus ``extra``
+    generated FAQ entries)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = load_sample(Path(tmp))
+        if extra:
+            with db.session() as session:
+                reason = "benchmark: generated entries"
+                importing.import_articles(
+                    session, "admin", generated_faq(extra), bootstrap_reason=reason
+                )
         with db.session() as session:
             began = time.perf_counter()
             baseline = len(all_conflicts(session))
@@ -165,8 +196,9 @@ def main() -> None:
     """Print the figures (and each case's outcome)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--extra", type=int, default=0, help="generated FAQ entries to add")
     args = parser.parse_args()
-    outcomes, figures = evaluate(load_cases())
+    outcomes, figures = evaluate(load_cases(), args.extra)
     if args.json:
         print(json.dumps(figures, indent=2))
         return

@@ -91,3 +91,34 @@ def test_prune_drops_old_traces_and_keeps_the_rows(logged: Database) -> None:
 def test_an_unknown_request_is_named(logged: Database) -> None:
     with logged.session() as session, pytest.raises(NotFound, match="'nope'"):
         logged_request(session, "nope")
+
+
+def test_kb_prune_drops_traces_past_the_setting(
+    kb_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kb.cli.main import app
+
+    db = Database(f"sqlite:///{kb_home / 'kb.sqlite3'}")
+    db.migrate()
+    now = datetime.now(UTC)
+    with db.session() as session:
+        for request_id, age in (("old", 40), ("new", 1)):
+            session.add(
+                QueryLog(
+                    request_id=request_id, ts=now - timedelta(days=age), audience="public",
+                    question="退货", answered=True, handoff=False, confidence=0.9, trace=THEN,
+                )
+            )  # fmt: skip
+    db.dispose()
+    monkeypatch.setenv("KB_QUERY_TRACE_DAYS", "30")
+    result = CliRunner().invoke(app, ["prune", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"pruned": 1, "query_trace_days": 30}
+    monkeypatch.setenv("KB_QUERY_TRACE_DAYS", "-1")
+    result = CliRunner().invoke(app, ["prune"])
+    assert result.exit_code == 1 and "query_trace_days" in result.output
+    assert "Traceback" not in result.output
