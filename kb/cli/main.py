@@ -16,6 +16,7 @@ from typer.core import TyperGroup, _click
 from kb.cli import (
     api_cmd,
     articles_cmd,
+    audit_cmd,
     config_cmd,
     conflicts_cmd,
     demo_cmd,
@@ -65,6 +66,7 @@ def main(
 config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
+audit_cmd.register(app)
 conflicts_cmd.register(app)
 replay_cmd.register(app)
 users_cmd.register(app)

@@ -1,7 +1,7 @@
-"""The review workflow on the command line: lifecycle actions, edits, diffs, history,
-the review queue and the audit log (users are in ``kb.cli.users_cmd``). Every action
-runs as ``--as NAME`` (or the 'actor' setting) and is checked by ``review`` like any
-other front end."""
+"""The review workflow on the command line: lifecycle actions, edits, diffs, history and
+the review queue (users are in ``kb.cli.users_cmd``, the audit log in
+``kb.cli.audit_cmd``). Every action runs as ``--as NAME`` (or the 'actor' setting) and
+is checked by ``review`` like any other front end."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from kb import outbox
 from kb.articles import latest_version, to_content
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
 from kb.cli.conflicts_cmd import print_conflicts
-from kb.errors import InvalidInput, KbError, NotFound
+from kb.errors import InvalidInput, NotFound
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.tables import ArticleVersion
-from review import audit, contents, diff, editing, queries, workflow
+from review import diff, editing, queries, workflow
 from review.versions import version_dict
 
 ID_ARG = typer.Argument(..., help="The article id.")
@@ -48,10 +48,6 @@ def register(app: typer.Typer) -> None:
     review_app = typer.Typer(help="The review queue.", no_args_is_help=True)
     review_app.command("queue")(queue)
     app.add_typer(review_app, name="review")
-    audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-    audit_app.command("verify")(audit_verify)
-    audit_app.command("anchor")(audit_anchor)
-    app.add_typer(audit_app, name="audit")
 
 
 def _act(
@@ -346,75 +342,4 @@ def queue(
             ["article_id", "version", "title", "submitted_by", "updated_at", "note"],
             title=f"versions {state.value}",
         ),
-    )
-
-
-ANCHOR_OPTION = typer.Option(
-    None,
-    "--anchor",
-    help="An anchor from `kb audit anchor`: the file it was written to, or its text. Also "
-    "check that the log still reaches that event with that hash (catches a deleted tail "
-    "even when the head was rewritten with it).",
-)
-
-
-def _read_anchor(given: str) -> audit.Anchor:
-    """The anchor in a file (if ``given`` names one) or in ``given`` itself."""
-    path = Path(given)
-    if len(given) < 1024 and path.is_file():
-        text = decode_text(read_bytes(path, 64 * 1024), str(path))
-        return audit.parse_anchor(text, str(path))
-    return audit.parse_anchor(given, "--anchor")
-
-
-def audit_verify(anchor: str | None = ANCHOR_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """Recompute the audit hash chain and every version's content hash; fail naming the
-    first changed, missing or reordered event, or the first version whose stored content
-    no longer matches. See docs/audit.md for what this can and cannot detect."""
-    expected = _read_anchor(anchor) if anchor else None
-    with STATE.db.session() as session:
-        chain = audit.verify(session, expected)
-        content = contents.verify_contents(session)
-    data = {
-        **chain.__dict__,
-        "anchor": expected.text() if expected else None,
-        "versions_checked": content.checked,
-        "content_ok": content.ok,
-        "content_problem": content.problem,
-    }
-    data["ok"] = chain.ok and content.ok
-    emit(data, as_json, lambda _: None)
-    if not chain.ok:
-        raise KbError(f"audit log broken at event {chain.first_bad_seq}: {chain.problem}")
-    if not content.ok:
-        raise KbError(f"article content changed outside kb: {content.problem}")
-    if not as_json:
-        anchored = f", anchored at event {expected.seq}" if expected else ""
-        console.print(
-            f"audit log intact: {chain.checked} event(s){anchored}; "
-            f"{content.checked} version(s) match their content hash",
-            highlight=False,
-        )
-
-
-def audit_anchor(
-    out: Path | None = typer.Option(
-        None, "--out", help="Also write the anchor to this file (keep it outside the database)."
-    ),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Print the audit log's current head (seq, hash, time): keep it elsewhere (a file
-    on another machine, a ticket, an e-mail to an auditor) and later run
-    `kb audit verify --anchor` to prove the log was not cut back or rewritten."""
-    with STATE.db.session() as session:
-        anchor = audit.current_anchor(session)
-    if out is not None:
-        try:
-            out.write_text(anchor.text() + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(f"{out}: cannot write the anchor ({exc.strerror})") from exc
-    emit(
-        {"seq": anchor.seq, "hash": anchor.hash, "at": anchor.at, "text": anchor.text()},
-        as_json,
-        lambda d: console.print(d["text"], highlight=False, markup=False),
     )
