@@ -128,7 +128,7 @@ def main() -> None:
         env["KB_HOME"] = str(home)
         env["KB_IMPORT_MAX_BYTES"] = str(max(20_000_000, source.stat().st_size))  # ~29 MB at 100k
         command = [sys.executable, "-m", "kb.cli.main", "import", str(source), "--as", "bench"]
-        command += ["--publish", "--no-index", "--json"]
+        command += ["--bootstrap", "--reason", "benchmark bulk load", "--no-index", "--json"]
         clients = Clients(f"http://127.0.0.1:{args.port}", key, args.clients)
         try:
             clients.start()

@@ -50,7 +50,9 @@ def main() -> None:
             began = time.perf_counter()
             with db.session() as session:
                 chunk = items[start : start + args.batch_size]
-                import_articles(session, "admin", chunk, publish=args.publish)
+                import_articles(
+                    session, "admin", chunk, publish=args.publish, continuing_load=start > 0
+                )
             seconds.append(time.perf_counter() - began)
         db.dispose()
     print(

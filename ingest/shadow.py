@@ -2,8 +2,9 @@
 
 ``chunk_version`` runs the indexing pipeline without its writer (convert, clean, chunk,
 normalise, embed chunks and their sentences through the persistent cache), so a version
-is chunked exactly as publishing would chunk it; ``ShadowIndexer`` lays those chunks over a live snapshot
-(``kb.overlay``) and is the ``kb.golden_check.ShadowBuilder`` the front ends register.
+is chunked exactly as publishing would chunk it; ``ShadowIndexer`` lays those chunks over a
+live snapshot (``kb.overlay``) and is the ``kb.golden_check.ShadowBuilder`` the front ends
+register.
 """
 
 from __future__ import annotations

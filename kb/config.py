@@ -217,6 +217,13 @@ class Config:
         "mask_reference_numbers says. Empty: none.",
         rule=REGEX,
     )
+    query_trace_days: int = setting(
+        90,
+        "Days the query log keeps what produced each suggestion (the trace `kb replay` "
+        "reads: scores, article versions, the masked answer); older traces are dropped by "
+        "`kb prune` and after `kb ingest`, the rows themselves stay. 0: keep them all.",
+        rule=between(0, 36_500),
+    )
 
     @property
     def home_dir(self) -> Path:

@@ -2,7 +2,8 @@
 
 Every front end (the CLI's ``kb suggest``, the HTTP API, the Streamlit app) logs
 what it answered through ``query_log_record``, so rows look alike whoever served
-them; rows with ``handoff`` set are the editors' unanswered queue.
+them and each carries what produced it (``trace``, for ``kb replay``); rows with
+``handoff`` set are the editors' unanswered queue.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from kb.model import Audience
 from kb.privacy import mask_personal_data
+from kb.replay import trace_of
 
 
 def query_log_record(
@@ -23,7 +25,8 @@ def query_log_record(
     latency_ms: float,
     session_id: str | None = None,
 ) -> dict[str, Any]:
-    """The ``QueryLog`` columns of one answered request (question, channel and session id masked).
+    """The ``QueryLog`` columns of one answered request (question, channel and session id masked),
+    with the replay trace of the answer (``kb.replay.trace_of``, the answer text masked).
 
     ``session_id`` is the caller's conversation id (the API's ``session_id`` field), so
     the questions of one conversation can be read together; None when not given.
@@ -42,4 +45,5 @@ def query_log_record(
         "reason": str(data.get("reason") or ""),
         "cited_article_ids": [c for c in dict.fromkeys(cited) if c],
         "latency_ms": round(latency_ms, 2),
+        "trace": trace_of(data),
     }

@@ -17,7 +17,8 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
       "detail": "human-readable explanation of the reason",
       "results": [SearchResult...],       # the ranked articles behind the answer
       "filters": {...}, "index_version": "...", "latency_ms": 12.3,
-      "llm": {"used": bool, "dropped_sentences": int, ...} | null
+      "llm": {"used": bool, "dropped_sentences": int, ...} | null,
+      "threshold": 0.5                    # the confidence threshold in force
     }
 
 The answer:
@@ -101,6 +102,7 @@ class Answer:
     latency_ms: float
     evidence: dict[str, float] = field(default_factory=dict)
     llm: dict[str, Any] | None = None
+    threshold: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the public answer object."""
@@ -119,6 +121,7 @@ class Answer:
             "latency_ms": round(self.latency_ms, 1),
             "evidence": self.evidence,
             "llm": self.llm,
+            "threshold": self.threshold,
         }
 
 
@@ -277,6 +280,7 @@ class Suggester:
             latency_ms=(time.perf_counter() - started) * 1000,
             evidence=evidence.to_dict() if evidence else {},
             llm=llm,
+            threshold=self.builder.threshold,
         )
         if log and self.log_writer is not None:
             self.log_writer.log_query(log_columns(question, answer, channel, requester))

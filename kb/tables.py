@@ -214,7 +214,8 @@ class IndexEvent(Base):
 
 
 class QueryLog(Base):
-    """One search or suggestion served; the question is stored with personal data masked."""
+    """One search or suggestion served; the question (and the answer, in ``trace``) are
+    stored with personal data masked."""
 
     __tablename__ = "query_log"
 
@@ -232,6 +233,10 @@ class QueryLog(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     cited_article_ids: Mapped[list[str]] = mapped_column(default=list)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # What produced the suggestion (kb.replay.trace_of): index version, article versions
+    # and chunks, scores, confidence, threshold, mode, the answer masked. NULL once
+    # older than query_trace_days (kb prune) and for rows written before migration 0006.
+    trace: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class Feedback(Base):

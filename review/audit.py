@@ -13,12 +13,20 @@ reads the head, inside the same transaction that inserts the events and moves
 the head. Two concurrent appenders therefore never fork the chain, and ``seq``
 numbers are consecutive, so ``verify`` detects a changed, deleted (anywhere,
 including the newest events) or reordered event and names the first bad seq.
+
+The chain has no secret: whoever can write the database can rebuild it after a
+change, or delete its newest events and move the head back with them. An
+``Anchor`` (``kb audit anchor``: the head's seq and hash, kept outside the
+database) closes that gap: ``verify(session, anchor)`` also checks that the log
+still reaches the anchored seq and that the event there has the anchored hash,
+which commits to every event before it (docs/audit.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kb.articles import utcnow
+from kb.errors import InvalidInput
 from kb.tables import AuditEvent, AuditHead
 from review.locking import is_sqlite, lock_for_write
 
@@ -120,12 +129,81 @@ def append(session: Session, event: Event) -> int:
     return append_many(session, [event])[0]
 
 
-def verify(session: Session) -> VerifyResult:
-    """Recompute the chain; report the first changed, missing or out-of-order event."""
+ANCHOR_PREFIX = "kb-audit-anchor"
+ANCHOR_PATTERN = re.compile(
+    rf"{ANCHOR_PREFIX} seq=(?P<seq>\d+) hash=(?P<hash>[0-9a-f]{{64}})(?: at=(?P<at>\S+))?"
+)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain head at one moment, to keep outside the database."""
+
+    seq: int
+    hash: str
+    at: str = ""
+
+    def text(self) -> str:
+        """The one-line form ``kb audit anchor`` prints and ``--anchor`` reads."""
+        return f"{ANCHOR_PREFIX} seq={self.seq} hash={self.hash} at={self.at}"
+
+
+def _head(session: Session) -> tuple[int, str]:
     head = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
     ).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    return (head.seq, head.hash) if head else (0, GENESIS)
+
+
+def current_anchor(session: Session) -> Anchor:
+    """The chain head now, with the time it was taken (UTC)."""
+    seq, digest = _head(session)
+    return Anchor(seq, digest, ts_text(utcnow()) + "Z")
+
+
+def parse_anchor(text: str, where: str = "the anchor") -> Anchor:
+    """An anchor from its one-line form (InvalidInput naming ``where`` if it is not one)."""
+    found = ANCHOR_PATTERN.search(text)
+    if found is None:
+        raise InvalidInput(
+            f"{where}: not an audit anchor (expected '{ANCHOR_PREFIX} seq=N hash=<64 hex>', "
+            "as printed by kb audit anchor)"
+        )
+    return Anchor(int(found["seq"]), found["hash"], found["at"] or "")
+
+
+def _anchor_problem(session: Session, anchor: Anchor, last: int) -> tuple[int, str] | None:
+    """(first bad seq, problem) if the verified chain no longer holds ``anchor``."""
+    taken = f" taken at {anchor.at}" if anchor.at else ""
+    if last < anchor.seq:
+        return last + 1, (
+            f"the log ends at event {last}, but the anchor{taken} says it reached event "
+            f"{anchor.seq}: events {last + 1} to {anchor.seq} were deleted (and the head moved)"
+        )
+    found: str | None = GENESIS
+    if anchor.seq > 0:
+        found = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == anchor.seq))
+    if found != anchor.hash:
+        return anchor.seq, (
+            f"event {anchor.seq} is not the one anchored{taken}: the log was rewritten up to there"
+        )
+    return None
+
+
+def verify(session: Session, anchor: Anchor | None = None) -> VerifyResult:
+    """Recompute the chain; report the first changed, missing or out-of-order event, and
+    (given an ``anchor``) a log that no longer reaches or matches the anchored head."""
+    result = _verify_chain(session)
+    if result.ok and anchor is not None:
+        problem = _anchor_problem(session, anchor, result.head_seq)
+        if problem is not None:
+            return VerifyResult(False, result.checked, result.head_seq, *problem)
+    return result
+
+
+def _verify_chain(session: Session) -> VerifyResult:
+    """Recompute the chain; report the first changed, missing or out-of-order event."""
+    head_seq, head_hash = _head(session)
     expected, prev, checked = 1, GENESIS, 0
     rows = session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq))
     for row in rows.mappings().yield_per(2000):

@@ -3,9 +3,14 @@
 Without ``publish`` the articles are stored as drafts (author or admin). With
 ``publish`` (admin only) each imported article ends up published with exactly
 the imported content, recorded as ``bootstrap_publish`` by that admin, with
-no pretence that a review happened: a draft is published directly; if the
-newest version is already published with that content nothing changes; if it
-is in any other state, a draft copy is made and published. Publications
+no pretence that a review happened. Publishing without review is for loading an
+empty knowledge base only (no article published yet, checked under the write
+lock); into a knowledge base that serves articles already it is refused, unless
+the admin gives a ``bootstrap_reason`` (``kb import --publish --bootstrap --reason``),
+which every publication event of the import records. How each article is
+published: a draft is published directly; if the newest version is already
+published with that content nothing changes; if it is in any other state, a draft
+copy is made and published. Publications
 supersede the previously published versions and write index outbox rows, all
 in the caller's transaction. Everything is batched (no per-article queries).
 
@@ -14,7 +19,10 @@ articles, so a large import never holds the database's write lock for long: the
 API's reads and log writes go on in between. Each committed batch is complete (its
 versions, publications, outbox rows and audit events); an import that stops part way
 (killed, a database error) leaves the batches committed before it, and running the
-same import again completes it, the articles already imported being unchanged.
+same import again completes it, the articles already imported being unchanged (with
+``publish``, only the first batch checks that the knowledge base is empty: the later
+ones continue the same load; a rerun of a stopped load publishing into the now
+non-empty knowledge base needs a ``bootstrap_reason``).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,7 +40,7 @@ from kb import outbox
 from kb.articles import add_version, to_content, utcnow
 from kb.batches import store_contents
 from kb.db import Database
-from kb.errors import InvalidInput
+from kb.errors import Conflict, InvalidInput
 from kb.model import ArticleContent, State
 from kb.tables import Article, ArticleVersion
 from review import audit
@@ -70,6 +78,7 @@ def import_in_batches(
     *,
     publish: bool = False,
     batch_size: int = 500,
+    bootstrap_reason: str | None = None,
 ) -> ImportResult:
     """``import_articles`` in one transaction per ``batch_size`` articles (see the module
     docstring for what an import that stops part way leaves)."""
@@ -80,7 +89,12 @@ def import_in_batches(
         began = time.perf_counter()
         with db.session() as session:
             part = import_articles(
-                session, actor, items[start : start + batch_size], publish=publish
+                session,
+                actor,
+                items[start : start + batch_size],
+                publish=publish,
+                bootstrap_reason=bootstrap_reason,
+                continuing_load=start > 0,
             )
         logger.debug(
             "import: articles %d-%d committed in %.3f s",
@@ -98,10 +112,22 @@ def import_articles(
     items: Sequence[tuple[ArticleContent, str]],
     *,
     publish: bool = False,
+    bootstrap_reason: str | None = None,
+    continuing_load: bool = False,
 ) -> ImportResult:
-    """Store (content, source) pairs as drafts, and publish them if ``publish``."""
+    """Store (content, source) pairs as drafts, and publish them if ``publish``.
+
+    Publishing needs the admin role and an empty knowledge base, or a non-blank
+    ``bootstrap_reason`` (audited with each publication). ``continuing_load`` marks a
+    later batch of one load whose first batch found the knowledge base empty.
+    """
+    if bootstrap_reason is not None and not bootstrap_reason.strip():
+        raise InvalidInput("--bootstrap needs a reason (--reason): why publish without review")
+    publish = publish or bootstrap_reason is not None
     user = authorize(session, actor, Action.BOOTSTRAP_PUBLISH if publish else Action.IMPORT)
     lock_for_write(session)
+    if publish and bootstrap_reason is None and not continuing_load:
+        _refuse_unless_empty(session)
     summary, written = store_contents(session, list(items), user.name)
     events = [_import_event(row, user.name) for row in written]
     result = ImportResult(
@@ -110,9 +136,30 @@ def import_articles(
     result.transactions = 1
     if publish:
         ids = list(dict.fromkeys(content.id for content, _ in items))
-        result.published = _bootstrap_publish(session, user.name, ids, written, events)
+        reason = f"; reason: {bootstrap_reason.strip()}" if bootstrap_reason else ""
+        result.published = _bootstrap_publish(
+            session, user.name, ids, written, events, BOOTSTRAP_NOTE + reason
+        )
     audit.append_many(session, events)
     return result
+
+
+def published_count(session: Session) -> int:
+    """How many articles are published (served or waiting for their effective date)."""
+    query = select(func.count()).select_from(Article).where(Article.published_version.is_not(None))
+    return session.scalar(query) or 0
+
+
+def _refuse_unless_empty(session: Session) -> None:
+    """Conflict unless no article is published: publishing without review loads an
+    empty knowledge base only."""
+    published = published_count(session)
+    if published:
+        raise Conflict(
+            f"publishing without review only loads an empty knowledge base, and {published} "
+            "article(s) are published already: import as drafts and submit them for review, "
+            "or (admin) add --bootstrap --reason '...' to publish anyway, audited"
+        )
 
 
 def _import_event(row: ArticleVersion, actor: str) -> audit.Event:
@@ -212,6 +259,7 @@ def _bootstrap_publish(
     ids: list[str],
     written: list[ArticleVersion],
     events: list[audit.Event],
+    publication_note: str = BOOTSTRAP_NOTE,
 ) -> int:
     """Publish the imported content of each article; append the audit events to ``events``.
 
@@ -228,7 +276,7 @@ def _bootstrap_publish(
         if row.article_id in previous:
             note = f"superseded by version {row.version}"
             events.append(_event(previous[row.article_id], State.SUPERSEDED, actor, note))
-        events.append(_event(row, State.PUBLISHED, actor, BOOTSTRAP_NOTE))
+        events.append(_event(row, State.PUBLISHED, actor, publication_note))
     session.flush()
     _set_state(session, superseded, State.SUPERSEDED, actor)
     _set_state(session, targets, State.PUBLISHED, actor)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb import contradictions
 from kb.articles import get_article
 from kb.model import State
 from kb.tables import ArticleVersion, ReviewComment
@@ -102,3 +103,20 @@ def _stale_reasons(row: ArticleVersion, today: date, horizon: date) -> list[str]
         left = (row.effective_to - today).days
         reasons.append(f"expires {row.effective_to.isoformat()} (in {left} days)")
     return reasons
+
+
+def version_conflicts(
+    session: Session, actor: str, article_id: str, version: int | None = None
+) -> list[dict[str, Any]]:
+    """What a version (default: the newest) contradicts among the published articles
+    of others, both sentences side by side (``kb.contradictions``)."""
+    authorize(session, actor, Action.VIEW_DRAFTS, article_id=article_id)
+    if version is None:
+        version = get_article(session, article_id).latest_version
+    return [c.as_dict() for c in contradictions.version_conflicts(session, article_id, version)]
+
+
+def published_conflicts(session: Session, actor: str) -> list[dict[str, Any]]:
+    """Every contradiction between two published articles."""
+    authorize(session, actor, Action.READ)
+    return [c.as_dict() for c in contradictions.all_conflicts(session)]

@@ -58,8 +58,18 @@ def import_command(
     publish: bool = typer.Option(
         False,
         "--publish",
-        help="Publish the imported articles at once (admin only; an initial load, recorded in "
-        "the audit log as a bootstrap publication without review).",
+        help="Publish the imported articles at once without review (admin only): the initial "
+        "load of an empty knowledge base, recorded in the audit log as a bootstrap publication. "
+        "Refused once any article is published, unless --bootstrap is given.",
+    ),
+    bootstrap: bool = typer.Option(
+        False,
+        "--bootstrap",
+        help="Publish without review although articles are published already (admin only; "
+        "needs --reason, recorded with every publication in the audit log). Implies --publish.",
+    ),
+    reason: str = typer.Option(
+        "", "--reason", help="Why --bootstrap publishes without review (required with it)."
     ),
     index_now: bool = typer.Option(
         True,
@@ -77,11 +87,17 @@ def import_command(
     to the API meanwhile); an import that stops part way is completed by running it
     again.
     Files and folders whose names start with '_' or '.' are skipped. Drafts need
-    the author or admin role; --publish needs admin. Text files may be UTF-8,
+    the author or admin role; --publish needs admin and loads an empty knowledge base
+    only (--bootstrap --reason publishes into a live one, audited). Text files may be UTF-8,
     GB18030/GBK or Big5; a file over import_max_bytes, or whose text would exceed
     import_max_chars (a .docx or .pdf bomb), is refused (docs/article-format.md).
     """
     who = STATE.actor(actor)
+    if bootstrap and not reason.strip():
+        raise InvalidInput("--bootstrap needs --reason: say why this publishes without review")
+    if reason.strip() and not bootstrap:
+        raise InvalidInput("--reason goes with --bootstrap")
+    publish = publish or bootstrap
     batch = read_articles(
         paths,
         max_bytes=STATE.config.import_max_bytes,
@@ -98,7 +114,12 @@ def import_command(
         )
     items = [(i.article, i.source) for i in batch.items]
     summary = import_in_batches(
-        STATE.db, who, items, publish=publish, batch_size=STATE.config.import_batch_size
+        STATE.db,
+        who,
+        items,
+        publish=publish,
+        batch_size=STATE.config.import_batch_size,
+        bootstrap_reason=reason if bootstrap else None,
     )
     result = {
         "files": len(batch.outcomes),

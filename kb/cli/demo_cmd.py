@@ -104,13 +104,16 @@ def _add_bot_key() -> str:
     return clear
 
 
+DEMO_REASON = "kb demo: the sample articles replace their own earlier versions"
+
+
 def _load_articles(articles: Path) -> None:
     from review.importing import import_articles
 
     if not articles.is_dir():
         raise InvalidInput(f"{articles}: no such directory of articles")
     batches = [p for p in (articles / "_history", articles) if p.is_dir()]
-    for path in batches:
+    for number, path in enumerate(batches):
         batch = read_articles(
             [path],
             max_bytes=STATE.config.import_max_bytes,
@@ -120,7 +123,9 @@ def _load_articles(articles: Path) -> None:
             raise InvalidInput("; ".join(o.error or "" for o in batch.errors))
         with STATE.db.session() as session:
             items = [(i.article, i.source) for i in batch.items]
-            result = import_articles(session, "admin", items, publish=True)
+            # The current articles replace the history just loaded: an explicit bootstrap.
+            reason = DEMO_REASON if number else None
+            result = import_articles(session, "admin", items, publish=True, bootstrap_reason=reason)
         console.print(
             f"published {result.published} article(s) from {path} (bootstrap, by admin)",
             highlight=False,

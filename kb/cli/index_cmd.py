@@ -20,6 +20,7 @@ from kb import outbox
 from kb.articles import published_versions
 from kb.cli.common import JSON_OPTION, STATE, console, emit, err_console
 from kb.errors import InvalidInput
+from kb.replay import prune_traces
 
 PROGRESS_OPTION = typer.Option(
     True, "--progress/--no-progress", help="Show a progress bar while embedding."
@@ -97,8 +98,13 @@ def ingest(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> Non
     Only new and changed articles are embedded, and only their changed chunks;
     archived ones are removed. Pending index events are marked processed. Published
     articles that give no chunk (an empty body, only headings) are listed with the reason.
+    Replay traces older than query_trace_days are dropped (as `kb prune` does).
     """
     _sync(False, progress, as_json)
+    with STATE.db.session() as session:
+        pruned = prune_traces(session, STATE.config.query_trace_days)
+    if pruned:
+        err_console.print(f"{pruned} replay trace(s) past query_trace_days dropped")
 
 
 def reindex(

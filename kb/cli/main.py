@@ -16,10 +16,13 @@ from typer.core import TyperGroup, _click
 from kb.cli import (
     api_cmd,
     articles_cmd,
+    audit_cmd,
     config_cmd,
+    conflicts_cmd,
     demo_cmd,
     golden_cmd,
     index_cmd,
+    replay_cmd,
     review_cmd,
     search_cmd,
     users_cmd,
@@ -64,6 +67,9 @@ def main(
 config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
+audit_cmd.register(app)
+conflicts_cmd.register(app)
+replay_cmd.register(app)
 users_cmd.register(app)
 index_cmd.register(app)
 api_cmd.register(app)

@@ -1,13 +1,14 @@
-"""The review workflow on the command line: lifecycle actions, edits, diffs, history,
-the review queue and the audit log (users are in ``kb.cli.users_cmd``). Every action
-runs as ``--as NAME`` (or the 'actor' setting) and is checked by ``review`` like any
-other front end."""
+"""The review workflow on the command line: lifecycle actions, edits, diffs, history and
+the review queue (users are in ``kb.cli.users_cmd``, the audit log in
+``kb.cli.audit_cmd``). Every action runs as ``--as NAME`` (or the 'actor' setting) and
+is checked by ``review`` like any other front end."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -21,16 +22,16 @@ from kb.cli.common import (
     console,
     emit,
     err_console,
-    print_json,
     print_table,
 )
+from kb.cli.conflicts_cmd import print_conflicts
 from kb.cli.golden_cmd import print_report
-from kb.errors import InvalidInput, KbError, NotFound
+from kb.errors import InvalidInput, NotFound
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.tables import ArticleVersion
-from review import audit, diff, editing, golden, queries, workflow
+from review import diff, editing, golden, queries, workflow
 from review.versions import version_dict
 
 ID_ARG = typer.Argument(..., help="The article id.")
@@ -57,9 +58,6 @@ def register(app: typer.Typer) -> None:
     review_app = typer.Typer(help="The review queue.", no_args_is_help=True)
     review_app.command("queue")(queue)
     app.add_typer(review_app, name="review")
-    audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-    audit_app.command("verify")(audit_verify)
-    app.add_typer(audit_app, name="audit")
 
 
 def _act(
@@ -100,22 +98,32 @@ def submit(
 ) -> None:
     """Submit the article's draft for review; it cannot change after this.
 
-    Then shows what the version would do to the golden answers (kb check)."""
+    Then shows what the version would do to the golden answers (kb check) and the
+    published articles it contradicts (figures that differ for the same thing); the
+    reviewer sees both."""
     who = STATE.actor(actor)
     with STATE.db.session() as session:
         data = version_dict(workflow.submit(session, who, article_id, comment_text))
     with STATE.db.session() as session:
         report = golden.check(session, get_version(session, article_id, data["version"]))
+        data["conflicts"] = queries.version_conflicts(session, who, article_id, data["version"])
     data["golden"] = report.to_dict() if report is not None else None
-    if as_json:
-        print_json(data)
-        return
+    emit(data, as_json, lambda shown: _print_submitted(shown, report))
+
+
+def _print_submitted(data: dict, report: Any) -> None:
     console.print(
         f"submitted {data['article_id']} version {data['version']}: now {data['state']}",
         highlight=False,
     )
     if report is not None:
         print_report(report)
+    count = len(data["conflicts"])
+    print_conflicts(
+        data["conflicts"],
+        f"warning: it contradicts {count} statement(s) of published articles "
+        "(the reviewer sees them too):",
+    )
 
 
 def approve(
@@ -359,16 +367,3 @@ def queue(
             title=f"versions {state.value}",
         ),
     )
-
-
-def audit_verify(as_json: bool = JSON_OPTION) -> None:
-    """Recompute the audit hash chain; fail naming the first changed, missing or
-    reordered event."""
-    with STATE.db.session() as session:
-        result = audit.verify(session)
-    emit(result.__dict__, as_json, lambda _: None)
-    if result.ok:
-        if not as_json:
-            console.print(f"audit log intact: {result.checked} event(s)", highlight=False)
-        return
-    raise KbError(f"audit log broken at event {result.first_bad_seq}: {result.problem}")

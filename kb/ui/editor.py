@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kb.articles import latest_version, to_content
 from kb.model import ArticleContent, ArticleType, Audience, State
 from kb.tables import Article, ArticleVersion
+from kb.ui import conflictview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_body, md_text
 from kb.ui.render import type_label
@@ -265,6 +266,9 @@ def _actions(user: SignedIn, base: Base | None, lang: str) -> None:
     with submit_col:
         if st.button(t("submit_review", lang=lang), key=_key("submit")):
             row = run(lambda s: Base.of(save_and_submit(s, user, base)), conflict_key="conflict")
+            if row is not None:
+                found = conflictview.version_conflicts(user, row.article_id, row.version)
+                st.session_state[_key("conflicts")] = found
             _after(row, "submitted")
     with reload_col:
         if base is not None and st.button(t("reload", lang=lang), key=_key("reload")):
@@ -294,6 +298,9 @@ def page() -> None:
     flash = st.session_state.pop(_key("flash"), None)
     if flash:
         st.success(flash)
+    conflictview.show_conflicts(
+        st.session_state.pop(_key("conflicts"), []), heading="conflicts_after_submit"
+    )
     base: Base | None = st.session_state.get(_key("base"))
     lang = resolve(st.session_state.get(_key("lang")))
     if base is not None:

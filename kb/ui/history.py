@@ -1,6 +1,7 @@
 """The history page: an article's versions (with their review comments) and its audit events,
 from ``review.queries.article_history``; any version's content can be shown, and any
-two versions compared side by side."""
+two versions compared side by side. Below, a past answer can be replayed
+(``kb.ui.replayview``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.articles import get_version, to_content
+from kb.ui import replayview
 from kb.ui.diffview import side_by_side_html
 from kb.ui.editor import article_choices
 from kb.ui.i18n import STRINGS, t
@@ -97,6 +99,7 @@ def page() -> None:
         choices = article_choices(session)
     if not choices:
         st.info(t("no_results"))
+        replayview.section()
         return
     article_id = st.selectbox(
         t("edit_which"), list(choices), format_func=choices.__getitem__, key="hi_article"
@@ -112,3 +115,4 @@ def page() -> None:
     events = _states(events[[c for c in EVENT_COLUMNS if c in events]], ("from_state", "to_state"))
     st.dataframe(_labelled(events), hide_index=True, width="stretch")
     _show_version(article_id, [v["version"] for v in found.versions], user.name)
+    replayview.section()

@@ -1,5 +1,6 @@
 """The review queue: versions in review with a side-by-side diff against the published
-version, approve or reject with a comment; approved versions waiting for a publisher.
+version and the published statements they contradict (``kb.ui.conflictview``), approve
+or reject with a comment; approved versions waiting for a publisher.
 
 Each version shows what it would do to the golden answers (``kb.ui.golden``); a
 publication that breaks one needs an override reason. Four-eyes is the service layer's
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kb.articles import get_article, get_version, to_content
 from kb.model import ArticleType, State
+from kb.ui import conflictview
 from kb.ui.diffview import side_by_side_html
 from kb.ui.golden import golden_section, use_app_checker
 from kb.ui.i18n import resolve, t
@@ -87,6 +89,7 @@ def _review_item(item: dict[str, Any], user: SignedIn) -> None:
         )
         _show_comparison(found, lang)
         golden_section(item["article_id"], item["version"], lang)
+        conflictview.review_section(user, item["article_id"], item["version"], lang)
         if not item["you_may_review"]:
             st.info(t("own_work", lang=lang))
         if not user.has(Action.APPROVE):

@@ -109,6 +109,11 @@ def _cached_suggester(key: tuple[str, str, str]) -> Suggester:
     return engine
 
 
+def suggester() -> Suggester:
+    """The app's shared, warmed-up suggester (replay asks it with ``log=False``)."""
+    return _cached_suggester(environment_key())
+
+
 def suggest(
     question: str,
     *,

@@ -1,4 +1,5 @@
-"""End to end in a real headless Chromium: author -> reviewer -> publisher -> agent.
+"""End to end in a real headless Chromium: author -> reviewer -> publisher -> agent; the
+reviewer first sees a submitted FAQ that contradicts a published policy, side by side.
 
 Starts ``streamlit run app.py`` on a free loopback port against a private knowledge
 base (a user for each role, a small published index), then drives it with Playwright
@@ -166,7 +167,33 @@ def type_into(page, label: str, text: str, *, area: bool = False) -> None:
     idle(page)
 
 
-def test_author_reviewer_publisher_agent(page, kb_home):
+def submit_contradiction(home: Path) -> None:
+    """erin submits an FAQ whose figure contradicts the published delay policy (50%)."""
+    from kb.db import Database
+    from kb.model import ArticleContent, ArticleType
+    from review import editing, workflow
+
+    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
+    with db.session() as session:
+        editing.create_draft(
+            session,
+            "erin",
+            ArticleContent(
+                id="faq-delay",
+                type=ArticleType.FAQ,
+                title="快递延误怎么赔",
+                question="快递延误了能赔多少？",
+                body="快件超过承诺时限48小时未送达的，按运费的30%赔偿。\n",
+                tags=["延误"],
+            ),
+        )
+    with db.session() as session:
+        workflow.submit(session, "erin", "faq-delay")
+    db.dispose()
+
+
+def test_author_reviewer_publisher_agent(page, kb_home: Path):
+    submit_contradiction(kb_home)
     page.get_by_label("用户名").wait_for()
     shot(page, "00-sign-in")
     sign_in(page, "alice")
@@ -196,9 +223,18 @@ def test_author_reviewer_publisher_agent(page, kb_home):
 
     sign_in(page, "bob")
     open_page(page, "审核队列")
+    # Before approving anything, the reviewer sees erin's contradiction side by side.
+    page.get_by_text("与已发布文章矛盾：1 处").wait_for()
+    assert page.get_by_text("delay-compensation v1 (已发布)").count() == 1
+    assert page.get_by_text("按运费的50%赔偿").count() == 1  # the published sentence
+    assert page.get_by_text("按运费的30%赔偿").count() == 2  # the new FAQ, and beside it
+    shot(page, "03a-reviewer-sees-a-contradiction")
     page.get_by_text(f"修改收货地址 · {NEW_ID} · v1").wait_for()
-    type_into(page, "审核意见", "内容准确，同意。", area=True)
-    page.get_by_role("button", name="批准").click()
+    comment = page.locator(f".st-key-rv_comment_{NEW_ID}-1 textarea")
+    comment.fill("内容准确，同意。")
+    comment.press("Control+Enter")
+    idle(page)
+    page.locator(f".st-key-rv_approve_{NEW_ID}-1 button").click()
     page.get_by_text(f"已批准：{NEW_ID}").wait_for()
     idle(page)
     shot(page, "03-reviewer-approved")

@@ -62,7 +62,10 @@ def _seed(home: Path) -> None:
     with db.session() as session:
         users.add_user(session, "admin", "mallory", ["author"], display_name=ONE_LINE)
         importing.import_articles(
-            session, "admin", [(a, "tests") for a in _hostile_articles()], publish=True
+            session,
+            "admin",
+            [(a, "tests") for a in _hostile_articles()],
+            bootstrap_reason="test: hostile articles added to the sample knowledge base",
         )
     for article_id, state in (("hostile-review", "in_review"), ("hostile-approved", "approved")):
         content = ArticleContent(

@@ -225,3 +225,74 @@ def test_the_author_sees_why_a_version_was_rejected(page_test, app_kb):
         rows = versions_of(session, "refund-policy")
         assert [(r.version, r.state, r.based_on) for r in rows][-1] == (3, State.DRAFT, 2)
     db.dispose()
+
+
+def test_review_queue_shows_a_contradiction_side_by_side(page_test, app_kb):
+    from kb.model import ArticleContent, ArticleType
+
+    db = db_of(app_kb)
+    with db.session() as session:
+        editing.create_draft(
+            session,
+            "alice",
+            ArticleContent(
+                id="faq-delay",
+                type=ArticleType.FAQ,
+                title="快递延误怎么赔",
+                question="快递延误了能赔多少？",
+                body="快件超过承诺时限48小时未送达的，按运费的30%赔偿。\n",
+                tags=["延误"],
+            ),
+        )
+    with db.session() as session:
+        workflow.submit(session, "alice", "faq-delay")
+    db.dispose()
+    at = page_test("review_queue", "bob").run()
+    assert not at.exception
+    assert "与已发布文章矛盾：1 处" in at.warning[0].value
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**30%** · faq-delay v1" in shown and "**50%** · delay-compensation v1" in shown
+    assert "按运费的30%赔偿" in shown and "按运费的50%赔偿" in shown
+    assert any("百分比" in c.value for c in at.caption)
+    english = page_test("review_queue", "bob", lang="en").run()
+    assert "Contradicts published articles in 1 place(s)" in english.warning[0].value
+
+
+def test_history_replays_a_past_answer_against_the_current_index(page_test, app_kb):
+    from sqlalchemy import select
+
+    from kb.config import load_config
+    from kb.retrieval import Searcher
+    from kb.suggest import Suggester
+    from kb.tables import QueryLog
+
+    config = load_config(env={"KB_HOME": str(app_kb)}).config
+    db = db_of(app_kb)
+    answer = Suggester(config, searcher=Searcher(config), db=db).suggest("我的快递丢了怎么办？")
+    with db.session() as session:  # last week's answer said something else (set here)
+        row = session.scalars(select(QueryLog)).one()
+        row.trace = {**row.trace, "answer": "快递丢失一律不予赔偿[1]", "index_version": "old"}
+    db.dispose()
+    at = page_test("history", "bob").run()
+    at.text_input(key="hi_replay_id").input(answer.request_id).run()
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "快递丢失一律不予赔偿\\[1\\]" in shown  # as given (masked, escaped)
+    assert "faq-lost-parcel v1" in shown  # the citation now
+    assert "处变化" in at.warning[0].value
+    table = at.dataframe[-1].value
+    assert {"答案", "索引版本"} <= set(table["项目"])
+
+
+def test_the_author_sees_the_contradictions_after_submitting(page_test, app_kb):
+    at = page_test("editor", "alice").run()
+    at.text_input(key="ed_id").input("faq-delay")
+    at.text_input(key="ed_title").input("快递延误怎么赔")
+    at.text_input(key="ed_tags").input("延误")
+    at.text_input(key="ed_question").input("快递延误了能赔多少？")
+    at.text_area(key="ed_body").input("快件超过承诺时限48小时未送达的，按运费的30%赔偿。")
+    at.button(key="ed_submit").click().run()
+    assert not at.exception
+    assert "已提交" in at.success[0].value
+    assert "已提交，但与已发布文章矛盾 1 处" in at.warning[0].value
+    assert any("按运费的50%赔偿" in m.value for m in at.markdown)

@@ -145,7 +145,9 @@ class TestEveryPublishedArticleIsIndexedOrReported:
             "import",
             str(source / "policy.md"),
             str(source / "empty.md"),
-            "--publish",
+            "--bootstrap",
+            "--reason",
+            "test: republish two articles without review",
             "--as",
             "root",
         )

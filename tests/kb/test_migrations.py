@@ -155,3 +155,11 @@ def test_the_migrations_build_what_tables_py_declares(tmp_path: Path) -> None:
     db.dispose()
     assert diff == []
     assert "UNIQUE INDEX" in index_sql and "lower(id)" in index_sql and "WHERE" not in index_sql
+
+
+def test_upgrade_adds_the_trace_column_and_downgrade_removes_it(old_db) -> None:
+    old_db.migrate()
+    assert "trace" in {c["name"] for c in inspect(old_db.engine).get_columns("query_log")}
+    command.downgrade(alembic_config(old_db.engine), "0004")
+    assert "trace" not in {c["name"] for c in inspect(old_db.engine).get_columns("query_log")}
+    old_db.migrate()

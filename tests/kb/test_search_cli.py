@@ -125,6 +125,54 @@ class TestSuggestCommand:
         assert "confidence" in out
 
 
+class TestReplayCommand:
+    def test_a_past_answer_as_given_and_as_now(self, kb_home: Path) -> None:
+        assert invoke("users", "add", "root", "--role", "admin")[0] == 0
+        # (Replay asks the stored, masked question: with personal data in it, the
+        # confidence may differ a little from the original's.)
+        code, out = invoke("suggest", "退款几天能到账", "--json")
+        assert code == 0, out
+        given = json.loads(out)
+        code, out = invoke("replay", given["request_id"], "--as", "root", "--json")
+        assert code == 0, out
+        replayed = json.loads(out)
+        assert replayed["differences"] == []  # same index, same answer
+        then = replayed["then"]
+        assert then["index_version"] == given["index_version"]
+        assert [c["article_id"] for c in then["citations"]] == ["faq-refund"]
+        assert then["results"][0]["chunk_id"] == given["results"][0]["chunk_id"]
+        assert then["threshold"] == given["threshold"] == 0.5
+
+        # Last week's answer came from an older index and cited version 1 (set in the
+        # stored trace: rebuilding an older index here would take minutes).
+        database = Database(f"sqlite:///{kb_home / 'kb.sqlite3'}")
+        try:
+            with database.session() as session:
+                row = session.scalars(select(QueryLog)).one()
+                old = dict(row.trace)
+                old["index_version"], old["answer"] = "v-last-week", "快递丢失一律不予赔偿[1]"
+                old["citations"] = [{**old["citations"][0], "version": 0}]
+                row.trace = old
+        finally:
+            database.dispose()
+        code, out = invoke("replay", given["request_id"], "--as", "root")
+        assert code == 0, out
+        text = " ".join(out.split())
+        assert "answer: 快递丢失一律不予赔偿[1] ->" in text
+        assert "citations: ['faq-refund v0'] -> ['faq-refund v" in text
+        assert "index_version: v-last-week ->" in text
+
+    def test_unknown_request_and_missing_role_are_one_line(self, kb_home: Path) -> None:
+        invoke("users", "add", "root", "--role", "admin")
+        invoke("users", "add", "agt", "--role", "agent", "--as", "root")
+        code, out = invoke("replay", "nope", "--as", "root")
+        assert (code, out.strip()) == (
+            1, "error: no suggestion with request id 'nope' in the query log"
+        )  # fmt: skip
+        code, out = invoke("replay", "nope", "--as", "agt")
+        assert code == 1 and out.startswith("error:") and "role" in out
+
+
 class TestEvalCommand:
     def test_both_label_styles(self, tmp_path: Path) -> None:
         ids = tmp_path / "ids.jsonl"

@@ -7,10 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from kb.db import Database
-from kb.tables import AuditEvent
-from review import audit, editing, workflow
+from kb.errors import InvalidInput
+from kb.tables import AuditEvent, AuditHead
+from review import audit, contents, editing, workflow
 from tests.review.helpers import content, publish_article, run
 
 
@@ -118,3 +120,86 @@ def test_appended_without_the_head_is_named(logged: Database) -> None:
 def test_empty_log_verifies(db: Database) -> None:
     result = verify(db)
     assert (result.ok, result.checked, result.head_seq) == (True, 0, 0)
+
+
+def verify_contents(db: Database) -> contents.ContentResult:
+    with db.session() as session:
+        return contents.verify_contents(session)
+
+
+def test_intact_contents_verify(logged: Database) -> None:
+    result = verify_contents(logged)
+    assert (result.ok, result.checked) == (True, 2)
+
+
+def test_a_body_edited_in_the_database_is_named(logged: Database) -> None:
+    sql(logged, "UPDATE article_versions SET body = '快递丢失一律不予赔偿。' WHERE version = 1")
+    result = verify_contents(logged)
+    assert (result.ok, result.article_id, result.version) == (False, "refund", 1)
+    assert "does not match its content hash" in result.problem
+    assert verify(logged).ok  # the chain itself was not touched
+
+
+def test_a_body_edited_with_its_hash_rewritten_is_named(logged: Database) -> None:
+    forged = content(body="快递丢失一律不予赔偿。\n").content_hash()
+    sql(
+        logged,
+        "UPDATE article_versions SET body = ?, content_hash = ? WHERE version = 1",
+        "快递丢失一律不予赔偿。\n",
+        forged,
+    )
+    result = verify_contents(logged)
+    assert (result.ok, result.article_id, result.version) == (False, "refund", 1)
+    assert "not the one the audit log recorded" in result.problem
+
+
+def anchor_now(db: Database) -> audit.Anchor:
+    with db.session() as session:
+        return audit.current_anchor(session)
+
+
+def verify_with(db: Database, anchor: audit.Anchor) -> audit.VerifyResult:
+    with db.session() as session:
+        return audit.verify(session, anchor)
+
+
+def test_a_deleted_tail_with_the_head_rewritten_is_caught_by_the_anchor(
+    logged: Database,
+) -> None:
+    anchor = anchor_now(logged)
+    assert verify_with(logged, anchor).ok
+    with logged.session() as session:
+        keep = session.get(AuditEvent, anchor.seq - 3)
+        kept_hash = keep.hash
+    sql(logged, "DELETE FROM audit_events WHERE seq > ?", anchor.seq - 3)
+    sql(logged, "UPDATE audit_head SET seq = ?, hash = ?", anchor.seq - 3, kept_hash)
+    assert verify(logged).ok  # without an anchor the truncation is invisible
+    result = verify_with(logged, anchor)
+    assert (result.ok, result.first_bad_seq) == (False, anchor.seq - 2)
+    assert "were deleted" in result.problem
+
+
+def test_a_rebuilt_chain_is_caught_by_the_anchor(logged: Database) -> None:
+    anchor = anchor_now(logged)
+    with logged.session() as session:  # forge event 3 and re-hash everything after it
+        prev = session.get(AuditEvent, 2).hash
+        for row in session.scalars(
+            select(AuditEvent).where(AuditEvent.seq >= 3).order_by(AuditEvent.seq)
+        ):
+            if row.seq == 3:
+                row.actor = "mallory"
+            fields = {k: getattr(row, k) for k in ("seq", "ts", *audit.EVENT_FIELDS)}
+            row.prev_hash, row.hash = prev, audit.event_hash(prev, fields)
+            prev = row.hash
+        session.execute(update(AuditHead).values(hash=prev))
+    assert verify(logged).ok
+    result = verify_with(logged, anchor)
+    assert (result.ok, result.first_bad_seq) == (False, anchor.seq)
+    assert "rewritten" in result.problem
+
+
+def test_an_anchor_round_trips_and_bad_text_is_named() -> None:
+    anchor = audit.Anchor(12, "a" * 64, "2026-11-30T00:00:00.000000Z")
+    assert audit.parse_anchor(anchor.text()) == anchor
+    with pytest.raises(InvalidInput, match=r"anchor\.txt: not an audit anchor"):
+        audit.parse_anchor("seq=12", "anchor.txt")

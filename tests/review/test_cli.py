@@ -207,6 +207,26 @@ def test_import_publish_is_admin_only_and_bootstraps(team: Path, tmp_path: Path)
     assert [e["action"] for e in story["events"]] == ["import", "bootstrap_publish"]
 
 
+def test_import_publish_into_a_live_knowledge_base_needs_bootstrap(
+    team: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "refund.md"
+    path.write_text(ARTICLE, encoding="utf-8")
+    ok("import", str(path), "--publish", "--as", "root")
+    path.write_text(ARTICLE.replace("7天", "15天"), encoding="utf-8")
+    refused = fails("import", str(path), "--publish", "--as", "root")
+    assert "only loads an empty knowledge base" in refused and "--bootstrap" in refused
+    assert "needs --reason" in fails("import", str(path), "--bootstrap", "--as", "root")
+    assert "admin" in fails("import", str(path), "--bootstrap", "--reason", "x", "--as", "pia")
+    assert ok_json("articles", "show", "refund")["version"] == 1  # nothing changed
+    out = ok("import", str(path), "--bootstrap", "--reason", "法务要求立即更正", "--as", "root")
+    assert "1 published (bootstrap)" in " ".join(out.split())
+    story = ok_json("history", "refund", "--as", "rex")
+    last = story["events"][-1]
+    assert (last["action"], last["version"]) == ("bootstrap_publish", 2)
+    assert "reason: 法务要求立即更正" in last["comment"]
+
+
 def test_audit_verify_fails_naming_the_tampered_event(article: Path, kb_home: Path) -> None:
     publish()
     connection = sqlite3.connect(kb_home / "kb.sqlite3")
@@ -253,3 +273,53 @@ def test_publishing_commands_update_the_index_unless_told_not_to(
     assert recorder.seen == []
     ok("archive", "refund", "--as", "pia")
     assert recorder.seen == [("refund", "upsert", 1), ("refund", "remove", None)]
+
+
+def test_audit_verify_names_an_edited_article_body(article: Path, kb_home: Path) -> None:
+    publish()
+    assert "1 version(s) match their content hash" in ok("audit", "verify")
+    connection = sqlite3.connect(kb_home / "kb.sqlite3")
+    with connection:
+        connection.execute("UPDATE article_versions SET body = '快递丢失一律不予赔偿。'")
+    connection.close()
+    message = fails("audit", "verify")
+    assert "article 'refund' version 1" in message and "content hash" in message
+
+
+def test_audit_anchor_catches_a_cut_tail_with_a_rewritten_head(
+    article: Path, kb_home: Path, tmp_path: Path
+) -> None:
+    publish()
+    anchor_file = tmp_path / "anchor.txt"
+    anchor = ok_json("audit", "anchor", "--out", str(anchor_file))
+    assert anchor_file.read_text(encoding="utf-8").strip() == anchor["text"]
+    assert f"anchored at event {anchor['seq']}" in ok("audit", "verify", "--anchor", anchor["text"])
+    connection = sqlite3.connect(kb_home / "kb.sqlite3")
+    with connection:
+        kept = connection.execute("SELECT hash FROM audit_events WHERE seq = 4").fetchone()[0]
+        connection.execute("DELETE FROM audit_events WHERE seq > 4")
+        connection.execute("UPDATE audit_head SET seq = 4, hash = ?", (kept,))
+    connection.close()
+    assert "audit log intact: 4 event(s)" in ok("audit", "verify")
+    message = fails("audit", "verify", "--anchor", str(anchor_file))
+    assert "audit log broken at event 5" in message and "were deleted" in message
+    assert "not an audit anchor" in fails("audit", "verify", "--anchor", "seq=4")
+
+
+def test_submit_warns_of_contradictions_and_kb_conflicts_lists_them(
+    article: Path, tmp_path: Path
+) -> None:
+    publish()
+    faq = tmp_path / "faq.md"
+    faq.write_text(
+        ARTICLE.replace("id: refund", "id: refund-faq").replace("退货期限为7天", "退货期限为15天"),
+        encoding="utf-8",
+    )
+    ok("import", str(faq), "--as", "ann")
+    out = " ".join(ok("submit", "refund-faq", "--as", "ann").split())
+    assert "warning: it contradicts 1 statement(s) of published articles" in out
+    assert "refund-faq v1: 15天" in out and "refund v1: 7天" in out
+    (found,) = ok_json("conflicts", "refund-faq", "--as", "rex")
+    assert (found["figure"], found["other_figure"]) == ("15天", "7天")
+    assert ok_json("conflicts", "--as", "rex") == []  # nothing contradicts among published
+    assert "no contradictions in the published articles" in ok("conflicts", "--as", "rex")

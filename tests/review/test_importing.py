@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from kb import outbox
 from kb.articles import served_versions
 from kb.db import Database
+from kb.errors import Conflict, Forbidden, InvalidInput
 from kb.model import ArticleContent, ArticleType
 from kb.tables import AuditEvent
 from review import audit, importing, workflow
@@ -74,11 +75,14 @@ def test_admin_bootstrap_publication_is_recorded_as_such(people: Database) -> No
         assert audit.verify(session).ok
 
 
+REASON = "migrating the legacy FAQ again"
+
+
 def test_bootstrap_republication_supersedes_and_skips_unchanged(people: Database) -> None:
     run(people, importing.import_articles, "root", faqs(2), publish=True)
     items = faqs(2)
     items[1][0].body = "新的答案\n"
-    result = run(people, importing.import_articles, "root", items, publish=True)
+    result = run(people, importing.import_articles, "root", items, bootstrap_reason=REASON)
     assert (result.unchanged, result.new_versions, result.published) == (1, 1, 1)
     with people.session() as session:
         assert [r.state for r in versions_of(session, "faq-00000")] == ["published"]
@@ -91,7 +95,7 @@ def test_bootstrap_publishes_existing_drafts_and_copies_other_states(people: Dat
     publish_article(people, "refund")
     run(people, workflow.archive, "pia", "refund")
     items = [*faqs(1), (content("refund"), "refund.md")]
-    result = run(people, importing.import_articles, "root", items, publish=True)
+    result = run(people, importing.import_articles, "root", items, bootstrap_reason=REASON)
     assert (result.unchanged, result.published) == (2, 2)
     with people.session() as session:
         assert [r.state for r in versions_of(session, "faq-00000")] == ["published"]
@@ -107,7 +111,7 @@ def test_import_statements_do_not_grow_with_the_number_of_articles(people: Datab
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         event.listen(people.engine, "before_cursor_execute", listener)
         try:
-            run(people, importing.import_articles, actor, items, publish=True)
+            run(people, importing.import_articles, actor, items, bootstrap_reason=REASON)
         finally:
             event.remove(people.engine, "before_cursor_execute", listener)
         return len(statements)
@@ -115,6 +119,49 @@ def test_import_statements_do_not_grow_with_the_number_of_articles(people: Datab
     small = count_statements(faqs(50), "root")
     large = [(c, s) for c, s in faqs(450) if int(c.id[-5:]) >= 50]
     assert count_statements(large, "root") == small
+
+
+def test_publishing_without_review_into_a_live_knowledge_base_is_refused(
+    people: Database,
+) -> None:
+    publish_article(people, "refund", body="退货期限为7天。\n")
+    items = [(content("refund", body="快递丢失一律不予赔偿。\n"), "refund.md"), *faqs(1)]
+    with pytest.raises(Conflict, match=r"only loads an empty knowledge base.*--bootstrap"):
+        run(people, importing.import_articles, "root", items, publish=True)
+    with people.session() as session:  # nothing changed: no draft, no publication
+        assert [(r.version, r.state) for r in versions_of(session, "refund")] == [(1, "published")]
+        assert versions_of(session, "faq-00000") == []
+        assert outbox.pending_changes(session)[-1].version == 1
+
+
+def test_bootstrap_override_needs_an_admin_and_a_reason_and_is_audited(
+    people: Database,
+) -> None:
+    publish_article(people, "refund", body="退货期限为7天。\n")
+    items = [(content("refund", body="退货期限为15天。\n"), "refund.md")]
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        run(people, importing.import_articles, "root", items, bootstrap_reason="  ")
+    with pytest.raises(Forbidden, match="admin"):
+        run(people, importing.import_articles, "pia", items, bootstrap_reason=REASON)
+    result = run(people, importing.import_articles, "root", items, bootstrap_reason=REASON)
+    assert result.published == 1
+    with people.session() as session:
+        assert [r.state for r in versions_of(session, "refund")] == ["superseded", "published"]
+        published = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "bootstrap_publish", AuditEvent.to_state == "published"
+            )
+        ).one()
+        assert (published.actor, published.version) == ("root", 2)
+        assert f"reason: {REASON}" in published.comment
+        assert audit.verify(session).ok
+
+
+def test_a_batched_initial_load_checks_emptiness_once(people: Database) -> None:
+    result = importing.import_in_batches(people, "root", faqs(5), publish=True, batch_size=2)
+    assert (result.published, result.transactions) == (5, 3)
+    with pytest.raises(Conflict):  # the same load again is a publication into a live KB
+        importing.import_in_batches(people, "root", faqs(5), publish=True, batch_size=2)
 
 
 @pytest.mark.slow

@@ -156,7 +156,7 @@ def test_suggest_during_a_large_concurrent_import(tmp_path: Path) -> None:
     write_faq(source, IMPORT_ENTRIES)
     server = ServerProcess(home, api_rate_limit_per_minute=1_000_000).start()
     command = [sys.executable, "-m", "kb.cli.main", "import", str(source), "--as", ADMIN]
-    command += ["--publish", "--no-index", "--json"]
+    command += ["--bootstrap", "--reason", "bulk load beside the sample", "--no-index", "--json"]
     try:
         with Clients(server.base_url, key) as clients:
             time.sleep(0.5)

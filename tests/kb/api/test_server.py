@@ -253,7 +253,8 @@ def _publish_new_article(config: Config) -> str:
     db = Database(config.effective_database_url)
     try:
         with db.session() as session:
-            import_articles(session, ADMIN, [(article, "test")], publish=True)
+            reason = "test: a new article published while the API serves"
+            import_articles(session, ADMIN, [(article, "test")], bootstrap_reason=reason)
         return publish_index(config, db, full=False)
     finally:
         db.dispose()

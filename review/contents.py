@@ -1,0 +1,82 @@
+"""Checking stored article content against its hashes (part of ``kb audit verify``).
+
+Each version stores ``content_hash``, the SHA-256 of its content and metadata
+(``ArticleContent.content_hash``), and every audit event about a version records
+the hash the version had at that moment. ``verify_contents`` recomputes every
+version's hash from the stored columns and compares it with the stored hash and
+with the newest successful audit event about that version, so an edit made
+directly in the database is named: one that left ``content_hash`` alone (the
+recomputed hash differs) and one that rewrote it too (the audit chain remembers
+the hash the version was given through the workflow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from kb.articles import to_content
+from kb.tables import ArticleVersion, AuditEvent
+
+
+@dataclass
+class ContentResult:
+    """The outcome of ``verify_contents``: ok, or the first version whose content changed."""
+
+    ok: bool
+    checked: int
+    article_id: str | None = None
+    version: int | None = None
+    problem: str = ""
+
+
+def audited_hashes(session: Session) -> dict[tuple[str, int], str]:
+    """The content hash each version had at its newest successful audit event."""
+    query = (
+        select(AuditEvent.article_id, AuditEvent.version, AuditEvent.content_hash)
+        .where(
+            AuditEvent.outcome == "ok",
+            AuditEvent.article_id.is_not(None),
+            AuditEvent.version.is_not(None),
+            AuditEvent.content_hash.is_not(None),
+        )
+        .order_by(AuditEvent.seq)
+    )
+    return {(r.article_id, r.version): r.content_hash for r in session.execute(query)}
+
+
+def _problem(row: ArticleVersion, audited: str | None) -> str:
+    """What is wrong with one stored version ('' if nothing)."""
+    name = f"article '{row.article_id}' version {row.version}"
+    try:
+        recomputed = to_content(row).content_hash()
+    except ValueError as exc:  # a type or audience no longer valid
+        return f"{name}: its stored content is no longer valid ({exc})"
+    if recomputed != row.content_hash:
+        return f"{name}: its stored content does not match its content hash (edited directly)"
+    if audited is not None and audited != row.content_hash:
+        return (
+            f"{name}: its content hash is not the one the audit log recorded "
+            "(content and hash rewritten directly)"
+        )
+    return ""
+
+
+def verify_contents(session: Session) -> ContentResult:
+    """Recompute every version's content hash; name the first that no longer matches."""
+    audited = audited_hashes(session)
+    query = (
+        select(ArticleVersion)
+        .options(joinedload(ArticleVersion.article))
+        .order_by(ArticleVersion.article_id, ArticleVersion.version)
+        .execution_options(yield_per=1000)
+    )
+    checked = 0
+    for row in session.scalars(query):
+        problem = _problem(row, audited.get((row.article_id, row.version)))
+        if problem:
+            return ContentResult(False, checked, row.article_id, row.version, problem)
+        checked += 1
+    return ContentResult(True, checked)
