@@ -257,6 +257,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "accept_golden": ("设为黄金问题", "Accept as golden"),
     "golden_accepted": ("已设为黄金问题：{question}", "Golden question added: {question}"),
+    "golden_list_title": ("黄金问题", "Golden questions"),
+    "golden_list_empty": (
+        "还没有手工添加的黄金问题（已发布 FAQ 的标准问和相似问自动计入）。",
+        "No golden questions added yet (published FAQs' own questions count automatically).",
+    ),
+    "golden_new_question": ("新的黄金问题", "New golden question"),
+    "golden_add": ("添加黄金问题", "Add golden question"),
+    "golden_added": ("已添加黄金问题：{question}", "Golden question added: {question}"),
+    "golden_retire_which": ("停用哪个黄金问题", "Golden question to retire"),
+    "golden_retire": ("停用", "Retire"),
+    "golden_retired": ("已停用黄金问题：{question}", "Golden question retired: {question}"),
     # hit test
     "hittest_title": ("命中测试", "Hit test"),
     "hittest_questions": ("测试问题（每行一个）", "Questions (one per line)"),

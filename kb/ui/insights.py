@@ -17,7 +17,7 @@ import streamlit as st
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import analytics
+from kb.ui import analytics, goldenlist
 from kb.ui.i18n import t
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -155,4 +155,5 @@ def page() -> None:
     _unanswered()
     _feedback()
     _corrections(user)
+    goldenlist.section(user)
     _stale(user)

@@ -143,3 +143,43 @@ def test_an_editor_accepts_a_correction_as_a_golden_question(page_test, app_kb):
         )
         assert row.created_by == "alice"
     db.dispose()
+
+
+def test_an_editor_adds_and_retires_a_golden_question_in_the_app(page_test, app_kb):
+    from sqlalchemy import select
+
+    from kb.tables import AuditEvent, GoldenQuestion
+
+    at = page_test("insights", "alice").run()
+    assert not at.exception
+    at.text_input(key="gq_question").input("包裹丢了怎么赔")
+    at.multiselect(key="gq_expected").select("faq-lost-parcel")
+    [add] = [b for b in at.button if b.label == "添加黄金问题"]
+    add.click().run()
+    assert not at.exception
+    assert "包裹丢了怎么赔" in at.success[0].value
+    frame = next(f.value for f in at.dataframe if "#" in f.value.columns)
+    assert frame.iloc[0]["客户问题"] == "包裹丢了怎么赔"
+    assert frame.iloc[0]["应由文章"] == "faq-lost-parcel"
+    [retire] = [b for b in at.button if b.label == "停用"]
+    retire.click().run()
+    assert "已停用" in at.success[0].value
+    db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")
+    with db.session() as session:
+        row = session.scalars(select(GoldenQuestion)).one()
+        assert (row.question, row.expected, row.active) == (
+            "包裹丢了怎么赔",
+            ["faq-lost-parcel"],
+            False,
+        )
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "alice"))
+        assert {"golden_add", "golden_remove"} <= set(actions)
+    db.dispose()
+
+
+def test_an_empty_golden_question_is_refused_with_a_message(page_test, app_kb):
+    at = page_test("insights", "alice").run()
+    [add] = [b for b in at.button if b.label == "添加黄金问题"]
+    add.click().run()
+    assert not at.exception
+    assert at.error, "an empty question must be refused with a message"
