@@ -269,6 +269,12 @@ def register_checker(factory: CheckerFactory) -> None:
     _FACTORY[:] = [factory]
 
 
+def unregister_checker() -> None:
+    """Forget the registered checker (a process that serves another knowledge base next;
+    tests)."""
+    _FACTORY.clear()
+
+
 def registered_checker() -> GoldenChecker | None:
     """The golden checker, or None when no front end registered one."""
     return _FACTORY[0]() if _FACTORY else None
