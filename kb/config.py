@@ -200,6 +200,12 @@ class Config:
     api_max_body_bytes: int = setting(
         16_384, "Largest request body the API accepts, in bytes.", rule=between(1024, 100_000_000)
     )
+    session_lifetime_hours: float = setting(
+        12.0,
+        "How long a sign-in to the app lasts, in hours: it survives a reload and a new tab "
+        "until then, or until the user signs out.",
+        rule=between(0.01, 24 * 90),
+    )
     log_level: str = setting(
         "INFO",
         "Logging level: DEBUG, INFO, WARNING or ERROR.",
