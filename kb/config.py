@@ -206,6 +206,16 @@ class Config:
         "until then, or until the user signs out.",
         rule=between(0.01, 24 * 90),
     )
+    reply_greeting: str = setting(
+        "",
+        "Greeting put on its own line before the reply an agent copies in the app and before "
+        "the API's clean `text` (e.g. 您好，). Empty: none.",
+    )
+    reply_closing: str = setting(
+        "",
+        "Closing put on its own line after the reply an agent copies in the app and after "
+        "the API's clean `text` (e.g. 如有其他问题，请随时联系我们。). Empty: none.",
+    )
     log_level: str = setting(
         "INFO",
         "Logging level: DEBUG, INFO, WARNING or ERROR.",
