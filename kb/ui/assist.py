@@ -2,9 +2,11 @@
 
 The reply's ``[n]`` markers link to the citations below it; each citation opens
 to the cited passage highlighted inside its article, with title, type, version,
-effective dates and badges (internal, expires soon, review overdue). A copy
-button copies the reply; helpful / wrong feedback (wrong asks for the right
-article) is stored with the logged suggestion. Without a confident answer the
+effective dates and badges (internal, expires soon, review overdue). The reply
+itself says when it is internal guidance or rests on an overdue or expiring
+source, and its copy button copies clean text (``kb.ui.reply``); helpful /
+wrong feedback (wrong asks for the right article) is stored with the logged
+suggestion. Without a confident answer the
 page says so plainly and shows only the search results. All article text is
 escaped (``kb.ui.render``).
 """
@@ -25,6 +27,7 @@ from kb.ui import render
 from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
+from kb.ui.reply import show_reply
 from kb.ui.search import suggest
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -160,24 +163,6 @@ def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
             _show_source(cite, row, lang)
 
 
-def _reply(data: dict[str, Any], lang: str) -> None:
-    if data.get("answer"):
-        st.subheader(t("suggested_reply", lang=lang))
-        titles = {int(c["n"]): str(c.get("title", "")) for c in data.get("citations") or []}
-        st.html(render.reply_html(data["answer"], titles))
-        render.copy_button(data["answer"], key=data["request_id"][:12])
-        st.caption(
-            t("confidence", lang=lang, value=float(data.get("confidence") or 0))
-            + " · "
-            + t("latency", lang=lang, ms=data.get("latency_ms", 0))
-        )
-    else:
-        st.warning(t("no_answer", lang=lang))
-        reason = data.get("detail") or data.get("reason")
-        if reason:
-            st.caption(t("reason", lang=lang, reason=reason))
-
-
 def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:
     rid = data["request_id"]
     if st.session_state.get("as_feedback_done") == rid:
@@ -260,7 +245,7 @@ def page() -> None:
             session, [*(data.get("citations") or []), *(data.get("results") or [])]
         )
     lang = _answer_lang(data, rows)
-    _reply(data, lang)
+    show_reply(data, rows, lang)
     _citations(data, rows)
     _feedback(data, user, lang)
     _other_results(data, rows)
