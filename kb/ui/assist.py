@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from kb.errors import KbError, NotReady
 from kb.model import ArticleType, State
 from kb.tables import ArticleVersion
-from kb.ui import render
+from kb.ui import article_view, render
 from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
@@ -94,7 +94,9 @@ def _question_form() -> tuple[bool, str, list[str], list[str]]:
     with services().session() as session:
         tags = published_tags(session)
     with st.form("ask", border=False):
-        question = st.text_input(t("question"), key="as_question")
+        question = st.text_area(
+            t("question"), key="as_question", height=100, help=t("question_help")
+        )
         left, right = st.columns(2)
         types = left.multiselect(
             t("filter_types"),
@@ -140,6 +142,7 @@ def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) ->
         )
     )
     st.caption(_meta_line(item, lang))
+    article_view.show_link(str(item["article_id"]), lang)
     text = _article_text(row, item)
     span = render.locate(
         text, str(item.get("passage") or ""), item.get("char_start"), item.get("char_end")
@@ -207,7 +210,7 @@ def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> N
     others = [
         r for r in data.get("results") or [] if (r["article_id"], r.get("version")) not in cited
     ]
-    st.subheader(t("other_results"))
+    st.subheader(t("other_results") if data.get("answer") else t("candidates"))
     if not others:
         st.caption(t("no_results"))
         return
@@ -232,6 +235,7 @@ def page() -> None:
     """The agent-assist page."""
     user = require(Action.READ)
     st.title(t("assist_title"))
+    article_view.show_requested_article()
     pressed, question, types, tags = _question_form()
     if pressed and question:
         data = ask(question, types, tags, user)

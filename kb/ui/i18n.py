@@ -68,6 +68,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "confidence": ("置信度 {value:.0%}", "Confidence {value:.0%}"),
     "copy": ("复制回复", "Copy reply"),
     "copied": ("已复制", "Copied"),
+    "question_help": (
+        "可输入多行；Ctrl+Enter 或点击按钮提交。",
+        "Several lines are fine; Ctrl+Enter or the button submits.",
+    ),
+    "open_article": ("打开文章 ↗", "Open the article ↗"),
+    "opened_article": ("文章：{title} · {id}", "Article: {title} · {id}"),
+    "article_not_found": ("没有找到已发布的文章 {id}。", "No published article {id}."),
+    "standard_question": ("标准问：{question}", "Question: {question}"),
+    "close_article": ("关闭文章", "Close the article"),
+    "candidates": (
+        "候选文章（请坐席阅读后自行回复）",
+        "Candidate articles (read them and reply yourself)",
+    ),
     "copy_internal": (
         "复制（内部口径，勿发给客户）",
         "Copy (internal guidance, not for the customer)",
