@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from kb.errors import KbError, NotReady
 from kb.model import ArticleType, State
 from kb.tables import ArticleVersion
-from kb.ui import article_view, render
+from kb.ui import article_view, recent, render
 from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
@@ -236,14 +236,21 @@ def page() -> None:
     user = require(Action.READ)
     st.title(t("assist_title"))
     article_view.show_requested_article()
+    reask = recent.take_reask()
     pressed, question, types, tags = _question_form()
-    if pressed and question:
-        data = ask(question, types, tags, user)
+    if reask or (pressed and question):
+        data = ask(reask or question, types, tags, user)
         st.session_state[ANSWER_KEY] = data
         st.session_state.pop("as_wrong_open", None)
+        if data:
+            recent.remember(reask or question, data)
     data = st.session_state.get(ANSWER_KEY)
-    if not data:
-        return
+    if data:
+        _show_answer(data, user)
+    recent.show_recent(user.name)
+
+
+def _show_answer(data: dict[str, Any], user: SignedIn) -> None:
     with services().session() as session:
         rows = cited_versions(
             session, [*(data.get("citations") or []), *(data.get("results") or [])]

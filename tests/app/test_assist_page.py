@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+from kb.ui.services import services
 from tests.app.test_assist import ANSWER, shown
 
 
@@ -59,3 +60,27 @@ def test_a_hand_off_still_lists_the_candidate_articles(page_test):
     labels = [shown(e.label) for e in at.expander]
     assert any("faq-lost-parcel" in label for label in labels)
     assert any("refund-policy" in label for label in labels)
+
+
+def test_recent_questions_keep_their_answers_and_survive_a_new_session(page_test, app_kb):
+    at = page_test("assist", "dave").run()
+    for question in ("我的快递丢了怎么办", "今天天气怎么样，适合去公园吗"):
+        at.text_area(key="as_question").input(question)
+        at.button[0].click().run()
+    assert not at.exception
+    first = at.session_state["as_recent"][1].data  # newest first
+    labels = [shown(e.label) for e in at.expander]
+    assert any("我的快递丢了怎么办" in label for label in labels), labels
+    at.button(key="as_recent_1").click().run()  # show the first question's reply again
+    assert at.session_state["as_answer"]["request_id"] == first["request_id"]
+
+    assert services().usage.flush(timeout=10)  # the query log rows are written
+    reloaded = page_test("assist", "dave").run()  # a reload: a new session, same agent
+    labels = [shown(e.label) for e in reloaded.expander]
+    assert any("我的快递丢了怎么办" in label for label in labels), labels
+    assert any("今天天气怎么样" in label for label in labels), labels
+    index = next(n for n, label in enumerate(labels) if "我的快递丢了怎么办" in label)
+    reloaded.button(key=f"as_recent_{index}").click().run()  # ask again
+    assert reloaded.session_state["as_answer"]["answer"]
+    assert reloaded.text_area(key="as_question").value == "我的快递丢了怎么办"
+    assert not page_test("assist", "erin").run().expander  # another agent sees none of it
