@@ -95,7 +95,7 @@ def _question_form() -> tuple[bool, str, list[str], list[str]]:
         tags = published_tags(session)
     with st.form("ask", border=False):
         question = st.text_area(
-            t("question"), key="as_question", height=100, help=t("question_help")
+            t("question"), key="as_question", height=100, placeholder=t("question_help")
         )
         left, right = st.columns(2)
         types = left.multiselect(
