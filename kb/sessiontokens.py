@@ -32,20 +32,32 @@ _SALT = "kb-app-session"
 def session_secret(home: Path) -> bytes:
     """The knowledge base's session secret, created (mode 0600) on first use.
 
-    A secret file that others may read is refused with an error naming it.
+    The secret is written whole to a private temporary file and then linked into place,
+    so a second process never reads a half-written secret. A secret file that others may
+    read, or an empty one, is refused with an error naming it.
     """
     path = home / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            raise ConfigError(
-                f"session secret {path} is readable by others: chmod 600 it"
-            ) from None
-        return path.read_bytes()
+    if not path.exists():
+        _create_secret(path)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise ConfigError(f"session secret {path} is readable by others: chmod 600 it")
+    secret = path.read_bytes().strip()
+    if len(secret) < 32:
+        raise ConfigError(f"session secret {path} is too short: delete it to make a new one")
+    return secret
+
+
+def _create_secret(path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(secrets.token_urlsafe(48).encode("ascii"))
-    return path.read_bytes()
+    try:
+        os.link(temporary, path)  # fails if another process made it first: theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def _serializer(home: Path) -> URLSafeTimedSerializer:

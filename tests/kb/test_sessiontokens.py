@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from kb.errors import ConfigError
-from kb.sessiontokens import SECRET_FILE, issue_token, revoke_tokens, verify_token
+from kb.sessiontokens import (
+    SECRET_FILE,
+    issue_token,
+    revoke_tokens,
+    session_secret,
+    verify_token,
+)
 
 DAY = 24 * 3600
 
@@ -69,3 +75,19 @@ def test_a_corrupt_sign_out_record_is_an_error_naming_the_file(tmp_path: Path) -
     (tmp_path / "signed_out.json").write_text("[1, 2", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"signed_out\.json"):
         verify_token(tmp_path, token, DAY)
+
+
+def test_an_empty_secret_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / SECRET_FILE).write_bytes(b"")
+    (tmp_path / SECRET_FILE).chmod(0o600)
+    with pytest.raises(ConfigError, match="too short"):
+        issue_token(tmp_path, "dave")
+
+
+def test_processes_racing_to_make_the_secret_agree(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        secrets_made = set(pool.map(session_secret, [tmp_path] * 8))
+    assert len(secrets_made) == 1 and len(next(iter(secrets_made))) >= 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SECRET_FILE]
