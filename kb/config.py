@@ -200,6 +200,22 @@ class Config:
     api_max_body_bytes: int = setting(
         16_384, "Largest request body the API accepts, in bytes.", rule=between(1024, 100_000_000)
     )
+    session_lifetime_hours: float = setting(
+        12.0,
+        "How long a sign-in to the app lasts, in hours: it survives a reload and a new tab "
+        "until then, or until the user signs out.",
+        rule=between(0.01, 24 * 90),
+    )
+    reply_greeting: str = setting(
+        "",
+        "Greeting put on its own line before the reply an agent copies in the app and before "
+        "the API's clean `text` (e.g. 您好，). Empty: none.",
+    )
+    reply_closing: str = setting(
+        "",
+        "Closing put on its own line after the reply an agent copies in the app and after "
+        "the API's clean `text` (e.g. 如有其他问题，请随时联系我们。). Empty: none.",
+    )
     log_level: str = setting(
         "INFO",
         "Logging level: DEBUG, INFO, WARNING or ERROR.",

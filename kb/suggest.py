@@ -66,6 +66,7 @@ from kb.llm import AnswerRewriter
 from kb.logwriter import UsageWriter
 from kb.model import Audience
 from kb.querylog import query_log_record
+from kb.replytext import reply_text
 from kb.retrieval import Searcher, SearchResponse, SearchResult
 from kb.tables import QueryLog
 
@@ -109,6 +110,7 @@ class Answer:
         return {
             "request_id": self.request_id,
             "answer": self.answer,
+            "text": reply_text(self.answer, [c.n for c in self.citations]),
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
             "confidence": round(self.confidence, 4),

@@ -39,6 +39,7 @@ from kb.errors import NotReady
 from kb.keys import KeyInfo
 from kb.privacy import configure_masking_from, mask_personal_data
 from kb.querylog import query_log_record
+from kb.replytext import sendable_text
 
 logger = logging.getLogger("kb.api")
 
@@ -136,6 +137,7 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type[SuggestFields]) -
                 snapshot=snapshot,
             )
         data, removed = state.engine.guard(data, audience, snapshot)
+        data["text"] = sendable_text(data, state.config)
         if removed:
             state.metrics.withheld.inc(removed)
             logger.error("request %s: audience guard removed %d internal item(s)", rid, removed)

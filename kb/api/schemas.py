@@ -59,6 +59,11 @@ class SuggestResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     answer: str | None = Field(description="Reply with `[n]` markers, or null on hand-off.")
+    text: str | None = Field(
+        default=None,
+        description="The reply to send: `answer` without its `[n]` markers, between the "
+        "configured greeting and closing; null on hand-off.",
+    )
     citations: list[Citation]
     confidence: float
     handoff: bool = Field(description="True: no confident answer, pass to a human.")

@@ -2,9 +2,11 @@
 
 The reply's ``[n]`` markers link to the citations below it; each citation opens
 to the cited passage highlighted inside its article, with title, type, version,
-effective dates and badges (internal, expires soon, review overdue). A copy
-button copies the reply; helpful / wrong feedback (wrong asks for the right
-article) is stored with the logged suggestion. Without a confident answer the
+effective dates and badges (internal, expires soon, review overdue). The reply
+itself says when it is internal guidance or rests on an overdue or expiring
+source, and its copy button copies clean text (``kb.ui.reply``); helpful /
+wrong feedback (wrong asks for the right article) is stored with the logged
+suggestion. Without a confident answer the
 page says so plainly and shows only the search results. All article text is
 escaped (``kb.ui.render``).
 """
@@ -21,10 +23,11 @@ from sqlalchemy.orm import Session
 from kb.errors import KbError, NotReady
 from kb.model import ArticleType, State
 from kb.tables import ArticleVersion
-from kb.ui import render
+from kb.ui import article_view, recent, render
 from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
+from kb.ui.reply import show_reply
 from kb.ui.search import suggest
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -91,7 +94,9 @@ def _question_form() -> tuple[bool, str, list[str], list[str]]:
     with services().session() as session:
         tags = published_tags(session)
     with st.form("ask", border=False):
-        question = st.text_input(t("question"), key="as_question")
+        question = st.text_area(
+            t("question"), key="as_question", height=100, placeholder=t("question_help")
+        )
         left, right = st.columns(2)
         types = left.multiselect(
             t("filter_types"),
@@ -137,6 +142,7 @@ def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) ->
         )
     )
     st.caption(_meta_line(item, lang))
+    article_view.show_link(str(item["article_id"]), lang)
     text = _article_text(row, item)
     span = render.locate(
         text, str(item.get("passage") or ""), item.get("char_start"), item.get("char_end")
@@ -158,24 +164,6 @@ def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
         )
         with st.expander(label, expanded=cite == citations[0]):
             _show_source(cite, row, lang)
-
-
-def _reply(data: dict[str, Any], lang: str) -> None:
-    if data.get("answer"):
-        st.subheader(t("suggested_reply", lang=lang))
-        titles = {int(c["n"]): str(c.get("title", "")) for c in data.get("citations") or []}
-        st.html(render.reply_html(data["answer"], titles))
-        render.copy_button(data["answer"], key=data["request_id"][:12])
-        st.caption(
-            t("confidence", lang=lang, value=float(data.get("confidence") or 0))
-            + " · "
-            + t("latency", lang=lang, ms=data.get("latency_ms", 0))
-        )
-    else:
-        st.warning(t("no_answer", lang=lang))
-        reason = data.get("detail") or data.get("reason")
-        if reason:
-            st.caption(t("reason", lang=lang, reason=reason))
 
 
 def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:
@@ -222,7 +210,7 @@ def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> N
     others = [
         r for r in data.get("results") or [] if (r["article_id"], r.get("version")) not in cited
     ]
-    st.subheader(t("other_results"))
+    st.subheader(t("other_results") if data.get("answer") else t("candidates"))
     if not others:
         st.caption(t("no_results"))
         return
@@ -247,20 +235,28 @@ def page() -> None:
     """The agent-assist page."""
     user = require(Action.READ)
     st.title(t("assist_title"))
+    article_view.show_requested_article()
+    reask = recent.take_reask()
     pressed, question, types, tags = _question_form()
-    if pressed and question:
-        data = ask(question, types, tags, user)
+    if reask or (pressed and question):
+        data = ask(reask or question, types, tags, user)
         st.session_state[ANSWER_KEY] = data
         st.session_state.pop("as_wrong_open", None)
+        if data:
+            recent.remember(reask or question, data)
     data = st.session_state.get(ANSWER_KEY)
-    if not data:
-        return
+    if data:
+        _show_answer(data, user)
+    recent.show_recent(user.name)
+
+
+def _show_answer(data: dict[str, Any], user: SignedIn) -> None:
     with services().session() as session:
         rows = cited_versions(
             session, [*(data.get("citations") or []), *(data.get("results") or [])]
         )
     lang = _answer_lang(data, rows)
-    _reply(data, lang)
+    show_reply(data, rows, lang)
     _citations(data, rows)
     _feedback(data, user, lang)
     _other_results(data, rows)

@@ -68,6 +68,40 @@ STRINGS: dict[str, tuple[str, str]] = {
     "confidence": ("置信度 {value:.0%}", "Confidence {value:.0%}"),
     "copy": ("复制回复", "Copy reply"),
     "copied": ("已复制", "Copied"),
+    "question_help": (
+        "可输入多行；Ctrl+Enter 或点击按钮提交。",
+        "Several lines are fine; Ctrl+Enter or the button submits.",
+    ),
+    "recent_questions": ("最近的问题", "Recent questions"),
+    "recent_show": ("显示此回复", "Show this reply"),
+    "recent_reask": ("重新提问", "Ask again"),
+    "recent_handoff": ("未能给出答案（已转人工）", "No answer (handed off)"),
+    "open_article": ("打开文章 ↗", "Open the article ↗"),
+    "opened_article": ("文章：{title} · {id}", "Article: {title} · {id}"),
+    "article_not_found": ("没有找到已发布的文章 {id}。", "No published article {id}."),
+    "standard_question": ("标准问：{question}", "Question: {question}"),
+    "close_article": ("关闭文章", "Close the article"),
+    "candidates": (
+        "候选文章（请坐席阅读后自行回复）",
+        "Candidate articles (read them and reply yourself)",
+    ),
+    "copy_internal": (
+        "复制（内部口径，勿发给客户）",
+        "Copy (internal guidance, not for the customer)",
+    ),
+    "reply_internal": (
+        "内部口径，勿发给客户：本回复引用了仅内部可见的文章（{cites}），仅供坐席参考。",
+        "Internal guidance, not for the customer: this reply cites internal-only "
+        "article(s) ({cites}); use it as guidance only.",
+    ),
+    "reply_overdue": (
+        "引用 [{n}]《{title}》复核逾期（应于 {date} 复核），发送前请核实。",
+        "Source [{n}] “{title}” is overdue for review (due {date}): check before sending.",
+    ),
+    "reply_expires": (
+        "引用 [{n}]《{title}》即将失效（{date}），发送前请核实。",
+        "Source [{n}] “{title}” expires soon ({date}): check before sending.",
+    ),
     "citations": ("引用", "Citations"),
     "other_results": ("其他相关结果", "Other top results"),
     "no_results": ("没有找到相关文章。", "No matching articles."),

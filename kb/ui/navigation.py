@@ -14,7 +14,7 @@ import streamlit as st
 from kb.ui import assist, editor, history, hittest, insights, review_queue, signin
 from kb.ui.i18n import language_switch, t
 from kb.ui.search import warm_up_in_background
-from kb.ui.session import SignedIn, current_user, role_names, sign_out
+from kb.ui.session import SignedIn, current_user, role_names, sign_out, write_pending_cookie
 from review.permissions import Action
 
 
@@ -56,6 +56,7 @@ def main() -> None:
     language_switch()
     warm_up_in_background()
     user = current_user()
+    write_pending_cookie()
     if user is None:
         pages = [st.Page(signin.page, title=t("nav_signin"), url_path="signin", default=True)]
     else:

@@ -122,9 +122,10 @@ button.addEventListener("click", async () => {{
 </script>"""
 
 
-def copy_button(text: str, key: str) -> None:
-    """A button that copies ``text`` (the suggested reply) to the clipboard."""
-    st.iframe(copy_button_html(text, key, t("copy"), t("copied")), height=42)
+def copy_button(text: str, key: str, label: str | None = None) -> None:
+    """A button (labelled ``label``, default "copy reply") that copies ``text`` to the
+    clipboard."""
+    st.iframe(copy_button_html(text, key, label or t("copy"), t("copied")), height=42)
 
 
 @dataclass(frozen=True)

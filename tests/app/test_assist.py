@@ -87,7 +87,7 @@ def db_of(home) -> Database:
 
 
 def ask(at, question: str):
-    at.text_input(key="as_question").input(question)
+    at.text_area(key="as_question").input(question)
     at.button[0].click()  # the form's submit button
     return at.run()
 

@@ -175,7 +175,7 @@ def hostile_kb(app_kb: Path) -> Path:
 def _interact(module: str, at: AppTest) -> AppTest:
     """Bring each page to where the hostile text shows."""
     if module == "assist":
-        at.text_input(key="as_question").input("运费怎么算")
+        at.text_area(key="as_question").input("运费怎么算")
         at.button[0].click()
     elif module in ("editor", "history"):
         key = "ed_choice" if module == "editor" else "hi_article"

@@ -1,0 +1,74 @@
+"""An article opened from a link on the assist page (``?article=<id>``).
+
+Every citation and result on the assist page links to ``?article=<id>``; a link opens a
+new tab (the session cookie signs it in) where this module shows the article's
+published version whole: title, badges, metadata and escaped text.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import streamlit as st
+from sqlalchemy import select
+
+from kb.model import State
+from kb.tables import ArticleVersion
+from kb.ui import render
+from kb.ui.i18n import resolve, t
+from kb.ui.services import services
+
+QUERY_PARAM = "article"
+
+
+def article_link(article_id: str) -> str:
+    """The relative URL that opens ``article_id`` on the assist page."""
+    return f"?{QUERY_PARAM}={quote(article_id, safe='')}"
+
+
+def show_link(article_id: str, lang: str | None = None) -> None:
+    """A Markdown link that opens the article (in a new tab)."""
+    st.markdown(f"[{t('open_article', lang=lang)}]({article_link(article_id)})")
+
+
+def published(article_id: str) -> ArticleVersion | None:
+    """The published version of ``article_id`` (None if it has none)."""
+    with services().session() as session:
+        row = session.scalar(
+            select(ArticleVersion).where(
+                ArticleVersion.article_id == article_id,
+                ArticleVersion.state == str(State.PUBLISHED),
+            )
+        )
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def show_requested_article() -> bool:
+    """Show the article the URL asks for, if any; True when the URL asked for one."""
+    article_id = st.query_params.get(QUERY_PARAM)
+    if not article_id:
+        return False
+    row = published(article_id)
+    if row is None:
+        st.warning(t("article_not_found", id=article_id))
+        return True
+    lang = resolve(row.lang)
+    st.subheader(t("opened_article", lang=lang, title=row.title, id=row.article_id))
+    render.show_badges(
+        render.badges(
+            audience=row.audience,
+            effective_to=row.effective_to,
+            review_due=row.review_due,
+            lang=lang,
+        )
+    )
+    if row.question:
+        st.caption(t("standard_question", lang=lang, question=row.question))
+    render.show_article(row.body)
+    if st.button(t("close_article", lang=lang), key="as_close_article"):
+        del st.query_params[QUERY_PARAM]
+        st.rerun()
+    st.divider()
+    return True

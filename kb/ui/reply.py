@@ -1,0 +1,87 @@
+"""The suggested reply on the assist page: the reply says what it is, and copies clean.
+
+A reply that cites an internal-only article carries a banner saying it is internal
+guidance, not for the customer, and its copy button says so too. A cited source that
+is overdue for review or expires soon is named on the reply itself (its badge also
+stays on the citation). The copy button copies the clean text (``kb.replytext``: no
+``[n]`` markers, with the ``reply_greeting`` / ``reply_closing`` settings around it);
+the marked reply with its citations stays on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import streamlit as st
+
+from kb.replytext import sendable_text
+from kb.tables import ArticleVersion
+from kb.ui import render
+from kb.ui.i18n import t
+from kb.ui.services import services
+
+
+@dataclass
+class ReplyNotes:
+    """What the reply must say about its sources: internal citations and warnings."""
+
+    internal: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def reply_notes(
+    citations: list[dict[str, Any]],
+    rows: dict[tuple, ArticleVersion],
+    lang: str,
+    today: date | None = None,
+) -> ReplyNotes:
+    """The internal citation numbers and the review / expiry warnings of a reply."""
+    today = today or date.today()
+    notes = ReplyNotes()
+    for cite in citations:
+        row = rows.get((cite["article_id"], cite.get("version")))
+        n, title = int(cite["n"]), str(cite.get("title") or cite["article_id"])
+        audience = row.audience if row is not None else cite.get("audience")
+        if audience == "internal":
+            notes.internal.append(n)
+        review_due = row.review_due if row is not None else None
+        if review_due and review_due < today:
+            notes.warnings.append(
+                t("reply_overdue", lang=lang, n=n, title=title, date=review_due.isoformat())
+            )
+        ends = row.effective_to if row is not None else render.parse_day(cite.get("effective_to"))
+        if ends and today <= ends <= today + timedelta(days=render.EXPIRES_SOON_DAYS):
+            notes.warnings.append(
+                t("reply_expires", lang=lang, n=n, title=title, date=ends.isoformat())
+            )
+    return notes
+
+
+def show_reply(data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: str) -> None:
+    """The reply (or the plain hand-off message) with its banner, warnings and copy button."""
+    if not data.get("answer"):
+        st.warning(t("no_answer", lang=lang))
+        reason = data.get("detail") or data.get("reason")
+        if reason:
+            st.caption(t("reason", lang=lang, reason=reason))
+        return
+    citations = data.get("citations") or []
+    notes = reply_notes(citations, rows, lang)
+    st.subheader(t("suggested_reply", lang=lang))
+    if notes.internal:
+        cites = "、".join(f"[{n}]" for n in notes.internal)
+        st.error(t("reply_internal", lang=lang, cites=cites), icon="🔒")
+    for warning in notes.warnings:
+        st.warning(warning)
+    titles = {int(c["n"]): str(c.get("title", "")) for c in citations}
+    st.html(render.reply_html(data["answer"], titles))
+    label = t("copy_internal", lang=lang) if notes.internal else t("copy", lang=lang)
+    text = sendable_text(data, services().config) or ""
+    render.copy_button(text, key=data["request_id"][:12], label=label)
+    st.caption(
+        t("confidence", lang=lang, value=float(data.get("confidence") or 0))
+        + " · "
+        + t("latency", lang=lang, ms=data.get("latency_ms", 0))
+    )

@@ -1,0 +1,86 @@
+"""AppTest tests of the assist page for a working day: a multi-line question box, a link
+that opens each cited or found article, and candidate articles on a hand-off."""
+
+from __future__ import annotations
+
+import copy
+
+from kb.ui.services import services
+from tests.app.test_assist import ANSWER, shown
+
+
+def test_the_question_box_takes_several_lines(page_test):
+    at = page_test("assist", "dave").run()
+    box = at.text_area(key="as_question")
+    box.input("客户说快递丢了。\n运单号还没给，\n问怎么处理？")
+    at.button[0].click().run()
+    assert not at.exception
+    data = at.session_state["as_answer"]
+    assert data["results"], data
+
+
+def test_each_citation_and_result_links_to_its_article(page_test):
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = ANSWER
+    at.run()
+    links = [m.value for m in at.markdown if "?article=" in m.value]
+    for article_id in ("faq-lost-parcel", "delay-compensation", "refund-policy"):
+        assert any(f"(?article={article_id})" in link for link in links), links
+
+
+def test_the_link_opens_the_article(page_test):
+    at = page_test("assist", "dave")
+    at.query_params["article"] = "faq-approval-limit"
+    at.run()
+    assert not at.exception
+    assert "坐席赔付审批权限" in shown(at.subheader[0].value)
+    body = next(h.proto.body for h in at.get("html") if "kb-article" in h.proto.body)
+    assert "坐席可直接赔付500元以内" in body
+    assert "仅内部" in " ".join(m.value for m in at.markdown)  # st.badge is Markdown
+    at.button(key="as_close_article").click().run()
+    assert "article" not in at.query_params
+    assert not any("坐席赔付审批权限" in shown(s.value) for s in at.subheader)
+
+
+def test_an_unknown_article_is_said_plainly(page_test):
+    at = page_test("assist", "dave")
+    at.query_params["article"] = "no-such-<b>article"
+    at.run()
+    assert not at.exception
+    assert "no-such-<b>article" in shown(at.warning[0].value)
+
+
+def test_a_hand_off_still_lists_the_candidate_articles(page_test):
+    data = {**copy.deepcopy(ANSWER), "answer": None, "citations": [], "handoff": True}
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = data
+    at.run()
+    assert "转人工" in at.warning[0].value
+    assert "候选文章" in " ".join(s.value for s in at.subheader)
+    labels = [shown(e.label) for e in at.expander]
+    assert any("faq-lost-parcel" in label for label in labels)
+    assert any("refund-policy" in label for label in labels)
+
+
+def test_recent_questions_keep_their_answers_and_survive_a_new_session(page_test, app_kb):
+    at = page_test("assist", "dave").run()
+    for question in ("我的快递丢了怎么办", "今天天气怎么样，适合去公园吗"):
+        at.text_area(key="as_question").input(question)
+        at.button[0].click().run()
+    assert not at.exception
+    first = at.session_state["as_recent"][1].data  # newest first
+    labels = [shown(e.label) for e in at.expander]
+    assert any("我的快递丢了怎么办" in label for label in labels), labels
+    at.button(key="as_recent_1").click().run()  # show the first question's reply again
+    assert at.session_state["as_answer"]["request_id"] == first["request_id"]
+
+    assert services().usage.flush(timeout=10)  # the query log rows are written
+    reloaded = page_test("assist", "dave").run()  # a reload: a new session, same agent
+    labels = [shown(e.label) for e in reloaded.expander]
+    assert any("我的快递丢了怎么办" in label for label in labels), labels
+    assert any("今天天气怎么样" in label for label in labels), labels
+    index = next(n for n, label in enumerate(labels) if "我的快递丢了怎么办" in label)
+    reloaded.button(key=f"as_recent_{index}").click().run()  # ask again
+    assert reloaded.session_state["as_answer"]["answer"]
+    assert reloaded.text_area(key="as_question").value == "我的快递丢了怎么办"
+    assert not page_test("assist", "erin").run().expander  # another agent sees none of it

@@ -1,0 +1,48 @@
+"""The API's clean `text` beside the marked `answer`, with the configured greeting and closing.
+
+Real servers (``kb serve`` on loopback) over the API tests' real knowledge base.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.kb.api.conftest import Kb
+from tests.kb.api.helpers import ServerProcess
+
+MARKER = re.compile(r"\[\d+\]")
+
+
+def ask(base_url: str, kb: Kb, key: str, question: str) -> dict:
+    response = httpx.post(
+        f"{base_url}/v1/suggest", json={"question": question}, headers=kb.auth(key), timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_text_is_the_answer_without_markers(kb_server: Kb) -> None:
+    body = ask(kb_server.url, kb_server, "public", "快件损坏怎么理赔？")
+    assert body["answer"] and MARKER.search(body["answer"])  # the marked reply is unchanged
+    assert body["text"] == MARKER.sub("", body["answer"])
+    assert not MARKER.search(body["text"])
+
+
+def test_a_hand_off_has_no_text(kb_server: Kb) -> None:
+    body = ask(kb_server.url, kb_server, "public", "Quantum chromodynamics lattice gauge theory")
+    assert body["handoff"] is True
+    assert body["answer"] is None and body["text"] is None
+
+
+def test_greeting_and_closing_wrap_the_text(kb_server: Kb) -> None:
+    server = ServerProcess(
+        kb_server.home, reply_greeting="您好，", reply_closing="如有其他问题，请随时联系我们。"
+    ).start()
+    try:
+        body = ask(server.base_url, kb_server, "public", "快件损坏怎么理赔？")
+    finally:
+        server.stop()
+    clean = MARKER.sub("", body["answer"])
+    assert body["text"] == f"您好，\n{clean}\n如有其他问题，请随时联系我们。"
