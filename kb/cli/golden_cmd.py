@@ -25,7 +25,7 @@ ARTICLE_OPTION = typer.Option(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``kb golden`` and ``kb check`` and register the CLI's golden checker."""
+    """Add ``kb golden`` and ``kb check`` (the root callback registers the checker)."""
     golden_app = typer.Typer(
         help="Golden questions: questions with the article(s) that must answer them.",
         no_args_is_help=True,
@@ -36,6 +36,10 @@ def register(app: typer.Typer) -> None:
     golden_app.command("accept")(accept)
     app.add_typer(golden_app, name="golden")
     app.command("check")(check)
+
+
+def use_cli_checker() -> None:
+    """Make review's publishing gate use this invocation's golden checker."""
     register_checker(cli_checker)
 
 
