@@ -161,6 +161,11 @@ def evaluate(cases: list[dict[str, Any]], extra: int = 0) -> tuple[list[Outcome]
                 importing.import_articles(
                     session, "admin", generated_faq(extra), bootstrap_reason=reason
                 )
+            with db.session() as session:  # kb conflicts over the whole knowledge base
+                began = time.perf_counter()
+                whole = len(all_conflicts(session))
+                print(f"kb conflicts over {extra:,} more articles: {whole} conflict(s), "
+                      f"{time.perf_counter() - began:.1f} s")  # fmt: skip
         outcomes, seconds = [], []
         for case in cases:
             outcome = Outcome(case["case"], case["label"], case["category"], case["expect"])
