@@ -4,16 +4,15 @@ Values come, in increasing precedence, from the defaults below, one YAML file
 (``kb.yaml`` in the working directory, or the path in ``--config`` /
 ``KB_CONFIG``) and environment variables named ``KB_<NAME>`` (``KB_HOME``,
 ``KB_DATABASE_URL``, ...). ``load_config`` records where each value came from so
-that ``kb config show`` can print it. An unknown key or a wrong type raises
-``ConfigError`` naming the key.
+that ``kb config show`` can print it. Each setting declares the rule its value must
+satisfy (``kb.settings_rules``); an unknown key, a wrong type or a value outside its rule
+raises ``ConfigError`` naming the setting and where the value came from.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -23,6 +22,17 @@ import yaml
 from kb.errors import ConfigError
 from kb.formats.limits import DEFAULT_MAX_CHARS
 from kb.privacy import configure_masking_from
+from kb.settings_rules import (
+    DATABASE_URL,
+    EXISTING_FILE,
+    HTTP_URL,
+    LOG_LEVEL,
+    REGEX,
+    Rule,
+    at_least,
+    between,
+    one_of,
+)
 
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
@@ -36,64 +46,6 @@ def sqlite_url(path: Path) -> str:
     from sqlalchemy import URL
 
     return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What a setting's value must satisfy (``test``), said in words (``text``)."""
-
-    test: Callable[[Any], bool]
-    text: str
-
-
-def between(low: float, high: float) -> Rule:
-    """A number from ``low`` to ``high``, both included."""
-    return Rule(lambda v: low <= v <= high, f"between {low} and {high}")
-
-
-def at_least(low: int) -> Rule:
-    """A whole number of at least ``low``."""
-    return Rule(lambda v: v >= low, f"at least {low}")
-
-
-def one_of(*choices: str) -> Rule:
-    """One of ``choices`` exactly."""
-    return Rule(lambda v: v in choices, "one of " + ", ".join(choices))
-
-
-def _is_url(value: str) -> bool:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        make_url(value)
-    except (ArgumentError, ValueError):
-        return False
-    return True
-
-
-def _compiles(pattern: str) -> bool:
-    try:
-        re.compile(pattern)
-    except re.error:
-        return False
-    return True
-
-
-#: An empty value or a URL SQLAlchemy can parse.
-DATABASE_URL = Rule(lambda v: not v or _is_url(v), "empty or a SQLAlchemy URL")
-#: An empty value or an http(s) address.
-HTTP_URL = Rule(
-    lambda v: not v or re.match(r"https?://[^\s/]+", v) is not None, "empty or http(s)://…"
-)
-#: A logging level name, in any case.
-LOG_LEVEL = Rule(
-    lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "DEBUG, INFO, WARNING or ERROR"
-)
-#: Empty, or a regular expression Python can compile.
-REGEX = Rule(lambda v: not v or _compiles(v), "empty or a valid regular expression")
-#: Empty, or a file that exists.
-EXISTING_FILE = Rule(lambda v: str(v) in ("", ".") or v.expanduser().is_file(), "an existing file")
 
 
 def setting(default: Any, help: str, rule: Rule | None = None) -> Any:
