@@ -48,6 +48,8 @@ def _transition(
     rows = versions_of(session, article_id)
     row = pick(rows, state, version, article_id)
     target = next_state(row.state, action, label(row))
+    if action == Action.SUBMIT:
+        _refuse_unchanged(rows, row, article_id)
     check_four_eyes(session, user, action, row)
     if comment:
         add_comment(session, row, user.name, comment, kind=str(action))
@@ -58,8 +60,20 @@ def _transition(
 def submit(
     session: Session, actor: str, article_id: str, comment: str = "", version: int | None = None
 ) -> ArticleVersion:
-    """Submit the article's draft for review (author or admin); it is immutable from now on."""
+    """Submit the article's draft for review (author or admin); it is immutable from now on.
+
+    A draft whose content is exactly that of the published version is refused: there is
+    nothing to review, and publishing it would only add an identical version."""
     return _transition(session, actor, Action.SUBMIT, article_id, State.DRAFT, version, comment)
+
+
+def _refuse_unchanged(rows: list[ArticleVersion], draft: ArticleVersion, article_id: str) -> None:
+    published = next((r for r in reversed(rows) if r.state == State.PUBLISHED), None)
+    if published is not None and draft.content_hash == published.content_hash:
+        raise InvalidInput(
+            f"article '{article_id}' version {draft.version} is identical to the published "
+            f"version {published.version}: nothing to review (change it, or leave it as a draft)"
+        )
 
 
 def approve(

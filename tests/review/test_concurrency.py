@@ -132,9 +132,9 @@ def _publish_together(db: Database, versions: dict[str, int]) -> dict[str, objec
 
 def test_concurrent_publications_leave_exactly_one_published_version(people: Database) -> None:
     publish_article(people)
-    for _ in range(5):
+    for round_ in range(5):
         approved = []
-        for body in ("甲\n", "乙\n"):
+        for body in (f"甲{round_}\n", f"乙{round_}\n"):  # new text each round: no no-op review
             row = run(people, editing.new_draft, "ann", "refund", content(body=body))
             run(people, workflow.submit, "ann", "refund")
             run(people, workflow.approve, "rex", "refund")

@@ -238,3 +238,29 @@ def test_every_audited_move_is_legal(people: Database) -> None:
     assert all(states.is_legal(*move) for move in moves)
     assert not states.is_legal("draft", "published", "publish")
     assert not states.is_legal("rejected", "in_review", "submit")
+
+
+def test_an_unchanged_copy_of_the_published_version_cannot_be_submitted(people: Database) -> None:
+    """Opening a published article and submitting it unchanged made an identical version 2;
+    now there is nothing to review, and the draft stays a draft."""
+    publish_article(people)
+    run(people, editing.new_draft, "ann", "refund")  # a copy of the published version
+    with pytest.raises(InvalidInput, match=r"version 2 is identical to the published version 1"):
+        run(people, workflow.submit, "ann", "refund")
+    with people.session() as session:
+        assert [(r.version, r.state) for r in versions_of(session, "refund")] == [
+            (1, "published"),
+            (2, "draft"),
+        ]
+    with people.session() as session:
+        draft = versions_of(session, "refund")[-1]
+    changed = content(body="退货期限为15天。\n")  # a real change goes through
+    run(
+        people,
+        editing.save_draft,
+        "ann",
+        changed,
+        expected_version=2,
+        expected_revision=draft.revision,
+    )
+    assert run(people, workflow.submit, "ann", "refund").state == "in_review"
