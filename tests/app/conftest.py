@@ -127,3 +127,26 @@ def page_test(app_kb: Path) -> Callable[..., AppTest]:
         return at
 
     return make
+
+
+#: An FAQ whose figure (30%) contradicts the published delay policy (50%).
+CONTRADICTING_FAQ = ArticleContent(
+    id="faq-delay",
+    type=ArticleType.FAQ,
+    title="快递延误怎么赔",
+    question="快递延误了能赔多少？",
+    body="快件超过承诺时限48小时未送达的，按运费的30%赔偿。\n",
+    tags=["延误"],
+)
+
+
+def submit_new_article(home: Path, author: str, content: ArticleContent) -> None:
+    """``author`` creates ``content`` as a draft and submits it (service layer)."""
+    from review import editing, workflow
+
+    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
+    with db.session() as session:
+        editing.create_draft(session, author, content)
+    with db.session() as session:
+        workflow.submit(session, author, content.id)
+    db.dispose()

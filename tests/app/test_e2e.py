@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import PASSWORD, ROOT
+from tests.app.conftest import CONTRADICTING_FAQ, PASSWORD, ROOT, submit_new_article
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
 
@@ -167,33 +167,8 @@ def type_into(page, label: str, text: str, *, area: bool = False) -> None:
     idle(page)
 
 
-def submit_contradiction(home: Path) -> None:
-    """erin submits an FAQ whose figure contradicts the published delay policy (50%)."""
-    from kb.db import Database
-    from kb.model import ArticleContent, ArticleType
-    from review import editing, workflow
-
-    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
-    with db.session() as session:
-        editing.create_draft(
-            session,
-            "erin",
-            ArticleContent(
-                id="faq-delay",
-                type=ArticleType.FAQ,
-                title="快递延误怎么赔",
-                question="快递延误了能赔多少？",
-                body="快件超过承诺时限48小时未送达的，按运费的30%赔偿。\n",
-                tags=["延误"],
-            ),
-        )
-    with db.session() as session:
-        workflow.submit(session, "erin", "faq-delay")
-    db.dispose()
-
-
 def test_author_reviewer_publisher_agent(page, kb_home: Path):
-    submit_contradiction(kb_home)
+    submit_new_article(kb_home, "erin", CONTRADICTING_FAQ)  # contradicts the 50 % policy
     page.get_by_label("用户名").wait_for()
     shot(page, "00-sign-in")
     sign_in(page, "alice")

@@ -9,7 +9,7 @@ from kb.index import IndexStore
 from kb.model import State
 from review import editing, users, workflow
 from review.versions import versions_of
-from tests.app.conftest import PASSWORD, ROOT
+from tests.app.conftest import CONTRADICTING_FAQ, PASSWORD, ROOT, submit_new_article
 
 
 def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
@@ -228,25 +228,7 @@ def test_the_author_sees_why_a_version_was_rejected(page_test, app_kb):
 
 
 def test_review_queue_shows_a_contradiction_side_by_side(page_test, app_kb):
-    from kb.model import ArticleContent, ArticleType
-
-    db = db_of(app_kb)
-    with db.session() as session:
-        editing.create_draft(
-            session,
-            "alice",
-            ArticleContent(
-                id="faq-delay",
-                type=ArticleType.FAQ,
-                title="快递延误怎么赔",
-                question="快递延误了能赔多少？",
-                body="快件超过承诺时限48小时未送达的，按运费的30%赔偿。\n",
-                tags=["延误"],
-            ),
-        )
-    with db.session() as session:
-        workflow.submit(session, "alice", "faq-delay")
-    db.dispose()
+    submit_new_article(app_kb, "alice", CONTRADICTING_FAQ)
     at = page_test("review_queue", "bob").run()
     assert not at.exception
     assert "与已发布文章矛盾：1 处" in at.warning[0].value
