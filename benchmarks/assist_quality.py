@@ -9,7 +9,7 @@ vectors through the embedding cache, real FAISS and BM25) and sends every messag
 - ``tests/data/assist_offtopic.jsonl`` (nothing in the knowledge base answers them),
 - ``tests/data/assist_crosslang.jsonl`` when that file exists,
 
-through the real ``Suggester`` the way the front ends do (``kb.understand.answer_message``:
+through the real ``Suggester`` the way the front ends do (``kb.message_answer.answer_message``:
 the message reduced to its question(s), each answered or handed off), as of the day the
 labels were written (2026-11-22), with the audience of the line (``public`` by default).
 ``--plain`` sends the whole message to ``Suggester.suggest`` instead, as kb did before
@@ -99,9 +99,7 @@ def load(path: Path, split: str) -> list[Message]:
         else:
             questions = [list(data["relevant"])] if data["relevant"] else []
         out.append(
-            Message(
-                data["id"], data["query"], questions, data.get("audience", "public"), split
-            )
+            Message(data["id"], data["query"], questions, data.get("audience", "public"), split)
         )
     return out
 
@@ -140,7 +138,7 @@ def make_asker(config: Config, plain: bool) -> Callable[[str, SearchFilters], li
     suggester.warm_up()
     if plain:
         return lambda text, filters: [suggester.suggest(text, filters, log=False).to_dict()]
-    from kb.understand import answer_message
+    from kb.message_answer import answer_message
 
     def ask(text: str, filters: SearchFilters) -> list[dict]:
         reply = answer_message(suggester, text, filters, log=False)

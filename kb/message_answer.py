@@ -1,0 +1,167 @@
+"""Answering a whole customer message: each question it asks answered (or handed off) apart.
+
+``answer_message(suggester, message, filters)`` reduces the message to its question(s)
+(``kb.understand.reduce_message``), asks ``Suggester.suggest`` once per question and
+returns a ``MessageReply``: one ``ReplyPart`` (the question as kb read it, and its own
+``Answer`` with its own citations) per question. Rules:
+
+- Two questions whose answers start from the same article are one question (the customer
+  asked the same thing twice): the first part stays.
+- A part that carries no question of its own (a described problem: "显示已签收但我没收到")
+  and hands off is dropped when another part answers; a single part is always kept.
+- When a one-question message hands off, the whole message is tried as it was (the reduction
+  may have cut what mattered); the better-confident answer is kept.
+
+The request is logged once (``QueryLog``), with the whole message masked, whatever the number
+of parts: ``log_columns`` folds the parts into one row. Every part shares the request id.
+
+The public form (``MessageReply.to_dict``) is the first part's answer object, as
+``Answer.to_dict`` gives it (so a single question reads as before), plus ``parts``: every
+part's answer object with its ``question``. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kb.db import Database
+from kb.filters import SearchFilters
+from kb.model import Audience
+from kb.querylog import query_log_record
+from kb.suggest import Answer, Suggester
+from kb.tables import QueryLog
+from kb.understand import reduce_message, split_clauses
+
+
+@dataclass
+class ReplyPart:
+    """One question of a message and its answer (or hand-off)."""
+
+    question: str
+    answer: Answer
+    asked: bool = True  # False: a described problem without a question of its own
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer object with the question kb answered."""
+        return {"question": self.question, **self.answer.to_dict()}
+
+
+@dataclass
+class MessageReply:
+    """The reply to one message: its parts, in the order the message asks them."""
+
+    message: str
+    parts: list[ReplyPart]
+    latency_ms: float = 0.0
+
+    @property
+    def first(self) -> Answer:
+        """The first part's answer (the whole reply of a one-question message)."""
+        return self.parts[0].answer
+
+    @property
+    def answered(self) -> bool:
+        """True when at least one part is answered."""
+        return any(p.answer.answer for p in self.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The first part's answer object, its latency the whole request's, plus ``parts``."""
+        data = self.first.to_dict()
+        data["latency_ms"] = round(self.latency_ms, 1)
+        data["parts"] = [p.to_dict() for p in self.parts]
+        return data
+
+
+def _asks(query: str) -> bool:
+    """True when ``query`` holds a question clause (not only a described problem)."""
+    return any(c.kind == "question" for c in split_clauses(query))
+
+
+def _first_article(answer: Answer) -> str | None:
+    """The article the answer cites first, None for a hand-off."""
+    return answer.citations[0].article_id if answer.answer and answer.citations else None
+
+
+def _prune(parts: list[ReplyPart]) -> list[ReplyPart]:
+    """Drop repeated questions and unasked hand-offs (see the module docstring)."""
+    kept: list[ReplyPart] = []
+    seen: set[str] = set()
+    for part in parts:
+        article = _first_article(part.answer)
+        if article is not None and article in seen:
+            continue
+        if article is not None:
+            seen.add(article)
+        kept.append(part)
+    if any(p.answer.answer for p in kept):
+        kept = [p for p in kept if p.answer.answer or p.asked]
+    return kept or parts[:1]
+
+
+def answer_message(
+    suggester: Suggester,
+    message: str,
+    filters: SearchFilters | None = None,
+    *,
+    top_k: int | None = None,
+    request_id: str | None = None,
+    log: bool = True,
+    channel: str = "",
+    requester: str = "",
+) -> MessageReply:
+    """Answer every question ``message`` asks (see the module docstring).
+
+    ``log=False`` skips the ``QueryLog`` row (the HTTP API writes its own with
+    ``log_columns``).
+    """
+    started = time.perf_counter()
+    filters = filters or SearchFilters()
+    parts: list[ReplyPart] = []
+    for question in reduce_message(message):
+        answer = suggester.suggest(question, filters, top_k=top_k, request_id=request_id, log=False)
+        request_id = request_id or answer.request_id
+        parts.append(ReplyPart(question, answer, asked=_asks(question)))
+    if len(parts) == 1 and parts[0].answer.handoff and parts[0].question != message.strip():
+        whole = suggester.suggest(message, filters, top_k=top_k, request_id=request_id, log=False)
+        if not whole.handoff:
+            parts = [ReplyPart(message.strip(), whole)]
+    reply = MessageReply(message, _prune(parts), (time.perf_counter() - started) * 1000)
+    if log and suggester.log_writer is not None:
+        suggester.log_writer.log_query(log_columns(reply, channel, requester))
+    elif log and suggester.db is not None:
+        record(suggester.db, reply, channel=channel, requester=requester)
+    return reply
+
+
+def log_columns(
+    reply: MessageReply, channel: str, requester: str, session_id: str | None = None
+) -> dict[str, Any]:
+    """The one ``QueryLog`` row of a message: the whole message masked, every part's
+    citations, answered when a part is, a hand-off when a part is, the lowest confidence."""
+    data = reply.first.to_dict()
+    answers = [p.answer for p in reply.parts]
+    texts = [a.answer for a in answers if a.answer]
+    data["answer"] = "\n\n".join(texts) if texts else None
+    data["handoff"] = any(a.handoff for a in answers)
+    data["citations"] = [c.to_dict() for a in answers for c in a.citations]
+    data["confidence"] = min(a.confidence for a in answers)
+    data["reason"] = next((a.reason for a in answers if a.reason), None)
+    return query_log_record(
+        data,
+        reply.message,
+        audience=Audience(reply.first.filters.get("audience", "public")),
+        requester=requester,
+        channel=channel,
+        latency_ms=reply.latency_ms,
+        session_id=session_id,
+    )
+
+
+def record(db: Database, reply: MessageReply, channel: str = "", requester: str = "") -> None:
+    """Log one message in ``QueryLog`` now (one row, masked; see ``log_columns``)."""
+    columns = log_columns(reply, channel, requester)
+    with db.session() as session:
+        session.add(QueryLog(ts=datetime.now(UTC), **columns))
