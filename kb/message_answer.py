@@ -27,13 +27,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from kb.config import Config
 from kb.db import Database
 from kb.filters import SearchFilters
+from kb.index import IndexSnapshot
 from kb.model import Audience
 from kb.querylog import query_log_record
+from kb.replytext import reply_text, sendable_text
 from kb.suggest import Answer, Suggester
 from kb.tables import QueryLog
-from kb.understand import reduce_message, split_clauses
+from kb.understand import read_message
 
 
 @dataclass
@@ -75,11 +78,6 @@ class MessageReply:
         return data
 
 
-def _asks(query: str) -> bool:
-    """True when ``query`` holds a question clause (not only a described problem)."""
-    return any(c.kind == "question" for c in split_clauses(query))
-
-
 def _first_article(answer: Answer) -> str | None:
     """The article the answer cites first, None for a hand-off."""
     return answer.citations[0].article_id if answer.answer and answer.citations else None
@@ -111,6 +109,7 @@ def answer_message(
     log: bool = True,
     channel: str = "",
     requester: str = "",
+    snapshot: IndexSnapshot | None = None,
 ) -> MessageReply:
     """Answer every question ``message`` asks (see the module docstring).
 
@@ -120,12 +119,14 @@ def answer_message(
     started = time.perf_counter()
     filters = filters or SearchFilters()
     parts: list[ReplyPart] = []
-    for question in reduce_message(message):
-        answer = suggester.suggest(question, filters, top_k=top_k, request_id=request_id, log=False)
+    for question in read_message(message):
+        answer = suggester.suggest(
+            question.text, filters, top_k, request_id, log=False, snapshot=snapshot
+        )
         request_id = request_id or answer.request_id
-        parts.append(ReplyPart(question, answer, asked=_asks(question)))
+        parts.append(ReplyPart(question.text, answer, asked=question.asked))
     if len(parts) == 1 and parts[0].answer.handoff and parts[0].question != message.strip():
-        whole = suggester.suggest(message, filters, top_k=top_k, request_id=request_id, log=False)
+        whole = suggester.suggest(message, filters, top_k, request_id, log=False, snapshot=snapshot)
         if not whole.handoff:
             parts = [ReplyPart(message.strip(), whole)]
     reply = MessageReply(message, _prune(parts), (time.perf_counter() - started) * 1000)
@@ -136,21 +137,30 @@ def answer_message(
     return reply
 
 
+def folded(data: dict[str, Any]) -> dict[str, Any]:
+    """A message's answer object (``MessageReply.to_dict``) folded into one for the query
+    log: every part's answer and citations, answered when a part is, a hand-off when a part
+    is, the lowest confidence, the first reason."""
+    parts = data.get("parts") or []
+    if len(parts) <= 1:
+        return data
+    texts = [p["answer"] for p in parts if p.get("answer")]
+    return {
+        **data,
+        "answer": "\n\n".join(texts) if texts else None,
+        "handoff": any(p.get("handoff") for p in parts),
+        "citations": [c for p in parts for c in p.get("citations") or []],
+        "confidence": min(float(p.get("confidence") or 0.0) for p in parts),
+        "reason": next((p["reason"] for p in parts if p.get("reason")), None),
+    }
+
+
 def log_columns(
     reply: MessageReply, channel: str, requester: str, session_id: str | None = None
 ) -> dict[str, Any]:
-    """The one ``QueryLog`` row of a message: the whole message masked, every part's
-    citations, answered when a part is, a hand-off when a part is, the lowest confidence."""
-    data = reply.first.to_dict()
-    answers = [p.answer for p in reply.parts]
-    texts = [a.answer for a in answers if a.answer]
-    data["answer"] = "\n\n".join(texts) if texts else None
-    data["handoff"] = any(a.handoff for a in answers)
-    data["citations"] = [c.to_dict() for a in answers for c in a.citations]
-    data["confidence"] = min(a.confidence for a in answers)
-    data["reason"] = next((a.reason for a in answers if a.reason), None)
+    """The one ``QueryLog`` row of a message (``folded``), the whole message masked."""
     return query_log_record(
-        data,
+        folded(reply.to_dict()),
         reply.message,
         audience=Audience(reply.first.filters.get("audience", "public")),
         requester=requester,
@@ -165,3 +175,23 @@ def record(db: Database, reply: MessageReply, channel: str = "", requester: str 
     columns = log_columns(reply, channel, requester)
     with db.session() as session:
         session.add(QueryLog(ts=datetime.now(UTC), **columns))
+
+
+def part_text(part: dict[str, Any]) -> str | None:
+    """One part's clean text (no markers, no greeting or closing); None on hand-off."""
+    cited = [int(c["n"]) for c in part.get("citations") or [] if c.get("n") is not None]
+    return reply_text(part.get("answer"), cited)
+
+
+def message_text(data: dict[str, Any], config: Config) -> str | None:
+    """The reply to send for a message's answer object (``MessageReply.to_dict``): every
+    answered part's clean text, in order, between the configured greeting and closing;
+    None when every part hands off. One part: ``kb.replytext.sendable_text``."""
+    parts = data.get("parts") or []
+    if len(parts) <= 1:
+        return sendable_text(data, config)
+    texts = [t for t in (part_text(p) for p in parts) if t]
+    if not texts:
+        return None
+    pieces = [config.reply_greeting.strip(), *texts, config.reply_closing.strip()]
+    return "\n".join(p for p in pieces if p)

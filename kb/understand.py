@@ -199,16 +199,31 @@ def _query(segment: list[Clause]) -> str:
     return "，".join([*before[-2:], asked]) if before and leans else asked
 
 
-def reduce_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[str]:
-    """The question(s) ``message`` asks, one retrieval query each (see the module docstring).
+@dataclass(frozen=True)
+class Question:
+    """One question of a message: its retrieval query, and whether it was asked as a
+    question (False: a described problem without a question of its own)."""
 
-    Never empty: a message with nothing recognisable left is returned stripped, as one question.
-    """
+    text: str
+    asked: bool
+
+
+def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Question]:
+    """The questions ``message`` asks (see the module docstring); never empty: a message with
+    nothing recognisable left is returned stripped, as one question."""
     if max_questions < 1:
         raise ValueError("max_questions must be at least 1")
-    segments = _segments(split_clauses(message), max_questions)
-    queries = [q for q in (_query(s) for s in segments) if q]
-    return queries or [message.strip()]
+    out = []
+    for segment in _segments(split_clauses(message), max_questions):
+        query = _query(segment)
+        if query:
+            out.append(Question(query, any(c.kind == "question" for c in segment)))
+    return out or [Question(message.strip(), True)]
+
+
+def reduce_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[str]:
+    """The retrieval queries of the questions ``message`` asks (``read_message``)."""
+    return [q.text for q in read_message(message, max_questions)]
 
 
 @component
