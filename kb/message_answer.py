@@ -71,10 +71,14 @@ class MessageReply:
         return any(p.answer.answer for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """The first part's answer object, its latency the whole request's, plus ``parts``."""
+        """The first part's answer object, its latency the whole request's, plus ``parts``;
+        with several parts, ``text`` is every answered part's clean text."""
         data = self.first.to_dict()
         data["latency_ms"] = round(self.latency_ms, 1)
         data["parts"] = [p.to_dict() for p in self.parts]
+        if len(self.parts) > 1:
+            texts = [p["text"] for p in data["parts"] if p["text"]]
+            data["text"] = "\n".join(texts) if texts else None
         return data
 
 
