@@ -59,8 +59,11 @@ def reply_notes(
     return notes
 
 
-def show_reply(data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: str) -> None:
-    """The reply (or the plain hand-off message) with its banner, warnings and copy button."""
+def show_reply(
+    data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: str, key: str | None = None
+) -> None:
+    """The reply (or the plain hand-off message) with its banner, warnings and copy button
+    (``key``: the copy button's, unique on the page; default from the request id)."""
     if not data.get("answer"):
         st.warning(t("no_answer", lang=lang))
         reason = data.get("detail") or data.get("reason")
@@ -79,7 +82,7 @@ def show_reply(data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: st
     st.html(render.reply_html(data["answer"], titles))
     label = t("copy_internal", lang=lang) if notes.internal else t("copy", lang=lang)
     text = sendable_text(data, services().config) or ""
-    render.copy_button(text, key=data["request_id"][:12], label=label)
+    render.copy_button(text, key=key or data["request_id"][:12], label=label)
     st.caption(
         t("confidence", lang=lang, value=float(data.get("confidence") or 0))
         + " · "

@@ -38,6 +38,9 @@ LAUNCH_ARGS = [
 ]
 NEW_ID = "faq-change-address"
 REWORDED = "收货地址写错了还能改吗"
+PASTED = (
+    "您好！我的快递丢了怎么办？单号SF1402348812345，急死了。\n另外，收货地址写错了还能改吗？谢谢"
+)
 
 
 def free_port() -> int:
@@ -252,6 +255,26 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     served = page.get_by_text(re.compile(r"耗时 \d+ 毫秒")).first.inner_text()
     assert int(re.search(r"耗时 (\d+) 毫秒", served).group(1)) < 1000
     shot(page, "06-agent-second-question")
+    # a pasted customer message asking two things: each question answered with its own
+    # citations and copy button, and one button that copies the whole reply (issue 11)
+    page.get_by_label("客户问题").fill(PASTED)
+    page.get_by_role("button", name="获取建议回复").click()
+    idle(page)
+    page.get_by_text("这条消息问了 2 个问题").wait_for()
+    assert page.get_by_role("heading", name=re.compile("^问题 1：.*丢了")).count() == 1
+    assert page.get_by_role("heading", name=re.compile("^问题 2：.*地址")).count() == 1
+    headings = page.get_by_role("heading", name=re.compile("^问题 \\d：")).all_inner_texts()
+    assert headings and not any("SF1402348812345" in h for h in headings)  # no waybill number
+    replies = page.locator(".kb-reply")
+    assert replies.count() >= 1
+    assert page.get_by_text("[1] 快件丢失怎么办 · faq-lost-parcel").count() == 1
+    shot(page, "06b-agent-two-questions")
+    page.frame_locator("iframe").last.get_by_role("button", name="复制完整回复").click()
+    page.wait_for_timeout(300)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    expected = [re.sub(r"\s*\[\d+\]", "", r).strip() for r in replies.all_inner_texts()]
+    assert copied == "\n".join(expected)  # every answered part, without markers
+    assert "24小时内核实" in copied
     sign_out(page)
 
     # a rewrite that takes the lost-parcel FAQ off its topic: the reviewer sees, before

@@ -124,9 +124,11 @@ class TestSuggestCommand:
         assert "policy-returns" in out
         assert "confidence" in out
 
-
     def test_a_pasted_message_with_two_questions_gets_two_answers(self, kb_home: Path) -> None:
-        message = "您好，单号SF1402348812345。退款几天能到账？另外，商品质量有问题，换货的来回运费谁出？谢谢"
+        message = (
+            "您好，单号SF1402348812345。退款几天能到账？"
+            "另外，商品质量有问题，换货的来回运费谁出？谢谢"
+        )
         code, out = invoke("suggest", message, "--json")
         assert code == 0, out
         data = json.loads(out)
