@@ -71,6 +71,7 @@ _FILLER_ZH = re.compile(
             r"(?:我的?|收件人|寄件人|联系)?(?:电话|手机号?码?|号码|邮箱|微信|qq|联系方式)"
             r"(?:是|为|:|：)?",
             r"(?:订单|运单|快递单|物流单)?(?:单号|编号)(?:是|为|:|：)?|姓[\u4e00-\u9fff]",
+            r"(?:我叫|我的名字是|我的名字叫|本人)[\u4e00-\u9fff]{1,4}",
             r"[吧呀啊哦呢嘛啦哈了的]+",
         ]
     )
@@ -85,6 +86,7 @@ _FILLER_EN = re.compile(
             r"please (?:help|reply)(?: asap| soon)?|asap|regards|cheers|best wishes",
             r"i(?:'m| am) (?:really |so |very )?(?:worried|upset|angry|frustrated|annoyed)",
             r"(?:my )?(?:number|phone|email|order|tracking|waybill)(?: number)?(?: is)?",
+            r"(?:my name is|this is|i am|i'm) [a-z]+(?: [a-z]+)?",
             r"two things|a few things|several things|quick question|one more thing",
         ]
     )
@@ -93,7 +95,7 @@ _FILLER_EN = re.compile(
 )
 
 _QUESTION_CUE = re.compile(
-    r"吗|么|怎|如何|多少|多久|多长|几[天点个倍号时次年月周钱块]|什么|啥|哪|能不能|可不可以|可以不|"
+    r"吗|么|怎|如何|多少|多久|多长|(?<![好十])几[天点个倍号时次年月周钱块]|什么|啥|哪|能不能|可不可以|可以不|"
     r"是不是|为什么|为何|要不要|有没有|咋|行不行|行吗|是否|谁|呢|能否|会不会|算不算|对不对|"
     r"有啥|难道|^(?:how|what|when|where|why|which|who|whom|whose|can|could|is|are|am|was|"
     r"do|does|did|will|would|should|shall|may|might|have|has)\b",
