@@ -9,8 +9,10 @@ returns a ``MessageReply``: one ``ReplyPart`` (the question as kb read it, and i
   asked the same thing twice): the first part stays.
 - A part that carries no question of its own (a described problem: "显示已签收但我没收到")
   and hands off is dropped when another part answers; a single part is always kept.
-- When a one-question message hands off, the whole message is tried as it was (the reduction
-  may have cut what mattered); the better-confident answer is kept.
+- A question that hands off is asked again in its other readings (``Question.alternatives``:
+  its question clauses alone, its question sentences whole); the first that answers is kept.
+- When a one-question message still hands off, the whole message is tried as it was (the
+  reduction may have cut what mattered) and kept if it answers.
 
 The request is logged once (``QueryLog``), with the whole message masked, whatever the number
 of parts: ``log_columns`` folds the parts into one row. Every part shares the request id.
@@ -36,7 +38,7 @@ from kb.querylog import query_log_record
 from kb.replytext import reply_text, sendable_text
 from kb.suggest import Answer, Suggester
 from kb.tables import QueryLog
-from kb.understand import read_message
+from kb.understand import Question, read_message
 
 
 @dataclass
@@ -103,6 +105,29 @@ def _prune(parts: list[ReplyPart]) -> list[ReplyPart]:
     return kept or parts[:1]
 
 
+def _ask(
+    suggester: Suggester,
+    question: Question,
+    filters: SearchFilters,
+    top_k: int | None,
+    request_id: str | None,
+    snapshot: IndexSnapshot | None,
+) -> ReplyPart:
+    """One question answered: its query, or else the first of its other readings that
+    answers (``kb.understand``); a hand-off of the query when none does."""
+    first: ReplyPart | None = None
+    for reading in (question.text, *question.alternatives):
+        answer = suggester.suggest(
+            reading, filters, top_k, request_id, log=False, snapshot=snapshot
+        )
+        request_id = request_id or answer.request_id
+        part = ReplyPart(reading, answer, asked=question.asked)
+        if not answer.handoff:
+            return part
+        first = first or part
+    return first or part
+
+
 def answer_message(
     suggester: Suggester,
     message: str,
@@ -124,11 +149,9 @@ def answer_message(
     filters = filters or SearchFilters()
     parts: list[ReplyPart] = []
     for question in read_message(message):
-        answer = suggester.suggest(
-            question.text, filters, top_k, request_id, log=False, snapshot=snapshot
-        )
-        request_id = request_id or answer.request_id
-        parts.append(ReplyPart(question.text, answer, asked=question.asked))
+        part = _ask(suggester, question, filters, top_k, request_id, snapshot)
+        request_id = request_id or part.answer.request_id
+        parts.append(part)
     if len(parts) == 1 and parts[0].answer.handoff and parts[0].question != message.strip():
         whole = suggester.suggest(message, filters, top_k, request_id, log=False, snapshot=snapshot)
         if not whole.handoff:

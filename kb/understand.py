@@ -208,6 +208,22 @@ class Question:
 
     text: str
     asked: bool
+    alternatives: tuple[str, ...] = ()
+
+
+def _alternatives(segment: list[Clause], query: str) -> tuple[str, ...]:
+    """Other readings of one question of a longer message, to try when ``query`` finds no
+    confident answer: its question clauses alone, and its question sentences whole. A
+    question of one sentence has none (it is read whole)."""
+    questions = [c for c in segment if c.kind == "question"]
+    asking = {c.sentence for c in questions}
+    if not questions or len({c.sentence for c in segment}) == 1:
+        return ()
+    readings = [
+        "，".join(c.text for c in questions),
+        "，".join(c.text for c in segment if c.sentence in asking),
+    ]
+    return tuple(r for r in dict.fromkeys(readings) if r and r != query)
 
 
 def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Question]:
@@ -219,7 +235,8 @@ def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Quest
     for segment in _segments(split_clauses(message), max_questions):
         query = _query(segment)
         if query:
-            out.append(Question(query, any(c.kind == "question" for c in segment)))
+            asked = any(c.kind == "question" for c in segment)
+            out.append(Question(query, asked, _alternatives(segment, query)))
     return out or [Question(message.strip(), True)]
 
 
