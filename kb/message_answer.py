@@ -38,7 +38,7 @@ from kb.querylog import query_log_record
 from kb.replytext import reply_text, sendable_text
 from kb.suggest import Answer, Suggester
 from kb.tables import QueryLog
-from kb.understand import Question, read_message
+from kb.understand import Question, read_message, same_words
 
 
 @dataclass
@@ -152,7 +152,7 @@ def answer_message(
         part = _ask(suggester, question, filters, top_k, request_id, snapshot)
         request_id = request_id or part.answer.request_id
         parts.append(part)
-    if len(parts) == 1 and parts[0].answer.handoff and parts[0].question != message.strip():
+    if len(parts) == 1 and parts[0].answer.handoff and not same_words(parts[0].question, message):
         whole = suggester.suggest(message, filters, top_k, request_id, log=False, snapshot=snapshot)
         if not whole.handoff:
             parts = [ReplyPart(message.strip(), whole)]

@@ -240,6 +240,11 @@ def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Quest
     return out or [Question(message.strip(), True)]
 
 
+def same_words(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ at most in punctuation and spaces."""
+    return _content(a).lower() == _content(b).lower()
+
+
 def reduce_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[str]:
     """The retrieval queries of the questions ``message`` asks (``read_message``)."""
     return [q.text for q in read_message(message, max_questions)]
