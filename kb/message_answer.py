@@ -197,6 +197,31 @@ def log_columns(
     )
 
 
+@dataclass
+class FoldedAnswer:
+    """A message's reply folded into one answer object (``folded``)."""
+
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The folded answer object."""
+        return self.data
+
+
+class MessageAnswering:
+    """Answer replay's engine (``kb.replay.Answering``) for messages: a logged request is
+    replayed as the front ends answer it, the whole message, each question apart."""
+
+    def __init__(self, suggester: Suggester) -> None:
+        """Answer with ``suggester``."""
+        self.suggester = suggester
+
+    def suggest(self, question: str, filters: SearchFilters, *, log: bool) -> FoldedAnswer:
+        """The folded reply to the message ``question`` (as the query log keeps it)."""
+        reply = answer_message(self.suggester, question, filters, log=log)
+        return FoldedAnswer(folded(reply.to_dict()))
+
+
 def record(db: Database, reply: MessageReply, channel: str = "", requester: str = "") -> None:
     """Log one message in ``QueryLog`` now (one row, masked; see ``log_columns``)."""
     columns = log_columns(reply, channel, requester)

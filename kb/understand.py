@@ -34,7 +34,7 @@ from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
 
-from kb.privacy import find_personal_data
+from kb.privacy import TAGS, find_personal_data
 from kb.text import to_simplified
 
 #: At most this many questions are taken from one message; later ones join the last.
@@ -43,6 +43,7 @@ MAX_QUESTIONS = 3
 _SPEAKER = re.compile(
     r"^[ \t]*(?:客户|顾客|用户|买家|客人|customer|user|client|buyer)[ \t]*[:：]", re.I | re.M
 )
+_MASK_TAG = re.compile("|".join(re.escape(tag) for tag in TAGS.values()))
 _SENTENCE = re.compile(r"[^。！？!?；;\n…]+[。！？!?；;\n…]*|[。！？!?；;\n…]+")
 _ENGLISH_STOP = re.compile(r"(?<=[a-z0-9)\"'])\.(?=\s|$)", re.I)
 _CLAUSE = re.compile(r"[，,～~]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
@@ -129,7 +130,7 @@ def _cut_personal_data(text: str) -> str:
     """``text`` without personal data, reference numbers and chat speaker labels."""
     for found in reversed(find_personal_data(text)):
         text = text[: found.start] + " " + text[found.end :]
-    text = _SPEAKER.sub("", text)
+    text = _MASK_TAG.sub(" ", _SPEAKER.sub("", text))  # already masked: a logged message
     return re.sub(r"[(（]\s*[)）]", " ", text)
 
 

@@ -125,3 +125,18 @@ def test_one_masked_log_row_per_message(suggester: Suggester, db: Database) -> N
     assert cited == [a for a in dict.fromkeys(first_articles(reply)) if a] or len(cited) >= 2
     assert all(p.answer.request_id == reply.first.request_id for p in reply.parts)
     assert folded(reply.to_dict())["answer"].count("[1]") >= 2  # both parts' answers logged
+
+
+def test_a_logged_message_replays_as_it_was_answered(suggester: Suggester, db: Database) -> None:
+    from kb.message_answer import MessageAnswering
+    from kb.replay import replay_request
+
+    message = "你好，单号SF1402348812345。香水可以寄吗？另外，退款几天能到账？谢谢"
+    reply = answer_message(suggester, message, PUBLIC, channel="app", requester="dave")
+    with db.session() as session:
+        data = replay_request(session, reply.first.request_id, MessageAnswering(suggester))
+    assert data["question"] == "你好，单号[单号]。香水可以寄吗？另外，退款几天能到账？谢谢"
+    assert [c["article_id"] for c in data["then"]["citations"]] == [
+        c["article_id"] for c in data["now"]["citations"]
+    ]
+    assert len(data["now"]["citations"]) >= 2  # both questions' citations, then and now

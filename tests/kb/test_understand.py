@@ -27,6 +27,10 @@ class TestWhatIsLeftOut:
         assert "example" not in question and "5678" not in question
         assert question == "发票怎么开"
 
+    def test_already_masked_text(self) -> None:
+        message = "您好，我手机[手机号]，单号[单号]。香水能寄吗？谢谢"
+        assert reduce_message(message) == ["香水能寄吗"]
+
     def test_chat_transcript_labels(self) -> None:
         message = "客户：在吗\n客户：我买的杯子碎了\n客户：能退吗？\n客户：谢谢"
         assert reduce_message(message) == ["我买的杯子碎了，能退吗"]
