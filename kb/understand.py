@@ -103,10 +103,11 @@ _QUESTION_CUE = re.compile(
     re.I,
 )
 _TOPIC_MARKER = re.compile(
-    r"^(?:另外|还有(?:一个问题|个问题|一件事|就是|一个)?|顺便(?:问一?下|说一?下|问问|咨询一?下)?|"
-    r"再(?:问|咨询)一?下|其次|其二|第二|以及|此外|"
-    r"(?:and )?also|another (?:question|thing)|besides|by the way|btw|secondly|plus)"
-    r"[\s:：,，]*",
+    r"^(?:另外|还有(?:一个问题|个问题|一件事|就是|一个)?(?![0-9零一二三四五六七八九十两几多半天人])|"
+    r"顺便(?:问一?下|说一?下|问问|咨询一?下)?|再(?:问|咨询)一?下|其次|其二|第二个问题|"
+    r"第二(?=[:：,，、])|以及|此外|"
+    r"(?:and )?also(?=[\s,:]|$)|another (?:question|thing)|besides|by the way|btw|secondly)"
+    r"[\s:：,，、]*",
     re.I,
 )
 _DEICTIC = re.compile(
@@ -157,7 +158,7 @@ def split_clauses(message: str) -> list[Clause]:
     pending = False  # a topic marker standing alone ("还有，…") marks the next clause
     for number, sentence in enumerate(_SENTENCE.findall(text)):
         asks = bool(re.search(r"[？?]", sentence))
-        body = sentence.strip().rstrip("。！？!?；;…").strip()
+        body = sentence.strip().rstrip("。！？!?；;….").strip()
         parts = [p.strip(" \t:：") for p in _CLAUSE.split(body) if p.strip(" \t:：")]
         for i, part in enumerate(parts):
             marker = _TOPIC_MARKER.match(to_simplified(part).lower())

@@ -103,6 +103,17 @@ class TestTwoQuestions:
         assert [q.text for q in questions] == ["物流显示签收了但我没收到", "发票在哪开"]
         assert [q.asked for q in questions] == [False, True]
 
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "我寄了一箱橙子。还有三天就过年了，快递会停运吗？",
+            "快递昨天就到驿站了。第二天我去取的时候说找不到了，怎么办？",
+            "I ordered a lamp. I also wonder, can I return it?",
+        ],
+    )
+    def test_words_that_only_look_like_topic_markers(self, message: str) -> None:
+        assert len(reduce_message(message)) == 1
+
     def test_two_question_marks_on_one_topic_stay_one_question(self) -> None:
         assert reduce_message("理赔需要什么材料？多久能到账？") == ["理赔需要什么材料，多久能到账"]
 
