@@ -190,6 +190,7 @@ def main() -> None:
     default_cache = Path(os.environ.get("KB_BENCH_CACHE", Path.home() / ".cache" / "kb-bench"))
     parser.add_argument("--cache-dir", type=Path, default=default_cache)
     parser.add_argument("--sets", nargs="*", default=SETS)
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="where the sets are")
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,7 +202,7 @@ def main() -> None:
             print(f"\n# split {split}; {path_label}; as of {LABELS_AS_OF}; load {load_avg:.1f}")
             print(HEADER)
             for name in args.sets:
-                path = DATA / f"{name}.jsonl"
+                path = args.data_dir / f"{name}.jsonl"
                 if path.exists():
                     messages = load(path, split)
                     print(row(name, len(messages), run_set(messages, ask)), flush=True)
