@@ -151,6 +151,11 @@ def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) ->
     render.show_article(text, span)
 
 
+def _anchor(part: int) -> str:
+    """The id prefix of the citations of reply part ``part`` (0: a one-question reply)."""
+    return f"kb-cite-{part}-" if part else "kb-cite-"
+
+
 def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion], part: int = 0) -> None:
     citations = data.get("citations") or []
     if not citations:
@@ -159,7 +164,7 @@ def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion], part: in
     for cite in citations:
         row = rows.get((cite["article_id"], cite.get("version")))
         lang = resolve(row.lang if row is not None else None)
-        st.html(f'<div id="kb-cite-{int(cite["n"])}"></div>')
+        st.html(f'<div id="{_anchor(part)}{int(cite["n"])}"></div>')
         label = (
             f"\\[{cite['n']}\\] {md_text(cite.get('title', ''))} · {md_text(cite['article_id'])}"
         )
@@ -274,7 +279,7 @@ def _show_parts(
     st.info(t("parts_found", lang=lang, n=len(parts)))
     for k, part in enumerate(parts, start=1):
         st.subheader(t("part_heading", lang=lang, k=k, question=part.get("question", "")))
-        show_reply(part, rows, lang, key=f"p{k}-{data['request_id'][:12]}")
+        show_reply(part, rows, lang, key=f"p{k}-{data['request_id'][:12]}", anchor=_anchor(k))
         _citations(part, rows, part=k)
     whole = message_text(data, services().config)
     if whole:
