@@ -27,6 +27,10 @@ class TestWhatIsLeftOut:
         assert "example" not in question and "5678" not in question
         assert question == "发票怎么开"
 
+    def test_a_short_question_after_a_greeting_that_asks_too(self) -> None:
+        message = "在的吗。上周买的衣服退了。钱呢？"
+        assert reduce_message(message) == ["上周买的衣服退了，钱呢"]
+
     def test_already_masked_text(self) -> None:
         message = "您好，我手机[手机号]，单号[单号]。香水能寄吗？谢谢"
         assert reduce_message(message) == ["香水能寄吗"]
