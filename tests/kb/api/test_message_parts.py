@@ -7,6 +7,7 @@ base and index, real model, real SQLite; tests/kb/api/conftest.py).
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -68,10 +69,15 @@ def test_one_masked_query_log_row_per_request(kb_server: Kb) -> None:
     rid = ask(kb_server, "public", TWO)["request_id"]
     db = Database(kb_server.config.effective_database_url)
     try:
-        with db.session() as session:
-            rows = session.scalars(select(QueryLog).where(QueryLog.request_id == rid)).all()
-            [row] = rows
-            question, cited = row.question, list(row.cited_article_ids)
+        deadline = time.monotonic() + 30  # the server writes its log rows off the request path
+        while True:
+            with db.session() as session:
+                rows = session.scalars(select(QueryLog).where(QueryLog.request_id == rid)).all()
+                if rows or time.monotonic() > deadline:
+                    [row] = rows
+                    question, cited = row.question, list(row.cited_article_ids)
+                    break
+            time.sleep(0.2)
     finally:
         db.dispose()
     assert question.startswith("您好！快件损坏怎么理赔？另外") and "13812345678" not in question
