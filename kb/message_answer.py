@@ -36,6 +36,7 @@ from kb.index import IndexSnapshot
 from kb.model import Audience
 from kb.querylog import query_log_record
 from kb.replytext import reply_text, sendable_text
+from kb.retrieval import QueryNormalizer
 from kb.suggest import Answer, Suggester
 from kb.tables import QueryLog
 from kb.understand import Question, read_message, same_words
@@ -140,12 +141,16 @@ def answer_message(
     requester: str = "",
     snapshot: IndexSnapshot | None = None,
 ) -> MessageReply:
-    """Answer every question ``message`` asks (see the module docstring).
+    """Answer every question ``message`` asks (see the module docstring). An empty or
+    overlong message is ``InvalidInput``, as a question is.
 
     ``log=False`` skips the ``QueryLog`` row (the HTTP API writes its own with
     ``log_columns``).
     """
     started = time.perf_counter()
+    # the whole message is checked as a question is (empty, too long: InvalidInput), before
+    # reading it: its reduced questions are shorter than what was sent
+    QueryNormalizer(suggester.config.api_max_question_chars).run(message)
     filters = filters or SearchFilters()
     parts: list[ReplyPart] = []
     for question in read_message(message):

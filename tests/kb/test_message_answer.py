@@ -140,3 +140,17 @@ def test_a_logged_message_replays_as_it_was_answered(suggester: Suggester, db: D
         c["article_id"] for c in data["now"]["citations"]
     ]
     assert len(data["now"]["citations"]) >= 2  # both questions' citations, then and now
+
+
+@pytest.mark.parametrize(
+    ("message", "error"), [("  ！？ ", "empty"), ("退款多久到账？" * 200, "longer than")]
+)
+def test_bad_input_is_a_clear_error_and_logs_nothing(
+    suggester: Suggester, db: Database, message: str, error: str
+) -> None:
+    from kb.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=error):
+        answer_message(suggester, message, PUBLIC)
+    with db.session() as session:
+        assert session.scalars(select(QueryLog)).all() == []
