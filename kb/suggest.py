@@ -8,8 +8,11 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
       "request_id": "3f2a...",            # also the QueryLog / feedback key
       "answer": "……[1]……[2]" | null,      # every sentence ends with its [n] marker
       "mode": "faq" | "extractive" | "generated" | null,
-      "citations": [{"n", "article_id", "version", "title", "type", "section",
-                     "effective_from", "effective_to", "passage", "char_start", "char_end"}],
+      "citations": [{"n", "article_id", "version", "title", "type", "section", "audience",
+                     "effective_from", "effective_to", "passage", "char_start", "char_end",
+                     "spans": [{"passage", "char_start", "char_end"}]}],  # one per article
+      "notes": [{"kind": "disagreement", "article_id", "figure", "other_figure", "about",
+                 "other": {...the other source's citation}}],
       "confidence": 0.0..1.0,             # P(top article answers), see kb.confidence
       "handoff": true | false,
       "reason": null | "no_results" | "low_confidence" | "no_grounded_sentence"
@@ -28,8 +31,11 @@ The answer:
   answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer. An
   FAQ published without answer text (its question is indexed) hands off instead, with
   reason ``no_answer_text``.
-- Otherwise an extractive reply (``kb.citations``): the best sentences of the top chunks,
-  each followed by the ``[n]`` of a citation whose passage is exactly that sentence.
+- Otherwise an extractive reply (``kb.compose``): the best sentences of the top chunks,
+  the best article first, no sentence of another article that is not about the question,
+  no two sources disagreeing on a figure (the newer or more specific one stays; the other
+  becomes a ``notes`` entry); each sentence followed by the ``[n]`` of its article's
+  citation, whose ``spans`` are exactly the cited sentences.
 - Below ``confidence_threshold``: ``answer`` null, ``handoff`` true and a reason; the
   question goes to the editors' unanswered queue (``QueryLog`` with ``handoff`` set).
 - With ``llm_base_url`` set, ``kb.llm.AnswerRewriter`` may rewrite the reply; only
@@ -49,14 +55,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
-from kb.citations import (
-    Citation,
-    TermWeights,
-    make_citation,
-    render_passage,
-    render_reply,
-    select_sentences,
-)
+from kb.citations import Citation, TermWeights, make_citation, render_passage, render_reply
+from kb.compose import compose_extractive, faq_disagreements
 from kb.confidence import Evidence, gather, probability
 from kb.config import Config
 from kb.db import Database
@@ -104,6 +104,7 @@ class Answer:
     evidence: dict[str, float] = field(default_factory=dict)
     llm: dict[str, Any] | None = None
     threshold: float | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the public answer object."""
@@ -113,6 +114,7 @@ class Answer:
             "text": reply_text(self.answer, [c.n for c in self.citations]),
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
+            "notes": self.notes,
             "confidence": round(self.confidence, 4),
             "handoff": self.handoff,
             "reason": self.reason,
@@ -154,14 +156,16 @@ class AnswerBuilder:
         self.weights.coverage({"预热"}, "预热")
 
     @component.output_types(
-        answer=str, mode=str, citations=list[Citation], reason=str, confidence=float
+        answer=str, mode=str, citations=list[Citation], reason=str, confidence=float, notes=list
     )
     def run(
         self, question: str, chunks: list[Document], evidence: Evidence | None
     ) -> dict[str, Any]:
-        """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered)."""
+        """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered),
+        ``notes`` (other sources that disagree on a figure, see ``kb.compose``)."""
         confidence = probability(evidence)
         out: dict[str, Any] = {"answer": "", "mode": "", "citations": [], "reason": ""}
+        out["notes"] = []
         out["confidence"] = confidence
         if not chunks or evidence is None:
             out["reason"] = "no_results"
@@ -179,12 +183,15 @@ class AnswerBuilder:
             start = int(top.meta.get("char_start", 0))
             out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
             out["answer"], out["mode"] = render_passage(text, 1), "faq"
+            disagreements = faq_disagreements(question, chunks, self.weights)
+            out["notes"] = [d.to_note() for d in disagreements]
             return out
-        sentences = select_sentences(question, chunks, self.weights, self.max_sentences)
-        if not sentences:
+        composed = compose_extractive(question, chunks, self.weights, self.max_sentences)
+        if not composed.sentences:
             out["reason"] = "no_grounded_sentence"
             return out
-        out["answer"], out["citations"] = render_reply(sentences)
+        out["answer"], out["citations"] = render_reply(composed.sentences)
+        out["notes"] = [d.to_note() for d in composed.disagreements]
         out["mode"] = "extractive"
         return out
 
@@ -283,6 +290,7 @@ class Suggester:
             evidence=evidence.to_dict() if evidence else {},
             llm=llm,
             threshold=self.builder.threshold,
+            notes=built["notes"],
         )
         if log and self.log_writer is not None:
             self.log_writer.log_query(log_columns(question, answer, channel, requester))
