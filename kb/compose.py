@@ -5,8 +5,8 @@ the agent must be told about the sources.
 article first, sentences in text order, no sentence of another article unless it is about
 the question), then removes disagreeing figures (``kb.disagreements.resolve``: the newer or
 more specific source stays, the other becomes a note). ``faq_disagreements`` does the
-check for an FAQ's direct answer, which is kept whole: it only notes what other sources
-about the question say otherwise.
+check for an FAQ's direct answer (``compose_faq``): the answer is kept whole unless a newer
+or more specific source contradicts one of its sentences, which it then replaces in place.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from kb.disagreements import Disagreement, resolve
 
 #: A sentence of another article is compared with the reply when it covers this share of
 #: the question (one that is not about the question is no "other source" for it).
-POOL_MIN_COVER = 0.3
+POOL_MIN_COVER = 0.2
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Composition:
 
     sentences: list[Sentence]
     disagreements: list[Disagreement] = field(default_factory=list)
+    changed: bool = False
 
 
 def _pool(question: str, chunks: list[Document], weights: TermWeights) -> list[Sentence]:
@@ -55,16 +56,14 @@ def compose_extractive(
     return Composition(reading_order(kept, kept[0].article_id), disagreements)
 
 
-def faq_disagreements(
-    question: str, chunks: list[Document], weights: TermWeights
-) -> list[Disagreement]:
-    """What other sources about the question say otherwise than the top FAQ's answer."""
-    top = chunks[0]
-    own = candidate_sentences([top], max_articles=1, max_chunks=1)
+def compose_faq(question: str, chunks: list[Document], weights: TermWeights) -> Composition:
+    """The top FAQ's answer, sentence by sentence, checked against the other sources about
+    the question: a sentence that a newer or more specific source contradicts is replaced
+    by that source's sentence, in place (``changed``); otherwise the answer stays whole and
+    only the disagreements are noted."""
+    own = candidate_sentences(chunks[:1], max_articles=1, max_chunks=1)
     if not own:
-        return []
+        return Composition([])
     others = [s for s in _pool(question, chunks, weights) if s.article_id != own[0].article_id]
-    if not others:
-        return []
-    _, disagreements = resolve(own, others, replace=False)
-    return disagreements
+    kept, disagreements = resolve(own, others)
+    return Composition(kept, disagreements, changed=kept != own)

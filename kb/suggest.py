@@ -28,7 +28,9 @@ The answer:
 
 - FAQ direct answer: when the top result is an FAQ matched through one of its questions
   with a cosine of at least ``FAQ_DIRECT_MIN`` and the confidence clears the threshold, the
-  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer. An
+  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer
+  (unless a newer or more specific source contradicts one of its sentences: that sentence
+  is replaced by the source's, cited, and ``mode`` is ``extractive``). An
   FAQ published without answer text (its question is indexed) hands off instead, with
   reason ``no_answer_text``.
 - Otherwise an extractive reply (``kb.compose``): the best sentences of the top chunks,
@@ -56,7 +58,7 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.citations import Citation, TermWeights, make_citation, render_passage, render_reply
-from kb.compose import compose_extractive, faq_disagreements
+from kb.compose import compose_extractive, compose_faq
 from kb.confidence import Evidence, gather, probability
 from kb.config import Config
 from kb.db import Database
@@ -180,11 +182,15 @@ class AnswerBuilder:
             if not text.strip():
                 out["reason"] = "no_answer_text"
                 return out
+            composed = compose_faq(question, chunks, self.weights)
+            out["notes"] = [d.to_note() for d in composed.disagreements]
+            if composed.changed:  # a newer source replaced one of the FAQ's sentences
+                out["answer"], out["citations"] = render_reply(composed.sentences)
+                out["mode"] = "extractive"
+                return out
             start = int(top.meta.get("char_start", 0))
             out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
             out["answer"], out["mode"] = render_passage(text, 1), "faq"
-            disagreements = faq_disagreements(question, chunks, self.weights)
-            out["notes"] = [d.to_note() for d in disagreements]
             return out
         composed = compose_extractive(question, chunks, self.weights, self.max_sentences)
         if not composed.sentences:
