@@ -137,7 +137,9 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type[SuggestFields]) -
                 snapshot=snapshot,
             )
         data, removed = state.engine.guard(data, audience, snapshot)
-        data["text"] = sendable_text(data, state.config)
+        data["text"] = sendable_text(
+            data, state.config, channel=body.channel or "api", question=body.question
+        )
         if removed:
             state.metrics.withheld.inc(removed)
             logger.error("request %s: audience guard removed %d internal item(s)", rid, removed)

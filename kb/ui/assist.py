@@ -87,6 +87,7 @@ def ask(question: str, types: list[str], tags: list[str], user: SignedIn) -> dic
         st.error(t("error", message=exc.message))
         return None
     data["latency_ms"] = (time.perf_counter() - started) * 1000
+    data["question"] = question  # the language of the greeting and closing
     return data
 
 
