@@ -130,6 +130,12 @@ def _meta_line(item: dict[str, Any], lang: str) -> str:
     return " · ".join(str(p) for p in parts)
 
 
+def _locate(text: str, item: dict[str, Any]) -> tuple[int, int] | None:
+    """Where a cited passage (``passage``, ``char_start``, ``char_end``) is in ``text``."""
+    passage = str(item.get("passage") or "")
+    return render.locate(text, passage, item.get("char_start"), item.get("char_end"))
+
+
 def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) -> None:
     """Badges, the metadata line and the article with the passage highlighted."""
     render.show_badges(
@@ -148,7 +154,10 @@ def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) ->
     span = render.locate(
         text, str(item.get("passage") or ""), item.get("char_start"), item.get("char_end")
     )
-    render.show_article(text, span)
+    more = [
+        found for extra in item.get("spans") or [] if (found := _locate(text, extra)) is not None
+    ]
+    render.show_article(text, span, more)
 
 
 def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
