@@ -248,6 +248,17 @@ def select_sentences(
     merely sits in a top passage (a lost-parcel rule in a damaged-parcel reply) is left out.
     """
     query_tokens, scored = score_sentences(question, chunks, weights, max_articles, max_chunks)
+    return pick_sentences(query_tokens, scored, weights, max_sentences, min_relative)
+
+
+def pick_sentences(
+    query_tokens: set[str],
+    scored: list[Scored],
+    weights: TermWeights,
+    max_sentences: int = 3,
+    min_relative: float = 0.6,
+) -> list[Sentence]:
+    """``select_sentences`` on sentences already scored (``score_sentences``)."""
     if not scored:
         return []
     floor = min_relative * scored[0].score

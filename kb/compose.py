@@ -1,7 +1,7 @@
 """Composing one reply from retrieved passages: which sentences, in which order, and what
 the agent must be told about the sources.
 
-``compose_extractive`` picks the sentences (``kb.citations.select_sentences``: the best
+``compose_extractive`` picks the sentences (``kb.citations.pick_sentences``: the best
 article first, sentences in text order, no sentence of another article unless it is about
 the question), then removes disagreeing figures (``kb.disagreements.resolve``: the newer or
 more specific source stays, the other becomes a note). ``faq_disagreements`` does the
@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from haystack import Document
 
 from kb.citations import (
+    Scored,
     Sentence,
     TermWeights,
     candidate_sentences,
+    pick_sentences,
     reading_order,
     score_sentences,
-    select_sentences,
 )
 from kb.disagreements import Disagreement, resolve
 
@@ -39,9 +40,8 @@ class Composition:
     changed: bool = False
 
 
-def _pool(question: str, chunks: list[Document], weights: TermWeights) -> list[Sentence]:
+def _pool(scored: list[Scored]) -> list[Sentence]:
     """The candidate sentences about the question (coverage of at least POOL_MIN_COVER)."""
-    _, scored = score_sentences(question, chunks, weights)
     return [item.sentence for item in scored if item.cover >= POOL_MIN_COVER]
 
 
@@ -49,10 +49,11 @@ def compose_extractive(
     question: str, chunks: list[Document], weights: TermWeights, max_sentences: int = 3
 ) -> Composition:
     """The extractive reply's sentences, no two of them disagreeing on a figure."""
-    chosen = select_sentences(question, chunks, weights, max_sentences)
+    query_tokens, scored = score_sentences(question, chunks, weights)
+    chosen = pick_sentences(query_tokens, scored, weights, max_sentences)
     if not chosen:
         return Composition([])
-    kept, disagreements = resolve(chosen, _pool(question, chunks, weights))
+    kept, disagreements = resolve(chosen, _pool(scored))
     return Composition(reading_order(kept, kept[0].article_id), disagreements)
 
 
@@ -64,6 +65,7 @@ def compose_faq(question: str, chunks: list[Document], weights: TermWeights) -> 
     own = candidate_sentences(chunks[:1], max_articles=1, max_chunks=1)
     if not own:
         return Composition([])
-    others = [s for s in _pool(question, chunks, weights) if s.article_id != own[0].article_id]
+    _, scored = score_sentences(question, chunks, weights)
+    others = [s for s in _pool(scored) if s.article_id != own[0].article_id]
     kept, disagreements = resolve(own, others)
     return Composition(kept, disagreements, changed=kept != own)

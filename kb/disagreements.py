@@ -14,6 +14,7 @@ with that source's citation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from kb.citations import Sentence
@@ -69,7 +70,7 @@ def conflict(a: Sentence, b: Sentence) -> tuple[Figure, Figure, tuple[str, ...]]
     """The first pair of figures on which ``a`` and ``b`` (two articles) disagree."""
     if a.article_id == b.article_id:
         return None
-    a_figures, b_figures = extract_figures(a.text), extract_figures(b.text)
+    a_figures, b_figures = figures_of(a.text), figures_of(b.text)
     a_title, b_title = str(a.meta.get("title") or ""), str(b.meta.get("title") or "")
     for fa in a_figures:
         for fb in b_figures:
@@ -77,6 +78,12 @@ def conflict(a: Sentence, b: Sentence) -> tuple[Figure, Figure, tuple[str, ...]]
             if about and not _states(b_figures, fa) and not _states(a_figures, fb):
                 return fa, fb, about
     return None
+
+
+@lru_cache(maxsize=4096)
+def figures_of(text: str) -> list[Figure]:
+    """The figures of one sentence (cached: the same sentences recur across questions)."""
+    return extract_figures(text)
 
 
 def _states(figures: list[Figure], figure: Figure) -> bool:
