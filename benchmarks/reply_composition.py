@@ -17,9 +17,10 @@ date, with the question's audience) and reports, over the answered questions:
 
 ``--sample`` also indexes ``articles/`` alone and reports answer precision on
 ``tests/data/sample_questions.jsonl`` (answered, and first citation relevant, as of the
-labels' date 2026-11-22). ``-v`` prints every reply. Only the answer object
-(``Answer.to_dict()``) is read, so the script also measures older code (see
-docs/benchmarks.md for the before/after command).
+labels' date 2026-11-22) and the CPU time of composing those answers (retrieval
+excluded). ``-v`` prints every reply. Only the answer object (``Answer.to_dict()``) is
+read, so the script also measures older code (see docs/benchmarks.md for the
+before/after command).
 
     .venv/bin/python benchmarks/reply_composition.py --sample
 """
@@ -29,8 +30,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -152,6 +155,28 @@ def precision(suggester: Suggester) -> None:
     print(
         f"sample questions: {len(items)}, answered {answered} ({answered / len(items):.2f}), "
         f"first citation relevant {right}/{answered} = {right / max(answered, 1):.3f}"
+    )
+    composing_time(suggester, items)
+
+
+def composing_time(suggester: Suggester, items: list[dict[str, Any]], rounds: int = 3) -> None:
+    """CPU time of composing the answer alone (``AnswerBuilder.run``, retrieval excluded)."""
+    prepared = []
+    for item in items:
+        filters = SearchFilters.build(audience=item.get("audience", "public"), as_of=SAMPLE_AS_OF)
+        response = suggester.searcher.search(item["query"], filters)
+        evidence = suggester.evidence(item["query"], response)
+        prepared.append((item["query"], response.chunks, evidence))
+    times = []
+    for _ in range(rounds):
+        for question, chunks, evidence in prepared:
+            started = time.process_time()
+            suggester.builder.run(question, chunks, evidence)
+            times.append((time.process_time() - started) * 1000)
+    times.sort()
+    print(
+        f"composing the answer (AnswerBuilder.run, CPU): mean {statistics.mean(times):.2f} ms, "
+        f"p95 {times[int(len(times) * 0.95)]:.2f} ms over {len(times)} runs"
     )
 
 

@@ -178,20 +178,7 @@ class AnswerBuilder:
         top = chunks[0]
         faq_score = ((top.meta.get("retrieval") or {}).get("faq_dense") or {}).get("score", 0.0)
         if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
-            text = top.content or ""
-            if not text.strip():
-                out["reason"] = "no_answer_text"
-                return out
-            composed = compose_faq(question, chunks, self.weights)
-            out["notes"] = [d.to_note() for d in composed.disagreements]
-            if composed.changed:  # a newer source replaced one of the FAQ's sentences
-                out["answer"], out["citations"] = render_reply(composed.sentences)
-                out["mode"] = "extractive"
-                return out
-            start = int(top.meta.get("char_start", 0))
-            out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
-            out["answer"], out["mode"] = render_passage(text, 1), "faq"
-            return out
+            return self._faq_answer(question, chunks, out)
         composed = compose_extractive(question, chunks, self.weights, self.max_sentences)
         if not composed.sentences:
             out["reason"] = "no_grounded_sentence"
@@ -199,6 +186,26 @@ class AnswerBuilder:
         out["answer"], out["citations"] = render_reply(composed.sentences)
         out["notes"] = [d.to_note() for d in composed.disagreements]
         out["mode"] = "extractive"
+        return out
+
+    def _faq_answer(
+        self, question: str, chunks: list[Document], out: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The top FAQ's answer (whole, or with a sentence a newer source replaced)."""
+        top = chunks[0]
+        text = top.content or ""
+        if not text.strip():
+            out["reason"] = "no_answer_text"
+            return out
+        composed = compose_faq(question, chunks, self.weights)
+        out["notes"] = [d.to_note() for d in composed.disagreements]
+        if composed.changed:  # a newer source replaced one of the FAQ's sentences
+            out["answer"], out["citations"] = render_reply(composed.sentences)
+            out["mode"] = "extractive"
+            return out
+        start = int(top.meta.get("char_start", 0))
+        out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
+        out["answer"], out["mode"] = render_passage(text, 1), "faq"
         return out
 
     def to_dict(self) -> dict[str, Any]:
