@@ -4,9 +4,9 @@ the agent must be told about the sources.
 ``compose_extractive`` picks the sentences (``kb.citations.pick_sentences``: the best
 article first, sentences in text order, no sentence of another article unless it is about
 the question), then removes disagreeing figures (``kb.disagreements.resolve``: the newer or
-more specific source stays, the other becomes a note). ``faq_disagreements`` does the
-check for an FAQ's direct answer (``compose_faq``): the answer is kept whole unless a newer
-or more specific source contradicts one of its sentences, which it then replaces in place.
+more specific source stays, the other becomes a note). ``compose_faq`` does the check for
+an FAQ's direct answer: the answer is kept whole unless a newer or more specific source
+contradicts one of its sentences, which that source's sentence then replaces in place.
 """
 
 from __future__ import annotations
