@@ -8,17 +8,21 @@
   in a sentence.
 - ``select_sentences`` picks the sentences that best answer the question from the top
   chunks: scored by coverage and by their chunk's rank, without repeats (the same span from
-  overlapping chunks, or near-identical text), then put in a sensible order: articles in
-  rank order, sentences in text order within an article.
-- ``render_reply`` numbers the citations by first use and writes every sentence followed by
-  its ``[n]``. No sentence is written without one.
+  overlapping chunks, or near-identical text). The article of the best sentence leads; a
+  sentence of another article is kept only if it is about the question by itself and adds
+  question words the reply lacks. Order: the lead article first, then the others in rank
+  order, sentences in text order within an article.
+- ``render_reply`` cites each article once (one ``[n]`` per article, its sentences listed
+  as ``spans``), numbered by first use, and writes every sentence followed by its ``[n]``.
+  No sentence is written without one.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from haystack import Document
@@ -38,6 +42,10 @@ _EN_STOP = frozenset(  # English function words: they say nothing about the topi
 )
 _CHAR_WEIGHT = 0.5  # a single-character token weighs half as much as its IDF says
 _MARKER = re.compile(r"\[(\d+)\]")
+#: A sentence of an article other than the lead one must cover this share of the question...
+OTHER_MIN_COVER = 0.5
+#: ...and add question words worth this share that the reply does not hold yet.
+OTHER_MIN_GAIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -112,11 +120,14 @@ class TermWeights:
 
     def coverage(self, query_tokens: set[str], text: str) -> float:
         """Weighted share of the query's tokens present in ``text`` (0..1)."""
+        return self.share(query_tokens, query_tokens & self.tokens(text))
+
+    def share(self, query_tokens: set[str], found: Iterable[str]) -> float:
+        """The weight of ``found`` as a share of the query tokens' weight (0..1)."""
         total = sum(self.weight(t) for t in query_tokens)
         if not total:
             return 0.0
-        found = query_tokens & self.tokens(text)
-        return sum(self.weight(t) for t in found) / total
+        return sum(self.weight(t) for t in set(found) & query_tokens) / total
 
 
 def _bigrams(text: str) -> set[str]:
@@ -164,6 +175,60 @@ def candidate_sentences(
     return out
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence with its score and the question words it holds."""
+
+    score: float
+    cover: float
+    found: frozenset[str]
+    sentence: Sentence
+
+
+def score_sentences(
+    question: str,
+    chunks: list[Document],
+    weights: TermWeights,
+    max_articles: int = 3,
+    max_chunks: int = 6,
+) -> tuple[set[str], list[Scored]]:
+    """The question's tokens and every candidate sentence scored, best first.
+
+    Score: ``0.7 * coverage + 0.3 / (1 + chunk rank)``.
+    """
+    query_tokens = weights.tokens(question)
+    scored = []
+    for sentence in candidate_sentences(chunks, max_articles, max_chunks):
+        found = frozenset(query_tokens & weights.tokens(sentence.text))
+        cover = weights.share(query_tokens, found)
+        scored.append(Scored(0.7 * cover + 0.3 / (1 + sentence.chunk_rank), cover, found, sentence))
+    scored.sort(key=lambda item: -item.score)
+    return query_tokens, scored
+
+
+class _Picker:
+    """The sentences chosen so far, without repeats (same span or near-identical text)."""
+
+    def __init__(self) -> None:
+        self.chosen: list[Sentence] = []
+        self.shapes: list[set[str]] = []
+        self.spans: set[tuple[str, int, int]] = set()
+        self.found: set[str] = set()
+
+    def add(self, item: Scored) -> bool:
+        """Take ``item`` unless it repeats a chosen sentence."""
+        sentence = item.sentence
+        key = (sentence.article_id, sentence.start, sentence.end)
+        shape = _bigrams(sentence.text)
+        if key in self.spans or any(_near_duplicate(shape, s) for s in self.shapes):
+            return False
+        self.spans.add(key)
+        self.shapes.append(shape)
+        self.chosen.append(sentence)
+        self.found |= item.found
+        return True
+
+
 def select_sentences(
     question: str,
     chunks: list[Document],
@@ -175,36 +240,66 @@ def select_sentences(
 ) -> list[Sentence]:
     """The sentences that best answer ``question``, deduplicated, in reading order.
 
-    Score: ``0.7 * coverage + 0.3 / (1 + chunk rank)``. The best sentence is always kept;
-    others must score at least ``min_relative`` of it and share a word with the question.
+    The article of the best-scoring sentence leads: its sentences that score at least
+    ``min_relative`` of the best and share a word with the question come first, in text
+    order. A sentence of another article is only added when it is about the question by
+    itself (coverage of at least ``OTHER_MIN_COVER``) and covers question words the reply
+    does not yet (at least ``OTHER_MIN_GAIN`` of the question's weight): a sentence that
+    merely sits in a top passage (a lost-parcel rule in a damaged-parcel reply) is left out.
     """
-    query_tokens = weights.tokens(question)
-    scored = []
-    for sentence in candidate_sentences(chunks, max_articles, max_chunks):
-        cover = weights.coverage(query_tokens, sentence.text)
-        scored.append((0.7 * cover + 0.3 / (1 + sentence.chunk_rank), cover, sentence))
-    scored.sort(key=lambda item: -item[0])
-    chosen: list[Sentence] = []
-    shapes: list[set[str]] = []
-    spans: set[tuple[str, int, int]] = set()
-    for score, cover, sentence in scored:
-        if len(chosen) >= max_sentences:
+    query_tokens, scored = score_sentences(question, chunks, weights, max_articles, max_chunks)
+    return pick_sentences(query_tokens, scored, weights, max_sentences, min_relative)
+
+
+def pick_sentences(
+    query_tokens: set[str],
+    scored: list[Scored],
+    weights: TermWeights,
+    max_sentences: int = 3,
+    min_relative: float = 0.6,
+) -> list[Sentence]:
+    """``select_sentences`` on sentences already scored (``score_sentences``)."""
+    if not scored:
+        return []
+    floor = min_relative * scored[0].score
+    lead = scored[0].sentence.article_id
+    picker = _Picker()
+    for item in scored:
+        if len(picker.chosen) >= max_sentences or item.score < floor:
             break
-        if chosen and (score < min_relative * scored[0][0] or cover <= 0):
+        if item.sentence.article_id == lead and (item.cover > 0 or not picker.chosen):
+            picker.add(item)
+    for item in scored:
+        if len(picker.chosen) >= max_sentences or item.score < floor:
             break
-        key = (sentence.article_id, sentence.start, sentence.end)
-        shape = _bigrams(sentence.text)
-        if key in spans or any(_near_duplicate(shape, s) for s in shapes):
+        if item.sentence.article_id == lead or item.cover < OTHER_MIN_COVER:
             continue
-        spans.add(key)
-        shapes.append(shape)
-        chosen.append(sentence)
-    return sorted(chosen, key=lambda s: (s.article_rank, s.start))
+        if weights.share(query_tokens, item.found - picker.found) >= OTHER_MIN_GAIN:
+            picker.add(item)
+    return reading_order(picker.chosen, lead)
+
+
+def reading_order(sentences: list[Sentence], lead: str) -> list[Sentence]:
+    """The lead article's sentences first, then the others by rank; text order in each."""
+    return sorted(sentences, key=lambda s: (s.article_id != lead, s.article_rank, s.start))
+
+
+@dataclass
+class Span:
+    """One cited stretch of an article: ``passage == body[char_start:char_end]``."""
+
+    passage: str
+    char_start: int
+    char_end: int
 
 
 @dataclass
 class Citation:
-    """What one ``[n]`` marker points at: an exact passage of one article version."""
+    """What one ``[n]`` marker points at: one article version and the passages cited from it.
+
+    Each article is cited once: ``spans`` lists every cited passage of it in text order;
+    ``passage``, ``char_start`` and ``char_end`` repeat the first of them.
+    """
 
     n: int
     article_id: str
@@ -217,14 +312,34 @@ class Citation:
     passage: str
     char_start: int
     char_end: int
+    spans: list[Span] = field(default_factory=list)
+    audience: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return asdict(self)
+        data = asdict(self)
+        if not self.spans:
+            data["spans"] = [asdict(Span(self.passage, self.char_start, self.char_end))]
+        return data
+
+    def cited_text(self) -> str:
+        """Every cited passage of the article, one per line."""
+        return "\n".join(s.passage for s in self.spans) or self.passage
+
+    def add_span(self, passage: str, start: int, end: int) -> None:
+        """Cite one more passage of the same article (kept in text order)."""
+        if any(s.char_start == start and s.char_end == end for s in self.spans):
+            return
+        self.spans.append(Span(passage, start, end))
+        self.spans.sort(key=lambda s: s.char_start)
+        first = self.spans[0]
+        self.passage, self.char_start = first.passage, first.char_start
+        self.char_end = first.char_end
 
 
 def make_citation(n: int, meta: dict[str, Any], passage: str, start: int, end: int) -> Citation:
     """A citation of ``passage`` (``body[start:end]``) of the article in ``meta``."""
+    audience = meta.get("audience")
     return Citation(
         n=n,
         article_id=str(meta.get("article_id")),
@@ -237,6 +352,8 @@ def make_citation(n: int, meta: dict[str, Any], passage: str, start: int, end: i
         passage=passage,
         char_start=start,
         char_end=end,
+        spans=[Span(passage, start, end)],
+        audience=str(audience) if audience else None,
     )
 
 
@@ -251,17 +368,18 @@ def join_sentences(parts: list[str]) -> str:
 
 
 def render_reply(sentences: list[Sentence]) -> tuple[str, list[Citation]]:
-    """The reply text (each sentence + ``[n]``) and its citations, numbered by first use."""
-    citations: list[Citation] = []
-    numbers: dict[tuple[str, int, int], int] = {}
+    """The reply text (each sentence + ``[n]``) and its citations: one per article,
+    numbered by first use, with every cited sentence of the article among its spans."""
+    citations: dict[str, Citation] = {}
     parts = []
     for s in sentences:
-        key = (s.article_id, s.start, s.end)
-        if key not in numbers:
-            numbers[key] = len(citations) + 1
-            citations.append(make_citation(numbers[key], s.meta, s.text, s.start, s.end))
-        parts.append(f"{s.text}[{numbers[key]}]")
-    return join_sentences(parts), citations
+        cite = citations.get(s.article_id)
+        if cite is None:
+            cite = make_citation(len(citations) + 1, s.meta, s.text, s.start, s.end)
+            citations[s.article_id] = cite
+        cite.add_span(s.text, s.start, s.end)
+        parts.append(f"{s.text}[{cite.n}]")
+    return join_sentences(parts), list(citations.values())
 
 
 def render_passage(text: str, n: int) -> str:

@@ -28,6 +28,7 @@ from kb.settings_rules import (
     HTTP_URL,
     LOG_LEVEL,
     REGEX,
+    REPLY_WRAPPING,
     Rule,
     at_least,
     between,
@@ -167,6 +168,15 @@ class Config:
         "",
         "Closing put on its own line after the reply an agent copies in the app and after "
         "the API's clean `text` (e.g. 如有其他问题，请随时联系我们。). Empty: none.",
+    )
+    reply_wrapping: str = setting(
+        "",
+        "Greeting and closing per channel and language, as JSON: "
+        '{"app": {"greeting": {"zh": "您好，", "en": "Hello,"}, "closing": "..."}, '
+        '"wechat": {...}, "*": {...}}; channels as in the query log (app, api or the API '
+        "client's channel, cli). What a channel leaves out falls back to `*`, then to "
+        "reply_greeting / reply_closing. Empty: those two for every channel.",
+        rule=REPLY_WRAPPING,
     )
     log_level: str = setting(
         "INFO",

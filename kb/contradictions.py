@@ -155,6 +155,15 @@ def _mentioned_together(a: Figure, b_figures: tuple[Figure, ...], b: Figure) -> 
     )
 
 
+def figures_disagree(a: Figure, a_title: str, b: Figure, b_title: str) -> tuple[str, ...]:
+    """The words two figures of two articles share when they state different values for
+    the same thing in the same scope; ``()`` when they do not disagree."""
+    shared = _shared(a, b)
+    if not shared or not _same_scope(a, a_title, b, b_title):
+        return ()
+    return shared
+
+
 def _in_force_together(a: ArticleFacts, b: ArticleFacts) -> bool:
     """False when one article's effective period ends before the other's begins."""
     if a.effective_to and b.effective_from and a.effective_to < b.effective_from:

@@ -79,7 +79,7 @@ def verify_reply(reply: str, citations: list[Citation]) -> Verified:
         if not good:
             dropped += 1
             continue
-        support = supports(sentence, [f"{by_n[n].title}\n{by_n[n].passage}" for n in good])
+        support = supports(sentence, [f"{by_n[n].title}\n{by_n[n].cited_text()}" for n in good])
         if not support.ok:
             logger.info("LLM sentence dropped (%s)", support.reason)
             dropped += 1
@@ -94,7 +94,7 @@ def verify_reply(reply: str, citations: list[Citation]) -> Verified:
 
 def build_prompt(question: str, citations: list[Citation], draft: str) -> str:
     """The user message: the question, the numbered passages and the grounded draft."""
-    passages = "\n".join(f"[{c.n}] {c.title}: {c.passage}" for c in citations)
+    passages = "\n".join(f"[{c.n}] {c.title}: {c.cited_text()}" for c in citations)
     return f"Question: {question}\n\nPassages:\n{passages}\n\nDraft answer:\n{draft}"
 
 

@@ -36,6 +36,7 @@ from kb.index import IndexSnapshot
 from kb.model import Audience
 from kb.querylog import query_log_record
 from kb.replytext import reply_text, sendable_text
+from kb.replywrap import language_of, wrapping_for
 from kb.retrieval import QueryNormalizer
 from kb.suggest import Answer, Suggester
 from kb.tables import QueryLog
@@ -240,15 +241,22 @@ def part_text(part: dict[str, Any]) -> str | None:
     return reply_text(part.get("answer"), cited)
 
 
-def message_text(data: dict[str, Any], config: Config) -> str | None:
+def message_text(
+    data: dict[str, Any], config: Config, channel: str = "", question: str = ""
+) -> str | None:
     """The reply to send for a message's answer object (``MessageReply.to_dict``): every
-    answered part's clean text, in order, between the configured greeting and closing;
-    None when every part hands off. One part: ``kb.replytext.sendable_text``."""
+    answered part's clean text, in order, between the greeting and closing configured for
+    ``channel`` in the language of ``question`` (``kb.replywrap``); None when every part
+    hands off. One part: ``kb.replytext.sendable_text``."""
     parts = data.get("parts") or []
     if len(parts) <= 1:
-        return sendable_text(data, config)
+        return sendable_text(data, config, channel=channel, question=question)
     texts = [t for t in (part_text(p) for p in parts) if t]
     if not texts:
         return None
-    pieces = [config.reply_greeting.strip(), *texts, config.reply_closing.strip()]
+    lang = language_of(question or texts[0])
+    greeting, closing = wrapping_for(
+        config.reply_wrapping, channel, lang, config.reply_greeting, config.reply_closing
+    )
+    pieces = [greeting.strip(), *texts, closing.strip()]
     return "\n".join(p for p in pieces if p)

@@ -50,6 +50,27 @@ def _round(value: Any) -> Any:
     return round(value, 5) if isinstance(value, float) else value
 
 
+def _traced_citation(cite: dict[str, Any]) -> dict[str, Any]:
+    """A citation's fields and its spans' offsets (passages are not copied)."""
+    out = {k: cite.get(k) for k in CITATION_FIELDS}
+    spans = cite.get("spans") or []
+    if len(spans) > 1:
+        out["spans"] = [[s.get("char_start"), s.get("char_end")] for s in spans]
+    return out
+
+
+def _traced_note(note: dict[str, Any]) -> dict[str, Any]:
+    """A note's kind, figures and the other source's citation fields (no passage)."""
+    other = note.get("other") or {}
+    return {
+        "kind": note.get("kind"),
+        "article_id": note.get("article_id"),
+        "figure": note.get("figure"),
+        "other_figure": note.get("other_figure"),
+        "other": {k: other.get(k) for k in ("article_id", "version", "char_start", "char_end")},
+    }
+
+
 def trace_of(data: dict[str, Any]) -> dict[str, Any]:
     """The replay trace of one answer object (``Answer.to_dict()``), answer text masked."""
     answer = data.get("answer")
@@ -64,7 +85,8 @@ def trace_of(data: dict[str, Any]) -> dict[str, Any]:
         "reason": data.get("reason"),
         "filters": data.get("filters") or {},
         "answer": mask_personal_data(answer) if answer else None,
-        "citations": [{k: c.get(k) for k in CITATION_FIELDS} for c in data.get("citations") or []],
+        "citations": [_traced_citation(c) for c in data.get("citations") or []],
+        "notes": [_traced_note(n) for n in data.get("notes") or []],
         "results": [
             {
                 **{k: _round(r.get(k)) for k in RESULT_FIELDS if r.get(k) is not None},

@@ -3,7 +3,7 @@
 The marked reply (``answer``) keeps its markers so the citations stay on screen; what
 leaves kb towards a customer is ``reply_text``: the same sentences with the markers of
 the cited sources removed, optionally between a team's greeting and closing
-(``reply_greeting`` / ``reply_closing`` settings).
+(``reply_wrapping`` per channel and language, else ``reply_greeting`` / ``reply_closing``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kb.config import Config
+from kb.replywrap import language_of, wrapping_for
 
 _MARKER_RUN = re.compile(r"[ \t]*(?:\[(\d{1,3})\][ \t]*)+")
 
@@ -52,7 +53,15 @@ def reply_text(
     return "\n".join(p for p in parts if p)
 
 
-def sendable_text(answer: dict[str, Any], config: Config) -> str | None:
-    """The clean reply of an answer object, between the configured greeting and closing."""
+def sendable_text(
+    answer: dict[str, Any], config: Config, channel: str = "", question: str = ""
+) -> str | None:
+    """The clean reply of an answer object, between the greeting and closing configured for
+    ``channel`` in the language of ``question`` (of the reply when no question is given;
+    ``kb.replywrap``)."""
     cited = [int(c["n"]) for c in answer.get("citations") or [] if c.get("n") is not None]
-    return reply_text(answer.get("answer"), cited, config.reply_greeting, config.reply_closing)
+    lang = language_of(question or answer.get("answer") or "")
+    greeting, closing = wrapping_for(
+        config.reply_wrapping, channel, lang, config.reply_greeting, config.reply_closing
+    )
+    return reply_text(answer.get("answer"), cited, greeting, closing)

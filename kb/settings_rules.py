@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kb.replywrap import valid_wrapping
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -68,3 +70,8 @@ LOG_LEVEL = Rule(
 REGEX = Rule(lambda v: not v or _compiles(v), "empty or a valid regular expression")
 #: Empty, or a file that exists.
 EXISTING_FILE = Rule(lambda v: str(v) in ("", ".") or v.expanduser().is_file(), "an existing file")
+#: Empty, or a JSON object: channel -> greeting / closing (``kb.replywrap``).
+REPLY_WRAPPING = Rule(
+    lambda v: valid_wrapping(v),
+    "empty or a JSON object: channel → greeting and closing",
+)

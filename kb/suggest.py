@@ -8,8 +8,11 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
       "request_id": "3f2a...",            # also the QueryLog / feedback key
       "answer": "……[1]……[2]" | null,      # every sentence ends with its [n] marker
       "mode": "faq" | "extractive" | "generated" | null,
-      "citations": [{"n", "article_id", "version", "title", "type", "section",
-                     "effective_from", "effective_to", "passage", "char_start", "char_end"}],
+      "citations": [{"n", "article_id", "version", "title", "type", "section", "audience",
+                     "effective_from", "effective_to", "passage", "char_start", "char_end",
+                     "spans": [{"passage", "char_start", "char_end"}]}],  # one per article
+      "notes": [{"kind": "disagreement", "article_id", "figure", "other_figure", "about",
+                 "other": {...the other source's citation}}],
       "confidence": 0.0..1.0,             # P(top article answers), see kb.confidence
       "handoff": true | false,
       "reason": null | "no_results" | "low_confidence" | "no_grounded_sentence"
@@ -25,11 +28,16 @@ The answer:
 
 - FAQ direct answer: when the top result is an FAQ matched through one of its questions
   with a cosine of at least ``FAQ_DIRECT_MIN`` and the confidence clears the threshold, the
-  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer. An
+  answer is that FAQ's answer, one citation ``[1]`` whose passage is the whole answer
+  (unless a newer or more specific source contradicts one of its sentences: that sentence
+  is replaced by the source's, cited, and ``mode`` is ``extractive``). An
   FAQ published without answer text (its question is indexed) hands off instead, with
   reason ``no_answer_text``.
-- Otherwise an extractive reply (``kb.citations``): the best sentences of the top chunks,
-  each followed by the ``[n]`` of a citation whose passage is exactly that sentence.
+- Otherwise an extractive reply (``kb.compose``): the best sentences of the top chunks,
+  the best article first, no sentence of another article that is not about the question,
+  no two sources disagreeing on a figure (the newer or more specific one stays; the other
+  becomes a ``notes`` entry); each sentence followed by the ``[n]`` of its article's
+  citation, whose ``spans`` are exactly the cited sentences.
 - Below ``confidence_threshold``: ``answer`` null, ``handoff`` true and a reason; the
   question goes to the editors' unanswered queue (``QueryLog`` with ``handoff`` set).
 - With ``llm_base_url`` set, ``kb.llm.AnswerRewriter`` may rewrite the reply; only
@@ -49,14 +57,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
-from kb.citations import (
-    Citation,
-    TermWeights,
-    make_citation,
-    render_passage,
-    render_reply,
-    select_sentences,
-)
+from kb.citations import Citation, TermWeights, make_citation, render_passage, render_reply
+from kb.compose import compose_extractive, compose_faq
 from kb.confidence import Evidence, gather, probability
 from kb.config import Config
 from kb.db import Database
@@ -104,6 +106,7 @@ class Answer:
     evidence: dict[str, float] = field(default_factory=dict)
     llm: dict[str, Any] | None = None
     threshold: float | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the public answer object."""
@@ -113,6 +116,7 @@ class Answer:
             "text": reply_text(self.answer, [c.n for c in self.citations]),
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
+            "notes": self.notes,
             "confidence": round(self.confidence, 4),
             "handoff": self.handoff,
             "reason": self.reason,
@@ -154,14 +158,16 @@ class AnswerBuilder:
         self.weights.coverage({"预热"}, "预热")
 
     @component.output_types(
-        answer=str, mode=str, citations=list[Citation], reason=str, confidence=float
+        answer=str, mode=str, citations=list[Citation], reason=str, confidence=float, notes=list
     )
     def run(
         self, question: str, chunks: list[Document], evidence: Evidence | None
     ) -> dict[str, Any]:
-        """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered)."""
+        """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered),
+        ``notes`` (other sources that disagree on a figure, see ``kb.compose``)."""
         confidence = probability(evidence)
         out: dict[str, Any] = {"answer": "", "mode": "", "citations": [], "reason": ""}
+        out["notes"] = []
         out["confidence"] = confidence
         if not chunks or evidence is None:
             out["reason"] = "no_results"
@@ -172,20 +178,34 @@ class AnswerBuilder:
         top = chunks[0]
         faq_score = ((top.meta.get("retrieval") or {}).get("faq_dense") or {}).get("score", 0.0)
         if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
-            text = top.content or ""
-            if not text.strip():
-                out["reason"] = "no_answer_text"
-                return out
-            start = int(top.meta.get("char_start", 0))
-            out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
-            out["answer"], out["mode"] = render_passage(text, 1), "faq"
-            return out
-        sentences = select_sentences(question, chunks, self.weights, self.max_sentences)
-        if not sentences:
+            return self._faq_answer(question, chunks, out)
+        composed = compose_extractive(question, chunks, self.weights, self.max_sentences)
+        if not composed.sentences:
             out["reason"] = "no_grounded_sentence"
             return out
-        out["answer"], out["citations"] = render_reply(sentences)
+        out["answer"], out["citations"] = render_reply(composed.sentences)
+        out["notes"] = [d.to_note() for d in composed.disagreements]
         out["mode"] = "extractive"
+        return out
+
+    def _faq_answer(
+        self, question: str, chunks: list[Document], out: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The top FAQ's answer (whole, or with a sentence a newer source replaced)."""
+        top = chunks[0]
+        text = top.content or ""
+        if not text.strip():
+            out["reason"] = "no_answer_text"
+            return out
+        composed = compose_faq(question, chunks, self.weights)
+        out["notes"] = [d.to_note() for d in composed.disagreements]
+        if composed.changed:  # a newer source replaced one of the FAQ's sentences
+            out["answer"], out["citations"] = render_reply(composed.sentences)
+            out["mode"] = "extractive"
+            return out
+        start = int(top.meta.get("char_start", 0))
+        out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
+        out["answer"], out["mode"] = render_passage(text, 1), "faq"
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,6 +303,7 @@ class Suggester:
             evidence=evidence.to_dict() if evidence else {},
             llm=llm,
             threshold=self.builder.threshold,
+            notes=built["notes"],
         )
         if log and self.log_writer is not None:
             self.log_writer.log_query(log_columns(question, answer, channel, requester))

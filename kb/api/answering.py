@@ -4,10 +4,11 @@ The answer is the object ``kb suggest --json`` prints, made by ``kb.suggest`` (t
 module does no retrieval of its own). Around it the API adds:
 
 * the request id (the same in the body, the ``X-Request-ID`` header and the query log);
-* a last-line audience guard: for a public key every result and citation is checked
-  against the audience recorded in the index; an internal one is removed, and if one
-  was cited the answer is withheld (hand-off). Retrieval filters by audience first, so
-  the guard should never fire; ``kb_api_audience_withheld_total`` counts it if it does;
+* a last-line audience guard: for a public key every result, citation and note's other
+  source is checked against the audience recorded in the index; an internal one is
+  removed, and if one was cited the answer is withheld (hand-off). Retrieval filters by
+  audience first, so the guard should never fire; ``kb_api_audience_withheld_total``
+  counts it if it does;
 * the query log row (question masked with ``kb.privacy.mask_personal_data``), whose
   ``requester`` (``key:<name>``) ties feedback to the key.
 """
@@ -116,7 +117,8 @@ class Answerer:
 
 
 def _guard_one(data: dict[str, Any], known: dict[str, str]) -> int:
-    """Remove internal results of one answer object; withhold it if it cites one."""
+    """Remove internal results and notes about internal sources of one answer object;
+    withhold it if it cites one."""
 
     def hidden(item: Any) -> bool:
         if not isinstance(item, dict):
@@ -131,12 +133,17 @@ def _guard_one(data: dict[str, Any], known: dict[str, str]) -> int:
     kept = [r for r in results if not hidden(r)]
     removed = len(results) - len(kept)
     data["results"] = kept
+    notes = data.get("notes") or []
+    shown = [n for n in notes if not hidden(n.get("other") if isinstance(n, dict) else None)]
+    removed += len(notes) - len(shown)
+    data["notes"] = shown
     if any(hidden(c) for c in citations):
         removed += sum(1 for c in citations if hidden(c))
         data.update(
             answer=None,
             mode=None,
             citations=[],
+            notes=[],
             handoff=True,
             reason=WITHHELD_REASON,
             detail=WITHHELD_DETAIL,

@@ -139,7 +139,9 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type[SuggestFields]) -
         data, removed = state.engine.guard(data, audience, snapshot)
         for part in data.get("parts") or []:
             part["text"] = part_text(part)
-        data["text"] = message_text(data, state.config)
+        data["text"] = message_text(
+            data, state.config, channel=body.channel or "api", question=body.question
+        )
         if removed:
             state.metrics.withheld.inc(removed)
             logger.error("request %s: audience guard removed %d internal item(s)", rid, removed)

@@ -42,6 +42,11 @@ class Citation(BaseModel):
     article_id: str
     version: int | None = None
     title: str | None = None
+    spans: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Every cited passage of the article: `passage`, `char_start`, `char_end` "
+        "(each article is cited once).",
+    )
 
 
 class Result(BaseModel):
@@ -65,6 +70,11 @@ class SuggestResponse(BaseModel):
         "configured greeting and closing; null on hand-off.",
     )
     citations: list[Citation]
+    notes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="What the agent should know about the sources: `disagreement` notes name "
+        "another source (`other`, a citation) that states a different figure than the reply.",
+    )
     confidence: float
     handoff: bool = Field(description="True: no confident answer, pass to a human.")
     reason: str | None = None

@@ -150,8 +150,19 @@ def _render_answer(data: dict[str, Any]) -> None:
             where = f"{c['article_id']} v{c['version']}" + (
                 f", {c['section']}" if c["section"] else ""
             )
+            spans = c.get("spans") or [{"passage": c["passage"]}]
+            quoted = " … ".join(str(s["passage"]) for s in spans)
             console.print(
-                f"[{c['n']}] {c['title']} ({where}): {_short(c['passage'], 80)}",
+                f"[{c['n']}] {c['title']} ({where}): {_short(quoted, 120)}",
+                highlight=False,
+                markup=False,
+            )
+        for note in data.get("notes") or []:
+            other = note.get("other") or {}
+            console.print(
+                f"another source says otherwise: {other.get('title')} ({other.get('article_id')}"
+                f" v{other.get('version')}) says {note.get('other_figure')} where the reply "
+                f"says {note.get('figure')}: {_short(str(other.get('passage', '')), 80)}",
                 highlight=False,
                 markup=False,
             )

@@ -25,7 +25,7 @@ from kb.message_answer import message_text
 from kb.model import ArticleType, State
 from kb.tables import ArticleVersion
 from kb.ui import article_view, recent, render
-from kb.ui.feedback import record_feedback, requester
+from kb.ui.feedback import CHANNEL, record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.reply import reply_notes, show_reply
@@ -88,6 +88,7 @@ def ask(question: str, types: list[str], tags: list[str], user: SignedIn) -> dic
         st.error(t("error", message=exc.message))
         return None
     data["latency_ms"] = (time.perf_counter() - started) * 1000
+    data["question"] = question  # the language of the greeting and closing
     return data
 
 
@@ -130,6 +131,12 @@ def _meta_line(item: dict[str, Any], lang: str) -> str:
     return " · ".join(str(p) for p in parts)
 
 
+def _locate(text: str, item: dict[str, Any]) -> tuple[int, int] | None:
+    """Where a cited passage (``passage``, ``char_start``, ``char_end``) is in ``text``."""
+    passage = str(item.get("passage") or "")
+    return render.locate(text, passage, item.get("char_start"), item.get("char_end"))
+
+
 def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) -> None:
     """Badges, the metadata line and the article with the passage highlighted."""
     render.show_badges(
@@ -148,7 +155,10 @@ def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) ->
     span = render.locate(
         text, str(item.get("passage") or ""), item.get("char_start"), item.get("char_end")
     )
-    render.show_article(text, span)
+    more = [
+        found for extra in item.get("spans") or [] if (found := _locate(text, extra)) is not None
+    ]
+    render.show_article(text, span, more)
 
 
 def _anchor(part: int) -> str:
@@ -281,7 +291,8 @@ def _show_parts(
         st.subheader(t("part_heading", lang=lang, k=k, question=part.get("question", "")))
         show_reply(part, rows, lang, key=f"p{k}-{data['request_id'][:12]}", anchor=_anchor(k))
         _citations(part, rows, part=k)
-    whole = message_text(data, services().config)
+    question = str(data.get("question") or "")
+    whole = message_text(data, services().config, channel=CHANNEL, question=question)
     if whole:
         internal = any(reply_notes(p.get("citations") or [], rows, lang).internal for p in parts)
         label = t("copy_all_internal" if internal else "copy_all", lang=lang)

@@ -102,6 +102,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "引用 [{n}]《{title}》即将失效（{date}），发送前请核实。",
         "Source [{n}] “{title}” expires soon ({date}): check before sending.",
     ),
+    "reply_disagrees": (
+        "另一来源说法不同：本回复采用 [{n}] 的“{figure}”；《{title}》（{id}）写的是“{other_figure}”"
+        "（原文：{passage}），发送前请核实。",
+        "Another source says otherwise: this reply uses “{figure}” from [{n}]; “{title}” "
+        "({id}) says “{other_figure}” (it reads: {passage}). Check before sending.",
+    ),
     "citations": ("引用", "Citations"),
     "parts_found": (
         "这条消息问了 {n} 个问题，逐一回答如下。",

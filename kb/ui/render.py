@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -51,26 +52,30 @@ def locate(text: str, passage: str, start: int | None, end: int | None) -> tuple
     return None
 
 
-def highlighted_html(text: str, span: tuple[int, int] | None, anchor: str = "") -> str:
-    """The article text as escaped HTML with ``span`` wrapped in ``<mark>``."""
-    if span is None:
-        inner = html.escape(text)
-    else:
-        a, b = span
-        inner = (
-            html.escape(text[:a])
-            + f'<mark style="{MARK_CSS}">'
-            + html.escape(text[a:b])
-            + "</mark>"
-            + html.escape(text[b:])
-        )
+def highlighted_html(
+    text: str, span: tuple[int, int] | None, anchor: str = "", more: Sequence[tuple[int, int]] = ()
+) -> str:
+    """The article text as escaped HTML with ``span`` (and the ``more`` spans, such as the
+    other cited sentences of the article) wrapped in ``<mark>``."""
+    spans = sorted({*([span] if span else []), *more})
+    parts, last = [], 0
+    for a, b in spans:
+        if a < last:
+            continue  # overlapping spans: the first one wins
+        parts.append(html.escape(text[last:a]))
+        parts.append(f'<mark style="{MARK_CSS}">' + html.escape(text[a:b]) + "</mark>")
+        last = b
+    parts.append(html.escape(text[last:]))
+    inner = "".join(parts)
     ident = f' id="{html.escape(anchor)}"' if anchor else ""
     return f'<div class="kb-article"{ident} style="{ARTICLE_CSS}">{inner}</div>'
 
 
-def show_article(text: str, span: tuple[int, int] | None = None) -> None:
-    """Show article text (inert) with an optional highlighted span."""
-    st.html(highlighted_html(text, span))
+def show_article(
+    text: str, span: tuple[int, int] | None = None, more: Sequence[tuple[int, int]] = ()
+) -> None:
+    """Show article text (inert) with optional highlighted spans."""
+    st.html(highlighted_html(text, span, more=more))
 
 
 def reply_html(reply: str, titles: dict[int, str], anchor: str = "kb-cite-") -> str:

@@ -3,9 +3,11 @@
 A reply that cites an internal-only article carries a banner saying it is internal
 guidance, not for the customer, and its copy button says so too. A cited source that
 is overdue for review or expires soon is named on the reply itself (its badge also
-stays on the citation). The copy button copies the clean text (``kb.replytext``: no
-``[n]`` markers, with the ``reply_greeting`` / ``reply_closing`` settings around it);
-the marked reply with its citations stays on screen.
+stays on the citation). A source that states another figure than the reply (``notes``,
+``kb.compose``) is named on the reply with its passage and a link. The copy button
+copies the clean text (``kb.replytext``: no ``[n]`` markers, with the greeting and
+closing configured for the ``app`` channel in the question's language around it); the
+marked reply with its citations stays on screen.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import streamlit as st
 
 from kb.replytext import sendable_text
 from kb.tables import ArticleVersion
-from kb.ui import render
+from kb.ui import article_view, render
+from kb.ui.feedback import CHANNEL
 from kb.ui.i18n import t
 from kb.ui.services import services
 
@@ -59,6 +62,28 @@ def reply_notes(
     return notes
 
 
+def disagreement_notes(data: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """``(message, other article id)`` for each source that says otherwise than the reply."""
+    numbers = {str(c["article_id"]): int(c["n"]) for c in data.get("citations") or []}
+    out = []
+    for note in data.get("notes") or []:
+        other = note.get("other") or {}
+        if note.get("kind") != "disagreement" or not other.get("article_id"):
+            continue
+        message = t(
+            "reply_disagrees",
+            lang=lang,
+            n=numbers.get(str(note.get("article_id")), "?"),
+            figure=note.get("figure", ""),
+            title=other.get("title") or other["article_id"],
+            id=other["article_id"],
+            other_figure=note.get("other_figure", ""),
+            passage=other.get("passage", ""),
+        )
+        out.append((message, str(other["article_id"])))
+    return out
+
+
 def show_reply(
     data: dict[str, Any],
     rows: dict[tuple, ArticleVersion],
@@ -83,10 +108,14 @@ def show_reply(
         st.error(t("reply_internal", lang=lang, cites=cites), icon="🔒")
     for warning in notes.warnings:
         st.warning(warning)
+    for message, other_id in disagreement_notes(data, lang):
+        st.warning(message, icon="⚖️")
+        article_view.show_link(other_id, lang)
     titles = {int(c["n"]): str(c.get("title", "")) for c in citations}
     st.html(render.reply_html(data["answer"], titles, anchor))
     label = t("copy_internal", lang=lang) if notes.internal else t("copy", lang=lang)
-    text = sendable_text(data, services().config) or ""
+    question = str(data.get("question") or "")
+    text = sendable_text(data, services().config, channel=CHANNEL, question=question) or ""
     render.copy_button(text, key=key or data["request_id"][:12], label=label)
     st.caption(
         t("confidence", lang=lang, value=float(data.get("confidence") or 0))

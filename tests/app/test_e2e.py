@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,17 +64,22 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
     raise TimeoutError("streamlit did not become healthy")
 
 
-@pytest.fixture
-def server(template_home: Path, kb_home: Path, tmp_path: Path) -> Iterator[str]:
-    """The app on a free loopback port, serving a copy of the sample knowledge base."""
+def require_chromium() -> None:
+    """Skip (fail on CI) when Debian's chromium is missing."""
     if not CHROMIUM.exists():
         missing = "Debian's chromium is not installed (scripts/setup.sh --test installs it)"
         if os.environ.get("CI"):
             pytest.fail(missing)  # CI runs `make test`, which installs it: never skip there
         pytest.skip(missing)
-    shutil.copytree(template_home, kb_home)
+
+
+@contextmanager
+def running_app(kb_home: Path, tmp_path: Path, **settings: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port over ``kb_home``, with extra
+    settings (``KB_<NAME>`` environment variables); yields its address."""
     port = free_port()
     env = {**os.environ, "KB_HOME": str(kb_home), "PYTHONPATH": str(ROOT)}
+    env.update({f"KB_{name.upper()}": value for name, value in settings.items()})
     log = (tmp_path / "streamlit.log").open("w")
     process = subprocess.Popen(
         [
@@ -110,18 +116,34 @@ def server(template_home: Path, kb_home: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(server: str) -> Iterator:
+def server(template_home: Path, kb_home: Path, tmp_path: Path) -> Iterator[str]:
+    """The app on a free loopback port, serving a copy of the sample knowledge base."""
+    require_chromium()
+    shutil.copytree(template_home, kb_home)
+    with running_app(kb_home, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def browser_tab(url: str) -> Iterator:
+    """A tab of headless Chromium (clipboard allowed) open at ``url``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
         tab = context.new_page()
         tab.set_default_timeout(60_000)
-        tab.goto(server)
+        tab.goto(url)
         yield tab
         browser.close()
+
+
+@pytest.fixture
+def page(server: str) -> Iterator:
+    with browser_tab(server) as tab:
+        yield tab
 
 
 IDLE_JS = """() => {

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from kb.db import Database
 from kb.errors import InvalidInput, NotFound
-from kb.replay import differences, logged_request, prune_traces, replay_filters
+from kb.replay import differences, logged_request, prune_traces, replay_filters, trace_of
 from kb.tables import QueryLog
 
 THEN = {
@@ -122,3 +122,31 @@ def test_kb_prune_drops_traces_past_the_setting(
     result = CliRunner().invoke(app, ["prune"])
     assert result.exit_code == 1 and "query_trace_days" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_trace_keeps_span_offsets_and_notes_but_no_passages() -> None:
+    spans = [
+        {"passage": "第一句。", "char_start": 0, "char_end": 4},
+        {"passage": "第三句。", "char_start": 9, "char_end": 13},
+    ]
+    note = {
+        "kind": "disagreement",
+        "article_id": "a",
+        "figure": "7 个工作日",
+        "other_figure": "5 个工作日",
+        "other": {"article_id": "b", "version": 2, "passage": "旧的说法。", "char_start": 3},
+    }
+    data = {
+        "answer": "第一句。[1]第三句。[1]",
+        "citations": [{"n": 1, "article_id": "a", "version": 1, "char_start": 0, "spans": spans}],
+        "notes": [note],
+    }
+    trace = trace_of(data)
+    assert trace["citations"][0]["spans"] == [[0, 4], [9, 13]]
+    assert trace["notes"][0]["other"] == {
+        "article_id": "b",
+        "version": 2,
+        "char_start": 3,
+        "char_end": None,
+    }
+    assert "旧的说法" not in str(trace) and "第三句" not in str(trace["citations"])

@@ -31,9 +31,10 @@ def test_a_bracketed_number_that_is_no_citation_stays() -> None:
 
 def test_a_reply_built_by_render_reply_comes_out_clean() -> None:
     meta = {"article_id": "a", "version": 1, "title": "T"}
+    other = {"article_id": "b", "version": 1, "title": "U"}
     sentences = [
         Sentence("a", "a#0", 0, 20, "超过48小时未送达的，按运费的50%赔偿。", 0, 0, meta),
-        Sentence("a", "a#1", 30, 47, "Refund in 3 days.", 0, 0, meta),
+        Sentence("b", "b#1", 30, 47, "Refund in 3 days.", 1, 1, other),
     ]
     marked, citations = render_reply(sentences)
     assert "[1]" in marked and "[2]" in marked

@@ -66,15 +66,21 @@ class TestSentences:
         assert split_cited("甲。[1]乙[2]。丙。") == [("甲。", [1]), ("乙。", [2]), ("丙。", [])]
         assert split_cited("One.[1] Two. [2][3]") == [("One.", [1]), ("Two.", [2, 3])]
 
-    def test_render_reply_numbers_by_first_use(self) -> None:
+    def test_render_reply_cites_each_article_once_with_its_spans(self) -> None:
         weights = TermWeights()
         chunks = _chunks_of("policy-returns")
         sentences = select_sentences("质量问题换货运费谁出", chunks, weights)
+        assert len(sentences) >= 2
         text, citations = render_reply(sentences)
-        assert [c.n for c in citations] == list(range(1, len(citations) + 1))
+        assert [c.n for c in citations] == [1]  # one article: one citation
+        body = BODIES["policy-returns"]
+        spans = citations[0].spans
+        assert len(spans) == len(sentences)
+        assert [s.char_start for s in spans] == sorted(s.char_start for s in spans)
+        assert all(body[s.char_start : s.char_end] == s.passage for s in spans)
         for sentence, numbers in split_cited(text):
-            assert numbers
-            assert sentence in citations[numbers[0] - 1].passage
+            assert numbers == [1]
+            assert sentence in citations[0].cited_text()
 
     def test_render_passage_cites_every_sentence(self) -> None:
         text = render_passage("第一句。第二句！Third one.", 1)
@@ -175,9 +181,11 @@ def assert_grounded(answer: Answer) -> None:
     for sentence, numbers in sentences:
         assert numbers, f"uncited sentence: {sentence!r}"
         assert all(n in by_n for n in numbers)
-        assert sentence in by_n[numbers[0]].passage
+        assert sentence in by_n[numbers[0]].cited_text()
     for c in answer.citations:
         assert c.passage == BODIES[c.article_id][c.char_start : c.char_end]
+        assert all(s.passage == BODIES[c.article_id][s.char_start : s.char_end] for s in c.spans)
+    assert len({c.article_id for c in answer.citations}) == len(answer.citations)
     used = {n for _, numbers in sentences for n in numbers}
     assert used == set(by_n)
     texts = [s for s, _ in sentences]
@@ -208,11 +216,13 @@ class TestSuggest:
     def test_sentences_are_in_text_order_within_an_article(self, suggester: Suggester) -> None:
         answer = suggester.suggest("上门取件可以改约吗，改约收费吗，恶劣天气怎么办", PUBLIC)
         assert_grounded(answer)
-        starts: dict[str, list[int]] = {}
-        for c in answer.citations:
-            starts.setdefault(c.article_id, []).append(c.char_start)
-        for values in starts.values():
-            assert values == sorted(values)
+        said: dict[int, list[str]] = {}
+        for sentence, numbers in split_cited(answer.answer or ""):
+            said.setdefault(numbers[0], []).append(sentence)
+        assert any(len(values) > 1 for values in said.values())
+        for c in answer.citations:  # spans are in text order, and so is the reply
+            assert [s.char_start for s in c.spans] == sorted(s.char_start for s in c.spans)
+            assert said[c.n] == [s.passage for s in c.spans]
 
     def test_traditional_article_cited_for_simplified_question(self, suggester: Suggester) -> None:
         answer = suggester.suggest("快递丢了怎么处理", PUBLIC)
@@ -291,6 +301,7 @@ class TestSuggest:
             "handoff",
             "reason",
             "results",
+            "notes",
         }
         assert set(data["citations"][0]) == {
             "n",
@@ -304,6 +315,8 @@ class TestSuggest:
             "passage",
             "char_start",
             "char_end",
+            "spans",
+            "audience",
         }
         assert 0.0 <= data["confidence"] <= 1.0
 
