@@ -9,12 +9,14 @@ means nothing alone, so kb answers it with the previous user turn(s) prepended:
   user turns, then the question, one per line) and whether the question looks elliptic:
   at most ``short_chars`` characters, or opening like a follow-up ("那…", "还有…",
   "what about…").
-* ``answer_in_context`` decides with the answers themselves: an elliptic question is
-  answered both ways and the answered one with the higher confidence wins (the context
-  on a tie); any other question is answered alone, and in context only when alone it
-  is handed off. A conversation of one turn costs one suggestion, as ``/v1/suggest``.
+* ``answer_in_context``: an elliptic question is answered in context, and alone only if
+  that hands off; any other question is answered alone, and in context only if that
+  hands off. A conversation of one turn costs one suggestion, as ``/v1/suggest``.
 
-Measured on ``tests/data/chat_followups.jsonl`` (``benchmarks/chat_followups.py``).
+Keeping the more confident of the two answers instead was measured and is worse: kb's
+confidence says how well a passage matches the words asked, and an elliptic question
+("可以改时间吗？") matches some unrelated FAQ closely. Measured on
+``tests/data/chat_followups.jsonl`` (``benchmarks/chat_followups.py``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -114,30 +116,20 @@ Ask = Callable[[str], dict[str, Any]]
 def answer_in_context(ask: Ask, query: FollowUp) -> tuple[dict[str, Any], str]:
     """The answer object for ``query`` and the text it was retrieved with.
 
-    ``ask(text)`` answers one question (an answer object: ``handoff``, ``confidence``).
+    ``ask(text)`` answers one question (an answer object with ``handoff``). An elliptic
+    question is answered in context first, alone only if that hands off; any other
+    question alone first, in context only if that hands off. When both hand off, the
+    first is returned (the question as asked, with its context if elliptic).
     """
     if not query.contextual:
         return ask(query.question), query.question
+    order = [query.contextual, query.question]
     if not query.elliptic:
-        alone = ask(query.question)
-        if not alone.get("handoff"):
-            return alone, query.question
-        contextual = ask(query.contextual)
-        if contextual.get("handoff"):
-            return alone, query.question
-        return contextual, query.contextual
-    contextual = ask(query.contextual)
-    alone = ask(query.question)
-    if _better(alone, contextual):
-        return alone, query.question
-    return contextual, query.contextual
-
-
-def _better(first: dict[str, Any], second: dict[str, Any]) -> bool:
-    """True when ``first`` is answered and ``second`` is not, or both are and ``first``
-    is strictly more confident."""
-    if first.get("handoff"):
-        return False
+        order.reverse()
+    first = ask(order[0])
+    if not first.get("handoff"):
+        return first, order[0]
+    second = ask(order[1])
     if second.get("handoff"):
-        return True
-    return float(first.get("confidence") or 0) > float(second.get("confidence") or 0)
+        return first, order[0]
+    return second, order[1]
