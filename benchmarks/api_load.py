@@ -389,9 +389,46 @@ def main() -> None:
     )
 
 
+def route_overhead(config: Config, repeat: int = 2000) -> None:
+    """Print what each route adds to the suggestion itself, per request, in-process: body
+    validation and building the response JSON (the rest is the same code,
+    ``kb.api.serving``), for one real answer object."""
+    from kb.api.answering import Answerer
+    from kb.api.chat import user_turns
+    from kb.api.chat_reply import completion, content_of, extension
+    from kb.api.chat_schemas import ChatRequest
+    from kb.api.schemas import suggest_request_model
+    from kb.model import Audience
+    from kb.snapshot import shared_reader
+
+    engine = Answerer(config, shared_reader(config))
+    question = QUESTIONS[0]
+    data = engine.suggest(question, audience=Audience.PUBLIC, request_id="x" * 32)
+    suggest_model = suggest_request_model(config.api_max_question_chars)
+    chat_body = {"model": "kb", "messages": [{"role": "user", "content": question}]}
+
+    def suggest_route() -> None:
+        suggest_model.model_validate({"question": question})
+        json.dumps(data, ensure_ascii=False)
+
+    def chat_route() -> None:
+        body = ChatRequest.model_validate(chat_body)
+        turns = user_turns(body, config.api_max_question_chars)
+        reply = completion("kb", content_of(data, turns[-1], config), extension(data, False))
+        json.dumps(reply, ensure_ascii=False)
+
+    for name, fn in (("suggest", suggest_route), ("chat", chat_route)):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        per = (time.perf_counter() - started) / repeat * 1000
+        print(f"{name} route's own work per request (validation, reply, JSON): {per:.3f} ms")
+
+
 def run_chat_comparison(args: argparse.Namespace) -> None:
     """``--compare-chat``: the two routes' rates, then the time to the first token."""
     config = build_kb(args.home, args.n)
+    route_overhead(config)
     key = make_key(config)
     print(f"KB: {args.n:,} chunks; server workers: {args.workers}; cpus: {os.cpu_count()}")
     port = 8900 + os.getpid() % 1000

@@ -168,9 +168,8 @@ class KbMcpServer(MCPServer):
         ]
 
 
-def build_server(state: ApiState, clear_key: str) -> KbMcpServer:
-    """The MCP server for ``state`` with the key ``clear_key``: the tools its scopes allow."""
-    tools = KbTools(state, clear_key)
+def build_server(tools: KbTools) -> KbMcpServer:
+    """The MCP server of ``tools``: the tools its key's scopes allow, and the articles."""
     server = KbMcpServer(
         tools, name="kb", version=kb.__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
@@ -191,9 +190,8 @@ def build_server(state: ApiState, clear_key: str) -> KbMcpServer:
     return server
 
 
-def ready_state(config: Config) -> ApiState:
-    """A worker state with the model and index loaded (stdout kept clean for stdio)."""
-    state = ApiState(config)
+def load(state: ApiState) -> None:
+    """Load the model and the index of ``state`` (stdout kept clean for stdio)."""
     with contextlib.redirect_stdout(sys.stderr):
         state.start_loading()
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -202,7 +200,6 @@ def ready_state(config: Config) -> ApiState:
                 state.stop()
                 raise NotReady(f"no search index could be loaded: {state.readiness.error}")
             time.sleep(0.2)
-    return state
 
 
 class BearerGuard:
@@ -237,16 +234,18 @@ def serve(config: Config, transport: str, host: str, port: int, path: str) -> No
 
     if not config.mcp_api_key:
         raise ConfigError("set mcp_api_key (KB_MCP_API_KEY) to a key made with kb keys create")
-    state = ready_state(config)
+    state = ApiState(config)
     try:
-        server = build_server(state, config.mcp_api_key)
+        tools = KbTools(state, config.mcp_api_key)  # a wrong key fails before the model loads
+        load(state)
+        server = build_server(tools)
         if transport == "stdio":
             anyio.run(server.run_stdio_async)
             return
         import uvicorn
 
-        app = BearerGuard(server.streamable_http_app(streamable_http_path=path, host=host),
-                          config.mcp_api_key)  # fmt: skip
+        http_app = server.streamable_http_app(streamable_http_path=path, host=host)
+        app = BearerGuard(http_app, config.mcp_api_key)
         uvicorn.run(app, host=host, port=port, log_level=config.log_level.lower())
     finally:
         state.stop()
