@@ -10,6 +10,13 @@ memory (all worker processes) over the run.
 
     .venv/bin/python benchmarks/api_load.py                  # ~20 s per level
     .venv/bin/python benchmarks/api_load.py --minutes 5      # + a 5-minute soak at 32 clients
+    .venv/bin/python benchmarks/api_load.py --compare-chat   # /v1/chat/completions vs /v1/suggest
+
+``--compare-chat`` drives ``POST /v1/chat/completions`` (one user message, non-streaming)
+and ``POST /v1/suggest`` with the same questions, alternating the two routes ``--rounds``
+times per level so that the noise of a shared machine falls on both alike, and prints
+each route's rate and the ratio; then the time to the first streamed content token of
+``stream: true`` requests, one client, next to the non-streaming latency.
 
 Nothing runs in parallel with the server while it is measured; the in-process rate
 is measured before the server starts.
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import statistics
@@ -162,8 +170,18 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-async def load(url: str, key: str, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` concurrent clients posting questions for ``seconds``."""
+def request_of(route: str, question: str) -> tuple[str, dict[str, Any]]:
+    """The path and JSON body asking ``question`` on ``route`` (``suggest`` or ``chat``)."""
+    if route == "chat":
+        body = {"model": "kb", "messages": [{"role": "user", "content": question}]}
+        return "/v1/chat/completions", body
+    return "/v1/suggest", {"question": question}
+
+
+async def load(
+    url: str, key: str, clients: int, seconds: float, route: str = "suggest"
+) -> dict[str, float]:
+    """``clients`` concurrent clients posting questions to ``route`` for ``seconds``."""
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -176,9 +194,8 @@ async def load(url: str, key: str, clients: int, seconds: float) -> dict[str, fl
         while time.perf_counter() < deadline:
             t = time.perf_counter()
             try:
-                response = await http.post(
-                    "/v1/suggest", json={"question": QUESTIONS[i % len(QUESTIONS)]}
-                )
+                path, body = request_of(route, QUESTIONS[i % len(QUESTIONS)])
+                response = await http.post(path, json=body)
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False
@@ -192,6 +209,8 @@ async def load(url: str, key: str, clients: int, seconds: float) -> dict[str, fl
         elapsed = time.perf_counter() - started
     return {
         "clients": clients,
+        "seconds": elapsed,
+        "latencies": latencies,  # type: ignore[dict-item]
         "requests": len(latencies),
         "rps": len(latencies) / elapsed,
         "p50": percentile(latencies, 50),
@@ -253,6 +272,60 @@ def start_server(config: Config, workers: int, port: int) -> subprocess.Popen[by
     raise SystemExit("the server did not become ready")
 
 
+def compare_chat(url: str, key: str, levels: list[int], seconds: float, rounds: int) -> None:
+    """Print /v1/suggest and /v1/chat/completions rates per level, alternating rounds."""
+    print("| clients | suggest req/s | chat req/s | chat / suggest | suggest p50 ms "
+          "| chat p50 ms | errors |\n|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    for clients in levels:
+        total: dict[str, dict[str, Any]] = {
+            r: {"n": 0, "s": 0.0, "lat": [], "err": 0} for r in ("suggest", "chat")
+        }
+        for _ in range(rounds):
+            for route in ("suggest", "chat"):
+                r = asyncio.run(load(url, key, clients, seconds / rounds, route))
+                t = total[route]
+                t["n"] += r["requests"]
+                t["s"] += r["seconds"]
+                t["lat"] += r["latencies"]
+                t["err"] += r["errors"]
+        rate = {k: v["n"] / v["s"] for k, v in total.items()}
+        p50 = {k: percentile(v["lat"], 50) for k, v in total.items()}
+        print(f"| {clients} | {rate['suggest']:.1f} | {rate['chat']:.1f} | "
+              f"{rate['chat'] / rate['suggest']:.2f} | {p50['suggest']:.1f} | {p50['chat']:.1f} "
+              f"| {total['suggest']['err'] + total['chat']['err']} |")  # fmt: skip
+
+
+def content_of_event(line: str) -> str:
+    """The content piece of one ``data: {...}`` server-sent event ("" if none)."""
+    chunk = json.loads(line.removeprefix("data: "))
+    return str(chunk["choices"][0]["delta"].get("content") or "")
+
+
+def first_token(url: str, key: str, requests: int) -> None:
+    """Print the time to the first streamed content token (one client, sequential), with
+    the whole streamed reply and the non-streaming latency of the same questions."""
+    headers = {"Authorization": f"Bearer {key}"}
+    first, whole, plain = [], [], []
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        for i in range(requests):
+            path, body = request_of("chat", QUESTIONS[i % len(QUESTIONS)])
+            started = time.perf_counter()
+            got = None
+            with http.stream("POST", path, json={**body, "stream": True}) as response:
+                for line in response.iter_lines():
+                    if got is None and line.startswith("data: {") and content_of_event(line):
+                        got = time.perf_counter() - started
+            whole.append((time.perf_counter() - started) * 1000)
+            first.append((got or 0.0) * 1000)
+            started = time.perf_counter()
+            http.post(path, json=body).raise_for_status()
+            plain.append((time.perf_counter() - started) * 1000)
+    print(f"time to first streamed token over {requests} requests, 1 client: "
+          f"p50 {percentile(first, 50):.1f} ms, p95 {percentile(first, 95):.1f} ms; whole "
+          f"streamed reply p50 {percentile(whole, 50):.1f} ms; non-streaming p50 "
+          f"{percentile(plain, 50):.1f} ms, p95 {percentile(plain, 95):.1f} ms")  # fmt: skip
+
+
 def mb(n: float) -> str:
     """Bytes as MB text."""
     return f"{n / 1e6:,.0f} MB"
@@ -267,7 +340,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="per concurrency level")
     parser.add_argument("--minutes", type=float, default=0, help="soak at 32 clients")
     parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument("--compare-chat", action="store_true", help="chat vs suggest")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations per level (chat)")
+    parser.add_argument("--stream-requests", type=int, default=60, help="streamed (chat)")
     args = parser.parse_args()
+    if args.compare_chat:
+        run_chat_comparison(args)
+        return
 
     config = build_kb(args.home, args.n)
     key = make_key(config)
@@ -308,6 +387,62 @@ def main() -> None:
         "ratios above use the rate before; with the rate after they would be x"
         f"{rate / after:.2f} (the machine is shared: compare the two in-process rates)"
     )
+
+
+def route_overhead(config: Config, repeat: int = 2000) -> None:
+    """Print what each route adds to the suggestion itself, per request, in-process: body
+    validation and building the response JSON (the rest is the same code,
+    ``kb.api.serving``), for one real answer object."""
+    from kb.api.answering import Answerer
+    from kb.api.chat import user_turns
+    from kb.api.chat_reply import completion, content_of, extension
+    from kb.api.chat_schemas import ChatRequest
+    from kb.api.schemas import suggest_request_model
+    from kb.model import Audience
+    from kb.snapshot import shared_reader
+
+    engine = Answerer(config, shared_reader(config))
+    question = QUESTIONS[0]
+    data = engine.suggest(question, audience=Audience.PUBLIC, request_id="x" * 32)
+    suggest_model = suggest_request_model(config.api_max_question_chars)
+    chat_body = {"model": "kb", "messages": [{"role": "user", "content": question}]}
+
+    def suggest_route() -> None:
+        suggest_model.model_validate({"question": question})
+        json.dumps(data, ensure_ascii=False)
+
+    def chat_route() -> None:
+        body = ChatRequest.model_validate(chat_body)
+        turns = user_turns(body, config.api_max_question_chars)
+        reply = completion("kb", content_of(data, turns[-1], config), extension(data, False))
+        json.dumps(reply, ensure_ascii=False)
+
+    for name, fn in (("suggest", suggest_route), ("chat", chat_route)):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        per = (time.perf_counter() - started) / repeat * 1000
+        print(f"{name} route's own work per request (validation, reply, JSON): {per:.3f} ms")
+
+
+def run_chat_comparison(args: argparse.Namespace) -> None:
+    """``--compare-chat``: the two routes' rates, then the time to the first token."""
+    config = build_kb(args.home, args.n)
+    route_overhead(config)
+    key = make_key(config)
+    print(f"KB: {args.n:,} chunks; server workers: {args.workers}; cpus: {os.cpu_count()}")
+    port = 8900 + os.getpid() % 1000
+    server = start_server(config, args.workers, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for route in ("suggest", "chat"):
+            asyncio.run(load(url, key, 4, 3, route))  # warm-up
+        levels = [int(c) for c in args.levels.split(",")]
+        compare_chat(url, key, levels, args.seconds, args.rounds)
+        first_token(url, key, args.stream_requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def report_memory(samples: list[tuple[float, int]]) -> None:

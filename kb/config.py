@@ -23,6 +23,7 @@ from kb.errors import ConfigError
 from kb.formats.limits import DEFAULT_MAX_CHARS
 from kb.privacy import configure_masking_from
 from kb.settings_rules import (
+    BOOLEAN,
     DATABASE_URL,
     EXISTING_FILE,
     HTTP_URL,
@@ -31,13 +32,15 @@ from kb.settings_rules import (
     REPLY_WRAPPING,
     Rule,
     at_least,
+    at_most_chars,
     between,
+    matching,
     one_of,
 )
 
 CONFIG_FILE_NAME = "kb.yaml"
 ENV_PREFIX = "KB_"
-SECRET_SETTINGS = frozenset({"llm_api_key"})
+SECRET_SETTINGS = frozenset({"llm_api_key", "mcp_api_key"})
 CLI_AUTH_MODES = ("off", "token")
 DEFAULT_CLI_TOKEN_FILE = Path("~/.config/kb/token")
 
@@ -177,6 +180,43 @@ class Config:
         "client's channel, cli). What a channel leaves out falls back to `*`, then to "
         "reply_greeting / reply_closing. Empty: those two for every channel.",
         rule=REPLY_WRAPPING,
+    )
+    chat_model: str = setting(
+        "kb",
+        "Model name of the knowledge base at /v1/chat/completions and /v1/models: '<name>' "
+        "answers with the key's audience, '<name>-public' and '<name>-internal' with that one.",
+        rule=matching(r"[a-z0-9][a-z0-9._-]{0,47}", "lower-case letters, digits, . _ - (≤ 48)"),
+    )
+    chat_context_turns: int = setting(
+        1,
+        "Earlier user turns of a conversation prepended to a follow-up question at "
+        "/v1/chat/completions (see docs/api.md). 0: the last message alone.",
+        rule=between(0, 10),
+    )
+    chat_followup_max_chars: int = setting(
+        12,
+        "A chat question this short (characters, spaces not counted) is read as a follow-up "
+        "and also answered in the context of the earlier turns.",
+        rule=between(0, 200),
+    )
+    chat_handoff_text: str = setting(
+        "",
+        "Reply content of /v1/chat/completions on a hand-off. Empty: the built-in text in the "
+        "question's language (zh: 这个问题需要人工客服为您解答，正在为您转接。).",
+        rule=at_most_chars(500),
+    )
+    chat_sources_in_content: bool = setting(
+        False,
+        "Append a compact source list (来源：[1] title …) to the reply content of "
+        "/v1/chat/completions, for clients that show text only. The citations are always "
+        "in the message's `kb` field.",
+        rule=BOOLEAN,
+    )
+    mcp_api_key: str = setting(
+        "",
+        "The API key (kb keys create) whose audience and scopes `kb mcp` serves with; prefer "
+        "the KB_MCP_API_KEY env. Over HTTP, clients must send it as a Bearer token.",
+        rule=matching(r"(kb_[0-9a-f]{8}_[A-Za-z0-9_-]{43})?", "empty or a kb_… API key"),
     )
     log_level: str = setting(
         "INFO",

@@ -56,6 +56,18 @@ def _compiles(pattern: str) -> bool:
     return True
 
 
+def at_most_chars(high: int) -> Rule:
+    """Text of at most ``high`` characters."""
+    return Rule(lambda v: len(v) <= high, f"at most {high} characters")
+
+
+def matching(pattern: str, text: str) -> Rule:
+    """Text matching the regular expression ``pattern`` entirely, said as ``text``."""
+    return Rule(lambda v: re.fullmatch(pattern, v) is not None, text)
+
+
+#: True or false (a YAML boolean, or 1/0, true/false, yes/no, on/off in the environment).
+BOOLEAN = Rule(lambda v: isinstance(v, bool), "true or false")
 #: An empty value or a URL SQLAlchemy can parse.
 DATABASE_URL = Rule(lambda v: not v or _is_url(v), "empty or a SQLAlchemy URL")
 #: An empty value or an http(s) address.

@@ -87,6 +87,19 @@ class Answerer:
             part["request_id"] = request_id
         return data
 
+    def search(
+        self, question: str, *, audience: Audience, top_k: int, snapshot: IndexSnapshot
+    ) -> list[dict[str, Any]]:
+        """The ranked results for ``question`` visible to ``audience`` (guarded, like answers)."""
+        if self._suggester is None:
+            self.warm_up()
+        filters = SearchFilters.build(audience=str(audience))
+        response = self._suggester.searcher.search(
+            question, filters, top_k=top_k, snapshot=snapshot
+        )
+        data = {"results": [r.to_dict() for r in response.results], "citations": []}
+        return list(self.guard(data, audience, snapshot)[0]["results"])
+
     # --- the audience guard ------------------------------------------------------------------
 
     def article_audiences(self, snapshot: IndexSnapshot) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The FastAPI app for bots: ``create_app(config)``.
 
-Endpoints: ``POST /v1/suggest``, ``POST /v1/feedback``, ``GET /v1/articles/{id}``,
+Endpoints: ``POST /v1/suggest``, ``POST /v1/feedback``, ``GET /v1/articles/{id}``, the
+OpenAI-compatible ``POST /v1/chat/completions`` and ``GET /v1/models`` (``kb.api.chat``),
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics``; OpenAPI at ``/openapi.json``,
 docs at ``/docs``. Every error has the one body of ``kb.api.errors``. The handlers
 are plain functions: FastAPI runs them in its thread pool, so a CPU-bound
@@ -9,7 +10,6 @@ suggestion does not block the event loop. See docs/api.md.
 
 import logging
 import os
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 import kb
 from kb.api.auth import allowed_audience, require
+from kb.api.chat import add_chat_routes
 from kb.api.errors import install_error_handlers, request_id_of
 from kb.api.middleware import BodyLimit, RequestContext
 from kb.api.schemas import (
@@ -33,13 +34,12 @@ from kb.api.schemas import (
     suggest_request_model,
 )
 from kb.api.service import ApiState
+from kb.api.serving import Asking, serve_suggestion
 from kb.config import Config, load_config
 from kb.db import Database
 from kb.errors import NotReady
 from kb.keys import KeyInfo
-from kb.message_answer import folded, message_text, part_text
 from kb.privacy import configure_masking_from, mask_personal_data
-from kb.querylog import query_log_record
 
 logger = logging.getLogger("kb.api")
 
@@ -79,6 +79,7 @@ def create_app(config: Config, *, db: Database | None = None, load: bool = True)
     app.add_middleware(RequestContext, metrics=state.metrics)
     _add_probes(app, state)
     _add_v1(app, state, suggest_request_model(config.api_max_question_chars))
+    add_chat_routes(app, state)
     return app
 
 
@@ -121,49 +122,18 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type[SuggestFields]) -
         key: KeyInfo = Depends(require("suggest")),
     ) -> JSONResponse:
         """A suggested reply with citations, or a hand-off (see docs/api.md)."""
-        started = time.perf_counter()
         body = cast(SuggestFields, payload)  # suggest_model subclasses SuggestFields
-        audience = allowed_audience(key, body.audience)
-        snapshot = state.snapshot()  # 503 while not ready; this request's index version
-        rid = request_id_of(request)
-        with state.compute_slots:
-            data = state.engine.suggest(
-                body.question,
-                audience=audience,
-                request_id=rid,
-                top_k=body.top_k,
-                as_of=body.as_of,
-                lang=body.lang,
-                snapshot=snapshot,
-            )
-        data, removed = state.engine.guard(data, audience, snapshot)
-        for part in data.get("parts") or []:
-            part["text"] = part_text(part)
-        data["text"] = message_text(
-            data, state.config, channel=body.channel or "api", question=body.question
-        )
-        if removed:
-            state.metrics.withheld.inc(removed)
-            logger.error("request %s: audience guard removed %d internal item(s)", rid, removed)
-        state.metrics.suggestion(bool(folded(data).get("handoff")))
-        record = query_log_record(
-            folded(data),
-            body.question,
-            audience=audience,
-            requester=key.requester,
+        asking = Asking(
+            key=key,
+            audience=allowed_audience(key, body.audience),
+            request_id=request_id_of(request),
             channel=body.channel or "api",
             session_id=body.session_id,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            top_k=body.top_k,
+            as_of=body.as_of,
+            lang=body.lang,
         )
-        state.log_query(record)
-        logger.info(
-            "%s suggest key=%s audience=%s handoff=%s question=%s",
-            rid,
-            key.name,
-            audience,
-            record["handoff"],
-            record["question"][:200],  # masked by query_log_record
-        )
+        data, _context_used = serve_suggestion(state, asking, [body.question])
         return JSONResponse(data)
 
     @app.post(

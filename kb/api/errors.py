@@ -4,7 +4,15 @@ Every error a client sees is::
 
     {"error": {"code": "not_found", "message": "...", "request_id": "..."}}
 
-built by ``error_response``. Domain exceptions (``kb.errors``) are mapped to an
+built by ``error_response``. On the OpenAI-compatible routes (``/v1/chat/...``,
+``/v1/models``) the same helper answers in OpenAI's envelope instead, so OpenAI clients
+raise their usual exceptions::
+
+    {"error": {"message": "...", "type": "invalid_request_error", "param": null,
+               "code": "invalid_input"}}
+
+with 400 where the kb routes say 422 (OpenAI's status for an invalid request), the
+request id in the ``X-Request-ID`` header. Domain exceptions (``kb.errors``) are mapped to an
 HTTP status here and only here; framework errors (unknown route, wrong method,
 invalid body) get the same shape; anything unexpected becomes a 500 with a
 generic message: the traceback goes to the server log, never to the client.
@@ -97,6 +105,33 @@ def request_id_of(request: Request) -> str:
     return rid
 
 
+#: Path prefixes of the OpenAI-compatible routes, whose errors use OpenAI's envelope.
+OPENAI_PATHS = ("/v1/chat/", "/v1/models")
+#: HTTP status -> OpenAI error ``type``.
+OPENAI_TYPE_BY_STATUS: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def is_openai_route(request: Request) -> bool:
+    """True for the OpenAI-compatible routes (their errors use OpenAI's envelope)."""
+    return request.url.path.startswith(OPENAI_PATHS)
+
+
+def openai_error_body(status: int, code: str, message: str, param: str | None) -> dict[str, Any]:
+    """OpenAI's error JSON: ``{"error": {"message", "type", "param", "code"}}``."""
+    kind = OPENAI_TYPE_BY_STATUS.get(status, "server_error" if status >= 500 else "api_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
 def error_body(code: str, message: str, request_id: str) -> dict[str, Any]:
     """The error JSON: ``{"error": {"code", "message", "request_id"}}``."""
     return {"error": {"code": code, "message": message, "request_id": request_id}}
@@ -108,10 +143,16 @@ def error_response(
     code: str,
     message: str,
     headers: dict[str, str] | None = None,
+    param: str | None = None,
 ) -> JSONResponse:
-    """The one helper every error response of the API is built with."""
+    """The one helper every error response of the API is built with (OpenAI's envelope,
+    and 400 for 422, on the OpenAI-compatible routes; ``param`` names the field there)."""
     rid = request_id_of(request)
     all_headers = {REQUEST_ID_HEADER: rid, **(headers or {})}
+    if is_openai_route(request):
+        status = 400 if status == 422 else status
+        body = openai_error_body(status, code, message, param)
+        return JSONResponse(body, status_code=status, headers=all_headers)
     return JSONResponse(error_body(code, message, rid), status_code=status, headers=all_headers)
 
 
@@ -159,7 +200,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     message = "; ".join(_describe(e) for e in errors[:5]) or "invalid request"
-    return error_response(request, 422, "invalid_input", message)
+    param = _describe(errors[0]).split(":")[0] if errors else None
+    return error_response(request, 422, "invalid_input", message, param=param)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -208,6 +208,20 @@ class ApiState:
                 "updated_at": row.updated_at.isoformat(),
             }
 
+    def published_articles(self, audience: Audience) -> list[dict[str, str]]:
+        """``{id, title, type}`` of every published article ``audience`` may see and that is
+        effective today, by id."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(ArticleVersion.article_id, ArticleVersion.title, Article.type)
+                .join(Article, Article.id == ArticleVersion.article_id)
+                .where(*_served(audience, date.today()))
+                .order_by(ArticleVersion.article_id)
+            ).all()
+        return [
+            {"id": r[0], "title": r[1], "type": str(getattr(r[2], "value", r[2]))} for r in rows
+        ]
+
     @staticmethod
     def _published(session: Any, audience: Audience, article_id: str, on: date) -> ArticleVersion:
         """The published version ``audience`` may see and that is effective ``on``.
@@ -216,18 +230,22 @@ class ApiState:
         effective, not visible to the audience), so that how long a 404 takes does not
         tell an internal article from a missing one.
         """
-        visible = [str(a) for a in Audience if may_see(audience, a)]
         row = session.scalar(
             select(ArticleVersion)
             .join(Article, Article.id == ArticleVersion.article_id)
-            .where(
-                ArticleVersion.article_id == article_id,
-                ArticleVersion.version == Article.published_version,
-                ArticleVersion.audience.in_(visible),
-                or_(ArticleVersion.effective_from.is_(None), ArticleVersion.effective_from <= on),
-                or_(ArticleVersion.effective_to.is_(None), ArticleVersion.effective_to >= on),
-            )
+            .where(ArticleVersion.article_id == article_id, *_served(audience, on))
         )
         if row is None:
             raise NotFound(f"no article '{article_id}'")
         return row
+
+
+def _served(audience: Audience, on: date) -> list[Any]:
+    """The conditions of a published version ``audience`` may see, effective ``on``."""
+    visible = [str(a) for a in Audience if may_see(audience, a)]
+    return [
+        ArticleVersion.version == Article.published_version,
+        ArticleVersion.audience.in_(visible),
+        or_(ArticleVersion.effective_from.is_(None), ArticleVersion.effective_from <= on),
+        or_(ArticleVersion.effective_to.is_(None), ArticleVersion.effective_to >= on),
+    ]

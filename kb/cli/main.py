@@ -22,6 +22,7 @@ from kb.cli import (
     demo_cmd,
     golden_cmd,
     index_cmd,
+    mcp_cmd,
     replay_cmd,
     review_cmd,
     search_cmd,
@@ -74,6 +75,7 @@ replay_cmd.register(app)
 users_cmd.register(app)
 index_cmd.register(app)
 api_cmd.register(app)
+mcp_cmd.register(app)
 search_cmd.register(app)
 demo_cmd.register(app)
 golden_cmd.register(app)
