@@ -45,8 +45,10 @@ from haystack import Document
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.config import Config
-from kb.dense import VectorIndex, as_matrix
+from kb.crosslang import language_along, language_basis
+from kb.dense import VectorIndex, as_matrix, language_means
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
+from kb.language import base_language
 from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors, pooled_search
 
 logger = logging.getLogger(__name__)
@@ -153,6 +155,9 @@ class IndexSnapshot:
         self._bm25 = bm25
         self._sentences = sentences or SentenceVectors.empty(vectors.dim)
         self._bm25_rows: np.ndarray | None = None
+        self._centroids: dict[str, np.ndarray] | None = None
+        self._basis: np.ndarray | None = None
+        self._along: np.ndarray | None = None
         if not (len(docs) == len(vectors) == len(bm25) == manifest["chunk_count"]):
             raise NotReady(f"index version {self.version} is inconsistent; rebuild it")
         if len(self._sentences) and self._sentences.rows[-1] >= len(docs):
@@ -204,6 +209,32 @@ class IndexSnapshot:
     def vector_matrix(self) -> np.ndarray:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
         return self._vectors.vectors()
+
+    def language_centroids(self) -> dict[str, np.ndarray]:
+        """The mean chunk vector of each article language (``kb.language.base_language``),
+        computed on first use."""
+        if self._centroids is None:
+            self._centroids = language_means(
+                self._vectors, [base_language(d.meta.get("lang")) for d in self._docs]
+            )
+        return self._centroids
+
+    def language_basis(self) -> np.ndarray:
+        """The language direction(s) of this version's chunks (``kb.crosslang``)."""
+        if self._basis is None:
+            self._basis = language_basis(self.language_centroids())
+        return self._basis
+
+    def language_along(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """These chunks' coordinates along the language basis (``kb.crosslang``)."""
+        if self._along is None:
+            basis, n = self.language_basis(), len(self._vectors)
+            blocks = [
+                language_along(self._vectors.vectors(np.arange(i, min(i + 4096, n))), basis)
+                for i in range(0, n, 4096)
+            ]
+            self._along = np.concatenate(blocks) if blocks else np.zeros((0, len(basis)))
+        return self._along[[self._row[c] for c in chunk_ids]]
 
     def bm25_scores(
         self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None

@@ -62,6 +62,7 @@ from kb.config import Config
 from kb.db import Database
 from kb.filters import SearchFilters
 from kb.index import IndexReader, IndexSnapshot
+from kb.language import detect_language
 from kb.llm import AnswerRewriter
 from kb.logwriter import UsageWriter
 from kb.model import Audience
@@ -170,7 +171,8 @@ class AnswerBuilder:
             out["reason"] = "low_confidence"
             return out
         top = chunks[0]
-        faq_score = ((top.meta.get("retrieval") or {}).get("faq_dense") or {}).get("score", 0.0)
+        faq_match = (top.meta.get("retrieval") or {}).get("faq_dense") or {}
+        faq_score = faq_match.get("cosine", faq_match.get("score", 0.0))
         if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
             text = top.content or ""
             if not text.strip():
@@ -180,6 +182,10 @@ class AnswerBuilder:
             out["citations"] = [make_citation(1, top.meta, text, start, start + len(text))]
             out["answer"], out["mode"] = render_passage(text, 1), "faq"
             return out
+        if evidence.cross:
+            # Across languages word overlap cannot pick sentences: cite the top article only
+            # (its sentences in their order), not a same-language passage that shares words.
+            chunks = [c for c in chunks if c.meta.get("article_id") == top.meta.get("article_id")]
         sentences = select_sentences(question, chunks, self.weights, self.max_sentences)
         if not sentences:
             out["reason"] = "no_grounded_sentence"
@@ -302,7 +308,12 @@ class Suggester:
         if missing and response.query_embedding is not None and response.snapshot is not None:
             vectors = response.snapshot.embeddings(missing)
         return gather(
-            question, chunks[:20], self.builder.weights, response.query_embedding, vectors
+            question,
+            chunks[:20],
+            self.builder.weights,
+            response.query_embedding,
+            vectors,
+            lang=detect_language(question),
         )
 
 
