@@ -139,20 +139,26 @@ def build(home: Path, cache: Path, **pipeline_args: Any) -> Any:
 
 def tune(home: Path, cache: Path) -> None:
     """Top-1 article right on the dev lines (crosslang dev, calibration_dev answerable)
-    over the neutral x cross_lexical grid (``kb.crosslang``)."""
+    over a grid of neutral, cross_lexical and prefer_within (``kb.crosslang``)."""
     dev = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev" and x["relevant"]]
     cal = [x for x in read_lines(SETS["calibration_dev"]) if x["relevant"]]
-    print("| neutral | cross_lexical | crosslang dev top-1 | calibration_dev top-1 |")
-    print("|---|---|---|---|")
-    for neutral in (False, True):
-        for cross in (0.0, 0.5, 1.0, 1.5):
-            suggester = build(home, cache, neutral=neutral, cross_lexical=cross)
-            tops = [
-                [outcome(suggester, x)["top"] in x["relevant"] for x in lines]
-                for lines in (dev, cal)
-            ]
-            cells = [f"{sum(t) / len(t):.3f}" for t in tops]
-            print(f"| {neutral} | {cross} | " + " | ".join(cells) + " |")
+    pref = [x for x in dev if x.get("preferred")]
+    print(
+        "| neutral | cross_lexical | prefer_within | crosslang dev top-1 | calibration_dev top-1 "
+        "| preferred first |"
+    )
+    print("|---|---|---|---|---|---|")
+    grid = [(n, c, 1.0) for n in (False, True) for c in (0.0, 0.5, 1.0, 1.5)]
+    grid += [(True, 1.0, p) for p in (0.95, 0.9, 0.8)]
+    grid += [(True, 1.5, p) for p in (0.95, 0.9, 0.85, 0.8)]
+    for neutral, cross, within in grid:
+        suggester = build(home, cache, neutral=neutral, cross_lexical=cross, prefer_within=within)
+        tops = [
+            [outcome(suggester, x)["top"] in x["relevant"] for x in lines] for lines in (dev, cal)
+        ]
+        tops.append([outcome(suggester, x)["top"] in x["preferred"] for x in pref])
+        cells = [f"{sum(t) / len(t):.3f}" for t in tops]
+        print(f"| {neutral} | {cross} | {within} | " + " | ".join(cells) + " |")
 
 
 def calibrate(home: Path, cache: Path) -> None:

@@ -136,3 +136,11 @@ class LanguageDetector:
     def from_dict(cls, data: dict[str, Any]) -> LanguageDetector:
         """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)
+
+
+#: A result in the question's language within this share of a foreign top result's fused
+#: score goes first: the translation an agent can send as it is (chosen on the dev
+#: questions, docs/benchmarks.md).
+PREFER_WITHIN = 0.95
+#: How many articles behind the top one are looked at for that.
+PREFER_DEPTH = 3

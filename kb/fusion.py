@@ -34,6 +34,9 @@ confidence estimate reads.
 another language cannot share its words, so its lexical gain is at least its dense gain
 (re-weighted, times ``cross_lexical``): BM25's silence is not held against it.
 
+``LanguagePreference`` then puts an article in the question's language first when the top
+one is in another language and it scores nearly as well (``kb.crosslang``).
+
 ``ArticleCollapser`` keeps the best chunk of each article (unless asked for every chunk)
 and cuts the list to ``top_k``; it also passes the whole fused chunk list on, which the
 answer builder mines for sentences.
@@ -47,7 +50,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
-from kb.crosslang import CROSS_LEXICAL, same_language
+from kb.crosslang import CROSS_LEXICAL, PREFER_DEPTH, PREFER_WITHIN, same_language
+from kb.language import base_language
 from kb.snapshot import Ranked
 
 SOURCES = ("bm25", "dense", "faq_dense", "faq_lexical")
@@ -239,5 +243,48 @@ class ArticleCollapser:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArticleCollapser:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)
+
+
+@component
+class LanguagePreference:
+    """Puts a result in the question's language first when the top one is in another
+    language and that result scores nearly as well (``prefer_within`` of the top's fused
+    score, among the first ``depth`` articles): usually the top article's translation."""
+
+    def __init__(self, prefer_within: float = PREFER_WITHIN, depth: int = PREFER_DEPTH) -> None:
+        """``prefer_within``: 0-1 (1: only exact ties; 0: always); ``depth``: articles."""
+        if not 0.0 <= prefer_within <= 1.0:
+            raise ValueError(f"prefer_within must be between 0 and 1, got {prefer_within}")
+        self.prefer_within = prefer_within
+        self.depth = depth
+
+    @component.output_types(documents=Ranked)
+    def run(self, documents: Ranked, lang: str = "") -> dict[str, Ranked]:
+        """The fused chunks, the preferred article's chunks moved in front when it applies."""
+        docs = list(documents)
+        if not lang or not docs or same_language(docs[0].meta, lang):
+            return {"documents": documents}
+        floor = self.prefer_within * float(docs[0].score or 0.0)
+        articles: list[str] = []
+        for doc in docs:
+            article = str(doc.meta.get("article_id"))
+            if article not in articles:
+                articles.append(article)
+            if len(articles) > self.depth + 1 or float(doc.score or 0.0) < floor:
+                break
+            if same_language(doc.meta, lang) and base_language(doc.meta.get("lang")):
+                first = [d for d in docs if d.meta.get("article_id") == article]
+                rest = [d for d in docs if d.meta.get("article_id") != article]
+                return {"documents": Ranked(first + rest)}
+        return {"documents": documents}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(self, prefer_within=self.prefer_within, depth=self.depth)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LanguagePreference:
         """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)

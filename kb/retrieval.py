@@ -45,6 +45,7 @@ from haystack import Document, Pipeline, component, default_from_dict, default_t
 from kb.config import Config
 from kb.crosslang import (
     CROSS_LEXICAL,
+    PREFER_WITHIN,
     LanguageDetector,
     neutral_query,
     neutral_scores,
@@ -55,7 +56,13 @@ from kb.embedders.components import QueryEmbedder
 from kb.errors import InvalidInput, NotReady
 from kb.faq import FaqMatcher
 from kb.filters import SearchFilters
-from kb.fusion import DEFAULT_MODE, DEFAULT_RRF_K, ArticleCollapser, RankFusion
+from kb.fusion import (
+    DEFAULT_MODE,
+    DEFAULT_RRF_K,
+    ArticleCollapser,
+    LanguagePreference,
+    RankFusion,
+)
 from kb.index import IndexReader, IndexSnapshot
 from kb.pipelines import run_haystack
 from kb.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
@@ -250,13 +257,14 @@ def build_query_pipeline(
     cache_path: str | None = "",
     neutral: bool = True,
     cross_lexical: float = CROSS_LEXICAL,
+    prefer_within: float = PREFER_WITHIN,
 ) -> Pipeline:
     """The query pipeline for ``config`` (see the module docstring).
 
     ``cache_path`` is the embedding cache for FAQ questions (``""``: the default under
-    ``home``; None: no cache); ``neutral`` and ``cross_lexical``: ``kb.crosslang``. Run it
-    with ``query``, ``snapshot`` (a ``SnapshotRef``),
-    ``filters`` (``SearchFilters``), ``top_k`` and ``one_per_article``.
+    ``home``; None: no cache); ``neutral``, ``cross_lexical`` and ``prefer_within``:
+    ``kb.crosslang``. Run it with ``query``, ``snapshot`` (a ``SnapshotRef``), ``filters``
+    (``SearchFilters``), ``top_k`` and ``one_per_article``.
     """
     if cache_path == "":
         cache_path = str(default_cache_path(config))
@@ -283,6 +291,7 @@ def build_query_pipeline(
         fusion_mode, weights, rrf_k, top_k=2 * candidates, cross_lexical=cross_lexical
     )
     pipe.add_component("fusion", fusion)
+    pipe.add_component("prefer", LanguagePreference(prefer_within))
     pipe.add_component("collapse", ArticleCollapser(top_k=config.top_k))
     pipe.connect("normalizer.text", "embedder.text")
     pipe.connect("normalizer.text", "bm25.text")
@@ -297,7 +306,9 @@ def build_query_pipeline(
     pipe.connect("dense.documents", "fusion.dense")
     pipe.connect("faq.dense", "fusion.faq_dense")
     pipe.connect("faq.lexical", "fusion.faq_lexical")
-    pipe.connect("fusion.documents", "collapse.documents")
+    pipe.connect("language.lang", "prefer.lang")
+    pipe.connect("fusion.documents", "prefer.documents")
+    pipe.connect("prefer.documents", "collapse.documents")
     return pipe
 
 
