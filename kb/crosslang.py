@@ -22,16 +22,23 @@ kb corrects both by a general rule, with the question's language from
   (``neutral_scores``). Texts in the question's language keep their raw cosine, and every
   text keeps it in ``meta["cosine"]`` (the same-language confidence model was fitted on
   it). When the question has no language, every text scores the neutral cosine. On the
-  dev questions an English question finds its Chinese article first about twice as often
-  (docs/benchmarks.md, "Agent assist — every language").
+  dev questions the right article came first for 0.64 of the cross-language and English
+  ones, against 0.28 (docs/benchmarks.md, "Agent assist — every language").
 - **No lexical verdict across languages.** In fusion a chunk in another language than the
   question cannot share its words, so a missing BM25 score is no evidence against it: its
   lexical part is at least its (re-weighted) dense part times ``CROSS_LEXICAL``.
+- **The question's language first.** When the top result is in another language and a
+  result in the question's language scores within ``PREFER_WITHIN`` of it (among the next
+  ``PREFER_DEPTH`` articles), that one goes first (``kb.fusion.LanguagePreference``):
+  usually the translation, which the agent can send as it is. Translations are separate
+  articles; the article format has no field linking them.
 - **Confidence.** A top result in another language than the question has no measurable
-  word coverage; ``kb.confidence`` scores it with its own calibration.
+  word coverage; ``kb.confidence`` scores it with its own calibration, and the reply
+  quotes that article only (``kb.suggest``).
 
-With one language in the index nothing changes; a question without letters has no
-language, and fusion then treats every chunk alike.
+With one language in the index, or fewer than ``MIN_LANGUAGE_TEXTS`` texts in the others,
+the cosines are the raw ones; a question without letters has no language, and fusion then
+treats every chunk alike.
 """
 
 from __future__ import annotations
