@@ -33,7 +33,13 @@ second logistic model, ``CROSS_INTERCEPT`` and ``CROSS_COEFFICIENTS`` over its
 another language (the dev split of ``tests/data/assist_crosslang.jsonl``: answerable and
 off-topic). Same-language tops keep the model above, on the raw cosines it was fitted on.
 
-Below the ``confidence_threshold`` setting (default 0.5) suggest hands off to a human.
+Below the ``confidence_threshold`` setting (default 0.5) suggest hands off to a human; when
+the top result is in another language than the question, or the question is not in the
+index's main language (``Evidence.foreign``), below ``cross_language_threshold`` (default
+0.65, the higher of the two applies): both models were fitted on few such pairs, and
+on them a wrong top scored up to 0.61 on the sample questions and an off-topic message 0.57
+on the dev half of ``tests/data/assist_offtopic.jsonl`` (docs/benchmarks.md, "Agent assist
+— every language").
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from haystack import Document
 
 from kb.citations import TermWeights
 from kb.crosslang import same_language
+from kb.language import base_language
 
 FEATURES = ("dense", "margin", "coverage", "faq")
 #: Fitted on the dev sets (see the module docstring); intercept first.
@@ -68,6 +75,15 @@ class Evidence:
     coverage: float
     faq: float
     cross: float = 0.0
+    #: 1 when the question is not in the index's main language (``kb.crosslang``).
+    minority: float = 0.0
+
+    @property
+    def foreign(self) -> bool:
+        """True when the top result or the question is in another language than the
+        index's main one: the calibration was fitted mostly on main-language pairs, so
+        suggest asks more of it (``cross_language_threshold``)."""
+        return bool(self.cross or self.minority)
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready form (rounded)."""
@@ -102,11 +118,13 @@ def gather(
     query: np.ndarray | None = None,
     vectors: dict[str, np.ndarray] | None = None,
     lang: str = "",
+    main_lang: str = "",
 ) -> Evidence | None:
     """The evidence about the top chunk of ``chunks`` (fused order); None if there is none.
 
     ``query`` and ``vectors`` (stored chunk vectors by id) fill in a cosine for chunks that
-    only BM25 found; ``lang``: the question's language (a top in another one is ``cross``).
+    only BM25 found; ``lang``: the question's language (a top in another one is ``cross``);
+    ``main_lang``: the index's main language (a question in another one is ``minority``).
     """
     if not chunks:
         return None
@@ -124,15 +142,16 @@ def gather(
     second = max(others, default=_FLOOR)
     retrieval = top.meta.get("retrieval") or {}
     is_faq = 1.0 if top.meta.get("type") == "faq" and "faq_dense" in retrieval else 0.0
+    minority = 1.0 if lang and main_lang and base_language(lang) != main_lang else 0.0
     if cross:
-        return Evidence(dense, dense - second, 0.0, is_faq, 1.0)
+        return Evidence(dense, dense - second, 0.0, is_faq, 1.0, minority)
     context = "\n".join(
         str(x)
         for x in (top.meta.get("title"), top.meta.get("section"), top.meta.get("matched_question"))
         if x
     )
     coverage = weights.coverage(weights.tokens(question), f"{context}\n{top.content or ''}")
-    return Evidence(dense, dense - second, coverage, is_faq)
+    return Evidence(dense, dense - second, coverage, is_faq, 0.0, minority)
 
 
 def probability(evidence: Evidence | None) -> float:

@@ -32,7 +32,7 @@ from kb.fusion import LanguagePreference, RankFusion
 from kb.language import base_language, detect_language
 from kb.retrieval import DenseRetriever, Searcher
 from kb.snapshot import Ranked, SnapshotRef
-from kb.suggest import Suggester
+from kb.suggest import AnswerBuilder, Suggester
 from tests.kb.indexing import build_index, sample_articles
 
 AS_OF = "2026-11-22"  # the day the sample labels name the articles in force
@@ -202,16 +202,33 @@ class TestSuggestAcrossLanguages:
         self, sample_suggester: Suggester
     ) -> None:
         english = sample_suggester.suggest(
-            "How much does it cost to redirect my parcel to a different city?", PUBLIC, log=False
+            "how many days does a refund to WeChat Pay take", PUBLIC, log=False
         )
-        assert not english.handoff
-        assert english.citations[0].article_id == "faq-change-address-en"
+        assert not english.handoff, english.detail
+        assert english.citations[0].article_id == "faq-refund-time-en"
         chinese = sample_suggester.suggest("改地址到别的城市要多少钱", PUBLIC, log=False)
         assert not chinese.handoff
         assert chinese.citations[0].article_id in {
             "faq-change-address",
             "policy-address-change-interception",
         }
+
+    def test_foreign_evidence_needs_the_cross_language_threshold(
+        self, sample_suggester: Suggester
+    ) -> None:
+        """A Chinese off-topic message whose nearest text is the English-support FAQ (a
+        cross-language top near 0.57 with this model) hands off under the stricter bar, and
+        the answer reports the bar in force; a Chinese question on a Chinese article keeps
+        the ordinary one."""
+        assert sample_suggester.searcher.snapshot().main_language() == "zh"
+        off = sample_suggester.suggest("我想学英语，有什么好的App推荐吗", PUBLIC, log=False)
+        assert off.handoff
+        assert off.evidence["cross"] == 1.0
+        assert off.threshold == sample_suggester.config.cross_language_threshold
+        assert 0.5 <= off.confidence < off.threshold, off.confidence
+        home = sample_suggester.suggest("包裹丢了怎么申请赔偿", PUBLIC, log=False)
+        assert home.evidence["cross"] == 0.0 and home.evidence["minority"] == 0.0
+        assert home.threshold == sample_suggester.config.confidence_threshold
 
     @pytest.mark.parametrize(
         "question",
@@ -242,3 +259,18 @@ def test_one_language_index_keeps_raw_cosines(searcher: Searcher) -> None:
     assert [(d.id, round(float(d.score or 0), 5)) for d in with_rule] == [
         (d.id, round(float(d.score or 0), 5)) for d in without
     ]
+
+
+@pytest.mark.parametrize(
+    ("cross", "minority", "expected"), [(0.0, 0.0, 0.5), (1.0, 0.0, 0.65), (0.0, 1.0, 0.65)]
+)
+def test_answer_builder_threshold_for_foreign_evidence(
+    cross: float, minority: float, expected: float
+) -> None:
+    """The stricter bar applies to a top in another language and to a question outside the
+    index's main language; it never lowers the ordinary threshold."""
+    evidence = Evidence(0.9, 0.01, 0.5, 1.0, cross, minority)
+    assert AnswerBuilder(0.5, cross_threshold=0.65).threshold_for(evidence) == expected
+    assert AnswerBuilder(0.8, cross_threshold=0.65).threshold_for(evidence) == 0.8
+    with pytest.raises(ValueError, match="must be within"):
+        AnswerBuilder(0.5, cross_threshold=1.5)
