@@ -134,6 +134,12 @@ class Config:
     confidence_threshold: float = setting(
         0.5, "Suggest hands off to a human below this confidence (0..1).", rule=between(0, 1)
     )
+    cross_language_threshold: float = setting(
+        0.65,
+        "Suggest's hand-off confidence when the top result or the question is not in the "
+        "knowledge base's main language (0..1; the higher of this and confidence_threshold).",
+        rule=between(0, 1),
+    )
     llm_base_url: str = setting(
         "",
         "OpenAI-compatible endpoint that may rewrite grounded replies. Empty: off.",

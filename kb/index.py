@@ -33,6 +33,7 @@ import re
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -45,8 +46,10 @@ from haystack import Document
 
 from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.config import Config
-from kb.dense import VectorIndex, as_matrix
+from kb.crosslang import common_languages, language_along, language_basis
+from kb.dense import VectorIndex, as_matrix, language_means
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
+from kb.language import base_language
 from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors, pooled_search
 
 logger = logging.getLogger(__name__)
@@ -153,6 +156,10 @@ class IndexSnapshot:
         self._bm25 = bm25
         self._sentences = sentences or SentenceVectors.empty(vectors.dim)
         self._bm25_rows: np.ndarray | None = None
+        self._centroids: dict[str, np.ndarray] | None = None
+        self._basis: np.ndarray | None = None
+        self._along: np.ndarray | None = None
+        self._main_language: str | None = None
         if not (len(docs) == len(vectors) == len(bm25) == manifest["chunk_count"]):
             raise NotReady(f"index version {self.version} is inconsistent; rebuild it")
         if len(self._sentences) and self._sentences.rows[-1] >= len(docs):
@@ -204,6 +211,39 @@ class IndexSnapshot:
     def vector_matrix(self) -> np.ndarray:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
         return self._vectors.vectors()
+
+    def language_centroids(self) -> dict[str, np.ndarray]:
+        """The mean chunk vector of each article language (``kb.language.base_language``)
+        that enough chunks are in (``kb.crosslang.common_languages``), computed once."""
+        if self._centroids is None:
+            langs = [base_language(d.meta.get("lang")) for d in self._docs]
+            self._centroids = common_languages(language_means(self._vectors, langs), langs)
+        return self._centroids
+
+    def main_language(self) -> str:
+        """The language most chunks are in (``""`` for an empty index), computed once."""
+        if self._main_language is None:
+            counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
+            counts.pop("", None)
+            self._main_language = counts.most_common(1)[0][0] if counts else ""
+        return self._main_language
+
+    def language_basis(self) -> np.ndarray:
+        """The language direction(s) of this version's chunks (``kb.crosslang``)."""
+        if self._basis is None:
+            self._basis = language_basis(self.language_centroids(), self._vectors.dim)
+        return self._basis
+
+    def language_along(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """These chunks' coordinates along the language basis (``kb.crosslang``)."""
+        if self._along is None:
+            basis, n = self.language_basis(), len(self._vectors)
+            blocks = [
+                language_along(self._vectors.vectors(np.arange(i, min(i + 4096, n))), basis)
+                for i in range(0, n, 4096)
+            ]
+            self._along = np.concatenate(blocks) if blocks else np.zeros((0, len(basis)))
+        return self._along[[self._row[c] for c in chunk_ids]]
 
     def bm25_scores(
         self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None

@@ -3,7 +3,8 @@
 One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML with
 ``pipeline.dumps()``, loaded back with ``load_query_pipeline``)::
 
-    query -> QueryNormalizer -> text ─┬─> BM25Retriever ───────────────┐
+    query -> QueryNormalizer -> text ─┬─> LanguageDetector -> lang (dense, FAQ, fusion)
+                                      ├─> BM25Retriever ───────────────┐
                                       ├─> QueryEmbedder -> embedding ─┬─> DenseRetriever ──┤
                                       └────────────────────────────────┴─> FaqMatcher ─────┤
                                                             RankFusion <─ (dense, lexical) ┘
@@ -19,6 +20,9 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
   chunk's score is blended with its best sentence window's (``kb.sentences``), so a
   question that paraphrases one sentence of a long passage finds it.
 - ``FaqMatcher``: the query against every FAQ question (``kb.faq``).
+- ``LanguageDetector``: the question's language. Dense and FAQ cosines of texts in another
+  language are language-neutral when the index holds several languages, and fusion does
+  not hold a missing BM25 score against a chunk in another language (``kb.crosslang``).
 - ``RankFusion`` and ``ArticleCollapser``: ``kb.fusion``.
 
 Each run reads one index snapshot (``kb.snapshot``), passed in with the filters
@@ -39,12 +43,26 @@ import numpy as np
 from haystack import Document, Pipeline, component, default_from_dict, default_to_dict
 
 from kb.config import Config
+from kb.crosslang import (
+    CROSS_LEXICAL,
+    PREFER_WITHIN,
+    LanguageDetector,
+    neutral_query,
+    neutral_scores,
+    same_language,
+)
 from kb.embedders import default_cache_path
 from kb.embedders.components import QueryEmbedder
 from kb.errors import InvalidInput, NotReady
 from kb.faq import FaqMatcher
 from kb.filters import SearchFilters
-from kb.fusion import DEFAULT_MODE, DEFAULT_RRF_K, ArticleCollapser, RankFusion
+from kb.fusion import (
+    DEFAULT_MODE,
+    DEFAULT_RRF_K,
+    ArticleCollapser,
+    LanguagePreference,
+    RankFusion,
+)
 from kb.index import IndexReader, IndexSnapshot
 from kb.pipelines import run_haystack
 from kb.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
@@ -158,32 +176,73 @@ class BM25Retriever:
 class DenseRetriever:
     """The ``top_k`` chunks nearest the query vector that pass the filters."""
 
-    def __init__(self, top_k: int = CANDIDATES, sentence_weight: float = SENTENCE_WEIGHT) -> None:
+    def __init__(
+        self,
+        top_k: int = CANDIDATES,
+        sentence_weight: float = SENTENCE_WEIGHT,
+        neutral: bool = True,
+    ) -> None:
         """``top_k``: chunks returned (over-fetching until that many pass the filters);
-        ``sentence_weight``: share of the best sentence's cosine in a chunk's score (0-1)."""
+        ``sentence_weight``: share of the best sentence's cosine in a chunk's score (0-1);
+        ``neutral``: score language-neutral cosines when the index holds several languages
+        (``kb.crosslang``)."""
         if not 0.0 <= sentence_weight <= 1.0:
             raise ValueError(f"sentence_weight must be between 0 and 1, got {sentence_weight}")
         self.top_k = top_k
         self.sentence_weight = sentence_weight
+        self.neutral = neutral
 
     @component.output_types(documents=Ranked)
     def run(
-        self, embedding: np.ndarray, snapshot: SnapshotRef, filters: SearchFilters
+        self,
+        embedding: np.ndarray,
+        snapshot: SnapshotRef,
+        filters: SearchFilters,
+        lang: str = "",
     ) -> dict[str, Ranked]:
-        """Chunks with their cosine score, best first."""
-        hits = snapshot.snapshot.dense_search(
-            embedding, self.top_k, where=filters.matches, sentence_weight=self.sentence_weight
+        """Chunks with their cosine score, best first. With ``neutral`` and several languages
+        in the index, chunks in another language than the question's ``lang`` (all chunks
+        when it is unknown) score their language-neutral cosine; ``meta["cosine"]`` keeps
+        the raw one (``kb.crosslang``)."""
+        snap = snapshot.snapshot
+        basis = snap.language_basis() if self.neutral else None
+        if basis is None or not len(basis):
+            hits = snap.dense_search(
+                embedding, self.top_k, where=filters.matches, sentence_weight=self.sentence_weight
+            )
+            return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
+        query, _ = neutral_query(embedding, basis)
+        found = snap.dense_search(
+            query, 2 * self.top_k, where=filters.matches, sentence_weight=self.sentence_weight
         )
-        return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
+        along = snap.language_along([doc.id for doc, _ in found])
+        scores = np.array([s for _, s in found], dtype=np.float32)
+        neutral, raw = neutral_scores(scores, along, embedding, basis)
+        own = np.array([bool(lang) and same_language(d.meta, lang) for d, _ in found], dtype=bool)
+        neutral = np.where(own, raw, neutral)
+        ranked = sorted(zip(found, neutral.tolist(), raw.tolist(), strict=True), key=_best)
+        return {
+            "documents": Ranked(
+                lean_chunk(doc, score, cosine=round(cosine, 6))
+                for (doc, _), score, cosine in ranked[: self.top_k]
+            )
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
-        return default_to_dict(self, top_k=self.top_k, sentence_weight=self.sentence_weight)
+        return default_to_dict(
+            self, top_k=self.top_k, sentence_weight=self.sentence_weight, neutral=self.neutral
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
         """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)
+
+
+def _best(hit: tuple[tuple[Document, float], float, float]) -> tuple[float, str]:
+    """Sort key: best (neutral) score first, then chunk id."""
+    return (-hit[1], hit[0][0].id)
 
 
 def build_query_pipeline(
@@ -196,20 +255,25 @@ def build_query_pipeline(
     faq_candidates: int = FAQ_CANDIDATES,
     sentence_weight: float = SENTENCE_WEIGHT,
     cache_path: str | None = "",
+    neutral: bool = True,
+    cross_lexical: float = CROSS_LEXICAL,
+    prefer_within: float = PREFER_WITHIN,
 ) -> Pipeline:
     """The query pipeline for ``config`` (see the module docstring).
 
     ``cache_path`` is the embedding cache for FAQ questions (``""``: the default under
-    ``home``; None: no cache). Run it with ``query``, ``snapshot`` (a ``SnapshotRef``),
-    ``filters`` (``SearchFilters``), ``top_k`` and ``one_per_article``.
+    ``home``; None: no cache); ``neutral``, ``cross_lexical`` and ``prefer_within``:
+    ``kb.crosslang``. Run it with ``query``, ``snapshot`` (a ``SnapshotRef``), ``filters``
+    (``SearchFilters``), ``top_k`` and ``one_per_article``.
     """
     if cache_path == "":
         cache_path = str(default_cache_path(config))
     pipe = Pipeline()
     pipe.add_component("normalizer", QueryNormalizer(config.api_max_question_chars))
+    pipe.add_component("language", LanguageDetector())
     pipe.add_component("embedder", QueryVectorEmbedder.from_config(config))
     pipe.add_component("bm25", BM25Retriever(candidates))
-    pipe.add_component("dense", DenseRetriever(candidates, sentence_weight))
+    pipe.add_component("dense", DenseRetriever(candidates, sentence_weight, neutral))
     user_dict = str(config.jieba_user_dict or "")
     pipe.add_component(
         "faq",
@@ -220,20 +284,31 @@ def build_query_pipeline(
             cache_path=cache_path,
             top_k=faq_candidates,
             jieba_user_dict="" if user_dict == "." else user_dict,
+            neutral=neutral,
         ),
     )
-    pipe.add_component("fusion", RankFusion(fusion_mode, weights, rrf_k, top_k=2 * candidates))
+    fusion = RankFusion(
+        fusion_mode, weights, rrf_k, top_k=2 * candidates, cross_lexical=cross_lexical
+    )
+    pipe.add_component("fusion", fusion)
+    pipe.add_component("prefer", LanguagePreference(prefer_within))
     pipe.add_component("collapse", ArticleCollapser(top_k=config.top_k))
     pipe.connect("normalizer.text", "embedder.text")
     pipe.connect("normalizer.text", "bm25.text")
     pipe.connect("normalizer.text", "faq.text")
+    pipe.connect("normalizer.text", "language.query")
+    pipe.connect("language.lang", "dense.lang")
+    pipe.connect("language.lang", "faq.lang")
+    pipe.connect("language.lang", "fusion.lang")
     pipe.connect("embedder.embedding", "dense.embedding")
     pipe.connect("embedder.embedding", "faq.embedding")
     pipe.connect("bm25.documents", "fusion.bm25")
     pipe.connect("dense.documents", "fusion.dense")
     pipe.connect("faq.dense", "fusion.faq_dense")
     pipe.connect("faq.lexical", "fusion.faq_lexical")
-    pipe.connect("fusion.documents", "collapse.documents")
+    pipe.connect("language.lang", "prefer.lang")
+    pipe.connect("fusion.documents", "prefer.documents")
+    pipe.connect("prefer.documents", "collapse.documents")
     return pipe
 
 

@@ -64,6 +64,7 @@ from kb.config import Config
 from kb.db import Database
 from kb.filters import SearchFilters
 from kb.index import IndexReader, IndexSnapshot
+from kb.language import detect_language
 from kb.llm import AnswerRewriter
 from kb.logwriter import UsageWriter
 from kb.model import Audience
@@ -136,12 +137,19 @@ class AnswerBuilder:
     """Builds the grounded reply: the FAQ's answer, or cited extracted sentences."""
 
     def __init__(
-        self, threshold: float = 0.5, faq_direct_min: float = FAQ_DIRECT_MIN, max_sentences: int = 3
+        self,
+        threshold: float = 0.5,
+        faq_direct_min: float = FAQ_DIRECT_MIN,
+        max_sentences: int = 3,
+        cross_threshold: float = 0.65,
     ) -> None:
-        """``threshold``: hand off below this confidence; ``faq_direct_min``: see the module."""
-        if not 0.0 <= threshold <= 1.0:
+        """``threshold``: hand off below this confidence; ``cross_threshold``: the same
+        when the evidence is ``foreign`` (``kb.confidence``; the higher one applies);
+        ``faq_direct_min``: see the module."""
+        if not 0.0 <= threshold <= 1.0 or not 0.0 <= cross_threshold <= 1.0:
             raise ValueError("threshold must be within 0..1")
         self.threshold = threshold
+        self.cross_threshold = cross_threshold
         self.faq_direct_min = faq_direct_min
         self.max_sentences = max_sentences
         self._weights: TermWeights | None = None
@@ -156,6 +164,12 @@ class AnswerBuilder:
     def warm_up(self) -> None:
         """Load the IDF table and the tokenizer."""
         self.weights.coverage({"预热"}, "预热")
+
+    def threshold_for(self, evidence: Evidence | None) -> float:
+        """The hand-off threshold in force for ``evidence``."""
+        if evidence is not None and evidence.foreign:
+            return max(self.threshold, self.cross_threshold)
+        return self.threshold
 
     @component.output_types(
         answer=str, mode=str, citations=list[Citation], reason=str, confidence=float, notes=list
@@ -172,13 +186,18 @@ class AnswerBuilder:
         if not chunks or evidence is None:
             out["reason"] = "no_results"
             return out
-        if confidence < self.threshold:
+        if confidence < self.threshold_for(evidence):
             out["reason"] = "low_confidence"
             return out
         top = chunks[0]
-        faq_score = ((top.meta.get("retrieval") or {}).get("faq_dense") or {}).get("score", 0.0)
+        faq_match = (top.meta.get("retrieval") or {}).get("faq_dense") or {}
+        faq_score = faq_match.get("cosine", faq_match.get("score", 0.0))
         if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
             return self._faq_answer(question, chunks, out)
+        if evidence.cross:
+            # Across languages word overlap cannot pick sentences: cite the top article only
+            # (its sentences in their order), not a same-language passage that shares words.
+            chunks = [c for c in chunks if c.meta.get("article_id") == top.meta.get("article_id")]
         composed = compose_extractive(question, chunks, self.weights, self.max_sentences)
         if not composed.sentences:
             out["reason"] = "no_grounded_sentence"
@@ -215,6 +234,7 @@ class AnswerBuilder:
             threshold=self.threshold,
             faq_direct_min=self.faq_direct_min,
             max_sentences=self.max_sentences,
+            cross_threshold=self.cross_threshold,
         )
 
     @classmethod
@@ -243,7 +263,10 @@ class Suggester:
         self.searcher = searcher or Searcher(config, reader=reader)
         self.db = db
         self.log_writer = log_writer
-        self.builder = AnswerBuilder(threshold=config.confidence_threshold)
+        self.builder = AnswerBuilder(
+            threshold=config.confidence_threshold,
+            cross_threshold=config.cross_language_threshold,
+        )
         if rewriter is None and config.llm_base_url:
             rewriter = AnswerRewriter(
                 config.llm_base_url, config.llm_model, config.llm_api_key, timeout=10.0
@@ -295,14 +318,14 @@ class Suggester:
             confidence=built["confidence"],
             handoff=not answer_text,
             reason=reason,
-            detail=_detail(reason, built["confidence"], self.builder.threshold),
+            detail=_detail(reason, built["confidence"], self.builder.threshold_for(evidence)),
             results=response.results,
             filters=filters.to_dict(),
             index_version=response.index_version,
             latency_ms=(time.perf_counter() - started) * 1000,
             evidence=evidence.to_dict() if evidence else {},
             llm=llm,
-            threshold=self.builder.threshold,
+            threshold=self.builder.threshold_for(evidence),
             notes=built["notes"],
         )
         if log and self.log_writer is not None:
@@ -323,7 +346,13 @@ class Suggester:
         if missing and response.query_embedding is not None and response.snapshot is not None:
             vectors = response.snapshot.embeddings(missing)
         return gather(
-            question, chunks[:20], self.builder.weights, response.query_embedding, vectors
+            question,
+            chunks[:20],
+            self.builder.weights,
+            response.query_embedding,
+            vectors,
+            lang=detect_language(question),
+            main_lang=response.snapshot.main_language() if response.snapshot is not None else "",
         )
 
 

@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium: author -> reviewer -> publisher -> agent; the
-reviewer first sees a submitted FAQ that contradicts a published policy, side by side.
+reviewer first sees a submitted FAQ that contradicts a published policy, side by side; the
+agent also gets an English question answered from a Chinese-only FAQ.
 
 Starts ``streamlit run app.py`` on a free loopback port against a private knowledge
 base (a user for each role, a small published index), then drives it with Playwright
@@ -277,6 +278,15 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     served = page.get_by_text(re.compile(r"耗时 \d+ 毫秒")).first.inner_text()
     assert int(re.search(r"耗时 (\d+) 毫秒", served).group(1)) < 1000
     shot(page, "06-agent-second-question")
+    # an English question answered from an article that exists only in Chinese (issue 11)
+    page.get_by_label("客户问题").fill("My parcel is lost, what should I do?")
+    page.get_by_role("button", name="获取建议回复").click()
+    idle(page)
+    reply = page.locator(".kb-reply")
+    reply.wait_for()
+    assert "24小时内核实" in reply.inner_text()  # the Chinese FAQ's answer, cited
+    assert page.get_by_text("[1] 快件丢失怎么办 · faq-lost-parcel").count() == 1
+    shot(page, "06b-agent-english-question-chinese-article")
     # a pasted customer message asking two things: each question answered with its own
     # citations and copy button, and one button that copies the whole reply (issue 11)
     page.get_by_label("客户问题").fill(PASTED)

@@ -1,0 +1,231 @@
+"""Agent assist in every language: what the real Suggester answers, and whether it is right.
+
+Indexes every article under ``articles/`` (``_history`` skipped, as ``kb import`` does)
+with the real pipeline and the bundled model into a temporary home, then asks each
+question of the labelled sets through ``Suggester.suggest`` (public audience unless a line
+says ``"audience": "internal"``; as of the labels' day, 2026-11-22) and prints, per set,
+split and kind:
+
+- ``right``: the share of in-KB questions answered with a right article first (the first
+  citation's article is in ``relevant``): *answered-and-right*;
+- ``answered``: the share of in-KB questions answered at all (not handed off);
+- ``precision``: of the answered in-KB questions, the share answered right;
+- ``hand-off``: for off-topic lines (``"relevant": []``), the share handed off;
+- ``preferred``: for lines with ``preferred`` (an article with a translation in the
+  question's language), the share of answered ones whose first citation is preferred.
+
+Sets: ``tests/data/assist_crosslang.jsonl`` (English and cross-language, with ``split``
+and ``kind``), ``tests/data/sample_questions.jsonl`` (99 questions) and
+``tests/kb/data/calibration_dev.jsonl`` (40 answerable + 20 off-topic Chinese ones).
+Embeddings go through ``--cache`` (default ``~/.cache/kb-bench/embeddings.sqlite3``), so a
+rerun costs only the query embeddings.
+
+    .venv/bin/python benchmarks/crosslang_quality.py            # the table
+    .venv/bin/python benchmarks/crosslang_quality.py --misses   # and every wrong line
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import kb  # noqa: E402,F401 - offline defaults before any model import
+from kb.config import Config  # noqa: E402
+from kb.filters import SearchFilters  # noqa: E402
+
+SETS = {
+    "crosslang": REPO / "tests" / "data" / "assist_crosslang.jsonl",
+    "sample": REPO / "tests" / "data" / "sample_questions.jsonl",
+    "calibration_dev": REPO / "tests" / "kb" / "data" / "calibration_dev.jsonl",
+}
+AS_OF = "2026-11-22"
+HEADER = (
+    "| set | split | kind | n | right | answered | precision | hand-off | preferred |\n"
+    "|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def default_cache() -> Path:
+    """The benchmarks' shared embedding cache."""
+    base = Path(os.environ.get("KB_BENCH_CACHE", Path.home() / ".cache" / "kb-bench"))
+    return base / "embeddings.sqlite3"
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    """The labelled lines of one set."""
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def outcome(suggester: Any, line: dict[str, Any]) -> dict[str, Any]:
+    """Ask one question; what came back, judged against its labels."""
+    filters = SearchFilters.build(audience=line.get("audience"), as_of=AS_OF)
+    answer = suggester.suggest(line["query"], filters, log=False)
+    first = answer.citations[0].article_id if answer.citations and not answer.handoff else None
+    return {
+        **line,
+        "answered": first is not None,
+        "first": first,
+        "right": first in line["relevant"],
+        "confidence": round(answer.confidence, 3),
+        "top": answer.results[0].article_id if answer.results else None,
+    }
+
+
+def share(part: int, whole: int) -> str:
+    """``part / whole`` to three places, or a dash."""
+    return f"{part / whole:.3f}" if whole else "–"
+
+
+def row(name: str, split: str, kind: str, rows: list[dict[str, Any]]) -> str:
+    """One table row over ``rows``."""
+    inkb = [r for r in rows if r["relevant"]]
+    off = [r for r in rows if not r["relevant"]]
+    answered = [r for r in inkb if r["answered"]]
+    right = [r for r in answered if r["right"]]
+    pref = [r for r in answered if r.get("preferred")]
+    pref_ok = [r for r in pref if r["first"] in r["preferred"]]
+    cells = [
+        name,
+        split,
+        kind,
+        str(len(rows)),
+        share(len(right), len(inkb)),
+        share(len(answered), len(inkb)),
+        share(len(right), len(answered)),
+        share(sum(not r["answered"] for r in off), len(off)),
+        share(len(pref_ok), len(pref)),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def groups(name: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Rows per split and kind, per split, and overall."""
+    keyed: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        split, kind = r.get("split", "all"), r.get("kind", "all")
+        keyed[(split, kind)].append(r)
+        if kind != "all":
+            keyed[(split, "all")].append(r)
+        if split != "all":
+            keyed[("all", "all")].append(r)
+    return [row(name, s, k, keyed[(s, k)]) for s, k in sorted(keyed)]
+
+
+def build(home: Path, cache: Path, **pipeline_args: Any) -> Any:
+    """Index ``articles/`` into ``home`` (once) and return a warmed-up Suggester on it whose
+    query pipeline takes ``pipeline_args`` (``kb.retrieval.build_query_pipeline``)."""
+    from ingest.pipeline import index_files
+    from kb.retrieval import Searcher, build_query_pipeline
+    from kb.suggest import Suggester
+
+    config = Config(home=home)
+    if not config.effective_index_dir.exists():
+        index_files([REPO / "articles"], config, full=True, cache_path=cache)
+    pipeline = build_query_pipeline(config, **pipeline_args)  # type: ignore[arg-type]
+    suggester = Suggester(config, searcher=Searcher(config, pipeline=pipeline))
+    suggester.warm_up()
+    return suggester
+
+
+def tune(home: Path, cache: Path) -> None:
+    """Top-1 article right on the dev lines (crosslang dev, calibration_dev answerable)
+    over a grid of neutral, cross_lexical and prefer_within (``kb.crosslang``)."""
+    dev = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev" and x["relevant"]]
+    cal = [x for x in read_lines(SETS["calibration_dev"]) if x["relevant"]]
+    pref = [x for x in dev if x.get("preferred")]
+    print(
+        "| neutral | cross_lexical | prefer_within | crosslang dev top-1 | calibration_dev top-1 "
+        "| preferred first |"
+    )
+    print("|---|---|---|---|---|---|")
+    grid = [(n, c, 1.0) for n in (False, True) for c in (0.0, 0.5, 1.0, 1.5)]
+    grid += [(True, 1.0, p) for p in (0.95, 0.9, 0.8)]
+    grid += [(True, 1.5, p) for p in (0.95, 0.9, 0.85, 0.8)]
+    for neutral, cross, within in grid:
+        suggester = build(home, cache, neutral=neutral, cross_lexical=cross, prefer_within=within)
+        tops = [
+            [outcome(suggester, x)["top"] in x["relevant"] for x in lines] for lines in (dev, cal)
+        ]
+        tops.append([outcome(suggester, x)["top"] in x["preferred"] for x in pref])
+        cells = [f"{sum(t) / len(t):.3f}" for t in tops]
+        print(f"| {neutral} | {cross} | {within} | " + " | ".join(cells) + " |")
+
+
+def calibrate(home: Path, cache: Path) -> None:
+    """Fit the cross-language confidence model (``kb.confidence``) on the dev questions
+    whose top result is in another language than the question, and print it."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from kb.confidence import CROSS_COEFFICIENTS
+
+    suggester = build(home, cache)
+    lines = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev"]
+    lines += read_lines(SETS["calibration_dev"])
+    names = list(CROSS_COEFFICIENTS)
+    xs, ys = [], []
+    for line in lines:
+        filters = SearchFilters.build(audience=line.get("audience"), as_of=AS_OF)
+        answer = suggester.suggest(line["query"], filters, log=False)
+        if not answer.evidence.get("cross") or not answer.results:
+            continue
+        xs.append([answer.evidence[n] for n in names])
+        ys.append(int(answer.results[0].article_id in line["relevant"]))
+    x, y = np.array(xs), np.array(ys)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0).fit((x - mean) / std, y)
+    coef = model.coef_[0] / std
+    intercept = float(model.intercept_[0] - (coef * mean).sum())
+    print(f"cross-language tops on dev: {len(y)} ({int(y.sum())} right)")
+    print(f"CROSS_INTERCEPT = {intercept:.3f}")
+    fitted = {n: round(float(c), 3) for n, c in zip(names, coef, strict=True)}
+    print(f"CROSS_COEFFICIENTS = {fitted}")
+    for row, label in zip(x, y, strict=True):
+        z = intercept + float((coef * row).sum())
+        features = dict(zip(names, row.round(4).tolist(), strict=True))
+        print(f"  right={label} p={1 / (1 + np.exp(-z)):.3f} {features}")
+
+
+def main() -> None:
+    """Print the table (and the misses with ``--misses``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--cache", type=Path, default=default_cache())
+    parser.add_argument("--misses", action="store_true", help="print every wrong line")
+    parser.add_argument("--tune", action="store_true", help="the kb.crosslang grid, dev only")
+    parser.add_argument("--calibrate", action="store_true", help="fit the cross-language model")
+    args = parser.parse_args()
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.tune:
+            tune(Path(tmp), args.cache)
+            return
+        if args.calibrate:
+            calibrate(Path(tmp), args.cache)
+            return
+        suggester = build(Path(tmp), args.cache)
+        print(HEADER)
+        misses = []
+        for name in args.sets:
+            rows = [outcome(suggester, line) for line in read_lines(SETS[name])]
+            print("\n".join(groups(name, rows)))
+            wrong = [r for r in rows if r["answered"] != bool(r["relevant"]) or not r["right"]]
+            misses += [r for r in wrong if r["relevant"] or r["answered"]]
+        if args.misses:
+            for r in misses:
+                keys = ("id", "query", "first", "top", "confidence", "relevant")
+                print(json.dumps({k: r.get(k) for k in keys}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
