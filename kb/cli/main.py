@@ -20,6 +20,7 @@ from kb.cli import (
     config_cmd,
     conflicts_cmd,
     demo_cmd,
+    feed_cmd,
     golden_cmd,
     index_cmd,
     replay_cmd,
@@ -77,6 +78,7 @@ api_cmd.register(app)
 search_cmd.register(app)
 demo_cmd.register(app)
 golden_cmd.register(app)
+feed_cmd.register(app)
 
 
 def run() -> None:
