@@ -21,7 +21,7 @@ from kb.model import ArticleContent
 MAX_CHANGES = 12
 PAIR_RATIO = 0.4
 FIELDS = ("title", "question", "audience", "effective_from", "effective_to")
-LABEL_TRIM = " \t：:，,为是在于达到按共计约"
+LABEL_TRIM = " \t：:，,为是在于达到按共计约的"
 FIELD_LABELS = {
     "title": "title",
     "question": "question",
