@@ -170,6 +170,7 @@ def figure_label(figure: Figure) -> str:
     """What a figure is a figure of: its clause up to the figure ("退货期限为7天" 退货期限)."""
     clause = figure.clause
     head = clause.split(figure.text, 1)[0] if figure.text in clause else ""
+    head = re.split(r"、|;|,(?!\d{3})", head)[-1]  # not the figure before it ("1,000 元、")
     head = re.sub(r"^[\s,，、。；;]+", "", head).rstrip(LABEL_TRIM)
     if head:
         return head[-24:]

@@ -23,6 +23,7 @@ from kb.cli import (
     feed_cmd,
     golden_cmd,
     index_cmd,
+    practice_cmd,
     replay_cmd,
     review_cmd,
     search_cmd,
@@ -79,6 +80,7 @@ search_cmd.register(app)
 demo_cmd.register(app)
 golden_cmd.register(app)
 feed_cmd.register(app)
+practice_cmd.register(app)
 
 
 def run() -> None:
