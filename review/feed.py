@@ -33,7 +33,7 @@ from kb.errors import InvalidInput, NotFound
 from kb.formats.markdown import render_markdown
 from kb.model import EVER_PUBLISHED, Audience
 from kb.tables import ArticleVersion, FeedAck, FeedEntry, User
-from review.diff import Block, diff_texts
+from review.diff import VersionDiff, diff_texts
 from review.permissions import Action, authorize
 
 NORMAL = "normal"
@@ -326,17 +326,22 @@ def ack(session: Session, actor: str, entry_id: int) -> FeedItem:
     return _item(row, found.acked_at)
 
 
-def entry_diff(session: Session, actor: str, entry_id: int) -> list[Block]:
-    """The diff behind an entry (previous published version → this one; nothing to
-    compare for a new article or an archive). Both versions were published, so
-    anyone who may read knowledge may see it."""
+def entry_diff(session: Session, actor: str, entry_id: int) -> VersionDiff:
+    """The diff behind an entry: the version agents knew → this one (a new article
+    against nothing, version 0). Both versions were published, so anyone who may read
+    knowledge may see it; an archive or expiry shows the version leaving service."""
     authorize(session, actor, Action.READ)
     row = get_entry(session, entry_id)
-    new = render_markdown(to_content(get_version(session, row.article_id, row.version)))
+    version = get_version(session, row.article_id, row.version)
+    new = render_markdown(to_content(version))
     if row.old_version is None:
-        return diff_texts("", new) if row.kind == "new" else []
-    old = render_markdown(to_content(get_version(session, row.article_id, row.old_version)))
-    return diff_texts(old, new)
+        old_text = "" if row.kind == "new" else new
+        return VersionDiff(row.article_id, 0, row.version, "", version.state,
+                           diff_texts(old_text, new))  # fmt: skip
+    before = get_version(session, row.article_id, row.old_version)
+    blocks = diff_texts(render_markdown(to_content(before)), new)
+    return VersionDiff(row.article_id, before.version, row.version, before.state, version.state,
+                       blocks)  # fmt: skip
 
 
 # --- supervisors -------------------------------------------------------------------------

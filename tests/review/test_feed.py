@@ -154,6 +154,7 @@ def test_the_diff_behind_an_entry_is_open_to_agents(team: Database):
     republish(team, "退货期限为15天。\n")
     entry = feed_of(team, "agt")[0]
     with team.session() as session:
-        blocks = feed.entry_diff(session, "agt", entry.id)
-    changed = [b for b in blocks if b.kind != "equal"]
+        diff = feed.entry_diff(session, "agt", entry.id)
+    assert (diff.old_version, diff.new_version) == (1, 2)
+    changed = [b for b in diff.blocks if b.kind != "equal"]
     assert changed and "15" in "".join(s.text for s in changed[0].inline or [])
