@@ -45,6 +45,7 @@ class Fact:
     kind: str  # figure, contact or point
     text: str  # the figure or contact as written, or the point's sentence
     label: str = ""  # what a figure is a figure of
+    context: str = ""  # a figure's clause ("客服将在24小时内核实"), to show it
     sentence: str = ""
     status: str = "missing"  # given, missing or wrong
     said: str = ""  # what the reply said instead (wrong facts)
@@ -52,6 +53,10 @@ class Fact:
     value: tuple[float, ...] = ()
     unit: str = ""
     figure_kind: str = ""
+
+    def shown(self) -> str:
+        """The fact as a person reads it: a figure in its clause, else the text."""
+        return self.context or self.text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (without the matching internals)."""
@@ -121,6 +126,7 @@ def _figure_fact(figure: Figure) -> Fact:
         "figure",
         figure.text,
         label=figure_label(figure),
+        context=figure.clause,
         sentence=figure.sentence,
         terms=figure.terms,
         value=figure.value,

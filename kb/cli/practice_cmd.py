@@ -78,9 +78,7 @@ def print_scoring(item: dict[str, Any]) -> None:
     )
     for fact in item["facts"]:
         said = f" (you said {fact['said']})" if fact["said"] else ""
-        text = (
-            f"{fact['label']} {fact['text']}".strip() if fact["kind"] == "figure" else fact["text"]
-        )
+        text = fact.get("context") or fact["text"]
         line = f"       {fact['status']}: {text}{said}"
         console.print(line, markup=False, highlight=False)
 

@@ -129,9 +129,7 @@ def _scoring(item: dict[str, Any]) -> None:
     box = st.success if item["verdict"] == "good" else st.warning
     box(t("practice_scored", verdict=verdict, score=item["score"]))
     for fact in item["facts"]:
-        text = (
-            f"{fact['label']} {fact['text']}".strip() if fact["kind"] == "figure" else fact["text"]
-        )
+        text = fact.get("context") or fact["text"]
         key = f"practice_fact_{fact['status']}"
         st.markdown(t(key, fact=text, said=fact.get("said") or ""))
     st.caption(t("practice_read_article", id=item["article_id"], version=item["article_version"]))

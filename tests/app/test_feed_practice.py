@@ -106,7 +106,7 @@ def test_a_practice_round_is_scored_and_the_team_table_shows_it(page_test, app_k
     at.button[1].click().run()  # the reply form's button
     assert not at.exception
     text = markdown_of(at)
-    assert "❌ 有误" in text and "48小时" in text
+    assert "**有误**" in text and "48小时" in text
     assert any("有错误信息" in w.value for w in at.warning)
     assert any("本轮结束" in s.value for s in at.success)
     boss = page_test("practice", "sue").run()

@@ -36,7 +36,7 @@ def test_practice_from_the_command_line(kb_home: Path, tmp_path: Path) -> None:
     assert (scored["verdict"], scored["article_id"]) == ("wrong_figure", "faq-insured")
     assert scored["round_score"] == scored["score"]
     text = ok("practice", "show", rid, "--as", "sue")
-    assert "wrong: 保价费为声明价值 0.5% (you said 1%)" in text
+    assert "wrong: 保价费为声明价值的 0.5% (you said 1%)" in text
     assert "read faq-insured v1" in text
     team = ok_json("practice", "team", "--as", "sue")
     assert [(r["agent"], r["rounds"]) for r in team] == [("agt", 1), ("agt2", 0)]
