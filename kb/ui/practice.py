@@ -35,8 +35,11 @@ def page() -> None:
     st.title(t("practice_title"))
     if article_view.show_requested_article():
         return
+    flash = st.session_state.pop("pr_flash", None)
+    if flash:
+        st.success(flash)
     _start_form(user)
-    round_id = st.session_state.get(ROUND_KEY)
+    round_id = st.session_state.get(ROUND_KEY) or _open_round(user)
     if round_id is not None:
         data = run(lambda s: practice.round_dict(practice.get_round(s, user.name, round_id)))
         if data is not None:
@@ -44,6 +47,12 @@ def page() -> None:
     _my_record(user)
     if user.has(Action.SUPERVISE):
         _team(user)
+
+
+def _open_round(user: SignedIn) -> int | None:
+    """The user's newest unfinished round (e.g. one a supervisor started for them)."""
+    rounds = run(lambda s: practice.rounds_of(s, user.name)) or []
+    return next((r.id for r in rounds if r.finished_at is None), None)
 
 
 def _tags() -> list[str]:
@@ -94,9 +103,6 @@ def _start(
 
 
 def _round(data: dict[str, Any], user: SignedIn) -> None:
-    flash = st.session_state.pop("pr_flash", None)
-    if flash:
-        st.success(flash)
     st.header(t("practice_round", id=data["id"]))
     for item in data["questions"]:
         with st.container(border=True, key=f"pr_item_{item['position']}"):

@@ -121,3 +121,14 @@ def test_the_pages_in_english(page_test, app_kb):
     assert at.button(key=f"feed_ack_{entries_of(app_kb, 'dave')[0].id}").label == "Mark as read"
     practice_page = page_test("practice", "dave", lang="en").run()
     assert practice_page.title[0].value == "Practice"
+
+
+def test_a_round_a_supervisor_starts_waits_on_the_agents_page(page_test, app_kb):
+    boss = page_test("practice", "sue").run()
+    boss.selectbox(key="pr_for").set_value("dave")
+    boss.number_input(key="pr_size").set_value(1)
+    boss.button[0].click().run()
+    assert any("已开始" in s.value for s in boss.success)
+    at = page_test("practice", "dave").run()
+    assert at.text_area(key="pr_reply_text_1")  # dave can answer it
+    assert "第 1 题" in markdown_of(at)
