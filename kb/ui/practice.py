@@ -68,14 +68,15 @@ def _start_form(user: SignedIn) -> None:
         team = run(agents) or []
     with st.form("pr_start"):
         tags = st.multiselect(t("practice_tags"), _tags(), key="pr_tags", placeholder=t("choose"))
-        kinds = [str(k) for k in ArticleType]
+        kinds = {str(k): t(f"feed_type_{k}") for k in ArticleType}
         types = st.multiselect(
-            t("practice_types"), kinds, format_func=lambda k: t(f"feed_type_{k}"), key="pr_types",
+            t("practice_types"), list(kinds), format_func=kinds.__getitem__, key="pr_types",
             placeholder=t("choose"),
         )  # fmt: skip
+        scopes = {a: t(f"practice_audience_{a}") for a in ("public", "internal")}
         audience = st.radio(
-            t("practice_audience"), ["public", "internal"], horizontal=True, key="pr_audience",
-            format_func=lambda a: t(f"practice_audience_{a}"),
+            t("practice_audience"), list(scopes), horizontal=True, key="pr_audience",
+            format_func=scopes.__getitem__,
         )  # fmt: skip
         size = st.number_input(t("practice_size"), 1, practice.MAX_SIZE, 3, key="pr_size")
         agent = user.name

@@ -133,10 +133,11 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
         override = ""
         if report is not None and report.broken:
             override = st.text_input(t("golden_override"), key=f"rv_override_{key}")
+        levels = {level: t(f"importance_{level}") for level in feed.IMPORTANCE}
         importance = st.radio(
             t("importance"),
-            list(feed.IMPORTANCE),
-            format_func=lambda i: t(f"importance_{i}"),
+            list(levels),
+            format_func=levels.__getitem__,  # translated now, not when a widget is re-read
             horizontal=True,
             key=f"rv_importance_{key}",
         )

@@ -83,7 +83,8 @@ def test_a_round_is_scored_and_ends_with_its_score(kb: Database):
         assert second.verdict == "wrong_figure"
         wrong = [f for f in second.facts if f["status"] == "wrong"]
         assert wrong == [
-            {"kind": "figure", "text": "0.5%", "label": "保价费为声明价值", "sentence": wrong[0][
+            {"kind": "figure", "text": "0.5%", "label": "保价费为声明价值",
+             "context": "保价费为声明价值的 0.5%", "sentence": wrong[0][
                 "sentence"], "status": "wrong", "said": "1%"}
         ]  # fmt: skip
         finished = session.get(PracticeRound, rid)
