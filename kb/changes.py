@@ -19,6 +19,7 @@ from kb.figures import Figure, extract_figures, sentences
 from kb.model import ArticleContent
 
 MAX_CHANGES = 12
+NEW_SENTENCES = 2  # sentences shown for a new article without figures
 PAIR_RATIO = 0.4
 FIELDS = ("title", "question", "audience", "effective_from", "effective_to")
 LABEL_TRIM = " \t：:，,为是在于达到按共计约的"
@@ -72,11 +73,20 @@ def describe(change: Change, labels: dict[str, str] | None = None) -> str:
 def summarize(old: ArticleContent | None, new: ArticleContent) -> list[Change]:
     """The changes from ``old`` to ``new`` (a new article: its figures as added facts)."""
     if old is None:
-        facts = [Change("added", new=f.sentence) for f in _unique_sentences(new.body)]
-        return _capped(facts)
+        return _capped(_new_article(new))
     changes = _field_changes(old, new)
     changes += _body_changes(sentences(old.body), sentences(new.body))
     return _capped(changes)
+
+
+def _new_article(new: ArticleContent) -> list[Change]:
+    """A new article's key facts: its question, the sentences holding figures (else its
+    first sentences)."""
+    head = [Change("field", "", new.question, "question")] if new.question else []
+    facts = [Change("added", new=f.sentence) for f in _unique_sentences(new.body)]
+    if not facts:
+        facts = [Change("added", new=s) for s in sentences(new.body)[:NEW_SENTENCES]]
+    return head + facts
 
 
 def _unique_sentences(body: str) -> list[Figure]:

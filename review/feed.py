@@ -260,7 +260,8 @@ def _add_once(
     have = existing.setdefault((row.article_id, row.version), {})
     published = have.get("updated") or have.get("new")
     importance = published.importance if published is not None else NORMAL
-    changes = [Change.from_dict(c) for c in published.changes] if published else []
+    copied = published is not None and kind == "effective"  # what now applies
+    changes = [Change.from_dict(c) for c in published.changes] if copied else []
     try:
         with session.begin_nested():
             entry = _add(session, row, kind, SYSTEM, importance, changes, None)

@@ -26,6 +26,8 @@ from review import feed
 from review.feed import AckReport, FeedItem
 from review.permissions import Action
 
+NOTES = {"archived": "feed_archived_note", "expired": "feed_expired_note"}
+
 
 def unread_counts(user: SignedIn) -> tuple[int, int]:
     """(unread entries, unread must-read entries) of the user; (0, 0) on error."""
@@ -76,7 +78,7 @@ def _entry(item: FeedItem, user: SignedIn, report: AckReport | None) -> None:
         for change in item.changes:
             st.markdown(f"- {md_text(change_line(change))}")
         if not item.changes:
-            st.caption(t("feed_no_changes"))
+            st.caption(t(NOTES.get(item.kind, "feed_no_changes")))
         when = item.created_at.strftime("%Y-%m-%d %H:%M")
         st.caption(t("feed_published_at", who=item.created_by, when=when))
         article_view.show_link(item.article_id)

@@ -389,6 +389,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "feed_effective_from": ("生效日期：{day}", "Effective from {day}"),
     "feed_published_at": ("{who} 发布于 {when}", "Published by {who} on {when}"),
     "feed_no_changes": ("（无文字变化）", "(no change in the text)"),
+    "feed_archived_note": (
+        "本文已下线，不再用于回答。",
+        "This article is out of service: answers no longer use it.",
+    ),
+    "feed_expired_note": (
+        "本文已过失效日期，不再用于回答。",
+        "This article is past its end date: answers no longer use it.",
+    ),
     "feed_ack": ("已阅读", "Mark as read"),
     "feed_acked_msg": ("已确认阅读：{title}", "Marked as read: {title}"),
     "feed_acked_at": ("你已于 {when} 确认阅读", "You read it on {when}"),

@@ -135,6 +135,7 @@ def test_effective_and_expired_entries_are_written_once_when_due(team: Database)
         assert feed.refresh(session, start) == []
     expired = feed_of(team, "agt", today=end + timedelta(days=1))
     assert [i.kind for i in expired] == ["expired", "effective", "new"]
+    assert expired[0].changes == []  # the page says it no longer answers
     with team.session() as session:
         assert session.query(FeedEntry).count() == 3
 
@@ -158,3 +159,15 @@ def test_the_diff_behind_an_entry_is_open_to_agents(team: Database):
     assert (diff.old_version, diff.new_version) == (1, 2)
     changed = [b for b in diff.blocks if b.kind != "equal"]
     assert changed and "15" in "".join(s.text for s in changed[0].inline or [])
+
+
+def test_a_new_faq_without_figures_shows_its_question_and_first_sentences(team: Database):
+    from kb.changes import summarize
+    from kb.model import ArticleContent, ArticleType
+
+    faq = ArticleContent(
+        id="f", type=ArticleType.FAQ, title="t", question="能改地址吗？",
+        body="可以在小程序修改。派送中的不能改。其他情况请联系客服。",
+    )  # fmt: skip
+    lines = [describe(c) for c in summarize(None, faq)]
+    assert lines == ["question: — → 能改地址吗？", "+ 可以在小程序修改", "+ 派送中的不能改"]
