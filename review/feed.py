@@ -260,8 +260,9 @@ def _add_once(
     have = existing.setdefault((row.article_id, row.version), {})
     published = have.get("updated") or have.get("new")
     importance = published.importance if published is not None else NORMAL
-    copied = published is not None and kind == "effective"  # what now applies
-    changes = [Change.from_dict(c) for c in published.changes] if copied else []
+    changes = []
+    if published is not None and kind == "effective":  # what now applies
+        changes = [Change.from_dict(c) for c in published.changes]
     try:
         with session.begin_nested():
             entry = _add(session, row, kind, SYSTEM, importance, changes, None)
