@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kb.articles import get_version, published_versions, to_content, utcnow
+from kb.articles import get_version, to_content, utcnow
 from kb.changes import Change, summarize
 from kb.errors import InvalidInput, NotFound
 from kb.formats.markdown import render_markdown
-from kb.model import EVER_PUBLISHED, Audience
+from kb.model import EVER_PUBLISHED, Audience, State
 from kb.tables import ArticleVersion, FeedAck, FeedEntry, User
 from review.diff import VersionDiff, diff_texts
 from review.permissions import Action, authorize
@@ -215,9 +215,10 @@ def refresh(session: Session, today: date | None = None) -> list[FeedEntry]:
     published version past its ``effective_to``.
     """
     on = today or date.today()
-    existing = _existing_kinds(session)
+    dated = _dated_versions(session, on)
+    existing = _existing_kinds(session, [row.article_id for row in dated])
     written = []
-    for row in published_versions(session):
+    for row in dated:
         for kind in _due_kinds(session, row, on, existing):
             entry = _add_once(session, row, kind, existing)
             if entry is not None:
@@ -225,10 +226,38 @@ def refresh(session: Session, today: date | None = None) -> list[FeedEntry]:
     return written
 
 
-def _existing_kinds(session: Session) -> dict[tuple[str, int], dict[str, FeedEntry]]:
+def _dated_versions(session: Session, on: date) -> list[ArticleVersion]:
+    """Published versions that may be due an ``effective`` or ``expired`` entry and have
+    none yet: one query, so reading the feed stays cheap in a large knowledge base. (A
+    version created on or after its effective date was published after it: no entry.)"""
+    version = ArticleVersion
+
+    def missing(kind: str) -> Any:
+        return ~exists().where(
+            FeedEntry.article_id == version.article_id,
+            FeedEntry.version == version.version,
+            FeedEntry.kind == kind,
+        )
+
+    starts = and_(
+        version.effective_from.is_not(None),
+        version.effective_from <= on,
+        version.effective_from > func.date(version.created_at),
+        missing("effective"),
+    )
+    ends = and_(version.effective_to.is_not(None), version.effective_to < on, missing("expired"))
+    query = select(version).where(version.state == str(State.PUBLISHED), or_(starts, ends))
+    return list(session.scalars(query.order_by(version.article_id)))
+
+
+def _existing_kinds(
+    session: Session, article_ids: list[str]
+) -> dict[tuple[str, int], dict[str, FeedEntry]]:
     found: dict[tuple[str, int], dict[str, FeedEntry]] = {}
-    for entry in session.scalars(select(FeedEntry)):
-        found.setdefault((entry.article_id, entry.version), {})[entry.kind] = entry
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        for entry in session.scalars(select(FeedEntry).where(FeedEntry.article_id.in_(chunk))):
+            found.setdefault((entry.article_id, entry.version), {})[entry.kind] = entry
     return found
 
 

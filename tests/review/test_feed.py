@@ -171,3 +171,11 @@ def test_a_new_faq_without_figures_shows_its_question_and_first_sentences(team: 
     )  # fmt: skip
     lines = [describe(c) for c in summarize(None, faq)]
     assert lines == ["question: — → 能改地址吗？", "+ 可以在小程序修改", "+ 派送中的不能改"]
+
+
+def test_an_article_already_in_effect_when_published_gets_no_effective_entry(team: Database):
+    past = TODAY - timedelta(days=5)
+    publish_article(team, body="退货期限为15天。\n", effective_from=past)
+    assert [i.kind for i in feed_of(team, "agt")] == ["new"]
+    with team.session() as session:
+        assert feed.refresh(session, TODAY + timedelta(days=30)) == []
