@@ -407,13 +407,20 @@ def acks(session: Session, actor: str, entry_id: int) -> AckReport:
     """Per entry, which agents have acknowledged it (with when) and which have not."""
     authorize(session, actor, Action.SUPERVISE)
     row = get_entry(session, entry_id)
-    seen = dict(
-        session.execute(
-            select(FeedAck.user_name, FeedAck.acked_at).where(FeedAck.entry_id == row.id)
-        ).all()
-    )
-    team = agents(session)
-    done = sorted(((n, _utc(seen[n])) for n in team if n in seen), key=lambda p: p[1])
+    return _report(row, _acks_by_entry(session, [row.id]).get(row.id, {}), agents(session))
+
+
+def _acks_by_entry(session: Session, ids: list[int]) -> dict[int, dict[str, datetime]]:
+    found: dict[int, dict[str, datetime]] = {}
+    for start in range(0, len(ids), 500):
+        query = select(FeedAck).where(FeedAck.entry_id.in_(ids[start : start + 500]))
+        for ack_row in session.scalars(query):
+            found.setdefault(ack_row.entry_id, {})[ack_row.user_name] = _utc(ack_row.acked_at)
+    return found
+
+
+def _report(row: FeedEntry, seen: dict[str, datetime], team: list[str]) -> AckReport:
+    done = sorted(((name, seen[name]) for name in team if name in seen), key=lambda p: p[1])
     return AckReport(_item(row), done, [name for name in team if name not in seen])
 
 
@@ -421,8 +428,10 @@ def overview(session: Session, actor: str, today: date | None = None) -> list[Ac
     """Every entry's acknowledgement report, unacknowledged must-read first."""
     authorize(session, actor, Action.SUPERVISE)
     refresh(session, today)
-    ids = session.scalars(select(FeedEntry.id).order_by(FeedEntry.created_at.desc()))
-    reports = [acks(session, actor, entry_id) for entry_id in ids]
+    rows = list(session.scalars(select(FeedEntry).order_by(FeedEntry.created_at.desc())))
+    seen = _acks_by_entry(session, [row.id for row in rows])
+    team = agents(session)
+    reports = [_report(row, seen.get(row.id, {}), team) for row in rows]
     reports.sort(key=lambda r: 0 if (r.entry.must_read and r.pending) else 1)
     return reports
 
