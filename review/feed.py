@@ -226,6 +226,13 @@ def refresh(session: Session, today: date | None = None) -> list[FeedEntry]:
     return written
 
 
+def refresh_as(session: Session, actor: str, today: date | None = None) -> list[FeedEntry]:
+    """``refresh`` on behalf of a user (``kb feed refresh``): anyone who may read
+    knowledge; the entries written are the same whoever asks."""
+    authorize(session, actor, Action.READ)
+    return refresh(session, today)
+
+
 def _dated_versions(session: Session, on: date) -> list[ArticleVersion]:
     """Published versions that may be due an ``effective`` or ``expired`` entry and have
     none yet: one query, so reading the feed stays cheap in a large knowledge base. (A

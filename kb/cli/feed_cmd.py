@@ -117,12 +117,16 @@ def refresh(
     today: str | None = typer.Option(
         None, "--today", help="The day to refresh for (YYYY-MM-DD; default: today)."
     ),
+    actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Write the entries of articles that became effective or expired (idempotent)."""
+    """Write the entries of articles that became effective or expired (idempotent; reading
+    the feed does it too)."""
     on = _day(today)
+    who = STATE.actor(actor)
     with STATE.db.session() as session:
-        written = [(e.id, e.kind, e.article_id, e.version) for e in feed.refresh(session, on)]
+        found = feed.refresh_as(session, who, on)
+        written = [(e.id, e.kind, e.article_id, e.version) for e in found]
     data = [{"id": i, "kind": k, "article_id": a, "version": v} for i, k, a, v in written]
     emit(data, as_json, lambda d: console.print(f"{len(d)} new entries", highlight=False))
 

@@ -51,7 +51,8 @@ def test_feed_from_the_command_line(kb_home: Path, tmp_path: Path) -> None:
         "feed", "acks", str(must["id"]), "--as", "agt"
     )
     assert "no feed entry 99" in fails("feed", "ack", "99", "--as", "agt")
-    assert ok_json("feed", "refresh") == []
+    assert ok_json("feed", "refresh", "--as", "agt") == []
+    assert "unknown user 'ghost'" in fails("feed", "refresh", "--as", "ghost")
 
 
 def test_bad_importance_is_refused_and_publishes_nothing(kb_home: Path, tmp_path: Path) -> None:
@@ -65,4 +66,4 @@ def test_bad_importance_is_refused_and_publishes_nothing(kb_home: Path, tmp_path
         "publish", "refund", "--as", "pia", "--importance", "urgent"
     )
     assert ok_json("feed", "--as", "agt") == []
-    assert "--today must be a date" in fails("feed", "refresh", "--today", "tomorrow")
+    assert "--today must be a date" in fails("feed", "refresh", "--today", "x", "--as", "agt")
