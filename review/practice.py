@@ -29,6 +29,7 @@ from kb.articles import get_version, served_versions, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.model import ArticleType, Audience
 from kb.practice_scoring import score_reply
+from kb.privacy import mask_personal_data
 from kb.tables import Article, ArticleVersion, GoldenQuestion, PracticeItem, PracticeRound
 from review.feed import agents
 from review.permissions import Action, authorize, find_user, refuse, user_may
@@ -163,7 +164,10 @@ def get_round(session: Session, actor: str, round_id: int) -> PracticeRound:
 
 
 def answer(session: Session, actor: str, round_id: int, position: int, reply: str) -> PracticeItem:
-    """Score the agent's reply to question ``position``; the last one ends the round."""
+    """Score the agent's reply to question ``position``; the last one ends the round.
+
+    The reply is scored as written and kept with personal data masked (``kb.privacy``:
+    a customer's phone number typed into a practice reply is not stored)."""
     text = (reply or "").strip()
     if not text:
         raise InvalidInput("the reply is empty")
@@ -180,8 +184,8 @@ def answer(session: Session, actor: str, round_id: int, position: int, reply: st
         raise Conflict(f"question {position} of round {round_id} is answered already")
     article = get_version(session, item.article_id, item.article_version)
     scored = score_reply(article.body, text)
-    item.reply, item.verdict, item.score = text, scored.verdict, scored.score
-    item.facts = [f.to_dict() for f in scored.facts]
+    item.reply, item.verdict, item.score = mask_personal_data(text), scored.verdict, scored.score
+    item.facts = [f.to_dict() | {"said": mask_personal_data(f.said)} for f in scored.facts]
     item.answered_at = utcnow()
     if all(i.reply is not None for i in practice.items):
         practice.finished_at = utcnow()

@@ -134,3 +134,13 @@ def test_supervisors_start_rounds_for_agents_and_see_the_team(kb: Database):
     with kb.session() as session:
         refused = session.query(AuditEvent).filter_by(outcome="refused", actor="agt2").count()
         assert refused == 3  # every refusal is on the audit record
+
+
+def test_personal_data_in_a_reply_is_not_stored(kb: Database):
+    rid = start(kb, tags=["保价"], size=1)["id"]
+    with kb.session() as session:
+        item = practice.answer(session, "agt", rid, 1, GOOD + "有问题打我手机13812345678。")
+        assert item.verdict == "good"
+    with kb.session() as session:
+        stored = session.get(PracticeRound, rid).items[0]
+        assert "13812345678" not in stored.reply and "[手机号]" in stored.reply
