@@ -18,6 +18,10 @@ summed in CPU time), with the load average, since other work on these 2 cores in
 wall-clock figures.
 
     .venv/bin/python benchmarks/suggest_latency.py --sizes 1000 10000 30000 100000
+
+``--message`` times ``kb.message_answer.answer_message`` instead (what the API, the CLI and
+the app call since issue 11: the question read as a message first, a longer message
+answered question by question).
 """
 
 from __future__ import annotations
@@ -120,8 +124,12 @@ def synthetic_chunks(n: int, sentences: list[str], cache: EmbeddingCache, seed: 
     return docs
 
 
-def run_size(size: int, base: list, work: Path, cache: Path, repeat: int = 2) -> dict:
-    """Build an index of ``size`` chunks and time suggest on the sample questions."""
+def run_size(
+    size: int, base: list, work: Path, cache: Path, repeat: int = 2, message: bool = False
+) -> dict:
+    """Build an index of ``size`` chunks and time suggest (``message``: answer_message) on
+    the sample questions."""
+    from kb.message_answer import answer_message
     from kb.retrieval import Searcher, build_query_pipeline
     from kb.suggest import Suggester
 
@@ -145,7 +153,10 @@ def run_size(size: int, base: list, work: Path, cache: Path, repeat: int = 2) ->
     for q in queries * repeat:
         filters = SearchFilters.build(audience=q.audience)
         t0, c0 = time.perf_counter(), time.process_time()
-        suggester.suggest(q.query, filters, log=False)
+        if message:
+            answer_message(suggester, q.query, filters, log=False)
+        else:
+            suggester.suggest(q.query, filters, log=False)
         wall.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
     return {
@@ -169,6 +180,9 @@ def main() -> None:
     default_cache = Path(os.environ.get("KB_BENCH_CACHE", Path.home() / ".cache" / "kb-bench"))
     parser.add_argument("--cache-dir", type=Path, default=default_cache)
     parser.add_argument("--repeat", type=int, default=2, help="passes over the 99 questions")
+    parser.add_argument(
+        "--message", action="store_true", help="time answer_message (the front ends' call)"
+    )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     cache = args.cache_dir / "embeddings.sqlite3"
@@ -181,7 +195,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        r = run_size(size, base, args.cache_dir / "latency", cache, args.repeat)
+        r = run_size(size, base, args.cache_dir / "latency", cache, args.repeat, args.message)
         print(
             f"| {r['chunks']:,} | {r['index_build_s']} | {r['warm_up_s']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['cpu_p50_ms']} | {r['cpu_p95_ms']} | {r['load']} | "

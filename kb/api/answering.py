@@ -61,23 +61,29 @@ class Answerer:
         lang: str | None = None,
         snapshot: IndexSnapshot | None = None,
     ) -> dict[str, Any]:
-        """The answer object for one question, as ``kb suggest --json`` would print it.
+        """The answer object for one message, as ``kb suggest --json`` would print it: each
+        question of the message answered apart (``kb.message_answer``; ``parts``).
 
         ``snapshot``: the index version to answer from (the request's; default the live one).
         """
+        from kb.message_answer import answer_message
+
         if self._suggester is None:
             self.warm_up()
         filters = SearchFilters.build(audience=str(audience), lang=lang, as_of=as_of)
-        answer = self._suggester.suggest(
+        reply = answer_message(
+            self._suggester,
             question,
-            filters=filters,
+            filters,
             top_k=top_k or self.config.top_k,
             request_id=request_id,
             log=False,  # the API writes its own query-log row (with the key as requester)
             snapshot=snapshot,
         )
-        data = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
+        data = reply.to_dict()
         data["request_id"] = request_id
+        for part in data["parts"]:
+            part["request_id"] = request_id
         return data
 
     # --- the audience guard ------------------------------------------------------------------
@@ -98,32 +104,41 @@ class Answerer:
     def guard(
         self, data: dict[str, Any], audience: Audience, snapshot: IndexSnapshot
     ) -> tuple[dict[str, Any], int]:
-        """Remove what a public caller may not see; returns the answer and the count removed."""
+        """Remove what a public caller may not see, from the answer and from each of its
+        ``parts``; returns the answer and the count removed."""
         if audience == Audience.INTERNAL:
             return data, 0
         known = self.article_audiences(snapshot)
-
-        def hidden(item: Any) -> bool:
-            if not isinstance(item, dict):
-                return False
-            own = item.get("audience")
-            if own is not None and own != "public":
-                return True
-            return known.get(str(item.get("article_id")), "internal") != "public"
-
-        results = data.get("results") or []
-        citations = data.get("citations") or []
-        kept = [r for r in results if not hidden(r)]
-        removed = len(results) - len(kept)
-        data["results"] = kept
-        if any(hidden(c) for c in citations):
-            removed += sum(1 for c in citations if hidden(c))
-            data.update(
-                answer=None,
-                mode=None,
-                citations=[],
-                handoff=True,
-                reason=WITHHELD_REASON,
-                detail=WITHHELD_DETAIL,
-            )
+        removed = _guard_one(data, known)
+        for part in data.get("parts") or []:
+            removed += _guard_one(part, known)
         return data, removed
+
+
+def _guard_one(data: dict[str, Any], known: dict[str, str]) -> int:
+    """Remove internal results of one answer object; withhold it if it cites one."""
+
+    def hidden(item: Any) -> bool:
+        if not isinstance(item, dict):
+            return False
+        own = item.get("audience")
+        if own is not None and own != "public":
+            return True
+        return known.get(str(item.get("article_id")), "internal") != "public"
+
+    results = data.get("results") or []
+    citations = data.get("citations") or []
+    kept = [r for r in results if not hidden(r)]
+    removed = len(results) - len(kept)
+    data["results"] = kept
+    if any(hidden(c) for c in citations):
+        removed += sum(1 for c in citations if hidden(c))
+        data.update(
+            answer=None,
+            mode=None,
+            citations=[],
+            handoff=True,
+            reason=WITHHELD_REASON,
+            detail=WITHHELD_DETAIL,
+        )
+    return removed

@@ -37,9 +37,9 @@ from kb.config import Config, load_config
 from kb.db import Database
 from kb.errors import NotReady
 from kb.keys import KeyInfo
+from kb.message_answer import folded, message_text, part_text
 from kb.privacy import configure_masking_from, mask_personal_data
 from kb.querylog import query_log_record
-from kb.replytext import sendable_text
 
 logger = logging.getLogger("kb.api")
 
@@ -137,13 +137,15 @@ def _add_v1(app: FastAPI, state: ApiState, suggest_model: type[SuggestFields]) -
                 snapshot=snapshot,
             )
         data, removed = state.engine.guard(data, audience, snapshot)
-        data["text"] = sendable_text(data, state.config)
+        for part in data.get("parts") or []:
+            part["text"] = part_text(part)
+        data["text"] = message_text(data, state.config)
         if removed:
             state.metrics.withheld.inc(removed)
             logger.error("request %s: audience guard removed %d internal item(s)", rid, removed)
-        state.metrics.suggestion(bool(data.get("handoff")))
+        state.metrics.suggestion(bool(folded(data).get("handoff")))
         record = query_log_record(
-            data,
+            folded(data),
             body.question,
             audience=audience,
             requester=key.requester,

@@ -70,6 +70,12 @@ class SuggestResponse(BaseModel):
     reason: str | None = None
     results: list[Result]
     request_id: str = Field(description="Quote it in POST /v1/feedback.")
+    parts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="One answer object per question the message asks, in order, each with "
+        "the `question` kb answered, its own `answer`, `text`, `citations`, `handoff` and "
+        "`results`; the top-level fields are the first part's, `text` the whole reply.",
+    )
 
 
 class FeedbackResponse(BaseModel):

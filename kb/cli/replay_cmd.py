@@ -26,11 +26,12 @@ def replay(
     """Show a past suggestion as it was given (answer, citations with article versions,
     confidence, threshold, index version) and as the current index answers the same
     (masked) question today, with the differences. Needs an editor role."""
+    from kb.message_answer import MessageAnswering
     from kb.retrieval import Searcher
     from kb.suggest import Suggester
 
     who = STATE.actor(actor)
-    suggester = Suggester(STATE.config, searcher=Searcher(STATE.config))
+    suggester = MessageAnswering(Suggester(STATE.config, searcher=Searcher(STATE.config)))
     with STATE.db.session() as session:
         authorize(session, who, Action.VIEW_DRAFTS)
         data = replay_request(session, request_id, suggester)

@@ -1,7 +1,8 @@
 """``kb search``, ``kb suggest`` and ``kb eval``: retrieval, answers and their quality.
 
 ``--audience`` defaults to ``public`` (what a bot may see); agents pass ``internal``.
-``kb suggest --json`` prints the answer object the HTTP API returns (``kb.suggest``), and
+``kb suggest --json`` prints the answer object the HTTP API returns (``kb.suggest``; a
+pasted message with several questions answered part by part, ``kb.message_answer``), and
 logs the question (masked) in the query log, where hand-offs form the unanswered queue.
 """
 
@@ -94,7 +95,9 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def suggest(
-    question: str = typer.Argument(..., help="The customer's question."),
+    question: str = typer.Argument(
+        ..., help="The customer's question, or a whole pasted message (each question answered)."
+    ),
     audience: str = AUDIENCE_OPTION,
     as_of: str | None = AS_OF_OPTION,
     types: list[str] | None = TYPE_OPTION,
@@ -102,16 +105,21 @@ def suggest(
     lang: str | None = LANG_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Suggest a cited answer, or hand off to a human when kb is not confident."""
+    """Suggest a cited answer, or hand off to a human when kb is not confident.
+
+    A pasted message is first reduced to the question(s) it asks (greetings, thanks, order
+    numbers and personal data left out); each question gets its own answer and citations.
+    """
     from kb.logwriter import UsageWriter
+    from kb.message_answer import answer_message
     from kb.suggest import Suggester
 
     filters = _filters(audience, as_of, types, tags, lang)
     writer = UsageWriter(STATE.db)  # the answer is printed even while the database is busy
     try:
         suggester = Suggester(STATE.config, searcher=_searcher(), db=STATE.db, log_writer=writer)
-        answer = suggester.suggest(question, filters, channel="cli")
-        emit(answer.to_dict(), as_json, _render_answer)
+        reply = answer_message(suggester, question, filters, channel="cli")
+        emit(reply.to_dict(), as_json, _render_reply)
     finally:
         writer.close(timeout=LOG_FLUSH_S)
         if writer.dropped:
@@ -119,6 +127,17 @@ def suggest(
                 f"warning: the query-log row could not be written ({writer.dropped} dropped)",
                 highlight=False,
             )
+
+
+def _render_reply(data: dict[str, Any]) -> None:
+    parts = data.get("parts") or []
+    if len(parts) <= 1:
+        _render_answer(data)
+        return
+    for k, part in enumerate(parts, start=1):
+        console.print(f"question {k}: {part['question']}", highlight=False, markup=False)
+        _render_answer(part)
+        console.print("")
 
 
 def _render_answer(data: dict[str, Any]) -> None:

@@ -21,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KbError, NotReady
+from kb.message_answer import message_text
 from kb.model import ArticleType, State
 from kb.tables import ArticleVersion
 from kb.ui import article_view, recent, render
 from kb.ui.feedback import record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
-from kb.ui.reply import show_reply
+from kb.ui.reply import reply_notes, show_reply
 from kb.ui.search import suggest
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -150,15 +151,20 @@ def _show_source(item: dict[str, Any], row: ArticleVersion | None, lang: str) ->
     render.show_article(text, span)
 
 
-def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
+def _anchor(part: int) -> str:
+    """The id prefix of the citations of reply part ``part`` (0: a one-question reply)."""
+    return f"kb-cite-{part}-" if part else "kb-cite-"
+
+
+def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion], part: int = 0) -> None:
     citations = data.get("citations") or []
     if not citations:
         return
-    st.subheader(t("citations"))
+    st.subheader(t("citations") if not part else t("part_citations", k=part))
     for cite in citations:
         row = rows.get((cite["article_id"], cite.get("version")))
         lang = resolve(row.lang if row is not None else None)
-        st.html(f'<div id="kb-cite-{int(cite["n"])}"></div>')
+        st.html(f'<div id="{_anchor(part)}{int(cite["n"])}"></div>')
         label = (
             f"\\[{cite['n']}\\] {md_text(cite.get('title', ''))} · {md_text(cite['article_id'])}"
         )
@@ -251,12 +257,32 @@ def page() -> None:
 
 
 def _show_answer(data: dict[str, Any], user: SignedIn) -> None:
+    parts = data.get("parts") or [data]
     with services().session() as session:
-        rows = cited_versions(
-            session, [*(data.get("citations") or []), *(data.get("results") or [])]
-        )
+        items = [i for p in parts for i in [*(p.get("citations") or []), *(p.get("results") or [])]]
+        rows = cited_versions(session, items)
     lang = _answer_lang(data, rows)
-    show_reply(data, rows, lang)
-    _citations(data, rows)
+    if len(parts) == 1:
+        show_reply(data, rows, lang)
+        _citations(data, rows)
+    else:
+        _show_parts(data, parts, rows, lang)
     _feedback(data, user, lang)
     _other_results(data, rows)
+
+
+def _show_parts(
+    data: dict[str, Any], parts: list[dict[str, Any]], rows: dict[tuple, ArticleVersion], lang: str
+) -> None:
+    """A message that asks several questions: each question with its own reply, citations
+    and copy button, then one button that copies the whole reply."""
+    st.info(t("parts_found", lang=lang, n=len(parts)))
+    for k, part in enumerate(parts, start=1):
+        st.subheader(t("part_heading", lang=lang, k=k, question=part.get("question", "")))
+        show_reply(part, rows, lang, key=f"p{k}-{data['request_id'][:12]}", anchor=_anchor(k))
+        _citations(part, rows, part=k)
+    whole = message_text(data, services().config)
+    if whole:
+        internal = any(reply_notes(p.get("citations") or [], rows, lang).internal for p in parts)
+        label = t("copy_all_internal" if internal else "copy_all", lang=lang)
+        render.copy_button(whole, key=f"all-{data['request_id'][:12]}", label=label)

@@ -106,6 +106,17 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Source [{n}] “{title}” expires soon ({date}): check before sending.",
     ),
     "citations": ("引用", "Citations"),
+    "parts_found": (
+        "这条消息问了 {n} 个问题，逐一回答如下。",
+        "This message asks {n} questions; each is answered below.",
+    ),
+    "part_heading": ("问题 {k}：{question}", "Question {k}: {question}"),
+    "part_citations": ("问题 {k} 的引用", "Citations of question {k}"),
+    "copy_all": ("复制完整回复", "Copy the whole reply"),
+    "copy_all_internal": (
+        "复制完整回复（含内部口径，勿发给客户）",
+        "Copy the whole reply (internal guidance, not for the customer)",
+    ),
     "other_results": ("其他相关结果", "Other top results"),
     "no_results": ("没有找到相关文章。", "No matching articles."),
     "helpful": ("有帮助", "Helpful"),

@@ -73,8 +73,9 @@ def show_article(text: str, span: tuple[int, int] | None = None) -> None:
     st.html(highlighted_html(text, span))
 
 
-def reply_html(reply: str, titles: dict[int, str]) -> str:
-    """The suggested reply as escaped HTML; ``[n]`` markers become labelled links."""
+def reply_html(reply: str, titles: dict[int, str], anchor: str = "kb-cite-") -> str:
+    """The suggested reply as escaped HTML; ``[n]`` markers become labelled links to
+    ``#<anchor><n>`` (one anchor per reply part when a page shows several)."""
     parts = []
     last = 0
     for match in MARKER.finditer(reply):
@@ -82,7 +83,7 @@ def reply_html(reply: str, titles: dict[int, str]) -> str:
         n = int(match.group(1))
         title = html.escape(titles.get(n, ""), quote=True)
         parts.append(
-            f'<a class="kb-marker" href="#kb-cite-{n}" title="{title}" '
+            f'<a class="kb-marker" href="#{html.escape(anchor)}{n}" title="{title}" '
             f'style="text-decoration:none;font-weight:600"><sup>[{n}]</sup></a>'
         )
         last = match.end()

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from kb.message_answer import MessageAnswering
 from kb.replay import replay_request
 from kb.ui.i18n import t
 from kb.ui.markup import md_text
@@ -58,7 +59,7 @@ def section() -> None:
     request_id = st.text_input(t("replay_request_id"), key="hi_replay_id").strip()
     if not request_id:
         return
-    data = run(lambda s: replay_request(s, request_id, suggester()))
+    data = run(lambda s: replay_request(s, request_id, MessageAnswering(suggester())))
     if data is None:
         return
     st.markdown(t("replay_question", question=data["question"]))

@@ -59,8 +59,16 @@ def reply_notes(
     return notes
 
 
-def show_reply(data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: str) -> None:
-    """The reply (or the plain hand-off message) with its banner, warnings and copy button."""
+def show_reply(
+    data: dict[str, Any],
+    rows: dict[tuple, ArticleVersion],
+    lang: str,
+    key: str | None = None,
+    anchor: str = "kb-cite-",
+) -> None:
+    """The reply (or the plain hand-off message) with its banner, warnings and copy button
+    (``key``: the copy button's, unique on the page, default from the request id;
+    ``anchor``: where its ``[n]`` links point, see ``render.reply_html``)."""
     if not data.get("answer"):
         st.warning(t("no_answer", lang=lang))
         reason = data.get("detail") or data.get("reason")
@@ -76,10 +84,10 @@ def show_reply(data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: st
     for warning in notes.warnings:
         st.warning(warning)
     titles = {int(c["n"]): str(c.get("title", "")) for c in citations}
-    st.html(render.reply_html(data["answer"], titles))
+    st.html(render.reply_html(data["answer"], titles, anchor))
     label = t("copy_internal", lang=lang) if notes.internal else t("copy", lang=lang)
     text = sendable_text(data, services().config) or ""
-    render.copy_button(text, key=data["request_id"][:12], label=label)
+    render.copy_button(text, key=key or data["request_id"][:12], label=label)
     st.caption(
         t("confidence", lang=lang, value=float(data.get("confidence") or 0))
         + " · "

@@ -21,6 +21,7 @@ from ingest.sync import IndexSync
 from kb.articles import get_version, to_content
 from kb.filters import SearchFilters
 from kb.index import IndexSnapshot
+from kb.message_answer import answer_message
 from kb.outbox import dispatch
 from kb.retrieval import Searcher
 from kb.suggest import Suggester
@@ -121,15 +122,23 @@ def suggest(
     types: Sequence[str] = (),
     tags: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The answer object for an agent's question (audience ``internal``), as a dict, logged.
+    """The answer object for an agent's question or pasted message (audience ``internal``),
+    as a dict, logged.
 
     Keys: ``answer`` (text with ``[n]`` markers, or None), ``citations``, ``confidence``,
-    ``handoff``, ``reason``, ``detail``, ``results`` and ``request_id``. Type and tag
-    filters narrow both the suggestion and the results. The suggestion is logged in
-    ``QueryLog`` (channel ``app``, ``requester``): a hand-off joins the unanswered queue.
+    ``handoff``, ``reason``, ``detail``, ``results``, ``request_id`` and ``parts`` (one
+    answer object per question of the message, ``kb.message_answer``; the top level is the
+    first). Type and tag filters narrow both the suggestion and the results. The request is
+    logged once in ``QueryLog`` (channel ``app``, ``requester``): a hand-off joins the
+    unanswered queue.
     """
     filters = SearchFilters.build(audience="internal", types=list(types), tags=list(tags))
-    answer = _cached_suggester(environment_key()).suggest(
-        question, filters=filters, log=True, channel=CHANNEL, requester=requester
+    reply = answer_message(
+        _cached_suggester(environment_key()),
+        question,
+        filters,
+        log=True,
+        channel=CHANNEL,
+        requester=requester,
     )
-    return answer.to_dict()
+    return reply.to_dict()

@@ -99,6 +99,41 @@ def test_reply_markers_become_links_and_text_is_escaped():
     assert 'title="a&quot;title"' in html
 
 
+def test_reply_parts_link_to_their_own_citations():
+    html = render.reply_html("退款[1]", {1: "t"}, anchor="kb-cite-2-")
+    assert 'href="#kb-cite-2-1"' in html
+
+
+def test_a_message_with_two_questions_shows_each_with_its_own_citations(page_test, app_kb):
+    at = page_test("assist", "dave").run()
+    at = ask(
+        at, "您好，我的快递丢了怎么办？单号SF1402348812345。另外，坐席可以直接赔付多少钱？谢谢"
+    )
+    assert not at.exception
+    data = at.session_state["as_answer"]
+    assert [p["citations"][0]["article_id"] for p in data["parts"]] == [
+        "faq-lost-parcel",
+        "faq-approval-limit",
+    ]
+    headings = [str(h.value) for h in at.subheader]
+    assert "问题 1：我的快递丢了怎么办" in headings
+    assert "问题 2：坐席可以直接赔付多少钱" in headings
+    assert "问题 2 的引用" in headings
+    htmls = [h.proto.body for h in at.get("html")]
+    replies = [h for h in htmls if "kb-reply" in h]
+    assert len(replies) == 2
+    assert 'href="#kb-cite-1-1"' in replies[0] and 'href="#kb-cite-2-1"' in replies[1]
+    assert any('id="kb-cite-2-1"' in h for h in htmls)
+    # the internal-only second answer is flagged as such
+    assert any("内部口径，勿发给客户" in str(e.value) for e in at.error)
+    db = db_of(app_kb)
+    with db.session() as session:
+        [logged] = session.scalars(select(QueryLog)).all()  # one row per request
+        assert "SF1402348812345" not in logged.question
+        assert logged.cited_article_ids == ["faq-lost-parcel", "faq-approval-limit"]
+    db.dispose()
+
+
 def test_highlight_marks_the_span_and_escapes_everything():
     text = "前言<script>x()</script>。退款3日内完成。后记"
     span = render.locate(text, "退款3日内完成。", None, None)

@@ -40,6 +40,9 @@ LAUNCH_ARGS = [
 ]
 NEW_ID = "faq-change-address"
 REWORDED = "收货地址写错了还能改吗"
+PASTED = (
+    "您好！我的快递丢了怎么办？单号SF1402348812345，急死了。\n另外，收货地址写错了还能改吗？谢谢"
+)
 
 
 def free_port() -> int:
@@ -258,6 +261,26 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     served = page.get_by_text(re.compile(r"耗时 \d+ 毫秒")).first.inner_text()
     assert int(re.search(r"耗时 (\d+) 毫秒", served).group(1)) < 1000
     shot(page, "06-agent-second-question")
+    # a pasted customer message asking two things: each question answered with its own
+    # citations and copy button, and one button that copies the whole reply (issue 11)
+    page.get_by_label("客户问题").fill(PASTED)
+    page.get_by_role("button", name="获取建议回复").click()
+    idle(page)
+    page.get_by_text("这条消息问了 2 个问题").wait_for()
+    assert page.get_by_role("heading", name=re.compile("^问题 1：.*丢了")).count() == 1
+    assert page.get_by_role("heading", name=re.compile("^问题 2：.*地址")).count() == 1
+    headings = page.get_by_role("heading", name=re.compile("^问题 \\d：")).all_inner_texts()
+    assert headings and not any("SF1402348812345" in h for h in headings)  # no waybill number
+    replies = page.locator(".kb-reply")
+    assert replies.count() >= 1
+    assert page.get_by_text("[1] 快件丢失怎么办 · faq-lost-parcel").count() == 1
+    shot(page, "06b-agent-two-questions")
+    page.frame_locator("iframe").last.get_by_role("button", name="复制完整回复").click()
+    page.wait_for_timeout(300)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    expected = [re.sub(r"\s*\[\d+\]", "", r).strip() for r in replies.all_inner_texts()]
+    assert copied == "\n".join(expected)  # every answered part, without markers
+    assert "24小时内核实" in copied
     practice_round(page)
     sign_out(page)
     supervisor_sees_the_acknowledgement(page)
@@ -305,7 +328,7 @@ def practice_round(page) -> None:
     idle(page)
     assert page.get_by_text(re.compile(r"· 得分 \d+")).count() == 1
     assert page.get_by_text(re.compile(r"对照文章：")).count() == 1
-    shot(page, "06a-agent-practice-scored")
+    shot(page, "06c-agent-practice-scored")
 
 
 def supervisor_sees_the_acknowledgement(page) -> None:
@@ -315,7 +338,7 @@ def supervisor_sees_the_acknowledgement(page) -> None:
     idle(page)
     page.get_by_text("已阅读：dave").wait_for()
     assert page.get_by_text("所有坐席都已阅读必读变更。").count() == 1
-    shot(page, "06b-supervisor-sees-acknowledgement")
+    shot(page, "06d-supervisor-sees-acknowledgement")
     sign_out(page)
 
 

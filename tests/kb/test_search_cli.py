@@ -124,6 +124,29 @@ class TestSuggestCommand:
         assert "policy-returns" in out
         assert "confidence" in out
 
+    def test_a_pasted_message_with_two_questions_gets_two_answers(self, kb_home: Path) -> None:
+        message = (
+            "您好，单号SF1402348812345。退款几天能到账？"
+            "另外，商品质量有问题，换货的来回运费谁出？谢谢"
+        )
+        code, out = invoke("suggest", message, "--json")
+        assert code == 0, out
+        data = json.loads(out)
+        firsts = [p["citations"][0]["article_id"] for p in data["parts"]]
+        assert firsts[0] == "faq-refund" and firsts[1].startswith("policy-returns")
+        assert data["text"] and "[1]" not in data["text"]
+        code, out = invoke("suggest", message)
+        assert code == 0, out
+        assert "question 1: 退款几天能到账" in out and "question 2: " in out
+        database = Database(f"sqlite:///{kb_home / 'kb.sqlite3'}")
+        try:
+            with database.session() as session:
+                rows = session.scalars(select(QueryLog)).all()
+        finally:
+            database.dispose()
+        assert len(rows) == 2  # one row per request, not per question
+        assert all("SF1402348812345" not in r.question for r in rows)
+
 
 class TestReplayCommand:
     def test_a_past_answer_as_given_and_as_now(self, kb_home: Path) -> None:
