@@ -274,3 +274,92 @@ class GoldenQuestion(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class FeedEntry(Base):
+    """One change to what agents would say, in the change feed (``review.feed``).
+
+    Written when a version is published or archived (``new``, ``updated``,
+    ``archived``) and, on the day it happens, when a published version becomes
+    effective or expires (``effective``, ``expired``). ``changes`` holds what changed
+    in plain words (``kb.changes``); ``importance`` is ``normal`` or ``must_read``, set
+    by the publisher. One entry per article version and kind.
+    """
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("article_id", "version", "kind", name="uq_feed_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    old_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    article_type: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    importance: Mapped[str] = mapped_column(String(16), default="normal")
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    effective_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FeedAck(Base):
+    """A user's "已阅读" on one feed entry (one per user and entry)."""
+
+    __tablename__ = "feed_acks"
+    __table_args__ = (UniqueConstraint("entry_id", "user_name", name="uq_feed_ack"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("feed_entries.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    acked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PracticeRound(Base):
+    """A practice round: customer questions put to one agent (``review.practice``).
+
+    ``audience`` ``public`` draws only from public articles (a customer-facing round);
+    ``internal`` may use internal ones too. ``score`` (0-100) is set when every
+    question has a reply.
+    """
+
+    __tablename__ = "practice_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    audience: Mapped[str] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    types: Mapped[list[str]] = mapped_column(default=list)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    items: Mapped[list[PracticeItem]] = relationship(
+        back_populates="round", order_by="PracticeItem.position", cascade="all, delete-orphan"
+    )
+
+
+class PracticeItem(Base):
+    """One question of a practice round, the agent's reply and its scoring."""
+
+    __tablename__ = "practice_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("practice_rounds.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    article_id: Mapped[str] = mapped_column(String(128))
+    article_version: Mapped[int] = mapped_column(Integer)
+    topic: Mapped[str] = mapped_column(String(128), default="")
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    round: Mapped[PracticeRound] = relationship(back_populates="items")

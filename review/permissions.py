@@ -12,6 +12,9 @@ Roles (a user may hold several):
 * reviewer: approve or reject versions in review, comment, keep golden questions;
 * publisher: publish approved versions (overriding a broken golden answer with a
   reason), archive, roll back, comment, keep golden questions;
+* supervisor: read published knowledge (as an agent), and see who has acknowledged the
+  change feed and the team's practice results (``Action.SUPERVISE``; review.feed,
+  review.practice);
 * admin: everything (users, keys, bootstrap publication), except that nobody,
   admin included, approves or rejects a version whose content they wrote any part
   of (four-eyes, using ``ArticleVersion.editors``: the authors of the change since
@@ -40,6 +43,7 @@ class Role(StrEnum):
     AUTHOR = "author"
     REVIEWER = "reviewer"
     PUBLISHER = "publisher"
+    SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
 
@@ -62,6 +66,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_GOLDEN = "manage_golden"
     OVERRIDE_GOLDEN = "override_golden"
+    SUPERVISE = "supervise"  # who acknowledged the change feed; the team's practice
 
 
 _EDITING = {Action.READ, Action.VIEW_DRAFTS, Action.COMMENT, Action.MANAGE_GOLDEN}
@@ -72,6 +77,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.PUBLISHER: frozenset(
         _EDITING | {Action.PUBLISH, Action.ARCHIVE, Action.ROLLBACK, Action.OVERRIDE_GOLDEN}
     ),
+    Role.SUPERVISOR: frozenset({Action.READ, Action.SUPERVISE}),
     Role.ADMIN: frozenset(Action),
 }
 FOUR_EYES_ACTIONS = frozenset({Action.APPROVE, Action.REJECT})

@@ -17,7 +17,7 @@ from kb.articles import add_version, to_content
 from kb.errors import Conflict, InvalidInput
 from kb.model import State
 from kb.tables import Article, ArticleVersion
-from review import audit, golden
+from review import audit, feed, golden
 from review.locking import lock_article
 from review.permissions import Action, authorize, check_four_eyes
 from review.states import EVER_PUBLISHED, next_state
@@ -101,14 +101,17 @@ def publish(
     version: int | None = None,
     comment: str = "",
     override_golden: str = "",
+    importance: str = feed.NORMAL,
 ) -> ArticleVersion:
     """Publish an approved version (default: the newest), superseding the published one.
 
-    The previous version leaves service and the index is told (outbox row), in
-    the same transaction. A version that would break a golden answer is refused
-    (``Conflict`` naming the questions) unless ``override_golden`` gives a reason,
-    which is audited (``review.golden.gate``).
+    The previous version leaves service and the index is told (outbox row), and the
+    change feed gets an entry with the publisher's ``importance`` (``normal`` or
+    ``must_read``, ``review.feed``), in the same transaction. A version that would break
+    a golden answer is refused (``Conflict`` naming the questions) unless
+    ``override_golden`` gives a reason, which is audited (``review.golden.gate``).
     """
+    importance = feed.parse_importance(importance)
     user = authorize(session, actor, Action.PUBLISH, article_id=article_id)
     article = lock_article(session, article_id)
     rows = versions_of(session, article_id)
@@ -123,9 +126,11 @@ def publish(
     golden.gate(session, user.name, row, override_golden)
     if comment:
         add_comment(session, row, user.name, comment, kind=str(Action.PUBLISH))
-    events = publish_rows(article, published_row(rows), row, user.name, Action.PUBLISH, comment)
+    previous = published_row(rows)
+    events = publish_rows(article, previous, row, user.name, Action.PUBLISH, comment)
     audit.append_many(session, events)
     outbox.record_changes(session, [(article_id, outbox.UPSERT, row.version)])
+    feed.record_publication(session, user.name, row, previous, importance)
     return row
 
 
@@ -147,8 +152,16 @@ def publish_rows(
     return events
 
 
-def archive(session: Session, actor: str, article_id: str, comment: str = "") -> ArticleVersion:
-    """Take the published version out of service (publisher or admin)."""
+def archive(
+    session: Session,
+    actor: str,
+    article_id: str,
+    comment: str = "",
+    importance: str = feed.NORMAL,
+) -> ArticleVersion:
+    """Take the published version out of service (publisher or admin); the change feed
+    gets an ``archived`` entry with the given ``importance``."""
+    importance = feed.parse_importance(importance)
     user = authorize(session, actor, Action.ARCHIVE, article_id=article_id)
     article = lock_article(session, article_id)
     rows = versions_of(session, article_id)
@@ -159,6 +172,7 @@ def archive(session: Session, actor: str, article_id: str, comment: str = "") ->
     audit.append(session, move(row, target, user.name, Action.ARCHIVE, comment))
     article.published_version = None
     outbox.record_changes(session, [(article_id, outbox.REMOVE, None)])
+    feed.record_archive(session, user.name, row, importance)
     return row
 
 

@@ -31,6 +31,7 @@ DEMO_USERS = (
     ("bob", ["reviewer"], "Bob 审核员"),
     ("carol", ["publisher"], "Carol 发布人"),
     ("dave", ["agent"], "Dave 客服"),
+    ("sue", ["supervisor"], "Sue 主管"),
 )
 
 

@@ -20,9 +20,11 @@ from kb.cli import (
     config_cmd,
     conflicts_cmd,
     demo_cmd,
+    feed_cmd,
     golden_cmd,
     index_cmd,
     mcp_cmd,
+    practice_cmd,
     replay_cmd,
     review_cmd,
     search_cmd,
@@ -79,6 +81,8 @@ mcp_cmd.register(app)
 search_cmd.register(app)
 demo_cmd.register(app)
 golden_cmd.register(app)
+feed_cmd.register(app)
+practice_cmd.register(app)
 
 
 def run() -> None:

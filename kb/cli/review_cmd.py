@@ -37,6 +37,12 @@ from review.versions import version_dict
 ID_ARG = typer.Argument(..., help="The article id.")
 VERSION_OPTION = typer.Option(None, "--version", help="A version (default: the usual one).")
 COMMENT_OPTION = typer.Option("", "--comment", "-m", help="A comment kept with the version.")
+IMPORTANCE_OPTION = typer.Option(
+    "normal",
+    "--importance",
+    help="How the change feed announces it: normal or must_read (stays on top of every "
+    "agent's feed until they acknowledge it).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -159,16 +165,19 @@ def publish(
         "--override-golden",
         help="Publish even though golden answers break, for this reason (audited).",
     ),
+    importance: str = IMPORTANCE_OPTION,
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Publish an approved version; the previously published one leaves service.
 
     A version that would break a golden answer (kb check) is refused unless
-    --override-golden gives a reason."""
+    --override-golden gives a reason. The change feed (kb feed) announces it."""
     who = STATE.actor(actor)
     _act(
-        lambda s: workflow.publish(s, who, article_id, version, comment_text, override_golden),
+        lambda s: workflow.publish(
+            s, who, article_id, version, comment_text, override_golden, importance
+        ),
         as_json,
         "published",
         notify=True,
@@ -178,13 +187,14 @@ def publish(
 def archive(
     article_id: str = ID_ARG,
     comment_text: str = COMMENT_OPTION,
+    importance: str = IMPORTANCE_OPTION,
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Take the published version out of service."""
+    """Take the published version out of service (the change feed announces it)."""
     who = STATE.actor(actor)
     _act(
-        lambda s: workflow.archive(s, who, article_id, comment_text),
+        lambda s: workflow.archive(s, who, article_id, comment_text, importance),
         as_json,
         "archived",
         notify=True,

@@ -43,7 +43,9 @@ def _read_password(from_stdin: bool, required: bool) -> str | None:
 def users_add(
     name: str = typer.Argument(..., help="The user name."),
     roles: list[str] = typer.Option(
-        ..., "--role", help="agent, author, reviewer, publisher or admin (repeatable)."
+        ...,
+        "--role",
+        help="agent, author, reviewer, publisher, supervisor or admin (repeatable).",
     ),
     display_name: str = typer.Option("", "--display-name", help="A full name."),
     password_stdin: bool = typer.Option(

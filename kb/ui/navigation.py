@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from kb.ui import assist, editor, history, hittest, insights, review_queue, signin
+from kb.ui import assist, editor, feed, history, hittest, insights, practice, review_queue, signin
 from kb.ui.i18n import language_switch, t
 from kb.ui.search import warm_up_in_background
 from kb.ui.session import SignedIn, current_user, role_names, sign_out, write_pending_cookie
@@ -30,6 +30,8 @@ class PageSpec:
 
 PAGES = (
     PageSpec(assist.page, "nav_assist", "assist", (Action.READ,)),
+    PageSpec(feed.page, "nav_feed", "feed", (Action.READ,)),
+    PageSpec(practice.page, "nav_practice", "practice", (Action.READ,)),
     PageSpec(editor.page, "nav_editor", "editor", (Action.EDIT,)),
     PageSpec(review_queue.page, "nav_review", "review", (Action.APPROVE, Action.PUBLISH)),
     PageSpec(hittest.page, "nav_hittest", "hittest", (Action.VIEW_DRAFTS,)),
@@ -43,11 +45,21 @@ def visible_pages(user: SignedIn) -> list[PageSpec]:
     return [p for p in PAGES if any(user.has(a) for a in p.actions)]
 
 
-def _sidebar(user: SignedIn) -> None:
+def _sidebar(user: SignedIn) -> int:
+    """The signed-in line, the unread-changes notice and sign-out; returns the number of
+    unread must-read changes."""
     st.sidebar.caption(t("signed_in_as", name=user.display_name, roles=role_names(user)))
+    must_read = feed.unread_notice(user) if user.has(Action.READ) else 0
     if st.sidebar.button(t("sign_out"), key="sign_out"):
         sign_out()
         st.rerun()
+    return must_read
+
+
+def _default_path(pages: list[PageSpec], must_read: int) -> str:
+    """The page shown first: the change feed while must-read changes are unread."""
+    paths = [p.path for p in pages]
+    return "feed" if must_read and "feed" in paths else paths[0]
 
 
 def main() -> None:
@@ -60,9 +72,11 @@ def main() -> None:
     if user is None:
         pages = [st.Page(signin.page, title=t("nav_signin"), url_path="signin", default=True)]
     else:
-        _sidebar(user)
+        must_read = _sidebar(user)
+        visible = visible_pages(user)
+        first = _default_path(visible, must_read)
         pages = [
-            st.Page(p.func, title=t(p.title), url_path=p.path, default=n == 0)
-            for n, p in enumerate(visible_pages(user))
+            st.Page(p.func, title=t(p.title), url_path=p.path, default=p.path == first)
+            for p in visible
         ]
     st.navigation(pages).run()

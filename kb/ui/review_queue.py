@@ -27,7 +27,7 @@ from kb.ui.render import show_article, type_label
 from kb.ui.search import update_index
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, current_user
-from review import diff, queries, workflow
+from review import diff, feed, queries, workflow
 from review.permissions import Action
 
 
@@ -133,6 +133,14 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
         override = ""
         if report is not None and report.broken:
             override = st.text_input(t("golden_override"), key=f"rv_override_{key}")
+        levels = {level: t(f"importance_{level}") for level in feed.IMPORTANCE}
+        importance = st.radio(
+            t("importance"),
+            list(levels),
+            format_func=levels.__getitem__,  # translated now, not when a widget is re-read
+            horizontal=True,
+            key=f"rv_importance_{key}",
+        )
         if st.button(t("publish"), key=f"rv_publish_{key}", type="primary"):
             row = run(
                 lambda s: workflow.publish(
@@ -141,6 +149,7 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
                     item["article_id"],
                     version=item["version"],
                     override_golden=override,
+                    importance=importance,
                 ),
                 conflict_key="golden_refused",
             )

@@ -27,6 +27,7 @@ PEOPLE: dict[str, list[str]] = {
     "bob": ["reviewer"],
     "carol": ["publisher"],
     "dave": ["agent"],
+    "sue": ["supervisor"],
 }
 TODAY = date.today()
 

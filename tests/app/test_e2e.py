@@ -1,6 +1,8 @@
 """End to end in a real headless Chromium: author -> reviewer -> publisher -> agent; the
-reviewer first sees a submitted FAQ that contradicts a published policy, side by side; the
-agent also gets an English question answered from a Chinese-only FAQ.
+reviewer first sees a submitted FAQ that contradicts a published policy, side by side;
+the publisher announces the new FAQ as must-read, the agent acknowledges it on the change
+feed and practises a question, and the supervisor sees the acknowledgement; the agent also
+gets a pasted two-question message and an English question answered from a Chinese-only FAQ.
 
 Starts ``streamlit run app.py`` on a free loopback port against a private knowledge
 base (a user for each role, a small published index), then drives it with Playwright
@@ -243,6 +245,8 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
 
     sign_in(page, "carol")
     open_page(page, "审核队列")
+    page.get_by_text("必读", exact=True).click()  # the change feed announces it as must-read
+    idle(page)
     page.get_by_role("button", name="发布", exact=True).click()
     page.get_by_text(f"已发布：{NEW_ID}").wait_for(timeout=120_000)
     idle(page)
@@ -251,6 +255,8 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     sign_out(page)
 
     sign_in(page, "dave")
+    acknowledge_the_must_read_change(page)
+    open_page(page, "坐席助手")
     page.get_by_label("客户问题").fill(REWORDED)
     page.get_by_role("button", name="获取建议回复").click()
     idle(page)
@@ -307,7 +313,9 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     expected = [re.sub(r"\s*\[\d+\]", "", r).strip() for r in replies.all_inner_texts()]
     assert copied == "\n".join(expected)  # every answered part, without markers
     assert "24小时内核实" in copied
+    practice_round(page)
     sign_out(page)
+    supervisor_sees_the_acknowledgement(page)
 
     # a rewrite that takes the lost-parcel FAQ off its topic: the reviewer sees, before
     # approving, the golden answers (here the FAQ's own questions) it would break
@@ -321,6 +329,49 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     # the reviewer may still approve it (erin's contradicting FAQ waits in the queue too)
     assert page.locator(".st-key-rv_approve_faq-lost-parcel-2 button").count() == 1
     shot(page, "07-reviewer-sees-broken-golden-answer")
+
+
+def acknowledge_the_must_read_change(page) -> None:
+    """dave lands on the change feed (a must-read change is unread) and acknowledges it."""
+    page.get_by_role("heading", name="知识动态").wait_for()
+    idle(page)
+    assert page.get_by_text("1 条必读").count() == 1  # the sidebar notice
+    page.get_by_text(f"修改收货地址 · {NEW_ID} v1").wait_for()
+    shot(page, "05a-agent-feed-must-read")
+    page.get_by_role("button", name="已阅读").click()
+    page.get_by_text("已确认阅读：修改收货地址").wait_for()
+    idle(page)
+    assert page.get_by_role("button", name="已阅读").count() == 0
+    shot(page, "05b-agent-acknowledged")
+
+
+def practice_round(page) -> None:
+    """dave practises one question and gets it scored against the article."""
+    open_page(page, "模拟练习")
+    size = page.get_by_label("题目数量")
+    size.fill("1")
+    page.get_by_role("button", name="开始练习").click()
+    page.get_by_text(re.compile(r"练习 #\d+ 已开始：1 道题")).wait_for()
+    idle(page)
+    reply = page.get_by_label("你的回复")
+    reply.fill("请提供运单号，客服将在24小时内核实，确认丢失后按保价金额赔偿。")
+    page.get_by_role("button", name="提交回复").click()
+    page.get_by_text(re.compile(r"本轮结束，得分 \d+")).wait_for()
+    idle(page)
+    assert page.get_by_text(re.compile(r"· 得分 \d+")).count() == 1
+    assert page.get_by_text(re.compile(r"对照文章：")).count() == 1
+    shot(page, "06c-agent-practice-scored")
+
+
+def supervisor_sees_the_acknowledgement(page) -> None:
+    """sue (supervisor) sees on the feed that dave has read the must-read change."""
+    sign_in(page, "sue")
+    page.get_by_role("heading", name="知识动态").wait_for()
+    idle(page)
+    page.get_by_text("已阅读：dave").wait_for()
+    assert page.get_by_text("所有坐席都已阅读必读变更。").count() == 1
+    shot(page, "06d-supervisor-sees-acknowledgement")
+    sign_out(page)
 
 
 def submit_breaking_edit(home: Path) -> None:

@@ -11,15 +11,18 @@ from kb.ui.navigation import visible_pages
 from kb.ui.session import SignedIn
 from tests.app.conftest import PASSWORD, ROOT
 
+EVERYONE = ["feed", "practice"]  # the change feed and practice (issue 18)
+
 
 @pytest.mark.parametrize(
     ("roles", "pages"),
     [
-        (("agent",), ["assist"]),
-        (("author",), ["assist", "editor", "hittest", "insights", "history"]),
-        (("reviewer",), ["assist", "review", "hittest", "insights", "history"]),
-        (("publisher",), ["assist", "review", "hittest", "insights", "history"]),
-        (("admin",), ["assist", "editor", "review", "hittest", "insights", "history"]),
+        (("agent",), ["assist", *EVERYONE]),
+        (("supervisor",), ["assist", *EVERYONE]),
+        (("author",), ["assist", *EVERYONE, "editor", "hittest", "insights", "history"]),
+        (("reviewer",), ["assist", *EVERYONE, "review", "hittest", "insights", "history"]),
+        (("publisher",), ["assist", *EVERYONE, "review", "hittest", "insights", "history"]),
+        (("admin",), ["assist", *EVERYONE, "editor", "review", "hittest", "insights", "history"]),
     ],
 )
 def test_menu_follows_roles(roles, pages):

@@ -163,3 +163,13 @@ def test_upgrade_adds_the_trace_column_and_downgrade_removes_it(old_db) -> None:
     command.downgrade(alembic_config(old_db.engine), "0004")
     assert "trace" not in {c["name"] for c in inspect(old_db.engine).get_columns("query_log")}
     old_db.migrate()
+
+
+def test_upgrade_adds_the_feed_and_practice_tables_and_downgrade_removes_them(old_db) -> None:
+    new = {"feed_entries", "feed_acks", "practice_rounds", "practice_items"}
+    old_db.migrate()
+    assert new <= set(inspect(old_db.engine).get_table_names())
+    command.downgrade(alembic_config(old_db.engine), "0006")
+    assert not new & set(inspect(old_db.engine).get_table_names())
+    old_db.migrate()
+    assert new <= set(inspect(old_db.engine).get_table_names())
