@@ -274,3 +274,20 @@ class GoldenQuestion(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class EditorAutosave(Base):
+    """The editor form a user has not saved yet (``review.autosave``): one per user.
+
+    Written by the app as the user types, so a reload, a new tab or a crash keeps the
+    work; cleared when the form is saved or discarded. ``form`` holds the raw field values
+    (possibly invalid: nothing is validated before a save); ``base`` the version the form
+    was loaded from (article id, version, revision, state), NULL for a new article.
+    """
+
+    __tablename__ = "editor_autosaves"
+
+    user_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -184,6 +184,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "no_date": ("不设置", "not set"),
     "comment_by": ("{who} 的审核意见（{when}）：{text}", "Comment by {who} ({when}): {text}"),
+    # editors' workspace (issue 14): unsaved edits, links
+    "unsaved_edits": (
+        "有未保存的修改（已自动暂存，重新载入页面也不会丢失）。保存草稿或放弃修改后才能切换文章。",
+        "Unsaved changes (kept automatically, a reload keeps them). Save the draft or "
+        "discard the changes to switch articles.",
+    ),
+    "discard_edits": ("放弃修改", "Discard changes"),
+    "restored_edits": (
+        "已恢复你在 {when}（UTC）未保存的修改。",
+        "Restored your unsaved changes from {when} (UTC).",
+    ),
+    "unsaved_blocks_open": (
+        "未打开 {id}：当前文章有未保存的修改。请先保存草稿或放弃修改。",
+        "{id} was not opened: the form has unsaved changes. Save the draft or discard "
+        "the changes first.",
+    ),
+    "no_such_article": ("没有文章 {id}。", "No article {id}."),
+    "sidebar_unsaved": (
+        "编辑器中有未保存的修改：{title}",
+        "Unsaved changes in the editor: {title}",
+    ),
     # review
     "review_title": ("审核队列", "Review queue"),
     "queue_empty": ("没有待审核的版本。", "Nothing waits for review."),

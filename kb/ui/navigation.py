@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from kb.ui import assist, editor, history, hittest, insights, review_queue, signin
+from kb.ui import (
+    assist,
+    editor,
+    editor_state,
+    history,
+    hittest,
+    insights,
+    review_queue,
+    signin,
+)
 from kb.ui.i18n import language_switch, t
 from kb.ui.search import warm_up_in_background
 from kb.ui.session import SignedIn, current_user, role_names, sign_out, write_pending_cookie
@@ -45,6 +54,10 @@ def visible_pages(user: SignedIn) -> list[PageSpec]:
 
 def _sidebar(user: SignedIn) -> None:
     st.sidebar.caption(t("signed_in_as", name=user.display_name, roles=role_names(user)))
+    if user.has(Action.EDIT):
+        unsaved = editor_state.has_unsaved(user.name)
+        if unsaved is not None:
+            st.sidebar.warning(t("sidebar_unsaved", title=unsaved))
     if st.sidebar.button(t("sign_out"), key="sign_out"):
         sign_out()
         st.rerun()
