@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from kb.ui import (
+    articles,
     assist,
     editor,
     editor_state,
@@ -39,6 +40,7 @@ class PageSpec:
 
 PAGES = (
     PageSpec(assist.page, "nav_assist", "assist", (Action.READ,)),
+    PageSpec(articles.page, "nav_articles", "articles", (Action.VIEW_DRAFTS,)),
     PageSpec(editor.page, "nav_editor", "editor", (Action.EDIT,)),
     PageSpec(review_queue.page, "nav_review", "review", (Action.APPROVE, Action.PUBLISH)),
     PageSpec(hittest.page, "nav_hittest", "hittest", (Action.VIEW_DRAFTS,)),

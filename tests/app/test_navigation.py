@@ -16,10 +16,10 @@ from tests.app.conftest import PASSWORD, ROOT
     ("roles", "pages"),
     [
         (("agent",), ["assist"]),
-        (("author",), ["assist", "editor", "hittest", "insights", "history"]),
-        (("reviewer",), ["assist", "review", "hittest", "insights", "history"]),
-        (("publisher",), ["assist", "review", "hittest", "insights", "history"]),
-        (("admin",), ["assist", "editor", "review", "hittest", "insights", "history"]),
+        (("author",), ["assist", "articles", "editor", "hittest", "insights", "history"]),
+        (("reviewer",), ["assist", "articles", "review", "hittest", "insights", "history"]),
+        (("publisher",), ["assist", "articles", "review", "hittest", "insights", "history"]),
+        (("admin",), ["assist", "articles", "editor", "review", "hittest", "insights", "history"]),
     ],
 )
 def test_menu_follows_roles(roles, pages):
