@@ -205,7 +205,7 @@ def test_history_lists_versions_and_audit_events(page_test, app_kb):
     assert list(versions["版本"]) == [1, 2]
     assert list(versions["状态"]) == ["已发布", "审核中"]
     events = at.dataframe[-1].value
-    assert {"bootstrap_publish", "edit", "submit"} <= set(events["操作"])
+    assert {"初始发布", "编辑", "提交审核"} <= set(events["操作"])  # actions in Chinese
     diff_html = next(h.proto.body for h in at.get("html") if "kb-diff" in h.proto.body)
     assert "5</span>" in diff_html
 
