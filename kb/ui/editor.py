@@ -31,6 +31,7 @@ from review.permissions import Action
 FIELDS = ("id", "type", "title", "lang", "tags", "audience", "owner", "from", "to", "due")
 LANG_CHOICES = ("zh", "en")
 QUERY_PARAM = "article"
+PAGE_PATH = "editor"  # its URL path in kb.ui.navigation
 URL_SHOWN = "ed_url_shown"  # the ?article= this page last put in the address bar
 _key = key
 
@@ -254,6 +255,11 @@ def _after(new_base: Base | None, message: str) -> None:
 def _open_form(user: SignedIn) -> None:
     """Fill the form before any widget is drawn: a queued load, the values kept while the
     user was on another page, the server-side autosave, or the article the URL names."""
+    prefilled = editor_state.apply_prefill(user.name)
+    if prefilled is not None:
+        message = "faq_from_queue" if prefilled else "unsaved_blocks_faq"
+        st.session_state[_key("flash_info")] = t(message)
+        return
     if editor_state.apply_pending(user.name) or editor_state.restore_mirror():
         return
     if editor_state.MIRROR in st.session_state:
@@ -350,6 +356,12 @@ def _form_fields(base: Base | None, lang: str) -> None:
         _similar_editor(lang)
     body_label = "field_answer" if is_faq else "field_body"
     st.text_area(t(body_label, lang=lang), key=_key("body"), height=260)
+
+
+def open_with_faq(question: str, similar: list[str]) -> None:
+    """Switch to the editor on a new FAQ with these questions (from another page)."""
+    editor_state.request_new_faq(question, similar)
+    st.switch_page(st.Page(page, url_path=PAGE_PATH))
 
 
 def form_state() -> dict[str, Any]:

@@ -30,6 +30,7 @@ TEXT_FIELDS = ("id", "type", "title", "lang", "tags", "audience", "owner", "ques
 DATE_FIELDS = ("from", "to", "due")
 MIRROR = PREFIX + "mirror"  # {"form", "base", "loaded"}: survives visits to other pages
 PENDING = PREFIX + "pending_load"  # an article id (or NEW) to load on the next run
+PREFILL = PREFIX + "prefill"  # a new FAQ's questions to start from (from the insights page)
 KEPT = PREFIX + "kept"  # the form last written to the autosave (None: none stored)
 
 
@@ -150,6 +151,28 @@ def load(article_id: str, user_name: str) -> None:
 def request_load(article_id: str) -> None:
     """Load ``article_id`` at the start of the next run (safe after widgets are drawn)."""
     st.session_state[PENDING] = article_id
+
+
+def request_new_faq(question: str, similar: list[str]) -> None:
+    """Open the editor on a new FAQ with these questions (done by ``apply_prefill``)."""
+    st.session_state[PREFILL] = {"question": question, "similar": similar}
+
+
+def apply_prefill(user_name: str) -> bool | None:
+    """Start a new FAQ from a queued prefill: True if done, False if unsaved edits stopped
+    it (the prefill is dropped), None if there was none."""
+    prefill = st.session_state.pop(PREFILL, None)
+    if prefill is None:
+        return None
+    if MIRROR in st.session_state:
+        restore_mirror()
+        if is_dirty():
+            return False
+    empty = content_form(None, user_name)
+    values = {**empty, "title": prefill["question"], **prefill}
+    apply_form(values)
+    _remember(values, None, empty)  # differs from the empty form: kept as unsaved work
+    return True
 
 
 def apply_pending(user_name: str) -> bool:

@@ -14,17 +14,23 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
+from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import analytics, goldenlist
+from kb.ui import charts, editor, goldenlist
 from kb.ui.i18n import t
+from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
-from review import golden, queries
+from kb.unanswered import QuestionGroup
+from review import golden, queries, queue
+from review.catalog import published_titles
 from review.permissions import Action
 
 STALE_DAYS = 30
+GROUP_PARAM = "group"  # ?group=<id>: that unanswered group, opened
+MAX_GROUPS = 20
 
 
 def _backend() -> EmbeddingBackend | None:
@@ -38,29 +44,66 @@ def _backend() -> EmbeddingBackend | None:
     return backend
 
 
-def _unanswered() -> None:
+def _unanswered(user: SignedIn) -> None:
     st.header(t("unanswered"))
-    with services().session() as session:
-        groups = analytics.unanswered(session, _backend())
+    backend = _backend()
+    groups = run(lambda s: queue.list_groups(s, user.name, backend)) or []
     if not groups:
         st.info(t("unanswered_empty"))
         return
     frame = pd.DataFrame(
-        {
-            t("question"): [g.example for g in groups],
-            t("count"): [g.count for g in groups],
-            t("examples"): [" | ".join(g.questions[:5]) for g in groups],
-        }
+        {t("question"): [g.example for g in groups], t("count"): [g.count for g in groups]}
     )
-    st.bar_chart(
-        frame.head(10),
-        x=t("question"),
-        y=t("count"),
-        horizontal=True,
-        sort=f"-{t('count')}",
-        y_label="",
+    st.altair_chart(charts.top_bars(frame.head(10), t("question"), t("count")), width="stretch")
+    focus = st.query_params.get(GROUP_PARAM)
+    shown = [g for g in groups if g.id == focus] or groups[:MAX_GROUPS]
+    for group in shown:
+        _group(user, group, backend, expanded=group.id == focus)
+
+
+def _group(
+    user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, *, expanded: bool
+) -> None:
+    """One group: its questions, and what to do with it."""
+    label = t("group_label", question=group.example, count=group.count)
+    with st.expander(label, expanded=expanded):
+        for question in group.questions[:20]:
+            st.markdown(f"- {md_text(question)}")
+        st.markdown(f"[{t('item_link')}](?{GROUP_PARAM}={group.id})")
+        may_edit, may_mark = user.has(Action.EDIT), user.has(Action.COMMENT)
+        draft_col, resolve_col, dismiss_col = st.columns([1, 2, 1])
+        if may_edit and draft_col.button(t("faq_from_group"), key=f"in_faq_{group.id}"):
+            others = [q for q in group.questions if q != group.example]
+            editor.open_with_faq(group.example, others)
+        if not may_mark:
+            return
+        with resolve_col:
+            _resolve(user, group, backend)
+        if dismiss_col.button(t("dismiss_group"), key=f"in_dismiss_{group.id}"):
+            done = run(lambda s: queue.dismiss(s, user.name, group.id, backend))
+            if done is not None:
+                _flash(t("group_dismissed", question=group.example))
+
+
+def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None) -> None:
+    with services().session() as session:
+        choices = published_titles(session, user.name)
+    article = st.selectbox(
+        t("answered_by"),
+        ["", *choices],
+        key=f"in_article_{group.id}",
+        format_func=lambda a: choices.get(a, "—"),
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    if st.button(t("resolve_group"), key=f"in_resolve_{group.id}", disabled=not article):
+        done = run(lambda s: queue.resolve(s, user.name, group.id, str(article), backend))
+        if done is not None:
+            _flash(t("group_resolved", question=group.example, title=choices[str(article)]))
+
+
+def _flash(text: str) -> None:
+    st.session_state["in_flash"] = text
+    st.toast(text)
+    st.rerun()
 
 
 def _feedback() -> None:
@@ -79,19 +122,24 @@ def _feedback() -> None:
     cols[3].metric(t("helpful_rate"), "—" if rate is None else f"{rate:.0%}")
     if not daily.empty:
         st.subheader(t("per_day"))
-        st.line_chart(daily)
+        st.altair_chart(
+            charts.daily_bars(daily, t("day"), t("queries"), t("handoffs")), width="stretch"
+        )
     st.subheader(t("marked_wrong"))
     if summary.wrong_articles.empty:
         st.caption("—")
     else:
-        st.dataframe(summary.wrong_articles, hide_index=True, width="stretch")
+        wrong = summary.wrong_articles.rename(
+            columns={c: t(f"col_{c}") for c in summary.wrong_articles.columns}
+        )
+        st.dataframe(wrong, hide_index=True, width="stretch")
     st.subheader(t("most_cited"))
     if cited.empty:
         st.caption("—")
     else:
-        st.bar_chart(
-            cited, x="article_id", y="citations", horizontal=True, sort="-citations", y_label=""
-        )
+        cited = cited.assign(label=cited["title"] + " · " + cited["article_id"])
+        frame = cited.rename(columns={"label": t("col_title"), "citations": t("cited_times")})
+        st.altair_chart(charts.top_bars(frame, t("col_title"), t("cited_times")), width="stretch")
 
 
 def _corrections(user: SignedIn) -> None:
@@ -142,7 +190,8 @@ def _stale(user: SignedIn) -> None:
             for item in stale
         ]
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    labelled = frame.rename(columns={c: t(f"col_{c}") for c in frame.columns})
+    st.dataframe(labelled, hide_index=True, width="stretch")
 
 
 def page() -> None:
@@ -152,7 +201,7 @@ def page() -> None:
     flash = st.session_state.pop("in_flash", None)
     if flash:
         st.success(flash)
-    _unanswered()
+    _unanswered(user)
     _feedback()
     _corrections(user)
     goldenlist.section(user)

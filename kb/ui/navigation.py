@@ -41,7 +41,7 @@ class PageSpec:
 PAGES = (
     PageSpec(assist.page, "nav_assist", "assist", (Action.READ,)),
     PageSpec(articles.page, "nav_articles", "articles", (Action.VIEW_DRAFTS,)),
-    PageSpec(editor.page, "nav_editor", "editor", (Action.EDIT,)),
+    PageSpec(editor.page, "nav_editor", editor.PAGE_PATH, (Action.EDIT,)),
     PageSpec(review_queue.page, "nav_review", "review", (Action.APPROVE, Action.PUBLISH)),
     PageSpec(hittest.page, "nav_hittest", "hittest", (Action.VIEW_DRAFTS,)),
     PageSpec(insights.page, "nav_insights", "insights", (Action.VIEW_DRAFTS,)),

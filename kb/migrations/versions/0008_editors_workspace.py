@@ -1,4 +1,5 @@
-"""editor autosave: editor_autosaves, the unsaved editor form of each user (review.autosave)
+"""editors' workspace: editor_autosaves (the unsaved editor form of each user,
+review.autosave) and unanswered_marks (unanswered questions resolved or dismissed, kb.unanswered)
 
 Revision ID: 0008
 Revises: 0006 (the lead re-chains it after 0007, the change feed, at merge)
@@ -28,8 +29,21 @@ def upgrade() -> None:
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('user_name'),
     )
+    op.create_table(
+        'unanswered_marks',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('question_key', sa.Text(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('article_id', sa.String(length=128), nullable=True),
+        sa.Column('actor', sa.String(length=64), nullable=False),
+        sa.Column('ts', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_unanswered_marks_question_key', 'unanswered_marks', ['question_key'])
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index('ix_unanswered_marks_question_key', table_name='unanswered_marks')
+    op.drop_table('unanswered_marks')
     op.drop_table('editor_autosaves')
