@@ -22,6 +22,7 @@ from kb.cli import (
     demo_cmd,
     golden_cmd,
     index_cmd,
+    queue_cmd,
     replay_cmd,
     review_cmd,
     search_cmd,
@@ -77,6 +78,7 @@ api_cmd.register(app)
 search_cmd.register(app)
 demo_cmd.register(app)
 golden_cmd.register(app)
+queue_cmd.register(app)
 
 
 def run() -> None:
