@@ -284,6 +284,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_suggested_instead": ("建议改用", "Suggested instead"),
     "col_owner": ("负责人", "Owner"),
     "col_reasons": ("原因", "Reasons"),
+    "owner_due": (
+        "你负责的 {n} 篇文章需要复核、已失效或将在 {days} 天内失效：",
+        "{n} of your articles are due for review, expired or expiring within {days} days:",
+    ),
+    "owner_due_more": ("……另有 {n} 篇", "… and {n} more"),
     "sidebar_unsaved": (
         "编辑器中有未保存的修改：{title}",
         "Unsaved changes in the editor: {title}",

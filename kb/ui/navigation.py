@@ -19,6 +19,7 @@ from kb.ui import (
     history,
     hittest,
     insights,
+    reminders,
     review_queue,
     signin,
 )
@@ -60,6 +61,7 @@ def _sidebar(user: SignedIn) -> None:
         unsaved = editor_state.has_unsaved(user.name)
         if unsaved is not None:
             st.sidebar.warning(t("sidebar_unsaved", title=unsaved))
+    reminders.sidebar(user)
     if st.sidebar.button(t("sign_out"), key="sign_out"):
         sign_out()
         st.rerun()
