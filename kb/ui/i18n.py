@@ -289,6 +289,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{n} of your articles are due for review, expired or expiring within {days} days:",
     ),
     "owner_due_more": ("……另有 {n} 篇", "… and {n} more"),
+    "error_untranslated": ("操作未完成，内容未作任何改动。", "Not done; nothing was changed."),
+    "error_details": ("详细信息（英文原文）", "Details"),
     "sidebar_unsaved": (
         "编辑器中有未保存的修改：{title}",
         "Unsaved changes in the editor: {title}",
