@@ -331,21 +331,27 @@ def page() -> None:
     with form:
         _form_fields(base, lang)
         _actions(user, base, lang)
+        _confirmation()
     with preview:
         _preview(lang)
     editor_state.sync(user.name)
 
 
 def _messages() -> None:
-    flash = st.session_state.pop(_key("flash"), None)
-    if flash:
-        st.success(flash)
     info = st.session_state.pop(_key("flash_info"), None)
     if info:
         st.info(info)
     conflictview.show_conflicts(
         st.session_state.pop(_key("conflicts"), []), heading="conflicts_after_submit"
     )
+
+
+def _confirmation() -> None:
+    """What the last save or submit did, under the buttons (and as a toast)."""
+    flash = st.session_state.pop(_key("flash"), None)
+    if flash:
+        st.success(flash)
+        st.toast(flash)
 
 
 def _form_fields(base: Base | None, lang: str) -> None:

@@ -291,6 +291,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "owner_due_more": ("……另有 {n} 篇", "… and {n} more"),
     "error_untranslated": ("操作未完成，内容未作任何改动。", "Not done; nothing was changed."),
     "error_details": ("详细信息（英文原文）", "Details"),
+    "reason_review_due": ("{date} 应复核", "review due {date}"),
+    "reason_expired": ("{date} 已失效", "expired {date}"),
+    "reason_expires": ("{date} 失效（{days} 天后）", "expires {date} (in {days} days)"),
     "sidebar_unsaved": (
         "编辑器中有未保存的修改：{title}",
         "Unsaved changes in the editor: {title}",

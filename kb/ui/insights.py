@@ -9,7 +9,9 @@ hand-offs per day. Figures come from ``kb.ui.analytics``.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +21,7 @@ from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
 from kb.ui import charts, editor, goldenlist
-from kb.ui.i18n import t
+from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -185,13 +187,27 @@ def _stale(user: SignedIn) -> None:
                 "title": item["title"],
                 "version": item["version"],
                 "owner": item["owner"],
-                "reasons": "; ".join(item["reasons"]),
+                "reasons": stale_reasons(item),
             }
             for item in stale
         ]
     )
     labelled = frame.rename(columns={c: t(f"col_{c}") for c in frame.columns})
     st.dataframe(labelled, hide_index=True, width="stretch")
+
+
+def stale_reasons(item: dict[str, Any], today: date | None = None) -> str:
+    """Why an article is listed as stale, in the interface language (from its dates)."""
+    today = today or date.today()
+    due, ends = item.get("review_due"), item.get("effective_to")
+    reasons = []
+    if due and due <= today:
+        reasons.append(t("reason_review_due", date=due.isoformat()))
+    if ends and ends < today:
+        reasons.append(t("reason_expired", date=ends.isoformat()))
+    elif ends and (ends - today).days <= STALE_DAYS:
+        reasons.append(t("reason_expires", date=ends.isoformat(), days=(ends - today).days))
+    return "；".join(reasons) if resolve() == "zh" else "; ".join(reasons)
 
 
 def page() -> None:

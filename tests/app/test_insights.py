@@ -112,6 +112,9 @@ def test_insights_page_shows_queue_feedback_and_stale(page_test, app_kb):
     assert metrics["查询数"] == "7"
     stale = at.dataframe[-1].value
     assert set(stale["文章 ID"]) == {"refund-policy", "delay-compensation"}
+    reasons = dict(zip(stale["文章 ID"], stale["原因"], strict=True))
+    assert reasons["delay-compensation"].endswith("应复核")  # in Chinese, from the dates
+    assert "天后" in reasons["refund-policy"]
 
 
 def test_agents_do_not_see_insights(page_test):
