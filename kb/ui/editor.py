@@ -347,11 +347,10 @@ def _messages() -> None:
 
 
 def _confirmation() -> None:
-    """What the last save or submit did, under the buttons (and as a toast)."""
+    """What the last save or submit did, under the buttons."""
     flash = st.session_state.pop(_key("flash"), None)
     if flash:
         st.success(flash)
-        st.toast(flash)
 
 
 def _form_fields(base: Base | None, lang: str) -> None:

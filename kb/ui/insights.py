@@ -104,7 +104,6 @@ def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | N
 
 def _flash(text: str) -> None:
     st.session_state["in_flash"] = text
-    st.toast(text)
     st.rerun()
 
 

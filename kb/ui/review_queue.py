@@ -198,9 +198,8 @@ def page() -> None:
         st.stop()
     st.title(t("review_title"))
     flash = st.session_state.pop("rv_flash", None)
-    if flash:  # the item acted on has left the list: say so at the top, and as a toast
+    if flash:  # the item acted on has left the list: say so at the top
         st.success(flash)
-        st.toast(flash)
     services()  # make sure the database is ready before listing
     use_app_checker()  # publishing here goes through the golden gate
     _focus_note()
