@@ -21,6 +21,8 @@ from review.permissions import Action
 
 QUERY_PARAM = "article"
 URL_SEEN = "hi_url_seen"  # the ?article= last followed or written
+VERSION_PARAM = "version"  # ?version=<n>: the version shown
+VERSION_SEEN = "hi_version_seen"
 VERSION_COLUMNS = [
     "version",
     "state",
@@ -78,7 +80,16 @@ def _comments(versions: list[dict]) -> None:
 
 
 def _show_version(article_id: str, numbers: list[int], user_name: str) -> None:
-    chosen = st.selectbox(t("view_version"), numbers, index=len(numbers) - 1, key="hi_version")
+    """One version's content (``?version=<n>`` picks it) and a comparison of any two."""
+    requested = st.query_params.get(VERSION_PARAM, "")
+    followed = st.session_state.get(VERSION_SEEN) == (article_id, requested)
+    if requested.isdigit() and int(requested) in numbers and not followed:
+        st.session_state["hi_version"] = int(requested)
+    if st.session_state.get("hi_version") not in numbers:
+        st.session_state["hi_version"] = numbers[-1]
+    chosen = st.selectbox(t("view_version"), numbers, key="hi_version")
+    st.query_params[VERSION_PARAM] = str(chosen)
+    st.session_state[VERSION_SEEN] = (article_id, str(chosen))
     content = run(lambda s: to_content(get_version(s, article_id, chosen)))
     if content is not None:
         show_article(f"{content.title}\n\n{content.body}")

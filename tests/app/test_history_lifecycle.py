@@ -68,3 +68,15 @@ def test_authors_and_reviewers_see_no_lifecycle_controls(page_test, app_kb):
         keys = [b.key for b in at.button]
         assert "hi_archive_refund-policy" not in keys
         assert "hi_rollback_refund-policy" not in keys
+
+
+def test_a_link_opens_one_version(page_test, app_kb):
+    publish_edit(app_kb)
+    at = page_test("history", "bob")
+    at.query_params["article"] = "refund-policy"
+    at.query_params["version"] = "1"
+    at.run()
+    assert at.selectbox(key="hi_version").value == 1
+    assert any("3个工作日" in h.proto.body for h in at.get("html"))  # version 1's text
+    at.selectbox(key="hi_version").select(2).run()
+    assert at.query_params["version"] in ("2", ["2"])
