@@ -148,9 +148,15 @@ def _corrections(user: SignedIn) -> None:
     st.subheader(t("corrections"))
     with services().session() as session:
         pending = pending_corrections(session)
+        ids = {a for item in pending for a in [*item.cited, item.correct_article_id]}
+        names = analytics.titles(session, sorted(ids))
     if not pending:
         st.caption("—")
         return
+
+    def named(article_id: str) -> str:
+        return f"{names[article_id]}（{article_id}）" if article_id in names else article_id
+
     may_accept = user.has(Action.MANAGE_GOLDEN)
     for item in pending:
         text, button = st.columns([5, 1])
@@ -158,8 +164,8 @@ def _corrections(user: SignedIn) -> None:
             t(
                 "correction_line",
                 question=item.question,
-                cited=", ".join(item.cited) or "—",
-                right=item.correct_article_id,
+                cited="、".join(named(a) for a in item.cited) or "—",
+                right=named(item.correct_article_id),
                 who=item.given_by,
             )
         )

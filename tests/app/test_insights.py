@@ -131,6 +131,7 @@ def test_an_editor_accepts_a_correction_as_a_golden_question(page_test, app_kb):
     at = page_test("insights", "alice").run()
     assert not at.exception
     assert any("延误赔偿" in m.value and "faq-lost-parcel" in m.value for m in at.markdown)
+    assert any("快件丢失怎么办（faq-lost-parcel）" in m.value for m in at.markdown)  # titles
     [accept] = [b for b in at.button if b.key and b.key.startswith("in_accept_")]
     accept.click().run()
     assert not at.exception
