@@ -29,6 +29,7 @@ PREFIX = "al_"
 ANY = ""
 REVIEW_CHOICES = ("", "overdue", "30")  # any / overdue / due within 30 days
 LANGS = ("", "zh", "en")
+LINKS_FIRST = ("title", "edit", "history")  # the links next to the title, always in view
 
 
 def _views(user: SignedIn) -> list[str]:
@@ -158,7 +159,9 @@ def _table(page: ArticlePage) -> None:
     columns["history"] = st.column_config.LinkColumn(
         t("nav_history"), display_text=t("nav_history")
     )
-    st.dataframe(_frame(page.rows), hide_index=True, width="stretch", column_config=columns)
+    frame = _frame(page.rows)
+    order = ["title", "edit", "history", *(c for c in frame.columns if c not in LINKS_FIRST)]
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=columns, column_order=order)
 
 
 def _pager(page: ArticlePage) -> None:
