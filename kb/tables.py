@@ -363,3 +363,35 @@ class PracticeItem(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     round: Mapped[PracticeRound] = relationship(back_populates="items")
+
+
+class EditorAutosave(Base):
+    """The editor form a user has not saved yet (``review.autosave``): one per user.
+
+    Written by the app as the user types, so a reload, a new tab or a crash keeps the
+    work; cleared when the form is saved or discarded. ``form`` holds the raw field values
+    (possibly invalid: nothing is validated before a save); ``base`` the version the form
+    was loaded from (article id, version, revision, state), NULL for a new article.
+    """
+
+    __tablename__ = "editor_autosaves"
+
+    user_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UnansweredMark(Base):
+    """An unanswered question dealt with (``kb.unanswered``): ``resolved`` by an article, or
+    ``dismissed``. Hand-offs of the same question (``question_key``, normalised) logged up to
+    ``ts`` leave the queue; a hand-off after it brings the question back."""
+
+    __tablename__ = "unanswered_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question_key: Mapped[str] = mapped_column(Text, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    article_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb import contradictions
 from kb.articles import get_article
+from kb.errors import InvalidInput
 from kb.model import State
 from kb.tables import ArticleVersion, ReviewComment
 from review import audit
@@ -74,23 +75,55 @@ def article_history(session: Session, actor: str, article_id: str) -> History:
 
 
 def stale_articles(
-    session: Session, actor: str, days: int = 30, today: date | None = None
+    session: Session,
+    actor: str,
+    days: int = 30,
+    today: date | None = None,
+    owners: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Published articles past ``review_due``, expired, or expiring within ``days``."""
+    """Published articles past ``review_due``, expired, or expiring within ``days``; with
+    ``owners``, only those whose owner is one of them (ignoring case)."""
     authorize(session, actor, Action.VIEW_DRAFTS)
+    if days < 0:
+        raise InvalidInput(f"--days must be 0 or more, got {days}")
     today = today or date.today()
     horizon = today + timedelta(days=days)
-    rows = session.scalars(
+    query = (
         select(ArticleVersion)
         .where(ArticleVersion.state == str(State.PUBLISHED))
         .order_by(ArticleVersion.article_id)
     )
+    wanted = [o.strip().lower() for o in owners if o.strip()]
+    if wanted:
+        query = query.where(func.lower(ArticleVersion.owner).in_(wanted))
+    rows = session.scalars(query)
     stale = []
     for row in rows:
         reasons = _stale_reasons(row, today, horizon)
         if reasons:
             stale.append({**version_dict(row), "owner": row.owner, "reasons": reasons})
     return stale
+
+
+def stale_digest(stale: list[dict[str, Any]], today: date, days: int) -> str:
+    """A plain-text digest of ``stale_articles`` grouped by owner, for a mail from cron."""
+    lines = [
+        f"kb: articles to review or renew, {today.isoformat()} "
+        f"(review due, expired, or expiring within {days} days)",
+    ]
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for item in stale:
+        by_owner.setdefault(item["owner"] or "(no owner)", []).append(item)
+    for owner in sorted(by_owner):
+        items = by_owner[owner]
+        lines += ["", f"{owner}: {len(items)} article(s)"]
+        lines += [
+            f"  - {i['article_id']} v{i['version']} {i['title']}: {'; '.join(i['reasons'])}"
+            for i in items
+        ]
+    if not stale:
+        lines += ["", "Nothing is due."]
+    return "\n".join(lines) + "\n"
 
 
 def _stale_reasons(row: ArticleVersion, today: date, horizon: date) -> list[str]:

@@ -17,21 +17,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from kb.api.auth import KeyUsage, may_see
+from kb.api.auth import KeyUsage
 from kb.api.metrics import ApiMetrics
 from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 from kb.config import Config
 from kb.db import Database
-from kb.errors import InvalidInput, NotFound, NotReady
-from kb.feedback import save_feedback
+from kb.errors import NotReady
+from kb.feedback import record_feedback, served_conditions, visible_published
 from kb.index import IndexReader, IndexSnapshot
 from kb.keys import KeyInfo
 from kb.logwriter import UsageWriter
 from kb.model import Audience
 from kb.snapshot import shared_reader
-from kb.tables import Article, ArticleVersion, Feedback, QueryLog
+from kb.tables import Article, ArticleVersion, Feedback
 
 logger = logging.getLogger("kb.api")
 
@@ -162,25 +162,15 @@ class ApiState:
         """
         self.usage.flush(timeout=USAGE_FLUSH_S)  # the suggestion's row may still be queued
         with self.db.session() as session:
-            logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
-            if logged is None or logged.requester != key.requester:
-                raise NotFound(f"no suggestion with request_id '{request_id}' for this key")
-            if correct_article_id is not None:
-                self._check_visible(session, key.audience, correct_article_id)
-            return save_feedback(
+            return record_feedback(
                 session,
-                request_id,
                 key.requester,
+                request_id,
                 helpful=helpful,
+                audience=key.audience,
                 comment=comment or "",
                 correct_article_id=correct_article_id,
             )
-
-    def _check_visible(self, session: Any, audience: Audience, article_id: str) -> None:
-        try:
-            self._published(session, audience, article_id, date.today())
-        except NotFound:
-            raise InvalidInput(f"correct_article_id: no article '{article_id}'") from None
 
     # --- articles --------------------------------------------------------------------------
 
@@ -215,7 +205,7 @@ class ApiState:
             rows = session.execute(
                 select(ArticleVersion.article_id, ArticleVersion.title, Article.type)
                 .join(Article, Article.id == ArticleVersion.article_id)
-                .where(*_served(audience, date.today()))
+                .where(*served_conditions(audience, date.today()))
                 .order_by(ArticleVersion.article_id)
             ).all()
         return [
@@ -224,28 +214,5 @@ class ApiState:
 
     @staticmethod
     def _published(session: Any, audience: Audience, article_id: str, on: date) -> ArticleVersion:
-        """The published version ``audience`` may see and that is effective ``on``.
-
-        One query, whatever makes it miss (no such article, not published, not
-        effective, not visible to the audience), so that how long a 404 takes does not
-        tell an internal article from a missing one.
-        """
-        row = session.scalar(
-            select(ArticleVersion)
-            .join(Article, Article.id == ArticleVersion.article_id)
-            .where(ArticleVersion.article_id == article_id, *_served(audience, on))
-        )
-        if row is None:
-            raise NotFound(f"no article '{article_id}'")
-        return row
-
-
-def _served(audience: Audience, on: date) -> list[Any]:
-    """The conditions of a published version ``audience`` may see, effective ``on``."""
-    visible = [str(a) for a in Audience if may_see(audience, a)]
-    return [
-        ArticleVersion.version == Article.published_version,
-        ArticleVersion.audience.in_(visible),
-        or_(ArticleVersion.effective_from.is_(None), ArticleVersion.effective_from <= on),
-        or_(ArticleVersion.effective_to.is_(None), ArticleVersion.effective_to >= on),
-    ]
+        """The published version ``audience`` may see, effective ``on`` (``kb.feedback``)."""
+        return visible_published(session, audience, article_id, on)

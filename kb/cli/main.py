@@ -25,6 +25,7 @@ from kb.cli import (
     index_cmd,
     mcp_cmd,
     practice_cmd,
+    queue_cmd,
     replay_cmd,
     review_cmd,
     search_cmd,
@@ -83,6 +84,7 @@ demo_cmd.register(app)
 golden_cmd.register(app)
 feed_cmd.register(app)
 practice_cmd.register(app)
+queue_cmd.register(app)
 
 
 def run() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -291,13 +292,23 @@ def edit(
 
 def stale(
     days: int = typer.Option(30, "--days", help="Also list articles expiring within N days."),
+    owner: list[str] = typer.Option(
+        [], "--owner", help="Only articles with this owner (repeat for several; any case)."
+    ),
+    digest: bool = typer.Option(
+        False, "--digest", help="A plain-text digest grouped by owner (to mail from cron)."
+    ),
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Published articles past their review date, expired, or expiring soon."""
     who = STATE.actor(actor)
+    today = date.today()
     with STATE.db.session() as session:
-        rows = queries.stale_articles(session, who, days)
+        rows = queries.stale_articles(session, who, days, today=today, owners=tuple(owner))
+    if digest and not as_json:
+        sys.stdout.write(queries.stale_digest(rows, today, days))
+        return
     emit(
         rows,
         as_json,

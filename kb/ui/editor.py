@@ -9,17 +9,17 @@ overwritten or merged). Submitting saves and submits in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.articles import latest_version, to_content
+from kb.errors import KbError
 from kb.model import ArticleContent, ArticleType, Audience, State
 from kb.tables import Article, ArticleVersion
-from kb.ui import conflictview
+from kb.ui import conflictview, editor_state
+from kb.ui.editor_state import NEW, Base, apply_form, content_form, key
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_body, md_text
 from kb.ui.render import type_label
@@ -28,29 +28,12 @@ from kb.ui.session import SignedIn, require
 from review import editing, queries, workflow
 from review.permissions import Action
 
-NEW = ""
-PREFIX = "ed_"
 FIELDS = ("id", "type", "title", "lang", "tags", "audience", "owner", "from", "to", "due")
 LANG_CHOICES = ("zh", "en")
-
-
-@dataclass(frozen=True)
-class Base:
-    """The version the form was loaded from: what a save is checked against."""
-
-    article_id: str
-    version: int
-    revision: int
-    state: str
-
-    @classmethod
-    def of(cls, row: ArticleVersion) -> Base:
-        """The base for a stored version."""
-        return cls(row.article_id, row.version, row.revision, row.state)
-
-
-def _key(name: str) -> str:
-    return PREFIX + name
+QUERY_PARAM = "article"
+PAGE_PATH = "editor"  # its URL path in kb.ui.navigation
+URL_SHOWN = "ed_url_shown"  # the ?article= this page last put in the address bar
+_key = key
 
 
 def article_choices(session: Session) -> dict[str, str]:
@@ -66,32 +49,7 @@ def article_choices(session: Session) -> dict[str, str]:
 
 def fill_form(content: ArticleContent | None, owner: str) -> None:
     """Put an article's content (or an empty article) into the form's widgets."""
-    c = content or ArticleContent(id="", type=ArticleType.FAQ, title="", body="", owner=owner)
-    state = st.session_state
-    state[_key("id")] = c.id
-    state[_key("type")] = str(c.type)
-    state[_key("title")] = c.title
-    state[_key("lang")] = c.lang
-    state[_key("tags")] = ", ".join(c.tags)
-    state[_key("audience")] = str(c.audience)
-    state[_key("owner")] = c.owner
-    state[_key("from")] = c.effective_from
-    state[_key("to")] = c.effective_to
-    state[_key("due")] = c.review_due
-    state[_key("question")] = c.question
-    state[_key("body")] = c.body
-    set_similar(list(c.similar_questions))
-
-
-def set_similar(questions: list[str]) -> None:
-    """Replace the similar-question list (each row is its own text input)."""
-    for key in [k for k in st.session_state if str(k).startswith(_key("sim_"))]:
-        del st.session_state[key]
-    ids = list(range(len(questions)))
-    for n, text in zip(ids, questions, strict=True):
-        st.session_state[_key(f"sim_{n}")] = text
-    st.session_state[_key("sim_ids")] = ids
-    st.session_state[_key("sim_next")] = len(questions)
+    apply_form(content_form(content, owner))
 
 
 def similar_questions() -> list[str]:
@@ -123,14 +81,7 @@ def content_from_form() -> ArticleContent:
 
 def load(article_id: str, user: SignedIn) -> None:
     """Load the article's newest version (its draft, if it has one) into the form."""
-    if article_id == NEW:
-        fill_form(None, user.name)
-        st.session_state[_key("base")] = None
-        return
-    with services().session() as session:
-        row = latest_version(session, article_id)
-        fill_form(to_content(row), user.name)
-        st.session_state[_key("base")] = Base.of(row)
+    editor_state.load(article_id, user.name)
 
 
 def save(session: Session, user: SignedIn, base: Base | None) -> ArticleVersion:
@@ -151,22 +102,31 @@ def save_and_submit(session: Session, user: SignedIn, base: Base | None) -> Arti
 
 
 def _choose(user: SignedIn) -> None:
+    """The article picker; locked while the form holds unsaved edits (save or discard first)."""
     with services().session() as session:
         choices = article_choices(session)
+    current = editor_state.base()
     options = [NEW, *choices]
-    pending = st.session_state.pop(_key("pending_choice"), None)
-    if pending in options:
-        st.session_state[_key("choice")] = pending
-    if st.session_state.get(_key("choice")) not in options:
-        st.session_state[_key("choice")] = NEW
-        load(NEW, user)
+    if current is not None and current.article_id not in options:
+        options.append(current.article_id)
+    dirty = editor_state.is_dirty()
     st.selectbox(
         t("edit_which"),
         options,
         key=_key("choice"),
-        format_func=lambda a: t("new_article") if a == NEW else choices[a],
+        format_func=lambda a: t("new_article") if a == NEW else choices.get(a, a),
         on_change=lambda: load(st.session_state[_key("choice")], user),
+        disabled=dirty,
     )
+    if dirty:
+        text_col, button_col = st.columns([4, 1])
+        text_col.warning(t("unsaved_edits"))
+        button_col.button(
+            t("discard_edits"),
+            key=_key("discard"),
+            on_click=editor_state.discard,
+            args=(user.name,),
+        )
 
 
 def _review_comments(user: SignedIn, base: Base) -> None:
@@ -271,37 +231,95 @@ def _actions(user: SignedIn, base: Base | None, lang: str) -> None:
                 st.session_state[_key("conflicts")] = found
             _after(row, "submitted")
     with reload_col:
-        if base is not None and st.button(t("reload", lang=lang), key=_key("reload")):
-            load(base.article_id, user)
-            st.rerun()
+        if base is not None:
+            # a callback runs before the widgets are drawn, so it may refill them
+            st.button(
+                t("reload", lang=lang),
+                key=_key("reload"),
+                on_click=editor_state.discard,
+                args=(user.name,),
+            )
 
 
 def _after(new_base: Base | None, message: str) -> None:
-    """Remember what was saved so the next save is checked against it."""
+    """Remember what was saved so the next save is checked against it (reloaded next run)."""
     if new_base is None:
         return
-    st.session_state[_key("base")] = new_base
     st.session_state[_key("flash")] = t(
         message, id=new_base.article_id, version=new_base.version, revision=new_base.revision
     )
-    st.session_state[_key("pending_choice")] = new_base.article_id
+    editor_state.request_load(new_base.article_id)
     st.rerun()
+
+
+def _open_form(user: SignedIn) -> None:
+    """Fill the form before any widget is drawn: a queued load, the values kept while the
+    user was on another page, the server-side autosave, or the article the URL names."""
+    prefilled = editor_state.apply_prefill(user.name)
+    if prefilled is not None:
+        message = "faq_from_queue" if prefilled else "unsaved_blocks_faq"
+        st.session_state[_key("flash_info")] = t(message)
+        return
+    if editor_state.apply_pending(user.name) or editor_state.restore_mirror():
+        return
+    if editor_state.MIRROR in st.session_state:
+        _follow_url(user)
+        return
+    kept = editor_state.restore_autosave(user.name)
+    if kept is not None:
+        st.session_state[_key("flash_info")] = t(
+            "restored_edits", when=kept.updated_at.strftime("%Y-%m-%d %H:%M")
+        )
+        return
+    requested = st.query_params.get(QUERY_PARAM, NEW)
+    if not _try_load(requested, user):
+        load(NEW, user)
+
+
+def _follow_url(user: SignedIn) -> None:
+    """Open the article a link asks for, unless that would drop unsaved edits."""
+    requested = st.query_params.get(QUERY_PARAM)
+    current = editor_state.base()
+    if requested == st.session_state.get(URL_SHOWN):
+        return  # the address this page wrote itself, not a link followed
+    if not requested or (current is not None and current.article_id == requested):
+        return
+    if editor_state.is_dirty():
+        st.session_state[_key("flash_info")] = t("unsaved_blocks_open", id=requested)
+        return
+    _try_load(requested, user)
+
+
+def _try_load(article_id: str, user: SignedIn) -> bool:
+    """Load ``article_id``; False (with a message) when it does not exist."""
+    try:
+        load(article_id, user)
+    except KbError:
+        st.session_state[_key("flash_info")] = t("no_such_article", id=article_id)
+        return False
+    return True
+
+
+def _show_url() -> None:
+    """Keep ``?article=<id>`` in the address bar in step with the loaded article."""
+    current = editor_state.base()
+    if current is None:
+        if QUERY_PARAM in st.query_params:
+            del st.query_params[QUERY_PARAM]
+    elif st.query_params.get(QUERY_PARAM) != current.article_id:
+        st.query_params[QUERY_PARAM] = current.article_id
+    st.session_state[URL_SHOWN] = current.article_id if current else None
 
 
 def page() -> None:
     """The editor page."""
     user = require(Action.EDIT)
     st.title(t("editor_title"))
-    if _key("sim_ids") not in st.session_state:
-        load(NEW, user)
+    _open_form(user)
+    _show_url()
     _choose(user)
-    flash = st.session_state.pop(_key("flash"), None)
-    if flash:
-        st.success(flash)
-    conflictview.show_conflicts(
-        st.session_state.pop(_key("conflicts"), []), heading="conflicts_after_submit"
-    )
-    base: Base | None = st.session_state.get(_key("base"))
+    _messages()
+    base = editor_state.base()
     lang = resolve(st.session_state.get(_key("lang")))
     if base is not None:
         state = t(f"state_{base.state}")
@@ -311,17 +329,44 @@ def page() -> None:
         _review_comments(user, base)
     form, preview = st.columns([3, 2])
     with form:
-        _metadata_fields(base, lang)
-        if st.session_state[_key("type")] == ArticleType.FAQ:
-            st.text_input(t("field_question", lang=lang), key=_key("question"))
-            _similar_editor(lang)
-        body_label = (
-            "field_answer" if st.session_state[_key("type")] == ArticleType.FAQ else "field_body"
-        )
-        st.text_area(t(body_label, lang=lang), key=_key("body"), height=260)
+        _form_fields(base, lang)
         _actions(user, base, lang)
+        _confirmation()
     with preview:
         _preview(lang)
+    editor_state.sync(user.name)
+
+
+def _messages() -> None:
+    info = st.session_state.pop(_key("flash_info"), None)
+    if info:
+        st.info(info)
+    conflictview.show_conflicts(
+        st.session_state.pop(_key("conflicts"), []), heading="conflicts_after_submit"
+    )
+
+
+def _confirmation() -> None:
+    """What the last save or submit did, under the buttons."""
+    flash = st.session_state.pop(_key("flash"), None)
+    if flash:
+        st.success(flash)
+
+
+def _form_fields(base: Base | None, lang: str) -> None:
+    _metadata_fields(base, lang)
+    is_faq = st.session_state[_key("type")] == ArticleType.FAQ
+    if is_faq:
+        st.text_input(t("field_question", lang=lang), key=_key("question"))
+        _similar_editor(lang)
+    body_label = "field_answer" if is_faq else "field_body"
+    st.text_area(t(body_label, lang=lang), key=_key("body"), height=260)
+
+
+def open_with_faq(question: str, similar: list[str]) -> None:
+    """Switch to the editor on a new FAQ with these questions (from another page)."""
+    editor_state.request_new_faq(question, similar)
+    st.switch_page(st.Page(page, url_path=PAGE_PATH))
 
 
 def form_state() -> dict[str, Any]:

@@ -4,18 +4,16 @@ Each suggestion shown to an agent is logged by ``kb.suggest`` (through
 ``kb.querylog.query_log_record``, as the API logs), the question masked, with requester
 ``user:<name>`` and channel ``app``; a hand-off therefore lands in the editors'
 unanswered queue. Feedback is tied to that logged suggestion and to the agent who
-received it, as the API ties it to a key.
+received it, as the API ties it to a key, under the same rules (``kb.feedback``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.errors import InvalidInput, NotFound
-from kb.feedback import save_feedback
-from kb.privacy import mask_personal_data
-from kb.tables import Article, Feedback, QueryLog
+from kb import feedback
+from kb.model import Audience
+from kb.tables import Feedback
 
 CHANNEL = "app"
 
@@ -33,21 +31,18 @@ def record_feedback(
     comment: str = "",
     correct_article_id: str | None = None,
 ) -> Feedback:
-    """Store an agent's verdict on a suggestion they received (the comment masked);
-    NotFound when the suggestion was not logged for this agent.
+    """Store an agent's verdict on a suggestion they received, by the API's rules
+    (``kb.feedback.record_feedback``: agents see internal articles too).
 
-    A second verdict on the same suggestion replaces the first (``kb.feedback``).
+    A second verdict on the same suggestion replaces the first.
     """
-    logged = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
-    if logged is None or logged.requester != requester(user_name):
-        raise NotFound(f"no suggestion '{request_id}' for {user_name}")
-    if correct_article_id and session.get(Article, correct_article_id) is None:
-        raise InvalidInput(f"no article '{correct_article_id}'")
-    return save_feedback(
+    return feedback.record_feedback(
         session,
+        requester(user_name),
         request_id,
-        user_name,
         helpful=helpful,
-        comment=mask_personal_data(comment.strip()),
-        correct_article_id=correct_article_id or None,
+        audience=Audience.INTERNAL,
+        comment=comment,
+        correct_article_id=correct_article_id,
+        given_by=user_name,
     )

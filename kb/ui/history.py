@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.articles import get_version, to_content
-from kb.ui import replayview
+from kb.ui import lifecycle, replayview
 from kb.ui.diffview import side_by_side_html
 from kb.ui.editor import article_choices
 from kb.ui.i18n import STRINGS, t
@@ -19,6 +19,10 @@ from kb.ui.session import require
 from review import diff, queries
 from review.permissions import Action
 
+QUERY_PARAM = "article"
+URL_SEEN = "hi_url_seen"  # the ?article= last followed or written
+VERSION_PARAM = "version"  # ?version=<n>: the version shown
+VERSION_SEEN = "hi_version_seen"
 VERSION_COLUMNS = [
     "version",
     "state",
@@ -76,7 +80,16 @@ def _comments(versions: list[dict]) -> None:
 
 
 def _show_version(article_id: str, numbers: list[int], user_name: str) -> None:
-    chosen = st.selectbox(t("view_version"), numbers, index=len(numbers) - 1, key="hi_version")
+    """One version's content (``?version=<n>`` picks it) and a comparison of any two."""
+    requested = st.query_params.get(VERSION_PARAM, "")
+    followed = st.session_state.get(VERSION_SEEN) == (article_id, requested)
+    if requested.isdigit() and int(requested) in numbers and not followed:
+        st.session_state["hi_version"] = int(requested)
+    if st.session_state.get("hi_version") not in numbers:
+        st.session_state["hi_version"] = numbers[-1]
+    chosen = st.selectbox(t("view_version"), numbers, key="hi_version")
+    st.query_params[VERSION_PARAM] = str(chosen)
+    st.session_state[VERSION_SEEN] = (article_id, str(chosen))
     content = run(lambda s: to_content(get_version(s, article_id, chosen)))
     if content is not None:
         show_article(f"{content.title}\n\n{content.body}")
@@ -91,6 +104,30 @@ def _show_version(article_id: str, numbers: list[int], user_name: str) -> None:
             st.html(side_by_side_html(result, f"v{old}", f"v{new}"))
 
 
+def _chosen_article(choices: dict[str, str]) -> str:
+    """The article to show: the one the URL names (``?article=<id>``), else the picker's."""
+    requested = st.query_params.get(QUERY_PARAM)
+    if requested in choices and st.session_state.get(URL_SEEN) != requested:
+        st.session_state["hi_article"] = requested
+    article_id = st.selectbox(
+        t("edit_which"), list(choices), format_func=choices.__getitem__, key="hi_article"
+    )
+    if st.query_params.get(QUERY_PARAM) != article_id:
+        st.query_params[QUERY_PARAM] = article_id
+    st.session_state[URL_SEEN] = article_id
+    return str(article_id)
+
+
+def _values(events: pd.DataFrame) -> pd.DataFrame:
+    """Actions and outcomes in the interface language."""
+    for column, prefix in (("action", "action_"), ("outcome", "outcome_")):
+        if column in events:
+            events[column] = events[column].map(
+                lambda v, p=prefix: t(f"{p}{v}") if f"{p}{v}" in STRINGS else v
+            )
+    return events
+
+
 def page() -> None:
     """The history page."""
     user = require(Action.VIEW_DRAFTS)
@@ -101,18 +138,17 @@ def page() -> None:
         st.info(t("no_results"))
         replayview.section()
         return
-    article_id = st.selectbox(
-        t("edit_which"), list(choices), format_func=choices.__getitem__, key="hi_article"
-    )
+    article_id = _chosen_article(choices)
     found = run(lambda s: queries.article_history(s, user.name, article_id))
     if found is None:
         return
     st.subheader(t("versions"))
     st.dataframe(_versions_frame(found.versions), hide_index=True, width="stretch")
+    lifecycle.section(user, article_id, found.versions)
     _comments(found.versions)
     st.subheader(t("audit_events"))
     events = pd.DataFrame(found.events)
     events = _states(events[[c for c in EVENT_COLUMNS if c in events]], ("from_state", "to_state"))
-    st.dataframe(_labelled(events), hide_index=True, width="stretch")
+    st.dataframe(_labelled(_values(events)), hide_index=True, width="stretch")
     _show_version(article_id, [v["version"] for v in found.versions], user.name)
     replayview.section()

@@ -9,22 +9,30 @@ hand-offs per day. Figures come from ``kb.ui.analytics``.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import analytics, goldenlist
-from kb.ui.i18n import t
+from kb.ui import charts, editor, goldenlist
+from kb.ui.i18n import resolve, t
+from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
-from review import golden, queries
+from kb.unanswered import QuestionGroup
+from review import golden, queries, queue
+from review.catalog import published_titles
 from review.permissions import Action
 
 STALE_DAYS = 30
+GROUP_PARAM = "group"  # ?group=<id>: that unanswered group, opened
+MAX_GROUPS = 20
 
 
 def _backend() -> EmbeddingBackend | None:
@@ -38,29 +46,65 @@ def _backend() -> EmbeddingBackend | None:
     return backend
 
 
-def _unanswered() -> None:
+def _unanswered(user: SignedIn) -> None:
     st.header(t("unanswered"))
-    with services().session() as session:
-        groups = analytics.unanswered(session, _backend())
+    backend = _backend()
+    groups = run(lambda s: queue.list_groups(s, user.name, backend)) or []
     if not groups:
         st.info(t("unanswered_empty"))
         return
     frame = pd.DataFrame(
-        {
-            t("question"): [g.example for g in groups],
-            t("count"): [g.count for g in groups],
-            t("examples"): [" | ".join(g.questions[:5]) for g in groups],
-        }
+        {t("question"): [g.example for g in groups], t("count"): [g.count for g in groups]}
     )
-    st.bar_chart(
-        frame.head(10),
-        x=t("question"),
-        y=t("count"),
-        horizontal=True,
-        sort=f"-{t('count')}",
-        y_label="",
+    st.altair_chart(charts.top_bars(frame.head(10), t("question"), t("count")), width="stretch")
+    focus = st.query_params.get(GROUP_PARAM)
+    shown = [g for g in groups if g.id == focus] or groups[:MAX_GROUPS]
+    for group in shown:
+        _group(user, group, backend, expanded=group.id == focus)
+
+
+def _group(
+    user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, *, expanded: bool
+) -> None:
+    """One group: its questions, and what to do with it."""
+    label = t("group_label", question=group.example, count=group.count)
+    with st.expander(label, expanded=expanded):
+        for question in group.questions[:20]:
+            st.markdown(f"- {md_text(question)}")
+        st.markdown(f"[{t('item_link')}](?{GROUP_PARAM}={group.id})")
+        may_edit, may_mark = user.has(Action.EDIT), user.has(Action.COMMENT)
+        draft_col, resolve_col, dismiss_col = st.columns([1, 2, 1])
+        if may_edit and draft_col.button(t("faq_from_group"), key=f"in_faq_{group.id}"):
+            others = [q for q in group.questions if q != group.example]
+            editor.open_with_faq(group.example, others)
+        if not may_mark:
+            return
+        with resolve_col:
+            _resolve(user, group, backend)
+        if dismiss_col.button(t("dismiss_group"), key=f"in_dismiss_{group.id}"):
+            done = run(lambda s: queue.dismiss(s, user.name, group.id, backend))
+            if done is not None:
+                _flash(t("group_dismissed", question=group.example))
+
+
+def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None) -> None:
+    with services().session() as session:
+        choices = published_titles(session, user.name)
+    article = st.selectbox(
+        t("answered_by"),
+        ["", *choices],
+        key=f"in_article_{group.id}",
+        format_func=lambda a: choices.get(a, "—"),
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    if st.button(t("resolve_group"), key=f"in_resolve_{group.id}", disabled=not article):
+        done = run(lambda s: queue.resolve(s, user.name, group.id, str(article), backend))
+        if done is not None:
+            _flash(t("group_resolved", question=group.example, title=choices[str(article)]))
+
+
+def _flash(text: str) -> None:
+    st.session_state["in_flash"] = text
+    st.rerun()
 
 
 def _feedback() -> None:
@@ -79,19 +123,24 @@ def _feedback() -> None:
     cols[3].metric(t("helpful_rate"), "—" if rate is None else f"{rate:.0%}")
     if not daily.empty:
         st.subheader(t("per_day"))
-        st.line_chart(daily)
+        st.altair_chart(
+            charts.daily_bars(daily, t("day"), t("queries"), t("handoffs")), width="stretch"
+        )
     st.subheader(t("marked_wrong"))
     if summary.wrong_articles.empty:
         st.caption("—")
     else:
-        st.dataframe(summary.wrong_articles, hide_index=True, width="stretch")
+        wrong = summary.wrong_articles.rename(
+            columns={c: t(f"col_{c}") for c in summary.wrong_articles.columns}
+        )
+        st.dataframe(wrong, hide_index=True, width="stretch")
     st.subheader(t("most_cited"))
     if cited.empty:
         st.caption("—")
     else:
-        st.bar_chart(
-            cited, x="article_id", y="citations", horizontal=True, sort="-citations", y_label=""
-        )
+        cited = cited.assign(label=cited["title"] + " · " + cited["article_id"])
+        frame = cited.rename(columns={"label": t("col_title"), "citations": t("cited_times")})
+        st.altair_chart(charts.top_bars(frame, t("col_title"), t("cited_times")), width="stretch")
 
 
 def _corrections(user: SignedIn) -> None:
@@ -99,9 +148,15 @@ def _corrections(user: SignedIn) -> None:
     st.subheader(t("corrections"))
     with services().session() as session:
         pending = pending_corrections(session)
+        ids = {a for item in pending for a in [*item.cited, item.correct_article_id]}
+        names = analytics.titles(session, sorted(ids))
     if not pending:
         st.caption("—")
         return
+
+    def named(article_id: str) -> str:
+        return f"{names[article_id]}（{article_id}）" if article_id in names else article_id
+
     may_accept = user.has(Action.MANAGE_GOLDEN)
     for item in pending:
         text, button = st.columns([5, 1])
@@ -109,8 +164,8 @@ def _corrections(user: SignedIn) -> None:
             t(
                 "correction_line",
                 question=item.question,
-                cited=", ".join(item.cited) or "—",
-                right=item.correct_article_id,
+                cited="、".join(named(a) for a in item.cited) or "—",
+                right=named(item.correct_article_id),
                 who=item.given_by,
             )
         )
@@ -137,12 +192,27 @@ def _stale(user: SignedIn) -> None:
                 "title": item["title"],
                 "version": item["version"],
                 "owner": item["owner"],
-                "reasons": "; ".join(item["reasons"]),
+                "reasons": stale_reasons(item),
             }
             for item in stale
         ]
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    labelled = frame.rename(columns={c: t(f"col_{c}") for c in frame.columns})
+    st.dataframe(labelled, hide_index=True, width="stretch")
+
+
+def stale_reasons(item: dict[str, Any], today: date | None = None) -> str:
+    """Why an article is listed as stale, in the interface language (from its dates)."""
+    today = today or date.today()
+    due, ends = item.get("review_due"), item.get("effective_to")
+    reasons = []
+    if due and due <= today:
+        reasons.append(t("reason_review_due", date=due.isoformat()))
+    if ends and ends < today:
+        reasons.append(t("reason_expired", date=ends.isoformat()))
+    elif ends and (ends - today).days <= STALE_DAYS:
+        reasons.append(t("reason_expires", date=ends.isoformat(), days=(ends - today).days))
+    return "；".join(reasons) if resolve() == "zh" else "; ".join(reasons)
 
 
 def page() -> None:
@@ -152,7 +222,7 @@ def page() -> None:
     flash = st.session_state.pop("in_flash", None)
     if flash:
         st.success(flash)
-    _unanswered()
+    _unanswered(user)
     _feedback()
     _corrections(user)
     goldenlist.section(user)

@@ -11,7 +11,20 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from kb.ui import assist, editor, feed, history, hittest, insights, practice, review_queue, signin
+from kb.ui import (
+    articles,
+    assist,
+    editor,
+    editor_state,
+    feed,
+    history,
+    hittest,
+    insights,
+    practice,
+    reminders,
+    review_queue,
+    signin,
+)
 from kb.ui.i18n import language_switch, t
 from kb.ui.search import warm_up_in_background
 from kb.ui.session import SignedIn, current_user, role_names, sign_out, write_pending_cookie
@@ -32,7 +45,8 @@ PAGES = (
     PageSpec(assist.page, "nav_assist", "assist", (Action.READ,)),
     PageSpec(feed.page, "nav_feed", "feed", (Action.READ,)),
     PageSpec(practice.page, "nav_practice", "practice", (Action.READ,)),
-    PageSpec(editor.page, "nav_editor", "editor", (Action.EDIT,)),
+    PageSpec(articles.page, "nav_articles", "articles", (Action.VIEW_DRAFTS,)),
+    PageSpec(editor.page, "nav_editor", editor.PAGE_PATH, (Action.EDIT,)),
     PageSpec(review_queue.page, "nav_review", "review", (Action.APPROVE, Action.PUBLISH)),
     PageSpec(hittest.page, "nav_hittest", "hittest", (Action.VIEW_DRAFTS,)),
     PageSpec(insights.page, "nav_insights", "insights", (Action.VIEW_DRAFTS,)),
@@ -50,6 +64,11 @@ def _sidebar(user: SignedIn) -> int:
     unread must-read changes."""
     st.sidebar.caption(t("signed_in_as", name=user.display_name, roles=role_names(user)))
     must_read = feed.unread_notice(user) if user.has(Action.READ) else 0
+    if user.has(Action.EDIT):
+        unsaved = editor_state.has_unsaved(user.name)
+        if unsaved is not None:
+            st.sidebar.warning(t("sidebar_unsaved", title=unsaved))
+    reminders.sidebar(user)
     if st.sidebar.button(t("sign_out"), key="sign_out"):
         sign_out()
         st.rerun()

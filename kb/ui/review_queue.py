@@ -12,63 +12,74 @@ the user's own work and shows why. After a publication the index is brought up t
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import streamlit as st
 from sqlalchemy.orm import Session
 
 from kb.articles import get_article, get_version, to_content
-from kb.model import ArticleType, State
-from kb.ui import conflictview
-from kb.ui.diffview import side_by_side_html
+from kb.model import State
+from kb.ui import conflictview, fieldview
 from kb.ui.golden import golden_section, use_app_checker
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
-from kb.ui.render import show_article, type_label
+from kb.ui.render import type_label
 from kb.ui.search import update_index
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, current_user
-from review import diff, feed, queries, workflow
+from review import feed, fields, queries, workflow
 from review.permissions import Action
+
+FOCUS = "article"  # ?article=<id>: the queue shows that article's versions only
 
 
 def _queue(state: State, user: SignedIn) -> list[dict[str, Any]]:
-    result = run(lambda s: queries.review_queue(s, user.name, state))
-    return result or []
+    result = run(lambda s: queries.review_queue(s, user.name, state)) or []
+    focus = st.query_params.get(FOCUS)
+    return [item for item in result if item["article_id"] == focus] if focus else result
 
 
-def _comparison(session: Session, user: SignedIn, item: dict[str, Any]) -> dict[str, Any]:
-    """What the reviewer compares: the diff against the published version, or the new text."""
-    article = get_article(session, item["article_id"])
-    row = get_version(session, item["article_id"], item["version"])
-    content = to_content(row)
-    published = article.published_version
-    found: dict[str, Any] = {"published": published, "content": content}
-    if published is not None and published != item["version"]:
-        found["diff"] = diff.diff_versions(
-            session, user.name, item["article_id"], published, item["version"]
-        )
-    return found
-
-
-def _show_comparison(found: dict[str, Any], lang: str) -> None:
-    if "diff" in found:
-        st.caption(t("diff_against", lang=lang, v=found["published"]))
-        st.html(
-            side_by_side_html(
-                found["diff"], t("old_version", lang=lang), t("new_version", lang=lang)
-            )
-        )
+def _focus_note() -> None:
+    """Say the queue is showing one article (from a link), with a way back to all."""
+    focus = st.query_params.get(FOCUS)
+    if not focus:
         return
-    st.caption(t("diff_new_article", lang=lang))
-    content = found["content"]
-    header = content.title
-    if content.type == ArticleType.FAQ:
-        header = "\n".join([content.title, content.question, *content.similar_questions])
-    show_article(f"{header}\n\n{content.body}")
+    note, button = st.columns([4, 1])
+    note.info(t("focused_on", id=focus))
+    if button.button(t("show_all_items"), key="rv_show_all"):
+        del st.query_params[FOCUS]
+        st.rerun()
+
+
+def _comparison(session: Session, item: dict[str, Any]) -> dict[str, Any]:
+    """What the reviewer compares: the published version's content (if any) and this one's."""
+    article = get_article(session, item["article_id"])
+    content = to_content(get_version(session, item["article_id"], item["version"]))
+    published = article.published_version
+    old = None
+    if published is not None and published != item["version"]:
+        old = to_content(get_version(session, item["article_id"], published))
+    return {"published": published if old else None, "old": old, "content": content}
+
+
+def _show_comparison(found: dict[str, Any], item: dict[str, Any], lang: str, label: str) -> None:
+    if found["old"] is not None:
+        st.caption(t("diff_against", lang=lang, v=found["published"]))
+    else:
+        st.caption(t("diff_new_article", lang=lang))
+    fieldview.show_comparison(
+        found["old"], found["content"], lang, (found["published"], item["version"]), label
+    )
+
+
+def _item_link(item: dict[str, Any], lang: str) -> None:
+    """A link that opens the review queue on this article only."""
+    url = f"?{FOCUS}={quote(item['article_id'], safe='')}"
+    st.markdown(f"[{t('item_link', lang=lang)}]({url})")
 
 
 def _review_item(item: dict[str, Any], user: SignedIn) -> None:
-    found = run(lambda s: _comparison(s, user, item))
+    found = run(lambda s: _comparison(s, item))
     if found is None:
         return
     content = found["content"]
@@ -87,7 +98,8 @@ def _review_item(item: dict[str, Any], user: SignedIn) -> None:
                 when=str(item["updated_at"])[:16],
             )
         )
-        _show_comparison(found, lang)
+        _item_link(item, lang)
+        _show_comparison(found, item, lang, "new_version")
         golden_section(item["article_id"], item["version"], lang)
         conflictview.review_section(user, item["article_id"], item["version"], lang)
         if not item["you_may_review"]:
@@ -123,12 +135,37 @@ def _act(action, item: dict[str, Any], user: SignedIn, comment: str, message: st
         st.rerun()
 
 
+def _approvals(item: dict[str, Any], user: SignedIn, lang: str) -> None:
+    """Who approved the version and when (from the audit log), with their comment."""
+    found = run(lambda s: fields.approvals(s, user.name, item["article_id"], item["version"]))
+    for approval in found or []:
+        when = str(approval.ts)[:16]
+        if approval.comment:
+            text = t(
+                "approved_by_comment",
+                lang=lang,
+                who=approval.actor,
+                when=when,
+                comment=approval.comment,
+            )
+        else:
+            text = t("approved_by", lang=lang, who=approval.actor, when=when)
+        st.success(text)
+
+
 def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
     key = f"{item['article_id']}-{item['version']}"
+    found = run(lambda s: _comparison(s, item))
+    if found is None:
+        return
+    lang = resolve(found["content"].lang)
     with st.container(border=True):
-        st.markdown(
-            f"**{md_text(item['title'])}** · {md_text(item['article_id'])} · v{item['version']}"
+        st.subheader(
+            f"{md_text(item['title'])} · {md_text(item['article_id'])} · v{item['version']}"
         )
+        _approvals(item, user, lang)
+        _item_link(item, lang)
+        _show_comparison(found, item, lang, "to_publish")
         report = golden_section(item["article_id"], item["version"], resolve())
         override = ""
         if report is not None and report.broken:
@@ -170,10 +207,11 @@ def page() -> None:
         st.stop()
     st.title(t("review_title"))
     flash = st.session_state.pop("rv_flash", None)
-    if flash:
+    if flash:  # the item acted on has left the list: say so at the top
         st.success(flash)
     services()  # make sure the database is ready before listing
     use_app_checker()  # publishing here goes through the golden gate
+    _focus_note()
     in_review = _queue(State.IN_REVIEW, user)
     if not in_review:
         st.info(t("queue_empty"))

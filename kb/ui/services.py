@@ -23,7 +23,8 @@ from kb.config import Config, load_config
 from kb.db import Database
 from kb.errors import Conflict, KbError
 from kb.logwriter import UsageWriter
-from kb.ui.i18n import t
+from kb.ui.errors import localize
+from kb.ui.i18n import resolve, t
 
 T = TypeVar("T")
 
@@ -76,7 +77,18 @@ def run(action: Callable[[Session], T], *, conflict_key: str = "error") -> T | N
         with services().session() as session:
             return action(session)
     except Conflict as exc:
-        st.error(t(conflict_key, message=exc.message))
+        show_error(exc.message, conflict_key)
     except KbError as exc:
-        st.error(t("error", message=exc.message))
+        show_error(exc.message, "error")
     return None
+
+
+def show_error(message: str, key: str = "error") -> None:
+    """A service-layer message in the interface language (``kb.ui.errors``), as an error."""
+    text = localize(message, resolve())
+    if text is not None:
+        st.error(t(key, message=text))
+        return
+    st.error(t(key, message=t("error_untranslated")))
+    with st.expander(t("error_details")):
+        st.text(message)

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kb import insights as analytics
 from kb.articles import utcnow
 from kb.db import Database
 from kb.embedders import shared_backend
 from kb.tables import Feedback, QueryLog
-from kb.ui import analytics
 
 
 def log(session, request_id, question, *, handoff, cited=(), ts=None):
@@ -43,7 +43,8 @@ def seed(home) -> None:
         log(session, "a2", "延误赔偿", handoff=False, cited=["delay-compensation"])
         log(session, "a3", "包裹丢了", handoff=False, cited=["faq-lost-parcel"])
         session.flush()
-        for rid, helpful, correct in (("a1", True, None), ("a2", False, "faq-lost-parcel")):
+        feedback = (("a1", True, None), ("a2", False, "faq-lost-parcel"), ("q4", True, None))
+        for rid, helpful, correct in feedback:  # q4: a "helpful" on a hand-off, not counted
             session.add(
                 Feedback(request_id=rid, ts=utcnow(), helpful=helpful, correct_article_id=correct)
             )
@@ -103,15 +104,17 @@ def test_insights_page_shows_queue_feedback_and_stale(page_test, app_kb):
     seed(app_kb)
     at = page_test("insights", "bob").run()
     assert not at.exception
-    queue = at.dataframe[0].value
-    assert queue["次数"][0] == 3
-    assert queue["客户问题"][0].startswith("发票怎么开")
-    assert "怎么修改收货地址" in list(queue["客户问题"])
+    groups = [e.label for e in at.expander]
+    assert groups[0].startswith("发票怎么开") and groups[0].endswith("（3 次）")
+    assert any(g.startswith("怎么修改收货地址") for g in groups)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["有帮助比例"] == "50%"
     assert metrics["查询数"] == "7"
     stale = at.dataframe[-1].value
-    assert set(stale["article_id"]) == {"refund-policy", "delay-compensation"}
+    assert set(stale["文章 ID"]) == {"refund-policy", "delay-compensation"}
+    reasons = dict(zip(stale["文章 ID"], stale["原因"], strict=True))
+    assert reasons["delay-compensation"].endswith("应复核")  # in Chinese, from the dates
+    assert "天后" in reasons["refund-policy"]
 
 
 def test_agents_do_not_see_insights(page_test):
@@ -128,6 +131,7 @@ def test_an_editor_accepts_a_correction_as_a_golden_question(page_test, app_kb):
     at = page_test("insights", "alice").run()
     assert not at.exception
     assert any("延误赔偿" in m.value and "faq-lost-parcel" in m.value for m in at.markdown)
+    assert any("快件丢失怎么办（faq-lost-parcel）" in m.value for m in at.markdown)  # titles
     [accept] = [b for b in at.button if b.key and b.key.startswith("in_accept_")]
     accept.click().run()
     assert not at.exception

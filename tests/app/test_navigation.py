@@ -19,10 +19,22 @@ EVERYONE = ["feed", "practice"]  # the change feed and practice (issue 18)
     [
         (("agent",), ["assist", *EVERYONE]),
         (("supervisor",), ["assist", *EVERYONE]),
-        (("author",), ["assist", *EVERYONE, "editor", "hittest", "insights", "history"]),
-        (("reviewer",), ["assist", *EVERYONE, "review", "hittest", "insights", "history"]),
-        (("publisher",), ["assist", *EVERYONE, "review", "hittest", "insights", "history"]),
-        (("admin",), ["assist", *EVERYONE, "editor", "review", "hittest", "insights", "history"]),
+        (
+            ("author",),
+            ["assist", *EVERYONE, "articles", "editor", "hittest", "insights", "history"],
+        ),
+        (
+            ("reviewer",),
+            ["assist", *EVERYONE, "articles", "review", "hittest", "insights", "history"],
+        ),
+        (
+            ("publisher",),
+            ["assist", *EVERYONE, "articles", "review", "hittest", "insights", "history"],
+        ),
+        (
+            ("admin",),
+            ["assist", *EVERYONE, "articles", "editor", "review", "hittest", "insights", "history"],
+        ),
     ],
 )
 def test_menu_follows_roles(roles, pages):
@@ -62,3 +74,15 @@ def test_an_assist_interaction_answers_well_under_a_second(page_test):
         assert not at.exception
     print("assist interaction seconds:", [round(x, 3) for x in timings])
     assert max(timings) < 1.0, timings
+
+
+def test_owners_see_their_due_articles_on_sign_in(app_kb):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["kb_user"] = "alice"  # owns refund-policy and delay-compensation
+    at.run()
+    notes = [w.value for w in at.sidebar.warning]
+    assert any("你负责的 2 篇文章" in n and "history?article=refund-policy" in n for n in notes)
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    other.session_state["kb_user"] = "bob"  # owns nothing
+    other.run()
+    assert not any("你负责的" in w.value for w in other.sidebar.warning)

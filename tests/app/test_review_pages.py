@@ -125,7 +125,7 @@ def test_editor_shows_invalid_input_as_a_message(page_test):
     at.text_input(key="ed_question").input("q")
     at.button(key="ed_save").click().run()
     assert not at.exception
-    assert "invalid id" in at.error[0].value
+    assert "文章 ID “bad id with spaces” 无效" in at.error[0].value  # in the interface language
 
 
 def submit_edit(home, author: str = "alice") -> None:
@@ -173,7 +173,7 @@ def test_reject_needs_a_comment(page_test, app_kb):
     submit_edit(app_kb)
     at = page_test("review_queue", "bob").run()
     at.button(key="rv_reject_refund-policy-2").click().run()
-    assert "reject" in at.error[0].value
+    assert "驳回时请说明原因" in at.error[0].value
     at.text_area(key="rv_comment_refund-policy-2").input("时限不对")
     at.button(key="rv_reject_refund-policy-2").click().run()
     assert "已驳回" in at.success[0].value
@@ -205,7 +205,7 @@ def test_history_lists_versions_and_audit_events(page_test, app_kb):
     assert list(versions["版本"]) == [1, 2]
     assert list(versions["状态"]) == ["已发布", "审核中"]
     events = at.dataframe[-1].value
-    assert {"bootstrap_publish", "edit", "submit"} <= set(events["操作"])
+    assert {"初始发布", "编辑", "提交审核"} <= set(events["操作"])  # actions in Chinese
     diff_html = next(h.proto.body for h in at.get("html") if "kb-diff" in h.proto.body)
     assert "5</span>" in diff_html
 
