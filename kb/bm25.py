@@ -266,31 +266,51 @@ class BM25Index:
         return self._retriever.get_scores_from_ids(token_ids)
 
     def scores_many(
-        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+        self,
+        query_texts: Sequence[str],
+        tokens: Sequence[Sequence[str]] | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ) -> np.ndarray:
         """``scores`` of many texts at once, one row per text, in one sparse product.
 
-        ``tokens``: the texts already tokenised by this index's tokenizer (saves jieba).
+        ``tokens``: the texts already tokenised by this index's tokenizer (saves jieba);
+        ``rows``: score only these index rows (columns of the result, in that order).
         """
         retriever = self._retriever
         if retriever is None or getattr(retriever, "nonoccurrence_array", None) is not None:
             each = [self.scores(text) for text in query_texts]
-            return np.stack(each) if each else np.zeros((0, len(self.ids)), dtype=np.float32)
+            full = np.stack(each) if each else np.zeros((0, len(self.ids)), dtype=np.float32)
+            return full if rows is None else full[:, np.asarray(rows, dtype=np.int64)]
         stored = retriever.scores
         vocab = len(stored["indptr"]) - 1
         if self._matrix is None:
             parts = (stored["data"], stored["indices"], stored["indptr"])
             self._matrix = sparse.csc_matrix(parts, shape=(stored["num_docs"], vocab))
-        rows: list[int] = []
+        matrix = self._matrix if rows is None else self._matrix[np.asarray(rows, dtype=np.int64)]
+        hits: list[int] = []
         cols: list[int] = []
         for i, text in enumerate(query_texts):
             words = tokens[i] if tokens is not None else self.tokenizer.tokenize(text)
             token_ids = retriever.get_tokens_ids(list(words))
-            rows.extend([i] * len(token_ids))
+            hits.extend([i] * len(token_ids))
             cols.extend(int(t) for t in token_ids)
-        ones = np.ones(len(rows), dtype=np.float32)
-        queries = sparse.csr_matrix((ones, (rows, cols)), shape=(len(query_texts), vocab))
-        return np.asarray((queries @ self._matrix.T).toarray(), dtype=np.float32)
+        ones = np.ones(len(hits), dtype=np.float32)
+        queries = sparse.csr_matrix((ones, (hits, cols)), shape=(len(query_texts), vocab))
+        return np.asarray((queries @ matrix.T).toarray(), dtype=np.float32)
+
+    def token_sets(self, chunk_ids: Iterable[str]) -> list[set[str]]:
+        """The distinct tokens of each of these chunks (unknown ids: empty)."""
+        token_ids, offsets = self._stored_tokens()
+        vocab = self._vocab_list()
+        out: list[set[str]] = []
+        for cid in chunk_ids:
+            row = self._row.get(cid)
+            if row is None:
+                out.append(set())
+                continue
+            ids = np.unique(token_ids[offsets[row] : offsets[row + 1]]).tolist()
+            out.append({vocab[t] for t in ids})
+        return out
 
     def ranked(self, query_text: str) -> Iterator[tuple[int, float]]:
         """Rows with a positive score, best first, as ``(row, score)``."""

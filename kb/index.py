@@ -47,7 +47,13 @@ from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.config import Config
 from kb.dense import VectorIndex, as_matrix
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
-from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors, pooled_search
+from kb.sentences import (
+    SENTENCE_META,
+    SENTENCE_VECTORS_FILE,
+    SentenceVectors,
+    pooled_scores,
+    pooled_search,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -206,16 +212,39 @@ class IndexSnapshot:
         return self._vectors.vectors()
 
     def bm25_scores(
-        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+        self,
+        query_texts: Sequence[str],
+        tokens: Sequence[Sequence[str]] | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ) -> np.ndarray:
         """The BM25 score of every chunk for each text (texts x chunks, in row order);
-        ``tokens``: the texts tokenised by ``bm25_tokenizer`` already."""
-        scores = self._bm25.scores_many(query_texts, tokens)
+        ``tokens``: the texts tokenised by ``bm25_tokenizer`` already; ``rows``: only these
+        chunk rows (texts x rows)."""
         if self._bm25_rows is None:
             self._bm25_rows = np.array([self._row[c] for c in self._bm25.ids], dtype=np.int64)
+        if rows is not None:
+            of_chunk = np.empty(len(self._docs), dtype=np.int64)
+            of_chunk[self._bm25_rows] = np.arange(len(self._bm25_rows))
+            return self._bm25.scores_many(query_texts, tokens, of_chunk[np.asarray(rows)])
+        scores = self._bm25.scores_many(query_texts, tokens)
         out = np.zeros((len(query_texts), len(self._docs)), dtype=np.float32)
         out[:, self._bm25_rows] = scores
         return out
+
+    def bm25_token_sets(self, chunk_ids: Iterable[str]) -> list[set[str]]:
+        """The distinct BM25 tokens of each of these chunks (as stored)."""
+        return self._bm25.token_sets(chunk_ids)
+
+    def dense_scores(
+        self,
+        queries: np.ndarray,
+        rows: Sequence[int] | np.ndarray | None = None,
+        sentence_weight: float = 0.0,
+    ) -> np.ndarray:
+        """The dense score ``dense_search`` ranks by, for each query vector and every chunk
+        (or chunk ``rows``): queries x chunks, computed exactly, in bulk."""
+        chosen = np.arange(len(self._docs)) if rows is None else np.asarray(rows, np.int64)
+        return pooled_scores(self._vectors, self._sentences, queries, chosen, sentence_weight)
 
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those chunk ids that are present (lets ingest skip re-embedding)."""
