@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import threading
 import unicodedata
@@ -297,6 +298,22 @@ class BM25Index:
         ones = np.ones(len(hits), dtype=np.float32)
         queries = sparse.csr_matrix((ones, (hits, cols)), shape=(len(query_texts), vocab))
         return np.asarray((queries @ matrix.T).toarray(), dtype=np.float32)
+
+    def weights(self, words: Iterable[str]) -> dict[str, float]:
+        """The inverse document frequency of each word the index knows (bm25s's Lucene
+        formula; words in no document are left out)."""
+        if self._retriever is None:
+            return {}
+        vocab = self._retriever.vocab_dict
+        indptr = self._retriever.scores["indptr"]
+        n = len(self.ids)
+        out = {}
+        for word in words:
+            col = vocab.get(word)
+            df = int(indptr[col + 1] - indptr[col]) if col is not None else 0
+            if df:
+                out[word] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
 
     def token_sets(self, chunk_ids: Iterable[str]) -> list[set[str]]:
         """The distinct tokens of each of these chunks (unknown ids: empty)."""

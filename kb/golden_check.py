@@ -176,6 +176,7 @@ class GoldenChecker:
         self._vectors: dict[str, np.ndarray] = {}
         self._tokens: dict[tuple[str, str], list[str]] = {}
         self._lists: OrderedDict[tuple[Any, ...], LiveLists] = OrderedDict()
+        self._shadows: OrderedDict[tuple[Any, ...], IndexSnapshot] = OrderedDict()
         self._answers: OrderedDict[tuple[str, SearchFilters], dict[str, str | None]] = OrderedDict()
 
     def check(
@@ -196,7 +197,7 @@ class GoldenChecker:
         vectors = self.vectors(texts)
         lists = self.live_lists(live, filters, texts, vectors)
         live_done = time.perf_counter()
-        shadow = self.builder.shadow(live, content, version)
+        shadow = self._shadow(live, content, version)
         shadow_done = time.perf_counter()
         hit = self._affected(lists, shadow, content.id, filters, texts, vectors)
         kept = [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
@@ -226,6 +227,16 @@ class GoldenChecker:
             changes,
             {k: round(v, 3) for k, v in steps.items()},
         )
+
+    def _shadow(self, live: IndexSnapshot, content: ArticleContent, version: int) -> IndexSnapshot:
+        """The shadow index of the version (kept: submit, approval and publication check
+        the same version over the same live index)."""
+        key = (live.version, str(live.path), content.id, version, content.content_hash())
+        if key not in self._shadows:
+            self._shadows[key] = self.builder.shadow(live, content, version)
+            while len(self._shadows) > self.KEEP:
+                self._shadows.popitem(last=False)
+        return self._shadows[key]
 
     def prepare(self, questions: Sequence[str]) -> None:
         """Embed golden questions now (into the embedding cache), so no check has to: call

@@ -9,17 +9,20 @@ in that article's chunks, so a question's lists can differ only when:
 1. the article's published chunks are in one of its lists on the live index (they leave);
 2. one of the article's new chunks scores at least the last entry of a full live list, or
    the list is not full (it enters); the live lists of the *other* chunks are unchanged;
-3. BM25 only: the change alters the document frequency of one of the question's words,
-   which rescales that word's weight in every chunk: then the question's lexical lists are
-   recomputed on the shadow and compared with the live ones, chunk by chunk.
+3. BM25 only: the change moves the weight (IDF) of one of the question's words by more
+   than ``IDF_SHIFT`` (a rare word the article gains or loses), which rescales it in every
+   chunk: then the question's lexical lists are recomputed on the shadow and compared
+   with the live ones, chunk by chunk.
 
 ``LiveLists`` holds, per question and list, the articles in the list and its bar (the
 last entry's score); it depends only on the live index, the filters and the questions, so
 the checker keeps it between checks. ``affected`` then scores only the changed article's
-new chunks and questions. What remains unchecked: a change also moves the corpus size and
-average chunk length that BM25 normalises by, which rescales all BM25 scores by a hair;
-a newcomer is therefore compared with the bar lowered by ``BM25_SLACK``, and a list whose
-order is unchanged is assumed to give the same answer.
+new chunks and questions. What remains unchecked, all near ties: a change also moves the corpus
+size, the average chunk length and common words' weights by a hair, which rescales BM25
+scores slightly (a newcomer is compared with the bar lowered by ``BM25_SLACK``; two other
+chunks within that hair of each other could swap); and the dense retriever's candidate
+search (``kb.sentences.pooled_search``) can miss a chunk in a near tie that the exact
+bulk score here counts.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.bm25 import ChineseTokenizer
+from kb.bm25 import BM25Index, ChineseTokenizer
 from kb.faq import QuestionIndex
 from kb.filters import SearchFilters
 from kb.index import IndexSnapshot
@@ -39,6 +42,9 @@ BLOCK_CELLS = 4_000_000  # questions x items per matrix product (bounds memory: 
 #: How far below the bar a new chunk's BM25 score still counts as entering (statistics
 #: shift with the change: corpus size, average length).
 BM25_SLACK = 0.02
+#: A word whose weight (IDF) moves more than this share with the change can reorder the
+#: other chunks of a question's BM25 list: such questions' lexical lists are recomputed.
+IDF_SHIFT = 0.01
 #: Tolerance of the dense bar (bulk products and FAISS round differently).
 EPSILON = 1e-5
 LISTS = ("dense", "bm25", "faq_dense", "faq_lexical")
@@ -71,7 +77,9 @@ class Tops:
 def top_lists(scores: np.ndarray, passing: np.ndarray, k: int, positive: bool) -> Tops:
     """Each row's top ``k`` passing columns of ``scores`` (positive ones only if
     ``positive``), best first, and the score a newcomer must reach to enter."""
-    masked = np.where(passing[None, :], scores, -np.inf).astype(np.float32)
+    masked = np.array(scores, dtype=np.float32)  # a copy: the caller's scores stay
+    if not passing.all():
+        masked[:, ~passing] = -np.inf
     if positive:
         masked[masked <= 0] = -np.inf
     n = masked.shape[1]
@@ -79,7 +87,9 @@ def top_lists(scores: np.ndarray, passing: np.ndarray, k: int, positive: bool) -
     if take == 0:
         empty = np.full((len(scores), k), -1, dtype=np.int64)
         return Tops(empty, np.full(len(scores), -np.inf, dtype=np.float32))
-    cols = np.argpartition(-masked, take - 1, axis=1)[:, :take]
+    np.negative(masked, out=masked)
+    cols = np.argpartition(masked, take - 1, axis=1)[:, :take]
+    np.negative(masked, out=masked)
     vals = np.take_along_axis(masked, cols, axis=1)
     order = np.lexsort((cols, -vals), axis=1)
     cols, vals = np.take_along_axis(cols, order, 1), np.take_along_axis(vals, order, 1)
@@ -306,11 +316,19 @@ def _tokenizer(scorer: Scorer, name: str) -> ChineseTokenizer:
 
 
 def _changed_words(before: Scorer, after: Scorer, name: str, article_id: str) -> set[str]:
-    """Words whose document frequency differs between the two snapshots' ``name`` index
-    (only the article's documents changed): words of its old documents or new ones whose
-    count of documents differs."""
+    """Words whose weight (IDF) in the ``name`` index moves by more than ``IDF_SHIFT``
+    between the two snapshots, among those in documents of both (a word only in the
+    article's old or new documents scores only them: the bars cover it)."""
     old, new = _word_counts(before, name, article_id), _word_counts(after, name, article_id)
-    return {w for w in old.keys() | new.keys() if old.get(w, 0) != new.get(w, 0)}
+    words = {w for w in old.keys() | new.keys() if old.get(w, 0) != new.get(w, 0)}
+    then, now = _index(before, name).weights(words), _index(after, name).weights(words)
+    return {w for w in then.keys() & now.keys() if abs(now[w] - then[w]) > IDF_SHIFT * then[w]}
+
+
+def _index(scorer: Scorer, name: str) -> BM25Index:
+    if name == "bm25" or scorer.questions is None or scorer.questions.bm25 is None:
+        return scorer.snapshot.bm25_index
+    return scorer.questions.bm25
 
 
 def _word_counts(scorer: Scorer, name: str, article_id: str) -> dict[str, int]:

@@ -235,6 +235,11 @@ class IndexSnapshot:
         """The distinct BM25 tokens of each of these chunks (as stored)."""
         return self._bm25.token_sets(chunk_ids)
 
+    @property
+    def bm25_index(self) -> BM25Index:
+        """The chunks' BM25 index (read-only)."""
+        return self._bm25
+
     def dense_scores(
         self,
         queries: np.ndarray,

@@ -260,9 +260,27 @@ def quiet_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outbox, "_UPDATERS", list(outbox._UPDATERS))
 
 
+def cached_vector(config: Config, question: str) -> bool:
+    """Is the golden question's query vector in the embedding cache (the checker's key)?"""
+    from kb.embedders import EmbeddingCache, default_cache_path, shared_backend, text_key
+    from kb.faq import question_embedder
+    from kb.text import normalize_for_matching
+
+    backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+    model_id = question_embedder(backend, "query").model_id
+    key = text_key(normalize_for_matching(question))
+    cache = EmbeddingCache(default_cache_path(config))
+    try:
+        return key in cache.get_many(model_id, [key], backend.dim)
+    finally:
+        cache.close()
+
+
 def test_cli_golden_add_list_remove_accept(config: Config) -> None:
+    assert not cached_vector(config, LOST)
     code, out = kb("golden", "add", LOST, "--article", "faq-lost", "--as", "ann", "--json")
     assert code == 0, out
+    assert cached_vector(config, LOST)  # embedded on adding: no check has to
     added = json.loads(out)
     assert added["expected"] == ["faq-lost"] and added["source"] == "manual"
     code, out = kb("golden", "add", LOST, "--article", "faq-lost", "--as", "agt")
@@ -284,6 +302,7 @@ def test_cli_golden_add_list_remove_accept(config: Config) -> None:
     accepted = json.loads(out)
     assert accepted["question"] == "丢件了赔多少" and accepted["expected"] == ["faq-lost"]
     assert accepted["source"] == "feedback" and accepted["feedback_id"] == no_article
+    assert cached_vector(config, "丢件了赔多少")
     with db.session() as session:
         actions = list(
             session.scalars(
