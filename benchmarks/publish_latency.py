@@ -3,9 +3,11 @@ entries to that change being searchable.
 
 Set-up (not timed): a fresh knowledge base (SQLite, index under a temporary KB_HOME),
 N generated FAQ entries bootstrap-published (``review.importing``), the index built by
-``ingest.sync.sync_index``, and a reader (``kb.index.IndexReader``, as the API and
-``kb search`` hold) serving it. Then an editor changes one article's answer to contain a
-new word, and it is submitted and approved.
+``ingest.sync.sync_index``, and the process's shared reader (``kb.snapshot.shared_reader``,
+which the API and the app search through) serving it. An index update in the same
+process builds on that reader's snapshot and hands it the new version, built in
+memory. Then an editor changes one article's answer to contain a new word, and it is
+submitted and approved.
 
 Embedding the N set-up texts with the real model takes ~2.5 minutes on an idle 2-core
 machine (~70 short passages/s) and far longer on a busy one, and the latency does not
@@ -221,13 +223,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import kb  # noqa: F401 - environment defaults
-    from kb.index import IndexReader
+    from kb.snapshot import shared_reader
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         cache = args.cache or Path(tmp) / "embeddings.sqlite3"
         db, config = setup(home, args.n, cache, args.real_vectors)
-        reader = IndexReader(config.effective_index_dir, check_interval_ms=0)
+        reader = shared_reader(config)  # the reader the API and the app search through
         start = time.perf_counter()
         snapshot = reader.snapshot()
         print(f"reader: {len(snapshot):,} chunks loaded in {time.perf_counter() - start:.2f} s")
