@@ -140,32 +140,9 @@ def articles(n: int) -> list[Any]:
     return out
 
 
-def prefill_questions(config: Any, entries: list[Any], cache: Path) -> int:
-    """Random unit vectors for every FAQ question, as the FAQ matcher caches them."""
-    import numpy as np
-
-    from kb.embedders import EmbeddingCache, shared_backend, text_key
-    from kb.faq import question_embedder
-    from kb.text import normalize_for_matching
-
-    embedder = question_embedder(shared_backend(config.embedder, "", config.embed_threads))
-    texts = [
-        normalize_for_matching(q)
-        for e in entries
-        if e.question
-        for q in (e.question, *e.similar_questions)
-    ]
-    vectors = np.random.default_rng(1).normal(size=(len(texts), embedder.dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store = EmbeddingCache(cache)
-    store.put_many(embedder.model_id, zip(map(text_key, texts), vectors, strict=True))
-    store.close()
-    return len(texts)
-
-
 def setup(home: Path, n: int, golden_count: int) -> tuple[Any, Any]:
     """The published knowledge base, its index and the golden questions: (db, config)."""
-    from publish_latency import prefill_cache
+    from publish_latency import prefill_cache, prefill_questions
 
     from ingest.sync import sync_index
     from kb.config import Config
