@@ -96,12 +96,12 @@ def listed(session: Session, actor: str, implicit: bool = False) -> list[Golden]
 def check(session: Session, row: ArticleVersion) -> CheckReport | None:
     """The golden check of ``row``; None when no checker is registered or no index is
     live yet (no answer is given today, so none can break)."""
-    questions = golden_set(session, replacing=row)
-    if not questions:
-        return None
     try:
         checker = registered_checker()  # building it opens the live index: NotReady if none
         if checker is None:
+            return None  # (before reading every FAQ's questions: publishing waits for it)
+        questions = golden_set(session, replacing=row)
+        if not questions:
             return None
         return checker.check(questions, to_content(row), row.version)
     except NotReady:
