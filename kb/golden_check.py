@@ -26,6 +26,7 @@ checker (their searcher and ingest's shadow builder) with ``register_checker``, 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -176,6 +177,7 @@ class GoldenChecker:
         self._vectors: dict[str, np.ndarray] = {}
         self._tokens: dict[tuple[str, str], list[str]] = {}
         self._lists: OrderedDict[tuple[Any, ...], LiveLists] = OrderedDict()
+        self._lock = threading.RLock()
         self._shadows: OrderedDict[tuple[Any, ...], IndexSnapshot] = OrderedDict()
         self._answers: OrderedDict[tuple[str, SearchFilters], dict[str, str | None]] = OrderedDict()
 
@@ -186,7 +188,18 @@ class GoldenChecker:
         version: int,
         as_of: date | None = None,
     ) -> CheckReport:
-        """The golden answers that publishing ``content`` as ``version`` would change."""
+        """The golden answers that publishing ``content`` as ``version`` would change
+        (one check at a time per checker: the app shares one between sessions)."""
+        with self._lock:
+            return self._check(questions, content, version, as_of)
+
+    def _check(
+        self,
+        questions: Sequence[Golden],
+        content: ArticleContent,
+        version: int,
+        as_of: date | None,
+    ) -> CheckReport:
         started = time.perf_counter()
         day = as_of or effective_day(content)
         live = self.searcher.snapshot()
@@ -241,7 +254,8 @@ class GoldenChecker:
     def prepare(self, questions: Sequence[str]) -> None:
         """Embed golden questions now (into the embedding cache), so no check has to: call
         it when questions are added."""
-        self.vectors([normalize_for_matching(q) for q in questions])
+        with self._lock:
+            self.vectors([normalize_for_matching(q) for q in questions])
 
     def affected(
         self,
@@ -254,9 +268,10 @@ class GoldenChecker:
         """The questions whose candidate lists a change of ``article_id`` (``live`` ->
         ``shadow``) can change: only they need a full search."""
         texts = [normalize_for_matching(g.question) for g in questions]
-        vectors = self.vectors(texts)
-        lists = self.live_lists(live, filters, texts, vectors)
-        hit = self._affected(lists, shadow, article_id, filters, texts, vectors)
+        with self._lock:
+            vectors = self.vectors(texts)
+            lists = self.live_lists(live, filters, texts, vectors)
+            hit = self._affected(lists, shadow, article_id, filters, texts, vectors)
         return [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
 
     def _affected(
