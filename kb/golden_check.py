@@ -13,11 +13,12 @@ agent would (audience ``internal``). Outcomes:
 Bounding the work: a question's answer is fused from four candidate lists (dense and
 BM25 chunks, FAQ questions densely and lexically; ``kb.retrieval``). If the changed
 article is in none of them, before or after, the inputs to fusion are the same chunks and
-the answer cannot change (up to the small shift in BM25 term statistics that one
-article's text makes). So all questions first go through that test in bulk
-(``kb.golden_filter``: matrix products over both snapshots), and only those whose lists
-hold the changed article run the full search twice. ``benchmarks/golden_check.py``
-times it.
+the answer cannot change (up to near ties; ``kb.golden_filter`` states them). So every
+question's live lists are computed once per live index version, in bulk, and kept; a
+check scores only the changed article's new chunks against them, and only the questions
+they can affect are searched in full (on the shadow; on the live index unless that
+answer is kept). Golden questions are embedded when added (``prepare``).
+``benchmarks/golden_check.py`` times it.
 
 review asks for the check without importing ingest: front ends register a factory of the
 checker (their searcher and ingest's shadow builder) with ``register_checker``, like
