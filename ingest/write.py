@@ -10,6 +10,7 @@ from haystack.core.serialization import default_from_dict, default_to_dict
 from kb.config import Config
 from kb.errors import InvalidInput
 from kb.index import IndexStore
+from kb.snapshot import held_reader
 
 
 @component
@@ -81,12 +82,16 @@ class IndexWriter:
         store = IndexStore(
             self.index_dir, keep_versions=self.keep_versions, jieba_user_dict=self.jieba_user_dict
         )
+        reader = held_reader(self.index_dir, self.jieba_user_dict)
         result = store.write_version(
             documents,
             model_id=self.model_id,
             remove_article_ids=remove_article_ids or (),
             full=full,
+            base=reader.held() if reader is not None else None,
         )
+        if reader is not None and result.snapshot is not None:
+            reader.adopt(result.snapshot)  # serve it now, without loading it from disk
         return {"version": result.version, "written": result.written, "removed": result.removed}
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,11 +13,12 @@ agent would (audience ``internal``). Outcomes:
 Bounding the work: a question's answer is fused from four candidate lists (dense and
 BM25 chunks, FAQ questions densely and lexically; ``kb.retrieval``). If the changed
 article is in none of them, before or after, the inputs to fusion are the same chunks and
-the answer cannot change (up to the small shift in BM25 term statistics that one
-article's text makes). So all questions first go through that test in bulk
-(``kb.golden_filter``: matrix products over both snapshots), and only those whose lists
-hold the changed article run the full search twice. ``benchmarks/golden_check.py``
-times it.
+the answer cannot change (up to near ties; ``kb.golden_filter`` states them). So every
+question's live lists are computed once per live index version, in bulk, and kept; a
+check scores only the changed article's new chunks against them, and only the questions
+they can affect are searched in full (on the shadow; on the live index unless that
+answer is kept). Golden questions are embedded when added (``prepare``).
+``benchmarks/golden_check.py`` times it.
 
 review asks for the check without importing ingest: front ends register a factory of the
 checker (their searcher and ingest's shadow builder) with ``register_checker``, like
@@ -26,7 +27,9 @@ checker (their searcher and ingest's shadow builder) with ``register_checker``, 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,11 +38,20 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from kb.bm25 import ChineseTokenizer
 from kb.embedders import EmbeddingCache, default_cache_path, embed_with_cache, shared_backend
 from kb.faq import FaqMatcher, question_embedder
 from kb.filters import SearchFilters
 from kb.golden import Golden
-from kb.golden_filter import CandidateFilter, Depths, tokenize_once
+from kb.golden_filter import (
+    Depths,
+    LiveLists,
+    Scorer,
+    Tokens,
+    affected,
+    tokenize_once,
+    tokenizer_key,
+)
 from kb.index import IndexSnapshot
 from kb.model import ArticleContent
 from kb.retrieval import Searcher
@@ -148,13 +160,27 @@ class ShadowBuilder(Protocol):
 
 
 class GoldenChecker:
-    """Runs golden questions against the live index and a version's shadow index."""
+    """Runs golden questions against the live index and a version's shadow index.
+
+    Keeps, between checks, what depends only on the live index and the golden questions:
+    the questions' vectors and BM25 tokens, their live candidate lists
+    (``kb.golden_filter.LiveLists``) and their live answers. A check then scores only the
+    changed article's new chunks and searches in full only the questions they can affect.
+    """
+
+    KEEP = 2  # live index versions whose lists and answers are kept
 
     def __init__(self, searcher: Searcher, builder: ShadowBuilder) -> None:
         """Search with ``searcher`` (its live reader and pipeline); shadows from ``builder``."""
         self.searcher = searcher
         self.builder = builder
         self._cache: EmbeddingCache | None = None
+        self._vectors: dict[str, np.ndarray] = {}
+        self._tokens: dict[tuple[str, str], list[str]] = {}
+        self._lists: OrderedDict[tuple[Any, ...], LiveLists] = OrderedDict()
+        self._lock = threading.RLock()
+        self._shadows: OrderedDict[tuple[Any, ...], IndexSnapshot] = OrderedDict()
+        self._answers: OrderedDict[tuple[str, SearchFilters], dict[str, str | None]] = OrderedDict()
 
     def check(
         self,
@@ -163,27 +189,44 @@ class GoldenChecker:
         version: int,
         as_of: date | None = None,
     ) -> CheckReport:
-        """The golden answers that publishing ``content`` as ``version`` would change."""
+        """The golden answers that publishing ``content`` as ``version`` would change
+        (one check at a time per checker: the app shares one between sessions)."""
+        with self._lock:
+            return self._check(questions, content, version, as_of)
+
+    def _check(
+        self,
+        questions: Sequence[Golden],
+        content: ArticleContent,
+        version: int,
+        as_of: date | None,
+    ) -> CheckReport:
         started = time.perf_counter()
         day = as_of or effective_day(content)
         live = self.searcher.snapshot()
         if not questions:
             return CheckReport(content.id, version, day, live.version, 0, 0, 0.0)
-        shadow = self.builder.shadow(live, content, version)
-        shadow_done = time.perf_counter()
         filters = SearchFilters.build(audience="internal", as_of=day)
-        affected = self.affected(questions, content.id, (live, shadow), filters)
+        texts = [normalize_for_matching(g.question) for g in questions]
+        vectors = self.vectors(texts)
+        lists = self.live_lists(live, filters, texts, vectors)
+        live_done = time.perf_counter()
+        shadow = self._shadow(live, content, version)
+        shadow_done = time.perf_counter()
+        hit = self._affected(lists, shadow, content.id, filters, texts, vectors)
+        kept = [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
         filter_done = time.perf_counter()
         changes = []
-        for golden in affected:
-            before = self._top(golden.question, filters, live)
+        for golden in kept:
+            before = self._live_top(golden.question, filters, live)
             after = self._top(golden.question, filters, shadow)
             outcome = classify(golden.expected, before, after)
             if outcome != Outcome.UNCHANGED:
                 changes.append(GoldenResult(golden, before, after, outcome))
         done = time.perf_counter()
         steps = {
-            "shadow": shadow_done - started,
+            "live": live_done - started,
+            "shadow": shadow_done - live_done,
             "filter": filter_done - shadow_done,
             "search": done - filter_done,
         }
@@ -193,53 +236,132 @@ class GoldenChecker:
             day,
             live.version,
             len(questions),
-            len(affected),
+            len(kept),
             done - started,
             changes,
             {k: round(v, 3) for k, v in steps.items()},
+        )
+
+    def _shadow(self, live: IndexSnapshot, content: ArticleContent, version: int) -> IndexSnapshot:
+        """The shadow index of the version (kept: submit, approval and publication check
+        the same version over the same live index)."""
+        key = (live.version, str(live.path), content.id, version, content.content_hash())
+        if key not in self._shadows:
+            self._shadows[key] = self.builder.shadow(live, content, version)
+            while len(self._shadows) > self.KEEP:
+                self._shadows.popitem(last=False)
+        return self._shadows[key]
+
+    def prepare(self, questions: Sequence[str]) -> None:
+        """Embed golden questions now (into the embedding cache), so no check has to: call
+        it when questions are added."""
+        with self._lock:
+            self.vectors([normalize_for_matching(q) for q in questions])
+
+    def affected(
+        self,
+        questions: Sequence[Golden],
+        article_id: str,
+        live: IndexSnapshot,
+        shadow: IndexSnapshot,
+        filters: SearchFilters,
+    ) -> list[Golden]:
+        """The questions whose candidate lists a change of ``article_id`` (``live`` ->
+        ``shadow``) can change: only they need a full search."""
+        texts = [normalize_for_matching(g.question) for g in questions]
+        with self._lock:
+            vectors = self.vectors(texts)
+            lists = self.live_lists(live, filters, texts, vectors)
+            hit = self._affected(lists, shadow, article_id, filters, texts, vectors)
+        return [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
+
+    def _affected(
+        self,
+        lists: LiveLists,
+        shadow: IndexSnapshot,
+        article_id: str,
+        filters: SearchFilters,
+        texts: list[str],
+        vectors: np.ndarray,
+    ) -> np.ndarray:
+        scorer = self._scorer(shadow, filters)
+        tokens = self.tokens(texts, _tokenizers(lists.scorer) + _tokenizers(scorer))
+        return affected(lists, scorer, article_id, texts, vectors, tokens)
+
+    def live_lists(
+        self, live: IndexSnapshot, filters: SearchFilters, texts: list[str], vectors: np.ndarray
+    ) -> LiveLists:
+        """The questions' candidate lists on ``live`` (computed once per live version,
+        filters and question set)."""
+        depths = self._depths()
+        key = (live.version, str(live.path), filters, depths, hash(tuple(texts)), len(texts))
+        lists = self._lists.get(key)
+        if lists is None:
+            scorer = self._scorer(live, filters)
+            lists = LiveLists(scorer, texts, vectors, self.tokens(texts, _tokenizers(scorer)))
+            self.searcher.remember_embeddings(texts, vectors)
+            self._lists[key] = lists
+            while len(self._lists) > self.KEEP:
+                self._lists.popitem(last=False)
+        return lists
+
+    def _scorer(self, snapshot: IndexSnapshot, filters: SearchFilters) -> Scorer:
+        faq = self.searcher.pipeline.get_component("faq")
+        questions = faq.question_index(snapshot) if isinstance(faq, FaqMatcher) else None
+        return Scorer(snapshot, filters, self._depths(), questions)
+
+    def _depths(self) -> Depths:
+        """The candidate-list depths and sentence weight of the searcher's pipeline."""
+        pipeline = self.searcher.pipeline
+        dense = pipeline.get_component("dense")
+        return Depths(
+            dense=int(getattr(dense, "top_k", 20)),
+            bm25=int(getattr(pipeline.get_component("bm25"), "top_k", 20)),
+            faq=int(getattr(pipeline.get_component("faq"), "top_k", 10)),
+            sentence_weight=float(getattr(dense, "sentence_weight", 0.0)),
         )
 
     def _top(self, question: str, filters: SearchFilters, snapshot: IndexSnapshot) -> str | None:
         response = self.searcher.search(question, filters, top_k=1, snapshot=snapshot)
         return response.results[0].article_id if response.results else None
 
-    def affected(
-        self,
-        questions: Sequence[Golden],
-        article_id: str,
-        snapshots: Sequence[IndexSnapshot],
-        filters: SearchFilters,
-    ) -> list[Golden]:
-        """The questions whose candidate lists hold ``article_id`` in any of ``snapshots``."""
-        if not questions:
-            return []
-        texts = [normalize_for_matching(g.question) for g in questions]
-        vectors = self._embed(texts)
-        self.searcher.remember_embeddings(texts, vectors)
-        hit = np.zeros(len(questions), dtype=bool)
-        tests = [self._filter(snapshot, filters, article_id) for snapshot in snapshots]
-        tokenizers = [t.snapshot.bm25_tokenizer for t in tests]
-        tokenizers += [
-            t.questions.bm25.tokenizer for t in tests if t.questions and t.questions.bm25
-        ]
-        tokens = tokenize_once(texts, tokenizers)
-        for test in tests:
-            hit |= test.hits(texts, vectors, tokens)
-        return [g for g, h in zip(questions, hit.tolist(), strict=True) if h]
+    def _live_top(self, question: str, filters: SearchFilters, live: IndexSnapshot) -> str | None:
+        """The live answer (kept per live version and filters: it does not depend on the
+        change)."""
+        key = (live.version, filters)
+        answers = self._answers.get(key)
+        if answers is None:
+            answers = self._answers[key] = {}
+            while len(self._answers) > self.KEEP:
+                self._answers.popitem(last=False)
+        if question not in answers:
+            answers[question] = self._top(question, filters, live)
+        return answers[question]
 
-    def _filter(
-        self, snapshot: IndexSnapshot, filters: SearchFilters, article_id: str
-    ) -> CandidateFilter:
-        """The bulk candidate-list test of ``snapshot`` with the pipeline's list depths."""
-        pipeline = self.searcher.pipeline
-        faq = pipeline.get_component("faq")
-        depths = Depths(
-            dense=int(getattr(pipeline.get_component("dense"), "top_k", 20)),
-            bm25=int(getattr(pipeline.get_component("bm25"), "top_k", 20)),
-            faq=int(getattr(faq, "top_k", 10)),
-        )
-        questions = faq.question_index(snapshot) if isinstance(faq, FaqMatcher) else None
-        return CandidateFilter(snapshot, filters, article_id, depths, questions)
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of normalised ``texts``: kept ones, else from the embedding cache
+        (FAQ questions are there since ingest, golden ones since they were added), else
+        embedded now."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, self._embed(missing), strict=True):
+                self._vectors[text] = vector
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts]).astype(np.float32, copy=False)
+
+    def tokens(self, texts: list[str], tokenizers: Sequence[ChineseTokenizer]) -> Tokens:
+        """The texts' BM25 tokens under each tokenizer (kept between checks)."""
+        out: Tokens = {}
+        for tokenizer in tokenizers:
+            key = tokenizer_key(tokenizer)
+            if key in out:
+                continue
+            missing = [t for t in dict.fromkeys(texts) if (key, t) not in self._tokens]
+            for text, words in zip(missing, tokenize_once(missing, [tokenizer])[key], strict=True):
+                self._tokens[(key, text)] = words
+            out[key] = [self._tokens[(key, t)] for t in texts]
+        return out
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Query vectors of ``texts`` through the embedding cache (FAQ questions are there)."""
@@ -251,6 +373,14 @@ class GoldenChecker:
             question_embedder(backend, "query"), self._cache, texts
         )
         return vectors
+
+
+def _tokenizers(scorer: Scorer) -> list[ChineseTokenizer]:
+    """The BM25 tokenizers a snapshot's lists use (chunks, FAQ questions)."""
+    out = [scorer.snapshot.bm25_tokenizer]
+    if scorer.questions is not None and scorer.questions.bm25 is not None:
+        out.append(scorer.questions.bm25.tokenizer)
+    return out
 
 
 def effective_day(content: ArticleContent, today: date | None = None) -> date:

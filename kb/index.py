@@ -50,7 +50,13 @@ from kb.crosslang import common_languages, language_along, language_basis
 from kb.dense import VectorIndex, as_matrix, language_means
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
 from kb.language import base_language
-from kb.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, SentenceVectors, pooled_search
+from kb.sentences import (
+    SENTENCE_META,
+    SENTENCE_VECTORS_FILE,
+    SentenceVectors,
+    pooled_scores,
+    pooled_search,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +83,8 @@ class WriteResult:
     written: int
     removed: int
     created: bool
+    #: the new version as loaded, built in memory (None when nothing was written)
+    snapshot: IndexSnapshot | None = None
 
 
 def _json_default(value: Any) -> Any:
@@ -246,16 +254,44 @@ class IndexSnapshot:
         return self._along[[self._row[c] for c in chunk_ids]]
 
     def bm25_scores(
-        self, query_texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+        self,
+        query_texts: Sequence[str],
+        tokens: Sequence[Sequence[str]] | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ) -> np.ndarray:
         """The BM25 score of every chunk for each text (texts x chunks, in row order);
-        ``tokens``: the texts tokenised by ``bm25_tokenizer`` already."""
-        scores = self._bm25.scores_many(query_texts, tokens)
+        ``tokens``: the texts tokenised by ``bm25_tokenizer`` already; ``rows``: only these
+        chunk rows (texts x rows)."""
         if self._bm25_rows is None:
             self._bm25_rows = np.array([self._row[c] for c in self._bm25.ids], dtype=np.int64)
+        if rows is not None:
+            of_chunk = np.empty(len(self._docs), dtype=np.int64)
+            of_chunk[self._bm25_rows] = np.arange(len(self._bm25_rows))
+            return self._bm25.scores_many(query_texts, tokens, of_chunk[np.asarray(rows)])
+        scores = self._bm25.scores_many(query_texts, tokens)
         out = np.zeros((len(query_texts), len(self._docs)), dtype=np.float32)
         out[:, self._bm25_rows] = scores
         return out
+
+    def bm25_token_sets(self, chunk_ids: Iterable[str]) -> list[set[str]]:
+        """The distinct BM25 tokens of each of these chunks (as stored)."""
+        return self._bm25.token_sets(chunk_ids)
+
+    @property
+    def bm25_index(self) -> BM25Index:
+        """The chunks' BM25 index (read-only)."""
+        return self._bm25
+
+    def dense_scores(
+        self,
+        queries: np.ndarray,
+        rows: Sequence[int] | np.ndarray | None = None,
+        sentence_weight: float = 0.0,
+    ) -> np.ndarray:
+        """The dense score ``dense_search`` ranks by, for each query vector and every chunk
+        (or chunk ``rows``): queries x chunks, computed exactly, in bulk."""
+        chosen = np.arange(len(self._docs)) if rows is None else np.asarray(rows, np.int64)
+        return pooled_scores(self._vectors, self._sentences, queries, chosen, sentence_weight)
 
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those chunk ids that are present (lets ingest skip re-embedding)."""
@@ -405,8 +441,14 @@ class IndexStore:
         dim: int | None = None,
         remove_article_ids: Iterable[str] = (),
         full: bool = False,
+        base: IndexSnapshot | None = None,
     ) -> WriteResult:
         """Build a new version and make it live.
+
+        ``base``: the live version as a reader of this process holds it; used instead of
+        loading it from disk when it is still the live one (the pointer is checked under
+        the write lock). The result carries the new version's snapshot, which that reader
+        can serve without loading it (``IndexReader.adopt``).
 
         ``full``: the version holds exactly ``chunks``. Otherwise it is the live version minus
         every chunk of ``remove_article_ids`` and of the articles in ``chunks``, plus
@@ -423,7 +465,7 @@ class IndexStore:
         )
         with self._write_lock():
             self._clean_leftovers()
-            base = None if full else self._open_base()
+            base = None if full else self._open_base(base)
             if base is not None:
                 dim = _check_compatible(base, model_id, dim)
             if not dim:
@@ -439,7 +481,8 @@ class IndexStore:
             tmp = self.versions_dir / f"{_TMP}{name}"
             tmp.mkdir(parents=True)
             _write_chunks(tmp / CHUNKS_FILE, docs)
-            VectorIndex.build(vectors, dim).save(tmp / VECTORS_FILE)
+            vector_index = VectorIndex.build(vectors, dim)
+            vector_index.save(tmp / VECTORS_FILE)
             sentences.save(tmp / SENTENCE_VECTORS_FILE)
             bm25.save(tmp / BM25_DIR)
             manifest = _manifest(name, model_id, dim, docs, sentences, base, full, bm25, started)
@@ -452,7 +495,10 @@ class IndexStore:
         logger.info(
             "index version %s: %d chunks (+%d -%d)", name, len(docs), len(new_docs), removed
         )
-        return WriteResult(name, len(new_docs), removed, True)
+        snapshot = IndexSnapshot(
+            self.versions_dir / name, manifest, docs, vector_index, bm25, sentences
+        )
+        return WriteResult(name, len(new_docs), removed, True, snapshot)
 
     def _combine(
         self,
@@ -470,10 +516,20 @@ class IndexStore:
             return new_docs, new_vectors, new_sentences, bm25, 0
         return combine(base, remove, new_docs, new_vectors, new_sentences, tokenizer)
 
-    def _open_base(self) -> IndexSnapshot | None:
-        """The live version to build on, or None when there is none yet."""
-        if self.current_version() is None:
+    def _open_base(self, held: IndexSnapshot | None = None) -> IndexSnapshot | None:
+        """The live version to build on (``held`` if it is that version, as loaded from this
+        store), or None when there is none yet."""
+        name = self.current_version()
+        if name is None:
             return None
+        if (
+            held is not None
+            and held.version == name
+            and not held.manifest.get("overlay")
+            and held.path == self.versions_dir / name
+            and held.bm25_tokenizer.signature == self.tokenizer().signature
+        ):
+            return held
         return self.open_snapshot()
 
     def _next_name(self) -> str:
@@ -663,6 +719,22 @@ class IndexReader:
         if snapshot is None:
             raise NotReady(f"no search index in {self.store.index_dir}; build one first")
         return snapshot
+
+    def held(self) -> IndexSnapshot | None:
+        """The snapshot this reader serves now (None before the first load); no reload."""
+        return self._snapshot
+
+    def adopt(self, snapshot: IndexSnapshot) -> bool:
+        """Serve ``snapshot`` (a version this process just wrote, built in memory) if it
+        is the live version, instead of loading it from disk; True when swapped in."""
+        with self._lock:
+            if self.store.current_version() != snapshot.version:
+                return False
+            if snapshot.path != self.store.versions_dir / snapshot.version:
+                return False
+            self._snapshot = snapshot
+            self._checked_at = time.monotonic()
+            return True
 
     def refresh(self) -> bool:
         """Load the live version if it changed; True when a new snapshot was swapped in."""

@@ -137,6 +137,44 @@ class SentenceVectors:
         return out
 
 
+def best_many(
+    sentences: SentenceVectors, chunk_rows: np.ndarray, queries: np.ndarray
+) -> np.ndarray:
+    """Each chunk row's best sentence cosine with each query: (queries x rows), NaN where a
+    chunk has no sentences (``SentenceVectors.best`` for many queries at once)."""
+    out = np.full((len(queries), len(chunk_rows)), np.nan, dtype=np.float32)
+    owners = sentences._owners
+    if not len(owners) or not len(chunk_rows):
+        return out
+    group = np.minimum(np.searchsorted(owners, chunk_rows), len(owners) - 1)
+    has = owners[group] == chunk_rows
+    if not has.any():
+        return out
+    ends = np.r_[sentences._starts[1:], len(sentences.rows)]
+    starts, stops = sentences._starts[group[has]], ends[group[has]]
+    sentence_rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+    cosines = queries @ sentences.index.vectors(sentence_rows).T
+    offsets = np.r_[0, np.cumsum(stops - starts)[:-1]]
+    out[:, has] = np.maximum.reduceat(cosines, offsets, axis=1)
+    return out
+
+
+def pooled_scores(
+    chunks: VectorIndex,
+    sentences: SentenceVectors,
+    queries: np.ndarray,
+    rows: np.ndarray,
+    weight: float,
+) -> np.ndarray:
+    """The pooled dense score (``pooled_search``'s) of chunk ``rows`` for each query, exactly:
+    (queries x rows); chunks without sentences keep their own cosine."""
+    own = queries @ chunks.vectors(rows).T
+    if weight <= 0 or not len(sentences):
+        return own
+    best = best_many(sentences, rows, queries)
+    return np.where(np.isnan(best), own, (1 - weight) * own + weight * best)
+
+
 def pooled_search(
     chunks: VectorIndex, sentences: SentenceVectors, query: np.ndarray, k: int, weight: float
 ) -> list[tuple[int, float]]:

@@ -57,6 +57,20 @@ def shared_reader(config: Config) -> IndexReader:
         return reader
 
 
+def held_reader(index_dir: str | Path, jieba_user_dict: str = "") -> IndexReader | None:
+    """The process-wide reader of ``index_dir`` if one was made (``shared_reader``), else
+    None: an index writer in this process builds on its snapshot and hands it the new one."""
+    wanted = (str(Path(index_dir)), _no_dict(jieba_user_dict))
+    with _readers_lock:
+        found = [r for (d, u), r in _readers.items() if (d, _no_dict(u)) == wanted]
+    return found[0] if found else None
+
+
+def _no_dict(user_dict: str) -> str:
+    """A user dictionary setting with "no dictionary" spelled one way ("." is the default)."""
+    return "" if user_dict in ("", ".") else user_dict
+
+
 #: The chunk meta that travels through the query pipeline and into results.
 RESULT_META = (
     "article_id",

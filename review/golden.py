@@ -2,6 +2,7 @@
 
 Authors, reviewers, publishers and admins keep the golden questions (``kb golden``);
 everyone who may read the knowledge base may list them. Every change is an audit event.
+A question is embedded when it is added (``prepare``), so checks find its vector cached.
 ``gate`` runs the golden check (``kb.golden_check``) for a version about to be published
 and refuses the publication when it would break a golden answer, unless the publisher
 gives an override reason, which is audited with the questions it breaks.
@@ -29,6 +30,7 @@ def add(session: Session, actor: str, question: str, expected: Sequence[str]) ->
     user = authorize(session, actor, Action.MANAGE_GOLDEN)
     row = add_question(session, question, expected, user.name)
     _audit(session, user.name, "golden_add", row)
+    prepare(row.question)
     return row
 
 
@@ -68,7 +70,20 @@ def accept_feedback(session: Session, actor: str, feedback_id: int) -> GoldenQue
         feedback_id=feedback_id,
     )
     _audit(session, user.name, "golden_accept", row)
+    prepare(row.question)
     return row
+
+
+def prepare(question: str) -> None:
+    """Embed a new golden question now, through the registered checker, so the checks
+    that run at submit, approval and publication do not have to (none registered: the
+    first check embeds it)."""
+    try:
+        checker = registered_checker()
+        if checker is not None:
+            checker.prepare([question])
+    except NotReady:
+        return
 
 
 def listed(session: Session, actor: str, implicit: bool = False) -> list[Golden]:
@@ -81,12 +96,12 @@ def listed(session: Session, actor: str, implicit: bool = False) -> list[Golden]
 def check(session: Session, row: ArticleVersion) -> CheckReport | None:
     """The golden check of ``row``; None when no checker is registered or no index is
     live yet (no answer is given today, so none can break)."""
-    questions = golden_set(session, replacing=row)
-    if not questions:
-        return None
     try:
         checker = registered_checker()  # building it opens the live index: NotReady if none
         if checker is None:
+            return None  # (before reading every FAQ's questions: publishing waits for it)
+        questions = golden_set(session, replacing=row)
+        if not questions:
             return None
         return checker.check(questions, to_content(row), row.version)
     except NotReady:

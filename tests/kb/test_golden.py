@@ -24,7 +24,7 @@ from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput
 from kb.filters import SearchFilters
 from kb.golden_check import GoldenChecker, Outcome, classify
-from kb.golden_filter import in_list
+from kb.golden_filter import enters, top_lists
 from kb.retrieval import Searcher, build_query_pipeline
 from kb.tables import AuditEvent, Feedback, QueryLog
 from review import editing, golden, workflow
@@ -164,7 +164,7 @@ def test_only_questions_that_can_change_are_searched(config: Config) -> None:
     live = shallow.snapshot()
     shadow = checker.builder.shadow(live, content, row.version)
     filters = SearchFilters.build(audience="internal")
-    affected = set(checker.affected(questions, article.id, (live, shadow), filters))
+    affected = set(checker.affected(questions, article.id, live, shadow, filters))
     assert 0 < len(affected) < len(questions)
     moved = 0
     for question in questions:
@@ -176,15 +176,21 @@ def test_only_questions_that_can_change_are_searched(config: Config) -> None:
     assert moved  # the change does move answers, so the assertion above was exercised
 
 
-def test_in_list_counts_only_passing_items_ahead() -> None:
+def test_top_lists_keep_passing_items_and_the_bar_of_a_full_list() -> None:
     scores = np.array([[0.9, 0.8, 0.7, 0.6], [0.1, 0.2, 0.3, 0.0]], dtype=np.float32)
     everything = np.ones(4, dtype=bool)
-    mine = np.array([False, False, True, False])
-    assert in_list(scores, everything, mine, 3, False).tolist() == [True, True]
-    assert in_list(scores, everything, mine, 2, False).tolist() == [False, True]
+    tops = top_lists(scores, everything, 2, positive=False)
+    assert tops.items.tolist() == [[0, 1], [2, 1]]
+    assert tops.bar.tolist() == pytest.approx([0.8, 0.2])
     hidden = np.array([False, True, True, True])  # item 0 is filtered out
-    assert in_list(scores, hidden, mine, 2, False).tolist() == [True, True]
-    assert in_list(scores * 0, everything, mine, 4, True).tolist() == [False, False]
+    assert top_lists(scores, hidden, 2, positive=False).items.tolist() == [[1, 2], [2, 1]]
+    positive = top_lists(scores, everything, 4, positive=True)  # 0.0 is not in a BM25 list
+    assert positive.items[1].tolist() == [2, 1, 0, -1]
+    assert positive.bar[1] == -np.inf  # not full: any positive newcomer enters
+    assert enters(np.array([0.79, 0.81]), np.array([0.8, 0.8]), "dense").tolist() == [
+        False,
+        True,
+    ]
 
 
 def test_shadow_serves_what_publishing_would(config: Config) -> None:
@@ -254,9 +260,27 @@ def quiet_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outbox, "_UPDATERS", list(outbox._UPDATERS))
 
 
+def cached_vector(config: Config, question: str) -> bool:
+    """Is the golden question's query vector in the embedding cache (the checker's key)?"""
+    from kb.embedders import EmbeddingCache, default_cache_path, shared_backend, text_key
+    from kb.faq import question_embedder
+    from kb.text import normalize_for_matching
+
+    backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+    model_id = question_embedder(backend, "query").model_id
+    key = text_key(normalize_for_matching(question))
+    cache = EmbeddingCache(default_cache_path(config))
+    try:
+        return key in cache.get_many(model_id, [key], backend.dim)
+    finally:
+        cache.close()
+
+
 def test_cli_golden_add_list_remove_accept(config: Config) -> None:
+    assert not cached_vector(config, LOST)
     code, out = kb("golden", "add", LOST, "--article", "faq-lost", "--as", "ann", "--json")
     assert code == 0, out
+    assert cached_vector(config, LOST)  # embedded on adding: no check has to
     added = json.loads(out)
     assert added["expected"] == ["faq-lost"] and added["source"] == "manual"
     code, out = kb("golden", "add", LOST, "--article", "faq-lost", "--as", "agt")
@@ -278,6 +302,7 @@ def test_cli_golden_add_list_remove_accept(config: Config) -> None:
     accepted = json.loads(out)
     assert accepted["question"] == "丢件了赔多少" and accepted["expected"] == ["faq-lost"]
     assert accepted["source"] == "feedback" and accepted["feedback_id"] == no_article
+    assert cached_vector(config, "丢件了赔多少")
     with db.session() as session:
         actions = list(
             session.scalars(
