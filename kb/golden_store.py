@@ -7,8 +7,9 @@ version's directory (``golden-lists/<key>.npz``), written atomically (a temporar
 then a rename) the first time a check computes them, and read by the next process.
 
 The key covers everything the lists depend on: the index version, its chunks (ids,
-articles, which pass the filters, the FAQ question groups), the filters (audience, day),
-the list depths, the tokenizers, the golden questions' texts and their query vectors.
+articles, which pass the filters, the FAQ questions and their vectors), the filters
+(audience, day), the list depths, the tokenizers, the golden questions' texts and their
+query vectors.
 A file is used only if its stored key equals the key computed now, its arrays have the
 expected shapes and ranges and its payload digest matches: a stale, truncated or edited
 file is ignored (and replaced), never a source of a wrong answer.
@@ -61,6 +62,9 @@ def lists_key(
         digest.update("\x1f".join(str(v) for v in values.tolist()).encode())
     digest.update(scorer.passing.tobytes())
     digest.update(scorer.group_rows.tobytes())
+    if scorer.questions is not None:  # the FAQ questions and their vectors (from the cache)
+        digest.update("\x1f".join(scorer.questions.questions).encode())
+        digest.update(np.ascontiguousarray(scorer.questions.vectors, dtype=np.float32).tobytes())
     digest.update("\x1f".join(texts).encode())
     digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     return digest.hexdigest()
