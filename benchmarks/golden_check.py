@@ -23,7 +23,7 @@ for the full search, the time of each step (live lists, shadow index, filter, fu
 searches) and the outcome counts.
 
 With ``--cli`` the checks run as ``kb check ID --json`` in fresh processes instead (what
-CI, ``kb publish`` and ``kb approve`` pay): the first computes the live lists and stores
+CI, ``kb submit`` and ``kb publish`` pay): the first computes the live lists and stores
 them next to the index version (``kb.golden_store``), the next ones read them. Printed
 per run: the process's wall time (start-up, model and index loading included) and the
 report's steps.
