@@ -22,13 +22,21 @@ answers kept), then that same version again. Printed: questions checked, questio
 for the full search, the time of each step (live lists, shadow index, filter, full
 searches) and the outcome counts.
 
-    .venv/bin/python benchmarks/golden_check.py [--n 10000] [--golden 1000]
+With ``--cli`` the checks run as ``kb check ID --json`` in fresh processes instead (what
+CI, ``kb submit`` and ``kb publish`` pay): the first computes the live lists and stores
+them next to the index version (``kb.golden_store``), the next ones read them. Printed
+per run: the process's wall time (start-up, model and index loading included) and the
+report's steps.
+
+    .venv/bin/python benchmarks/golden_check.py [--n 10000] [--golden 1000] [--cli]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -225,11 +233,31 @@ def timed_check(db: Any, article_id: str, label: str) -> None:
     )
 
 
+def cli_check(home: Path, article_id: str, label: str) -> None:
+    """Run ``kb check ARTICLE --json`` in a fresh process; print its figures."""
+    env = {**os.environ, "KB_HOME": str(home), "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "kb.cli.main", "check", article_id, "--as", "rex", "--json"]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"kb check failed ({done.returncode}): {done.stdout}{done.stderr}")
+    [report] = json.loads(done.stdout)
+    counts = ", ".join(f"{k} {len(report[k])}" for k in ("broken", "fixed", "moved"))
+    print(
+        f"{label}: process {wall:.2f} s, check {report['seconds']:.2f} s for "
+        f"{report['checked']:,} golden questions ({report['searched']:,} kept); live lists "
+        f"from {report['lists_from']}; steps {report['steps']}; {counts}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     """Set up, then time the check cold and warm."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="articles (default 10,000)")
     parser.add_argument("--golden", type=int, default=1_000, help="manual golden questions")
+    parser.add_argument("--cli", action="store_true", help="check in fresh `kb check` processes")
     args = parser.parse_args()
 
     import kb  # noqa: F401 - environment defaults
@@ -254,6 +282,12 @@ def main() -> None:
         first, second = "bench-00010", "bench-00020"
         change(db, config, first)
         change(db, config, second)
+        if args.cli:
+            home = Path(tmp) / "home"
+            cli_check(home, first, "cli, first process (lists computed and stored)")
+            cli_check(home, first, "cli, fresh process (stored lists)")
+            cli_check(home, second, "cli, fresh process, another change (stored lists)")
+            return
         timed_check(db, first, "cold")
         timed_check(db, second, "warm (another change)")
         timed_check(db, second, "warm (same version again)")

@@ -38,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from kb import golden_store
 from kb.bm25 import ChineseTokenizer
 from kb.embedders import EmbeddingCache, default_cache_path, embed_with_cache, shared_backend
 from kb.faq import FaqMatcher, question_embedder
@@ -111,6 +112,7 @@ class CheckReport:
     seconds: float
     changes: list[GoldenResult] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)  # seconds: shadow, filter, search
+    lists_from: str = ""  # where the live lists came from: memory, disk or computed
 
     def of(self, outcome: Outcome) -> list[GoldenResult]:
         """The changed answers with this outcome."""
@@ -132,6 +134,7 @@ class CheckReport:
             "searched": self.searched,
             "seconds": round(self.seconds, 3),
             "steps": self.steps,
+            "lists_from": self.lists_from,
             **{str(o): [c.to_dict() for c in self.of(o)] for o in _REPORTED},
         }
 
@@ -181,6 +184,7 @@ class GoldenChecker:
         self._lock = threading.RLock()
         self._shadows: OrderedDict[tuple[Any, ...], IndexSnapshot] = OrderedDict()
         self._answers: OrderedDict[tuple[str, SearchFilters], dict[str, str | None]] = OrderedDict()
+        self._lists_from = ""  # where the last live_lists call found them
 
     def check(
         self,
@@ -210,6 +214,7 @@ class GoldenChecker:
         texts = [normalize_for_matching(g.question) for g in questions]
         vectors = self.vectors(texts)
         lists = self.live_lists(live, filters, texts, vectors)
+        lists_from = self._lists_from
         live_done = time.perf_counter()
         shadow = self._shadow(live, content, version)
         shadow_done = time.perf_counter()
@@ -240,6 +245,7 @@ class GoldenChecker:
             done - started,
             changes,
             {k: round(v, 3) for k, v in steps.items()},
+            lists_from,
         )
 
     def _shadow(self, live: IndexSnapshot, content: ArticleContent, version: int) -> IndexSnapshot:
@@ -292,17 +298,38 @@ class GoldenChecker:
         self, live: IndexSnapshot, filters: SearchFilters, texts: list[str], vectors: np.ndarray
     ) -> LiveLists:
         """The questions' candidate lists on ``live`` (computed once per live version,
-        filters and question set)."""
+        filters and question set; kept in memory and stored next to the index version,
+        ``kb.golden_store``, for the next process)."""
         depths = self._depths()
         key = (live.version, str(live.path), filters, depths, hash(tuple(texts)), len(texts))
         lists = self._lists.get(key)
+        self._lists_from = "memory"
         if lists is None:
-            scorer = self._scorer(live, filters)
-            lists = LiveLists(scorer, texts, vectors, self.tokens(texts, _tokenizers(scorer)))
+            lists = self._stored_or_computed(live, filters, texts, vectors)
             self.searcher.remember_embeddings(texts, vectors)
             self._lists[key] = lists
             while len(self._lists) > self.KEEP:
                 self._lists.popitem(last=False)
+        return lists
+
+    def _stored_or_computed(
+        self, live: IndexSnapshot, filters: SearchFilters, texts: list[str], vectors: np.ndarray
+    ) -> LiveLists:
+        """The live lists from the index version's file if it is exactly theirs, else
+        computed in bulk and stored."""
+        scorer = self._scorer(live, filters)
+        tokenizers = _tokenizers(scorer)
+        keys = [tokenizer_key(t) for t in tokenizers]
+        key = golden_store.lists_key(scorer, filters, keys, texts, vectors)
+        path = golden_store.path_for(live.path, key)
+        tops = None if path is None else golden_store.load(path, key, scorer, len(texts))
+        if tops is not None:
+            self._lists_from = "disk"
+            return LiveLists(scorer, texts, vectors, None, tops)
+        lists = LiveLists(scorer, texts, vectors, self.tokens(texts, tokenizers))
+        if path is not None:
+            golden_store.save(path, key, lists.tops)
+        self._lists_from = "computed"
         return lists
 
     def _scorer(self, snapshot: IndexSnapshot, filters: SearchFilters) -> Scorer:

@@ -220,10 +220,14 @@ class LiveLists:
         texts: Sequence[str],
         vectors: np.ndarray,
         tokens: Tokens | None,
+        tops: dict[str, Tops] | None = None,
     ) -> None:
-        """Score every question against every item of the live snapshot once."""
+        """Score every question against every item of the live snapshot once (or take
+        ``tops``, the lists computed before for the same questions: ``kb.golden_store``)."""
         self.scorer = scorer
-        self.tops = {name: scorer.tops(name, texts, vectors, tokens) for name in scorer.lists()}
+        if tops is None:
+            tops = {name: scorer.tops(name, texts, vectors, tokens) for name in scorer.lists()}
+        self.tops = tops
         self.articles = {name: _articles(scorer, name, t) for name, t in self.tops.items()}
 
     def holds(self, name: str, article_id: str) -> np.ndarray:
