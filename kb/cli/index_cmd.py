@@ -25,8 +25,11 @@ from kb.replay import prune_traces
 PROGRESS_OPTION = typer.Option(
     True,
     "--progress/--no-progress",
+    " /--quiet",
+    " /-q",
     help="Show the stages (reading, chunking, embedding, writing) on stderr with rate and "
-    "ETA: a bar on a terminal, plain lines otherwise (CI logs); --no-progress: quiet.",
+    "ETA: a bar on a terminal, plain lines otherwise (CI logs); --no-progress, --quiet, -q: "
+    "none.",
 )
 
 

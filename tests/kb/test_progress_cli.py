@@ -3,7 +3,7 @@
 Through the real console entry point in a subprocess (real SQLite, the bundled model,
 the real FAISS index): on a terminal (stderr attached to a pseudo-terminal) the stages
 show with a bar, rate and ETA; in a pipe (a CI log) they are plain lines without
-control characters; `--no-progress` and `--json` keep stderr quiet.
+control characters; `--quiet` (`--no-progress`) and `--json` keep stderr quiet.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def test_plain_lines_in_a_pipe_then_quiet(kb_home: Path, source: Path) -> None:
     assert any(line.startswith("writing: ") for line in lines), err
     assert "3 article(s) indexed" in ingest.stdout
 
-    rebuilt = kb(kb_home, "reindex", "--full", "--no-progress")
+    rebuilt = kb(kb_home, "reindex", "--full", "--quiet")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert rebuilt.stderr == ""
     as_json = kb(kb_home, "reindex", "--full", "--json")
