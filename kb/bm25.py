@@ -122,6 +122,9 @@ class ChineseTokenizer:
         # The same article sentences are tokenized again on every request (citations,
         # composing): remember the last texts' tokens (the dictionary never changes after
         # this point; a new user dictionary gives a new tokenizer).
+        # (built on the jieba tokenizer, not on self: no reference cycle keeps an old
+        # ~65 MB tokenizer alive after get_tokenizer replaced it)
+        self._tokens = functools.partial(_tokens, self._jieba, stopwords)
         self._memo = functools.lru_cache(maxsize=TOKEN_MEMO_SIZE)(self._tokens)
 
     @property
@@ -137,18 +140,19 @@ class ChineseTokenizer:
         text = text or ""
         return list(self._memo(text) if len(text) <= TOKEN_MEMO_MAX_CHARS else self._tokens(text))
 
-    def _tokens(self, text: str) -> tuple[str, ...]:
-        """``tokenize`` without the memo."""
-        text = unicodedata.normalize("NFKC", text).lower()
-        tokens: list[str] = []
-        for raw in self._jieba.cut_for_search(text, HMM=False):
-            word = _EDGE.sub("", raw)
-            if word and word not in self.stopwords:
-                tokens.append(word)
-        seen = set(tokens)
-        tokens.extend(run for run in dict.fromkeys(_ALNUM.findall(text)) if run not in seen)
-        tokens.extend(ch for ch in text if _is_cjk(ch) and ch not in self.stopwords)
-        return tuple(tokens)
+
+def _tokens(tokenizer: jieba.Tokenizer, stopwords: frozenset[str], text: str) -> tuple[str, ...]:
+    """``ChineseTokenizer.tokenize`` without the memo."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    tokens: list[str] = []
+    for raw in tokenizer.cut_for_search(text, HMM=False):
+        word = _EDGE.sub("", raw)
+        if word and word not in stopwords:
+            tokens.append(word)
+    seen = set(tokens)
+    tokens.extend(run for run in dict.fromkeys(_ALNUM.findall(text)) if run not in seen)
+    tokens.extend(ch for ch in text if _is_cjk(ch) and ch not in stopwords)
+    return tuple(tokens)
 
 
 _tokenizers: dict[str, tuple[int, ChineseTokenizer]] = {}  # user dict -> (mtime, tokenizer)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import unicodedata
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +115,14 @@ class TestTokenMemo:
         assert tokenizer.tokenize(long_text) == list(tokenizer._tokens(long_text))
         assert tokenizer._memo.cache_info().currsize == before
         assert tokenizer.tokenize("") == [] and tokenizer.tokenize(None) == []  # type: ignore[arg-type]
+
+    def test_a_replaced_tokenizer_is_freed_at_once(self) -> None:
+        gc.disable()  # freed by reference counting, not left to the cycle collector
+        try:
+            gone = weakref.ref(ChineseTokenizer())
+            assert gone() is None
+        finally:
+            gc.enable()
 
 
 class TestSearch:
