@@ -19,6 +19,10 @@ wall-clock figures.
 
     .venv/bin/python benchmarks/suggest_latency.py --sizes 1000 10000 30000 100000
 
+``--profile N`` runs the timed requests under cProfile (so their latency is inflated) and
+prints where the time goes: the N functions with the most own time, then the N kb
+functions with the most cumulative time, per request.
+
 ``--message`` times ``kb.message_answer.answer_message`` instead (what the API, the CLI and
 the app call since issue 11: the question read as a message first, a longer message
 answered question by question).
@@ -27,7 +31,9 @@ answered question by question).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import sys
 import time
@@ -125,7 +131,13 @@ def synthetic_chunks(n: int, sentences: list[str], cache: EmbeddingCache, seed: 
 
 
 def run_size(
-    size: int, base: list, work: Path, cache: Path, repeat: int = 2, message: bool = False
+    size: int,
+    base: list,
+    work: Path,
+    cache: Path,
+    repeat: int = 2,
+    message: bool = False,
+    profiler: cProfile.Profile | None = None,
 ) -> dict:
     """Build an index of ``size`` chunks and time suggest (``message``: answer_message) on
     the sample questions."""
@@ -150,6 +162,8 @@ def run_size(
     for q in queries[:2]:
         suggester.suggest(q.query, SearchFilters.build(audience=q.audience))
     wall, cpu = [], []
+    if profiler is not None:
+        profiler.enable()
     for q in queries * repeat:
         filters = SearchFilters.build(audience=q.audience)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -159,6 +173,8 @@ def run_size(
             suggester.suggest(q.query, filters, log=False)
         wall.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
+    if profiler is not None:
+        profiler.disable()
     return {
         "chunks": len(docs),
         "sentences": sum(len(d.meta.get(SENTENCE_META) or []) for d in docs),
@@ -173,6 +189,34 @@ def run_size(
     }
 
 
+def _where(func: tuple[str, int, str]) -> str:
+    """``module/file.py:function`` relative to the repository (or the library's path)."""
+    path, _line, name = func
+    for root in (str(REPO) + os.sep, "site-packages" + os.sep):
+        if root in path:
+            path = path.split(root, 1)[1]
+    return f"{path}:{name}"
+
+
+def print_profile(profiler: cProfile.Profile, requests: int, top: int) -> None:
+    """Tables of the top ``top`` functions by own time and kb functions by cumulative time."""
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = [(_where(f), calls, own, cum) for f, (_, calls, own, cum, _) in stats.items()]
+    total = sum(own for _, _, own, _ in rows)
+    print(f"\n# profile: {requests} requests, {total / requests * 1000:.1f} ms/request profiled")
+    for title, key, keep in (
+        ("own time", 2, lambda r: True),
+        ("cumulative, kb and ingest code", 3, lambda r: r[0].startswith(("kb/", "ingest/"))),
+    ):
+        print(f"\n| function ({title}) | calls/request | own ms/request | cum ms/request |")
+        print("|---|---|---|---|")
+        for name, calls, own, cum in sorted(filter(keep, rows), key=lambda r: -r[key])[:top]:
+            print(
+                f"| `{name}` | {calls / requests:.1f} | {own / requests * 1000:.2f} | "
+                f"{cum / requests * 1000:.2f} |"
+            )
+
+
 def main() -> None:
     """Print the latency curve."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -182,6 +226,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="passes over the 99 questions")
     parser.add_argument(
         "--message", action="store_true", help="time answer_message (the front ends' call)"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile the requests, print top N"
     )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -195,13 +242,18 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        r = run_size(size, base, args.cache_dir / "latency", cache, args.repeat, args.message)
+        profiler = cProfile.Profile() if args.profile > 0 else None
+        r = run_size(
+            size, base, args.cache_dir / "latency", cache, args.repeat, args.message, profiler
+        )
         print(
             f"| {r['chunks']:,} | {r['index_build_s']} | {r['warm_up_s']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['cpu_p50_ms']} | {r['cpu_p95_ms']} | {r['load']} | "
             f"{r['sentences']:,} |",
             flush=True,
         )
+        if profiler is not None:
+            print_profile(profiler, r["requests"], args.profile)
 
 
 if __name__ == "__main__":

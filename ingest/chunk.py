@@ -51,6 +51,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ from haystack.core.serialization import default_from_dict, default_to_dict
 from markdown_it import MarkdownIt
 
 from kb.errors import ConfigError, InvalidInput
+from kb.progress import progress_mode, stage_done
 
 # Strength of the boundary after a unit: where a chunk may end, best first.
 SECTION_OR_PARAGRAPH, SENTENCE, CLAUSE, HARD = 3, 2, 1, 0
@@ -332,18 +334,22 @@ class ArticleChunker:
     the id stays. Identical text repeated in one section gets a counter in the hash.
     """
 
-    def __init__(self, chunk_size: int = 300, overlap: int = 60) -> None:
-        """Store the target size and overlap, in characters (0 <= overlap < chunk_size)."""
+    def __init__(self, chunk_size: int = 300, overlap: int = 60, progress: bool = False) -> None:
+        """Store the target size and overlap, in characters (0 <= overlap < chunk_size);
+        with ``progress``, a ``chunking`` line is shown on stderr when done."""
         if not isinstance(chunk_size, int) or chunk_size < 10:
             raise ConfigError(f"chunk_size must be an integer >= 10, got {chunk_size!r}")
         if not isinstance(overlap, int) or not 0 <= overlap < chunk_size:
             raise ConfigError(f"chunk_overlap must be in [0, chunk_size), got {overlap!r}")
         self.chunk_size = chunk_size
         self.overlap = overlap
+        self.progress = progress
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the component's init parameters."""
-        return default_to_dict(self, chunk_size=self.chunk_size, overlap=self.overlap)
+        return default_to_dict(
+            self, chunk_size=self.chunk_size, overlap=self.overlap, progress=self.progress
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArticleChunker:
@@ -353,10 +359,13 @@ class ArticleChunker:
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
         """Chunk each article version; a non-FAQ document without text gives no chunk."""
+        started = time.perf_counter()
         chunks: list[Document] = []
         for doc in documents:
             if _is_faq(doc) or (doc.content and doc.content.strip()):
                 chunks.extend(self._chunk(doc))
+        elapsed = time.perf_counter() - started
+        stage_done("chunking", len(chunks), "passages", elapsed, progress_mode(self.progress))
         return {"documents": chunks}
 
     def _chunk(self, doc: Document) -> list[Document]:

@@ -21,6 +21,7 @@ and ``similar_questions`` to keep an FAQ article one unit; retrieval filters on
 
 from __future__ import annotations
 
+import time
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
@@ -33,6 +34,7 @@ from kb.errors import InvalidInput
 from kb.formats.limits import DEFAULT_MAX_CHARS
 from kb.importer import collect_files, parse_file
 from kb.model import ArticleContent, ArticleType, Audience
+from kb.progress import progress_mode, stage_done
 
 #: What ``ArticleConverter`` accepts for one article version.
 ArticleItem = ArticleContent | tuple[ArticleContent, int] | dict[str, Any]
@@ -114,7 +116,12 @@ class ArticleConverter:
     """Haystack component: stored article versions in, one Document per version out.
 
     Each article id may appear once per run (one version of an article is served).
+    With ``progress``, a ``reading`` line is shown on stderr (``kb.progress``).
     """
+
+    def __init__(self, progress: bool = False) -> None:
+        """:param progress: report the stage on stderr when done."""
+        self.progress = progress
 
     @component.output_types(documents=list[Document])
     def run(self, articles: list[ArticleItem]) -> dict[str, list[Document]]:
@@ -123,6 +130,7 @@ class ArticleConverter:
         :param articles: ``(ArticleContent, version)`` pairs, ``ArticleContent`` or dicts.
         :returns: ``{"documents": [...]}``, in input order.
         """
+        started = time.perf_counter()
         documents, seen = [], set()
         for item in articles:
             content, version = _as_pair(item)
@@ -130,11 +138,13 @@ class ArticleConverter:
                 raise InvalidInput(f"article {content.id} is given twice")
             seen.add(content.id)
             documents.append(article_document(content, version))
+        elapsed = time.perf_counter() - started
+        stage_done("reading", len(documents), "articles", elapsed, progress_mode(self.progress))
         return {"documents": documents}
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise the component (it has no settings)."""
-        return default_to_dict(self)
+        """Serialise the component's init parameters."""
+        return default_to_dict(self, progress=self.progress)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArticleConverter:
@@ -158,12 +168,14 @@ class FileConverter:
         default_type: str = "policy",
         max_bytes: int = 20_000_000,
         max_chars: int = DEFAULT_MAX_CHARS,
+        progress: bool = False,
     ) -> None:
         """:param version: the version number given to every article (0 or more).
         :param default_type: the type of plain documents (.txt, .html, .docx, .pdf, .md
             without front matter): ``policy``, ``regulation`` or ``faq``.
         :param max_bytes: the largest file accepted (the ``import_max_bytes`` setting).
-        :param max_chars: the most text per article (the ``import_max_chars`` setting)."""
+        :param max_chars: the most text per article (the ``import_max_chars`` setting).
+        :param progress: report the ``reading`` stage on stderr when done."""
         if isinstance(version, bool) or not isinstance(version, int) or version < 0:
             raise InvalidInput(f"FileConverter: version must be an integer >= 0, not {version!r}")
         try:
@@ -176,6 +188,7 @@ class FileConverter:
         self.default_type = default_type
         self.max_bytes = max_bytes
         self.max_chars = max_chars
+        self.progress = progress
 
     @component.output_types(documents=list[Document])
     def run(self, sources: list[str | Path]) -> dict[str, list[Document]]:
@@ -184,6 +197,7 @@ class FileConverter:
         :param sources: file and directory paths.
         :returns: ``{"documents": [...]}``, files in sorted order within each directory.
         """
+        started = time.perf_counter()
         documents: list[Document] = []
         seen: dict[str, str] = {}
         for root, path in collect_files(Path(s) for s in sources):
@@ -205,6 +219,8 @@ class FileConverter:
                     )
                 seen[article.id] = str(path)
                 documents.append(article_document(article, self.version, source=str(path)))
+        elapsed = time.perf_counter() - started
+        stage_done("reading", len(documents), "articles", elapsed, progress_mode(self.progress))
         return {"documents": documents}
 
     def to_dict(self) -> dict[str, Any]:
@@ -215,6 +231,7 @@ class FileConverter:
             default_type=self.default_type,
             max_bytes=self.max_bytes,
             max_chars=self.max_chars,
+            progress=self.progress,
         )
 
     @classmethod

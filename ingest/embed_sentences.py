@@ -31,7 +31,12 @@ class SentenceEmbedder(CachedDocumentEmbedder):
         if not texts:
             return {"documents": list(documents), "computed": 0}
         vectors, computed = embed_with_cache(
-            self._get_backend(), self._cache, texts, self.batch_size, self.progress
+            self._get_backend(),
+            self._cache,
+            texts,
+            self.batch_size,
+            self.progress,
+            stage="embedding sentences",
         )
         out, start = [], 0
         for doc, texts in zip(documents, per_doc, strict=True):

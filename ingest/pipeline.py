@@ -89,7 +89,8 @@ def build_indexing_pipeline(
 
     :param config: the settings (index directory, chunking, embedder, jieba dictionary).
     :param cache_path: the embedding cache file; None: ``<home>/cache/embeddings.sqlite3``.
-    :param progress: show a progress bar while embedding (on a terminal).
+    :param progress: report the stages (reading, chunking, embedding, writing) on
+        stderr: bars with rate and ETA on a terminal, plain lines otherwise (``kb.progress``).
     :param files: start with ``FileConverter`` (input ``sources``: paths) instead of
         ``ArticleConverter`` (input ``articles``).
     """
@@ -97,14 +98,19 @@ def build_indexing_pipeline(
     embedder = CachedDocumentEmbedder.from_config(config, cache_path=cache, progress=progress)
     pipeline = Pipeline()
     converter = (
-        FileConverter(max_bytes=config.import_max_bytes, max_chars=config.import_max_chars)
+        FileConverter(
+            max_bytes=config.import_max_bytes, max_chars=config.import_max_chars, progress=progress
+        )
         if files
-        else ArticleConverter()
+        else ArticleConverter(progress=progress)
     )
     pipeline.add_component("converter", converter)
     pipeline.add_component("cleaner", TextCleaner(keep_id=True))
     pipeline.add_component(
-        "chunker", ArticleChunker(chunk_size=config.chunk_size, overlap=config.chunk_overlap)
+        "chunker",
+        ArticleChunker(
+            chunk_size=config.chunk_size, overlap=config.chunk_overlap, progress=progress
+        ),
     )
     pipeline.add_component(
         "normalizer", TextNormalizer(text_field="faq_text", prefix_fields=PREFIX_FIELDS)
@@ -119,6 +125,7 @@ def build_indexing_pipeline(
             index_dir=str(config.effective_index_dir),
             model_id=embedder.model_id,
             jieba_user_dict=_optional_path(config.jieba_user_dict),
+            progress=progress,
         ),
     )
     for source, target in pairwise(STAGES):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from haystack import Document, component
@@ -10,6 +11,7 @@ from haystack.core.serialization import default_from_dict, default_to_dict
 from kb.config import Config
 from kb.errors import InvalidInput
 from kb.index import IndexStore
+from kb.progress import progress_mode, stage_done
 from kb.snapshot import held_reader
 
 
@@ -35,6 +37,7 @@ class IndexWriter:
         keep_versions: int = 3,
         model_id: str = "",
         jieba_user_dict: str = "",
+        progress: bool = False,
     ) -> None:
         """Store the configuration.
 
@@ -42,6 +45,7 @@ class IndexWriter:
         :param keep_versions: versions kept on disk, the live one included.
         :param model_id: the embedding model; an incremental write with another model fails.
         :param jieba_user_dict: jieba user dictionary for BM25 (``config.jieba_user_dict``).
+        :param progress: report the ``writing`` stage on stderr when done.
         """
         if not index_dir:
             raise InvalidInput("IndexWriter needs an index_dir")
@@ -51,6 +55,7 @@ class IndexWriter:
         self.keep_versions = keep_versions
         self.model_id = model_id
         self.jieba_user_dict = jieba_user_dict
+        self.progress = progress
 
     @classmethod
     def from_config(cls, config: Config, model_id: str, keep_versions: int = 3) -> IndexWriter:
@@ -79,6 +84,7 @@ class IndexWriter:
                 f"{len(missing)} chunk(s) have no embedding (first: {missing[0]}); "
                 "run the embedder before IndexWriter"
             )
+        started = time.perf_counter()
         store = IndexStore(
             self.index_dir, keep_versions=self.keep_versions, jieba_user_dict=self.jieba_user_dict
         )
@@ -92,6 +98,8 @@ class IndexWriter:
         )
         if reader is not None and result.snapshot is not None:
             reader.adopt(result.snapshot)  # serve it now, without loading it from disk
+        elapsed = time.perf_counter() - started
+        stage_done("writing", result.written, "passages", elapsed, progress_mode(self.progress))
         return {"version": result.version, "written": result.written, "removed": result.removed}
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +110,7 @@ class IndexWriter:
             keep_versions=self.keep_versions,
             model_id=self.model_id,
             jieba_user_dict=self.jieba_user_dict,
+            progress=self.progress,
         )
 
     @classmethod

@@ -44,6 +44,7 @@ global, so every score changes anyway).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -72,6 +73,10 @@ TOKENIZER_SCHEME = "jieba-search-nohmm+alnum+cjkchars/1"
 DEFAULT_STOPWORDS = frozenset(["的", "了", "吗", "呢", "吧", "啊", "呀", "嘛", "哦", "哈"])
 _EDGE = re.compile(r"^[\W_]+|[\W_]+$")
 _ALNUM = re.compile(r"[a-z]+|\d+(?:\.\d+)*")  # Latin words, integers, decimals
+#: Texts whose tokens a tokenizer remembers, and the longest text remembered (in characters):
+#: sentences and questions, not whole chunks while an index is built (a few MB at most).
+TOKEN_MEMO_SIZE = 1024
+TOKEN_MEMO_MAX_CHARS = 256
 _META_FILE = "bm25.json"
 _TOKENS_FILE = "doc_tokens.i32.zlib"  # every chunk's token ids, concatenated, deflated
 _OFFSETS_FILE = "doc_offsets.npy"  # where each chunk's tokens start (n + 1 entries)
@@ -114,6 +119,13 @@ class ChineseTokenizer:
         self._jieba.initialize()
         for term, freq in self._user_terms:
             self._jieba.add_word(term, freq=freq)
+        # The same article sentences are tokenized again on every request (citations,
+        # composing): remember the last texts' tokens (the dictionary never changes after
+        # this point; a new user dictionary gives a new tokenizer).
+        # (built on the jieba tokenizer, not on self: no reference cycle keeps an old
+        # ~65 MB tokenizer alive after get_tokenizer replaced it)
+        self._tokens = functools.partial(_tokens, self._jieba, stopwords)
+        self._memo = functools.lru_cache(maxsize=TOKEN_MEMO_SIZE)(self._tokens)
 
     @property
     def signature(self) -> dict[str, Any]:
@@ -125,16 +137,22 @@ class ChineseTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``: search-mode words, their Latin/number runs, CJK characters."""
-        text = unicodedata.normalize("NFKC", text or "").lower()
-        tokens: list[str] = []
-        for raw in self._jieba.cut_for_search(text, HMM=False):
-            word = _EDGE.sub("", raw)
-            if word and word not in self.stopwords:
-                tokens.append(word)
-        seen = set(tokens)
-        tokens.extend(run for run in dict.fromkeys(_ALNUM.findall(text)) if run not in seen)
-        tokens.extend(ch for ch in text if _is_cjk(ch) and ch not in self.stopwords)
-        return tokens
+        text = text or ""
+        return list(self._memo(text) if len(text) <= TOKEN_MEMO_MAX_CHARS else self._tokens(text))
+
+
+def _tokens(tokenizer: jieba.Tokenizer, stopwords: frozenset[str], text: str) -> tuple[str, ...]:
+    """``ChineseTokenizer.tokenize`` without the memo."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    tokens: list[str] = []
+    for raw in tokenizer.cut_for_search(text, HMM=False):
+        word = _EDGE.sub("", raw)
+        if word and word not in stopwords:
+            tokens.append(word)
+    seen = set(tokens)
+    tokens.extend(run for run in dict.fromkeys(_ALNUM.findall(text)) if run not in seen)
+    tokens.extend(ch for ch in text if _is_cjk(ch) and ch not in stopwords)
+    return tuple(tokens)
 
 
 _tokenizers: dict[str, tuple[int, ChineseTokenizer]] = {}  # user dict -> (mtime, tokenizer)

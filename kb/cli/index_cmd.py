@@ -23,7 +23,13 @@ from kb.errors import InvalidInput
 from kb.replay import prune_traces
 
 PROGRESS_OPTION = typer.Option(
-    True, "--progress/--no-progress", help="Show a progress bar while embedding."
+    True,
+    "--progress/--no-progress",
+    " /--quiet",
+    " /-q",
+    help="Show the stages (reading, chunking, embedding, writing) on stderr with rate and "
+    "ETA: a bar on a terminal, plain lines otherwise (CI logs); --no-progress, --quiet, -q: "
+    "none.",
 )
 
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import sys
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from kb.config import Config
 from kb.embedders.base import EmbeddingBackend
+from kb.progress import counted, progress_mode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (
@@ -148,19 +147,18 @@ class EmbeddingCache:
             self._conn = None
 
 
-def _show_progress(progress: bool) -> bool:
-    """Progress bars only when asked for and stderr is a terminal."""
-    return progress and sys.stderr.isatty()
-
-
 def embed_with_cache(
     backend: EmbeddingBackend,
     cache: EmbeddingCache | None,
     texts: list[str],
     batch_size: int = 32,
     progress: bool = False,
+    stage: str = "embedding",
 ) -> tuple[np.ndarray, int]:
     """Embed passages, computing only texts not in the cache.
+
+    With ``progress``, the vectors computed are reported as ``stage`` on stderr: a bar
+    with rate and ETA on a terminal, plain lines otherwise (``kb.progress``).
 
     Identical texts in one call are embedded once. New vectors are stored after
     every batch, so an interrupted run keeps its work. Returns the
@@ -175,9 +173,7 @@ def embed_with_cache(
         first.setdefault(key, i)
     known = cache.get_many(backend.model_id, first, dim) if cache is not None else {}
     missing = [key for key in first if key not in known]
-    with tqdm(
-        total=len(missing), desc="embedding", unit="chunk", disable=not _show_progress(progress)
-    ) as bar:
+    with counted(stage, len(missing), progress_mode(progress)) as update:
         for part in _chunks(missing, batch_size):
             vectors = backend.embed_passages([texts[first[key]] for key in part])
             if vectors.shape != (len(part), dim):
@@ -187,7 +183,7 @@ def embed_with_cache(
             known.update(zip(part, vectors, strict=True))
             if cache is not None:
                 cache.put_many(backend.model_id, zip(part, vectors, strict=True))
-            bar.update(len(part))
+            update(len(part))
     out = np.empty((len(texts), dim), dtype=np.float32)
     for i, key in enumerate(keys):
         out[i] = known[key]

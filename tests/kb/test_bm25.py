@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import unicodedata
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kb.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.bm25 import TOKEN_MEMO_MAX_CHARS, BM25Index, ChineseTokenizer, get_tokenizer
 from kb.errors import ConfigError
 
 DOCS = {
@@ -94,6 +96,33 @@ class TestTokenizer:
     def test_jieba_start_up_is_silent(self, capfd: pytest.CaptureFixture[str]) -> None:
         ChineseTokenizer().tokenize("客服响应时间")
         assert capfd.readouterr().err == ""
+
+
+class TestTokenMemo:
+    """Tokens of short texts are remembered per tokenizer (issue 16c): same tokens, no
+    shared state between callers, long texts not kept."""
+
+    def test_remembered_tokens_are_the_computed_ones(self, tokenizer: ChineseTokenizer) -> None:
+        text = "快递丢失后请在七天内申请理赔，VIP 保价 2.5 倍"
+        first = tokenizer.tokenize(text)
+        assert first == list(tokenizer._tokens(text))
+        first.append("changed by a caller")
+        assert tokenizer.tokenize(text) == list(tokenizer._tokens(text))
+
+    def test_long_texts_are_not_kept(self, tokenizer: ChineseTokenizer) -> None:
+        long_text = "理赔" * (TOKEN_MEMO_MAX_CHARS + 1)
+        before = tokenizer._memo.cache_info().currsize
+        assert tokenizer.tokenize(long_text) == list(tokenizer._tokens(long_text))
+        assert tokenizer._memo.cache_info().currsize == before
+        assert tokenizer.tokenize("") == [] and tokenizer.tokenize(None) == []  # type: ignore[arg-type]
+
+    def test_a_replaced_tokenizer_is_freed_at_once(self) -> None:
+        gc.disable()  # freed by reference counting, not left to the cycle collector
+        try:
+            gone = weakref.ref(ChineseTokenizer())
+            assert gone() is None
+        finally:
+            gc.enable()
 
 
 class TestSearch:

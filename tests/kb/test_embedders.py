@@ -374,8 +374,14 @@ class TestEmbedWithCache:
         assert vectors.shape == (0, 384)
         assert computed == 0
 
-    def test_no_progress_bar_without_tty(self, nano, capsys):
+    def test_plain_progress_without_tty(self, nano, capsys):
         embed_with_cache(nano, None, ["a", "b"], progress=True)
+        err = capsys.readouterr().err
+        assert err.startswith("embedding: 2/2 passages in ") and "passages/s" in err
+        assert "\r" not in err and "\x1b" not in err
+
+    def test_no_progress_when_not_asked(self, nano, capsys):
+        embed_with_cache(nano, None, ["a", "b"])
         assert capsys.readouterr().err == ""
 
     def test_bad_batch_size(self, nano):
