@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +21,7 @@ from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import charts, editor, goldenlist
+from kb.ui import charts, editor, goldenlist, replayview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
@@ -130,10 +131,8 @@ def _feedback() -> None:
     if summary.wrong_articles.empty:
         st.caption("—")
     else:
-        wrong = summary.wrong_articles.rename(
-            columns={c: t(f"col_{c}") for c in summary.wrong_articles.columns}
-        )
-        st.dataframe(wrong, hide_index=True, width="stretch")
+        _wrong_table(summary.wrong_articles)
+        _wrong_answers()
     st.subheader(t("most_cited"))
     if cited.empty:
         st.caption("—")
@@ -141,6 +140,54 @@ def _feedback() -> None:
         cited = cited.assign(label=cited["title"] + " · " + cited["article_id"])
         frame = cited.rename(columns={"label": t("col_title"), "citations": t("cited_times")})
         st.altair_chart(charts.top_bars(frame, t("col_title"), t("cited_times")), width="stretch")
+
+
+def article_link(article_id: str, page: str = "history") -> str:
+    """The URL of an article's history (or editor) page."""
+    return f"{page}?article={quote(article_id, safe='')}"
+
+
+def request_link(request_id: str) -> str:
+    """The URL of the history page replaying that logged suggestion."""
+    return f"history?{replayview.REQUEST_PARAM}={quote(request_id, safe='')}"
+
+
+def _wrong_table(wrong: pd.DataFrame) -> None:
+    """Articles marked wrong, each with links to its history and its editor."""
+    history, edit = t("nav_history"), t("open_in_editor")
+    labelled = wrong.rename(columns={c: t(f"col_{c}") for c in wrong.columns})
+    labelled[history] = wrong["article_id"].map(article_link)
+    labelled[edit] = wrong["article_id"].map(lambda a: article_link(a, "editor"))
+    config = {
+        history: st.column_config.LinkColumn(history, display_text=history),
+        edit: st.column_config.LinkColumn(edit, display_text=t("edit")),
+    }
+    st.dataframe(labelled, hide_index=True, width="stretch", column_config=config)
+
+
+def _wrong_answers() -> None:
+    """Each "wrong answer" verdict: the question, the articles cited (linked) and a link
+    to the suggestion's replay."""
+    with services().session() as session:
+        items = analytics.wrong_answers(session)
+        names = analytics.titles(
+            session, sorted({a for i in items for a in [*i.cited, i.correct_article_id] if a})
+        )
+    if not items:
+        return
+    st.markdown(f"**{t('wrong_answers')}**")
+
+    def linked(article_id: str) -> str:
+        return f"[{md_text(names.get(article_id, article_id))}]({article_link(article_id)})"
+
+    for item in items:
+        cited = "、".join(linked(a) for a in item.cited) or "—"
+        right = linked(item.correct_article_id) if item.correct_article_id else "—"
+        said = t("wrong_answer_line", when=item.ts, question=item.question, who=item.given_by)
+        st.markdown(
+            f"{said} · {t('wrong_cited')}{cited} · {t('wrong_right')}{right}"
+            f" · [{t('replay_link')}]({request_link(item.request_id)})"
+        )
 
 
 def _corrections(user: SignedIn) -> None:
