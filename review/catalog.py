@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from kb.errors import InvalidInput
 from kb.model import State
-from kb.tables import Article, ArticleVersion
+from kb.tables import Article, ArticleVersion, ScheduledPublication
 from review.permissions import Action, authorize, user_may
+from review.schedule import PENDING
 
 MAX_PAGE = 200
 LIKE_ESCAPE = "!"
@@ -166,7 +167,23 @@ def list_articles(
         .limit(limit)
     ).all()
     page = [_row(r, kind, today) for r, kind in rows]
+    _add_schedules(session, page)
     return ArticlePage(page, int(total or 0), counts, offset, limit)
+
+
+def _add_schedules(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Set each row's ``scheduled_at``: when its pending scheduled publication is due."""
+    ids = [r["article_id"] for r in rows]
+    found = dict(
+        session.execute(
+            select(ScheduledPublication.article_id, ScheduledPublication.publish_at).where(
+                ScheduledPublication.article_id.in_(ids),
+                ScheduledPublication.status == PENDING,
+            )
+        ).all()
+    )
+    for row in rows:
+        row["scheduled_at"] = found.get(row["article_id"])
 
 
 def _counts(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, int]:
