@@ -68,6 +68,26 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No confident answer: hand over to a person. The question went to the unanswered queue.",
     ),
     "reason": ("原因：{reason}", "Reason: {reason}"),
+    "handoff_no_results": (
+        "知识库中没有与该问题（对该受众）匹配的内容",
+        "nothing in the knowledge base matches this question for this audience",
+    ),
+    "handoff_low_confidence": (
+        "最佳匹配的置信度不够",
+        "the best match is not confident enough",
+    ),
+    "handoff_low_confidence_figures": (
+        "最佳匹配的置信度不够：置信度 {c:.2f} 低于 {th:.2f}",
+        "the best match is not confident enough: confidence {c:.2f} is below {th:.2f}",
+    ),
+    "handoff_no_grounded_sentence": (
+        "没有可作为答案引用的段落句子",
+        "no passage sentence could be cited as an answer",
+    ),
+    "handoff_no_answer_text": (
+        "匹配到的常见问题还没有答案内容",
+        "the matching FAQ has no answer text yet",
+    ),
     "confidence": ("置信度 {value:.0%}", "Confidence {value:.0%}"),
     "copy": ("复制回复", "Copy reply"),
     "copied": ("已复制", "Copied"),
