@@ -34,6 +34,7 @@ from review.permissions import Action
 STALE_DAYS = 30
 GROUP_PARAM = "group"  # ?group=<id>: that unanswered group, opened
 MAX_GROUPS = 20
+GROUP_FLASH = "in_group_flash"
 
 
 def _backend() -> EmbeddingBackend | None:
@@ -51,7 +52,10 @@ def _unanswered(user: SignedIn) -> None:
     st.header(t("unanswered"))
     backend = _backend()
     groups = run(lambda s: queue.list_groups(s, user.name, backend)) or []
+    done = st.session_state.pop(GROUP_FLASH, None)  # (position, text): where the group was
     if not groups:
+        if done:
+            st.success(done[1])
         st.info(t("unanswered_empty"))
         return
     frame = pd.DataFrame(
@@ -60,12 +64,21 @@ def _unanswered(user: SignedIn) -> None:
     st.altair_chart(charts.top_bars(frame.head(10), t("question"), t("count")), width="stretch")
     focus = st.query_params.get(GROUP_PARAM)
     shown = [g for g in groups if g.id == focus] or groups[:MAX_GROUPS]
-    for group in shown:
-        _group(user, group, backend, expanded=group.id == focus)
+    for position, group in enumerate(shown):
+        if done and done[0] == position:
+            st.success(done[1])
+        _group(user, group, backend, position, expanded=group.id == focus)
+    if done and done[0] >= len(shown):
+        st.success(done[1])
 
 
 def _group(
-    user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, *, expanded: bool
+    user: SignedIn,
+    group: QuestionGroup,
+    backend: EmbeddingBackend | None,
+    position: int,
+    *,
+    expanded: bool,
 ) -> None:
     """One group: its questions, and what to do with it."""
     label = t("group_label", question=group.example, count=group.count)
@@ -81,14 +94,16 @@ def _group(
         if not may_mark:
             return
         with resolve_col:
-            _resolve(user, group, backend)
+            _resolve(user, group, backend, position)
         if dismiss_col.button(t("dismiss_group"), key=f"in_dismiss_{group.id}"):
             done = run(lambda s: queue.dismiss(s, user.name, group.id, backend))
             if done is not None:
-                _flash(t("group_dismissed", question=group.example))
+                _group_flash(position, t("group_dismissed", question=group.example))
 
 
-def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None) -> None:
+def _resolve(
+    user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, position: int
+) -> None:
     with services().session() as session:
         choices = published_titles(session, user.name)
     article = st.selectbox(
@@ -100,11 +115,13 @@ def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | N
     if st.button(t("resolve_group"), key=f"in_resolve_{group.id}", disabled=not article):
         done = run(lambda s: queue.resolve(s, user.name, group.id, str(article), backend))
         if done is not None:
-            _flash(t("group_resolved", question=group.example, title=choices[str(article)]))
+            title = choices[str(article)]
+            _group_flash(position, t("group_resolved", question=group.example, title=title))
 
 
-def _flash(text: str) -> None:
-    st.session_state["in_flash"] = text
+def _group_flash(position: int, text: str) -> None:
+    """Say ``text`` where the group was (it has left the queue) after the rerun."""
+    st.session_state[GROUP_FLASH] = (position, text)
     st.rerun()
 
 
