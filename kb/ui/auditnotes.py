@@ -21,6 +21,13 @@ ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"rollback to version (?P<v>\d+): (?P<why>.*)", "回滚到第 {v} 版：{why}"),
         (r"rollback to version (?P<v>\d+)", "回滚到第 {v} 版"),
         (r"saved revision (?P<r>\d+)", "保存修订 {r}"),
+        (r"new draft based on version (?P<v>\d+)", "基于第 {v} 版的新草稿"),
+        (r"imported from (?P<source>.+)", "导入自 {source}"),
+        (
+            r"bootstrap publication by import \(no review took place\); reason: (?P<why>.*)",
+            "导入时初始发布（未经审核）；原因：{why}",
+        ),
+        (r"bootstrap publication by import \(no review took place\)", "导入时初始发布（未经审核）"),
         (
             r"copy of version (?P<v>\d+) for bootstrap publication",
             "第 {v} 版的副本（初始发布）",
