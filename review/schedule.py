@@ -130,6 +130,12 @@ def pending(session: Session) -> dict[str, ScheduledPublication]:
     return {row.article_id: row for row in rows}
 
 
+def list_pending(session: Session, actor: str) -> list[ScheduledPublication]:
+    """Pending schedules, soonest first, for a user who may see drafts."""
+    authorize(session, actor, Action.VIEW_DRAFTS)
+    return sorted(pending(session).values(), key=lambda r: (r.publish_at, r.article_id))
+
+
 def due(session: Session, now: datetime | None = None) -> list[ScheduledPublication]:
     """Pending schedules whose time has come, oldest first."""
     return list(

@@ -99,13 +99,11 @@ def unschedule(
     )
 
 
-def scheduled(as_json: bool = JSON_OPTION) -> None:
-    """Scheduled publications still to be carried out, soonest first."""
+def scheduled(actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Scheduled publications still to be carried out, soonest first (editing roles)."""
+    who = STATE.actor(actor)
     with STATE.db.session() as session:
-        rows = sorted(
-            (_row(i) for i in scheduling.pending(session).values()),
-            key=lambda r: r["publish_at"],
-        )
+        rows = [_row(i) for i in scheduling.list_pending(session, who)]
     emit(
         rows,
         as_json,

@@ -42,7 +42,8 @@ def test_schedule_then_publish_due_once(article: Path, kb_home: Path) -> None:  
     fails("schedule", "refund", "--at", at, "--as", "rex")  # a reviewer may not publish
     item = ok_json("schedule", "refund", "--at", at, "--as", "pia")
     assert (item["version"], item["status"], item["publish_at"][:16]) == (1, "pending", at)
-    assert [r["article_id"] for r in ok_json("scheduled")] == ["refund"]
+    assert [r["article_id"] for r in ok_json("scheduled", "--as", "rex")] == ["refund"]
+    assert "unknown user" in fails("scheduled", "--as", "ghost")
     assert ok("publish-due").strip() == "nothing due"
     come_due(kb_home)
     [done] = ok_json("publish-due")
@@ -50,4 +51,4 @@ def test_schedule_then_publish_due_once(article: Path, kb_home: Path) -> None:  
     history = ok_json("history", "refund", "--as", "rex")
     assert history["versions"][-1]["state"] == "published"
     assert ok_json("publish-due") == []  # idempotent
-    assert ok_json("scheduled") == []
+    assert ok_json("scheduled", "--as", "rex") == []
