@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -172,18 +172,26 @@ def list_articles(
 
 
 def _add_schedules(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Set each row's ``scheduled_at``: when its pending scheduled publication is due."""
+    """Set each row's ``scheduled_at``: when the pending scheduled publication of that
+    very version, still approved, is due (None otherwise)."""
     ids = [r["article_id"] for r in rows]
-    found = dict(
-        session.execute(
-            select(ScheduledPublication.article_id, ScheduledPublication.publish_at).where(
+    found = {
+        (a, v): at
+        for a, v, at in session.execute(
+            select(
+                ScheduledPublication.article_id,
+                ScheduledPublication.version,
+                ScheduledPublication.publish_at,
+            ).where(
                 ScheduledPublication.article_id.in_(ids),
                 ScheduledPublication.status == PENDING,
             )
         ).all()
-    )
+    }
     for row in rows:
-        row["scheduled_at"] = found.get(row["article_id"])
+        approved = row["state"] == str(State.APPROVED)
+        at = found.get((row["article_id"], row["version"])) if approved else None
+        row["scheduled_at"] = at.replace(tzinfo=UTC) if at and at.tzinfo is None else at
 
 
 def _counts(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, int]:

@@ -109,3 +109,21 @@ def test_unschedule(people: Database) -> None:
         assert schedule.pending(session) == {}
     with pytest.raises(InvalidInput, match="no scheduled"):
         run(people, schedule.unschedule, "pia", "refund")
+
+
+def test_the_list_shows_the_schedule_on_that_version_only(people: Database) -> None:
+    from review.catalog import ArticleFilter, list_articles
+
+    publish_article(people)
+    edit_published(people, "退货期限为15天。\n")
+    at = utcnow() + timedelta(hours=3)
+    run(people, schedule.schedule, "pia", "refund", at=at)
+    with people.session() as session:
+        [row] = list_articles(session, "rex", ArticleFilter()).rows
+    assert (row["state"], row["scheduled_at"]) == ("approved", at)
+    run(people, workflow.publish, "pia", "refund")  # published by hand meanwhile
+    with people.session() as session:
+        [row] = list_articles(session, "rex", ArticleFilter()).rows
+        assert (row["state"], row["scheduled_at"]) == ("published", None)
+        [late] = schedule.publish_due(session, at + timedelta(minutes=1))
+    assert late.status == "failed"  # nothing to publish any more: said, not retried
