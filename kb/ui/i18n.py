@@ -451,6 +451,15 @@ STRINGS: dict[str, tuple[str, str]] = {
         "已定时于 {when}（UTC）自动发布（{who} 安排）。",
         "Scheduled to be published at {when} (UTC) by {who}.",
     ),
+    "schedule_done": (
+        "定时发布已完成：{id} 第 {version} 版（{who} 安排）。",
+        "Scheduled publication done: {id} version {version} (scheduled by {who}).",
+    ),
+    "schedule_failed": (
+        "定时发布未能完成：{id} 第 {version} 版：{reason}",
+        "The scheduled publication of {id} version {version} failed: {reason}",
+    ),
+    "schedule_failed_unknown": ("发布被拒绝（详见 kb publish-due）", "publication refused"),
     "unschedule_button": ("取消定时", "Cancel the schedule"),
     "action_schedule_publish": ("定时发布", "schedule publication"),
     "action_unschedule_publish": ("取消定时发布", "cancel scheduled publication"),

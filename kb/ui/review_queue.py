@@ -213,6 +213,7 @@ def page() -> None:
     services()  # make sure the database is ready before listing
     use_app_checker()  # publishing here goes through the golden gate
     _focus_note()
+    scheduling.publish_due_now()
     in_review = _queue(State.IN_REVIEW, user)
     if not in_review:
         st.info(t("queue_empty"))

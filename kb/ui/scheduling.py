@@ -1,7 +1,9 @@
 """Scheduled publication on the review page (``review.schedule``): a publisher picks a
 time (default: the version's effective date, else tomorrow, 08:00 UTC) and schedules the
 approved version; ``kb publish-due`` publishes it then. A scheduled item says when and
-by whom, next to its buttons, and can be cancelled."""
+by whom, next to its buttons, and can be cancelled. Opening the review page also
+publishes the schedules that are due (``publish_due_now``), so a missed cron run is
+caught up by the next publisher who looks."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from kb.ui.i18n import t
+from kb.ui import errors
+from kb.ui.i18n import resolve, t
+from kb.ui.search import update_index
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn
 from review import schedule
@@ -49,3 +53,17 @@ def section(item: dict[str, Any], user: SignedIn, importance: str, effective_fro
         )
         if done is not None:
             st.rerun()
+
+
+def publish_due_now() -> None:
+    """Carry out the scheduled publications that are due (as ``kb publish-due`` does, each
+    as its publisher) and say what happened; the index follows."""
+    outcomes = run(lambda s: schedule.publish_due(s)) or []
+    if any(o.status == schedule.DONE for o in outcomes):
+        update_index()
+    for o in outcomes:
+        if o.status == schedule.DONE:
+            st.info(t("schedule_done", id=o.article_id, version=o.version, who=o.scheduled_by))
+        else:
+            reason = errors.localize(o.message, resolve()) or t("schedule_failed_unknown")
+            st.warning(t("schedule_failed", id=o.article_id, version=o.version, reason=reason))

@@ -66,3 +66,22 @@ def test_a_past_time_is_refused_inline_and_a_schedule_can_be_cancelled(page_test
     with db.session() as session:
         assert schedule.pending(session) == {}
     db.dispose()
+
+
+def test_opening_the_review_page_publishes_what_is_due(page_test, app_kb):
+    db = approved(app_kb)
+    with db.session() as session:
+        schedule.schedule(
+            session, "carol", "refund-policy", at=datetime.now(UTC) + timedelta(hours=1)
+        )
+    with db.session() as session:  # the time comes, cron has not run
+        session.execute(
+            update(ScheduledPublication).values(publish_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    at = page_test("review_queue", "bob").run()
+    assert not at.exception
+    assert any("定时发布已完成" in i.value and "carol" in i.value for i in at.info)
+    with db.session() as session:
+        assert versions_of(session, "refund-policy")[-1].state == "published"
+        assert schedule.publish_due(session) == []  # done once
+    db.dispose()
