@@ -85,6 +85,45 @@ def feedback_summary(session: Session) -> FeedbackSummary:
     return FeedbackSummary(len(rows), sum(1 for r in rows if r[0]), frame)
 
 
+@dataclass(frozen=True)
+class WrongAnswer:
+    """One "wrong answer" verdict on a suggestion: what was asked (masked), which
+    articles the suggestion cited and what the agent said instead."""
+
+    feedback_id: int
+    request_id: str
+    ts: str
+    question: str
+    cited: list[str]
+    correct_article_id: str | None
+    comment: str
+    given_by: str
+
+
+def wrong_answers(session: Session, limit: int = 20) -> list[WrongAnswer]:
+    """The newest "wrong answer" feedback on answers (not hand-offs), newest first."""
+    rows = session.execute(
+        select(Feedback, QueryLog.question, QueryLog.cited_article_ids)
+        .join(QueryLog, QueryLog.request_id == Feedback.request_id)
+        .where(QueryLog.handoff.is_(False), Feedback.helpful.is_(False))
+        .order_by(Feedback.ts.desc(), Feedback.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        WrongAnswer(
+            feedback_id=f.id,
+            request_id=f.request_id,
+            ts=str(f.ts)[:16],
+            question=question,
+            cited=list(cited or []),
+            correct_article_id=f.correct_article_id,
+            comment=f.comment or "",
+            given_by=f.given_by or "",
+        )
+        for f, question, cited in rows
+    ]
+
+
 def most_cited(session: Session, limit: int = 10) -> pd.DataFrame:
     """The articles cited most often in answered suggestions."""
     counts: Counter[str] = Counter()

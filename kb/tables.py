@@ -395,3 +395,23 @@ class UnansweredMark(Base):
     article_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduledPublication(Base):
+    """An approved version to publish at ``publish_at`` as ``scheduled_by`` would
+    (``review.schedule``). ``status``: ``pending`` until ``kb publish-due`` carries it out
+    (``done``) or cannot (``failed``, with ``outcome`` saying why), or ``cancelled``."""
+
+    __tablename__ = "scheduled_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    publish_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    scheduled_by: Mapped[str] = mapped_column(String(64))
+    importance: Mapped[str] = mapped_column(String(16), default="normal")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from kb.errors import InvalidInput
 from kb.model import State
-from kb.tables import Article, ArticleVersion
+from kb.tables import Article, ArticleVersion, ScheduledPublication
 from review.permissions import Action, authorize, user_may
+from review.schedule import PENDING
 
 MAX_PAGE = 200
 LIKE_ESCAPE = "!"
@@ -166,7 +167,31 @@ def list_articles(
         .limit(limit)
     ).all()
     page = [_row(r, kind, today) for r, kind in rows]
+    _add_schedules(session, page)
     return ArticlePage(page, int(total or 0), counts, offset, limit)
+
+
+def _add_schedules(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Set each row's ``scheduled_at``: when the pending scheduled publication of that
+    very version, still approved, is due (None otherwise)."""
+    ids = [r["article_id"] for r in rows]
+    found = {
+        (a, v): at
+        for a, v, at in session.execute(
+            select(
+                ScheduledPublication.article_id,
+                ScheduledPublication.version,
+                ScheduledPublication.publish_at,
+            ).where(
+                ScheduledPublication.article_id.in_(ids),
+                ScheduledPublication.status == PENDING,
+            )
+        ).all()
+    }
+    for row in rows:
+        approved = row["state"] == str(State.APPROVED)
+        at = found.get((row["article_id"], row["version"])) if approved else None
+        row["scheduled_at"] = at.replace(tzinfo=UTC) if at and at.tzinfo is None else at
 
 
 def _counts(session: Session, conditions: list[ColumnElement[bool]]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from kb.cli import (
     queue_cmd,
     replay_cmd,
     review_cmd,
+    schedule_cmd,
     search_cmd,
     users_cmd,
 )
@@ -72,6 +73,7 @@ def main(
 config_cmd.register(app)
 articles_cmd.register(app)
 review_cmd.register(app)
+schedule_cmd.register(app)
 audit_cmd.register(app)
 conflicts_cmd.register(app)
 replay_cmd.register(app)

@@ -109,6 +109,13 @@ def _counts(page: ArticlePage) -> None:
     st.caption(t("list_counts", total=sum(page.counts.values()), states=" · ".join(parts)))
 
 
+def _state(row: dict[str, Any]) -> str:
+    """The state's name; an approved version due to be published says when."""
+    state = t(f"state_{row['state']}")
+    when = row.get("scheduled_at")
+    return t("state_scheduled", state=state, when=str(when)[:16]) if when else state
+
+
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     def day(value: Any) -> str:
         return value.isoformat() if value else ""
@@ -119,7 +126,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "title": r["title"],
                 "article_id": r["article_id"],
                 "type": type_label(r["type"]),
-                "state": t(f"state_{r['state']}"),
+                "state": _state(r),
                 "version": r["version"],
                 "audience": t(f"audience_{r['audience']}"),
                 "owner": r["owner"],

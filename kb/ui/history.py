@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from kb.articles import get_version, to_content
-from kb.ui import lifecycle, replayview
+from kb.ui import auditnotes, lifecycle, replayview
 from kb.ui.diffview import side_by_side_html
 from kb.ui.editor import article_choices
-from kb.ui.i18n import STRINGS, t
+from kb.ui.i18n import STRINGS, resolve, t
 from kb.ui.render import show_article
 from kb.ui.services import run, services
 from kb.ui.session import require
@@ -69,8 +69,15 @@ def _versions_frame(versions: list[dict]) -> pd.DataFrame:
 
 
 def _comments(versions: list[dict]) -> None:
+    lang = resolve()
     rows = [
-        {"version": v["version"], **c, "created_at": str(c["created_at"])[:19]}
+        {
+            "version": v["version"],
+            **c,
+            "body": auditnotes.localize(c["body"], lang),
+            "kind": t(f"action_{c['kind']}") if f"action_{c['kind']}" in STRINGS else c["kind"],
+            "created_at": str(c["created_at"])[:19],
+        }
         for v in versions
         for c in v["comments"]
     ]
@@ -119,7 +126,9 @@ def _chosen_article(choices: dict[str, str]) -> str:
 
 
 def _values(events: pd.DataFrame) -> pd.DataFrame:
-    """Actions and outcomes in the interface language."""
+    """Actions, outcomes and system-written comments in the interface language."""
+    if "comment" in events:
+        events["comment"] = events["comment"].map(lambda c: auditnotes.localize(c, resolve()))
     for column, prefix in (("action", "action_"), ("outcome", "outcome_")):
         if column in events:
             events[column] = events[column].map(

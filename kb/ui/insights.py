@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +21,7 @@ from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import charts, editor, goldenlist
+from kb.ui import charts, editor, goldenlist, replayview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
@@ -33,6 +34,7 @@ from review.permissions import Action
 STALE_DAYS = 30
 GROUP_PARAM = "group"  # ?group=<id>: that unanswered group, opened
 MAX_GROUPS = 20
+GROUP_FLASH = "in_group_flash"
 
 
 def _backend() -> EmbeddingBackend | None:
@@ -50,7 +52,10 @@ def _unanswered(user: SignedIn) -> None:
     st.header(t("unanswered"))
     backend = _backend()
     groups = run(lambda s: queue.list_groups(s, user.name, backend)) or []
+    done = st.session_state.pop(GROUP_FLASH, None)  # (position, text): where the group was
     if not groups:
+        if done:
+            st.success(done[1])
         st.info(t("unanswered_empty"))
         return
     frame = pd.DataFrame(
@@ -59,12 +64,21 @@ def _unanswered(user: SignedIn) -> None:
     st.altair_chart(charts.top_bars(frame.head(10), t("question"), t("count")), width="stretch")
     focus = st.query_params.get(GROUP_PARAM)
     shown = [g for g in groups if g.id == focus] or groups[:MAX_GROUPS]
-    for group in shown:
-        _group(user, group, backend, expanded=group.id == focus)
+    for position, group in enumerate(shown):
+        if done and done[0] == position:
+            st.success(done[1])
+        _group(user, group, backend, position, expanded=group.id == focus)
+    if done and done[0] >= len(shown):
+        st.success(done[1])
 
 
 def _group(
-    user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, *, expanded: bool
+    user: SignedIn,
+    group: QuestionGroup,
+    backend: EmbeddingBackend | None,
+    position: int,
+    *,
+    expanded: bool,
 ) -> None:
     """One group: its questions, and what to do with it."""
     label = t("group_label", question=group.example, count=group.count)
@@ -80,14 +94,16 @@ def _group(
         if not may_mark:
             return
         with resolve_col:
-            _resolve(user, group, backend)
+            _resolve(user, group, backend, position)
         if dismiss_col.button(t("dismiss_group"), key=f"in_dismiss_{group.id}"):
             done = run(lambda s: queue.dismiss(s, user.name, group.id, backend))
             if done is not None:
-                _flash(t("group_dismissed", question=group.example))
+                _group_flash(position, t("group_dismissed", question=group.example))
 
 
-def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None) -> None:
+def _resolve(
+    user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, position: int
+) -> None:
     with services().session() as session:
         choices = published_titles(session, user.name)
     article = st.selectbox(
@@ -99,11 +115,13 @@ def _resolve(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | N
     if st.button(t("resolve_group"), key=f"in_resolve_{group.id}", disabled=not article):
         done = run(lambda s: queue.resolve(s, user.name, group.id, str(article), backend))
         if done is not None:
-            _flash(t("group_resolved", question=group.example, title=choices[str(article)]))
+            title = choices[str(article)]
+            _group_flash(position, t("group_resolved", question=group.example, title=title))
 
 
-def _flash(text: str) -> None:
-    st.session_state["in_flash"] = text
+def _group_flash(position: int, text: str) -> None:
+    """Say ``text`` where the group was (it has left the queue) after the rerun."""
+    st.session_state[GROUP_FLASH] = (position, text)
     st.rerun()
 
 
@@ -130,10 +148,8 @@ def _feedback() -> None:
     if summary.wrong_articles.empty:
         st.caption("—")
     else:
-        wrong = summary.wrong_articles.rename(
-            columns={c: t(f"col_{c}") for c in summary.wrong_articles.columns}
-        )
-        st.dataframe(wrong, hide_index=True, width="stretch")
+        _wrong_table(summary.wrong_articles)
+        _wrong_answers()
     st.subheader(t("most_cited"))
     if cited.empty:
         st.caption("—")
@@ -141,6 +157,54 @@ def _feedback() -> None:
         cited = cited.assign(label=cited["title"] + " · " + cited["article_id"])
         frame = cited.rename(columns={"label": t("col_title"), "citations": t("cited_times")})
         st.altair_chart(charts.top_bars(frame, t("col_title"), t("cited_times")), width="stretch")
+
+
+def article_link(article_id: str, page: str = "history") -> str:
+    """The URL of an article's history (or editor) page."""
+    return f"{page}?article={quote(article_id, safe='')}"
+
+
+def request_link(request_id: str) -> str:
+    """The URL of the history page replaying that logged suggestion."""
+    return f"history?{replayview.REQUEST_PARAM}={quote(request_id, safe='')}"
+
+
+def _wrong_table(wrong: pd.DataFrame) -> None:
+    """Articles marked wrong, each with links to its history and its editor."""
+    history, edit = t("nav_history"), t("open_in_editor")
+    labelled = wrong.rename(columns={c: t(f"col_{c}") for c in wrong.columns})
+    labelled[history] = wrong["article_id"].map(article_link)
+    labelled[edit] = wrong["article_id"].map(lambda a: article_link(a, "editor"))
+    config = {
+        history: st.column_config.LinkColumn(history, display_text=history),
+        edit: st.column_config.LinkColumn(edit, display_text=t("edit")),
+    }
+    st.dataframe(labelled, hide_index=True, width="stretch", column_config=config)
+
+
+def _wrong_answers() -> None:
+    """Each "wrong answer" verdict: the question, the articles cited (linked) and a link
+    to the suggestion's replay."""
+    with services().session() as session:
+        items = analytics.wrong_answers(session)
+        names = analytics.titles(
+            session, sorted({a for i in items for a in [*i.cited, i.correct_article_id] if a})
+        )
+    if not items:
+        return
+    st.markdown(f"**{t('wrong_answers')}**")
+
+    def linked(article_id: str) -> str:
+        return f"[{md_text(names.get(article_id, article_id))}]({article_link(article_id)})"
+
+    for item in items:
+        cited = "、".join(linked(a) for a in item.cited) or "—"
+        right = linked(item.correct_article_id) if item.correct_article_id else "—"
+        said = t("wrong_answer_line", when=item.ts, question=item.question, who=item.given_by)
+        st.markdown(
+            f"{said} · {t('wrong_cited')}{cited} · {t('wrong_right')}{right}"
+            f" · [{t('replay_link')}]({request_link(item.request_id)})"
+        )
 
 
 def _corrections(user: SignedIn) -> None:

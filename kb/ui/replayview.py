@@ -16,6 +16,9 @@ from kb.ui.markup import md_text
 from kb.ui.search import suggester
 from kb.ui.services import run
 
+REQUEST_PARAM = "request"  # history?request=<id>: that suggestion, replayed
+REQUEST_SEEN = "hi_request_seen"
+
 
 def _answer(trace: dict[str, Any]) -> None:
     st.caption(
@@ -56,6 +59,10 @@ def _differences(items: list[dict[str, Any]]) -> None:
 def section() -> None:
     """Ask for a request id; show that suggestion then and now, and what changed."""
     st.subheader(t("replay_title"))
+    requested = st.query_params.get(REQUEST_PARAM)
+    if requested and st.session_state.get(REQUEST_SEEN) != requested:
+        st.session_state["hi_replay_id"] = requested
+        st.session_state[REQUEST_SEEN] = requested
     request_id = st.text_input(t("replay_request_id"), key="hi_replay_id").strip()
     if not request_id:
         return

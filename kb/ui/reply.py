@@ -12,6 +12,7 @@ marked reply with its citations stays on screen.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from kb.replytext import sendable_text
 from kb.tables import ArticleVersion
 from kb.ui import article_view, render
 from kb.ui.feedback import CHANNEL
-from kb.ui.i18n import t
+from kb.ui.i18n import STRINGS, t
 from kb.ui.services import services
 
 
@@ -84,6 +85,27 @@ def disagreement_notes(data: dict[str, Any], lang: str) -> list[tuple[str, str]]
     return out
 
 
+FIGURES = re.compile(r"confidence (?P<c>[\d.]+) is below (?P<th>[\d.]+)")
+
+
+def handoff_reason(data: dict[str, Any], lang: str) -> str:
+    """Why a suggestion was handed off, in ``lang`` (from the reason code; the English
+    ``detail`` only for a code the catalogue does not know)."""
+    code = str(data.get("reason") or "")
+    detail = str(data.get("detail") or "")
+    if f"handoff_{code}" not in STRINGS:
+        return detail or code
+    figures = FIGURES.search(detail)
+    if code == "low_confidence" and figures:
+        return t(
+            "handoff_low_confidence_figures",
+            lang=lang,
+            c=float(figures["c"].rstrip(".")),
+            th=float(figures["th"].rstrip(".")),
+        )
+    return t(f"handoff_{code}", lang=lang)
+
+
 def show_reply(
     data: dict[str, Any],
     rows: dict[tuple, ArticleVersion],
@@ -96,7 +118,7 @@ def show_reply(
     ``anchor``: where its ``[n]`` links point, see ``render.reply_html``)."""
     if not data.get("answer"):
         st.warning(t("no_answer", lang=lang))
-        reason = data.get("detail") or data.get("reason")
+        reason = handoff_reason(data, lang)
         if reason:
             st.caption(t("reason", lang=lang, reason=reason))
         return

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kb.articles import get_article, get_version, to_content
 from kb.model import State
-from kb.ui import conflictview, fieldview
+from kb.ui import conflictview, fieldview, scheduling
 from kb.ui.golden import golden_section, use_app_checker
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
@@ -197,6 +197,7 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
             flash += " " + (t("index_note") if note is None else t("index_pending", message=note))
             st.session_state["rv_flash"] = flash
             st.rerun()
+        scheduling.section(item, user, importance, found["content"].effective_from)
 
 
 def page() -> None:
@@ -212,6 +213,7 @@ def page() -> None:
     services()  # make sure the database is ready before listing
     use_app_checker()  # publishing here goes through the golden gate
     _focus_note()
+    scheduling.publish_due_now()
     in_review = _queue(State.IN_REVIEW, user)
     if not in_review:
         st.info(t("queue_empty"))

@@ -84,3 +84,23 @@ def test_recent_questions_keep_their_answers_and_survive_a_new_session(page_test
     assert reloaded.session_state["as_answer"]["answer"]
     assert reloaded.text_area(key="as_question").value == "我的快递丢了怎么办"
     assert not page_test("assist", "erin").run().expander  # another agent sees none of it
+
+
+def test_a_hand_off_reason_is_in_the_interface_language(page_test):
+    data = {
+        **copy.deepcopy(ANSWER),
+        "answer": None,
+        "citations": [],
+        "handoff": True,
+        "reason": "low_confidence",
+        "detail": "the best match is not confident enough: confidence 0.31 is below 0.55",
+    }
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = data
+    at.run()
+    caption = next(c.value for c in at.caption if "原因" in c.value)
+    assert "置信度 0.31 低于 0.55" in caption and "confident" not in caption
+    english = page_test("assist", "dave", lang="en")
+    english.session_state["as_answer"] = data
+    english.run()
+    assert any("confidence 0.31 is below 0.55" in c.value for c in english.caption)

@@ -187,3 +187,43 @@ def test_an_empty_golden_question_is_refused_with_a_message(page_test, app_kb):
     add.click().run()
     assert not at.exception
     assert at.error, "an empty question must be refused with a message"
+
+
+def test_wrong_answer_feedback_links_to_the_article_and_the_suggestion(page_test, app_kb):
+    seed(app_kb)
+    db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")
+    with db.session() as session:
+        [item] = analytics.wrong_answers(session)
+    db.dispose()
+    assert (item.request_id, item.cited, item.correct_article_id) == (
+        "a2",
+        ["delay-compensation"],
+        "faq-lost-parcel",
+    )  # the helpful a1 and the hand-off q4 are not wrong answers
+    at = page_test("insights", "bob").run()
+    assert not at.exception
+    line = next(m.value for m in at.markdown if "history?request=a2" in m.value)
+    assert "[快件延误赔偿标准](history?article=delay-compensation)" in line
+    assert "[快件丢失怎么办](history?article=faq-lost-parcel)" in line
+    wrong = next(f.value for f in at.dataframe if "被标为错误" in f.value.columns)
+    row = wrong.iloc[0]
+    assert row["版本历史"] == "history?article=delay-compensation"
+    assert row["编辑"] == "editor?article=delay-compensation"
+
+
+def test_a_request_link_opens_its_replay_on_the_history_page(page_test, app_kb):
+    from kb.config import load_config
+    from kb.retrieval import Searcher
+    from kb.suggest import Suggester
+
+    config = load_config(env={"KB_HOME": str(app_kb)}).config
+    db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")
+    answer = Suggester(config, searcher=Searcher(config), db=db).suggest("我的快递丢了怎么办？")
+    db.dispose()
+    at = page_test("history", "bob")
+    at.query_params["request"] = answer.request_id
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="hi_replay_id").value == answer.request_id
+    assert any("我的快递丢了怎么办" in m.value for m in at.markdown)  # that suggestion replayed
+    assert "相同" in at.success[0].value

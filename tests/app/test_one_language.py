@@ -112,3 +112,69 @@ def test_an_unknown_message_stays_behind_details(page_test):
 def test_the_detector_finds_english(page_test, app_kb):
     at = page_test("articles", "alice", lang="en").run()
     assert english_in(interface_texts(at), DATA)  # the same check sees the English page
+
+
+def test_history_shows_system_comments_in_chinese(page_test, app_kb):
+    """The history table's values written by the system (not only its headers) are in zh."""
+    from datetime import UTC, datetime, timedelta
+
+    from review import schedule
+
+    submit_edit(app_kb)
+    db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")
+    with db.session() as session:
+        workflow.approve(session, "bob", "refund-policy")
+    with db.session() as session:
+        workflow.publish(session, "carol", "refund-policy")
+    with db.session() as session:
+        workflow.rollback(session, "carol", "refund-policy", 1, "改回")
+    with db.session() as session:
+        workflow.approve(session, "bob", "refund-policy")
+    with db.session() as session:
+        when = datetime.now(UTC) + timedelta(days=1)
+        schedule.schedule(session, "carol", "refund-policy", at=when)
+    db.dispose()
+    at = page_test("history", "carol")
+    at.query_params["article"] = "refund-policy"
+    at.run()
+    assert not at.exception
+    events = next(
+        f.value for f in at.dataframe if "说明" in f.value.columns and "操作" in f.value.columns
+    )
+    comments = [str(c) for c in events["说明"] if c]
+    assert "已被第 2 版取代" in comments
+    assert "回滚到第 1 版：改回" in comments
+    assert any(c.startswith("定时于 ") for c in comments)
+    assert "定时发布" in set(events["操作"])
+    names = {"操作人", "编辑者", "最后修改人", "作者"}  # user names are data
+    values = [
+        str(v)
+        for f in at.dataframe
+        for column in f.value.columns
+        if column not in names
+        for v in f.value[column]
+    ]
+    found = english_in(values, DATA)
+    assert found == [], found
+
+
+def test_assist_hand_off_reason_in_chinese(page_test):
+    import copy
+
+    from tests.app.test_assist import ANSWER
+
+    data = {**copy.deepcopy(ANSWER), "answer": None, "citations": [], "handoff": True}
+    data |= {"reason": "no_results", "detail": "nothing in the knowledge base matches this"}
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = data
+    at.run()
+    assert not at.exception
+    assert english_in(interface_texts(at), DATA) == []
+
+
+def test_audit_notes_translate_known_wording_only():
+    from kb.ui.auditnotes import localize
+
+    assert localize("superseded by version 3", "zh") == "已被第 3 版取代"
+    assert localize("superseded by version 3", "en") == "superseded by version 3"
+    assert localize("客户要求改回", "zh") == "客户要求改回"  # a person's comment: as written

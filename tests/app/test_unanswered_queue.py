@@ -81,6 +81,9 @@ def test_resolve_and_dismiss_take_groups_off_until_asked_again(app_kb):
     at.button(key=f"in_resolve_{ids['APP能开发票吗']}").click().run()
     assert not at.exception
     assert "已解决：APP能开发票吗（退款政策 · refund-policy）" in at.success[0].value
+    kinds = [e.type for e in at.main if hasattr(e, "type")]
+    # inline: where the resolved group was (among the groups), not at the top of the page
+    assert kinds.index("header") < kinds.index("success") < kinds.index("expander"), kinds
     at.button(key=f"in_dismiss_{ids['周末送货吗']}").click().run()
     assert "已忽略：周末送货吗" in at.success[0].value
     assert group_ids(app_kb) == {}
