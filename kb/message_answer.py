@@ -26,20 +26,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from kb.config import Config
-from kb.db import Database
 from kb.filters import SearchFilters
 from kb.index import IndexSnapshot
 from kb.model import Audience
-from kb.querylog import query_log_record
+from kb.querylog import query_log_record, write_row
 from kb.replytext import reply_text, sendable_text
 from kb.replywrap import language_of, wrapping_for
 from kb.retrieval import QueryNormalizer
 from kb.suggest import Answer, Suggester
-from kb.tables import QueryLog
 from kb.understand import Question, read_message, same_words
 
 
@@ -166,7 +163,7 @@ def answer_message(
     if log and suggester.log_writer is not None:
         suggester.log_writer.log_query(log_columns(reply, channel, requester))
     elif log and suggester.db is not None:
-        record(suggester.db, reply, channel=channel, requester=requester)
+        write_row(suggester.db, log_columns(reply, channel, requester))
     return reply
 
 
@@ -226,13 +223,6 @@ class MessageAnswering:
         """The folded reply to the message ``question`` (as the query log keeps it)."""
         reply = answer_message(self.suggester, question, filters, log=log)
         return FoldedAnswer(folded(reply.to_dict()))
-
-
-def record(db: Database, reply: MessageReply, channel: str = "", requester: str = "") -> None:
-    """Log one message in ``QueryLog`` now (one row, masked; see ``log_columns``)."""
-    columns = log_columns(reply, channel, requester)
-    with db.session() as session:
-        session.add(QueryLog(ts=datetime.now(UTC), **columns))
 
 
 def part_text(part: dict[str, Any]) -> str | None:

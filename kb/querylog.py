@@ -8,11 +8,14 @@ them and each carries what produced it (``trace``, for ``kb replay``); rows with
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from kb.db import Database
 from kb.model import Audience
 from kb.privacy import mask_personal_data
 from kb.replay import trace_of
+from kb.tables import QueryLog
 
 
 def query_log_record(
@@ -47,3 +50,10 @@ def query_log_record(
         "latency_ms": round(latency_ms, 2),
         "trace": trace_of(data),
     }
+
+
+def write_row(db: Database, columns: dict[str, Any]) -> None:
+    """Write one ``QueryLog`` row (``query_log_record``'s columns) now, in its own session:
+    for callers without the background log writer (``kb.logwriter``)."""
+    with db.session() as session:
+        session.add(QueryLog(ts=datetime.now(UTC), **columns))

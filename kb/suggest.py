@@ -52,7 +52,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
@@ -68,10 +67,9 @@ from kb.language import detect_language
 from kb.llm import AnswerRewriter
 from kb.logwriter import UsageWriter
 from kb.model import Audience
-from kb.querylog import query_log_record
+from kb.querylog import query_log_record, write_row
 from kb.replytext import reply_text
 from kb.retrieval import Searcher, SearchResponse, SearchResult
-from kb.tables import QueryLog
 
 logger = logging.getLogger(__name__)
 
@@ -331,7 +329,7 @@ class Suggester:
         if log and self.log_writer is not None:
             self.log_writer.log_query(log_columns(question, answer, channel, requester))
         elif log and self.db is not None:
-            record(self.db, question, answer, channel=channel, requester=requester)
+            write_row(self.db, log_columns(question, answer, channel, requester))
         return answer
 
     def evidence(self, question: str, response: SearchResponse) -> Evidence | None:
@@ -375,12 +373,3 @@ def log_columns(question: str, answer: Answer, channel: str, requester: str) -> 
         channel=channel,
         latency_ms=float(answer.latency_ms),
     )
-
-
-def record(
-    db: Database, question: str, answer: Answer, channel: str = "", requester: str = ""
-) -> None:
-    """Log one suggestion in ``QueryLog`` now, the question masked; hand-offs are the queue."""
-    columns = log_columns(question, answer, channel, requester)
-    with db.session() as session:
-        session.add(QueryLog(ts=datetime.now(UTC), **columns))
