@@ -151,3 +151,24 @@ def submit_new_article(home: Path, author: str, content: ArticleContent) -> None
     with db.session() as session:
         workflow.submit(session, author, content.id)
     db.dispose()
+
+
+def save_meanwhile(home: Path, user: str, article_id: str, body: str) -> None:
+    """``user`` saves the open draft of ``article_id`` with ``body`` behind the page's back
+    (service layer), so the page's next save of that draft is a conflict."""
+    from review import editing
+    from review.versions import versions_of
+
+    db = Database(f"sqlite:///{home / 'kb.sqlite3'}")
+    with db.session() as session:
+        draft = versions_of(session, article_id)[-1]
+        content = editing.to_content(draft)
+        content.body = body
+        editing.save_draft(
+            session,
+            user,
+            content,
+            expected_version=draft.version,
+            expected_revision=draft.revision,
+        )
+    db.dispose()

@@ -12,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from kb.db import Database
 from kb.errors import Forbidden
-from review import autosave, editing
+from review import autosave
 from review.versions import versions_of
+from tests.app.conftest import save_meanwhile
 
 # one session that shows the editor, or (session_state["elsewhere"]) another page
 TWO_PAGES = """
@@ -44,18 +45,7 @@ def test_reload_latest_after_a_conflict_does_not_crash(app_kb):
     at.selectbox(key="ed_choice").select("refund-policy").run()
     at.text_area(key="ed_body").input("alice 的版本").run()
     at.button(key="ed_save").click().run()
-    db = db_of(app_kb)
-    with db.session() as session:  # erin saves the same draft meanwhile
-        draft = versions_of(session, "refund-policy")[-1]
-        content = editing.to_content(draft)
-        content.body = "erin 的版本"
-        editing.save_draft(
-            session,
-            "erin",
-            content,
-            expected_version=draft.version,
-            expected_revision=draft.revision,
-        )
+    save_meanwhile(app_kb, "erin", "refund-policy", "erin 的版本")
     at.text_area(key="ed_body").input("alice 的第二稿").run()
     at.button(key="ed_save").click().run()
     assert "冲突" in at.error[0].value
@@ -66,6 +56,7 @@ def test_reload_latest_after_a_conflict_does_not_crash(app_kb):
     at.text_area(key="ed_body").input("alice 在 erin 之后").run()
     at.button(key="ed_save").click().run()
     assert "已保存" in at.success[0].value
+    db = db_of(app_kb)
     with db.session() as session:
         assert versions_of(session, "refund-policy")[-1].body == "alice 在 erin 之后"
     db.dispose()

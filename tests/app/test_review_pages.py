@@ -9,7 +9,13 @@ from kb.index import IndexStore
 from kb.model import State
 from review import editing, users, workflow
 from review.versions import versions_of
-from tests.app.conftest import CONTRADICTING_FAQ, PASSWORD, ROOT, submit_new_article
+from tests.app.conftest import (
+    CONTRADICTING_FAQ,
+    PASSWORD,
+    ROOT,
+    save_meanwhile,
+    submit_new_article,
+)
 
 
 def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
@@ -97,22 +103,12 @@ def test_editor_shows_a_conflict_and_keeps_the_users_text(page_test, app_kb):
     at.text_area(key="ed_body").input("alice 的版本").run()
     at.button(key="ed_save").click().run()  # a draft, revision 1
     assert "已保存" in at.success[0].value
-    db = db_of(app_kb)
-    with db.session() as session:  # erin saves the same draft meanwhile
-        draft = versions_of(session, "refund-policy")[-1]
-        content = editing.to_content(draft)
-        content.body = "erin 的版本"
-        editing.save_draft(
-            session,
-            "erin",
-            content,
-            expected_version=draft.version,
-            expected_revision=draft.revision,
-        )
+    save_meanwhile(app_kb, "erin", "refund-policy", "erin 的版本")
     at.text_area(key="ed_body").input("alice 的第二稿").run()
     at.button(key="ed_save").click().run()
     assert "冲突" in at.error[0].value
     assert at.text_area(key="ed_body").value == "alice 的第二稿"
+    db = db_of(app_kb)
     with db.session() as session:
         assert versions_of(session, "refund-policy")[-1].body == "erin 的版本"
     db.dispose()
