@@ -81,12 +81,13 @@ def conflict(a: Sentence, b: Sentence) -> tuple[Figure, Figure, tuple[str, ...]]
 
 
 @lru_cache(maxsize=4096)
-def figures_of(text: str) -> list[Figure]:
-    """The figures of one sentence (cached: the same sentences recur across questions)."""
-    return extract_figures(text)
+def figures_of(text: str) -> tuple[Figure, ...]:
+    """The figures of one sentence (cached, so immutable: the same sentences recur across
+    questions)."""
+    return tuple(extract_figures(text))
 
 
-def _states(figures: list[Figure], figure: Figure) -> bool:
+def _states(figures: tuple[Figure, ...], figure: Figure) -> bool:
     """One of ``figures`` has ``figure``'s kind and value."""
     return any(f.kind == figure.kind and f.value == figure.value for f in figures)
 
