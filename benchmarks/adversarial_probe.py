@@ -140,7 +140,7 @@ def check_fuzz(kb: ServedKb, options: Any) -> Result:
     """About 300 random and malformed requests to every endpoint: count 5xx."""
     server = kb.server()
     kb.build()
-    keys = {**kb.keys, "bad": "kb_00000000_nope"}
+    keys = {**kb.store.keys, "bad": "kb_00000000_nope"}
     rng = random.Random(options.seed)
     statuses: dict[str, int] = {}
     five_xx = []

@@ -101,8 +101,8 @@ def generated_faq(n: int) -> list[Any]:
 def build_kb(home: Path, n: int) -> Config:
     """The benchmark KB in ``home`` (built once; reused when it already has ``n`` articles)."""
     from ingest.sync import sync_index
-    from kb.db import Database
-    from kb.index import IndexStore
+    from kb.search.index import IndexStore
+    from kb.store.db import Database
     from review import users
     from review.importing import import_articles
 
@@ -129,7 +129,7 @@ def build_kb(home: Path, n: int) -> Config:
 
 def make_key(config: Config) -> str:
     """A fresh public key (a bot) for the run."""
-    from kb.db import Database
+    from kb.store.db import Database
     from review.keys import create_key
 
     db = Database(config.effective_database_url)
@@ -143,7 +143,7 @@ def in_process_rate(config: Config, seconds: float) -> tuple[float, float, float
     """Suggestions per second calling kb's suggest directly; also p50 and p95 in ms."""
     from kb.api.answering import Answerer
     from kb.model import Audience
-    from kb.snapshot import shared_reader
+    from kb.search.snapshot import shared_reader
 
     engine = Answerer(config, shared_reader(config))
     engine.warm_up()
@@ -399,7 +399,7 @@ def route_overhead(config: Config, repeat: int = 2000) -> None:
     from kb.api.chat_schemas import ChatRequest
     from kb.api.schemas import suggest_request_model
     from kb.model import Audience
-    from kb.snapshot import shared_reader
+    from kb.search.snapshot import shared_reader
 
     engine = Answerer(config, shared_reader(config))
     question = QUESTIONS[0]

@@ -22,8 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kb.db import Database  # noqa: E402
 from kb.model import ArticleContent, ArticleType, Audience  # noqa: E402
+from kb.store.db import Database  # noqa: E402
 from review import importing, users  # noqa: E402
 from review.catalog import ArticleFilter, View, list_articles  # noqa: E402
 

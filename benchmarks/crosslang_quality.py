@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 import kb  # noqa: E402,F401 - offline defaults before any model import
 from kb.config import Config  # noqa: E402
-from kb.filters import SearchFilters  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
 
 SETS = {
     "crosslang": REPO / "tests" / "data" / "assist_crosslang.jsonl",
@@ -123,10 +123,10 @@ def groups(name: str, rows: list[dict[str, Any]]) -> list[str]:
 
 def build(home: Path, cache: Path, **pipeline_args: Any) -> Any:
     """Index ``articles/`` into ``home`` (once) and return a warmed-up Suggester on it whose
-    query pipeline takes ``pipeline_args`` (``kb.retrieval.build_query_pipeline``)."""
+    query pipeline takes ``pipeline_args`` (``kb.search.retrieval.build_query_pipeline``)."""
     from ingest.pipeline import index_files
-    from kb.retrieval import Searcher, build_query_pipeline
-    from kb.suggest import Suggester
+    from kb.answer.suggest import Suggester
+    from kb.search.retrieval import Searcher, build_query_pipeline
 
     config = Config(home=home)
     if not config.effective_index_dir.exists():
@@ -139,7 +139,7 @@ def build(home: Path, cache: Path, **pipeline_args: Any) -> Any:
 
 def tune(home: Path, cache: Path) -> None:
     """Top-1 article right on the dev lines (crosslang dev, calibration_dev answerable)
-    over a grid of neutral, cross_lexical and prefer_within (``kb.crosslang``)."""
+    over a grid of neutral, cross_lexical and prefer_within (``kb.search.crosslang``)."""
     dev = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev" and x["relevant"]]
     cal = [x for x in read_lines(SETS["calibration_dev"]) if x["relevant"]]
     pref = [x for x in dev if x.get("preferred")]
@@ -162,12 +162,12 @@ def tune(home: Path, cache: Path) -> None:
 
 
 def calibrate(home: Path, cache: Path) -> None:
-    """Fit the cross-language confidence model (``kb.confidence``) on the dev questions
+    """Fit the cross-language confidence model (``kb.answer.confidence``) on the dev questions
     whose top result is in another language than the question, and print it."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from kb.confidence import CROSS_COEFFICIENTS
+    from kb.answer.confidence import CROSS_COEFFICIENTS
 
     suggester = build(home, cache)
     lines = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev"]
@@ -202,7 +202,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--cache", type=Path, default=default_cache())
     parser.add_argument("--misses", action="store_true", help="print every wrong line")
-    parser.add_argument("--tune", action="store_true", help="the kb.crosslang grid, dev only")
+    parser.add_argument(
+        "--tune", action="store_true", help="the kb.search.crosslang grid, dev only"
+    )
     parser.add_argument("--calibrate", action="store_true", help="fit the cross-language model")
     args = parser.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)

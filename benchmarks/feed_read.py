@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kb.db import Database  # noqa: E402
 from kb.model import ArticleContent, ArticleType  # noqa: E402
+from kb.store.db import Database  # noqa: E402
 from review import editing, feed, importing, users, workflow  # noqa: E402
 
 

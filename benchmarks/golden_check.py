@@ -24,7 +24,7 @@ searches) and the outcome counts.
 
 With ``--cli`` the checks run as ``kb check ID --json`` in fresh processes instead (what
 CI, ``kb submit`` and ``kb publish`` pay): the first computes the live lists and stores
-them next to the index version (``kb.golden_store``), the next ones read them. Printed
+them next to the index version (``kb.quality.golden_store``), the next ones read them. Printed
 per run: the process's wall time (start-up, model and index loading included) and the
 report's steps.
 
@@ -154,9 +154,9 @@ def setup(home: Path, n: int, golden_count: int) -> tuple[Any, Any]:
 
     from ingest.sync import sync_index
     from kb.config import Config
-    from kb.db import Database
     from kb.embedders import default_cache_path
-    from kb.golden import add_question
+    from kb.quality.golden import add_question
+    from kb.store.db import Database
     from review import importing, users
 
     config = Config(home=home)
@@ -199,8 +199,8 @@ def change(db: Any, config: Any, article_id: str) -> None:
     """
     from publish_latency import prefill_cache
 
-    from kb.articles import get_version, to_content
     from kb.embedders import default_cache_path
+    from kb.store.articles import get_version, to_content
     from review import editing, workflow
 
     with db.session() as session:
@@ -262,9 +262,9 @@ def main() -> None:
 
     import kb  # noqa: F401 - environment defaults
     from ingest.shadow import ShadowIndexer
-    from kb.golden import golden_set
-    from kb.golden_check import GoldenChecker, register_checker
-    from kb.retrieval import Searcher
+    from kb.quality.golden import golden_set
+    from kb.quality.golden_check import GoldenChecker, register_checker
+    from kb.search.retrieval import Searcher
 
     with tempfile.TemporaryDirectory() as tmp:
         db, config = setup(Path(tmp) / "home", args.n, args.golden)

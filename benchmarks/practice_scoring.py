@@ -6,7 +6,7 @@ knowledge base, written with their expected verdict before the scorer was run on
 then used to tune it once) and ``practice_replies_holdout.jsonl`` (``holdout``: 16
 replies written after that tuning, scored once; see tests/data/README.md) and scores
 each against its article's answer in ``articles/`` with
-``kb.practice_scoring.score_reply``. Prints the agreement overall and per expected verdict,
+``kb.quality.practice_scoring.score_reply``. Prints the agreement overall and per expected verdict,
 the confusion table, and (``--show``) every disagreement.
 
     .venv/bin/python benchmarks/practice_scoring.py [--set dev|holdout] [--show]
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kb.formats.markdown import parse_markdown  # noqa: E402
-from kb.practice_scoring import VERDICTS, score_reply  # noqa: E402
+from kb.quality.practice_scoring import VERDICTS, score_reply  # noqa: E402
 
 SETS = {
     "dev": REPO / "tests" / "data" / "practice_replies.jsonl",

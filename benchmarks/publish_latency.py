@@ -3,7 +3,7 @@ entries to that change being searchable.
 
 Set-up (not timed): a fresh knowledge base (SQLite, index under a temporary KB_HOME),
 N generated FAQ entries bootstrap-published (``review.importing``), the index built by
-``ingest.sync.sync_index``, and the process's shared reader (``kb.snapshot.shared_reader``,
+``ingest.sync.sync_index``, and the process's shared reader (``kb.search.snapshot.shared_reader``,
 which the API and the app search through) serving it. An index update in the same
 process builds on that reader's snapshot and hands it the new version, built in
 memory. Then an editor changes one article's answer to contain a new word, and it is
@@ -103,7 +103,7 @@ def prefill_questions(config: Any, entries: list[Any], cache: Path) -> int:
     import numpy as np
 
     from kb.embedders import EmbeddingCache, shared_backend, text_key
-    from kb.faq import question_embedder
+    from kb.search.faq import question_embedder
     from kb.text import normalize_for_matching
 
     embedder = question_embedder(shared_backend(config.embedder, "", config.embed_threads))
@@ -125,8 +125,8 @@ def setup(home: Path, n: int, cache: Path, real_vectors: bool) -> tuple[Any, Any
     """The database with n published FAQ entries and a built index: (db, config)."""
     from ingest.sync import sync_index
     from kb.config import Config
-    from kb.db import Database
     from kb.embedders import default_cache_path
+    from kb.store.db import Database
     from review import importing, users
 
     config = Config(home=home)
@@ -165,7 +165,7 @@ def setup(home: Path, n: int, cache: Path, real_vectors: bool) -> tuple[Any, Any
 
 def prepare_change(db: Any, article_id: str, word: str) -> None:
     """A new version of the article with ``word`` in its answer, submitted and approved."""
-    from kb.articles import published_versions, to_content
+    from kb.store.articles import published_versions, to_content
     from review import editing, workflow
 
     with db.session() as session:
@@ -189,7 +189,7 @@ def found(reader: Any, word: str, article_id: str) -> bool:
 def in_process(db: Any, config: Any, reader: Any, cache: Path, article_id: str) -> None:
     """Publish and update the index in this process; print the timings."""
     from ingest.sync import IndexSync
-    from kb import outbox
+    from kb.store import outbox
     from review import workflow
 
     word = "zqxv2027"
@@ -260,7 +260,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import kb  # noqa: F401 - environment defaults
-    from kb.snapshot import shared_reader
+    from kb.search.snapshot import shared_reader
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"

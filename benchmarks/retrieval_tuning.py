@@ -7,7 +7,7 @@ Run through ``benchmarks/retrieval_compare.py --tune --calibrate``.
   k = 10 / 60), lexical weight (dense weight 1), candidates per retriever. Rule: among the
   settings that meet the seeds_dev targets (hit@5 >= 0.95, hit@1 >= 0.8), the highest
   bq-faq dev MRR@10.
-- ``calibrate``: the confidence features (``kb.confidence``) of every dev question's top
+- ``calibrate``: the confidence features (``kb.answer.confidence``) of every dev question's top
   result, labelled 1 when it answers (id labels: the top article is relevant; span labels:
   the top passage holds the answer; out-of-scope questions: 0), fitted with scikit-learn's
   logistic regression, each set weighted equally. Prints the coefficients, the Brier score
@@ -27,9 +27,9 @@ from haystack import Document
 
 from benchmarks.retrieval_compare import DEV_SETS, REPO, SETS, build
 from kb.config import Config
-from kb.evaluation import EvalQuery, Hit, first_hit_rank, load_queries, metrics, parse_line
-from kb.filters import SearchFilters
-from kb.fusion import RankFusion
+from kb.quality.evaluation import EvalQuery, Hit, first_hit_rank, load_queries, metrics, parse_line
+from kb.search.filters import SearchFilters
+from kb.search.fusion import RankFusion
 from kb.text import normalize_for_eval
 
 CALIBRATION_DEV = REPO / "tests" / "kb" / "data" / "calibration_dev.jsonl"
@@ -40,7 +40,7 @@ FIT_SETS = ("seeds_dev", "calibration_dev")
 
 def _searcher(config: Config, cache_dir: Path, **pipeline_args: Any) -> Any:
     """A warmed-up Searcher whose FAQ question vectors live in the bench cache."""
-    from kb.retrieval import Searcher, build_query_pipeline
+    from kb.search.retrieval import Searcher, build_query_pipeline
 
     cache = str(cache_dir / "embeddings.sqlite3")
     pipe = build_query_pipeline(config, cache_path=cache, **pipeline_args)
@@ -57,8 +57,8 @@ def source_lists(
 ) -> list[dict]:
     """Each retriever's ranking of every question, computed once (``dense@w``: the dense
     ranking with sentence weight ``w``, for each of ``sentence_weights``)."""
-    from kb.retrieval import BM25Retriever, DenseRetriever
-    from kb.snapshot import SnapshotRef
+    from kb.search.retrieval import BM25Retriever, DenseRetriever
+    from kb.search.snapshot import SnapshotRef
 
     pipe = searcher.pipeline
     ref = SnapshotRef(searcher.snapshot())
@@ -203,7 +203,7 @@ def _label(q: EvalQuery, answerable: bool, top: Document) -> int:
 
 def features(config: Config, cache_dir: Path, items: list[tuple[EvalQuery, bool]]) -> tuple:
     """Evidence vectors, labels and top-result FAQ cosines of every question."""
-    from kb.suggest import Suggester
+    from kb.answer.suggest import Suggester
 
     searcher = _searcher(config, cache_dir)
     suggester = Suggester(config, searcher=searcher)
@@ -266,7 +266,7 @@ def calibration_features(cache_dir: Path, reuse: bool = False) -> dict[str, tupl
 
 
 class RawLogistic:
-    """A logistic model on raw features (what ``kb.confidence`` evaluates)."""
+    """A logistic model on raw features (what ``kb.answer.confidence`` evaluates)."""
 
     def __init__(self, intercept: float, coef: np.ndarray) -> None:
         self.intercept, self.coef = intercept, coef
@@ -295,7 +295,7 @@ def fit(sets: dict[str, tuple], fit_on: Sequence[str]) -> RawLogistic:
 
 def calibrate(cache_dir: Path, fit_on: Sequence[str] = FIT_SETS, reuse: bool = False) -> None:
     """Fit the confidence model on ``fit_on``; report it on every set (see the module)."""
-    from kb.confidence import FEATURES
+    from kb.answer.confidence import FEATURES
 
     sets = calibration_features(cache_dir, reuse)
     model = fit(sets, fit_on)

@@ -8,7 +8,7 @@ hours here and vector values do not change the cost of an exact (flat) FAISS sea
 of them are FAQ articles with three questions each, whose random question vectors are put
 into the embedding cache, so the FAQ matcher has 20,000 x 3 questions to score at 100k.
 The other synthetic chunks carry random sentence vectors, as many as their text has
-sentence windows (``kb.sentences``); the real chunks carry their real ones.
+sentence windows (``kb.search.sentences``); the real chunks carry their real ones.
 
 Each size runs every question of ``tests/data/sample_questions.jsonl`` (twice by default) through
 ``Suggester.suggest`` (query embedding with the real model, BM25, dense, FAQ matching,
@@ -23,7 +23,7 @@ wall-clock figures.
 prints where the time goes: the N functions with the most own time, then the N kb
 functions with the most cumulative time, per request.
 
-``--message`` times ``kb.message_answer.answer_message`` instead (what the API, the CLI and
+``--message`` times ``kb.answer.message_answer.answer_message`` instead (what the API, the CLI and
 the app call since issue 11: the question read as a message first, a longer message
 answered question by question).
 """
@@ -47,11 +47,11 @@ sys.path.insert(0, str(REPO))
 import kb  # noqa: E402,F401 - offline defaults
 from kb.config import Config  # noqa: E402
 from kb.embedders import EmbeddingCache, shared_backend, text_key  # noqa: E402
-from kb.evaluation import load_queries, percentile  # noqa: E402
-from kb.faq import question_embedder  # noqa: E402
-from kb.filters import SearchFilters  # noqa: E402
-from kb.index import IndexStore  # noqa: E402
-from kb.sentences import SENTENCE_META, sentence_texts  # noqa: E402
+from kb.quality.evaluation import load_queries, percentile  # noqa: E402
+from kb.search.faq import question_embedder  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
+from kb.search.index import IndexStore  # noqa: E402
+from kb.search.sentences import SENTENCE_META, sentence_texts  # noqa: E402
 from kb.text import normalize_for_matching  # noqa: E402
 
 QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
@@ -73,7 +73,7 @@ def real_chunks(cache: Path) -> list:
 
 
 def _sentences(chunks: list) -> list[str]:
-    from kb.citations import sentence_spans
+    from kb.answer.citations import sentence_spans
 
     out = []
     for chunk in chunks:
@@ -141,9 +141,9 @@ def run_size(
 ) -> dict:
     """Build an index of ``size`` chunks and time suggest (``message``: answer_message) on
     the sample questions."""
-    from kb.message_answer import answer_message
-    from kb.retrieval import Searcher, build_query_pipeline
-    from kb.suggest import Suggester
+    from kb.answer.message_answer import answer_message
+    from kb.answer.suggest import Suggester
+    from kb.search.retrieval import Searcher, build_query_pipeline
 
     extra = max(0, size - len(base))
     docs = base + synthetic_chunks(extra, _sentences(base), EmbeddingCache(cache))

@@ -39,7 +39,7 @@ FAQ articles (``type == 'faq'``) are one chunk, never split: the content is the 
 ``section`` is the question; meta ``faq_text`` is the question, each similar question
 and the answer joined by newlines, the text later stages match questions against. An
 FAQ without answer text still gives its one chunk (empty content, span 0..0), so its
-questions are searchable; ``kb.suggest`` hands off when it is the answer.
+questions are searchable; ``kb.answer.suggest`` hands off when it is the answer.
 
 Any other article whose text yields no chunk (empty, whitespace only, only headings) or
 only chunks without a letter or digit (``---``, an empty table or code fence) gives

@@ -14,7 +14,7 @@ and ``similar_questions`` to keep an FAQ article one unit; retrieval filters on
   (or ``article_id``) and ``version``.
 - ``FileConverter`` takes files or directories in the formats ``kb import`` reads
   (Markdown with front matter, FAQ files, .txt, .html, .docx, .pdf; see
-  ``kb.importer.parse_file``) and indexes them as they are, without a database
+  ``kb.formats.importer.parse_file``) and indexes them as they are, without a database
   (benchmarks, hit tests). Plain documents are *not* cleaned here: the pipeline's
   cleaner does that, as it does for stored articles.
 """
@@ -31,8 +31,8 @@ from haystack import Document, component
 from haystack.core.serialization import default_from_dict, default_to_dict
 
 from kb.errors import InvalidInput
+from kb.formats.importer import collect_files, parse_file
 from kb.formats.limits import DEFAULT_MAX_CHARS
-from kb.importer import collect_files, parse_file
 from kb.model import ArticleContent, ArticleType, Audience
 from kb.progress import progress_mode, stage_done
 

@@ -1,4 +1,5 @@
-"""Haystack component that embeds each document chunk's sentence windows (``kb.sentences``)."""
+"""Haystack component that embeds each document chunk's sentence windows
+(``kb.search.sentences``)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from haystack import Document, component
 
 from ingest.embed import CachedDocumentEmbedder
 from kb.embedders import embed_with_cache
-from kb.sentences import SENTENCE_META, sentence_texts
+from kb.search.sentences import SENTENCE_META, sentence_texts
 
 
 @component
 class SentenceEmbedder(CachedDocumentEmbedder):
     """Sets ``meta["sentence_embeddings"]`` on document chunks of two or more sentences.
 
-    The sentence windows of a chunk (``kb.sentences.sentence_texts``; none for FAQ entries)
+    The sentence windows of a chunk (``kb.search.sentences.sentence_texts``; none for FAQ entries)
     are embedded as passages through the same persistent cache as the chunks, so an
     unchanged chunk of a re-indexed article costs nothing. ``computed`` counts the vectors
     actually computed. The index writer stores the vectors apart from the chunk.

@@ -15,7 +15,7 @@
 - ``embedder``: ``CachedDocumentEmbedder`` (embeds ``search_text``; only texts not in
   the persistent cache are computed; its ``computed`` output is a pipeline output);
 - ``sentences``: ``SentenceEmbedder`` (the sentence windows of document chunks, through
-  the same cache: a chunk's best sentence lifts it in the dense ranking, ``kb.sentences``);
+  the same cache: a chunk's best sentence lifts it in the dense ranking, ``kb.search.sentences``);
 - ``writer``: ``IndexWriter`` (a new index version, incremental unless ``full``).
 
 Pipeline inputs: ``converter.articles`` (or ``converter.sources``),
@@ -45,7 +45,7 @@ from ingest.unindexable import Unindexable, find_unindexable
 from ingest.write import IndexWriter
 from kb.config import Config
 from kb.embedders import default_cache_path
-from kb.pipelines import run_haystack
+from kb.search.pipelines import run_haystack
 
 #: Module patterns ``Pipeline.loads`` must be allowed to import for our components.
 ALLOWED_MODULES = ["ingest.*"]

@@ -3,7 +3,8 @@
 ``chunk_version`` runs the indexing pipeline without its writer (convert, clean, chunk,
 normalise, embed chunks and their sentences through the persistent cache), so a version
 is chunked exactly as publishing would chunk it; ``ShadowIndexer`` lays those chunks over a
-live snapshot (``kb.overlay``) and is the ``kb.golden_check.ShadowBuilder`` the front ends
+live snapshot (``kb.search.overlay``) and is the ``kb.quality.golden_check.ShadowBuilder`` the
+front ends
 register.
 """
 
@@ -14,12 +15,12 @@ from pathlib import Path
 from haystack import Document
 
 from ingest.pipeline import build_indexing_pipeline
-from kb.bm25 import get_tokenizer
 from kb.config import Config
-from kb.index import IndexSnapshot
 from kb.model import ArticleContent
-from kb.overlay import overlay_snapshot
-from kb.pipelines import run_haystack
+from kb.search.bm25 import get_tokenizer
+from kb.search.index import IndexSnapshot
+from kb.search.overlay import overlay_snapshot
+from kb.search.pipelines import run_haystack
 
 
 def chunk_version(

@@ -26,11 +26,11 @@ Two entry points, both serialised by a lock file beside the index's write lock
 - ``sync_index(db, config)``: compares the whole published set (``kb ingest``,
   ``kb reindex --full``) and then marks the ``IndexEvent`` outbox rows it has covered
   as processed;
-- ``IndexSync``: the ``kb.outbox.IndexUpdater`` of the review side's contract.
+- ``IndexSync``: the ``kb.store.outbox.IndexUpdater`` of the review side's contract.
   ``apply(session, changes)`` updates only the articles named by the pending outbox
   events (from the database's current state, so a redelivered or stale event is
-  harmless); ``kb.outbox.dispatch`` marks them processed when it returns. Front ends
-  register it (``kb.outbox.register_updater``) so that publishing, archiving and
+  harmless); ``kb.store.outbox.dispatch`` marks them processed when it returns. Front ends
+  register it (``kb.store.outbox.register_updater``) so that publishing, archiving and
   rolling back update the index right after the commit.
 """
 
@@ -56,15 +56,15 @@ from ingest.unindexable import (
     updated_record,
     write_record,
 )
-from kb.articles import published_versions, to_content
 from kb.config import Config
-from kb.db import Database
 from kb.embedders import make_backend
 from kb.errors import Conflict
-from kb.index import MANIFEST_FILE, IndexStore
 from kb.model import ArticleContent, State
-from kb.outbox import IndexChange, mark_processed, pending_changes
-from kb.tables import ArticleVersion
+from kb.search.index import MANIFEST_FILE, IndexStore
+from kb.store.articles import published_versions, to_content
+from kb.store.db import Database
+from kb.store.outbox import IndexChange, mark_processed, pending_changes
+from kb.store.tables import ArticleVersion
 
 logger = logging.getLogger(__name__)
 
@@ -347,11 +347,11 @@ def sync_index(
 
 
 class IndexSync:
-    """The ingest side of ``kb.outbox.IndexUpdater``: applies outbox events to the index.
+    """The ingest side of ``kb.store.outbox.IndexUpdater``: applies outbox events to the index.
 
     ``apply`` updates the articles the events name from the database's current state
     (idempotent; a stale event is harmless) and builds the whole index if there is none
-    yet. It raises on failure, so ``kb.outbox.dispatch`` redelivers the events later.
+    yet. It raises on failure, so ``kb.store.outbox.dispatch`` redelivers the events later.
     """
 
     def __init__(

@@ -10,9 +10,9 @@ from haystack.core.serialization import default_from_dict, default_to_dict
 
 from kb.config import Config
 from kb.errors import InvalidInput
-from kb.index import IndexStore
 from kb.progress import progress_mode, stage_done
-from kb.snapshot import held_reader
+from kb.search.index import IndexStore
+from kb.search.snapshot import held_reader
 
 
 @component

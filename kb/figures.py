@@ -10,7 +10,7 @@ durations, working days kept apart, yuan, percent ...), whether it is a limit fr
 ``lower``), the sentence it is in, ``terms``: the content words of its clause (jieba),
 which say what the figure qualifies (退货 + 期限 for "退货期限为7天"), and ``after``: those
 that follow it in the clause, what it limits ("7天内可以申请退货": 申请, 退货).
-``kb.contradictions`` compares figures of different articles on that basis.
+``kb.quality.contradictions`` compares figures of different articles on that basis.
 """
 
 from __future__ import annotations

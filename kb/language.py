@@ -4,7 +4,7 @@ kb serves Chinese and English knowledge bases, often mixed (an English translati
 a Chinese original, English-only articles among Chinese ones). The bundled multilingual
 model places a question closer to texts in its own language whatever they say, and BM25
 only matches words of the question's language; retrieval, fusion and confidence therefore
-need to know the question's language (``kb.crosslang``).
+need to know the question's language (``kb.search.crosslang``).
 
 - ``detect_language``: ``zh`` when more than a fifth of the letters are CJK characters
   (Simplified or Traditional), ``en`` when there are letters and fewer CJK ones, ``""``

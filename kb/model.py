@@ -1,7 +1,7 @@
 """The article model: what an article is, independent of storage and file formats.
 
 ``ArticleContent`` is the editable content of one article version: everything an
-author writes. Storage (``kb.articles``) adds ids, version numbers and states;
+author writes. Storage (``kb.store.articles``) adds ids, version numbers and states;
 formats (``kb.formats``) read and write it as files.
 """
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kb.replywrap import valid_wrapping
+from kb.answer.replywrap import valid_wrapping
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ LOG_LEVEL = Rule(
 REGEX = Rule(lambda v: not v or _compiles(v), "empty or a valid regular expression")
 #: Empty, or a file that exists.
 EXISTING_FILE = Rule(lambda v: str(v) in ("", ".") or v.expanduser().is_file(), "an existing file")
-#: Empty, or a JSON object: channel -> greeting / closing (``kb.replywrap``).
+#: Empty, or a JSON object: channel -> greeting / closing (``kb.answer.replywrap``).
 REPLY_WRAPPING = Rule(
     lambda v: valid_wrapping(v),
     "empty or a JSON object: channel → greeting and closing",

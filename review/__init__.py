@@ -14,6 +14,6 @@ and is audited even though the caller rolls back.
 * ``review.users``: ``add_user``, ``list_users``, ``set_password``, ``change_roles``,
   ``set_disabled``, ``authenticate``
 * ``review.audit``: the hash chain, ``verify``
-* ``kb.outbox``: the index outbox contract (``IndexUpdater``, ``dispatch``, ``notify``)
+* ``kb.store.outbox``: the index outbox contract (``IndexUpdater``, ``dispatch``, ``notify``)
 * ``review.permissions`` / ``review.states``: roles, actions and the transition table
 """

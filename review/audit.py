@@ -35,9 +35,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from kb.articles import utcnow
 from kb.errors import InvalidInput
-from kb.tables import AuditEvent, AuditHead
+from kb.store.articles import utcnow
+from kb.store.tables import AuditEvent, AuditHead
 from review.locking import is_sqlite, lock_for_write
 
 GENESIS = "0" * 64

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb.articles import utcnow
 from kb.errors import InvalidInput
-from kb.tables import EditorAutosave
+from kb.store.articles import utcnow
+from kb.store.tables import EditorAutosave
 from review.permissions import Action, authorize
 
 MAX_FORM_CHARS = 2_000_000  # the article size limit is far lower; this only bounds junk

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import InvalidInput
 from kb.model import State
-from kb.tables import Article, ArticleVersion, ScheduledPublication
+from kb.store.tables import Article, ArticleVersion, ScheduledPublication
 from review.permissions import Action, authorize, user_may
 from review.schedule import PENDING
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kb.articles import to_content
-from kb.tables import ArticleVersion, AuditEvent
+from kb.store.articles import to_content
+from kb.store.tables import ArticleVersion, AuditEvent
 
 
 @dataclass

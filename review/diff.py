@@ -18,8 +18,8 @@ from typing import Any
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from kb.articles import get_version, to_content
 from kb.formats.markdown import render_markdown
+from kb.store.articles import get_version, to_content
 from review.permissions import Action, authorize
 
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")

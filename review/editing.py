@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kb.articles import add_version, create_article, to_content, update_draft
 from kb.errors import Conflict
 from kb.model import ArticleContent, State
-from kb.tables import ArticleVersion
+from kb.store.articles import add_version, create_article, to_content, update_draft
+from kb.store.tables import ArticleVersion
 from review import audit
 from review.locking import lock_article, lock_for_write
 from review.permissions import Action, authorize

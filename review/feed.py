@@ -3,7 +3,7 @@
 Entries are written by the review workflow in the publishing transaction
 (``record_publication``: ``new`` or ``updated``; ``record_archive``: ``archived``),
 with the publisher's importance (``normal`` or ``must_read``) and what changed in
-plain words (``kb.changes``). An article becoming effective or expiring is a change
+plain words (``kb.quality.changes``). An article becoming effective or expiring is a change
 too, but nobody acts on that day: ``refresh`` writes those entries (``effective``,
 ``expired``) once the date is reached. It is idempotent (one entry per article
 version and kind) and runs on every read of the feed, so the feed is right without
@@ -27,12 +27,12 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kb.articles import get_version, to_content, utcnow
-from kb.changes import Change, summarize
 from kb.errors import InvalidInput, NotFound
 from kb.formats.markdown import render_markdown
 from kb.model import EVER_PUBLISHED, Audience, State
-from kb.tables import ArticleVersion, FeedAck, FeedEntry, User
+from kb.quality.changes import Change, summarize
+from kb.store.articles import get_version, to_content, utcnow
+from kb.store.tables import ArticleVersion, FeedAck, FeedEntry, User
 from review.diff import VersionDiff, diff_texts
 from review.permissions import Action, authorize
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.model import ArticleContent, ArticleType
-from kb.tables import AuditEvent
+from kb.store.tables import AuditEvent
 from review.diff import Block, diff_texts
 from review.permissions import Action, authorize
 

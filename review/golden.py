@@ -3,7 +3,7 @@
 Authors, reviewers, publishers and admins keep the golden questions (``kb golden``);
 everyone who may read the knowledge base may list them. Every change is an audit event.
 A question is embedded when it is added (``prepare``), so checks find its vector cached.
-``gate`` runs the golden check (``kb.golden_check``) for a version about to be published
+``gate`` runs the golden check (``kb.quality.golden_check``) for a version about to be published
 and refuses the publication when it would break a golden answer, unless the publisher
 gives an override reason, which is audited with the questions it breaks.
 """
@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.articles import to_content
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
-from kb.golden import FEEDBACK, Golden, add_question, get_question, golden_set
-from kb.golden_check import CheckReport, broken_summary, registered_checker
-from kb.tables import ArticleVersion, Feedback, GoldenQuestion, QueryLog
+from kb.quality.golden import FEEDBACK, Golden, add_question, get_question, golden_set
+from kb.quality.golden_check import CheckReport, broken_summary, registered_checker
+from kb.store.articles import to_content
+from kb.store.tables import ArticleVersion, Feedback, GoldenQuestion, QueryLog
 from review import audit
 from review.permissions import Action, authorize
 from review.states import OPEN_STATES

@@ -36,13 +36,13 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kb import outbox
-from kb.articles import add_version, to_content, utcnow
-from kb.batches import store_contents
-from kb.db import Database
 from kb.errors import Conflict, InvalidInput
 from kb.model import ArticleContent, State
-from kb.tables import Article, ArticleVersion
+from kb.store import outbox
+from kb.store.articles import add_version, to_content, utcnow
+from kb.store.batches import store_contents
+from kb.store.db import Database
+from kb.store.tables import Article, ArticleVersion
 from review import audit
 from review.locking import lock_for_write
 from review.permissions import Action, authorize

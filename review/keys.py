@@ -1,6 +1,6 @@
 """Managing the bots' API keys (``kb keys ...``): admin only, every change audited.
 
-The key material itself (format, hashing, verification) is in ``kb.keys``; this
+The key material itself (format, hashing, verification) is in ``kb.store.keys``; this
 module adds who may do what. Creating and revoking a key needs the admin role
 (checked with ``Action.MANAGE_USERS``, which only admins hold); a refusal is
 audited like every other refusal. Listing shows no secret and needs no role.
@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb import keys
-from kb.articles import utcnow
 from kb.errors import Conflict, NotFound
-from kb.tables import ApiKey
+from kb.store import keys
+from kb.store.articles import utcnow
+from kb.store.tables import ApiKey
 from review import audit
 from review.locking import lock_for_write
 from review.permissions import Action, authorize

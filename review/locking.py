@@ -7,7 +7,7 @@ chain), so each action locks first:
 
 * SQLite: ``BEGIN IMMEDIATE`` on the session's connection, unless that
   connection is already in a write transaction. Concurrent writers then wait
-  (the busy timeout set by ``kb.db``) instead of failing with "database is
+  (the busy timeout set by ``kb.store.db``) instead of failing with "database is
   locked" when a deferred transaction tries to upgrade a stale read snapshot.
   With Python's sqlite3 driver, plain SELECTs run outside any transaction, so
   issuing BEGIN IMMEDIATE before the first write is always possible.
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kb.articles import get_article
-from kb.tables import Article
+from kb.store.articles import get_article
+from kb.store.tables import Article
 
 
 def is_sqlite(session: Session) -> bool:

@@ -19,7 +19,7 @@ Roles (a user may hold several):
   admin included, approves or rejects a version whose content they wrote any part
   of (four-eyes, using ``ArticleVersion.editors``: the authors of the change since
   the last published version, carried over from every unreviewed version it was
-  based on; see ``kb.articles.authors_building_on``).
+  based on; see ``kb.store.articles.authors_building_on``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from kb.errors import Forbidden, InvalidInput
-from kb.tables import ArticleVersion, User
+from kb.store.tables import ArticleVersion, User
 from review import audit
 from review.locking import holds_write_lock
 

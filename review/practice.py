@@ -9,7 +9,7 @@ articles, and golden questions that expect one, are never used; ``internal`` all
 them (agents-only practice).
 
 Each reply is scored against the article version the question was drawn from
-(``kb.practice_scoring``): which key facts were given, missing or wrong, and a verdict.
+(``kb.quality.practice_scoring``): which key facts were given, missing or wrong, and a verdict.
 When every question has a reply the round ends with its score (the mean, 0-100).
 Scores and weak topics (an article's first tag, else its id) are kept per agent;
 supervisors see the team table.
@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.articles import get_version, served_versions, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.model import ArticleType, Audience
-from kb.practice_scoring import score_reply
 from kb.privacy import mask_personal_data
-from kb.tables import Article, ArticleVersion, GoldenQuestion, PracticeItem, PracticeRound
+from kb.quality.practice_scoring import score_reply
+from kb.store.articles import get_version, served_versions, utcnow
+from kb.store.tables import Article, ArticleVersion, GoldenQuestion, PracticeItem, PracticeRound
 from review.feed import agents
 from review.permissions import Action, authorize, find_user, refuse, user_may
 

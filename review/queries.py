@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb import contradictions
-from kb.articles import get_article
 from kb.errors import InvalidInput
 from kb.model import State
-from kb.tables import ArticleVersion, ReviewComment
+from kb.quality import contradictions
+from kb.store.articles import get_article
+from kb.store.tables import ArticleVersion, ReviewComment
 from review import audit
 from review.permissions import Action, authorize
 from review.versions import version_dict, versions_of
@@ -142,7 +142,7 @@ def version_conflicts(
     session: Session, actor: str, article_id: str, version: int | None = None
 ) -> list[dict[str, Any]]:
     """What a version (default: the newest) contradicts among the published articles
-    of others, both sentences side by side (``kb.contradictions``)."""
+    of others, both sentences side by side (``kb.quality.contradictions``)."""
     authorize(session, actor, Action.VIEW_DRAFTS, article_id=article_id)
     if version is None:
         version = get_article(session, article_id).latest_version

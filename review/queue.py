@@ -1,9 +1,9 @@
-"""Who may work the unanswered-question queue (``kb.unanswered``), for the app and the CLI.
+"""Who may work the unanswered-question queue (``kb.quality.unanswered``), for the app and the CLI.
 
 Listing needs a role beyond agent (``view_drafts``); resolving a group (naming the
 published article that now answers it) or dismissing it needs an editing role
 (``comment``: authors, reviewers, publishers, admins). Groups are found by the id
-``kb.unanswered.QuestionGroup.id`` gives them; an id no longer in the queue is
+``kb.quality.unanswered.QuestionGroup.id`` gives them; an id no longer in the queue is
 ``NotFound`` (list again).
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kb import unanswered
 from kb.embedders.base import EmbeddingBackend
 from kb.errors import InvalidInput, NotFound
-from kb.tables import Article
-from kb.unanswered import QuestionGroup
+from kb.quality import unanswered
+from kb.quality.unanswered import QuestionGroup
+from kb.store.tables import Article
 from review.permissions import Action, authorize
 
 

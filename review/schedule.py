@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.articles import utcnow
 from kb.errors import InvalidInput, KbError
 from kb.model import State
-from kb.tables import ScheduledPublication
+from kb.store.articles import utcnow
+from kb.store.tables import ScheduledPublication
 from review import audit, feed, workflow
 from review.locking import lock_article
 from review.permissions import Action, authorize

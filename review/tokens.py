@@ -3,7 +3,7 @@
 With the setting ``cli_auth: token`` every CLI command that acts as a user must present
 that user's token (the CLI reads it from ``KB_TOKEN`` or a file, see ``kb.cli.identity``).
 A token reads ``kbu_<prefix>_<secret>`` and is made and hashed like an API key
-(``kb.keys``): only its SHA-256 is stored, the clear token is shown once.
+(``kb.store.keys``): only its SHA-256 is stored, the clear token is shown once.
 
 A user has at most one active token: creating a new one revokes the old one. Creating
 needs the admin role (the first admin gets a token at bootstrap, see ``kb users add``);
@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb import keys
-from kb.articles import utcnow
 from kb.errors import Conflict, NotFound
-from kb.tables import CliToken, User
+from kb.store import keys
+from kb.store.articles import utcnow
+from kb.store.tables import CliToken, User
 from review import audit
 from review.locking import lock_for_write
 from review.permissions import Action, authorize, find_user, refuse

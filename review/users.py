@@ -16,9 +16,9 @@ import bcrypt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.articles import utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.tables import User
+from kb.store.articles import utcnow
+from kb.store.tables import User
 from review import audit
 from review.locking import lock_for_write
 from review.permissions import Action, Role, authorize, find_user, parse_roles, refuse

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.articles import utcnow
 from kb.errors import Conflict, NotFound
 from kb.model import State
-from kb.tables import ArticleVersion, ReviewComment
+from kb.store.articles import utcnow
+from kb.store.tables import ArticleVersion, ReviewComment
 from review import audit
 
 

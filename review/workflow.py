@@ -4,7 +4,7 @@ Each function takes the caller's session and the acting user's name, checks
 the user's roles (``review.permissions``), locks the article, moves the
 version (``review.states``) and appends the audit event, all in the caller's
 transaction. Publishing and archiving also write the ``IndexEvent`` outbox
-rows in that transaction (``kb.outbox``). Drafts are written by
+rows in that transaction (``kb.store.outbox``). Drafts are written by
 ``review.editing``; imports by ``review.importing``.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kb import outbox
-from kb.articles import add_version, to_content
 from kb.errors import Conflict, InvalidInput
 from kb.model import State
-from kb.tables import Article, ArticleVersion
+from kb.store import outbox
+from kb.store.articles import add_version, to_content
+from kb.store.tables import Article, ArticleVersion
 from review import audit, feed, golden
 from review.locking import lock_article
 from review.permissions import Action, authorize, check_four_eyes

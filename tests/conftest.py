@@ -46,10 +46,10 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_golden_checker_left_over() -> Iterator[None]:
-    """The golden checker is registered per process (kb.golden_check): a test that
+    """The golden checker is registered per process (kb.quality.golden_check): a test that
     registers one (the CLI, the app, test_golden) must not leave it to the next test,
     whose knowledge base it does not know."""
-    from kb.golden_check import unregister_checker
+    from kb.quality.golden_check import unregister_checker
 
     unregister_checker()
     yield

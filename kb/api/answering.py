@@ -1,6 +1,6 @@
 """Answering one ``POST /v1/suggest``: kb's suggest function, the audience guard, the log.
 
-The answer is the object ``kb suggest --json`` prints, made by ``kb.suggest`` (this
+The answer is the object ``kb suggest --json`` prints, made by ``kb.answer.suggest`` (this
 module does no retrieval of its own). Around it the API adds:
 
 * the request id (the same in the body, the ``X-Request-ID`` header and the query log);
@@ -20,9 +20,9 @@ from datetime import date
 from typing import Any
 
 from kb.config import Config
-from kb.filters import SearchFilters
-from kb.index import IndexReader, IndexSnapshot
 from kb.model import Audience
+from kb.search.filters import SearchFilters
+from kb.search.index import IndexReader, IndexSnapshot
 
 logger = logging.getLogger("kb.api")
 
@@ -43,7 +43,7 @@ class Answerer:
     def warm_up(self) -> None:
         """Load the model and the query pipeline, and prepare the live snapshot (idempotent)."""
         if self._suggester is None:
-            from kb.suggest import Suggester
+            from kb.answer.suggest import Suggester
 
             suggester = Suggester(self.config, reader=self.reader)
             suggester.warm_up()
@@ -63,11 +63,11 @@ class Answerer:
         snapshot: IndexSnapshot | None = None,
     ) -> dict[str, Any]:
         """The answer object for one message, as ``kb suggest --json`` would print it: each
-        question of the message answered apart (``kb.message_answer``; ``parts``).
+        question of the message answered apart (``kb.answer.message_answer``; ``parts``).
 
         ``snapshot``: the index version to answer from (the request's; default the live one).
         """
-        from kb.message_answer import answer_message
+        from kb.answer.message_answer import answer_message
 
         if self._suggester is None:
             self.warm_up()

@@ -36,10 +36,10 @@ from kb.api.schemas import (
 from kb.api.service import ApiState
 from kb.api.serving import Asking, serve_suggestion
 from kb.config import Config, load_config
-from kb.db import Database
 from kb.errors import NotReady
-from kb.keys import KeyInfo
 from kb.privacy import configure_masking_from, mask_personal_data
+from kb.store.db import Database
+from kb.store.keys import KeyInfo
 
 logger = logging.getLogger("kb.api")
 

@@ -1,13 +1,13 @@
 """Authentication of bots: ``Authorization: Bearer <key>``, scopes, audience, rate limit.
 
-``require(scope)`` is a FastAPI dependency: it verifies the key (``kb.keys``), takes
+``require(scope)`` is a FastAPI dependency: it verifies the key (``kb.store.keys``), takes
 one token from the key's rate-limit bucket, checks the scope and returns the
 ``KeyInfo``. No key, a malformed, unknown or revoked key: 401 with one body for all
 (``UNAUTHORIZED``), so a caller learns nothing about which keys exist. Each failure
 spends one of the client address's allowance (``api_auth_failures_per_minute``); an
 address that used it up gets 429 before its key is looked at. A missing scope: 403.
 ``last_used_at`` is written at most once a minute per key and worker, by the worker's
-background usage writer (``kb.logwriter``), so a busy database never fails a request.
+background usage writer (``kb.store.logwriter``), so a busy database never fails a request.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kb.errors import Forbidden, Unauthorized
-from kb.keys import KeyInfo, verify_key
 from kb.model import Audience
+from kb.store.keys import KeyInfo, verify_key
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -5,7 +5,7 @@ A bot built for OpenAI's API points its client at kb (``base_url=http://kb:8000/
 setting, default ``kb``): ``kb`` answers with the key's audience, ``kb-public`` with
 the public one, ``kb-internal`` with the internal one (listed, and allowed, only for an
 internal key; a public key asking for it gets 403). The last user message is the
-question; the earlier user messages are its context (``kb.chat``). Same keys, scope
+question; the earlier user messages are its context (``kb.answer.chat``). Same keys, scope
 (``suggest``), rate limit, audience guard, query log and masking as ``/v1/suggest``
 (``kb.api.serving``); errors in OpenAI's envelope (``kb.api.errors``).
 """
@@ -17,16 +17,16 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from kb.answer.chat import FollowUpQuery
 from kb.api.auth import require
 from kb.api.chat_reply import completion, content_of, extension, stream_events
 from kb.api.chat_schemas import OPENAI_ERRORS, ChatCompletion, ChatRequest, ModelList
 from kb.api.errors import request_id_of
 from kb.api.service import ApiState
 from kb.api.serving import Asking, serve_suggestion
-from kb.chat import FollowUpQuery
 from kb.errors import Forbidden, InvalidInput, NotFound
-from kb.keys import KeyInfo
 from kb.model import Audience
+from kb.store.keys import KeyInfo
 from kb.text import has_words
 
 #: Unix time the model ids are reported as created (the release of this API).

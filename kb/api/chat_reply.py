@@ -1,6 +1,6 @@
 """The reply of ``/v1/chat/completions``: content, kb's extension field, OpenAI's objects.
 
-The content is the answer's sendable ``text`` (``kb.replytext``), or on a hand-off the
+The content is the answer's sendable ``text`` (``kb.answer.replytext``), or on a hand-off the
 ``chat_handoff_text`` setting (empty: the built-in text in the question's language);
 with ``chat_sources_in_content`` a compact source list follows it. Its words go
 through ``STRINGS`` (Chinese and English), the API's translation table. Streaming
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kb.config import Config
-from kb.importer import guess_lang
+from kb.formats.importer import guess_lang
 
 #: key -> (Chinese, English): every word of the chat reply that kb writes itself.
 STRINGS: dict[str, tuple[str, str]] = {

@@ -23,15 +23,15 @@ from kb.api.auth import KeyUsage
 from kb.api.metrics import ApiMetrics
 from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 from kb.config import Config
-from kb.db import Database
 from kb.errors import NotReady
-from kb.feedback import record_feedback, served_conditions, visible_published
-from kb.index import IndexReader, IndexSnapshot
-from kb.keys import KeyInfo
-from kb.logwriter import UsageWriter
 from kb.model import Audience
-from kb.snapshot import shared_reader
-from kb.tables import Article, ArticleVersion, Feedback
+from kb.search.index import IndexReader, IndexSnapshot
+from kb.search.snapshot import shared_reader
+from kb.store.db import Database
+from kb.store.feedback import record_feedback, served_conditions, visible_published
+from kb.store.keys import KeyInfo
+from kb.store.logwriter import UsageWriter
+from kb.store.tables import Article, ArticleVersion, Feedback
 
 logger = logging.getLogger("kb.api")
 
@@ -72,7 +72,7 @@ class ApiState:
         self.limiter = RateLimiter(config.api_rate_limit_per_minute)
         self.auth_failures = AuthFailureLimiter(config.api_auth_failures_per_minute)
         self.key_usage = KeyUsage()
-        # query-log rows and key touches are written off the request path (kb.logwriter)
+        # query-log rows and key touches are written off the request path (kb.store.logwriter)
         self.usage = UsageWriter(self.db, on_drop=self.metrics.usage_dropped.inc)
         self.readiness = Readiness()
         self.engine: Any = None  # the answering engine (kb.api.answering.Answerer)
@@ -158,7 +158,7 @@ class ApiState:
         """Store this key's feedback on a suggestion it received; NotFound otherwise.
 
         One row per key and request: a second feedback replaces the first (latest wins,
-        ``kb.feedback.save_feedback``).
+        ``kb.store.feedback.save_feedback``).
         """
         self.usage.flush(timeout=USAGE_FLUSH_S)  # the suggestion's row may still be queued
         with self.db.session() as session:
@@ -214,5 +214,5 @@ class ApiState:
 
     @staticmethod
     def _published(session: Any, audience: Audience, article_id: str, on: date) -> ArticleVersion:
-        """The published version ``audience`` may see, effective ``on`` (``kb.feedback``)."""
+        """The published version ``audience`` may see, effective ``on`` (``kb.store.feedback``)."""
         return visible_published(session, audience, article_id, on)

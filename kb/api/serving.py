@@ -2,9 +2,9 @@
 ``kb mcp`` do alike.
 
 ``serve_suggestion`` answers from the request's index snapshot within the worker's
-compute slots (a conversation through ``kb.chat.answer_in_context``), applies the
+compute slots (a conversation through ``kb.answer.chat.answer_in_context``), applies the
 last-line audience guard, adds the sendable ``text``, counts the outcome in the
-metrics, queues the query-log row (question masked, ``kb.querylog``) and writes one
+metrics, queues the query-log row (question masked, ``kb.store.querylog``) and writes one
 server-log line with the masked question.
 """
 
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from kb.answer.chat import FollowUpQuery, answer_in_context
+from kb.answer.message_answer import folded, message_text, part_text
 from kb.api.service import ApiState
-from kb.chat import FollowUpQuery, answer_in_context
-from kb.keys import KeyInfo
-from kb.message_answer import folded, message_text, part_text
 from kb.model import Audience
 from kb.privacy import mask_personal_data
-from kb.querylog import query_log_record
+from kb.store.keys import KeyInfo
+from kb.store.querylog import query_log_record
 
 logger = logging.getLogger("kb.api")
 

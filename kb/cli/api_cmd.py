@@ -59,7 +59,7 @@ def serve(
 
 
 def _scopes_text(scopes: str) -> str:
-    from kb.keys import parse_scopes
+    from kb.store.keys import parse_scopes
 
     return ",".join(parse_scopes(scopes))
 
@@ -76,7 +76,7 @@ def keys_create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    from kb.keys import key_dict
+    from kb.store.keys import key_dict
     from review.keys import create_key
 
     scopes = _scopes_text(scopes)
@@ -96,7 +96,7 @@ def keys_create(
 
 def keys_list(as_json: bool = JSON_OPTION) -> None:
     """List the API keys (never their secrets)."""
-    from kb.keys import key_dict
+    from kb.store.keys import key_dict
     from review.keys import list_keys
 
     with STATE.db.session() as session:
@@ -110,7 +110,7 @@ def keys_revoke(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Revoke an API key: requests with it get 401 from now on."""
-    from kb.keys import key_dict
+    from kb.store.keys import key_dict
     from review.keys import revoke_key
 
     if not name.strip():

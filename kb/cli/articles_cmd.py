@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
-from kb.articles import get_version, latest_version, to_content
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, err_console, print_table
 from kb.cli.review_cmd import notify_index
 from kb.errors import InvalidInput
-from kb.exporter import render_files, write_files
-from kb.importer import ImportBatch, read_articles
+from kb.formats.exporter import render_files, write_files
+from kb.formats.importer import ImportBatch, read_articles
 from kb.model import ArticleType, State
-from kb.tables import Article, ArticleVersion
+from kb.store.articles import get_version, latest_version, to_content
+from kb.store.tables import Article, ArticleVersion
 from review.importing import import_in_batches
 
 

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from kb.cli import identity
 from kb.config import Config, LoadedConfig, load_config
-from kb.db import Database
+from kb.store.db import Database
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)

@@ -1,5 +1,5 @@
 """``kb conflicts``: published articles whose figures disagree about the same thing
-(``kb.contradictions``), for one version or across the whole knowledge base."""
+(``kb.quality.contradictions``), for one version or across the whole knowledge base."""
 
 from __future__ import annotations
 

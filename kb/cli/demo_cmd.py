@@ -21,7 +21,7 @@ import typer
 
 from kb.cli.common import STATE, console, err_console, print_table
 from kb.errors import InvalidInput
-from kb.importer import read_articles
+from kb.formats.importer import read_articles
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MARKER = ".kb-demo"

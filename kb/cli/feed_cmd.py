@@ -7,9 +7,9 @@ from datetime import date
 
 import typer
 
-from kb.changes import describe
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, print_table
 from kb.errors import InvalidInput
+from kb.quality.changes import describe
 from review import feed
 from review.feed import AckReport, FeedItem
 

@@ -1,7 +1,7 @@
 """Golden questions on the command line: ``kb golden add/list/remove/accept`` and
 ``kb check``.
 
-Registering this module also registers the golden checker (``kb.golden_check``) with
+Registering this module also registers the golden checker (``kb.quality.golden_check``) with
 the invocation's settings, so ``kb publish`` refuses a version that breaks a golden
 answer unless ``--override-golden REASON`` is given, and ``kb submit`` shows the author
 what the version would change. The ingest package and the model are loaded only when a
@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, print_table
-from kb.golden_check import CheckReport, GoldenChecker, Outcome, register_checker
+from kb.quality.golden_check import CheckReport, GoldenChecker, Outcome, register_checker
 from review import golden
 
 QUESTION_ARG = typer.Argument(..., help="The question, as a customer would ask it.")
@@ -46,7 +46,7 @@ def use_cli_checker() -> None:
 def cli_checker() -> GoldenChecker:
     """A golden checker with this invocation's settings (ingest loaded on first use)."""
     from ingest.shadow import ShadowIndexer
-    from kb.retrieval import Searcher
+    from kb.search.retrieval import Searcher
 
     return GoldenChecker(Searcher(STATE.config), ShadowIndexer(STATE.config))
 

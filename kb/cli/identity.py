@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from kb.config import Config
-from kb.db import Database
 from kb.errors import InvalidInput
-from kb.tables import User
+from kb.store.db import Database
+from kb.store.tables import User
 from review import tokens
 from review.permissions import refuse
 

@@ -2,9 +2,9 @@
 ``kb index status`` and ``kb index update``.
 
 Registering this module also registers the ingest side's index updater with
-``kb.outbox``, so every command that publishes, archives or rolls back
+``kb.store.outbox``, so every command that publishes, archives or rolls back
 (``kb publish``, ``kb archive``, ``kb import --publish`` ...) updates the index right
-after its commit (``kb.outbox.notify``). The ingest package (Haystack, the model)
+after its commit (``kb.store.outbox.notify``). The ingest package (Haystack, the model)
 is imported only when a command needs it.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 import typer
 from sqlalchemy.orm import Session
 
-from kb import outbox
-from kb.articles import published_versions
 from kb.cli.common import JSON_OPTION, STATE, console, emit, err_console
 from kb.errors import InvalidInput
-from kb.replay import prune_traces
+from kb.quality.replay import prune_traces
+from kb.store import outbox
+from kb.store.articles import published_versions
 
 PROGRESS_OPTION = typer.Option(
     True,
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
 
 class CliIndexUpdater:
-    """``kb.outbox.IndexUpdater`` for CLI commands: ``ingest.sync.IndexSync`` with the
+    """``kb.store.outbox.IndexUpdater`` for CLI commands: ``ingest.sync.IndexSync`` with the
     invocation's settings, and one line on stderr saying what changed."""
 
     def apply(self, session: Session, changes: Sequence[outbox.IndexChange]) -> None:

@@ -1,4 +1,4 @@
-"""``kb mcp``: the MCP server for AI assistants (``kb.mcp_server``)."""
+"""``kb mcp``: the MCP server for AI assistants (``kb.api.mcp_server``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def mcp(
 ) -> None:
     """Serve kb's tools (search, suggest, get_article) and articles over MCP, with the
     audience and scopes of the API key in the mcp_api_key setting (KB_MCP_API_KEY)."""
-    from kb.mcp_server import serve
+    from kb.api.mcp_server import serve
 
     if transport not in TRANSPORTS:
         raise InvalidInput(f"unknown transport '{transport}' (choose stdio or http)")

@@ -1,7 +1,7 @@
 """The unanswered-question queue on the command line: ``kb queue list/resolve/dismiss``.
 
 The same queue, groups and ids as the app's insights page (``review.queue`` over
-``kb.unanswered``, grouped with the index's embedding model, loaded on first use; if it
+``kb.quality.unanswered``, grouped with the index's embedding model, loaded on first use; if it
 cannot load, only identical questions group, as in the app).
 """
 

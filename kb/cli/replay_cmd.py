@@ -1,5 +1,5 @@
 """``kb replay`` (a past suggestion as given and as it would be now) and ``kb prune``
-(drop replay traces past ``query_trace_days``); see ``kb.replay``."""
+(drop replay traces past ``query_trace_days``); see ``kb.quality.replay``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit
-from kb.replay import prune_traces, replay_request
+from kb.quality.replay import prune_traces, replay_request
 from review.permissions import Action, authorize
 
 
@@ -26,9 +26,9 @@ def replay(
     """Show a past suggestion as it was given (answer, citations with article versions,
     confidence, threshold, index version) and as the current index answers the same
     (masked) question today, with the differences. Needs an editor role."""
-    from kb.message_answer import MessageAnswering
-    from kb.retrieval import Searcher
-    from kb.suggest import Suggester
+    from kb.answer.message_answer import MessageAnswering
+    from kb.answer.suggest import Suggester
+    from kb.search.retrieval import Searcher
 
     who = STATE.actor(actor)
     suggester = MessageAnswering(Suggester(STATE.config, searcher=Searcher(STATE.config)))

@@ -14,8 +14,6 @@ from typing import Any
 import typer
 from sqlalchemy.orm import Session
 
-from kb import outbox
-from kb.articles import get_version, latest_version, to_content
 from kb.cli.common import (
     AS_OPTION,
     JSON_OPTION,
@@ -31,7 +29,9 @@ from kb.errors import InvalidInput, NotFound
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
-from kb.tables import ArticleVersion
+from kb.store import outbox
+from kb.store.articles import get_version, latest_version, to_content
+from kb.store.tables import ArticleVersion
 from review import diff, editing, golden, queries, workflow
 from review.versions import version_dict
 

@@ -17,7 +17,7 @@ from kb.cli.review_cmd import (
     notify_index,
 )
 from kb.errors import InvalidInput
-from kb.tables import ScheduledPublication
+from kb.store.tables import ScheduledPublication
 from review import schedule as scheduling
 
 AT_OPTION = typer.Option(

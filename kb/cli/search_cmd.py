@@ -1,8 +1,8 @@
 """``kb search``, ``kb suggest`` and ``kb eval``: retrieval, answers and their quality.
 
 ``--audience`` defaults to ``public`` (what a bot may see); agents pass ``internal``.
-``kb suggest --json`` prints the answer object the HTTP API returns (``kb.suggest``; a
-pasted message with several questions answered part by part, ``kb.message_answer``), and
+``kb suggest --json`` prints the answer object the HTTP API returns (``kb.answer.suggest``; a
+pasted message with several questions answered part by part, ``kb.answer.message_answer``), and
 logs the question (masked) in the query log, where hand-offs form the unanswered queue.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from kb.cli.common import JSON_OPTION, STATE, console, emit, err_console, print_table
-from kb.filters import SearchFilters, parse_as_of
+from kb.search.filters import SearchFilters, parse_as_of
 
 LOG_FLUSH_S = 30.0  # how long `kb suggest` retries its query-log row on a busy database
 AUDIENCE_OPTION = typer.Option(
@@ -48,7 +48,7 @@ def _filters(
 
 
 def _searcher() -> Any:
-    from kb.retrieval import Searcher
+    from kb.search.retrieval import Searcher
 
     return Searcher(STATE.config)
 
@@ -110,9 +110,9 @@ def suggest(
     A pasted message is first reduced to the question(s) it asks (greetings, thanks, order
     numbers and personal data left out); each question gets its own answer and citations.
     """
-    from kb.logwriter import UsageWriter
-    from kb.message_answer import answer_message
-    from kb.suggest import Suggester
+    from kb.answer.message_answer import answer_message
+    from kb.answer.suggest import Suggester
+    from kb.store.logwriter import UsageWriter
 
     filters = _filters(audience, as_of, types, tags, lang)
     writer = UsageWriter(STATE.db)  # the answer is printed even while the database is busy
@@ -181,7 +181,7 @@ def eval_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Retrieval quality per file: hit@1, hit@5, MRR@10 and latency p50/p95."""
-    from kb.evaluation import run_files, searcher_retrieve
+    from kb.quality.evaluation import run_files, searcher_retrieve
 
     searcher = _searcher()
     searcher.warm_up()

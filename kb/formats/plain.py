@@ -3,7 +3,7 @@
 The id comes from the file name, the title from the document (its first
 heading or line, or its metadata) or else the file name. The text is taken as
 it is: cleaning scraped boilerplate is done by the caller's cleaner (see
-``kb.importer``), so that editors review exactly what will be served. The text is
+``kb.formats.importer``), so that editors review exactly what will be served. The text is
 bounded by ``max_chars`` (the ``import_max_chars`` setting) and a .docx or .pdf is
 checked against decompression bombs while it is read (``kb.formats.limits``).
 """

@@ -13,7 +13,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from kb.model import State
-from kb.tables import ArticleVersion
+from kb.store.tables import ArticleVersion
 from kb.ui import render
 from kb.ui.i18n import resolve, t
 from kb.ui.services import services

@@ -20,10 +20,10 @@ import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.answer.message_answer import message_text
 from kb.errors import KbError, NotReady
-from kb.message_answer import message_text
 from kb.model import ArticleType, State
-from kb.tables import ArticleVersion
+from kb.store.tables import ArticleVersion
 from kb.ui import article_view, recent, render
 from kb.ui.feedback import CHANNEL, record_feedback, requester
 from kb.ui.i18n import resolve, t

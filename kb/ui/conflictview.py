@@ -1,6 +1,6 @@
 """Contradictions on the review page (and for the author after submitting): the
 published statements a version contradicts, both sentences side by side
-(``review.queries.version_conflicts``, ``kb.contradictions``)."""
+(``review.queries.version_conflicts``, ``kb.quality.contradictions``)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import KbError
 from kb.model import ArticleContent, ArticleType, Audience, State
-from kb.tables import Article, ArticleVersion
+from kb.store.tables import Article, ArticleVersion
 from kb.ui import conflictview, editor_state
 from kb.ui.editor_state import NEW, Base, apply_form, content_form, key
 from kb.ui.i18n import resolve, t

@@ -18,9 +18,9 @@ from typing import Any
 
 import streamlit as st
 
-from kb.articles import latest_version, to_content
 from kb.model import ArticleContent, ArticleType
-from kb.tables import ArticleVersion
+from kb.store.articles import latest_version, to_content
+from kb.store.tables import ArticleVersion
 from kb.ui.services import services
 from review import autosave
 

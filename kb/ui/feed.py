@@ -15,7 +15,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from kb.changes import FIELD_LABELS, Change, describe
+from kb.quality.changes import FIELD_LABELS, Change, describe
 from kb.ui import article_view
 from kb.ui.diffview import side_by_side_html
 from kb.ui.i18n import t

@@ -1,19 +1,19 @@
 """The query log and feedback of the agent-assist page.
 
-Each suggestion shown to an agent is logged by ``kb.suggest`` (through
-``kb.querylog.query_log_record``, as the API logs), the question masked, with requester
+Each suggestion shown to an agent is logged by ``kb.answer.suggest`` (through
+``kb.store.querylog.query_log_record``, as the API logs), the question masked, with requester
 ``user:<name>`` and channel ``app``; a hand-off therefore lands in the editors'
 unanswered queue. Feedback is tied to that logged suggestion and to the agent who
-received it, as the API ties it to a key, under the same rules (``kb.feedback``).
+received it, as the API ties it to a key, under the same rules (``kb.store.feedback``).
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kb import feedback
 from kb.model import Audience
-from kb.tables import Feedback
+from kb.store import feedback
+from kb.store.tables import Feedback
 
 CHANNEL = "app"
 
@@ -32,7 +32,7 @@ def record_feedback(
     correct_article_id: str | None = None,
 ) -> Feedback:
     """Store an agent's verdict on a suggestion they received, by the API's rules
-    (``kb.feedback.record_feedback``: agents see internal articles too).
+    (``kb.store.feedback.record_feedback``: agents see internal articles too).
 
     A second verdict on the same suggestion replaces the first.
     """

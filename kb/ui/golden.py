@@ -2,7 +2,7 @@
 section of the review queue (what a version would fix, break or move).
 
 The checker is the app's shared searcher with ingest's in-memory shadow index
-(``ingest.shadow``); it is registered with ``kb.golden_check`` so that publishing from the
+(``ingest.shadow``); it is registered with ``kb.quality.golden_check`` so that publishing from the
 app goes through the same gate as ``kb publish``. A version's report is cached per
 version content and live index version.
 """
@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from ingest.shadow import ShadowIndexer
-from kb.articles import get_version
 from kb.errors import KbError
-from kb.golden_check import CheckReport, GoldenChecker, Outcome, register_checker
+from kb.quality.golden_check import CheckReport, GoldenChecker, Outcome, register_checker
+from kb.store.articles import get_version
 from kb.ui.i18n import t
 from kb.ui.markup import md_text
 from kb.ui.search import searcher

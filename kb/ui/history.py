@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kb.articles import get_version, to_content
+from kb.store.articles import get_version, to_content
 from kb.ui import auditnotes, lifecycle, replayview
 from kb.ui.diffview import side_by_side_html
 from kb.ui.editor import article_choices

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KbError
-from kb.filters import SearchFilters
-from kb.retrieval import SearchResponse
-from kb.tables import ArticleVersion
+from kb.search.filters import SearchFilters
+from kb.search.retrieval import SearchResponse
+from kb.store.tables import ArticleVersion
 from kb.ui.i18n import t
 from kb.ui.search import draft_snapshot, searcher
 from kb.ui.services import environment_key, services

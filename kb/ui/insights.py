@@ -17,16 +17,16 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
-from kb.golden import pending_corrections
+from kb.quality import insights as analytics
+from kb.quality.golden import pending_corrections
+from kb.quality.unanswered import QuestionGroup
 from kb.ui import charts, editor, goldenlist, replayview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
-from kb.unanswered import QuestionGroup
 from review import golden, queries, queue
 from review.catalog import published_titles
 from review.permissions import Action

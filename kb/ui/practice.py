@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from kb.model import ArticleType, State
-from kb.tables import ArticleVersion
+from kb.store.tables import ArticleVersion
 from kb.ui import article_view
 from kb.ui.i18n import t
 from kb.ui.markup import md_text

@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import select
 
-from kb.tables import QueryLog
+from kb.store.tables import QueryLog
 from kb.ui import article_view
 from kb.ui.feedback import CHANNEL, requester
 from kb.ui.i18n import t

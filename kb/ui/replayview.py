@@ -1,6 +1,6 @@
 """Answer replay on the history page: a logged suggestion as it was given and as the
 current index answers the same (masked) question, with the differences
-(``kb.replay.replay_request``, as ``kb replay`` shows it)."""
+(``kb.quality.replay.replay_request``, as ``kb replay`` shows it)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.message_answer import MessageAnswering
-from kb.replay import replay_request
+from kb.answer.message_answer import MessageAnswering
+from kb.quality.replay import replay_request
 from kb.ui.i18n import t
 from kb.ui.markup import md_text
 from kb.ui.search import suggester

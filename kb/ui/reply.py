@@ -4,8 +4,8 @@ A reply that cites an internal-only article carries a banner saying it is intern
 guidance, not for the customer, and its copy button says so too. A cited source that
 is overdue for review or expires soon is named on the reply itself (its badge also
 stays on the citation). A source that states another figure than the reply (``notes``,
-``kb.compose``) is named on the reply with its passage and a link. The copy button
-copies the clean text (``kb.replytext``: no ``[n]`` markers, with the greeting and
+``kb.answer.compose``) is named on the reply with its passage and a link. The copy button
+copies the clean text (``kb.answer.replytext``: no ``[n]`` markers, with the greeting and
 closing configured for the ``app`` channel in the question's language around it); the
 marked reply with its citations stays on screen.
 """
@@ -19,8 +19,8 @@ from typing import Any
 
 import streamlit as st
 
-from kb.replytext import sendable_text
-from kb.tables import ArticleVersion
+from kb.answer.replytext import sendable_text
+from kb.store.tables import ArticleVersion
 from kb.ui import article_view, render
 from kb.ui.feedback import CHANNEL
 from kb.ui.i18n import STRINGS, t

@@ -17,8 +17,8 @@ from urllib.parse import quote
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from kb.articles import get_article, get_version, to_content
 from kb.model import State
+from kb.store.articles import get_article, get_version, to_content
 from kb.ui import conflictview, fieldview, scheduling
 from kb.ui.golden import golden_section, use_app_checker
 from kb.ui.i18n import resolve, t

@@ -18,13 +18,13 @@ import streamlit as st
 
 from ingest.shadow import ShadowIndexer
 from ingest.sync import IndexSync
-from kb.articles import get_version, to_content
-from kb.filters import SearchFilters
-from kb.index import IndexSnapshot
-from kb.message_answer import answer_message
-from kb.outbox import dispatch
-from kb.retrieval import Searcher
-from kb.suggest import Suggester
+from kb.answer.message_answer import answer_message
+from kb.answer.suggest import Suggester
+from kb.search.filters import SearchFilters
+from kb.search.index import IndexSnapshot
+from kb.search.retrieval import Searcher
+from kb.store.articles import get_version, to_content
+from kb.store.outbox import dispatch
 from kb.ui.feedback import CHANNEL
 from kb.ui.services import environment_key, services
 
@@ -127,7 +127,7 @@ def suggest(
 
     Keys: ``answer`` (text with ``[n]`` markers, or None), ``citations``, ``confidence``,
     ``handoff``, ``reason``, ``detail``, ``results``, ``request_id`` and ``parts`` (one
-    answer object per question of the message, ``kb.message_answer``; the top level is the
+    answer object per question of the message, ``kb.answer.message_answer``; the top level is the
     first). Type and tag filters narrow both the suggestion and the results. The request is
     logged once in ``QueryLog`` (channel ``app``, ``requester``): a hand-off joins the
     unanswered queue.

@@ -20,9 +20,9 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from kb.config import Config, load_config
-from kb.db import Database
 from kb.errors import Conflict, KbError
-from kb.logwriter import UsageWriter
+from kb.store.db import Database
+from kb.store.logwriter import UsageWriter
 from kb.ui.errors import localize
 from kb.ui.i18n import resolve, t
 
@@ -35,7 +35,7 @@ class Services:
 
     config: Config
     db: Database
-    usage: UsageWriter  # query-log rows, written off the page's path (kb.logwriter)
+    usage: UsageWriter  # query-log rows, written off the page's path (kb.store.logwriter)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

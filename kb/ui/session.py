@@ -3,7 +3,7 @@
 The signed-in user is kept in ``st.session_state`` by name only; roles are
 re-read from the user store on every check, so a disabled user or a removed
 role takes effect at once. Signing in also sets a cookie holding a signed,
-expiring token (``kb.sessiontokens``: the name and issue time, never the
+expiring token (``kb.store.sessiontokens``: the name and issue time, never the
 password), so a reload or a new tab restores the user; signing out clears the
 cookie and ends every token of that user on the server. The pages only decide
 what to *show*; every action is authorised again by the service layer
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from kb import sessiontokens
 from kb.errors import KbError
+from kb.store import sessiontokens
 from kb.ui.i18n import t
 from kb.ui.services import services
 from review.permissions import ROLE_ACTIONS, Action, Role, find_user

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from ingest.sync import sync_index
 from kb.config import load_config
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType, Audience
+from kb.store.db import Database
 from review import importing, users
 
 ROOT = Path(__file__).resolve().parents[2]

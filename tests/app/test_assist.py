@@ -9,8 +9,8 @@ import shutil
 
 from sqlalchemy import select
 
-from kb.db import Database
-from kb.tables import Feedback, QueryLog
+from kb.store.db import Database
+from kb.store.tables import Feedback, QueryLog
 from kb.ui import render
 from kb.ui.services import services
 

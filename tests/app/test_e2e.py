@@ -376,7 +376,7 @@ def supervisor_sees_the_acknowledgement(page) -> None:
 
 def submit_breaking_edit(home: Path) -> None:
     """alice rewrites faq-lost-parcel into an invoice FAQ and submits it (service layer)."""
-    from kb.db import Database
+    from kb.store.db import Database
     from review import editing, workflow
     from tests.app.test_golden_review import UNRELATED
 

@@ -22,8 +22,8 @@ import pytest
 
 from ingest.sync import sync_index
 from kb.config import load_config
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType
+from kb.store.db import Database
 from review import importing
 from tests.app.test_e2e import (
     browser_tab,

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from kb.articles import utcnow
-from kb.db import Database
-from kb.tables import QueryLog
+from kb.store.articles import utcnow
+from kb.store.db import Database
+from kb.store.tables import QueryLog
 from review import editing, workflow
 from review.versions import versions_of
 from tests.app.test_e2e import (  # noqa: F401  (fixtures)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kb.db import Database
 from kb.errors import Forbidden
+from kb.store.db import Database
 from review import autosave
 from review.versions import versions_of
 from tests.app.conftest import save_meanwhile

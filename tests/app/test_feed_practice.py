@@ -9,8 +9,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from kb.articles import to_content
-from kb.db import Database
+from kb.store.articles import to_content
+from kb.store.db import Database
 from review import editing, feed, workflow
 from review.versions import published_row, versions_of
 from tests.app.conftest import PASSWORD, ROOT

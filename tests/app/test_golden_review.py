@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType
-from kb.tables import AuditEvent
+from kb.store.db import Database
+from kb.store.tables import AuditEvent
 from review import editing, workflow
 from review.versions import versions_of
 

@@ -4,9 +4,9 @@ base with its real index; links (?article=) open an article's history."""
 
 from __future__ import annotations
 
-from kb.db import Database
-from kb.index import IndexStore
 from kb.model import State
+from kb.search.index import IndexStore
+from kb.store.db import Database
 from review import workflow
 from review.versions import versions_of
 from tests.app.test_review_pages import submit_edit

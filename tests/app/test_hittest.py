@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from kb.config import load_config
-from kb.db import Database
-from kb.filters import SearchFilters
 from kb.model import ArticleContent, ArticleType
-from kb.retrieval import Searcher
+from kb.search.filters import SearchFilters
+from kb.search.retrieval import Searcher
+from kb.store.db import Database
 from kb.ui.hittest import Draft
 from review import editing
 

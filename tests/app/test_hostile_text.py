@@ -19,11 +19,11 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from ingest.sync import sync_index
-from kb.articles import utcnow
 from kb.config import load_config
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType
-from kb.tables import Feedback, QueryLog
+from kb.store.articles import utcnow
+from kb.store.db import Database
+from kb.store.tables import Feedback, QueryLog
 from review import editing, importing, users, workflow
 
 EVIL = "evil.example"

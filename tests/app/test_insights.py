@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kb import insights as analytics
-from kb.articles import utcnow
-from kb.db import Database
 from kb.embedders import shared_backend
-from kb.tables import Feedback, QueryLog
+from kb.quality import insights as analytics
+from kb.store.articles import utcnow
+from kb.store.db import Database
+from kb.store.tables import Feedback, QueryLog
 
 
 def log(session, request_id, question, *, handoff, cited=(), ts=None):
@@ -125,7 +125,7 @@ def test_agents_do_not_see_insights(page_test):
 def test_an_editor_accepts_a_correction_as_a_golden_question(page_test, app_kb):
     from sqlalchemy import select
 
-    from kb.tables import GoldenQuestion
+    from kb.store.tables import GoldenQuestion
 
     seed(app_kb)
     at = page_test("insights", "alice").run()
@@ -152,7 +152,7 @@ def test_an_editor_accepts_a_correction_as_a_golden_question(page_test, app_kb):
 def test_an_editor_adds_and_retires_a_golden_question_in_the_app(page_test, app_kb):
     from sqlalchemy import select
 
-    from kb.tables import AuditEvent, GoldenQuestion
+    from kb.store.tables import AuditEvent, GoldenQuestion
 
     at = page_test("insights", "alice").run()
     assert not at.exception
@@ -212,9 +212,9 @@ def test_wrong_answer_feedback_links_to_the_article_and_the_suggestion(page_test
 
 
 def test_a_request_link_opens_its_replay_on_the_history_page(page_test, app_kb):
+    from kb.answer.suggest import Suggester
     from kb.config import load_config
-    from kb.retrieval import Searcher
-    from kb.suggest import Suggester
+    from kb.search.retrieval import Searcher
 
     config = load_config(env={"KB_HOME": str(app_kb)}).config
     db = Database(f"sqlite:///{app_kb / 'kb.sqlite3'}")

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from kb.db import Database
+from kb.store.db import Database
 from review import workflow
 from tests.app.conftest import CONTRADICTING_FAQ, submit_new_article
 from tests.app.test_insights import seed as seed_insights

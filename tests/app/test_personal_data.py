@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kb.db import Database
-from kb.tables import Feedback, QueryLog
+from kb.store.db import Database
+from kb.store.tables import Feedback, QueryLog
 from kb.ui.feedback import record_feedback, requester
 from tests.app.test_assist import ask, db_of
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from kb.db import Database
 from kb.model import Audience
+from kb.store.db import Database
 from review import editing, workflow
 from review.versions import versions_of
 from tests.app.conftest import CONTRADICTING_FAQ, submit_new_article

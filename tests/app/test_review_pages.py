@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from kb.db import Database
-from kb.index import IndexStore
 from kb.model import State
+from kb.search.index import IndexStore
+from kb.store.db import Database
 from review import editing, users, workflow
 from review.versions import versions_of
 from tests.app.conftest import (
@@ -239,10 +239,10 @@ def test_review_queue_shows_a_contradiction_side_by_side(page_test, app_kb):
 def test_history_replays_a_past_answer_against_the_current_index(page_test, app_kb):
     from sqlalchemy import select
 
+    from kb.answer.suggest import Suggester
     from kb.config import load_config
-    from kb.retrieval import Searcher
-    from kb.suggest import Suggester
-    from kb.tables import QueryLog
+    from kb.search.retrieval import Searcher
+    from kb.store.tables import QueryLog
 
     config = load_config(env={"KB_HOME": str(app_kb)}).config
     db = db_of(app_kb)

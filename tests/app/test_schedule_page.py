@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from kb.db import Database
-from kb.tables import ScheduledPublication
+from kb.store.db import Database
+from kb.store.tables import ScheduledPublication
 from review import schedule, workflow
 from review.versions import versions_of
 from tests.app.test_review_pages import submit_edit

@@ -12,7 +12,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from kb.db import Database
+from kb.store.db import Database
 from review import users
 from tests.app.conftest import PASSWORD
 

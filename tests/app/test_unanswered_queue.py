@@ -1,7 +1,7 @@
 """The unanswered-question queue in action (issue 14): a group becomes a draft FAQ in one
 click (the editor opens on it), groups are resolved by an article or dismissed, and a
 question asked again after that comes back. Real SQLite knowledge base; the grouping
-model is left out (identical questions group), as ``kb.unanswered`` does without one."""
+model is left out (identical questions group), as ``kb.quality.unanswered`` does without one."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kb.articles import utcnow
-from kb.db import Database
 from kb.errors import Forbidden, InvalidInput, NotFound
+from kb.store.articles import utcnow
+from kb.store.db import Database
 from review import queue
 from tests.app.test_insights import log
 

@@ -22,8 +22,8 @@ from ingest.pipeline import (
 from ingest.unindexable import ONLY_MARKUP
 from kb.config import Config
 from kb.errors import Conflict
-from kb.index import IndexStore
 from kb.model import ArticleContent, ArticleType, Audience
+from kb.search.index import IndexStore
 from kb.text import normalize_for_matching
 
 POLICY = ArticleContent(
@@ -144,7 +144,7 @@ class TestIndexArticles:
         """Document chunks of two or more sentences get sentence vectors (FAQs none); a
         re-index computes only the changed sentences; the stored ones are the chunk's."""
         from kb.embedders import make_backend
-        from kb.sentences import sentence_texts
+        from kb.search.sentences import sentence_texts
 
         body = (
             "# 新员工\n\n新员工入职后的前三个月属于新鲜期，要以鼓励为主。"

@@ -24,13 +24,13 @@ from haystack import Document
 from typer.testing import CliRunner
 
 from ingest.sync import IndexSync, live_manifest, sync_index
-from kb import outbox
 from kb.cli.main import app
 from kb.config import Config
-from kb.db import Database
 from kb.errors import Conflict
-from kb.index import IndexSnapshot, IndexStore
 from kb.model import ArticleContent, ArticleType
+from kb.search.index import IndexSnapshot, IndexStore
+from kb.store import outbox
+from kb.store.db import Database
 from review import editing, importing, users, workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -328,10 +328,10 @@ _KILLED_SYNC = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    import kb.index
+    import kb.search.index
     from ingest.sync import sync_index
     from kb.config import Config
-    from kb.db import Database
+    from kb.store.db import Database
 
     home, marker = Path(sys.argv[1]), Path(sys.argv[2])
 
@@ -339,7 +339,7 @@ _KILLED_SYNC = textwrap.dedent(
         marker.touch()
         time.sleep(600)
 
-    kb.index.IndexStore._set_pointer = stop_here  # the new version is written, not yet live
+    kb.search.index.IndexStore._set_pointer = stop_here  # the new version is written, not yet live
     config = Config(home=home, chunk_size=40, chunk_overlap=0)
     sync_index(Database(config.effective_database_url), config)
     """

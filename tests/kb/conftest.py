@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kb.config import Config
-from kb.retrieval import Searcher, build_query_pipeline
+from kb.search.retrieval import Searcher, build_query_pipeline
 from tests.kb.indexing import build_index, small_kb
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from kb import outbox
 from kb.config import Config
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType
-from kb.tables import Article
+from kb.store import outbox
+from kb.store.db import Database
+from kb.store.tables import Article
 from review import editing, workflow
 from tests.review.helpers import add_people, run
 

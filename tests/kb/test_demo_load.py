@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kb.cli import demo_cmd
 from kb.cli.common import STATE
-from kb.tables import AuditEvent
+from kb.store.tables import AuditEvent
 from review.versions import versions_of
 
 ARTICLES = Path(__file__).resolve().parents[2] / "articles"

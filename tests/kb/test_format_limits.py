@@ -12,8 +12,8 @@ import pytest
 
 from kb.errors import InvalidInput
 from kb.formats import limits
+from kb.formats.importer import parse_file, read_articles
 from kb.formats.plain import extract_plain
-from kb.importer import parse_file, read_articles
 
 PARAGRAPH = "<w:p><w:r><w:t>保价快件按保价金额赔偿，未保价快件按运费的三倍赔偿。</w:t></w:r></w:p>"
 

@@ -262,8 +262,8 @@ def committed(database: Path) -> tuple[int, int, bool]:
     """(articles, published versions, audit chain intact) as another reader sees them."""
     from sqlalchemy import func, select
 
-    from kb.db import Database
-    from kb.tables import Article, ArticleVersion
+    from kb.store.db import Database
+    from kb.store.tables import Article, ArticleVersion
     from review import audit
 
     db = Database(f"sqlite:///{database}")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from kb.cli.main import app
 from kb.config import Config, sqlite_url
-from kb.db import Database, alembic_config, alembic_option
+from kb.store.db import Database, alembic_config, alembic_option
 
 ODD_NAMES = ["知识库", "100% (备份) #1", "a%25b ?x=1", "p%(home)s"]
 
@@ -88,7 +88,7 @@ def test_alembic_option_reads_back_as_the_same_url(url: str) -> None:
     """The URL → Alembic config path of a PostgreSQL URL with a %-encoded password.
 
     No PostgreSQL server or driver is available here, so this stops at the Alembic
-    configuration (configparser) that ``kb/migrations/env.py`` reads the URL from.
+    configuration (configparser) that ``kb/store/migrations/env.py`` reads the URL from.
     """
     parsed = make_url(url)
     cfg = AlembicConfig()

@@ -67,7 +67,7 @@ def test_seed_paraphrases_stay_above_the_floor(
 ) -> None:
     from ingest.clean import clean_text
     from ingest.pipeline import index_articles
-    from kb.importer import parse_file
+    from kb.formats.importer import parse_file
 
     pages = sorted((shared_dir / "seeds").glob("*.txt"))
     articles = [parse_file(p, source=p.name, max_bytes=10**8, cleaner=clean_text)[0] for p in pages]

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from kb.cli.main import app
 from kb.config import Config
-from kb.db import Database
-from kb.tables import QueryLog
+from kb.store.db import Database
+from kb.store.tables import QueryLog
 from tests.kb.indexing import build_index, small_kb
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -26,7 +26,7 @@ def rows(half: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def documents(shared_dir_module: Path) -> dict[str, str]:
     from ingest.clean import clean_text
-    from kb.importer import parse_file
+    from kb.formats.importer import parse_file
 
     out = {}
     for path in sorted((shared_dir_module / "seeds").glob("*.txt")):

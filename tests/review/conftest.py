@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.db import Database
+from kb.store.db import Database
 from tests.review.helpers import add_people, fresh_db
 
 

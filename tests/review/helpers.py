@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType
+from kb.store.db import Database
 from review import editing, users, workflow
 
 # name -> roles; "root" is the bootstrap admin

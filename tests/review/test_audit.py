@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from kb.db import Database
 from kb.errors import InvalidInput
-from kb.tables import AuditEvent, AuditHead
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, AuditHead
 from review import audit, contents, editing, workflow
 from tests.review.helpers import content, publish_article, run
 

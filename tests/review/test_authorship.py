@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from kb.db import Database
 from kb.errors import Forbidden
+from kb.store.db import Database
 from review import editing, importing, workflow
 from review.versions import versions_of
 from tests.review.helpers import content, publish_article, run

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from kb.db import Database
 from kb.errors import Conflict, InvalidInput
-from kb.tables import Article, User
+from kb.store.db import Database
+from kb.store.tables import Article, User
 from review import editing, importing
 from tests.review.helpers import content, run
 

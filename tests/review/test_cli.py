@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kb import outbox
 from kb.cli.main import app
-from kb.db import Database
+from kb.store import outbox
+from kb.store.db import Database
 from review import users
 
 ARTICLE = """---

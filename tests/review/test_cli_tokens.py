@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kb import keys, outbox
 from kb.cli.main import app
-from kb.db import Database
-from kb.tables import AuditEvent, CliToken
+from kb.store import keys, outbox
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, CliToken
 
 ARTICLE = """---
 id: refund
@@ -262,7 +262,7 @@ def test_migration_adds_and_removes_only_the_token_table(kb_home: Path) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
-    from kb.db import alembic_config
+    from kb.store.db import alembic_config
 
     database = Database(f"sqlite:///{kb_home / 'kb.sqlite3'}")
     database.migrate()

@@ -7,10 +7,10 @@ import threading
 
 from sqlalchemy import select
 
-from kb.articles import get_article
-from kb.db import Database
 from kb.errors import Conflict
-from kb.tables import AuditEvent
+from kb.store.articles import get_article
+from kb.store.db import Database
+from kb.store.tables import AuditEvent
 from review import audit, editing, workflow
 from review.versions import versions_of
 from tests.review.helpers import content, publish_article, run

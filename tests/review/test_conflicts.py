@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.contradictions import evaluate, load_cases
-from kb.db import Database
 from kb.errors import Forbidden
+from kb.store.db import Database
 from review import editing, queries, workflow
 from tests.review.helpers import content, publish_article, run
 

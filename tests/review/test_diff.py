@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kb.db import Database
+from kb.store.db import Database
 from review import diff, editing
 from tests.review.helpers import content, publish_article, run
 

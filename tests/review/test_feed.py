@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from kb.changes import describe
-from kb.db import Database
 from kb.errors import Forbidden, InvalidInput, NotFound
 from kb.model import Audience
-from kb.tables import FeedEntry
+from kb.quality.changes import describe
+from kb.store.db import Database
+from kb.store.tables import FeedEntry
 from review import editing, feed, users, workflow
 from tests.review.helpers import content, publish_article, run
 
@@ -162,8 +162,8 @@ def test_the_diff_behind_an_entry_is_open_to_agents(team: Database):
 
 
 def test_a_new_faq_without_figures_shows_its_question_and_first_sentences(team: Database):
-    from kb.changes import summarize
     from kb.model import ArticleContent, ArticleType
+    from kb.quality.changes import summarize
 
     faq = ArticleContent(
         id="f", type=ArticleType.FAQ, title="t", question="能改地址吗？",

@@ -9,12 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select
 
-from kb import outbox
-from kb.articles import served_versions
-from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput
 from kb.model import ArticleContent, ArticleType
-from kb.tables import AuditEvent
+from kb.store import outbox
+from kb.store.articles import served_versions
+from kb.store.db import Database
+from kb.store.tables import AuditEvent
 from review import audit, importing, workflow
 from review.versions import versions_of
 from tests.review.helpers import content, publish_article, run

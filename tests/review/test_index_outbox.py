@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb import outbox
-from kb.articles import get_version
-from kb.db import Database
-from kb.tables import IndexEvent
+from kb.store import outbox
+from kb.store.articles import get_version
+from kb.store.db import Database
+from kb.store.tables import IndexEvent
 from review import editing, workflow
 from tests.review.helpers import content, publish_article, run
 

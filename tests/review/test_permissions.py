@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.db import Database
 from kb.errors import Forbidden
-from kb.tables import Article, ArticleVersion, AuditEvent, User
+from kb.store.db import Database
+from kb.store.tables import Article, ArticleVersion, AuditEvent, User
 from review import audit, diff, editing, importing, queries, users, workflow
 from tests.review.helpers import add_people, content, publish_article, run
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kb.model import ArticleContent, ArticleType, Audience
-from kb.tables import AuditEvent, PracticeRound
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, PracticeRound
 from review import editing, golden, practice, users, workflow
 from tests.review.helpers import publish_article, run
 

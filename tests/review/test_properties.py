@@ -15,12 +15,12 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from kb import outbox
-from kb.articles import get_article, served_versions
-from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kb.model import State
-from kb.tables import AuditEvent, IndexEvent
+from kb.store import outbox
+from kb.store.articles import get_article, served_versions
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, IndexEvent
 from review import audit, editing, states, workflow
 from review.versions import find_draft, versions_of
 from tests.review.helpers import add_people, content, fresh_db

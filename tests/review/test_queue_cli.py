@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from kb.articles import utcnow
-from kb.db import Database
-from kb.tables import QueryLog
+from kb.store.articles import utcnow
+from kb.store.db import Database
+from kb.store.tables import QueryLog
 from tests.review.test_cli import (  # noqa: F401  (fixtures)
     article,
     fails,

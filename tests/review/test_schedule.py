@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kb.articles import utcnow
-from kb.db import Database
 from kb.errors import Forbidden, InvalidInput
-from kb.tables import AuditEvent, ScheduledPublication
+from kb.store.articles import utcnow
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, ScheduledPublication
 from review import audit, schedule, users, workflow
 from review.versions import versions_of
 from tests.review.helpers import content, publish_article, run

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from kb.articles import utcnow
-from kb.db import Database
-from kb.tables import ScheduledPublication
+from kb.store.articles import utcnow
+from kb.store.db import Database
+from kb.store.tables import ScheduledPublication
 from tests.review.test_cli import (  # noqa: F401  (fixtures)
     article,
     fails,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput
-from kb.tables import AuditEvent, User
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, User
 from review import audit, users
 from tests.review.helpers import run
 

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from kb.articles import get_article, served_versions
-from kb.db import Database
 from kb.errors import Conflict, InvalidInput
-from kb.tables import AuditEvent, IndexEvent
+from kb.store.articles import get_article, served_versions
+from kb.store.db import Database
+from kb.store.tables import AuditEvent, IndexEvent
 from review import audit, editing, queries, states, workflow
 from review.versions import versions_of
 from tests.review.helpers import content, publish_article, run

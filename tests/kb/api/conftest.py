@@ -138,7 +138,7 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kb]:
 
 
 def _revoke(config: Config, name: str) -> None:
-    from kb.db import Database
+    from kb.store.db import Database
     from review.keys import revoke_key
     from tests.kb.api.helpers import ADMIN
 

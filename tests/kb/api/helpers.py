@@ -23,8 +23,8 @@ import httpx
 import uvicorn
 
 from kb.config import Config
-from kb.db import Database
 from kb.model import ArticleContent, ArticleType, Audience
+from kb.store.db import Database
 
 ADMIN = "root"
 PROJECT = Path(__file__).resolve().parents[3]

@@ -12,9 +12,9 @@ from sqlalchemy import event
 
 from kb.api.service import ApiState
 from kb.config import Config
-from kb.db import Database
 from kb.errors import NotFound
 from kb.model import ArticleContent, ArticleType, Audience
+from kb.store.db import Database
 from review import editing, users
 from review.importing import import_articles
 

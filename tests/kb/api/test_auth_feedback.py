@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from kb.api import create_app
 from kb.config import Config
-from kb.db import Database
 from kb.model import Audience
-from kb.querylog import query_log_record
-from kb.tables import Feedback
+from kb.store.db import Database
+from kb.store.querylog import query_log_record
+from kb.store.tables import Feedback
 from review import users
 from review.keys import revoke_key
 from tests.kb.api.helpers import ADMIN, ThreadServer, create_key

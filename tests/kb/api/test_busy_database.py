@@ -25,8 +25,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kb.db import Database
-from kb.tables import ApiKey, QueryLog
+from kb.store.db import Database
+from kb.store.tables import ApiKey, QueryLog
 from tests.kb.api.conftest import QUESTIONS, Kb, articles
 from tests.kb.api.helpers import ADMIN, PROJECT, ServerProcess, build_kb, create_key
 
@@ -185,7 +185,7 @@ def test_overflow_is_counted_in_metrics_and_accepted_rows_are_written_by_stop(
     from kb.api.app import create_app
     from kb.config import Config
     from kb.model import Audience
-    from kb.querylog import query_log_record
+    from kb.store.querylog import query_log_record
 
     config = Config(home=tmp_path / "kb")
     db = Database(config.effective_database_url)

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from kb.api import create_app
 from kb.config import Config
-from kb.db import Database
-from kb.tables import QueryLog
+from kb.store.db import Database
+from kb.store.tables import QueryLog
 from tests.kb.api.conftest import INTERNAL_IDS, SECRET, TOPICS, Kb
 from tests.kb.api.helpers import ThreadServer
 

@@ -194,7 +194,7 @@ def test_a_locked_database_is_a_503_with_retry_after(kb_server: Kb, tmp_path: Pa
 
     from sqlalchemy import event, text
 
-    from kb.db import Database
+    from kb.store.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'locked.sqlite3'}")
     event.listen(

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kb import keys
 from kb.cli.main import app
-from kb.db import Database
 from kb.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kb.model import Audience
-from kb.tables import ApiKey, AuditEvent
+from kb.store import keys
+from kb.store.db import Database
+from kb.store.tables import ApiKey, AuditEvent
 from review import users
 from review.keys import create_key, list_keys, revoke_key
 

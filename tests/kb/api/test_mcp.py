@@ -24,8 +24,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
 
-from kb.db import Database
-from kb.tables import QueryLog
+from kb.store.db import Database
+from kb.store.tables import QueryLog
 from tests.kb.api.conftest import INTERNAL_IDS, SECRET, TOPICS, Kb
 from tests.kb.api.helpers import PROJECT, free_port, server_env
 

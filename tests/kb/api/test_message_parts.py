@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kb.db import Database
-from kb.tables import QueryLog
+from kb.store.db import Database
+from kb.store.tables import QueryLog
 from tests.kb.api.conftest import INTERNAL_IDS, SECRET, Kb
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kb.db import Database
-from kb.tables import Feedback, QueryLog
+from kb.store.db import Database
+from kb.store.tables import Feedback, QueryLog
 from tests.kb.api.conftest import Kb
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

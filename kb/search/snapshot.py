@@ -1,0 +1,129 @@
+"""The index snapshot one request is served from, and the process-wide index readers.
+
+A request takes one snapshot at its start and every retriever of the query pipeline reads
+that same snapshot, so a rebuild that lands mid-request cannot mix two index versions.
+Haystack deep-copies every component input; ``SnapshotRef`` carries the snapshot through
+the pipeline by reference (copying an index per component would cost more than the search).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from haystack import Document
+
+from kb.config import Config
+from kb.search.index import IndexReader, IndexSnapshot
+
+
+class SnapshotRef:
+    """A loaded index snapshot passed between pipeline components by reference."""
+
+    __slots__ = ("snapshot",)
+
+    def __init__(self, snapshot: IndexSnapshot) -> None:
+        """Wrap ``snapshot``."""
+        self.snapshot = snapshot
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SnapshotRef:
+        """Snapshots are read-only: a copy is the same object."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"SnapshotRef({self.snapshot.version})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What Haystack records of this input when a run fails: the index version."""
+        return {"index_version": self.snapshot.version}
+
+
+_readers: dict[tuple[str, str], IndexReader] = {}
+_readers_lock = threading.Lock()
+
+
+def shared_reader(config: Config) -> IndexReader:
+    """The process-wide ``IndexReader`` of the configured index directory."""
+    index_dir = Path(config.effective_index_dir)
+    user_dict = str(config.jieba_user_dict or "")
+    key = (str(index_dir), user_dict)
+    with _readers_lock:
+        reader = _readers.get(key)
+        if reader is None:
+            reader = IndexReader(index_dir, jieba_user_dict=user_dict or None)
+            _readers[key] = reader
+        return reader
+
+
+def held_reader(index_dir: str | Path, jieba_user_dict: str = "") -> IndexReader | None:
+    """The process-wide reader of ``index_dir`` if one was made (``shared_reader``), else
+    None: an index writer in this process builds on its snapshot and hands it the new one."""
+    wanted = (str(Path(index_dir)), _no_dict(jieba_user_dict))
+    with _readers_lock:
+        found = [r for (d, u), r in _readers.items() if (d, _no_dict(u)) == wanted]
+    return found[0] if found else None
+
+
+def _no_dict(user_dict: str) -> str:
+    """A user dictionary setting with "no dictionary" spelled one way ("." is the default)."""
+    return "" if user_dict in ("", ".") else user_dict
+
+
+#: The chunk meta that travels through the query pipeline and into results.
+RESULT_META = (
+    "article_id",
+    "version",
+    "title",
+    "type",
+    "section",
+    "lang",
+    "audience",
+    "tags",
+    "effective_from",
+    "effective_to",
+    "char_start",
+    "char_end",
+    "chunk_index",
+)
+
+
+def lean_chunk(doc: Document, score: float, **extra: Any) -> Document:
+    """A copy of an index chunk with its score and only the meta results need.
+
+    Haystack deep-copies every Document between components; without the index-only meta
+    (``search_text``, ``faq_text``, the FAQ's questions) each copy is several times cheaper.
+    """
+    meta = {key: doc.meta[key] for key in RESULT_META if key in doc.meta}
+    meta.update(extra)
+    return Document(id=doc.id, content=doc.content, meta=meta, score=score)
+
+
+class Ranked(Sequence[Document]):
+    """Chunks in rank order, handed from one query component to the next by reference.
+
+    Haystack deep-copies every component input, a list of Documents element by element
+    (each checked against Protocol classes, each meta dict copied): ~11 ms of a 55 ms
+    suggestion at 10,000 chunks here (profiled). The query components build fresh
+    Documents per request (``lean_chunk``) and never change them, so sharing is safe.
+    """
+
+    __slots__ = ("_documents",)
+
+    def __init__(self, documents: Iterable[Document] = ()) -> None:
+        """Freeze ``documents`` in their order."""
+        self._documents = tuple(documents)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ranked:
+        """Immutable: a copy is the same object."""
+        return self
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._documents[index]
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __repr__(self) -> str:
+        return f"Ranked({len(self._documents)} documents)"

@@ -1,0 +1,180 @@
+"""Sentence-level dense vectors: splitting, storage per index version, pooled dense search.
+
+Vectors here are synthetic unit vectors (no model): what is tested is where they are
+stored and how a chunk's best sentence lifts it, which does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from haystack import Document
+
+from kb.errors import InvalidInput
+from kb.search.index import IndexStore
+from kb.search.sentences import SENTENCE_META, SENTENCE_VECTORS_FILE, sentence_texts, split_windows
+
+DIM = 16
+
+
+def unit(*hot: int) -> list[float]:
+    """A unit vector with weight on the given axes."""
+    v = np.zeros(DIM, dtype=np.float32)
+    v[list(hot)] = 1.0
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def chunk(article_id: str, i: int, vector: list[float], sentences: list | None) -> Document:
+    meta = {"article_id": article_id, "version": 1, "type": "policy", "chunk_index": i}
+    if sentences is not None:
+        meta[SENTENCE_META] = sentences
+    text = f"第{i}段。{article_id} 的内容在这里写得足够长一些。"
+    return Document(id=f"{article_id}-{i}", content=text, meta=meta, embedding=vector)
+
+
+def ranking(store: IndexStore, query: list[float], weight: float) -> list[str]:
+    snapshot = store.open_snapshot()
+    return [d.id for d, _ in snapshot.dense_search(query, 10, sentence_weight=weight)]
+
+
+class TestSplitting:
+    def test_windows_merge_short_sentences_and_cut_at_sentence_ends(self) -> None:
+        text = "好的。那么我们开始。新员工入职后的前三个月属于新鲜期，容易犯错！要多鼓励？"
+        windows = split_windows(text, min_chars=10)
+        assert windows == [
+            "好的。那么我们开始。",
+            "新员工入职后的前三个月属于新鲜期，容易犯错！",
+            "要多鼓励？",
+        ]
+        assert "".join(windows) == text
+
+    def test_faq_and_single_sentence_chunks_get_none(self) -> None:
+        long = (
+            "退货需要在收货后七天内申请，商品须保持完好无损。"
+            + "退款会在三个工作日内原路退回到付款账户。"
+        )
+        assert len(sentence_texts(long, "policy")) == 2
+        assert sentence_texts(long, "faq") == []
+        assert sentence_texts("只有一句话而且很短。", "policy") == []
+
+    def test_sentence_text_is_in_matching_form(self) -> None:
+        texts = sentence_texts(
+            "客服響應時間有什麼標準呢請詳細說明一下。" + "退貨的流程是怎樣的呢請告訴我具體步驟。",
+            "policy",
+        )
+        assert texts[0].startswith("客服响应时间")
+
+
+class TestPooledSearch:
+    def test_a_chunk_whose_one_sentence_matches_outranks_a_closer_average(self, tmp_path) -> None:
+        store = IndexStore(tmp_path / "index")
+        # a: chunk vector close to the query, no sentence matches it exactly;
+        # b: chunk vector farther, but one of its sentences is the query's direction
+        docs = [
+            chunk("a", 0, unit(0, 1), [unit(1), unit(0, 2)]),
+            chunk("b", 0, unit(0, 3, 4), [unit(3), unit(0)]),
+        ]
+        store.write_version(docs, model_id="m")
+        query = unit(0)
+        assert ranking(store, query, 0.0)[0] == "a-0"
+        assert ranking(store, query, 0.5)[0] == "b-0"
+        hits = store.open_snapshot().dense_search(query, 2, sentence_weight=0.5)
+        b_score = {d.id: s for d, s in hits}["b-0"]
+        expected = 0.5 * float(np.dot(unit(0, 3, 4), query)) + 0.5 * 1.0
+        assert b_score == pytest.approx(expected, abs=1e-5)
+
+    def test_chunks_without_sentences_keep_their_cosine(self, tmp_path) -> None:
+        store = IndexStore(tmp_path / "index")
+        store.write_version(
+            [chunk("f", 0, unit(0, 1), None), chunk("g", 0, unit(2), [unit(2), unit(3)])],
+            model_id="m",
+        )
+        hits = store.open_snapshot().dense_search(unit(0), 2, sentence_weight=0.7)
+        scores = {d.id: s for d, s in hits}
+        assert scores["f-0"] == pytest.approx(float(np.dot(unit(0, 1), unit(0))), abs=1e-5)
+        assert scores["g-0"] == pytest.approx(0.0, abs=1e-5)
+
+    def test_filters_still_apply(self, tmp_path) -> None:
+        store = IndexStore(tmp_path / "index")
+        store.write_version(
+            [
+                chunk("a", 0, unit(1), [unit(0), unit(1)]),
+                chunk("b", 0, unit(2), [unit(2), unit(3)]),
+            ],
+            model_id="m",
+        )
+        snapshot = store.open_snapshot()
+        only_b = snapshot.dense_search(
+            unit(0), 1, where=lambda m: m["article_id"] == "b", sentence_weight=0.5
+        )
+        assert [d.id for d, _ in only_b] == ["b-0"]
+
+    def test_a_bad_sentence_vector_is_refused_naming_the_chunk(self, tmp_path) -> None:
+        store = IndexStore(tmp_path / "index")
+        with pytest.raises(InvalidInput, match="chunk a-0: sentence_embeddings"):
+            store.write_version([chunk("a", 0, unit(1), [[0.0] * DIM])], model_id="m")
+        assert store.current_version() is None
+
+
+class TestIncremental:
+    def test_kept_articles_keep_their_sentences_and_replaced_ones_drop_theirs(self, tmp_path):
+        store = IndexStore(tmp_path / "index")
+        store.write_version(
+            [
+                chunk("a", 0, unit(1), [unit(1), unit(5)]),
+                chunk("b", 0, unit(2), [unit(2), unit(6)]),
+                chunk("b", 1, unit(3), [unit(3), unit(7)]),
+            ],
+            model_id="m",
+        )
+        # a changes: its sentence that pointed along axis 5 now points along axis 8
+        store.write_version([chunk("a", 0, unit(1), [unit(1), unit(8)])], model_id="m")
+        snapshot = store.open_snapshot()
+        assert snapshot.manifest["sentence_count"] == 6
+        assert ranking(store, unit(7), 1.0)[0] == "b-1"  # b's rows moved; still right
+        assert ranking(store, unit(6), 1.0)[0] == "b-0"
+        assert ranking(store, unit(8), 1.0)[0] == "a-0"
+        scores = {d.id: s for d, s in snapshot.dense_search(unit(5), 3, sentence_weight=1.0)}
+        assert scores["a-0"] == pytest.approx(0.0, abs=1e-5)  # the old sentence is gone
+
+        store.write_version([], model_id="m", remove_article_ids=["b"])
+        snapshot = store.open_snapshot()
+        assert snapshot.manifest["sentence_count"] == 2
+        assert [d.id for d, _ in snapshot.dense_search(unit(7), 5, sentence_weight=1.0)] == ["a-0"]
+
+    def test_a_version_written_before_sentence_vectors_loads_without_them(self, tmp_path):
+        store = IndexStore(tmp_path / "index")
+        store.write_version([chunk("a", 0, unit(1), [unit(0), unit(2)])], model_id="m")
+        version = store.versions_dir / store.current_version()
+        (version / SENTENCE_VECTORS_FILE).unlink()
+        snapshot = store.open_snapshot()
+        hits = snapshot.dense_search(unit(0), 1, sentence_weight=0.5)
+        assert hits[0][1] == pytest.approx(0.0, abs=1e-5)  # the chunk's own cosine
+
+
+def test_pooled_search_over_every_chunk_is_the_exact_blend() -> None:
+    """With k = every chunk (what a selective filter ends up asking for) the candidate
+    search scores every chunk exactly: compare with the blend computed by brute force."""
+    from kb.search.dense import VectorIndex
+    from kb.search.sentences import SentenceVectors, pooled_search
+
+    rng = np.random.default_rng(3)
+
+    def units(n: int) -> np.ndarray:
+        m = rng.normal(size=(n, DIM)).astype(np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    chunk_vectors = units(40)
+    per_chunk = [units(int(rng.integers(2, 6))) if i % 3 else None for i in range(40)]
+    sentences = SentenceVectors.from_chunks(per_chunk, DIM)
+    query = units(1)[0]
+    hits = pooled_search(VectorIndex.build(chunk_vectors, DIM), sentences, query, 40, 0.5)
+    expected = {
+        row: float(chunk_vectors[row] @ query)
+        if m is None
+        else 0.5 * float(chunk_vectors[row] @ query) + 0.5 * float((m @ query).max())
+        for row, m in enumerate(per_chunk)
+    }
+    assert [row for row, _ in hits] == sorted(expected, key=lambda r: -expected[r])
+    for row, score in hits:
+        assert score == pytest.approx(expected[row], abs=1e-5)
