@@ -30,7 +30,7 @@ Two entry points, both serialised by a lock file beside the index's write lock
   ``apply(session, changes)`` updates only the articles named by the pending outbox
   events (from the database's current state, so a redelivered or stale event is
   harmless); ``kb.store.outbox.dispatch`` marks them processed when it returns. Front ends
-  register it (``kb.store.outbox.register_updater``) so that publishing, archiving and
+  give it to their ``kb.runtime.Runtime`` so that publishing, archiving and
   rolling back update the index right after the commit.
 """
 

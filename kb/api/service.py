@@ -25,6 +25,7 @@ from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 from kb.config import Config
 from kb.errors import NotReady
 from kb.model import Audience
+from kb.runtime import Runtime
 from kb.search.index import IndexReader, IndexSnapshot
 from kb.search.snapshot import shared_reader
 from kb.store.db import Database
@@ -66,7 +67,10 @@ class ApiState:
     def __init__(self, config: Config, db: Database | None = None) -> None:
         """Create the parts; nothing heavy is loaded until ``start_loading``."""
         self.config = config
-        self.db = db or Database(config.effective_database_url)
+        # the API publishes nothing itself: no index updater (kb worker or the publishing front
+        # end applies publications; this process's reader follows the index's CURRENT pointer)
+        self.runtime = Runtime(config, db=db or Database(config.effective_database_url))
+        self.db = self.runtime.db
         self.reader: IndexReader = shared_reader(config)
         self.metrics = ApiMetrics()
         self.limiter = RateLimiter(config.api_rate_limit_per_minute)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from kb.cli import identity
 from kb.config import Config, LoadedConfig, load_config
+from kb.runtime import Runtime
 from kb.store.db import Database
 
 console = Console(soft_wrap=True)
@@ -37,11 +38,13 @@ class CliState:
     """Per-invocation state built from the global options."""
 
     config_path: Path | None = None
+    # False: publications wait in the outbox (tests of commands that do not concern the index)
+    apply_publications: bool = True
 
     def reset(self, config_path: Path | None) -> None:
-        """Start a new invocation: forget the settings and database of the last one."""
-        if "db" in self.__dict__:
-            self.__dict__.pop("db").dispose()
+        """Start a new invocation: forget the settings and runtime of the last one."""
+        if "runtime" in self.__dict__:
+            self.__dict__.pop("runtime").close()
         self.__dict__.pop("loaded", None)
         self.config_path = config_path
 
@@ -56,11 +59,18 @@ class CliState:
         return self.loaded.config
 
     @cached_property
+    def runtime(self) -> Runtime:
+        """This invocation's runtime: its index updater applies publications right after their
+        commit (``kb.cli.index_cmd.CliIndexUpdater``)."""
+        from kb.cli.index_cmd import CliIndexUpdater  # imports this module
+
+        updater = CliIndexUpdater() if self.apply_publications else None
+        return Runtime(self.config, index_updater=updater)
+
+    @property
     def db(self) -> Database:
         """The knowledge base's database, created or upgraded on first use."""
-        database = Database(self.config.effective_database_url)
-        database.migrate()
-        return database
+        return self.runtime.db
 
     def actor(self, given: str | None) -> str:
         """The acting user: ``--as`` or the 'actor' setting, proven by a token when

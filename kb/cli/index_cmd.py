@@ -1,11 +1,11 @@
 """The search index on the command line: ``kb ingest``, ``kb reindex --full``,
 ``kb index status`` and ``kb index update``.
 
-Registering this module also registers the ingest side's index updater with
-``kb.store.outbox``, so every command that publishes, archives or rolls back
-(``kb publish``, ``kb archive``, ``kb import --publish`` ...) updates the index right
-after its commit (``kb.store.outbox.notify``). The ingest package (Haystack, the model)
-is imported only when a command needs it.
+``CliIndexUpdater`` is the index updater of the CLI's runtime (``kb.cli.common.CliState``):
+every command that publishes, archives or rolls back (``kb publish``, ``kb archive``,
+``kb import --publish`` ...) updates the index right after its commit
+(``Runtime.apply_index_changes``). The ingest package (Haystack, the model) is imported only
+when a command needs it.
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ PROGRESS_OPTION = typer.Option(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the commands of this module to the app and hook the index to publication."""
+    """Add the commands of this module to the app."""
     app.command("ingest")(ingest)
     app.command("reindex")(reindex)
     index_app = typer.Typer(help="The search index.", no_args_is_help=True)
     index_app.command("status")(status)
     index_app.command("update")(update)
     app.add_typer(index_app, name="index")
-    outbox.register_updater(CLI_UPDATER)
 
 
 class CliIndexUpdater:
@@ -56,9 +55,6 @@ class CliIndexUpdater:
         updater.apply(session, changes)
         if updater.last_report is not None:
             _print_summary(updater.last_report.as_dict(), stream=err_console)
-
-
-CLI_UPDATER = CliIndexUpdater()
 
 
 def _print_summary(data: dict[str, Any], stream: Any = console) -> None:

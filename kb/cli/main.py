@@ -31,6 +31,7 @@ from kb.cli import (
     schedule_cmd,
     search_cmd,
     users_cmd,
+    worker_cmd,
 )
 from kb.cli.common import STATE, err_console
 from kb.errors import KbError
@@ -87,6 +88,7 @@ golden_cmd.register(app)
 feed_cmd.register(app)
 practice_cmd.register(app)
 queue_cmd.register(app)
+worker_cmd.register(app)
 
 
 def run() -> None:

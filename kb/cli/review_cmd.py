@@ -29,7 +29,6 @@ from kb.errors import InvalidInput, NotFound
 from kb.formats.encoding import decode_text, read_bytes
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
-from kb.store import outbox
 from kb.store.articles import get_version, latest_version, to_content
 from kb.store.tables import ArticleVersion
 from review import diff, editing, golden, queries, workflow
@@ -86,9 +85,9 @@ def _act(
 
 
 def notify_index() -> None:
-    """Deliver index outbox events to registered updaters; a failure only delays them."""
+    """Apply the committed publication to the index now; a failure only delays it."""
     try:
-        outbox.notify(STATE.db)
+        STATE.runtime.apply_index_changes()
     except Exception as exc:  # the publication is committed; the outbox keeps the events
         err_console.print(
             f"warning: the index was not updated yet ({exc}); the change is queued",

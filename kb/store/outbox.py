@@ -29,9 +29,10 @@ Contract between review (producer) and ingest (consumer)
   last change per article wins (``latest_per_article``); an ``upsert`` whose
   version is no longer the article's published version may be skipped, as a
   later event carries the newer state.
-* Front ends call ``notify(db)`` after committing a publishing action; it
-  runs ``dispatch`` for every updater registered with ``register_updater``
-  (none registered: events simply wait in the outbox).
+* Front ends call ``Runtime.apply_index_changes()`` (``kb.runtime``) after
+  committing a publishing action: it runs ``dispatch`` with the index updater
+  the front end gave its runtime (none: events wait in the outbox for
+  ``kb worker`` or ``kb index update``). Nothing registers itself at import.
 """
 
 from __future__ import annotations
@@ -70,9 +71,6 @@ class IndexUpdater(Protocol):
     def apply(self, session: Session, changes: Sequence[IndexChange]) -> None:
         """Make the index reflect ``changes`` (idempotent; raise to have them redelivered)."""
         ...
-
-
-_UPDATERS: list[IndexUpdater] = []
 
 
 def record_changes(session: Session, changes: Sequence[tuple[str, str, int | None]]) -> None:
@@ -132,36 +130,3 @@ def dispatch(db: Database, updater: IndexUpdater, batch_size: int = 1000) -> int
             updater.apply(session, changes)
             mark_processed(session, [c.event_id for c in changes])
         done += len(changes)
-
-
-def register_updater(updater: IndexUpdater) -> None:
-    """Have ``notify`` deliver events to ``updater`` (e.g. the ingest side's index writer)."""
-    if updater not in _UPDATERS:
-        _UPDATERS.append(updater)
-
-
-def unregister_updater(updater: IndexUpdater) -> None:
-    """Stop delivering events to ``updater``."""
-    if updater in _UPDATERS:
-        _UPDATERS.remove(updater)
-
-
-class _Fanout:
-    """Hands every batch to each registered updater; all must succeed."""
-
-    def __init__(self, updaters: Sequence[IndexUpdater]) -> None:
-        self.updaters = list(updaters)
-
-    def apply(self, session: Session, changes: Sequence[IndexChange]) -> None:
-        for updater in self.updaters:
-            updater.apply(session, changes)
-
-
-def notify(db: Database) -> int:
-    """Deliver pending events to the registered updaters; return how many were processed.
-
-    With no updater registered, the events stay pending in the outbox.
-    """
-    if not _UPDATERS:
-        return 0
-    return dispatch(db, _Fanout(_UPDATERS))

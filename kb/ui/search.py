@@ -17,14 +17,12 @@ from typing import Any
 import streamlit as st
 
 from ingest.shadow import ShadowIndexer
-from ingest.sync import IndexSync
 from kb.answer.message_answer import answer_message
 from kb.answer.suggest import Suggester
 from kb.search.filters import SearchFilters
 from kb.search.index import IndexSnapshot
 from kb.search.retrieval import Searcher
 from kb.store.articles import get_version, to_content
-from kb.store.outbox import dispatch
 from kb.ui.feedback import CHANNEL
 from kb.ui.services import environment_key, services
 
@@ -83,9 +81,8 @@ def update_index() -> str | None:
     The publication is committed either way: its outbox event stays pending and the
     next update (here, ``kb index update`` or ``kb ingest``) applies it.
     """
-    svc = services()
     try:
-        dispatch(svc.db, IndexSync(svc.config))
+        services().runtime.apply_index_changes()
     except Exception as exc:
         return str(exc) or type(exc).__name__
     return None

@@ -1,4 +1,4 @@
-"""What every page shares: settings and database, loaded once per process.
+"""What every page shares: the runtime (settings, database, index updater), once per process.
 
 ``services()`` is cached with ``st.cache_resource`` keyed by the environment that
 selects a knowledge base (``KB_HOME``, ``KB_CONFIG``, the working directory), so
@@ -19,8 +19,10 @@ from typing import TypeVar
 import streamlit as st
 from sqlalchemy.orm import Session
 
+from ingest.sync import IndexSync
 from kb.config import Config, load_config
 from kb.errors import Conflict, KbError
+from kb.runtime import Runtime
 from kb.store.db import Database
 from kb.store.logwriter import UsageWriter
 from kb.ui.errors import localize
@@ -31,11 +33,21 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Services:
-    """The settings, database and usage writer of the knowledge base this app serves."""
+    """The runtime (settings, database, index updater) and usage writer of the knowledge base
+    this app serves."""
 
-    config: Config
-    db: Database
+    runtime: Runtime
     usage: UsageWriter  # query-log rows, written off the page's path (kb.store.logwriter)
+
+    @property
+    def config(self) -> Config:
+        """The effective settings."""
+        return self.runtime.config
+
+    @property
+    def db(self) -> Database:
+        """The knowledge base's database."""
+        return self.runtime.db
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -45,11 +57,11 @@ class Services:
 
 
 def build_services() -> Services:
-    """Load the settings and open (create or upgrade) the database."""
+    """Load the settings, open (create or upgrade) the database, and apply publications to the
+    index through ingest's ``IndexSync``."""
     config = load_config().config
-    db = Database(config.effective_database_url)
-    db.migrate()
-    return Services(config, db, UsageWriter(db))
+    runtime = Runtime(config, index_updater=IndexSync(config))
+    return Services(runtime, UsageWriter(runtime.db))
 
 
 @st.cache_resource(show_spinner=False)

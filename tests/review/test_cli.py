@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kb.cli.common import STATE
+from kb.cli.index_cmd import CliIndexUpdater
 from kb.cli.main import app
-from kb.store import outbox
 from kb.store.db import Database
 from review import users
 
@@ -34,8 +35,8 @@ review_due: 2025-06-30
 @pytest.fixture(autouse=True)
 def no_index_updates(monkeypatch: pytest.MonkeyPatch) -> None:
     """Publishing commands leave their index events in the outbox here: the ingest side's
-    updater (registered by kb.cli.main) embeds with a real model and is tested there."""
-    monkeypatch.setattr(outbox, "_UPDATERS", [])
+    updater (the CLI runtime's) embeds with a real model and is tested there."""
+    monkeypatch.setattr(STATE, "apply_publications", False)
 
 
 def kb(*args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -262,10 +263,14 @@ class Recorder:
 
 
 def test_publishing_commands_update_the_index_unless_told_not_to(
-    team: Path, tmp_path: Path
+    team: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = Recorder()
-    outbox.register_updater(recorder)
+    # the CLI runtime's updater is CliIndexUpdater: record what it is given instead of indexing
+    monkeypatch.setattr(STATE, "apply_publications", True)
+    monkeypatch.setattr(
+        CliIndexUpdater, "apply", lambda self, session, changes: recorder.apply(session, changes)
+    )
     path = tmp_path / "refund.md"
     path.write_text(ARTICLE, encoding="utf-8")
     out = ok("import", str(path), "--publish", "--no-index", "--as", "root")

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from kb.cli.common import STATE
 from kb.cli.main import app
-from kb.store import keys, outbox
+from kb.store import keys
 from kb.store.db import Database
 from kb.store.tables import AuditEvent, CliToken
 
@@ -36,7 +37,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("KB_CLI_AUTH", raising=False)
     monkeypatch.delenv("KB_CLI_TOKEN_FILE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(outbox, "_UPDATERS", [])
+    monkeypatch.setattr(STATE, "apply_publications", False)
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@ to an IndexUpdater (here a real one that keeps an in-memory 'index' of served bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.config import Config
+from kb.runtime import Runtime
 from kb.store import outbox
 from kb.store.articles import get_version
 from kb.store.db import Database
@@ -37,18 +39,8 @@ class MemoryIndex:
                 self.docs[change.article_id] = (row.version, row.body)
 
 
-@pytest.fixture(autouse=True)
-def no_other_updaters(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start with no registered updaters (importing kb.cli.main registers the ingest one)."""
-    monkeypatch.setattr(outbox, "_UPDATERS", [])
-
-
-@pytest.fixture
-def registered() -> Iterator[MemoryIndex]:
-    updater = MemoryIndex()
-    outbox.register_updater(updater)
-    yield updater
-    outbox.unregister_updater(updater)
+def _config() -> Config:
+    return Config()
 
 
 def pending(db: Database) -> list[outbox.IndexChange]:
@@ -101,22 +93,39 @@ def test_failed_delivery_is_retried(people: Database) -> None:
     assert memory.docs == {"refund": (1, "退货期限为7天。\n")}
 
 
-def test_notify_runs_registered_updaters(people: Database, registered: MemoryIndex) -> None:
+def test_runtime_applies_changes_through_its_updater(people: Database) -> None:
+    memory = MemoryIndex()
+    runtime = Runtime(_config(), db=people, index_updater=memory)
     publish_article(people)
-    assert outbox.notify(people) == 1
-    assert registered.docs["refund"][0] == 1
+    assert runtime.apply_index_changes() == 1
+    assert memory.docs["refund"][0] == 1
     run(people, editing.new_draft, "ann", "refund", content(body="新版\n"))
     run(people, workflow.submit, "ann", "refund")
     run(people, workflow.approve, "rex", "refund")
     run(people, workflow.publish, "pia", "refund")
-    assert outbox.notify(people) == 1
-    assert registered.docs == {"refund": (2, "新版\n")}
+    assert runtime.apply_index_changes() == 1
+    assert memory.docs == {"refund": (2, "新版\n")}
+    assert runtime.apply_index_changes() == 0
 
 
-def test_notify_without_updaters_leaves_the_outbox(people: Database) -> None:
+def test_a_runtime_without_updater_leaves_the_outbox(people: Database) -> None:
     publish_article(people)
-    assert outbox.notify(people) == 0
+    assert Runtime(_config(), db=people).apply_index_changes() == 0
     assert len(pending(people)) == 1
+
+
+def test_a_failing_updater_raises_and_keeps_the_events(people: Database) -> None:
+    publish_article(people)
+    runtime = Runtime(_config(), db=people, index_updater=MemoryIndex(fail=True))
+    with pytest.raises(RuntimeError, match="index is down"):
+        runtime.apply_index_changes()
+    assert len(pending(people)) == 1
+
+
+def test_importing_the_cli_registers_nothing() -> None:
+    import kb.cli.main  # noqa: F401  (the old design filled a registry on import)
+
+    assert not hasattr(outbox, "_UPDATERS") and not hasattr(outbox, "register_updater")
 
 
 def test_latest_per_article_keeps_the_last_change() -> None:

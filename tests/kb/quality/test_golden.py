@@ -24,7 +24,6 @@ from kb.quality.golden_check import GoldenChecker, Outcome, classify
 from kb.quality.golden_filter import enters, top_lists
 from kb.search.filters import SearchFilters
 from kb.search.retrieval import Searcher, build_query_pipeline
-from kb.store import outbox
 from kb.store.articles import utcnow
 from kb.store.db import Database
 from kb.store.tables import AuditEvent, Feedback, QueryLog
@@ -255,12 +254,6 @@ def kb(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.fixture
-def quiet_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Publishing through the CLI updates the real index; keep it to this test's copy."""
-    monkeypatch.setattr(outbox, "_UPDATERS", list(outbox._UPDATERS))
-
-
 def cached_vector(config: Config, question: str) -> bool:
     """Is the golden question's query vector in the embedding cache (the checker's key)?"""
     from kb.embedders import EmbeddingCache, default_cache_path, shared_backend, text_key
@@ -315,7 +308,7 @@ def test_cli_golden_add_list_remove_accept(config: Config) -> None:
     assert actions == ["golden_add", "golden_remove", "golden_accept"]
 
 
-def test_cli_check_and_publish_gate(config: Config, quiet_outbox) -> None:
+def test_cli_check_and_publish_gate(config: Config) -> None:
     golden_kb.draft_change(config, golden_kb.BREAKING)
     assert kb("golden", "add", LOST, "--article", "faq-lost", "--as", "ann")[0] == 0
     code, out = kb("check", "faq-lost", "--as", "rex", "--json")

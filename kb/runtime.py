@@ -1,0 +1,58 @@
+"""The runtime of one process: its settings, its database and how publication reaches its index.
+
+Each front end creates exactly one ``Runtime`` when it starts (the CLI per invocation, the API per
+server process, the Streamlit app per knowledge base it serves) and passes it to what needs it;
+nothing registers itself at import time. The index updater is given by the front end because it
+lives in ``ingest`` (the core never imports ``ingest``); without one, publications wait in the
+outbox until ``kb worker`` or ``kb index update`` applies them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from kb.config import Config
+from kb.store import outbox
+from kb.store.db import Database
+
+
+class Runtime:
+    """Settings, database and index updater shared by everything one process does."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        db: Database | None = None,
+        index_updater: outbox.IndexUpdater | None = None,
+    ) -> None:
+        """A runtime for ``config``; ``db`` if the caller opened it already (it is then not
+        migrated here), ``index_updater`` to apply publications to the index right away."""
+        self.config = config
+        self.index_updater = index_updater
+        if db is not None:
+            self.__dict__["db"] = db
+
+    @cached_property
+    def db(self) -> Database:
+        """The knowledge base's database, created or upgraded on first use."""
+        database = Database(self.config.effective_database_url)
+        database.migrate()
+        return database
+
+    def apply_index_changes(self) -> int:
+        """Apply the publications waiting in the outbox to this process's index; return how many
+        outbox events were processed (0 when this runtime has no index updater).
+
+        The one call front ends make after committing a publish, archive, rollback or import: a
+        failure raises and leaves the events pending (the publication itself is committed).
+        """
+        if self.index_updater is None:
+            return 0
+        return outbox.dispatch(self.db, self.index_updater)
+
+    def close(self) -> None:
+        """Close the database connections (if the database was opened)."""
+        database = self.__dict__.pop("db", None)
+        if database is not None:
+            database.dispose()
