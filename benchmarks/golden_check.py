@@ -214,13 +214,13 @@ def change(db: Any, config: Any, article_id: str) -> None:
         workflow.approve(session, "rex", article_id)
 
 
-def timed_check(db: Any, article_id: str, label: str) -> None:
+def timed_check(db: Any, checker: Any, article_id: str, label: str) -> None:
     """Run the golden check of the article's approved version; print its figures."""
     from review import golden
 
     start = time.perf_counter()
     with db.session() as session:
-        report = golden.check(session, golden.latest_open(session, article_id))
+        report = golden.check(session, golden.latest_open(session, article_id), lambda: checker)
     wall = time.perf_counter() - start
     assert report is not None
     counts = ", ".join(
@@ -263,13 +263,12 @@ def main() -> None:
     import kb  # noqa: F401 - environment defaults
     from ingest.shadow import ShadowIndexer
     from kb.quality.golden import golden_set
-    from kb.quality.golden_check import GoldenChecker, register_checker
+    from kb.quality.golden_check import GoldenChecker
     from kb.search.retrieval import Searcher
 
     with tempfile.TemporaryDirectory() as tmp:
         db, config = setup(Path(tmp) / "home", args.n, args.golden)
         checker = GoldenChecker(Searcher(config), ShadowIndexer(config))
-        register_checker(lambda: checker)
         with db.session() as session:
             stored = [g.question for g in golden_set(session) if g.id is not None]
         start = time.perf_counter()
@@ -288,9 +287,9 @@ def main() -> None:
             cli_check(home, first, "cli, fresh process (stored lists)")
             cli_check(home, second, "cli, fresh process, another change (stored lists)")
             return
-        timed_check(db, first, "cold")
-        timed_check(db, second, "warm (another change)")
-        timed_check(db, second, "warm (same version again)")
+        timed_check(db, checker, first, "cold")
+        timed_check(db, checker, second, "warm (another change)")
+        timed_check(db, checker, second, "warm (same version again)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The runtime of one process: its settings, its database and how publication reaches its index.
+"""The runtime of one process: settings, database, how publication reaches the index, and
+the golden checker that guards publication.
 
 Each front end creates exactly one ``Runtime`` when it starts (the CLI per invocation, the API per
 server process, the Streamlit app per knowledge base it serves) and passes it to what needs it;
@@ -12,6 +13,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from kb.config import Config
+from kb.quality.golden_check import CheckerFactory
 from kb.store import outbox
 from kb.store.db import Database
 
@@ -25,11 +27,15 @@ class Runtime:
         *,
         db: Database | None = None,
         index_updater: outbox.IndexUpdater | None = None,
+        golden_checker: CheckerFactory | None = None,
     ) -> None:
         """A runtime for ``config``; ``db`` if the caller opened it already (it is then not
-        migrated here), ``index_updater`` to apply publications to the index right away."""
+        migrated here), ``index_updater`` to apply publications to the index right away,
+        ``golden_checker`` for review's golden check and publishing gate (None: no check, as
+        when no index is live)."""
         self.config = config
         self.index_updater = index_updater
+        self.golden_checker = golden_checker
         if db is not None:
             self.__dict__["db"] = db
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import Conflict, InvalidInput, NotFound, NotReady
 from kb.quality.golden import FEEDBACK, Golden, add_question, get_question, golden_set
-from kb.quality.golden_check import CheckReport, broken_summary, registered_checker
+from kb.quality.golden_check import CheckerFactory, CheckReport, broken_summary
 from kb.store.articles import to_content
 from kb.store.tables import ArticleVersion, Feedback, GoldenQuestion, QueryLog
 from review import audit
@@ -25,12 +25,19 @@ from review.permissions import Action, authorize
 from review.states import OPEN_STATES
 
 
-def add(session: Session, actor: str, question: str, expected: Sequence[str]) -> GoldenQuestion:
-    """Add a golden question expecting one of ``expected`` (audited)."""
+def add(
+    session: Session,
+    actor: str,
+    question: str,
+    expected: Sequence[str],
+    checker: CheckerFactory | None = None,
+) -> GoldenQuestion:
+    """Add a golden question expecting one of ``expected`` (audited); embedded now through
+    ``checker`` when given (``prepare``)."""
     user = authorize(session, actor, Action.MANAGE_GOLDEN)
     row = add_question(session, question, expected, user.name)
     _audit(session, user.name, "golden_add", row)
-    prepare(row.question)
+    prepare(row.question, checker)
     return row
 
 
@@ -43,8 +50,11 @@ def remove(session: Session, actor: str, golden_id: int) -> GoldenQuestion:
     return row
 
 
-def accept_feedback(session: Session, actor: str, feedback_id: int) -> GoldenQuestion:
-    """Make an agent's "wrong answer, the right article is X" a golden question (audited).
+def accept_feedback(
+    session: Session, actor: str, feedback_id: int, checker: CheckerFactory | None = None
+) -> GoldenQuestion:
+    """Make an agent's "wrong answer, the right article is X" a golden question (audited;
+    embedded now through ``checker`` when given).
 
     The question is the one the agent asked, as the query log keeps it (personal data
     masked); the expected article is the one the agent named.
@@ -70,18 +80,16 @@ def accept_feedback(session: Session, actor: str, feedback_id: int) -> GoldenQue
         feedback_id=feedback_id,
     )
     _audit(session, user.name, "golden_accept", row)
-    prepare(row.question)
+    prepare(row.question, checker)
     return row
 
 
-def prepare(question: str) -> None:
-    """Embed a new golden question now, through the registered checker, so the checks
-    that run at submit, approval and publication do not have to (none registered: the
-    first check embeds it)."""
+def prepare(question: str, checker: CheckerFactory | None) -> None:
+    """Embed a new golden question now, through ``checker``, so the checks that run at
+    submit, approval and publication do not have to (None: the first check embeds it)."""
     try:
-        checker = registered_checker()
         if checker is not None:
-            checker.prepare([question])
+            checker().prepare([question])
     except NotReady:
         return
 
@@ -93,22 +101,29 @@ def listed(session: Session, actor: str, implicit: bool = False) -> list[Golden]
     return questions if implicit else [g for g in questions if g.id is not None]
 
 
-def check(session: Session, row: ArticleVersion) -> CheckReport | None:
-    """The golden check of ``row``; None when no checker is registered or no index is
-    live yet (no answer is given today, so none can break)."""
+def check(
+    session: Session, row: ArticleVersion, checker: CheckerFactory | None
+) -> CheckReport | None:
+    """The golden check of ``row`` with ``checker``; None when there is no checker or no
+    index is live yet (no answer is given today, so none can break)."""
+    if checker is None:
+        return None  # (before reading every FAQ's questions: publishing waits for it)
     try:
-        checker = registered_checker()  # building it opens the live index: NotReady if none
-        if checker is None:
-            return None  # (before reading every FAQ's questions: publishing waits for it)
+        engine = checker()  # building it opens the live index: NotReady if none
         questions = golden_set(session, replacing=row)
         if not questions:
             return None
-        return checker.check(questions, to_content(row), row.version)
+        return engine.check(questions, to_content(row), row.version)
     except NotReady:
         return None
 
 
-def check_open(session: Session, actor: str, article_id: str | None = None) -> list[CheckReport]:
+def check_open(
+    session: Session,
+    actor: str,
+    article_id: str | None = None,
+    checker: CheckerFactory | None = None,
+) -> list[CheckReport]:
     """The golden check of the article's newest open version (or of every open version)."""
     authorize(session, actor, Action.VIEW_DRAFTS, article_id=article_id)
     query = select(ArticleVersion).where(ArticleVersion.state.in_([str(s) for s in OPEN_STATES]))
@@ -118,7 +133,7 @@ def check_open(session: Session, actor: str, article_id: str | None = None) -> l
     newest = {row.article_id: row for row in rows}  # the newest open version per article
     if article_id is not None and not newest:
         raise NotFound(f"article '{article_id}' has no open version (draft, in review, approved)")
-    reports = [check(session, row) for row in newest.values()]
+    reports = [check(session, row, checker) for row in newest.values()]
     return [r for r in reports if r is not None]
 
 
@@ -137,9 +152,16 @@ def latest_open(session: Session, article_id: str) -> ArticleVersion:
     return row
 
 
-def gate(session: Session, actor: str, row: ArticleVersion, override: str = "") -> None:
-    """Refuse publishing ``row`` if it breaks a golden answer, unless overridden (audited)."""
-    report = check(session, row)
+def gate(
+    session: Session,
+    actor: str,
+    row: ArticleVersion,
+    override: str = "",
+    checker: CheckerFactory | None = None,
+) -> None:
+    """Refuse publishing ``row`` if it breaks a golden answer (checked with ``checker``),
+    unless overridden (audited)."""
+    report = check(session, row, checker)
     if report is None or not report.broken:
         return
     where = f"article '{row.article_id}' version {row.version}"

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import InvalidInput, KbError
 from kb.model import State
+from kb.quality.golden_check import CheckerFactory
 from kb.store.articles import utcnow
 from kb.store.tables import ScheduledPublication
 from review import audit, feed, workflow
@@ -148,9 +149,12 @@ def due(session: Session, now: datetime | None = None) -> list[ScheduledPublicat
     )
 
 
-def publish_due(session: Session, now: datetime | None = None) -> list[Outcome]:
+def publish_due(
+    session: Session, now: datetime | None = None, golden_checker: CheckerFactory | None = None
+) -> list[Outcome]:
     """Publish every due schedule as its publisher (each in a savepoint: one refused
-    publication is recorded as ``failed`` and does not stop the others)."""
+    publication is recorded as ``failed`` and does not stop the others), through the golden
+    gate of ``golden_checker``."""
     outcomes = []
     for item in due(session, now):
         try:
@@ -162,6 +166,7 @@ def publish_due(session: Session, now: datetime | None = None) -> list[Outcome]:
                     item.version,
                     item.comment or "scheduled publication",
                     importance=item.importance,
+                    golden_checker=golden_checker,
                 )
             item.status, item.outcome = DONE, ""
         except KbError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import Conflict, InvalidInput
 from kb.model import State
+from kb.quality.golden_check import CheckerFactory
 from kb.store import outbox
 from kb.store.articles import add_version, to_content
 from kb.store.tables import Article, ArticleVersion
@@ -102,6 +103,7 @@ def publish(
     comment: str = "",
     override_golden: str = "",
     importance: str = feed.NORMAL,
+    golden_checker: CheckerFactory | None = None,
 ) -> ArticleVersion:
     """Publish an approved version (default: the newest), superseding the published one.
 
@@ -109,7 +111,8 @@ def publish(
     change feed gets an entry with the publisher's ``importance`` (``normal`` or
     ``must_read``, ``review.feed``), in the same transaction. A version that would break
     a golden answer is refused (``Conflict`` naming the questions) unless
-    ``override_golden`` gives a reason, which is audited (``review.golden.gate``).
+    ``override_golden`` gives a reason, which is audited (``review.golden.gate``); the
+    check runs with ``golden_checker`` (the front end's runtime's; None: no check).
     """
     importance = feed.parse_importance(importance)
     user = authorize(session, actor, Action.PUBLISH, article_id=article_id)
@@ -123,7 +126,7 @@ def publish(
             f"{label(row)} is older than version {newest_published}, which was published; "
             f"to bring its content back, roll back to it (a new version, reviewed again)"
         )
-    golden.gate(session, user.name, row, override_golden)
+    golden.gate(session, user.name, row, override_golden, golden_checker)
     if comment:
         add_comment(session, row, user.name, comment, kind=str(Action.PUBLISH))
     previous = published_row(rows)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,18 +41,6 @@ def _guarded_connect(self: socket.socket, address: object) -> None:
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-
-
-@pytest.fixture(autouse=True)
-def _no_golden_checker_left_over() -> Iterator[None]:
-    """The golden checker is registered per process (kb.quality.golden_check): a test that
-    registers one (the CLI, the app, test_golden) must not leave it to the next test,
-    whose knowledge base it does not know."""
-    from kb.quality.golden_check import unregister_checker
-
-    unregister_checker()
-    yield
-    unregister_checker()
 
 
 @pytest.fixture(autouse=True)

@@ -61,11 +61,13 @@ class CliState:
     @cached_property
     def runtime(self) -> Runtime:
         """This invocation's runtime: its index updater applies publications right after their
-        commit (``kb.cli.index_cmd.CliIndexUpdater``)."""
-        from kb.cli.index_cmd import CliIndexUpdater  # imports this module
+        commit (``kb.cli.index_cmd.CliIndexUpdater``); its golden checker is built on first use
+        (``kb.cli.golden_cmd.cli_checker``)."""
+        from kb.cli.golden_cmd import cli_checker  # these import this module
+        from kb.cli.index_cmd import CliIndexUpdater
 
         updater = CliIndexUpdater() if self.apply_publications else None
-        return Runtime(self.config, index_updater=updater)
+        return Runtime(self.config, index_updater=updater, golden_checker=cli_checker)
 
     @property
     def db(self) -> Database:

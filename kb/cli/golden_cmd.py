@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from kb.cli.common import AS_OPTION, JSON_OPTION, STATE, console, emit, print_table
-from kb.quality.golden_check import CheckReport, GoldenChecker, Outcome, register_checker
+from kb.quality.golden_check import CheckReport, GoldenChecker, Outcome
 from review import golden
 
 QUESTION_ARG = typer.Argument(..., help="The question, as a customer would ask it.")
@@ -36,11 +36,6 @@ def register(app: typer.Typer) -> None:
     golden_app.command("accept")(accept)
     app.add_typer(golden_app, name="golden")
     app.command("check")(check)
-
-
-def use_cli_checker() -> None:
-    """Make review's publishing gate use this invocation's golden checker."""
-    register_checker(cli_checker)
 
 
 def cli_checker() -> GoldenChecker:
@@ -71,7 +66,7 @@ def add(
     """Add a golden question and the article(s) that must answer it."""
     who = STATE.actor(actor)
     with STATE.db.session() as session:
-        data = _stored(golden.add(session, who, question, articles))
+        data = _stored(golden.add(session, who, question, articles, STATE.runtime.golden_checker))
     emit(
         data, as_json, lambda d: console.print(f"golden question {d['id']} added", highlight=False)
     )
@@ -111,7 +106,9 @@ def accept(
     """Make an agent's "wrong answer, the right article is X" feedback a golden question."""
     who = STATE.actor(actor)
     with STATE.db.session() as session:
-        data = _stored(golden.accept_feedback(session, who, feedback_id))
+        data = _stored(
+            golden.accept_feedback(session, who, feedback_id, STATE.runtime.golden_checker)
+        )
     emit(
         data, as_json, lambda d: console.print(f"golden question {d['id']} added", highlight=False)
     )
@@ -127,7 +124,7 @@ def check(
     """Run the golden questions against open versions; exit 1 if one breaks an answer."""
     who = STATE.actor(actor)
     with STATE.db.session() as session:
-        reports = golden.check_open(session, who, article_id)
+        reports = golden.check_open(session, who, article_id, STATE.runtime.golden_checker)
     emit([r.to_dict() for r in reports], as_json, lambda _d: print_reports(reports))
     if any(r.broken for r in reports):
         raise typer.Exit(1)

@@ -68,7 +68,6 @@ def main(
 ) -> None:
     """kb: a customer-service knowledge base that suggests answers with citations."""
     STATE.reset(config)
-    golden_cmd.use_cli_checker()  # per invocation: review's publishing gate checks with it
 
 
 config_cmd.register(app)

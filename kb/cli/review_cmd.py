@@ -111,7 +111,11 @@ def submit(
     with STATE.db.session() as session:
         data = version_dict(workflow.submit(session, who, article_id, comment_text))
     with STATE.db.session() as session:
-        report = golden.check(session, get_version(session, article_id, data["version"]))
+        report = golden.check(
+            session,
+            get_version(session, article_id, data["version"]),
+            STATE.runtime.golden_checker,
+        )
         data["conflicts"] = queries.version_conflicts(session, who, article_id, data["version"])
     data["golden"] = report.to_dict() if report is not None else None
     emit(data, as_json, lambda shown: _print_submitted(shown, report))
@@ -176,7 +180,14 @@ def publish(
     who = STATE.actor(actor)
     _act(
         lambda s: workflow.publish(
-            s, who, article_id, version, comment_text, override_golden, importance
+            s,
+            who,
+            article_id,
+            version,
+            comment_text,
+            override_golden,
+            importance,
+            golden_checker=STATE.runtime.golden_checker,
         ),
         as_json,
         "published",

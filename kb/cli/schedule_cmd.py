@@ -123,7 +123,7 @@ def publish_due(as_json: bool = JSON_OPTION) -> None:
     (shown here) and not retried. Exits 1 if any
     failed."""
     with STATE.db.session() as session:
-        outcomes = scheduling.publish_due(session)
+        outcomes = scheduling.publish_due(session, golden_checker=STATE.runtime.golden_checker)
     if any(o.status == scheduling.DONE for o in outcomes):
         notify_index()
     rows = [o.__dict__ for o in outcomes]

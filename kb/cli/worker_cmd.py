@@ -54,7 +54,7 @@ def round_of_work() -> tuple[int, int]:
     published = applied = 0
     try:
         with STATE.db.session() as session:
-            outcomes = scheduling.publish_due(session)
+            outcomes = scheduling.publish_due(session, golden_checker=STATE.runtime.golden_checker)
         for outcome in outcomes:
             message = f" ({outcome.message})" if outcome.message else ""
             err_console.print(

@@ -20,9 +20,9 @@ they can affect are searched in full (on the shadow; on the live index unless th
 answer is kept). Golden questions are embedded when added (``prepare``).
 ``benchmarks/golden_check.py`` times it.
 
-review asks for the check without importing ingest: front ends register a factory of the
-checker (their searcher and ingest's shadow builder) with ``register_checker``, like
-``kb.store.outbox``'s updaters; ``registered_checker`` is None when none was registered.
+review asks for the check without importing ingest: front ends give their runtime
+(``kb.runtime.Runtime``) a factory of the checker (their searcher and ingest's shadow
+builder), and pass ``runtime.golden_checker`` to the review calls that check or publish.
 """
 
 from __future__ import annotations
@@ -417,21 +417,4 @@ def effective_day(content: ArticleContent, today: date | None = None) -> date:
 
 
 CheckerFactory = Callable[[], GoldenChecker]
-_FACTORY: list[CheckerFactory] = []
-
-
-def register_checker(factory: CheckerFactory) -> None:
-    """Let review run golden checks with the checker ``factory`` returns (front ends call
-    this with their searcher and ingest's shadow builder; the factory may cache it)."""
-    _FACTORY[:] = [factory]
-
-
-def unregister_checker() -> None:
-    """Forget the registered checker (a process that serves another knowledge base next;
-    tests)."""
-    _FACTORY.clear()
-
-
-def registered_checker() -> GoldenChecker | None:
-    """The golden checker, or None when no front end registered one."""
-    return _FACTORY[0]() if _FACTORY else None
+"""Builds (or returns a cached) golden checker; building it may raise ``NotReady``."""

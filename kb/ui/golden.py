@@ -14,7 +14,7 @@ import streamlit as st
 
 from ingest.shadow import ShadowIndexer
 from kb.errors import KbError
-from kb.quality.golden_check import CheckReport, GoldenChecker, Outcome, register_checker
+from kb.quality.golden_check import CheckReport, GoldenChecker, Outcome
 from kb.store.articles import get_version
 from kb.ui.i18n import t
 from kb.ui.markup import md_text
@@ -30,9 +30,9 @@ def _checker(key: tuple[str, str, str]) -> GoldenChecker:
     return GoldenChecker(searcher(), ShadowIndexer(services().config))
 
 
-def use_app_checker() -> None:
-    """Make review's publishing gate use the app's checker (idempotent)."""
-    register_checker(lambda: _checker(environment_key()))
+def app_checker() -> GoldenChecker:
+    """The app's golden checker for the current knowledge base (built once, cached)."""
+    return _checker(environment_key())
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -40,9 +40,10 @@ def _report(
     key: tuple[str, str, str], article_id: str, version: int, content_hash: str, live: str
 ) -> CheckReport | None:
     """The golden check of one version, per content (``content_hash``) and live index."""
-    use_app_checker()
     with services().session() as session:
-        return golden.check(session, get_version(session, article_id, version))
+        return golden.check(
+            session, get_version(session, article_id, version), services().runtime.golden_checker
+        )
 
 
 def version_report(article_id: str, version: int) -> CheckReport | None:

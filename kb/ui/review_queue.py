@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kb.model import State
 from kb.store.articles import get_article, get_version, to_content
 from kb.ui import conflictview, fieldview, scheduling
-from kb.ui.golden import golden_section, use_app_checker
+from kb.ui.golden import golden_section
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.render import type_label
@@ -187,6 +187,7 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
                     version=item["version"],
                     override_golden=override,
                     importance=importance,
+                    golden_checker=services().runtime.golden_checker,
                 ),
                 conflict_key="golden_refused",
             )
@@ -211,7 +212,6 @@ def page() -> None:
     if flash:  # the item acted on has left the list: say so at the top
         st.success(flash)
     services()  # make sure the database is ready before listing
-    use_app_checker()  # publishing here goes through the golden gate
     _focus_note()
     scheduling.publish_due_now()
     in_review = _queue(State.IN_REVIEW, user)

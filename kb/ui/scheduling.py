@@ -58,7 +58,10 @@ def section(item: dict[str, Any], user: SignedIn, importance: str, effective_fro
 def publish_due_now() -> None:
     """Carry out the scheduled publications that are due (as ``kb publish-due`` does, each
     as its publisher) and say what happened; the index follows."""
-    outcomes = run(lambda s: schedule.publish_due(s)) or []
+    outcomes = (
+        run(lambda s: schedule.publish_due(s, golden_checker=services().runtime.golden_checker))
+        or []
+    )
     if any(o.status == schedule.DONE for o in outcomes):
         update_index()
     for o in outcomes:

@@ -57,10 +57,12 @@ class Services:
 
 
 def build_services() -> Services:
-    """Load the settings, open (create or upgrade) the database, and apply publications to the
-    index through ingest's ``IndexSync``."""
+    """Load the settings, open (create or upgrade) the database, apply publications to the
+    index through ingest's ``IndexSync`` and check them with the app's golden checker."""
     config = load_config().config
-    runtime = Runtime(config, index_updater=IndexSync(config))
+    from kb.ui.golden import app_checker  # imports this module
+
+    runtime = Runtime(config, index_updater=IndexSync(config), golden_checker=app_checker)
     return Services(runtime, UsageWriter(runtime.db))
 
 

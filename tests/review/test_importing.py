@@ -3,7 +3,6 @@ honest audit records, and batched statements (no per-article queries)."""
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -165,13 +164,11 @@ def test_a_batched_initial_load_checks_emptiness_once(people: Database) -> None:
 
 
 @pytest.mark.slow
-def test_ten_thousand_faq_entries_publish_within_ten_seconds(people: Database) -> None:
+def test_ten_thousand_faq_entries_publish_in_one_import(people: Database) -> None:
+    # its speed is measured by benchmarks/import_transactions.py, not asserted here
     items = faqs(10_000)
-    start = time.perf_counter()
     result = run(people, importing.import_articles, "root", items, publish=True)
-    seconds = time.perf_counter() - start
     assert result.published == 10_000
-    assert seconds < 10, f"{seconds:.1f} s"
     with people.session() as session:
         assert audit.verify(session).ok
 

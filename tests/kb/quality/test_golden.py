@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,7 @@ from typer.testing import CliRunner
 from ingest.shadow import ShadowIndexer
 from kb.config import Config
 from kb.errors import Conflict, Forbidden, InvalidInput
-from kb.quality import golden_check
-from kb.quality.golden_check import GoldenChecker, Outcome, classify
+from kb.quality.golden_check import CheckerFactory, GoldenChecker, Outcome, classify
 from kb.quality.golden_filter import enters, top_lists
 from kb.search.filters import SearchFilters
 from kb.search.retrieval import Searcher, build_query_pipeline
@@ -50,13 +48,10 @@ def config(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> C
 
 
 @pytest.fixture
-def checker(config: Config) -> Iterator[GoldenChecker]:
-    """The checker review uses (registered as a front end would)."""
+def checker(config: Config) -> CheckerFactory:
+    """The checker factory a front end's runtime gives review."""
     engine = GoldenChecker(Searcher(config), ShadowIndexer(config))
-    saved = list(golden_check._FACTORY)
-    golden_check.register_checker(lambda: engine)
-    yield engine
-    golden_check._FACTORY[:] = saved
+    return lambda: engine
 
 
 def db_of(config: Config) -> Database:
@@ -74,9 +69,9 @@ def test_classify_covers_every_outcome() -> None:
 
 def test_breaking_change_is_refused_naming_the_question(config: Config, checker) -> None:
     db = golden_kb.draft_change(config, golden_kb.BREAKING)
-    run(db, golden.add, "ann", LOST, ["faq-lost"])
+    run(db, golden.add, "ann", LOST, ["faq-lost"], checker)
     with pytest.raises(Conflict, match=LOST) as refused:
-        run(db, workflow.publish, "pia", "faq-lost")
+        run(db, workflow.publish, "pia", "faq-lost", golden_checker=checker)
     assert "golden" in str(refused.value)
     with db.session() as session:
         row = session.scalars(select(AuditEvent).where(AuditEvent.action == "override_golden"))
@@ -86,8 +81,15 @@ def test_breaking_change_is_refused_naming_the_question(config: Config, checker)
 
 def test_override_publishes_and_is_audited_with_the_reason(config: Config, checker) -> None:
     db = golden_kb.draft_change(config, golden_kb.BREAKING)
-    run(db, golden.add, "ann", LOST, ["faq-lost"])
-    run(db, workflow.publish, "pia", "faq-lost", override_golden="积分活动上线，丢件文章另写")
+    run(db, golden.add, "ann", LOST, ["faq-lost"], checker)
+    run(
+        db,
+        workflow.publish,
+        "pia",
+        "faq-lost",
+        override_golden="积分活动上线，丢件文章另写",
+        golden_checker=checker,
+    )
     with db.session() as session:
         assert session.get(golden_kb.Article, "faq-lost").published_version == 2
         event = session.scalars(
@@ -106,8 +108,8 @@ def test_harmless_change_publishes_without_override(config: Config, checker) -> 
         }
     )
     db = golden_kb.draft_change(config, changed)
-    run(db, golden.add, "ann", LOST, ["faq-lost"])
-    run(db, workflow.publish, "pia", "faq-invoice")
+    run(db, golden.add, "ann", LOST, ["faq-lost"], checker)
+    run(db, workflow.publish, "pia", "faq-invoice", golden_checker=checker)
     with db.session() as session:
         assert session.get(golden_kb.Article, "faq-invoice").published_version == 2
 
@@ -121,9 +123,9 @@ def test_a_new_article_fixes_the_golden_answer_it_is_expected_for(config, checke
         "签收时发现外包装破损，请当场拒收并拍照，客服会在 24 小时内处理理赔。\n",
     )
     db = golden_kb.draft_change(config, damaged)
-    run(db, golden.add, "ann", "快递被压坏了怎么赔", ["faq-damaged"])
+    run(db, golden.add, "ann", "快递被压坏了怎么赔", ["faq-damaged"], checker)
     with db.session() as session:
-        [report] = golden.check_open(session, "rex", "faq-damaged")
+        [report] = golden.check_open(session, "rex", "faq-damaged", checker)
     fixed = {r.golden.question: r for r in report.of(Outcome.FIXED)}
     assert "快递被压坏了怎么赔" in fixed
     assert fixed["快递被压坏了怎么赔"].before != "faq-damaged"
@@ -135,11 +137,11 @@ def test_faq_questions_are_golden_without_being_stored(config: Config, checker) 
     """The published FAQ's own questions break too when a new version drops the topic."""
     db = golden_kb.draft_change(config, golden_kb.BREAKING)
     with db.session() as session:
-        [report] = golden.check_open(session, "rex", "faq-lost")
+        [report] = golden.check_open(session, "rex", "faq-lost", checker)
     broken = {r.golden.question: r.golden.source for r in report.broken}
     assert broken.get("快递丢了怎么办？") == "faq"
     with pytest.raises(Conflict):
-        run(db, workflow.publish, "pia", "faq-lost")
+        run(db, workflow.publish, "pia", "faq-lost", golden_checker=checker)
 
 
 def test_only_questions_that_can_change_are_searched(config: Config) -> None:

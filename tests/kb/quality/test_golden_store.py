@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ import pytest
 
 from ingest.shadow import ShadowIndexer
 from kb.config import Config
-from kb.quality import golden_check, golden_store
-from kb.quality.golden_check import GoldenChecker
+from kb.quality import golden_store
+from kb.quality.golden_check import CheckerFactory, GoldenChecker
 from kb.search.index import IndexStore
 from kb.search.retrieval import Searcher
 from kb.store.db import Database
@@ -53,13 +52,10 @@ def config(template: Path, tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-def checker(config: Config) -> Iterator[GoldenChecker]:
-    """The in-process checker review uses (registered as a front end would)."""
+def checker(config: Config) -> CheckerFactory:
+    """The in-process checker factory a front end's runtime gives review."""
     engine = GoldenChecker(Searcher(config), ShadowIndexer(config))
-    saved = list(golden_check._FACTORY)
-    golden_check.register_checker(lambda: engine)
-    yield engine
-    golden_check._FACTORY[:] = saved
+    return lambda: engine
 
 
 def kb_check(config: Config) -> list[dict[str, Any]]:
@@ -88,11 +84,11 @@ def stored_files(config: Config) -> list[Path]:
     return sorted((live.path / golden_store.DIRNAME).glob("*.npz"))
 
 
-def in_process(config: Config) -> list[dict[str, Any]]:
-    """The reports of the in-memory path (the checker registered in this process)."""
+def in_process(config: Config, checker: CheckerFactory) -> list[dict[str, Any]]:
+    """The reports of the in-memory path (the checker of this process)."""
     db = Database(config.effective_database_url)
     with db.session() as session:
-        return [r.to_dict() for r in golden.check_open(session, "rex")]
+        return [r.to_dict() for r in golden.check_open(session, "rex", checker=checker)]
 
 
 def test_fresh_process_reuses_stored_lists_and_reports_the_same(config, checker) -> None:
@@ -105,9 +101,9 @@ def test_fresh_process_reuses_stored_lists_and_reports_the_same(config, checker)
     assert path.stat().st_mtime_ns == written  # read, not rewritten
     assert LOST in [b["question"] for b in second[0]["broken"]]
     shutil.move(path, path.with_suffix(".away"))  # the in-memory path computes its own
-    memory = in_process(config)
+    memory = in_process(config, checker)
     assert [r["lists_from"] for r in memory] == ["computed"]
-    again = in_process(config)
+    again = in_process(config, checker)
     assert [r["lists_from"] for r in again] == ["memory"]
     assert [essence(r) for r in first] == [essence(r) for r in second]
     assert [essence(r) for r in second] == [essence(r) for r in memory]
