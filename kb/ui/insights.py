@@ -21,7 +21,7 @@ from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import charts, editor, goldenlist, replayview
+from kb.ui import assignment, charts, editor, goldenlist, replayview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
@@ -51,12 +51,13 @@ def _backend() -> EmbeddingBackend | None:
 def _unanswered(user: SignedIn) -> None:
     st.header(t("unanswered"))
     backend = _backend()
-    groups = run(lambda s: queue.list_groups(s, user.name, backend)) or []
+    mine = assignment.only_mine()
+    groups = run(lambda s: queue.list_groups(s, user.name, backend, mine=mine)) or []
     done = st.session_state.pop(GROUP_FLASH, None)  # (position, text): where the group was
     if not groups:
         if done:
             st.success(done[1])
-        st.info(t("unanswered_empty"))
+        st.info(t("queue_mine_empty" if mine else "unanswered_empty"))
         return
     frame = pd.DataFrame(
         {t("question"): [g.example for g in groups], t("count"): [g.count for g in groups]}
@@ -81,11 +82,16 @@ def _group(
     expanded: bool,
 ) -> None:
     """One group: its questions, and what to do with it."""
-    label = t("group_label", question=group.example, count=group.count)
+    label = (
+        t("group_label_assigned", question=group.example, count=group.count, who=group.assignee)
+        if group.assignee
+        else t("group_label", question=group.example, count=group.count)
+    )
     with st.expander(label, expanded=expanded):
         for question in group.questions[:20]:
             st.markdown(f"- {md_text(question)}")
         st.markdown(f"[{t('item_link')}](?{GROUP_PARAM}={group.id})")
+        assignment.controls(user, group, backend)
         may_edit, may_mark = user.has(Action.EDIT), user.has(Action.COMMENT)
         draft_col, resolve_col, dismiss_col = st.columns([1, 2, 1])
         if may_edit and draft_col.button(t("faq_from_group"), key=f"in_faq_{group.id}"):

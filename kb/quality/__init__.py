@@ -1,0 +1,1 @@
+"""Quality work on the knowledge base: golden questions, evaluation, the unanswered queue."""
