@@ -61,6 +61,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ask": ("获取建议回复", "Suggest a reply"),
     "filter_types": ("文章类型", "Article types"),
     "filter_tags": ("标签", "Tags"),
+    "picker_search": ("查找文章（ID 或标题）", "Find an article (id or title)"),
+    "picker_placeholder": ("输入部分 ID 或标题", "Type part of the id or title"),
+    "picker_more": (
+        "共 {total} 篇匹配，显示前 {shown} 篇：请输入更多字以缩小范围",
+        "{total} articles match, the first {shown} shown: type more to narrow",
+    ),
     "choose": ("不限", "Any"),
     "suggested_reply": ("建议回复", "Suggested reply"),
     "no_answer": (

@@ -21,14 +21,13 @@ from kb import insights as analytics
 from kb.embedders import shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
-from kb.ui import assignment, charts, editor, goldenlist, replayview
+from kb.ui import article_picker, assignment, charts, editor, goldenlist, replayview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
 from kb.unanswered import QuestionGroup
 from review import golden, queries, queue
-from review.catalog import published_titles
 from review.permissions import Action
 
 STALE_DAYS = 30
@@ -110,18 +109,18 @@ def _group(
 def _resolve(
     user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, position: int
 ) -> None:
-    with services().session() as session:
-        choices = published_titles(session, user.name)
-    article = st.selectbox(
-        t("answered_by"),
-        ["", *choices],
+    picker = article_picker.Picker(
         key=f"in_article_{group.id}",
-        format_func=lambda a: choices.get(a, "—"),
+        title=t("answered_by"),
+        published=True,
+        leading=[""],
+        leading_label=lambda _a: "—",
     )
+    article, found = article_picker.select(user, picker)
     if st.button(t("resolve_group"), key=f"in_resolve_{group.id}", disabled=not article):
         done = run(lambda s: queue.resolve(s, user.name, group.id, str(article), backend))
         if done is not None:
-            title = choices[str(article)]
+            title = article_picker.label(found.items[str(article)], True)
             _group_flash(position, t("group_resolved", question=group.example, title=title))
 
 
