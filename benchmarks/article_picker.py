@@ -9,10 +9,12 @@ N/5 drafts, fresh SQLite in a temporary directory), then prints, median of 5 run
 * the page: the history and editor pages rendered by Streamlit's AppTest, signed in
   (the select box's options are sent to the browser on every rerun).
 
-Run it on two checkouts to compare the pages before and after the change:
+To compare with a checkout before the change, point ``KB_BENCH_CHECKOUT`` at it (its
+code is measured; this script and its set-up are the same):
 
     .venv/bin/python benchmarks/article_picker.py            # 10,000 + 2,000 articles
     .venv/bin/python benchmarks/article_picker.py --n 2000
+    KB_BENCH_CHECKOUT=../before .venv/bin/python benchmarks/article_picker.py
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(os.environ.get("KB_BENCH_CHECKOUT") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks"))  # its article_list.py: the same set-up
 
 from article_list import build  # noqa: E402
 from sqlalchemy import select  # noqa: E402
@@ -36,9 +38,9 @@ from sqlalchemy import select  # noqa: E402
 from kb.db import Database  # noqa: E402
 from kb.tables import Article, ArticleVersion  # noqa: E402
 
-PAGES = {
-    "history": "from kb.ui import history\nhistory.page()\n",
-    "editor": "from kb.ui import editor\neditor.page()\n",
+PAGES = {  # page: (script, who is signed in)
+    "history": ("from kb.ui import history\nhistory.page()\n", "rex"),
+    "editor": ("from kb.ui import editor\neditor.page()\n", "ann"),
 }
 
 
@@ -83,20 +85,25 @@ def picker_cases(db: Database) -> dict[str, Callable[[], object]]:
     }
 
 
-def page_ms(home: Path, script: str) -> float:
+def page_figures(home: Path, script: str, user: str) -> tuple[float, int, int]:
+    """Median ms to render the page, and the options (count, UTF-8 bytes of their labels)
+    of its select boxes: what every rerun sends to the browser to show."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["KB_HOME"] = str(home)
+    sent: list[tuple[int, int]] = []
 
     def render() -> None:
         at = AppTest.from_string("import streamlit as st\n" + script, default_timeout=600)
-        at.session_state["kb_user"] = "rex"
+        at.session_state["kb_user"] = user
         at.session_state["ui_lang"] = "zh"
         at.run()
         assert not at.exception, at.exception
+        options = [o for box in at.selectbox for o in box.options]
+        sent.append((len(options), sum(len(o.encode()) for o in options)))
 
     render()  # warm: imports, services, caches
-    return median_ms(render, runs=3)
+    return median_ms(render, runs=3), *sent[-1]
 
 
 def main() -> None:
@@ -106,12 +113,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         db = build(home, args.n)
-        print(f"{'what':<32} {'median ms':>10}")
+        print(f"{'what':<32} {'median ms':>10} {'options':>8} {'KiB':>8}")
         cases = {"every article (old query)": lambda: every_article(db), **picker_cases(db)}
         for name, work in cases.items():
             print(f"{name:<32} {median_ms(work):>10.1f}")
-        for name, script in PAGES.items():
-            print(f"{name + ' page (AppTest)':<32} {page_ms(home, script):>10.1f}")
+        for name, (script, user) in PAGES.items():
+            ms, options, size = page_figures(home, script, user)
+            print(f"{name + ' page (AppTest)':<32} {ms:>10.1f} {options:>8,} {size / 1024:>8.1f}")
         db.dispose()
 
 
