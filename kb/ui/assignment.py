@@ -2,7 +2,8 @@
 
 Under each group: its assignee, "take it" / "give back" for anyone who may resolve
 groups, and for reviewers, publishers and admins a picker to assign (or reassign) anyone
-and a button to unassign. Each change is confirmed next to the group after the rerun.
+and a button to unassign. Each change is confirmed right above the group, opened, after
+the rerun.
 """
 
 from __future__ import annotations
@@ -28,15 +29,28 @@ def only_mine() -> bool:
     return bool(st.toggle(t("queue_only_mine"), key=MINE_KEY))
 
 
+def take_flash(group_id: str) -> str | None:
+    """The confirmation of the last assignment change to this group, once (shown above
+    the group, whose title has changed, and which then opens)."""
+    flash = st.session_state.get(FLASH_KEY)
+    if flash and flash[0] == group_id:
+        return str(st.session_state.pop(FLASH_KEY)[1])
+    return None
+
+
+def leftover_flash() -> str | None:
+    """The confirmation of a change to a group no longer shown (e.g. given back while
+    "only mine" is on), once."""
+    flash = st.session_state.pop(FLASH_KEY, None)
+    return str(flash[1]) if flash else None
+
+
 def _who(name: str | None) -> str:
     return name if name else t("queue_nobody")
 
 
 def controls(user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None) -> None:
     """The group's assignee and the assignment buttons the user's roles allow."""
-    flash = st.session_state.get(FLASH_KEY)
-    if flash and flash[0] == group.id:
-        st.success(st.session_state.pop(FLASH_KEY)[1])
     st.markdown(t("queue_assignee", who=_who(group.assignee)))
     if not user.has(Action.COMMENT):
         return

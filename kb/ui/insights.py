@@ -54,8 +54,9 @@ def _unanswered(user: SignedIn) -> None:
     groups = run(lambda s: queue.list_groups(s, user.name, backend, mine=mine)) or []
     done = st.session_state.pop(GROUP_FLASH, None)  # (position, text): where the group was
     if not groups:
-        if done:
-            st.success(done[1])
+        for text in (done[1] if done else None, assignment.leftover_flash()):
+            if text:
+                st.success(text)
         st.info(t("queue_mine_empty" if mine else "unanswered_empty"))
         return
     frame = pd.DataFrame(
@@ -67,9 +68,15 @@ def _unanswered(user: SignedIn) -> None:
     for position, group in enumerate(shown):
         if done and done[0] == position:
             st.success(done[1])
-        _group(user, group, backend, position, expanded=group.id == focus)
+        note = assignment.take_flash(group.id)
+        if note:
+            st.success(note)
+        _group(user, group, backend, position, expanded=group.id == focus or bool(note))
     if done and done[0] >= len(shown):
         st.success(done[1])
+    left = assignment.leftover_flash()
+    if left:
+        st.success(left)
 
 
 def _group(

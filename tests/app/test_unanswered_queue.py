@@ -129,6 +129,7 @@ def test_assign_a_group_then_the_assignee_finds_it_under_mine_and_gives_it_back(
     at.button(key=f"in_release_{invoice}").click().run()
     assert not at.exception
     assert "没有分配给你的" in at.info[0].value
+    assert "APP能开发票吗：负责人现为 未分配" in at.success[0].value  # said where she looks
     at.toggle(key="in_mine").set_value(False).run()
     at.button(key=f"in_take_{group_ids(app_kb)['周末送货吗']}").click().run()
     assert assignees(app_kb) == {"周末送货吗": "alice"}
