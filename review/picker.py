@@ -6,6 +6,7 @@ read, with the number of all matches, so a picker costs the same at 10 or 10,000
 articles (``benchmarks/article_picker.py``). ``published=True`` picks among published
 versions only. The ids in ``include`` (the current choice, a linked article) are always
 in the answer when they exist, so a choice never disappears from its picker.
+``pick_open_versions`` does the same for the versions not yet published (the hit test).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from kb.errors import InvalidInput
 from kb.model import State
 from kb.tables import Article, ArticleVersion
 from review.permissions import Action, authorize
+from review.states import OPEN_STATES
 
 PICKER_LIMIT = 50
 MAX_QUERY_CHARS = 200
@@ -97,3 +99,22 @@ def pick_articles(
         items.update({a: Choice(a, title, state) for a, title, state in extra})
     total = session.scalar(select(func.count()).select_from(base.where(*where).subquery()))
     return Choices(items, int(total or 0))
+
+
+def pick_open_versions(
+    session: Session, actor: str, text: str = "", *, limit: int = PICKER_LIMIT
+) -> tuple[list[ArticleVersion], int]:
+    """Versions not yet published (draft, in review, approved) whose article id or title
+    contains ``text``, at most ``limit`` by id and version, and how many match in all."""
+    authorize(session, actor, Action.VIEW_DRAFTS)
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"search at most {MAX_QUERY_CHARS} characters")
+    where = [ArticleVersion.state.in_([str(s) for s in OPEN_STATES]), *_matching(text)]
+    rows = session.scalars(
+        select(ArticleVersion)
+        .where(*where)
+        .order_by(ArticleVersion.article_id, ArticleVersion.version)
+        .limit(limit)
+    ).all()
+    total = session.scalar(select(func.count()).select_from(ArticleVersion).where(*where))
+    return list(rows), int(total or 0)

@@ -51,3 +51,13 @@ def test_roles_and_bad_input(many: Database) -> None:
         pick(many, text="x" * 201)
     with pytest.raises(InvalidInput):
         pick(many, limit=0)
+
+
+def test_open_versions_for_the_hit_test(many: Database) -> None:
+    with many.session() as session:
+        rows, total = picker.pick_open_versions(session, "rex")
+        assert [(r.article_id, r.state) for r in rows] == [("z-draft", "draft")] and total == 1
+        none, zero = picker.pick_open_versions(session, "rex", "政策")  # all published
+        assert (none, zero) == ([], 0)
+    with pytest.raises(Forbidden), many.session() as session:
+        picker.pick_open_versions(session, "agt")
