@@ -17,7 +17,7 @@ import streamlit as st
 from kb.ui.i18n import t
 from kb.ui.services import run
 from kb.ui.session import SignedIn
-from review.picker import Choice, Choices, pick_articles
+from review.picker import PICKER_LIMIT, Choice, Choices, pick_articles
 
 
 def label(choice: Choice, published: bool) -> str:
@@ -62,9 +62,8 @@ def search(user: SignedIn, picker: Picker, container: Any = st) -> Choices:
         )
     )
     found = found or Choices({}, 0)
-    shown = sum(1 for a in found.items if a not in picker.include)
-    if found.total > shown:
-        container.caption(t("picker_more", shown=shown, total=found.total))
+    if found.total > PICKER_LIMIT:
+        container.caption(t("picker_more", shown=PICKER_LIMIT, total=found.total))
     return found
 
 
