@@ -581,7 +581,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "feed_kind_expired": ("已失效", "Expired"),
     "feed_type_policy": ("政策", "policy"),
     "feed_type_regulation": ("法规", "regulation"),
-    "feed_type_faq": ("FAQ", "FAQ"),
+    "feed_type_faq": ("常见问题", "FAQ"),
     "feed_effective_from": ("生效日期：{day}", "Effective from {day}"),
     "feed_published_at": ("{who} 发布于 {when}", "Published by {who} on {when}"),
     "feed_no_changes": ("（无文字变化）", "(no change in the text)"),
