@@ -162,6 +162,13 @@ class Config:
     api_max_body_bytes: int = setting(
         16_384, "Largest request body the API accepts, in bytes.", rule=between(1024, 100_000_000)
     )
+    publish_due_interval_seconds: float = setting(
+        60.0,
+        "How often each `kb serve` process publishes the scheduled publications that are due "
+        "(as `kb publish-due` does; each is published once however many replicas run), in "
+        "seconds. 0: never (then run `kb publish-due` from cron).",
+        rule=between(0, 86_400),
+    )
     session_lifetime_hours: float = setting(
         12.0,
         "How long a sign-in to the app lasts, in hours: it survives a reload and a new tab "

@@ -221,14 +221,3 @@ def _row(row: ArticleVersion, kind: str, today: date) -> dict[str, Any]:
         "updated_by": row.updated_by,
         "updated_at": row.updated_at,
     }
-
-
-def published_titles(session: Session, actor: str) -> dict[str, str]:
-    """``{article id: "title · id"}`` of every published article, by title (for pickers)."""
-    authorize(session, actor, Action.VIEW_DRAFTS)
-    rows = session.execute(
-        select(ArticleVersion.article_id, ArticleVersion.title)
-        .where(ArticleVersion.state == str(State.PUBLISHED))
-        .order_by(ArticleVersion.title, ArticleVersion.article_id)
-    )
-    return {a: f"{title} · {a}" for a, title in rows}

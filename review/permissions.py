@@ -67,15 +67,23 @@ class Action(StrEnum):
     MANAGE_GOLDEN = "manage_golden"
     OVERRIDE_GOLDEN = "override_golden"
     SUPERVISE = "supervise"  # who acknowledged the change feed; the team's practice
+    ASSIGN_QUEUE = "assign_queue"  # give unanswered groups to others (review.queue)
 
 
 _EDITING = {Action.READ, Action.VIEW_DRAFTS, Action.COMMENT, Action.MANAGE_GOLDEN}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.AGENT: frozenset({Action.READ}),
     Role.AUTHOR: frozenset(_EDITING | {Action.CREATE, Action.EDIT, Action.SUBMIT, Action.IMPORT}),
-    Role.REVIEWER: frozenset(_EDITING | {Action.APPROVE, Action.REJECT}),
+    Role.REVIEWER: frozenset(_EDITING | {Action.APPROVE, Action.REJECT, Action.ASSIGN_QUEUE}),
     Role.PUBLISHER: frozenset(
-        _EDITING | {Action.PUBLISH, Action.ARCHIVE, Action.ROLLBACK, Action.OVERRIDE_GOLDEN}
+        _EDITING
+        | {
+            Action.PUBLISH,
+            Action.ARCHIVE,
+            Action.ROLLBACK,
+            Action.OVERRIDE_GOLDEN,
+            Action.ASSIGN_QUEUE,
+        }
     ),
     Role.SUPERVISOR: frozenset({Action.READ, Action.SUPERVISE}),
     Role.ADMIN: frozenset(Action),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kb.errors import InvalidInput, KbError
@@ -24,7 +24,7 @@ from kb.quality.golden_check import CheckerFactory
 from kb.store.articles import utcnow
 from kb.store.tables import ScheduledPublication
 from review import audit, feed, workflow
-from review.locking import lock_article
+from review.locking import lock_article, lock_for_write
 from review.permissions import Action, authorize
 from review.states import next_state
 from review.versions import label, pick, versions_of
@@ -149,14 +149,34 @@ def due(session: Session, now: datetime | None = None) -> list[ScheduledPublicat
     )
 
 
+def _claim(session: Session, item: ScheduledPublication) -> bool:
+    """Take a due schedule for this process: True if it was still pending.
+
+    The write lock (SQLite) or the row lock of the conditional update (PostgreSQL) is
+    held to the end of the transaction, so another process's claim of the same row waits
+    and then finds it no longer pending.
+    """
+    lock_for_write(session)
+    claimed = session.execute(
+        update(ScheduledPublication)
+        .where(ScheduledPublication.id == item.id, ScheduledPublication.status == PENDING)
+        .values(status=DONE, done_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
 def publish_due(
     session: Session, now: datetime | None = None, golden_checker: CheckerFactory | None = None
 ) -> list[Outcome]:
-    """Publish every due schedule as its publisher (each in a savepoint: one refused
-    publication is recorded as ``failed`` and does not stop the others), through the golden
-    gate of ``golden_checker``."""
+    """Publish every due schedule this process claims, as its publisher, through the golden
+    gate of ``golden_checker`` (each in a savepoint: one refused publication is recorded as
+    ``failed`` and does not stop the others). Schedules another process claimed first are
+    left to it (no outcome here)."""
     outcomes = []
     for item in due(session, now):
+        if not _claim(session, item):
+            continue
         try:
             with session.begin_nested():
                 workflow.publish(

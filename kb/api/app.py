@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 import kb
 from kb.api.auth import allowed_audience, require
 from kb.api.chat import add_chat_routes
+from kb.api.due_publisher import DuePublisher
 from kb.api.errors import install_error_handlers, request_id_of
 from kb.api.middleware import BodyLimit, RequestContext
 from kb.api.schemas import (
@@ -58,12 +59,15 @@ def create_app(config: Config, *, db: Database | None = None, load: bool = True)
     """The API app for ``config``; ``load=False`` skips loading the model and index (tests)."""
     configure_masking_from(config)  # the settings may not come from load_config (tests)
     state = ApiState(config, db)
+    publisher = DuePublisher(state.runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if load:
             state.start_loading()
+            publisher.start()  # scheduled publications, every publish_due_interval_seconds
         yield
+        publisher.stop()
         state.stop()
 
     app = FastAPI(

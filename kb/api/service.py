@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from kb.api.auth import KeyUsage
 from kb.api.metrics import ApiMetrics
+from kb.api.publishing import OnDemandGoldenChecker, OnDemandIndexSync
 from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
 from kb.config import Config
 from kb.errors import NotReady
@@ -67,9 +68,14 @@ class ApiState:
     def __init__(self, config: Config, db: Database | None = None) -> None:
         """Create the parts; nothing heavy is loaded until ``start_loading``."""
         self.config = config
-        # the API publishes nothing itself: no index updater (kb worker or the publishing front
-        # end applies publications; this process's reader follows the index's CURRENT pointer)
-        self.runtime = Runtime(config, db=db or Database(config.effective_database_url))
+        # publishes only due schedules (kb.api.due_publisher): its index updater and golden
+        # checker are built on first use; the reader follows the index's CURRENT pointer
+        self.runtime = Runtime(
+            config,
+            db=db or Database(config.effective_database_url),
+            index_updater=OnDemandIndexSync(config),
+            golden_checker=OnDemandGoldenChecker(config),
+        )
         self.db = self.runtime.db
         self.reader: IndexReader = shared_reader(config)
         self.metrics = ApiMetrics()

@@ -30,7 +30,10 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
 ) -> None:
-    """Run the HTTP API (model and index loaded once per worker; /readyz says when)."""
+    """Run the HTTP API (model and index loaded once per worker; /readyz says when).
+
+    Each worker also publishes the scheduled publications that are due, every
+    publish_due_interval_seconds (0: off; each is published once across workers)."""
     import uvicorn
 
     config = STATE.config

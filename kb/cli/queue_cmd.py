@@ -1,4 +1,5 @@
-"""The unanswered-question queue on the command line: ``kb queue list/resolve/dismiss``.
+"""The unanswered-question queue on the command line: ``kb queue list/resolve/dismiss/assign/
+unassign``.
 
 The same queue, groups and ids as the app's insights page (``review.queue`` over
 ``kb.quality.unanswered``, grouped with the index's embedding model, loaded on first use; if it
@@ -21,12 +22,15 @@ GROUP_ARG = typer.Argument(..., help="The group's id, as `kb queue list` shows i
 def register(app: typer.Typer) -> None:
     """Add ``kb queue``."""
     queue_app = typer.Typer(
-        help="Unanswered questions (hand-offs) grouped by similarity: list, resolve, dismiss.",
+        help="Unanswered questions (hand-offs) grouped by similarity: list, resolve, dismiss, "
+        "assign, unassign.",
         no_args_is_help=True,
     )
     queue_app.command("list")(list_command)
     queue_app.command("resolve")(resolve)
     queue_app.command("dismiss")(dismiss)
+    queue_app.command("assign")(assign)
+    queue_app.command("unassign")(unassign)
     app.add_typer(queue_app, name="queue")
 
 
@@ -45,19 +49,26 @@ def _backend() -> EmbeddingBackend | None:
 
 def list_command(
     limit: int = typer.Option(50, "--limit", min=1, help="Show at most N groups."),
+    mine: bool = typer.Option(False, "--mine", help="Only the groups assigned to me."),
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The unanswered questions not yet resolved or dismissed, largest group first."""
+    """The unanswered questions not yet resolved or dismissed, largest group first, with
+    their assignee."""
     who = STATE.actor(actor)
     with STATE.db.session() as session:
-        groups = [g.as_dict() for g in queue.list_groups(session, who, _backend())[:limit]]
+        found = queue.list_groups(session, who, _backend(), mine=mine)
+        groups = [g.as_dict() for g in found[:limit]]
     emit(groups, as_json, _table)
 
 
 def _table(groups: list[dict[str, Any]]) -> None:
-    rows = [{**g, "questions": " | ".join(g["questions"][:5])} for g in groups]
-    print_table(rows, ["id", "count", "example", "last_asked", "questions"], title="unanswered")
+    rows = [
+        {**g, "questions": " | ".join(g["questions"][:5]), "assignee": g["assignee"] or "-"}
+        for g in groups
+    ]
+    columns = ["id", "count", "example", "assignee", "last_asked", "questions"]
+    print_table(rows, columns, title="unanswered")
 
 
 def resolve(
@@ -95,5 +106,44 @@ def dismiss(
             f"dismissed {d['id']} ({d['example']}, {d['count']} questions)",
             highlight=False,
             markup=False,
+        ),
+    )
+
+
+def assign(
+    group_id: str = GROUP_ARG,
+    to: str = typer.Option(..., "--to", "-t", help="The user to work on it (yourself: take it)."),
+    actor: str | None = AS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Assign a group to an editor, replacing any assignee (yourself: any editing role;
+    someone else, or a group another has: reviewers, publishers, admins)."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        group = queue.assign(session, who, group_id, to, _backend()).as_dict()
+    emit(
+        group,
+        as_json,
+        lambda d: console.print(
+            f"assigned {d['id']} ({d['example']}) to {d['assignee']}",
+            highlight=False,
+            markup=False,
+        ),
+    )
+
+
+def unassign(
+    group_id: str = GROUP_ARG, actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION
+) -> None:
+    """Remove a group's assignee (your own: any editing role; another's: reviewers,
+    publishers, admins)."""
+    who = STATE.actor(actor)
+    with STATE.db.session() as session:
+        group = queue.unassign(session, who, group_id, _backend()).as_dict()
+    emit(
+        group,
+        as_json,
+        lambda d: console.print(
+            f"unassigned {d['id']} ({d['example']})", highlight=False, markup=False
         ),
     )

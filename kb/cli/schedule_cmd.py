@@ -67,8 +67,8 @@ def schedule(
     actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Schedule an approved version to be published later (publishers); `kb publish-due`
-    publishes it when due, as you, through the same rules as `kb publish`."""
+    """Schedule an approved version to be published later (publishers); a running `kb serve`
+    or `kb publish-due` publishes it when due, as you, through the same rules as `kb publish`."""
     who, when = STATE.actor(actor), _parse_at(at)
     with STATE.db.session() as session:
         item = scheduling.schedule(
@@ -120,8 +120,9 @@ def publish_due(as_json: bool = JSON_OPTION) -> None:
 
     Each is published as the publisher who scheduled it, through the same roles and
     golden gate as `kb publish`; one that is refused is marked failed with the reason
-    (shown here) and not retried. Exits 1 if any
-    failed."""
+    (shown here) and not retried. A running `kb serve` does the same every
+    publish_due_interval_seconds; each schedule is published once whoever runs it.
+    Exits 1 if any failed."""
     with STATE.db.session() as session:
         outcomes = scheduling.publish_due(session, golden_checker=STATE.runtime.golden_checker)
     if any(o.status == scheduling.DONE for o in outcomes):

@@ -6,7 +6,9 @@ group. A group has a stable ``id`` (from its leading question) that links, the C
 the app use to resolve it (an article now answers it) or dismiss it: each question of the
 group gets an ``UnansweredMark``, and its hand-offs logged until then leave the queue
 (a hand-off after that brings it back: the article did not answer after all).
-The rules of who may do so live in ``review.queue``.
+A group may be assigned to an editor (``assignee``, ``kb.quality.assignments``); the
+assignment ends when the group is resolved or dismissed. The rules of who may do what
+live in ``review.queue``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.embedders.base import EmbeddingBackend
+from kb.quality import assignments
 from kb.store.articles import utcnow
 from kb.store.tables import QueryLog, UnansweredMark
 from kb.text import normalize_for_matching
@@ -37,6 +40,7 @@ class QuestionGroup:
     count: int
     questions: list[str] = field(default_factory=list)
     last_asked: datetime | None = None
+    assignee: str | None = None
 
     @property
     def id(self) -> str:
@@ -52,6 +56,7 @@ class QuestionGroup:
             "count": self.count,
             "questions": list(self.questions),
             "last_asked": self.last_asked.isoformat() if self.last_asked else None,
+            "assignee": self.assignee,
         }
 
 
@@ -139,7 +144,8 @@ def _marked(session: Session) -> dict[str, datetime]:
 
 
 def unanswered(session: Session, backend: EmbeddingBackend | None) -> list[QuestionGroup]:
-    """The hand-off questions (newest ``MAX_UNANSWERED``) not dealt with, grouped."""
+    """The hand-off questions (newest ``MAX_UNANSWERED``) not dealt with, grouped, each
+    with its assignee."""
     rows = session.execute(
         select(QueryLog.question, QueryLog.ts)
         .where(QueryLog.handoff.is_(True))
@@ -152,14 +158,20 @@ def unanswered(session: Session, backend: EmbeddingBackend | None) -> list[Quest
         for q, ts in rows
         if (mark := marks.get(normalize_for_matching(q))) is None or _aware(ts) > mark
     ]
-    return group_questions(kept, backend)
+    groups = group_questions(kept, backend)
+    given = assignments.assignees(session)
+    for group in groups:
+        group.assignee = given.get(group.id)
+    return groups
 
 
 def mark_group(
     session: Session, group: QuestionGroup, status: str, actor: str, article_id: str | None = None
 ) -> int:
-    """Mark every question of ``group`` resolved (by ``article_id``) or dismissed, now."""
+    """Mark every question of ``group`` resolved (by ``article_id``) or dismissed, now
+    (its assignment ends)."""
     now = utcnow()
+    assignments.unassign(session, group.id)
     keys = dict.fromkeys(normalize_for_matching(q) for q in group.questions)
     for key in keys:
         session.add(

@@ -382,6 +382,19 @@ class EditorAutosave(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class UnansweredAssignment(Base):
+    """Who works on an unanswered-question group (``kb.quality.assignments``): one row per
+    group id (``kb.quality.unanswered.QuestionGroup.id``), replaced on reassignment, removed when
+    unassigned or when the group is resolved or dismissed."""
+
+    __tablename__ = "unanswered_assignments"
+
+    group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(64), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class UnansweredMark(Base):
     """An unanswered question dealt with (``kb.quality.unanswered``): ``resolved`` by an article, or
     ``dismissed``. Hand-offs of the same question (``question_key``, normalised) logged up to

@@ -24,7 +24,7 @@ from kb.answer.message_answer import message_text
 from kb.errors import KbError, NotReady
 from kb.model import ArticleType, State
 from kb.store.tables import ArticleVersion
-from kb.ui import article_view, recent, render
+from kb.ui import article_picker, article_view, recent, render
 from kb.ui.feedback import CHANNEL, record_feedback, requester
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
@@ -46,16 +46,6 @@ def published_tags(session: Session) -> list[str]:
     ):
         tags.update(values or [])
     return sorted(tags)
-
-
-def published_titles(session: Session) -> dict[str, str]:
-    """``{article id: title}`` of the published articles (for 'the right article is')."""
-    rows = session.execute(
-        select(ArticleVersion.article_id, ArticleVersion.title)
-        .where(ArticleVersion.state == str(State.PUBLISHED))
-        .order_by(ArticleVersion.article_id)
-    )
-    return dict(rows.all())
 
 
 def cited_versions(session: Session, items: list[dict[str, Any]]) -> dict[tuple, ArticleVersion]:
@@ -201,16 +191,17 @@ def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:
 
 
 def _wrong_form(rid: str, user: SignedIn, lang: str) -> None:
-    with services().session() as session:
-        titles = published_titles(session)
+    picker = article_picker.Picker(
+        key="as_right_article", title=t("right_article", lang=lang), published=True
+    )
+    found = article_picker.search(user, picker)  # outside the form: it searches as you type
+    names = {"": t("right_article_none", lang=lang), **article_picker.labels(found, True)}
     with st.form("as_wrong_form"):
         right = st.selectbox(
             t("right_article", lang=lang),
-            ["", *titles],
+            ["", *found.items],
             key="as_right_article",
-            format_func=lambda a: (
-                t("right_article_none", lang=lang) if not a else f"{a} · {titles[a]}"
-            ),
+            format_func=lambda a: names.get(a, a),
         )
         comment = st.text_input(t("feedback_comment", lang=lang), key="as_feedback_comment")
         if st.form_submit_button(t("send_feedback", lang=lang)):

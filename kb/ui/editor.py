@@ -12,18 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KbError
 from kb.model import ArticleContent, ArticleType, Audience, State
-from kb.store.tables import Article, ArticleVersion
-from kb.ui import conflictview, editor_state
+from kb.store.tables import ArticleVersion
+from kb.ui import article_picker, conflictview, editor_state
 from kb.ui.editor_state import NEW, Base, apply_form, content_form, key
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_body, md_text
 from kb.ui.render import type_label
-from kb.ui.services import run, services
+from kb.ui.services import run
 from kb.ui.session import SignedIn, require
 from review import editing, queries, workflow
 from review.permissions import Action
@@ -34,17 +33,6 @@ QUERY_PARAM = "article"
 PAGE_PATH = "editor"  # its URL path in kb.ui.navigation
 URL_SHOWN = "ed_url_shown"  # the ?article= this page last put in the address bar
 _key = key
-
-
-def article_choices(session: Session) -> dict[str, str]:
-    """``{article id: "id · title (state)"}`` of every article, by id."""
-    rows = session.execute(
-        select(ArticleVersion.article_id, ArticleVersion.title, ArticleVersion.state)
-        .join(Article, Article.id == ArticleVersion.article_id)
-        .where(ArticleVersion.version == Article.latest_version)
-        .order_by(ArticleVersion.article_id)
-    )
-    return {a: f"{a} · {title} ({t('state_' + state)})" for a, title, state in rows}
 
 
 def fill_form(content: ArticleContent | None, owner: str) -> None:
@@ -102,19 +90,26 @@ def save_and_submit(session: Session, user: SignedIn, base: Base | None) -> Arti
 
 
 def _choose(user: SignedIn) -> None:
-    """The article picker; locked while the form holds unsaved edits (save or discard first)."""
-    with services().session() as session:
-        choices = article_choices(session)
+    """The article picker (search as you type); locked while the form holds unsaved edits
+    (save or discard first)."""
     current = editor_state.base()
-    options = [NEW, *choices]
+    dirty = editor_state.is_dirty()
+    picker = article_picker.Picker(
+        key=_key("choice"),
+        title=t("edit_which"),
+        include=[current.article_id] if current is not None else [],
+        disabled=dirty,
+    )
+    found = article_picker.search(user, picker)
+    names = {NEW: t("new_article"), **article_picker.labels(found)}
+    options = [NEW, *found.items]
     if current is not None and current.article_id not in options:
         options.append(current.article_id)
-    dirty = editor_state.is_dirty()
     st.selectbox(
         t("edit_which"),
         options,
         key=_key("choice"),
-        format_func=lambda a: t("new_article") if a == NEW else choices.get(a, a),
+        format_func=lambda a: names.get(a, a),
         on_change=lambda: load(st.session_state[_key("choice")], user),
         disabled=dirty,
     )

@@ -14,6 +14,137 @@ import re
 
 A = r"article '(?P<id>[^']+)' version (?P<v>\d+)"
 
+#: the less common refusals: editing races, lifecycle, scheduling, the queue, golden
+#: questions, practice, feedback, pickers and who is acting (issue 14)
+UNCOMMON: tuple[tuple[str, str], ...] = (
+    (
+        A + r" is (?P<state>\w+) \(changed .*\); the article moved on to version (?P<to>\d+).*",
+        "文章 {id} 第 {v} 版已{state}，文章已更新到第 {to} 版：请重新载入后再修改",
+    ),
+    (
+        A + r" is a draft at revision (?P<r>\d+) .*say which revision you edited",
+        "文章 {id} 第 {v} 版是草稿（修订 {r}）：请说明你编辑的是哪个修订",
+    ),
+    (
+        r"the draft you edited \(revision (?P<r>\d+)\) is no longer a draft: "
+        + A
+        + r" is (?P<state>\w+) .*",
+        "你编辑的草稿（修订 {r}）已不是草稿：文章 {id} 第 {v} 版已{state}；请重新载入后新建草稿",
+    ),
+    (r"the unsaved form is too large to keep", "未保存的内容太大，无法暂存"),
+    (
+        A + r" is (?P<state>\w+); (?P<action>\w+) needs a version that is (?P<needed>.+)",
+        "文章 {id} 第 {v} 版当前为{state}，此操作需要处于{needed}状态的版本",
+    ),
+    (r"article '(?P<id>[^']+)' has no version (?P<v>\d+)", "文章 {id} 没有第 {v} 版"),
+    (
+        r"article '(?P<id>[^']+)' has no version that is (?P<state>\w+).*",
+        "文章 {id} 没有处于{state}状态的版本",
+    ),
+    (
+        A + r" is older than version (?P<p>\d+), which was published.*",
+        "文章 {id} 第 {v} 版早于已发布的第 {p} 版：要恢复其内容，"
+        "请回滚到该版本（生成新版本，需再审核）",
+    ),
+    (
+        A + r" has no effective_from date: give the time to publish",
+        "文章 {id} 第 {v} 版没有生效日期：请指定发布时间",
+    ),
+    (
+        r"(?P<when>\S+) has passed: publish " + A + r" now instead",
+        "{when} 已经过去：请直接发布文章 {id} 第 {v} 版",
+    ),
+    (r"article '(?P<id>[^']+)' has no scheduled publication", "文章 {id} 没有定时发布"),
+    (
+        r"'(?P<who>[^']+)' cannot be assigned: .*",
+        "不能分配给 {who}：该用户不存在、已停用或无权处理待解答问题",
+    ),
+    (
+        r"unanswered group '(?P<id>[^']+)' is already assigned to (?P<who>\S+)",
+        "该组问题已分配给 {who}",
+    ),
+    (r"unanswered group '(?P<id>[^']+)' is not assigned to anyone", "该组问题尚未分配给任何人"),
+    (r"unknown user '(?P<who>[^']*)'", "未知用户 {who}"),
+    (r"user '(?P<who>[^']+)' is disabled", "用户 {who} 已停用"),
+    (r"no acting user given", "未指定操作用户（请重新登录）"),
+    (
+        r"golden question: the question is empty.*",
+        "黄金问题：问题为空（没有文字或数字）",
+    ),
+    (r"golden question: longer than (?P<n>\d+) characters", "黄金问题：超过 {n} 个字符"),
+    (
+        r"golden question: name at least one expected article.*",
+        "黄金问题：请至少选择一篇应答文章",
+    ),
+    (r"golden question: no article (?P<ids>.+)", "黄金问题：没有文章 {ids}"),
+    (r"no golden question (?P<n>\d+)", "没有编号为 {n} 的黄金问题"),
+    (r"no feedback (?P<n>\d+)", "没有编号为 {n} 的反馈"),
+    (
+        r"feedback (?P<n>\d+) names no right article.*",
+        "反馈 {n} 没有指出正确的文章：只有“答错了，正确的是某文章”的反馈可以成为黄金问题",
+    ),
+    (
+        r"feedback (?P<n>\d+): its question is no longer in the query log",
+        "反馈 {n} 的问题已不在查询日志中",
+    ),
+    (
+        r"article '(?P<id>[^']+)' has no open version.*",
+        "文章 {id} 没有未发布的版本（草稿、审核中或已批准）",
+    ),
+    (
+        r"no questions for these tags and types.*",
+        "这些标签和类型下没有题目（常见问题或黄金问题）",
+    ),
+    (r"the reply is empty", "回复为空"),
+    (r"the reply is longer than (?P<n>\d+) characters", "回复超过 {n} 个字符"),
+    (
+        r"a round has 1 to (?P<n>\d+) questions, not (?P<m>-?\d+)",
+        "一轮练习有 1 到 {n} 道题，不能是 {m} 道",
+    ),
+    (r"no practice round (?P<n>\d+)", "没有第 {n} 轮练习"),
+    (r"round (?P<n>\d+) has no question (?P<p>\d+)", "第 {n} 轮练习没有第 {p} 题"),
+    (
+        r"question (?P<p>\d+) of round (?P<n>\d+) is answered already",
+        "第 {n} 轮练习的第 {p} 题已经回答过了",
+    ),
+    (r"no enabled user '(?P<who>[^']+)'", "没有启用的用户 {who}"),
+    (r"round (?P<n>\d+) is not (?P<who>\S+)'s", "第 {n} 轮练习不是 {who} 的"),
+    (r"only (?P<who>\S+) answers round (?P<n>\d+)", "只有 {who} 可以回答第 {n} 轮练习"),
+    (r"the comment is longer than (?P<n>\d+) characters", "评论超过 {n} 个字符"),
+    (r"correct_article_id: no article '(?P<id>[^']+)'", "没有文章 {id}"),
+    (r"no suggestion with request_id '(?P<id>[^']+)'.*", "找不到请求 {id} 的建议回复"),
+    (
+        r"article '(?P<id>[^']+)' is a (?P<type>\w+); its type cannot change to (?P<to>\w+)",
+        "文章 {id} 是{type}，类型不能改为{to}",
+    ),
+    (r"the article id cannot be changed", "文章 ID 不能修改"),
+    (
+        r"(?P<name>\w+) must be between 0 and 3660 days, got (?P<n>-?\d+)",
+        "天数须在 0 到 3660 之间，而不是 {n}",
+    ),
+    (r"unknown state '(?P<state>[^']*)'", "未知状态 {state}"),
+    (r"a page holds 1 to (?P<n>\d+) articles.*", "每页可显示 1 到 {n} 篇文章"),
+    (r"search at most (?P<n>\d+) characters", "查找内容最多 {n} 个字符"),
+    (r"a picker shows 1 to (?P<n>\d+) articles", "选择框可显示 1 到 {n} 篇文章"),
+    (r"unknown importance '(?P<v>[^']*)'.*", "未知的重要程度 {v}（普通或必读）"),
+    (r"no feed entry (?P<n>\d+).*", "没有编号为 {n} 的知识动态"),
+)
+
+#: words the service layer quotes that have a Chinese name (states, article types)
+WORDS = {
+    "draft": "草稿",
+    "in_review": "审核中",
+    "approved": "已批准",
+    "published": "已发布",
+    "archived": "已归档",
+    "rejected": "已驳回",
+    "superseded": "已被取代",
+    "faq": "常见问题",
+    "policy": "政策",
+    "regulation": "法规",
+}
+TRANSLATED_GROUPS = ("state", "needed", "type", "to")
+
 #: (pattern of the English message, Chinese text with the pattern's named groups)
 ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.DOTALL), zh)
@@ -81,6 +212,7 @@ ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "发布将破坏 {n} 个黄金问题的答案：{list}。请修改，或填写越过检查的理由后发布",
         ),
         (r"no unanswered group '(?P<id>[^']+)'.*", "待解答队列中没有 {id}（队列已变化，请刷新）"),
+        *UNCOMMON,
     )
 )
 
@@ -92,5 +224,14 @@ def localize(message: str, lang: str) -> str | None:
     for pattern, zh in ZH:
         match = pattern.fullmatch(message.strip())
         if match:
-            return zh.format(**match.groupdict())
+            return zh.format(**_named(match.groupdict()))
     return None
+
+
+def _named(groups: dict[str, str]) -> dict[str, str]:
+    """States and types in Chinese ("draft or in_review" → "草稿或审核中"); the rest as is."""
+    out = dict(groups)
+    for name in TRANSLATED_GROUPS:
+        if out.get(name):
+            out[name] = "或".join(WORDS.get(w, w) for w in out[name].split(" or "))
+    return out

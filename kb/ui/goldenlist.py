@@ -12,9 +12,9 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from kb.ui.editor import article_choices
+from kb.ui import article_picker
 from kb.ui.i18n import t
-from kb.ui.services import run, services
+from kb.ui.services import run
 from kb.ui.session import SignedIn
 from review import golden
 from review.permissions import Action
@@ -46,14 +46,14 @@ def section(user: SignedIn) -> None:
 
 
 def _add_form(user: SignedIn) -> None:
-    with services().session() as session:
-        choices = article_choices(session)
+    picker = article_picker.Picker(key="gq_expected", title=t("golden_expected"))
+    found = article_picker.search(user, picker)  # outside the form: it searches as you type
     with st.form("gq_add", clear_on_submit=True):
         question = st.text_input(t("golden_new_question"), key="gq_question")
         expected = st.multiselect(
             t("golden_expected"),
-            list(choices),
-            format_func=lambda a: f"{a} · {choices[a]}",
+            list(found.items),
+            format_func=article_picker.labels(found).__getitem__,
             key="gq_expected",
             placeholder=t("choose"),
         )

@@ -9,13 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from kb.store.articles import get_version, to_content
-from kb.ui import auditnotes, lifecycle, replayview
+from kb.ui import article_picker, auditnotes, lifecycle, replayview
 from kb.ui.diffview import side_by_side_html
-from kb.ui.editor import article_choices
 from kb.ui.i18n import STRINGS, resolve, t
 from kb.ui.render import show_article
-from kb.ui.services import run, services
-from kb.ui.session import require
+from kb.ui.services import run
+from kb.ui.session import SignedIn, require
 from review import diff, queries
 from review.permissions import Action
 
@@ -111,13 +110,23 @@ def _show_version(article_id: str, numbers: list[int], user_name: str) -> None:
             st.html(side_by_side_html(result, f"v{old}", f"v{new}"))
 
 
-def _chosen_article(choices: dict[str, str]) -> str:
-    """The article to show: the one the URL names (``?article=<id>``), else the picker's."""
+def _chosen_article(user: SignedIn) -> str | None:
+    """The article to show: the one the URL names (``?article=<id>``), else the picker's
+    (search as you type); None when nothing matches."""
     requested = st.query_params.get(QUERY_PARAM)
-    if requested in choices and st.session_state.get(URL_SEEN) != requested:
+    picker = article_picker.Picker(
+        key="hi_article", title=t("edit_which"), include=[requested] if requested else []
+    )
+    found = article_picker.search(user, picker)
+    if requested in found.items and st.session_state.get(URL_SEEN) != requested:
         st.session_state["hi_article"] = requested
+    if not found.items:
+        return None
     article_id = st.selectbox(
-        t("edit_which"), list(choices), format_func=choices.__getitem__, key="hi_article"
+        t("edit_which"),
+        list(found.items),
+        format_func=article_picker.labels(found).__getitem__,
+        key="hi_article",
     )
     if st.query_params.get(QUERY_PARAM) != article_id:
         st.query_params[QUERY_PARAM] = article_id
@@ -141,13 +150,11 @@ def page() -> None:
     """The history page."""
     user = require(Action.VIEW_DRAFTS)
     st.title(t("history_title"))
-    with services().session() as session:
-        choices = article_choices(session)
-    if not choices:
+    article_id = _chosen_article(user)
+    if article_id is None:
         st.info(t("no_results"))
         replayview.section()
         return
-    article_id = _chosen_article(choices)
     found = run(lambda s: queries.article_history(s, user.name, article_id))
     if found is None:
         return

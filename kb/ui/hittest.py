@@ -15,19 +15,17 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.errors import KbError
 from kb.search.filters import SearchFilters
 from kb.search.retrieval import SearchResponse
-from kb.store.tables import ArticleVersion
 from kb.ui.i18n import t
 from kb.ui.search import draft_snapshot, searcher
 from kb.ui.services import environment_key, services
 from kb.ui.session import require
 from review.permissions import Action
-from review.states import OPEN_STATES
+from review.picker import pick_open_versions
 
 TOP_K = 3
 NONE = ""
@@ -48,19 +46,23 @@ class Draft:
         return max(today, self.effective_from) if self.effective_from else today
 
 
-def open_versions(session: Session) -> dict[str, Draft]:
-    """``{label: Draft}`` of the versions not yet published (draft, in review, approved)."""
-    rows = session.scalars(
-        select(ArticleVersion)
-        .where(ArticleVersion.state.in_([str(s) for s in OPEN_STATES]))
-        .order_by(ArticleVersion.article_id, ArticleVersion.version)
-    )
-    return {
+def open_versions(session: Session, actor: str, text: str = "") -> tuple[dict[str, Draft], int]:
+    """``{label: Draft}`` of the first versions not yet published (draft, in review,
+    approved) whose id or title contains ``text`` (``review.picker``), and how many match."""
+    rows, total = pick_open_versions(session, actor, text)
+    drafts = {
         f"{r.article_id} · v{r.version} · {r.title} ({t('state_' + r.state)})": Draft(
             r.article_id, r.version, r.content_hash, r.effective_from
         )
         for r in rows
     }
+    return drafts, total
+
+
+def _draft_named(label: str) -> Draft | None:
+    """The draft a label chosen earlier names, if the session still remembers it."""
+    remembered: dict[str, Draft] = st.session_state.get("ht_drafts_seen", {})
+    return remembered.get(label)
 
 
 def _top(response: SearchResponse) -> tuple[str, str]:
@@ -101,17 +103,29 @@ def hit_table(questions: list[str], draft: Draft | None) -> pd.DataFrame:
 
 def page() -> None:
     """The hit-test page."""
-    require(Action.VIEW_DRAFTS)
+    user = require(Action.VIEW_DRAFTS)
     st.title(t("hittest_title"))
-    with services().session() as session:
-        drafts = open_versions(session)
     text = st.text_area(t("hittest_questions"), key="ht_questions", height=140)
+    wanted = st.text_input(
+        t("picker_search"), key="ht_draft_q", placeholder=t("picker_placeholder")
+    )
+    with services().session() as session:
+        drafts, total = open_versions(session, user.name, str(wanted or ""))
+    current = st.session_state.get("ht_draft")
+    if current and current not in drafts:  # keep the choice while searching for another
+        found = _draft_named(current)
+        if found is not None:
+            drafts[current] = found
+    if total > len(drafts):
+        st.caption(t("picker_more", shown=len(drafts), total=total))
     choice = st.selectbox(
         t("hittest_draft"),
         [NONE, *drafts],
         key="ht_draft",
         format_func=lambda v: t("hittest_none") if v == NONE else v,
     )
+    if choice in drafts:
+        st.session_state["ht_drafts_seen"] = {choice: drafts[choice]}
     st.caption(t("hittest_private"))
     if not st.button(t("hittest_run"), key="ht_run", type="primary"):
         return

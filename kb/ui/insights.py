@@ -22,13 +22,12 @@ from kb.embedders.base import EmbeddingBackend
 from kb.quality import insights as analytics
 from kb.quality.golden import pending_corrections
 from kb.quality.unanswered import QuestionGroup
-from kb.ui import charts, editor, goldenlist, replayview
+from kb.ui import article_picker, assignment, charts, editor, goldenlist, replayview
 from kb.ui.i18n import resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
 from review import golden, queries, queue
-from review.catalog import published_titles
 from review.permissions import Action
 
 STALE_DAYS = 30
@@ -51,12 +50,14 @@ def _backend() -> EmbeddingBackend | None:
 def _unanswered(user: SignedIn) -> None:
     st.header(t("unanswered"))
     backend = _backend()
-    groups = run(lambda s: queue.list_groups(s, user.name, backend)) or []
+    mine = assignment.only_mine()
+    groups = run(lambda s: queue.list_groups(s, user.name, backend, mine=mine)) or []
     done = st.session_state.pop(GROUP_FLASH, None)  # (position, text): where the group was
     if not groups:
-        if done:
-            st.success(done[1])
-        st.info(t("unanswered_empty"))
+        for text in (done[1] if done else None, assignment.leftover_flash()):
+            if text:
+                st.success(text)
+        st.info(t("queue_mine_empty" if mine else "unanswered_empty"))
         return
     frame = pd.DataFrame(
         {t("question"): [g.example for g in groups], t("count"): [g.count for g in groups]}
@@ -67,9 +68,15 @@ def _unanswered(user: SignedIn) -> None:
     for position, group in enumerate(shown):
         if done and done[0] == position:
             st.success(done[1])
-        _group(user, group, backend, position, expanded=group.id == focus)
+        note = assignment.take_flash(group.id)
+        if note:
+            st.success(note)
+        _group(user, group, backend, position, expanded=group.id == focus or bool(note))
     if done and done[0] >= len(shown):
         st.success(done[1])
+    left = assignment.leftover_flash()
+    if left:
+        st.success(left)
 
 
 def _group(
@@ -81,11 +88,16 @@ def _group(
     expanded: bool,
 ) -> None:
     """One group: its questions, and what to do with it."""
-    label = t("group_label", question=group.example, count=group.count)
+    label = (
+        t("group_label_assigned", question=group.example, count=group.count, who=group.assignee)
+        if group.assignee
+        else t("group_label", question=group.example, count=group.count)
+    )
     with st.expander(label, expanded=expanded):
         for question in group.questions[:20]:
             st.markdown(f"- {md_text(question)}")
         st.markdown(f"[{t('item_link')}](?{GROUP_PARAM}={group.id})")
+        assignment.controls(user, group, backend)
         may_edit, may_mark = user.has(Action.EDIT), user.has(Action.COMMENT)
         draft_col, resolve_col, dismiss_col = st.columns([1, 2, 1])
         if may_edit and draft_col.button(t("faq_from_group"), key=f"in_faq_{group.id}"):
@@ -104,18 +116,18 @@ def _group(
 def _resolve(
     user: SignedIn, group: QuestionGroup, backend: EmbeddingBackend | None, position: int
 ) -> None:
-    with services().session() as session:
-        choices = published_titles(session, user.name)
-    article = st.selectbox(
-        t("answered_by"),
-        ["", *choices],
+    picker = article_picker.Picker(
         key=f"in_article_{group.id}",
-        format_func=lambda a: choices.get(a, "—"),
+        title=t("answered_by"),
+        published=True,
+        leading=[""],
+        leading_label=lambda _a: "—",
     )
+    article, found = article_picker.select(user, picker)
     if st.button(t("resolve_group"), key=f"in_resolve_{group.id}", disabled=not article):
         done = run(lambda s: queue.resolve(s, user.name, group.id, str(article), backend))
         if done is not None:
-            title = choices[str(article)]
+            title = article_picker.label(found.items[str(article)], True)
             _group_flash(position, t("group_resolved", question=group.example, title=title))
 
 

@@ -44,6 +44,9 @@ def test_hit_test_finds_the_draft_without_exposing_it(page_test, app_kb):
     add_draft(app_kb)
     at = page_test("hittest", "alice").run()
     at.text_area(key="ht_questions").input("地址填错了可以改吗")
+    at.text_input(key="ht_draft_q").input("nothing-like-it").run()  # searched in the database
+    assert len(at.selectbox(key="ht_draft").options) == 1  # only "no draft"
+    at.text_input(key="ht_draft_q").input("CHANGE-addr").run()  # part of the id, any case
     label = next(o for o in at.selectbox(key="ht_draft").options if "faq-change-address" in o)
     at.selectbox(key="ht_draft").select(label)
     at.button(key="ht_run").click().run()

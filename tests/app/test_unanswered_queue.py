@@ -109,3 +109,35 @@ def test_queue_rules_in_the_service_layer(app_kb):
         queue.dismiss(session, "bob", "q0000000000", None)
     db.dispose()
     assert set(group_ids(app_kb)) == {"APP能开发票吗", "周末送货吗"}  # nothing changed
+
+
+def test_assign_a_group_then_the_assignee_finds_it_under_mine_and_gives_it_back(app_kb):
+    seed(app_kb)
+    invoice = group_ids(app_kb)["APP能开发票吗"]
+    at = insights_as("bob")  # a reviewer assigns anyone
+    at.selectbox(key=f"in_assignee_{invoice}").select("alice").run()
+    at.button(key=f"in_assign_{invoice}").click().run()
+    assert not at.exception
+    assert "APP能开发票吗：负责人现为 alice" in at.success[0].value
+    assert any("负责人：alice" in e.label for e in at.expander)
+    at = insights_as("alice")  # the author sees it among hers, with nothing else
+    at.toggle(key="in_mine").set_value(True).run()
+    assert [e.label for e in at.expander] == ["APP能开发票吗（3 次）· 负责人：alice"]
+    assert not at.selectbox(key=f"in_article_{invoice}").disabled
+    keys = {b.key for b in at.button}
+    assert f"in_assign_{invoice}" not in keys  # an author assigns no one else
+    at.button(key=f"in_release_{invoice}").click().run()
+    assert not at.exception
+    assert "没有分配给你的" in at.info[0].value
+    assert "APP能开发票吗：负责人现为 未分配" in at.success[0].value  # said where she looks
+    at.toggle(key="in_mine").set_value(False).run()
+    at.button(key=f"in_take_{group_ids(app_kb)['周末送货吗']}").click().run()
+    assert assignees(app_kb) == {"周末送货吗": "alice"}
+
+
+def assignees(home) -> dict[str, str | None]:
+    db = db_of(home)
+    with db.session() as session:
+        found = {g.example: g.assignee for g in queue.list_groups(session, "bob", None)}
+    db.dispose()
+    return {k: v for k, v in found.items() if v}

@@ -58,6 +58,23 @@ def test_queue_list_resolve_dismiss(article: Path, kb_home: Path) -> None:  # no
     assert "no unanswered group" in fails("queue", "dismiss", weekend, "--as", "rex")
 
 
+def test_queue_assign_mine_and_unassign(article: Path, kb_home: Path) -> None:  # noqa: F811
+    handoffs(kb_home, "能开发票吗", "周末送货吗")
+    invoice = ok_json("queue", "list", "--as", "rex")[0]["id"]
+    assert "may not assign_queue" in fails("queue", "assign", invoice, "--to", "pia", "--as", "ann")
+    assert "cannot be assigned" in fails(
+        "queue", "assign", invoice, "--to", "nobody", "--as", "rex"
+    )
+    done = ok_json("queue", "assign", invoice, "--to", "ann", "--as", "rex")
+    assert (done["id"], done["assignee"]) == (invoice, "ann")
+    assert [g["id"] for g in ok_json("queue", "list", "--mine", "--as", "ann")] == [invoice]
+    assert ok_json("queue", "list", "--mine", "--as", "rex") == []
+    assert "ann" in ok("queue", "list", "--as", "rex")  # the table's assignee column
+    assert ok_json("queue", "unassign", invoice, "--as", "ann")["assignee"] is None
+    assert ok_json("queue", "list", "--mine", "--as", "ann") == []
+    assert "not assigned" in fails("queue", "unassign", invoice, "--as", "rex")
+
+
 def test_stale_by_owner_and_as_a_digest(article: Path) -> None:  # noqa: F811
     publish()  # owner 客服部, review due 2025-06-30: overdue
     assert [s["article_id"] for s in ok_json("stale", "--owner", "客服部", "--as", "rex")] == [

@@ -127,3 +127,49 @@ def test_the_list_shows_the_schedule_on_that_version_only(people: Database) -> N
         assert (row["state"], row["scheduled_at"]) == ("published", None)
         [late] = schedule.publish_due(session, at + timedelta(minutes=1))
     assert late.status == "failed"  # nothing to publish any more: said, not retried
+
+
+def test_two_processes_publishing_due_at_once_publish_each_schedule_once(
+    people: Database,
+) -> None:
+    """Two engines on one SQLite file (as two ``kb serve`` replicas, or cron and a
+    replica) run ``publish_due`` at the same moment: one claims the schedule, the other
+    finds it taken and reports nothing (without the claim the second one failed it)."""
+    import threading
+
+    publish_article(people)
+    edit_published(people, "退货期限为15天。\n")
+    at = utcnow() + timedelta(hours=1)
+    run(people, schedule.schedule, "pia", "refund", at=at)
+    url = people.engine.url.render_as_string(hide_password=False)
+    replicas = [Database(url), Database(url)]
+    start = threading.Barrier(2)
+    results: list[list[schedule.Outcome]] = []
+    errors: list[BaseException] = []
+
+    def replica(db: Database) -> None:
+        try:
+            start.wait()
+            with db.session() as session:
+                results.append(schedule.publish_due(session, at + timedelta(minutes=1)))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica, args=(db,)) for db in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for db in replicas:
+        db.dispose()
+    assert errors == []
+    outcomes = [o for result in results for o in result]
+    assert [(o.article_id, o.status) for o in outcomes] == [("refund", "done")]
+    assert states_of(people) == {1: "superseded", 2: "published"}
+    with people.session() as session:
+        [row] = session.scalars(select(ScheduledPublication)).all()
+        assert (row.status, row.outcome) == ("done", "")
+        publishes = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "publish", AuditEvent.version == 2)
+        ).all()
+    assert len(publishes) == 1
