@@ -134,6 +134,12 @@ class Config:
     confidence_threshold: float = setting(
         0.5, "Suggest hands off to a human below this confidence (0..1).", rule=between(0, 1)
     )
+    confidence_model: Path = setting(
+        Path(""),
+        "The confidence model: a JSON file written by benchmarks/train_confidence.py. "
+        "Empty: the one shipped with kb (kb/answer/confidence_model.json).",
+        rule=EXISTING_FILE,
+    )
     cross_language_threshold: float = setting(
         0.65,
         "Suggest's hand-off confidence when the top result or the question is not in the "

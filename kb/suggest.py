@@ -56,6 +56,7 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from kb.answer.confidence_model import load_model
 from kb.citations import Citation, TermWeights, make_citation, render_passage, render_reply
 from kb.compose import compose_extractive, compose_faq
 from kb.confidence import Evidence, gather, probability
@@ -140,12 +141,16 @@ class AnswerBuilder:
         faq_direct_min: float = FAQ_DIRECT_MIN,
         max_sentences: int = 3,
         cross_threshold: float = 0.65,
+        model_path: str = "",
     ) -> None:
         """``threshold``: hand off below this confidence; ``cross_threshold``: the same
         when the evidence is ``foreign`` (``kb.confidence``; the higher one applies);
-        ``faq_direct_min``: see the module."""
+        ``faq_direct_min``: see the module; ``model_path``: the confidence model's file
+        (empty: the bundled one; ``kb.answer.confidence_model``, ``ConfigError`` if bad)."""
         if not 0.0 <= threshold <= 1.0 or not 0.0 <= cross_threshold <= 1.0:
             raise ValueError("threshold must be within 0..1")
+        self.model_path = model_path
+        self.model = load_model(model_path)
         self.threshold = threshold
         self.cross_threshold = cross_threshold
         self.faq_direct_min = faq_direct_min
@@ -177,7 +182,7 @@ class AnswerBuilder:
     ) -> dict[str, Any]:
         """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered),
         ``notes`` (other sources that disagree on a figure, see ``kb.compose``)."""
-        confidence = probability(evidence)
+        confidence = probability(evidence, self.model)
         out: dict[str, Any] = {"answer": "", "mode": "", "citations": [], "reason": ""}
         out["notes"] = []
         out["confidence"] = confidence
@@ -233,6 +238,7 @@ class AnswerBuilder:
             faq_direct_min=self.faq_direct_min,
             max_sentences=self.max_sentences,
             cross_threshold=self.cross_threshold,
+            model_path=self.model_path,
         )
 
     @classmethod
@@ -264,6 +270,7 @@ class Suggester:
         self.builder = AnswerBuilder(
             threshold=config.confidence_threshold,
             cross_threshold=config.cross_language_threshold,
+            model_path=str(config.confidence_model or ""),
         )
         if rewriter is None and config.llm_base_url:
             rewriter = AnswerRewriter(
@@ -345,7 +352,7 @@ class Suggester:
             vectors = response.snapshot.embeddings(missing)
         return gather(
             question,
-            chunks[:20],
+            chunks,
             self.builder.weights,
             response.query_embedding,
             vectors,

@@ -1,0 +1,1 @@
+"""Answering a question from retrieved passages: confidence, composition, citations."""
