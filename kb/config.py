@@ -132,7 +132,10 @@ class Config:
         5, "Results returned by search and suggest unless asked otherwise.", rule=between(1, 100)
     )
     confidence_threshold: float = setting(
-        0.5, "Suggest hands off to a human below this confidence (0..1).", rule=between(0, 1)
+        0.5,
+        "Suggest hands off to a human below this confidence: the learned model's probability "
+        "that the top result answers (0..1; chosen with benchmarks/train_confidence.py).",
+        rule=between(0, 1),
     )
     confidence_model: Path = setting(
         Path(""),
@@ -141,7 +144,7 @@ class Config:
         rule=EXISTING_FILE,
     )
     cross_language_threshold: float = setting(
-        0.65,
+        0.5,
         "Suggest's hand-off confidence when the top result or the question is not in the "
         "knowledge base's main language (0..1; the higher of this and confidence_threshold).",
         rule=between(0, 1),

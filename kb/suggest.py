@@ -140,7 +140,7 @@ class AnswerBuilder:
         threshold: float = 0.5,
         faq_direct_min: float = FAQ_DIRECT_MIN,
         max_sentences: int = 3,
-        cross_threshold: float = 0.65,
+        cross_threshold: float = 0.5,
         model_path: str = "",
     ) -> None:
         """``threshold``: hand off below this confidence; ``cross_threshold``: the same
