@@ -21,7 +21,7 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
       "results": [SearchResult...],       # the ranked articles behind the answer
       "filters": {...}, "index_version": "...", "latency_ms": 12.3,
       "llm": {"used": bool, "dropped_sentences": int, ...} | null,
-      "threshold": 0.5                    # the confidence threshold in force
+      "threshold": 0.65                   # the confidence threshold in force
     }
 
 The answer:
@@ -137,14 +137,14 @@ class AnswerBuilder:
 
     def __init__(
         self,
-        threshold: float = 0.5,
+        threshold: float = 0.65,
         faq_direct_min: float = FAQ_DIRECT_MIN,
         max_sentences: int = 3,
         cross_threshold: float = 0.5,
         model_path: str = "",
     ) -> None:
-        """``threshold``: hand off below this confidence; ``cross_threshold``: the same
-        when the evidence is ``foreign`` (``kb.confidence``; the higher one applies);
+        """``threshold``: hand off below this confidence; ``cross_threshold``: instead
+        when the evidence is ``foreign`` (``kb.confidence``);
         ``faq_direct_min``: see the module; ``model_path``: the confidence model's file
         (empty: the bundled one; ``kb.answer.confidence_model``, ``ConfigError`` if bad)."""
         if not 0.0 <= threshold <= 1.0 or not 0.0 <= cross_threshold <= 1.0:
@@ -169,9 +169,11 @@ class AnswerBuilder:
         self.weights.coverage({"预热"}, "预热")
 
     def threshold_for(self, evidence: Evidence | None) -> float:
-        """The hand-off threshold in force for ``evidence``."""
+        """The hand-off threshold in force for ``evidence``: ``cross_threshold`` when it is
+        ``foreign``, else ``threshold`` (each chosen on the dev sets for its kind of
+        evidence by ``benchmarks/train_confidence.py``)."""
         if evidence is not None and evidence.foreign:
-            return max(self.threshold, self.cross_threshold)
+            return self.cross_threshold
         return self.threshold
 
     @component.output_types(
