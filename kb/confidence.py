@@ -76,7 +76,7 @@ class Evidence:
     faq_cosine: float = 0.0
     length: float = 0.0
     #: ranking name -> reciprocal rank of the top article in it (absent: not ranked).
-    ranks: dict[str, float] = field(default_factory=dict)
+    ranks: dict[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def foreign(self) -> bool:
