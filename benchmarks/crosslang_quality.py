@@ -162,38 +162,10 @@ def tune(home: Path, cache: Path) -> None:
 
 
 def calibrate(home: Path, cache: Path) -> None:
-    """Fit the cross-language confidence model (``kb.answer.confidence``) on the dev questions
-    whose top result is in another language than the question, and print it."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    from kb.answer.confidence import CROSS_COEFFICIENTS
-
-    suggester = build(home, cache)
-    lines = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev"]
-    lines += read_lines(SETS["calibration_dev"])
-    names = list(CROSS_COEFFICIENTS)
-    xs, ys = [], []
-    for line in lines:
-        filters = SearchFilters.build(audience=line.get("audience"), as_of=AS_OF)
-        answer = suggester.suggest(line["query"], filters, log=False)
-        if not answer.evidence.get("cross") or not answer.results:
-            continue
-        xs.append([answer.evidence[n] for n in names])
-        ys.append(int(answer.results[0].article_id in line["relevant"]))
-    x, y = np.array(xs), np.array(ys)
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
-    model = LogisticRegression(C=1.0).fit((x - mean) / std, y)
-    coef = model.coef_[0] / std
-    intercept = float(model.intercept_[0] - (coef * mean).sum())
-    print(f"cross-language tops on dev: {len(y)} ({int(y.sum())} right)")
-    print(f"CROSS_INTERCEPT = {intercept:.3f}")
-    fitted = {n: round(float(c), 3) for n, c in zip(names, coef, strict=True)}
-    print(f"CROSS_COEFFICIENTS = {fitted}")
-    for row, label in zip(x, y, strict=True):
-        z = intercept + float((coef * row).sum())
-        features = dict(zip(names, row.round(4).tolist(), strict=True))
-        print(f"  right={label} p={1 / (1 + np.exp(-z)):.3f} {features}")
+    """The cross-language confidence model is now learned with the other one by
+    ``benchmarks/train_confidence.py`` (grouped cross-validation on every dev set)."""
+    del home, cache
+    print("the confidence model is trained by benchmarks/train_confidence.py")
 
 
 def main() -> None:

@@ -7,7 +7,9 @@ Run through ``benchmarks/retrieval_compare.py --tune --calibrate``.
   k = 10 / 60), lexical weight (dense weight 1), candidates per retriever. Rule: among the
   settings that meet the seeds_dev targets (hit@5 >= 0.95, hit@1 >= 0.8), the highest
   bq-faq dev MRR@10.
-- ``calibrate``: the confidence features (``kb.answer.confidence``) of every dev question's top
+- ``calibrate``: the first, four-feature confidence fit (kept to reproduce the figures of
+  issue 5; the shipped model is trained by ``benchmarks/train_confidence.py``): the
+  features ``dense``, ``margin``, ``coverage``, ``faq`` of every dev question's top
   result, labelled 1 when it answers (id labels: the top article is relevant; span labels:
   the top passage holds the answer; out-of-scope questions: 0), fitted with scikit-learn's
   logistic regression, each set weighted equally. Prints the coefficients, the Brier score

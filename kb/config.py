@@ -132,12 +132,21 @@ class Config:
         5, "Results returned by search and suggest unless asked otherwise.", rule=between(1, 100)
     )
     confidence_threshold: float = setting(
-        0.5, "Suggest hands off to a human below this confidence (0..1).", rule=between(0, 1)
+        0.65,
+        "Suggest hands off to a human below this confidence: the learned model's probability "
+        "that the top result answers (0..1; chosen with benchmarks/train_confidence.py).",
+        rule=between(0, 1),
+    )
+    confidence_model: Path = setting(
+        Path(""),
+        "The confidence model: a JSON file written by benchmarks/train_confidence.py. "
+        "Empty: the one shipped with kb (kb/answer/confidence_model.json).",
+        rule=EXISTING_FILE,
     )
     cross_language_threshold: float = setting(
-        0.65,
-        "Suggest's hand-off confidence when the top result or the question is not in the "
-        "knowledge base's main language (0..1; the higher of this and confidence_threshold).",
+        0.5,
+        "Suggest's hand-off confidence, instead of confidence_threshold, when the top result "
+        "or the question is not in the knowledge base's main language (0..1).",
         rule=between(0, 1),
     )
     llm_base_url: str = setting(

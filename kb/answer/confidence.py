@@ -1,74 +1,67 @@
-"""How sure kb is that its best result answers the question.
+"""How sure kb is that its best result answers the question: the evidence and its probability.
 
 **Meaning.** ``confidence`` is the estimated probability that the top-ranked article answers
-the question (for passage-labelled sets: that the top passage contains the answer). It is
-a logistic model over four pieces of retrieval evidence about the top result:
+the question (for passage-labelled sets: that the top passage contains the answer).
+
+**Evidence** (``gather``, ``Evidence.features``): what retrieval says about the top result,
+read from the fused chunks (``meta["retrieval"]`` holds every retriever's score and rank):
 
 - ``dense``: its best cosine with the question, over the chunk itself and, for an FAQ, each
-  of its questions (``multilingual-e5-small``: unrelated text still scores ~0.75-0.8);
-- ``margin``: how far that cosine is ahead of the best other article's;
+  of its questions (language-neutral when the top is in another language, ``kb.search.crosslang``);
+  ``margin``: how far that is ahead of the best other article's;
 - ``coverage``: the IDF-weighted share of the question's words found in the top chunk, its
-  title, section and matched FAQ question (``kb.answer.citations.TermWeights``);
-- ``faq``: 1 when the top result is an FAQ matched through one of its questions.
+  title, section and matched FAQ question (``kb.answer.citations.TermWeights``; 0 across languages);
+- ``faq``: 1 when the top is an FAQ matched through one of its questions, ``faq_cosine``:
+  that question's cosine (the FAQ match strength, 0 otherwise);
+- ``fused`` and ``fused_margin``: the top's fused score (``kb.search.fusion``) and its lead over the
+  best other article's;
+- ``rr_<source>``: the reciprocal rank of the top article in each ranking that fusion got
+  (``bm25``, ``dense``, ``faq_dense``, ``faq_lexical``, and any ranking added later: the
+  features come from what exists), ``lexical_rr`` / ``dense_rr`` the best of the lexical /
+  dense ones, ``agreement``: the share of the rankings whose first chunk is of the top
+  article;
+- ``length``: log(1 + the question's distinct words); ``cross``: 1 when the top is in
+  another language than the question (``same``: 1 - ``cross``); ``minority``: 1 when the
+  question is not in the index's main language.
 
-**Calibration.** The coefficients were fitted by ``benchmarks/retrieval_compare.py
---calibrate`` (scikit-learn ``LogisticRegression`` on standardised features, C=1, each set
-weighted equally) on dev sets with clean labels: seeds_dev and
-``tests/kb/data/calibration_dev.jsonl`` (40 answerable questions over the sample articles,
-20 out-of-scope ones labelled 0). bq-faq dev is reported but not fitted on: its labels are
-paraphrase clusters from pair annotations, true paraphrases sit in other clusters, and
-within it the features of "right" and "wrong" top results hardly differ (mean top cosine
-0.956 vs 0.951), so fitting on it drove the dense coefficient negative. ``faq`` comes out
-negative because question-to-question cosines run higher than question-to-passage ones.
-Reliability tables and Brier scores (also on the held-out sample test set) are in
-``docs/benchmarks.md``. The coefficients belong to the default embedding model; with
-another model, refit them.
-
-**Across languages** (``kb.search.crosslang``). When the top result is in another language than
-the question, its words cannot cover the question's, and the model above (fitted on
-same-language pairs, where coverage weighs 4.2) can only say no. Such a top is scored by a
-second logistic model, ``CROSS_INTERCEPT`` and ``CROSS_COEFFICIENTS`` over its
-*language-neutral* cosine, margin and ``faq`` (``cross`` = 1 in the evidence), fitted by
-``benchmarks/crosslang_quality.py --calibrate`` on the dev questions whose top result is in
-another language (the dev split of ``tests/data/assist_crosslang.jsonl``: answerable and
-off-topic). Same-language tops keep the model above, on the raw cosines it was fitted on.
-
-Below the ``confidence_threshold`` setting (default 0.5) suggest hands off to a human; when
-the top result is in another language than the question, or the question is not in the
-index's main language (``Evidence.foreign``), below ``cross_language_threshold`` (default
-0.65, the higher of the two applies): both models were fitted on few such pairs, and
-on them a wrong top scored up to 0.61 on the sample questions and an off-topic message 0.57
-on the dev half of ``tests/data/assist_offtopic.jsonl`` (docs/benchmarks.md, "Agent assist
-— every language").
+**Probability** (``probability``): a logistic regression over some of these, learned from
+labelled dev questions and shipped as JSON (``kb.answer.confidence_model``; regenerated and
+cross-validated by ``benchmarks/train_confidence.py``; the file lists the features it uses,
+how it was trained and its cross-validated figures). Suggest hands off below the
+``confidence_threshold`` setting, and below ``cross_language_threshold`` when the evidence
+is ``foreign`` (the higher of the two applies); docs/benchmarks.md, "Learned confidence".
+The coefficients belong to the default embedding model; with another model, retrain them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from haystack import Document
 
 from kb.answer.citations import TermWeights
+from kb.answer.confidence_model import ConfidenceModel, bundled_model
 from kb.language import base_language
 from kb.search.crosslang import same_language
 
+#: The four features of the first, hand-fitted model (``Evidence.vector``).
 FEATURES = ("dense", "margin", "coverage", "faq")
-#: Fitted on the dev sets (see the module docstring); intercept first.
-INTERCEPT = -10.871
-COEFFICIENTS = {"dense": 10.47, "margin": 17.197, "coverage": 4.167, "faq": -0.851}
-#: The cross-language model (see the module docstring); intercept first.
-CROSS_INTERCEPT = -38.595
-CROSS_COEFFICIENTS = {"dense": 43.182, "margin": 19.913, "faq": 0.938}
+#: Rankings whose reciprocal ranks make ``lexical_rr`` and ``dense_rr``.
+LEXICAL_SOURCES = ("bm25", "faq_lexical")
+DENSE_SOURCES = ("dense", "faq_dense")
 #: Cosine assumed for an article that had no dense score (below anything e5 gives).
 _FLOOR = 0.7
+#: Chunks (fused order) whose cosines make ``dense`` and ``margin``.
+_DEPTH = 20
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """The features of one question's top result."""
+    """The features of one question's top result (see the module docstring)."""
 
     dense: float
     margin: float
@@ -77,17 +70,33 @@ class Evidence:
     cross: float = 0.0
     #: 1 when the question is not in the index's main language (``kb.search.crosslang``).
     minority: float = 0.0
+    fused: float = 0.0
+    fused_margin: float = 0.0
+    agreement: float = 0.0
+    faq_cosine: float = 0.0
+    length: float = 0.0
+    #: ranking name -> reciprocal rank of the top article in it (absent: not ranked).
+    ranks: dict[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def foreign(self) -> bool:
         """True when the top result or the question is in another language than the
-        index's main one: the calibration was fitted mostly on main-language pairs, so
-        suggest asks more of it (``cross_language_threshold``)."""
+        index's main one: the model saw few such pairs, so suggest asks more of it
+        (``cross_language_threshold``)."""
         return bool(self.cross or self.minority)
+
+    def features(self) -> dict[str, float]:
+        """Every named feature (what a ``ConfidenceModel`` reads)."""
+        values = {k: float(v) for k, v in asdict(self).items() if k != "ranks"}
+        values.update({f"rr_{source}": rr for source, rr in self.ranks.items()})
+        values["same"] = 1.0 - float(self.cross)
+        values["lexical_rr"] = max((self.ranks.get(s, 0.0) for s in LEXICAL_SOURCES), default=0)
+        values["dense_rr"] = max((self.ranks.get(s, 0.0) for s in DENSE_SOURCES), default=0)
+        return values
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready form (rounded)."""
-        return {k: round(v, 4) for k, v in asdict(self).items()}
+        return {k: round(v, 4) for k, v in self.features().items()}
 
     def vector(self) -> list[float]:
         """The features in ``FEATURES`` order."""
@@ -136,32 +145,75 @@ def gather(
     def cosine(doc: Document) -> float:
         return dense_score(doc, query, vectors.get(doc.id), neutral=cross)
 
-    others = [cosine(d) for d in chunks[1:] if d.meta.get("article_id") != top_article]
-    same = [cosine(d) for d in chunks[1:] if d.meta.get("article_id") == top_article]
+    near = chunks[1:_DEPTH]
+    others = [cosine(d) for d in near if d.meta.get("article_id") != top_article]
+    same = [cosine(d) for d in near if d.meta.get("article_id") == top_article]
     dense = max([cosine(top), *same])
-    second = max(others, default=_FLOOR)
     retrieval = top.meta.get("retrieval") or {}
-    is_faq = 1.0 if top.meta.get("type") == "faq" and "faq_dense" in retrieval else 0.0
+    faq_match = retrieval.get("faq_dense") or {}
+    is_faq = 1.0 if top.meta.get("type") == "faq" and faq_match else 0.0
     minority = 1.0 if lang and main_lang and base_language(lang) != main_lang else 0.0
-    if cross:
-        return Evidence(dense, dense - second, 0.0, is_faq, 1.0, minority)
-    context = "\n".join(
-        str(x)
-        for x in (top.meta.get("title"), top.meta.get("section"), top.meta.get("matched_question"))
-        if x
+    tokens = weights.tokens(question)
+    coverage = 0.0 if cross else weights.coverage(tokens, _context(top))
+    ranks, agreement = rankings(chunks, str(top_article))
+    return Evidence(
+        dense=dense,
+        margin=dense - max(others, default=_FLOOR),
+        coverage=coverage,
+        faq=is_faq,
+        cross=1.0 if cross else 0.0,
+        minority=minority,
+        fused=float(top.score or 0.0),
+        fused_margin=fused_margin(chunks, str(top_article)),
+        agreement=agreement,
+        faq_cosine=float(faq_match.get("cosine", faq_match.get("score", 0.0))) * is_faq,
+        length=math.log1p(len(tokens)),
+        ranks=ranks,
     )
-    coverage = weights.coverage(weights.tokens(question), f"{context}\n{top.content or ''}")
-    return Evidence(dense, dense - second, coverage, is_faq, 0.0, minority)
 
 
-def probability(evidence: Evidence | None) -> float:
-    """The calibrated confidence for ``evidence`` (0 when there is no result)."""
+def _context(top: Document) -> str:
+    """The text a question's words are looked for in: title, section, matched question and
+    the chunk itself."""
+    parts = (top.meta.get("title"), top.meta.get("section"), top.meta.get("matched_question"))
+    context = "\n".join(str(x) for x in parts if x)
+    return f"{context}\n{top.content or ''}"
+
+
+def fused_margin(chunks: Sequence[Document], top_article: str) -> float:
+    """The top chunk's fused score minus the best one of another article (the whole score
+    when no other article was found)."""
+    best = float(chunks[0].score or 0.0)
+    other = next(
+        (float(d.score or 0.0) for d in chunks if str(d.meta.get("article_id")) != top_article),
+        0.0,
+    )
+    return best - other
+
+
+def rankings(chunks: Sequence[Document], top_article: str) -> tuple[dict[str, float], float]:
+    """``({ranking: reciprocal rank of top_article's best chunk in it}, agreement)``, over
+    every ranking named in the chunks' ``meta["retrieval"]``; agreement: the share of the
+    rankings whose first chunk is of ``top_article``."""
+    ranks: dict[str, float] = {}
+    firsts: dict[str, str] = {}
+    for doc in chunks:
+        article = str(doc.meta.get("article_id"))
+        for source, entry in (doc.meta.get("retrieval") or {}).items():
+            rank = int(entry.get("rank") or 0) if isinstance(entry, dict) else 0
+            if rank < 1:
+                continue
+            if rank == 1:
+                firsts[source] = article
+            if article == top_article:
+                ranks[source] = max(ranks.get(source, 0.0), 1.0 / rank)
+    agree = sum(a == top_article for a in firsts.values()) / len(firsts) if firsts else 0.0
+    return ranks, agree
+
+
+def probability(evidence: Evidence | None, model: ConfidenceModel | None = None) -> float:
+    """The calibrated confidence for ``evidence`` under ``model`` (default: the bundled
+    one); 0 when there is no result."""
     if evidence is None:
         return 0.0
-    if evidence.cross:
-        z = CROSS_INTERCEPT + sum(
-            weight * getattr(evidence, name) for name, weight in CROSS_COEFFICIENTS.items()
-        )
-    else:
-        z = INTERCEPT + sum(COEFFICIENTS[name] * getattr(evidence, name) for name in FEATURES)
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+    return (model or bundled_model()).probability(evidence.features())

@@ -21,7 +21,7 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
       "results": [SearchResult...],       # the ranked articles behind the answer
       "filters": {...}, "index_version": "...", "latency_ms": 12.3,
       "llm": {"used": bool, "dropped_sentences": int, ...} | null,
-      "threshold": 0.5                    # the confidence threshold in force
+      "threshold": 0.65                   # the confidence threshold in force
     }
 
 The answer:
@@ -59,6 +59,7 @@ from haystack import Document, component, default_from_dict, default_to_dict
 from kb.answer.citations import Citation, TermWeights, make_citation, render_passage, render_reply
 from kb.answer.compose import compose_extractive, compose_faq
 from kb.answer.confidence import Evidence, gather, probability
+from kb.answer.confidence_model import load_model
 from kb.answer.llm import AnswerRewriter
 from kb.answer.replytext import reply_text
 from kb.config import Config
@@ -136,16 +137,20 @@ class AnswerBuilder:
 
     def __init__(
         self,
-        threshold: float = 0.5,
+        threshold: float = 0.65,
         faq_direct_min: float = FAQ_DIRECT_MIN,
         max_sentences: int = 3,
-        cross_threshold: float = 0.65,
+        cross_threshold: float = 0.5,
+        model_path: str = "",
     ) -> None:
-        """``threshold``: hand off below this confidence; ``cross_threshold``: the same
-        when the evidence is ``foreign`` (``kb.answer.confidence``; the higher one applies);
-        ``faq_direct_min``: see the module."""
+        """``threshold``: hand off below this confidence; ``cross_threshold``: instead
+        when the evidence is ``foreign`` (``kb.answer.confidence``);
+        ``faq_direct_min``: see the module; ``model_path``: the confidence model's file
+        (empty: the bundled one; ``kb.answer.confidence_model``, ``ConfigError`` if bad)."""
         if not 0.0 <= threshold <= 1.0 or not 0.0 <= cross_threshold <= 1.0:
             raise ValueError("threshold must be within 0..1")
+        self.model_path = model_path
+        self.model = load_model(model_path)
         self.threshold = threshold
         self.cross_threshold = cross_threshold
         self.faq_direct_min = faq_direct_min
@@ -164,9 +169,11 @@ class AnswerBuilder:
         self.weights.coverage({"预热"}, "预热")
 
     def threshold_for(self, evidence: Evidence | None) -> float:
-        """The hand-off threshold in force for ``evidence``."""
+        """The hand-off threshold in force for ``evidence``: ``cross_threshold`` when it is
+        ``foreign``, else ``threshold`` (each chosen on the dev sets for its kind of
+        evidence by ``benchmarks/train_confidence.py``)."""
         if evidence is not None and evidence.foreign:
-            return max(self.threshold, self.cross_threshold)
+            return self.cross_threshold
         return self.threshold
 
     @component.output_types(
@@ -177,7 +184,7 @@ class AnswerBuilder:
     ) -> dict[str, Any]:
         """``answer`` ("" on hand-off), ``mode``, ``citations``, ``reason`` ("" if answered),
         ``notes`` (other sources that disagree on a figure, see ``kb.answer.compose``)."""
-        confidence = probability(evidence)
+        confidence = probability(evidence, self.model)
         out: dict[str, Any] = {"answer": "", "mode": "", "citations": [], "reason": ""}
         out["notes"] = []
         out["confidence"] = confidence
@@ -233,6 +240,7 @@ class AnswerBuilder:
             faq_direct_min=self.faq_direct_min,
             max_sentences=self.max_sentences,
             cross_threshold=self.cross_threshold,
+            model_path=self.model_path,
         )
 
     @classmethod
@@ -264,6 +272,7 @@ class Suggester:
         self.builder = AnswerBuilder(
             threshold=config.confidence_threshold,
             cross_threshold=config.cross_language_threshold,
+            model_path=str(config.confidence_model or ""),
         )
         if rewriter is None and config.llm_base_url:
             rewriter = AnswerRewriter(
@@ -345,7 +354,7 @@ class Suggester:
             vectors = response.snapshot.embeddings(missing)
         return gather(
             question,
-            chunks[:20],
+            chunks,
             self.builder.weights,
             response.query_embedding,
             vectors,

@@ -164,7 +164,7 @@ class TestReplayCommand:
         assert then["index_version"] == given["index_version"]
         assert [c["article_id"] for c in then["citations"]] == ["faq-refund"]
         assert then["results"][0]["chunk_id"] == given["results"][0]["chunk_id"]
-        assert then["threshold"] == given["threshold"] == 0.5
+        assert then["threshold"] == given["threshold"] == 0.65  # confidence_threshold
 
         # Last week's answer came from an older index and cited version 1 (set in the
         # stored trace: rebuilding an older index here would take minutes).

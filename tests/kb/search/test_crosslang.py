@@ -217,15 +217,15 @@ class TestSuggestAcrossLanguages:
         self, sample_suggester: Suggester
     ) -> None:
         """A Chinese off-topic message whose nearest text is the English-support FAQ (a
-        cross-language top near 0.57 with this model) hands off under the stricter bar, and
-        the answer reports the bar in force; a Chinese question on a Chinese article keeps
-        the ordinary one."""
+        cross-language top) hands off under the bar for foreign evidence, and the answer
+        reports the bar in force; a Chinese question on a Chinese article keeps the
+        ordinary one."""
         assert sample_suggester.searcher.snapshot().main_language() == "zh"
         off = sample_suggester.suggest("我想学英语，有什么好的App推荐吗", PUBLIC, log=False)
         assert off.handoff
         assert off.evidence["cross"] == 1.0
         assert off.threshold == sample_suggester.config.cross_language_threshold
-        assert 0.5 <= off.confidence < off.threshold, off.confidence
+        assert off.confidence < off.threshold, off.confidence
         home = sample_suggester.suggest("包裹丢了怎么申请赔偿", PUBLIC, log=False)
         assert home.evidence["cross"] == 0.0 and home.evidence["minority"] == 0.0
         assert home.threshold == sample_suggester.config.confidence_threshold
@@ -267,10 +267,14 @@ def test_one_language_index_keeps_raw_cosines(searcher: Searcher) -> None:
 def test_answer_builder_threshold_for_foreign_evidence(
     cross: float, minority: float, expected: float
 ) -> None:
-    """The stricter bar applies to a top in another language and to a question outside the
-    index's main language; it never lowers the ordinary threshold."""
+    """The bar for foreign evidence applies, instead of the ordinary one, to a top in
+    another language and to a question outside the index's main language (each bar is
+    chosen on the dev sets for its kind of evidence, so either may be the higher)."""
     evidence = Evidence(0.9, 0.01, 0.5, 1.0, cross, minority)
     assert AnswerBuilder(0.5, cross_threshold=0.65).threshold_for(evidence) == expected
-    assert AnswerBuilder(0.8, cross_threshold=0.65).threshold_for(evidence) == 0.8
+    foreign = bool(cross or minority)
+    assert AnswerBuilder(0.8, cross_threshold=0.65).threshold_for(evidence) == (
+        0.65 if foreign else 0.8
+    )
     with pytest.raises(ValueError, match="must be within"):
         AnswerBuilder(0.5, cross_threshold=1.5)
