@@ -60,7 +60,10 @@ from kb.sentences import (
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: Bumped whenever what a version stores changes meaning; a version of another format is
+#: refused when loaded and rebuilt whole by the next sync (``kb ingest``). 2: sentence
+#: vectors are three-sentence windows (``kb.sentences.WINDOW_SENTENCES``; issue 19).
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 LOCK_FILE = "write.lock"
 VERSIONS_DIR = "versions"
@@ -178,7 +181,10 @@ class IndexSnapshot:
         """Load the version stored in directory ``path``."""
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT_VERSION:
-            raise NotReady(f"index {path.name} has format {manifest.get('format')}; rebuild it")
+            raise NotReady(
+                f"index {path.name} has format {manifest.get('format')}, this kb reads format "
+                f"{FORMAT_VERSION}: rebuild it with `kb ingest` or `kb reindex --full`"
+            )
         docs = _read_chunks(path / CHUNKS_FILE)
         vectors = VectorIndex.load(path / VECTORS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR, tokenizer)
