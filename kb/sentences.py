@@ -15,8 +15,6 @@ and its character span.
 On disk each index version stores the vectors in ``sentences.npz``: ``vectors`` (m x dim,
 float32, unit length) and ``rows`` (m, the chunk row each sentence belongs to, ascending).
 A version without the file (built before this existed) simply has no sentence vectors.
-The window recipe is part of the index format (``kb.index.FORMAT_VERSION``): vectors of
-another recipe are never mixed into a version; an older index is rebuilt by ``kb ingest``.
 Measured on the dev sets (``docs/benchmarks.md``, Retrieval): the weight ``w`` is
 ``SENTENCE_WEIGHT`` in ``kb.retrieval``.
 """
@@ -37,8 +35,6 @@ SENTENCE_VECTORS_FILE = "sentences.npz"
 SENTENCE_META = "sentence_embeddings"
 #: Sentence pieces shorter than this are merged with the next one.
 MIN_WINDOW_CHARS = 20
-#: Consecutive sentence pieces embedded together as one window (chosen on the dev sets).
-WINDOW_SENTENCES = 3
 _BOUNDARY = re.compile(r"(?<=[。！？；;!?])")
 
 
@@ -56,24 +52,12 @@ def split_windows(text: str, min_chars: int = MIN_WINDOW_CHARS) -> list[str]:
     return windows
 
 
-def sliding_windows(pieces: Sequence[str], size: int = WINDOW_SENTENCES) -> list[str]:
-    """Every run of ``size`` consecutive ``pieces`` joined (sliding by one); fewer pieces
-    than ``size`` give one window of them all, none give none."""
-    if size < 1:
-        raise ValueError(f"window size must be at least 1, got {size}")
-    if not pieces:
-        return []
-    count = max(1, len(pieces) - size + 1)
-    return ["".join(pieces[i : i + size]) for i in range(count)]
-
-
 def sentence_texts(content: str, article_type: str) -> list[str]:
-    """The texts embedded for one chunk's sentence windows: ``WINDOW_SENTENCES`` pieces
-    each (``sliding_windows``); none for FAQ entries or chunks of one piece."""
+    """The texts embedded for one chunk's sentences: none for FAQ or one-window chunks."""
     if article_type == "faq":
         return []
-    pieces = split_windows(normalize_for_matching(content))
-    return sliding_windows(pieces) if len(pieces) > 1 else []
+    windows = split_windows(normalize_for_matching(content))
+    return windows if len(windows) > 1 else []
 
 
 class SentenceVectors:

@@ -141,18 +141,15 @@ class TestIndexArticles:
         assert snapshot.articles() == {FAQ.id: 1}  # no stale chunks of version 1 served
 
     def test_sentence_vectors_are_indexed_incrementally(self, tmp_path: Path) -> None:
-        """Document chunks of two or more sentences get three-sentence window vectors (FAQs
-        none); a re-index computes only the changed windows; the stored ones are the
-        chunk's, and the best window lifts its chunk with its exact cosine."""
+        """Document chunks of two or more sentences get sentence vectors (FAQs none); a
+        re-index computes only the changed sentences; the stored ones are the chunk's."""
         from kb.embedders import make_backend
-        from kb.sentences import WINDOW_SENTENCES, sentence_texts
+        from kb.sentences import sentence_texts
 
         body = (
             "# 新员工\n\n新员工入职后的前三个月属于新鲜期，要以鼓励为主。"
             "挫折期一般出现在入职后的第四到第六个月，离职率较高。"
-            "成长期出现在入职后的七到十八个月，业务能力逐步提升。"
-            "稳定期一般在入职一年半以后，员工已经能独立处理投诉。"
-            "带教老师每周要和新人面谈一次，记录问题并及时反馈。\n"
+            "成长期出现在入职后的七到十八个月，业务能力逐步提升。\n"
         )
         policy = ArticleContent(**{**POLICY.__dict__, "body": body})
         config = config_for(tmp_path, chunk_size=300, chunk_overlap=0)
@@ -163,23 +160,23 @@ class TestIndexArticles:
             if c.meta["article_id"] == policy.id
         ]
         texts = sentence_texts(chunk.content, "policy")
-        assert WINDOW_SENTENCES == 3
-        assert len(texts) == 5 - 3 + 1  # five sentences, windows of three sliding by one
-        assert texts[1].startswith("挫折期") and texts[1].endswith("独立处理投诉。")
-        assert first.computed == 2 + 3  # two chunks, three windows, the FAQ none
+        assert len(texts) == 3
+        assert first.computed == 2 + 3  # two chunks, three sentences, the FAQ none
         snapshot = IndexStore(config.effective_index_dir).open_snapshot()
         assert snapshot.manifest["sentence_count"] == 3
         backend = make_backend(config)
-        query = backend.embed_query(texts[1])  # the second window, exactly
+        query = backend.embed_query(texts[1])  # the second sentence, exactly
         (hit, score), *_ = snapshot.dense_search(query, 1, sentence_weight=1.0)
         assert hit.id == chunk.id
         assert score == pytest.approx(
             float(backend.embed_passages([texts[1]])[0] @ query), abs=1e-4
         )
 
-        changed = ArticleContent(**{**policy.__dict__, "body": body.replace("每周", "每两周")})
+        changed = ArticleContent(
+            **{**policy.__dict__, "body": body.replace("七到十八", "七到二十")}
+        )
         second = index_articles([(changed, 2)], config, full=False)
-        assert second.computed == 1 + 1  # the chunk and the one window with the last sentence
+        assert second.computed == 1 + 1  # the chunk and its one changed sentence
         assert (
             IndexStore(config.effective_index_dir).open_snapshot().manifest["sentence_count"] == 3
         )
