@@ -14,7 +14,11 @@ Methods (the same chunks for all; queries normalised like kb's unless stated):
 Sets: ``../shared/eval/seeds_dev.jsonl`` and ``tests/data/seeds_paraphrase_{dev,test}.jsonl``
 over the four seed pages (imported as plain documents through the cleaner, as ``kb import``
 does); ``tests/data/sample_questions.jsonl`` and the answerable questions of
-``tests/kb/data/calibration_dev.jsonl`` over ``articles/`` (as of the labels' date); and
+``tests/kb/data/calibration_dev.jsonl`` over ``articles/`` (as of the labels' date); the
+agent-assist sets over ``articles/``: ``tests/data/assist_crosslang.jsonl`` (questions in
+another language than their articles) and the single-question messages of
+``tests/data/assist_long.jsonl`` (pasted customer messages, searched as they are: the
+two-question ones need ``kb.answer.understand`` and are scored by ``assist_quality.py``); and
 ``../shared/datasets/bq-faq/{dev,test}`` (each corpus entry an FAQ article with its id; the
 corpus has no answers, so the answer is the question itself). Shared data is read from
 ``../shared`` at run time.
@@ -103,12 +107,16 @@ SETS: dict[str, tuple[Callable[[], list[ArticleContent]], Path]] = {
     "seeds_para test": (seed_articles, DATA / "seeds_paraphrase_test.jsonl"),
     "sample": (sample_articles, DATA / "sample_questions.jsonl"),
     "calibration_dev": (sample_articles, REPO / "tests" / "kb" / "data" / "calibration_dev.jsonl"),
+    "assist_crosslang": (sample_articles, DATA / "assist_crosslang.jsonl"),
+    "assist_long": (sample_articles, DATA / "assist_long.jsonl"),
     "bq-faq dev": (lambda: bq_articles("dev"), SHARED / "datasets/bq-faq/dev/queries.jsonl"),
     "bq-faq test": (lambda: bq_articles("test"), SHARED / "datasets/bq-faq/test/queries.jsonl"),
 }
 DEV_SETS = ("seeds_dev", "seeds_para dev", "bq-faq dev")
 #: The sample sets' labels name the articles in force on this day (see tests/data/README.md).
-AS_OF = {"sample": "2026-11-22", "calibration_dev": "2026-11-22"}
+AS_OF = dict.fromkeys(
+    ("sample", "calibration_dev", "assist_crosslang", "assist_long"), "2026-11-22"
+)
 
 
 def build(name: str, articles: list[ArticleContent], cache_dir: Path, embedder: str) -> Config:
@@ -122,13 +130,14 @@ def build(name: str, articles: list[ArticleContent], cache_dir: Path, embedder: 
 
 
 def answerable(path: Path) -> list[EvalQuery]:
-    """The labelled questions of ``path``, skipping out-of-scope ones (``"relevant": []``)."""
+    """The labelled questions of ``path``, skipping out-of-scope ones (``"relevant": []``)
+    and messages that ask several questions (``"questions"``)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = [(n, json.loads(line)) for n, line in enumerate(lines, 1) if line.strip()]
     return [
         parse_line(data, f"{path} line {n}")
         for n, data in rows
-        if data.get("relevant", True) and data.get("expect_any", True)
+        if data.get("relevant", True) and data.get("expect_any", True) and "questions" not in data
     ]
 
 

@@ -60,7 +60,7 @@ from kb.config import Config
 from kb.embedders import make_backend
 from kb.errors import Conflict
 from kb.model import ArticleContent, State
-from kb.search.index import MANIFEST_FILE, IndexStore
+from kb.search.index import FORMAT_VERSION, MANIFEST_FILE, IndexStore
 from kb.store.articles import published_versions, to_content
 from kb.store.db import Database
 from kb.store.outbox import IndexChange, mark_processed, pending_changes
@@ -160,6 +160,20 @@ def _published(session: Session, scope: Collection[str] | None) -> list[ArticleV
             )
         )
     return rows
+
+
+def readable(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``manifest`` if this kb reads its index format, else None: an index of another
+    format (built by an older kb) cannot be updated in place and is rebuilt whole."""
+    if manifest is None or manifest.get("format") == FORMAT_VERSION:
+        return manifest
+    logger.warning(
+        "index %s has format %s, this kb writes format %d: rebuilding it whole",
+        manifest.get("version"),
+        manifest.get("format"),
+        FORMAT_VERSION,
+    )
+    return None
 
 
 def _check_model(manifest: dict[str, Any], model_id: str) -> None:
@@ -280,7 +294,7 @@ def update_index(
     """
     started = time.perf_counter()
     store = index_store(config)
-    manifest = None if full else live_manifest(store)
+    manifest = None if full else readable(live_manifest(store))
     if manifest is not None:
         _check_model(manifest, make_backend(config).model_id)
     recorded = read_record(store.index_dir)

@@ -35,3 +35,17 @@ def test_every_imported_name_exists(script: Path) -> None:
         module = importlib.import_module(module_name)
         if not hasattr(module, name):
             importlib.import_module(f"{module_name}.{name}")  # a submodule, or ImportError
+
+
+def test_retrieval_compare_reads_every_labelled_set_in_the_repository() -> None:
+    """Each set of ``retrieval_compare.py`` kept in the repository parses; the pasted
+    messages that ask two questions are left to ``assist_quality.py``."""
+    from benchmarks.retrieval_compare import SETS, answerable
+
+    repo = Path(__file__).resolve().parents[1]
+    local = {name: path for name, (_, path) in SETS.items() if repo in path.parents}
+    assert {"assist_crosslang", "assist_long", "seeds_para test", "sample"} <= set(local)
+    counts = {name: len(answerable(path)) for name, path in local.items()}
+    assert counts["assist_long"] == 32  # 46 messages, 14 of them with two questions
+    assert counts["assist_crosslang"] == 49  # 59 lines, 10 out of scope
+    assert all(counts.values())

@@ -60,6 +60,9 @@ from kb.search.sentences import (
 
 logger = logging.getLogger(__name__)
 
+#: Bumped whenever what a version stores changes meaning (for example another sentence
+#: window recipe, ``kb.search.sentences``); a version of another format is refused when loaded
+#: and rebuilt whole by the next sync (``kb ingest``), never updated in place.
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK_FILE = "write.lock"
@@ -178,7 +181,10 @@ class IndexSnapshot:
         """Load the version stored in directory ``path``."""
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT_VERSION:
-            raise NotReady(f"index {path.name} has format {manifest.get('format')}; rebuild it")
+            raise NotReady(
+                f"index {path.name} has format {manifest.get('format')}, this kb reads format "
+                f"{FORMAT_VERSION}: rebuild it with `kb ingest` or `kb reindex --full`"
+            )
         docs = _read_chunks(path / CHUNKS_FILE)
         vectors = VectorIndex.load(path / VECTORS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR, tokenizer)

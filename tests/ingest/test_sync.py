@@ -185,6 +185,32 @@ class TestSyncIndex:
         assert report.version != first.version
         assert live_manifest(IndexStore(config.effective_index_dir))["full"] is True
 
+    def test_an_index_of_another_format_is_refused_then_rebuilt_whole(
+        self, db: Database, config: Config
+    ) -> None:
+        """A version written in another index format (another kb, e.g. another sentence
+        window recipe) is never loaded nor updated in place: loading says how to rebuild,
+        and the next sync rebuilds it whole instead of failing (never mixing recipes)."""
+        from kb.errors import NotReady
+        from kb.search.index import FORMAT_VERSION, MANIFEST_FILE
+
+        first = sync_index(db, config)
+        store = IndexStore(config.effective_index_dir)
+        path = store.versions_dir / str(first.version) / MANIFEST_FILE
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        other = FORMAT_VERSION + 1
+        path.write_text(json.dumps({**manifest, "format": other}), encoding="utf-8")
+        expected = rf"format {other}, this kb reads format {FORMAT_VERSION}: rebuild it"
+        with pytest.raises(NotReady, match=expected):
+            store.open_snapshot()
+        report = sync_index(db, config)  # nothing changed in the database
+        assert report.full and report.created
+        assert (report.indexed, report.chunks) == (4, 5)
+        rebuilt = store.open_snapshot()
+        assert rebuilt.manifest["format"] == FORMAT_VERSION
+        assert rebuilt.manifest["full"] is True and rebuilt.version != first.version
+        assert sync_index(db, config).created is False  # current again: nothing to do
+
     def test_nothing_published_gives_an_empty_ready_index(self, config: Config) -> None:
         database = Database(config.effective_database_url)
         database.migrate()

@@ -31,7 +31,7 @@ from kb.errors import ConfigError
 from kb.search.filters import SearchFilters
 from kb.search.retrieval import Searcher
 
-BUNDLED = Path(__file__).resolve().parents[2] / "kb" / "answer" / "confidence_model.json"
+BUNDLED = Path(__file__).resolve().parents[3] / "kb" / "answer" / "confidence_model.json"
 
 
 def write_model(path: Path, **changes: Any) -> Path:
