@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from kb import insights as analytics
-from kb.embedders import shared_backend
+from kb.embedders import EmbedderSpec, shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.golden import pending_corrections
 from kb.ui import charts, editor, goldenlist, replayview
@@ -41,7 +41,7 @@ def _backend() -> EmbeddingBackend | None:
     """The embedding model the index uses (already loaded by the searcher), if it loads."""
     config = services().config
     try:
-        backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+        backend = shared_backend(EmbedderSpec.from_config(config))
         backend.warm_up()
     except Exception:
         return None
