@@ -165,6 +165,7 @@ def test_a_batched_initial_load_checks_emptiness_once(people: Database) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # a time budget for the embedded default
 def test_ten_thousand_faq_entries_publish_within_ten_seconds(people: Database) -> None:
     items = faqs(10_000)
     start = time.perf_counter()
