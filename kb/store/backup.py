@@ -2,8 +2,8 @@
 
 A backup is a gzip file of JSON lines: a header (format, the schema's Alembic revision,
 the row count of every table), then one line per row, tables in foreign-key order,
-timestamps in UTC ISO form. It is read in one transaction (a consistent snapshot on
-PostgreSQL; SQLite's writers wait), holds every table (users and their password
+timestamps in UTC ISO form. It is read in one transaction, a consistent snapshot on
+either database while writers go on, and holds every table (users and their password
 hashes, API key hashes, the audit chain: keep it as safely as the database), and is
 the same for SQLite and PostgreSQL, so it also moves a knowledge base from one to the
 other. Restoring needs an empty database: one not yet created, which is migrated to the
@@ -45,8 +45,7 @@ def write_backup(db: Database, path: Path) -> BackupSummary:
     """Write every table of ``db`` to ``path`` (replaced only when complete)."""
     partial = path.with_name(path.name + ".partial")
     with db.engine.connect() as connection, connection.begin():
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        _snapshot(connection)
         revision = _revision(connection)
         if revision is None:
             raise InvalidInput("the database has no knowledge base to back up (run kb init)")
@@ -62,6 +61,16 @@ def write_backup(db: Database, path: Path) -> BackupSummary:
                     _line(out, {"t": table.name, "r": _encode(row._asdict())})
     partial.replace(path)
     return BackupSummary(revision, counts)
+
+
+def _snapshot(connection: Connection) -> None:
+    """Make every read of this transaction see one moment of the database."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+    elif connection.dialect.name == "sqlite":
+        # Python's sqlite3 runs SELECTs outside a transaction: open one, so that the
+        # first read fixes the snapshot (WAL: writers go on meanwhile, unseen)
+        connection.exec_driver_sql("BEGIN")
 
 
 def read_header(path: Path) -> BackupSummary:
