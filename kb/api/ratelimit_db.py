@@ -1,18 +1,19 @@
 """Rate limits counted in the database, so that they hold across API replicas.
 
 The same token buckets as ``kb.api.ratelimit`` (``per_minute`` burst, one token every
-``60 / per_minute`` seconds), one row of ``rate_buckets`` each, changed under a row
-lock (``SELECT ... FOR UPDATE``) in a short transaction of its own, timed by the
-database's clock (replicas on machines whose clocks differ agree). Used when the
-database is PostgreSQL (``buckets_for``); on SQLite, a single machine, each worker
-keeps its buckets in memory. A bucket idle for a minute is full again: such rows
-carry no information and are deleted now and then.
+``60 / per_minute`` seconds), one row of ``rate_buckets`` each, refilled and taken
+from under its row lock (``INSERT ... ON CONFLICT DO UPDATE``) in a short transaction
+of its own, timed by the database's clock (replicas on machines whose clocks differ
+agree). Used when the database is PostgreSQL (``buckets_for``); on SQLite, a single
+machine, each worker keeps its buckets in memory. A bucket idle for a minute is full
+again: such rows carry no information and are deleted now and then.
 """
 
 from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -70,32 +71,35 @@ class DatabaseBuckets:
             self._take(key, strict=False)
 
     def _take(self, key: str, *, strict: bool) -> float:
-        """Refill and take one token in one locked transaction; the tokens there were.
+        """Refill and take one token in one short transaction; the tokens there were.
 
-        ``strict``: take only a whole token (a refused request spends nothing)."""
+        ``strict``: take only a whole token (a refused request spends nothing). The
+        refill locks the row until the commit, so replicas take turns; the commit does
+        not wait for the disk (a crash may forget a few takes, never grant a burst)."""
         name = self._name(key)
         with self.db.engine.begin() as connection:
-            connection.execute(
-                insert(RateBucket)
-                .values(name=name, tokens=self.capacity, updated=func.clock_timestamp())
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
-            row = connection.execute(
-                select(RateBucket.tokens, RateBucket.updated, func.clock_timestamp())
-                .where(RateBucket.name == name)
-                .with_for_update()
-            ).one()
-            now = row[2]
-            tokens = self._refilled(row.tokens, row.updated, now)
-            left = tokens - 1.0 if tokens >= 1.0 or not strict else tokens
-            connection.execute(
-                update(RateBucket)
-                .where(RateBucket.name == name)
-                .values(tokens=max(0.0, left), updated=now)
-            )
+            connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            tokens = connection.execute(self._refill(name)).scalar_one()
+            if tokens >= 1.0 or not strict:
+                connection.execute(
+                    update(RateBucket)
+                    .where(RateBucket.name == name)
+                    .values(tokens=func.greatest(0.0, RateBucket.tokens - 1.0))
+                )
             if next(self._takes) % PRUNE_EVERY == 0:
                 _prune(connection)
-        return tokens
+        return float(tokens)
+
+    def _refill(self, name: str) -> Any:
+        """Insert a full bucket, or refill the existing one by the time since its last
+        take (the database's clock); returning its tokens."""
+        now = func.clock_timestamp()
+        elapsed = func.greatest(0.0, func.extract("epoch", now - RateBucket.updated))
+        refilled = func.least(self.capacity, RateBucket.tokens + elapsed * self.capacity / 60.0)
+        statement = insert(RateBucket).values(name=name, tokens=self.capacity, updated=now)
+        return statement.on_conflict_do_update(
+            index_elements=["name"], set_={"tokens": refilled, "updated": now}
+        ).returning(RateBucket.tokens)
 
     def _refilled(self, tokens: float, updated: datetime, now: datetime) -> float:
         elapsed = max(0.0, (now - updated).total_seconds())
