@@ -3,7 +3,8 @@
 Prints, for each backend: a bootstrap publication of N FAQ entries (one transaction, the
 audit chain included), ``kb backup`` and ``kb restore`` of that knowledge base, and the
 API's per-key rate-limit check (in memory on SQLite; a row in the database, shared by
-every replica, on PostgreSQL), p50/p95 over ``--checks`` calls.
+every replica, on PostgreSQL) beside the smallest transaction (``SELECT 1``), p50/p95
+over ``--checks`` calls each.
 
     .venv/bin/python benchmarks/pg_store.py [--n 5000] [--checks 2000]
 """
@@ -49,6 +50,23 @@ def timed(action) -> float:
     return time.perf_counter() - start
 
 
+def select_one(db: Database) -> None:
+    """The smallest transaction: the floor under any per-request database work."""
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
+def percentiles(action, count: int) -> str:
+    """p50 / p95 milliseconds of ``count`` calls of ``action``."""
+    latencies = []
+    for _ in range(count):
+        start = time.perf_counter()
+        action()
+        latencies.append((time.perf_counter() - start) * 1000)
+    q = statistics.quantiles(latencies, n=20)
+    return f"{q[9]:.3f} / {q[18]:.3f}"
+
+
 def measure(name: str, url: str, restore_url: str, n: int, checks: int, work: Path) -> None:
     """Print one backend's figures."""
     db = Database(url)
@@ -66,15 +84,11 @@ def measure(name: str, url: str, restore_url: str, n: int, checks: int, work: Pa
     target = Database(restore_url)
     restored = timed(lambda: restore_backup(target, path))
     limiter = buckets_for(db, 1_000_000, "key")
-    latencies = []
-    for _ in range(checks):
-        start = time.perf_counter()
-        limiter.check("bench")
-        latencies.append((time.perf_counter() - start) * 1000)
-    q = statistics.quantiles(latencies, n=20)
+    check = percentiles(lambda: limiter.check("bench"), checks)
+    base = percentiles(lambda: select_one(db), checks)
     print(
         f"| {name} | {n} | {published:.1f} | {backed_up:.1f} ({path.stat().st_size / 1e6:.1f} MB)"
-        f" | {restored:.1f} | {q[9]:.3f} / {q[18]:.3f} |"
+        f" | {restored:.1f} | {check} | {base} |"
     )
     target.dispose()
     db.dispose()
@@ -100,9 +114,9 @@ def main() -> None:
 
         print(
             "| database | FAQ entries | publish s | backup s (file) | restore s |"
-            " rate-limit check p50 / p95 ms |"
+            " rate-limit check p50 / p95 ms | SELECT 1 transaction p50 / p95 ms |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         sqlite_source = sqlite_url(work / "source.sqlite3")
         measure(
             "SQLite",
