@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, MetaData, Table, delete, func, insert, inspect, select, text
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.types import Date, DateTime
 
 from kb.db import Database, alembic_config
@@ -149,15 +151,18 @@ def _reset_sequences(connection: Connection, tables: Iterable[Table]) -> None:
 
 def _drop_all(db: Database) -> None:
     """Leave the database as empty as it was before a failed restore."""
-    metadata = MetaData()
-    metadata.reflect(db.engine)
-    metadata.drop_all(db.engine)
+    with db.engine.begin() as connection:
+        for table in reversed(_tables(connection)):
+            table.drop(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def _tables(connection: Connection) -> list[Table]:
     """The database's own tables (as migrated), parents before children."""
     metadata = MetaData()
-    metadata.reflect(connection)
+    with warnings.catch_warnings():  # SQLite cannot reflect lower(id) indexes; not needed
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+        metadata.reflect(connection)
     return [t for t in metadata.sorted_tables if t.name not in SKIPPED_TABLES]
 
 
