@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, MetaData, Table, delete, func, insert, inspect, select, text
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from sqlalchemy.types import Date, DateTime
 
 from kb.db import Database, alembic_config
@@ -56,11 +56,15 @@ def write_backup(db: Database, path: Path) -> BackupSummary:
             t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
             for t in tables
         }
-        with gzip.open(partial, "wt", encoding="utf-8") as out:
-            _line(out, {"format": FORMAT, "revision": revision, "rows": counts})
-            for table in tables:
-                for row in connection.execute(select(table).order_by(*table.primary_key)):
-                    _line(out, {"t": table.name, "r": _encode(row._asdict())})
+        try:
+            with gzip.open(partial, "wt", encoding="utf-8") as out:
+                _line(out, {"format": FORMAT, "revision": revision, "rows": counts})
+                for table in tables:
+                    for row in connection.execute(select(table).order_by(*table.primary_key)):
+                        _line(out, {"t": table.name, "r": _encode(row._asdict())})
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     partial.replace(path)
     return BackupSummary(revision, counts)
 
@@ -88,14 +92,24 @@ def restore_backup(db: Database, path: Path) -> BackupSummary:
     Refused, changing nothing, when the database already holds a knowledge base or the
     file is not a complete kb backup."""
     from alembic import command
+    from alembic.util import CommandError
 
     summary = read_header(path)
     if inspect(db.engine).has_table("alembic_version"):
         raise InvalidInput("restore needs an empty database: this one holds a knowledge base")
-    command.upgrade(alembic_config(db.engine), summary.revision)
     try:
+        command.upgrade(alembic_config(db.engine), summary.revision)
         with db.engine.begin() as connection:
             written = _fill(connection, path, summary)
+    except CommandError:
+        _drop_all(db)
+        raise InvalidInput(
+            f"{path} has schema revision {summary.revision!r}, which this kb does not know "
+            "(restore it with the kb release that made it)"
+        ) from None
+    except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
+        _drop_all(db)
+        raise InvalidInput(f"{path} holds rows the database refuses: {exc}") from None
     except BaseException:
         _drop_all(db)
         raise
@@ -115,7 +129,7 @@ def _fill(connection: Connection, path: Path, summary: BackupSummary) -> dict[st
         next(lines)
         for number, record in enumerate(lines, start=2):
             table = tables.get(record.get("t", "")) if isinstance(record, dict) else None
-            if table is None:
+            if table is None or not isinstance(record.get("r"), dict):
                 raise InvalidInput(f"{path}: line {number} is not a row of a kb table")
             if current is not None and (table is not current or len(batch) >= INSERT_BATCH):
                 connection.execute(insert(current), batch)

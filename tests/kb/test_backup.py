@@ -125,11 +125,15 @@ def test_a_bad_file_is_refused_and_leaves_the_database_empty(
     write_backup(source, good)
     lines = gzip.decompress(good.read_bytes()).decode().splitlines(keepends=True)
     unknown = [*lines[:5], '{"t":"nope","r":{}}\n', *lines[6:]]
+    newer = lines[0].replace(f'"revision":"{read_header(good).revision}"', '"revision":"9999"')
+    refused_row = [*lines, lines[-1]]  # the last row twice: a duplicate primary key
     damaged = {
         "not gzip": b"hello",
         "no header": gzip.compress("".join(lines[1:]).encode()),
         "cut short": gzip.compress("".join(lines[:-3]).encode()),
         "unknown table": gzip.compress("".join(unknown).encode()),
+        "unknown revision": gzip.compress("".join([newer, *lines[1:]]).encode()),
+        "refused row": gzip.compress("".join(refused_row).encode()),
     }
     for damage, data in damaged.items():
         path = tmp_path / f"{damage}.gz"
