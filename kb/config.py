@@ -207,12 +207,15 @@ class Config:
     llm_model: str = setting("", "Model name to request from llm_base_url.")
     llm_api_key: str = setting("", "API key for llm_base_url (prefer the KB_LLM_API_KEY env).")
     api_rate_limit_per_minute: int = setting(
-        120, "Requests per minute allowed per API key. 0: no limit.", rule=at_least(0)
+        120,
+        "Requests per minute allowed per API key: across every replica on PostgreSQL "
+        "(counted in the database), per worker on SQLite. 0: no limit.",
+        rule=at_least(0),
     )
     api_auth_failures_per_minute: int = setting(
         20,
-        "Failed API authentications per minute allowed per client address, per worker; "
-        "beyond it 429. 0: no limit.",
+        "Failed API authentications per minute allowed per client address (across "
+        "replicas on PostgreSQL, per worker on SQLite); beyond it 429. 0: no limit.",
         rule=at_least(0),
     )
     api_max_question_chars: int = setting(

@@ -7,8 +7,12 @@ token; an address without tokens is refused before its key is even looked at).
 A bucket holds ``per_minute`` tokens (the burst) and refills one every
 ``60 / per_minute`` seconds. A refused request raises ``RateLimited`` with the
 whole seconds to wait (the ``Retry-After`` header). ``per_minute <= 0`` turns the
-limit off. Each worker process keeps its own buckets: with ``--workers N`` a key
-may reach up to N times the limit, so set the limits per worker.
+limit off.
+
+Where the buckets live (``Buckets``): on SQLite, in the memory of each worker
+(``RateLimiter``): with ``--workers N`` a key may reach up to N times the limit, so
+set the limits per worker. On PostgreSQL, in the database (``kb.api.ratelimit_db``):
+the limits hold across every worker and replica.
 """
 
 from __future__ import annotations
@@ -18,8 +22,45 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from kb.api.errors import RateLimited
+
+
+class Buckets(Protocol):
+    """Token buckets keyed by name, wherever they are kept."""
+
+    per_minute: int
+
+    @property
+    def enabled(self) -> bool:
+        """False when the limit is switched off."""
+        ...
+
+    def check(self, key: str) -> None:
+        """Take one token for ``key``, or raise ``RateLimited``."""
+        ...
+
+    def seconds_until_token(self, key: str) -> int:
+        """0 when ``key`` has a token now (none is taken), else the seconds to wait."""
+        ...
+
+    def spend(self, key: str) -> None:
+        """Take one token for ``key`` if it has one (never raises)."""
+        ...
+
+
+def refused(per_minute: int, wait: int) -> RateLimited:
+    """The error of a request beyond ``per_minute``, to retry after ``wait`` seconds."""
+    return RateLimited(
+        f"rate limit of {per_minute} requests per minute exceeded; retry after {wait} s",
+        retry_after=wait,
+    )
+
+
+def seconds_to_wait(tokens: float, per_minute: int) -> int:
+    """Whole seconds until a bucket holding ``tokens`` has one (at least 1)."""
+    return max(1, math.ceil((1.0 - tokens) * 60.0 / per_minute))
 
 
 @dataclass
@@ -58,10 +99,7 @@ class RateLimiter:
                 bucket.tokens -= 1.0
                 return
             wait = self._wait(bucket)
-        raise RateLimited(
-            f"rate limit of {self.per_minute} requests per minute exceeded; retry after {wait} s",
-            retry_after=wait,
-        )
+        raise refused(self.per_minute, wait)
 
     def seconds_until_token(self, key: str) -> int:
         """0 when ``key`` has a token now (none is taken), else the whole seconds to wait."""
@@ -80,7 +118,7 @@ class RateLimiter:
             bucket.tokens = max(0.0, bucket.tokens - 1.0)
 
     def _wait(self, bucket: _Bucket) -> int:
-        return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+        return seconds_to_wait(bucket.tokens, self.per_minute)
 
     def _refilled(self, key: str, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -111,9 +149,15 @@ class AuthFailureLimiter:
     ``failed`` spends one token. Other addresses are unaffected.
     """
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        """Store the allowance of failures per minute per address (``<= 0``: no limit)."""
-        self.buckets = RateLimiter(per_minute, clock=clock)
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        buckets: Buckets | None = None,
+    ) -> None:
+        """Store the allowance of failures per minute per address (``<= 0``: no limit);
+        ``buckets``: where to count (default: this worker's memory)."""
+        self.buckets: Buckets = buckets or RateLimiter(per_minute, clock=clock)
 
     def refuse_if_exhausted(self, address: str) -> None:
         """Raise ``RateLimited`` when ``address`` has no failed attempt left."""

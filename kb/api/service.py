@@ -22,7 +22,8 @@ from sqlalchemy import select
 from kb.api.auth import KeyUsage
 from kb.api.metrics import ApiMetrics
 from kb.api.publishing import OnDemandGoldenChecker, OnDemandIndexSync
-from kb.api.ratelimit import AuthFailureLimiter, RateLimiter
+from kb.api.ratelimit import AuthFailureLimiter
+from kb.api.ratelimit_db import buckets_for
 from kb.config import Config
 from kb.errors import NotReady
 from kb.model import Audience
@@ -79,8 +80,12 @@ class ApiState:
         self.db = self.runtime.db
         self.reader: IndexReader = shared_reader(config)
         self.metrics = ApiMetrics()
-        self.limiter = RateLimiter(config.api_rate_limit_per_minute)
-        self.auth_failures = AuthFailureLimiter(config.api_auth_failures_per_minute)
+        # in the database on PostgreSQL (the limits hold across replicas), else per worker
+        self.limiter = buckets_for(self.db, config.api_rate_limit_per_minute, "key")
+        failures = config.api_auth_failures_per_minute
+        self.auth_failures = AuthFailureLimiter(
+            failures, buckets=buckets_for(self.db, failures, "auth")
+        )
         self.key_usage = KeyUsage()
         # query-log rows and key touches are written off the request path (kb.store.logwriter)
         self.usage = UsageWriter(self.db, on_drop=self.metrics.usage_dropped.inc)

@@ -17,6 +17,7 @@ from kb.cli import (
     api_cmd,
     articles_cmd,
     audit_cmd,
+    backup_cmd,
     config_cmd,
     conflicts_cmd,
     demo_cmd,
@@ -83,6 +84,7 @@ api_cmd.register(app)
 mcp_cmd.register(app)
 search_cmd.register(app)
 demo_cmd.register(app)
+backup_cmd.register(app)
 golden_cmd.register(app)
 feed_cmd.register(app)
 practice_cmd.register(app)

@@ -1,8 +1,9 @@
 """Database engine, sessions and migrations.
 
 SQLite is the default (WAL journal, foreign keys on, a busy timeout so that
-concurrent writers wait instead of failing); any SQLAlchemy URL works, so a
-team can move to PostgreSQL. The schema is created and upgraded by Alembic
+concurrent writers wait instead of failing). PostgreSQL is the database for
+several machines (``postgresql+psycopg://…``; psycopg 3 is a dependency, and
+the test suite runs the storage tests on both). The schema is created and upgraded by Alembic
 migrations in ``kb/store/migrations``; ``Database.migrate`` brings an existing
 knowledge base up to date in place.
 """
@@ -15,7 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from kb.errors import ConfigError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -24,6 +28,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 BUSY_TIMEOUT_S = 15.0
+#: The Python package to install for each database driver kb documents.
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary"}
 
 
 def _sqlite_pragmas(busy_timeout_s: float) -> Callable[..., None]:
@@ -45,14 +51,35 @@ def make_engine(url: str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
     The URL is parsed by SQLAlchemy, so a file path in it is %-decoded (a path holding
     ``%``, ``?`` or ``#`` must be written encoded, as ``kb.config.sqlite_url`` does).
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"database_url is not a SQLAlchemy URL: {exc}") from None
     database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, future=True)
+    engine = _create(parsed)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
     return engine
+
+
+def _create(url: URL) -> Engine:
+    """``create_engine``, with a missing driver reported as what to install."""
+    try:
+        return create_engine(url, future=True)
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"database_url names an unknown database or driver '{url.drivername}' "
+            "(kb runs on sqlite and postgresql+psycopg)"
+        ) from None
+    except ModuleNotFoundError as exc:
+        driver = url.get_driver_name()
+        package = DRIVER_PACKAGES.get(driver, driver)
+        raise ConfigError(
+            f"database_url needs the {url.get_backend_name()} driver '{driver}', which is "
+            f"not installed: pip install '{package}' (or scripts/setup.sh) ({exc})"
+        ) from None
 
 
 def alembic_option(url: URL) -> str:

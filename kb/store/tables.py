@@ -428,3 +428,16 @@ class ScheduledPublication(Base):
     outcome: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RateBucket(Base):
+    """One token bucket of the API's rate limits, shared by every API replica
+    (``kb.api.ratelimit_db``; used when the database is PostgreSQL). ``name`` is the scope
+    and the key or client address; ``updated`` is the database's clock at the last take.
+    A row idle for a minute is full again and may be deleted."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,4 +1,6 @@
-"""Fixtures for the review tests: a real, migrated SQLite file per test, users, articles."""
+"""Fixtures for the review tests: a real, migrated database per test (a SQLite file and a
+PostgreSQL database: each test runs on both unless its module is marked ``sqlite_only``),
+users, articles."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kb.store.db import Database
+from tests.pg import PgServer
 from tests.review.helpers import add_people, fresh_db
 
 
@@ -22,11 +25,21 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(template_db: Path, tmp_path: Path) -> Iterator[Database]:
-    """A fresh, migrated SQLite database file in tmp_path."""
-    database = fresh_db(template_db, tmp_path)
+def db(
+    backend: str, template_db: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Database]:
+    """A fresh, migrated database: a SQLite file in tmp_path or a PostgreSQL database."""
+    if backend == "sqlite":
+        database = fresh_db(template_db, tmp_path)
+        yield database
+        database.dispose()
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.migrated_database()
+    database = Database(url)
     yield database
     database.dispose()
+    server.drop(url)
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ in the database is detected and the first bad event is named."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from kb.errors import InvalidInput
 from kb.store.db import Database
@@ -26,11 +23,11 @@ def logged(people: Database) -> Database:
 
 
 def sql(db: Database, statement: str, *params: object) -> None:
-    """Change the database behind the application's back."""
-    connection = sqlite3.connect(Path(db.url.removeprefix("sqlite:///")))
-    with connection:
-        connection.execute(statement, params)
-    connection.close()
+    """Change the database behind the application's back (``?`` placeholders, any backend)."""
+    parts = statement.split("?")
+    named = parts[0] + "".join(f":p{i}{part}" for i, part in enumerate(parts[1:]))
+    with db.engine.begin() as connection:
+        connection.execute(text(named), {f"p{i}": value for i, value in enumerate(params)})
 
 
 def verify(db: Database) -> audit.VerifyResult:

@@ -1,5 +1,5 @@
 """The review commands through the real CLI (Typer's CliRunner) on a real SQLite file in the
-test's KB_HOME (set by tests/conftest.py)."""
+test's KB_HOME (set by tests/conftest.py); the review cycle also on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -114,7 +114,14 @@ def test_users_bootstrap_then_admin_only(kb_home: Path) -> None:
     assert "unknown role" in fails("users", "add", "bob", "--role", "boss", "--as", "root")
 
 
-def test_review_cycle_from_the_command_line(article: Path) -> None:
+@pytest.fixture
+def on_each_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CLI on a fresh database of each backend (SQLite file, PostgreSQL database)."""
+    monkeypatch.setenv("KB_DATABASE_URL", database_url)
+    return database_url
+
+
+def test_review_cycle_from_the_command_line(on_each_database: str, article: Path) -> None:
     data = ok_json("submit", "refund", "--as", "ann")
     assert (data["version"], data["state"]) == (1, "in_review")
     queue = ok_json("review", "queue", "--as", "rex")

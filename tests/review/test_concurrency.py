@@ -4,6 +4,7 @@ two editors saving the same draft, and many appenders to the audit chain."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 from sqlalchemy import select
 
@@ -146,5 +147,51 @@ def test_concurrent_publications_leave_exactly_one_published_version(people: Dat
             published = [r.version for r in rows if r.state == "published"]
             article_published = get_article(session, "refund").published_version
         assert published == [approved[1]] == [article_published]
+    with people.session() as session:
+        assert audit.verify(session).ok
+
+
+def _approve(session, name: str) -> None:
+    workflow.approve(session, name, "refund", comment="同意")
+
+
+def _reject(session, name: str) -> None:
+    workflow.reject(session, name, "refund", "请补充")
+
+
+def _decide(actions, session, name: str) -> None:
+    actions[name](session, name)
+
+
+def test_two_reviewers_deciding_at_once_leave_one_decision(people: Database) -> None:
+    """Two reviewers decide on the same version at the same moment (both approve, or one
+    approves while the other rejects): the article row lock (``FOR UPDATE`` on PostgreSQL,
+    ``BEGIN IMMEDIATE`` on SQLite) lets exactly one decide; the other gets a Conflict, and
+    the audit log holds the one decision."""
+    run(people, editing.create_draft, "ann", content())
+    rounds = [{"rex": _approve, "eve": _approve}, {"rex": _approve, "eve": _reject}] * 2
+    for number, actions in enumerate(rounds):
+        if number:  # a new text each round, back in review
+            run(people, editing.new_draft, "ann", "refund", content(body=f"第{number}版\n"))
+        run(people, workflow.submit, "ann", "refund")
+        outcome = _together(people, list(actions), partial(_decide, actions))
+        winners = [name for name, result in outcome.items() if result == "done"]
+        assert len(winners) == 1, outcome
+        [loser] = [name for name in actions if name not in winners]
+        assert isinstance(outcome[loser], Conflict), outcome
+        with people.session() as session:
+            newest = versions_of(session, "refund")[-1]
+            decided = session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action.in_(("approve", "reject")),
+                    AuditEvent.version == newest.version,
+                    AuditEvent.outcome == "ok",
+                )
+            ).all()
+        assert [event.actor for event in decided] == winners
+        won_by = actions[winners[0]]
+        assert newest.state == ("approved" if won_by is _approve else "rejected")
+        if newest.state == "approved":
+            run(people, workflow.publish, "pia", "refund")
     with people.session() as session:
         assert audit.verify(session).ok

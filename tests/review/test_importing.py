@@ -164,6 +164,7 @@ def test_a_batched_initial_load_checks_emptiness_once(people: Database) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # the FAQs' shape is what is tested, not the database
 def test_ten_thousand_faq_entries_publish_in_one_import(people: Database) -> None:
     # its speed is measured by benchmarks/import_transactions.py, not asserted here
     items = faqs(10_000)

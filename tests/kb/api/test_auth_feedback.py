@@ -1,8 +1,9 @@
 """One 401 for every bad key, failed authentications throttled per client address, one
 feedback per key and request (latest wins, also under concurrency), session_id checked.
 
-Real parts: a migrated SQLite knowledge base, real keys, the real app under uvicorn on
-loopback. Two client addresses are two loopback addresses (127.0.0.1 and 127.0.0.2).
+Real parts: a migrated knowledge base (each test on SQLite and on PostgreSQL), real
+keys, the real app under uvicorn on loopback (two apps on one database for the
+replicas). Two client addresses are two loopback addresses (127.0.0.1 and 127.0.0.2).
 The model and index are not loaded (``load=False``): these endpoints and checks do not
 need them; the suggestion rows that feedback refers to are written as the API writes
 them (``ApiState.log_query`` with ``query_log_record``).
@@ -36,19 +37,34 @@ OTHER_ADDRESS = "127.0.0.2"
 class Api:
     """A served app over a fresh knowledge base, with keys ``bot``, ``bot2``, ``revoked``."""
 
-    def __init__(self, home: Path, **settings) -> None:
-        self.config = Config(home=home, **settings)
+    def __init__(
+        self, home: Path, database_url: str, keys: dict[str, str] | None = None, **settings
+    ) -> None:
+        """Serve a new app; with ``keys`` the knowledge base exists already (a replica)."""
+        self.config = Config(home=home, database_url=database_url, **settings)
         self.db = Database(self.config.effective_database_url)
+        self.keys = keys if keys is not None else self._set_up()
+        self.app = create_app(self.config, load=False)
+        self.server = ThreadServer(self.app).start("/healthz")
+
+    def _set_up(self) -> dict[str, str]:
         self.db.migrate()
         with self.db.session() as session:
             users.add_user(session, None, ADMIN, ["admin"])
         scopes = "suggest,feedback,articles"
-        self.keys = {n: create_key(self.config, n, scopes, "public") for n in ("bot", "bot2")}
-        self.keys["revoked"] = create_key(self.config, "revoked", scopes, "public")
+        keys = {n: create_key(self.config, n, scopes, "public") for n in ("bot", "bot2")}
+        keys["revoked"] = create_key(self.config, "revoked", scopes, "public")
         with self.db.session() as session:
             revoke_key(session, ADMIN, "revoked")
-        self.app = create_app(self.config, load=False)
-        self.server = ThreadServer(self.app).start("/healthz")
+        return keys
+
+    def replica(self, home: Path) -> Api:
+        """A second app on the same database, with its own working directory."""
+        settings = {
+            name: getattr(self.config, name)
+            for name in ("api_rate_limit_per_minute", "api_auth_failures_per_minute")
+        }
+        return Api(home, self.config.database_url, keys=self.keys, **settings)
 
     def auth(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[name]}"}
@@ -81,9 +97,9 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
+def api(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Iterator[Api]:
     """The served app; settings from indirect parametrisation (default: none)."""
-    served = Api(tmp_path, **getattr(request, "param", {}))
+    served = Api(tmp_path / "replica-1", database_url, **getattr(request, "param", {}))
     yield served
     served.stop()
 
@@ -143,6 +159,47 @@ def test_good_keys_do_not_spend_the_failure_allowance(api: Api) -> None:
         for _ in range(10):
             assert client.get("/v1/articles/faq-1", headers=api.auth("bot")).status_code == 404
         assert client.get("/v1/articles/faq-1").status_code == 401
+
+
+@pytest.fixture
+def replica(api: Api, tmp_path: Path) -> Iterator[Api]:
+    """A second app (another working directory) on the ``api`` fixture's database."""
+    second = api.replica(tmp_path / "replica-2")
+    yield second
+    second.stop()
+
+
+def _statuses(apis: list[Api], requests: int, **get) -> list[int]:
+    """Send ``requests`` GETs of ``/v1/articles/faq-1``, alternating between the apps."""
+    clients = [api.client() for api in apis]
+    try:
+        return [
+            clients[i % len(clients)].get("/v1/articles/faq-1", **get).status_code
+            for i in range(requests)
+        ]
+    finally:
+        for client in clients:
+            client.close()
+
+
+@with_settings(api_rate_limit_per_minute=4)
+def test_the_key_rate_limit_across_two_replicas(api: Api, replica: Api, backend: str) -> None:
+    """On PostgreSQL the two replicas share the key's budget (counted in the database); on
+    SQLite, one machine, each worker has its own (the documented per-worker budget)."""
+    statuses = _statuses([api, replica], 10, headers=api.auth("bot"))
+    allowed = 4 if backend == "postgresql" else 8
+    assert statuses[:allowed] == [404] * allowed  # served (faq-1 does not exist)
+    assert statuses[allowed:] == [429] * (10 - allowed)
+    # another key has its own budget
+    assert _statuses([replica], 1, headers=api.auth("bot2")) == [404]
+
+
+@with_settings(api_auth_failures_per_minute=3)
+def test_failed_authentications_across_two_replicas(api: Api, replica: Api, backend: str) -> None:
+    statuses = _statuses([api, replica], 8, headers=api.auth("revoked"))
+    allowed = 3 if backend == "postgresql" else 6
+    assert statuses[:allowed] == [401] * allowed
+    assert statuses[allowed:] == [429] * (8 - allowed)
 
 
 def test_a_second_feedback_replaces_the_first(api: Api) -> None:

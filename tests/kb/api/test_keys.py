@@ -1,9 +1,9 @@
-"""API keys: only a hash is stored, verification, scopes, revocation, admin-only management."""
+"""API keys: only a hash is stored, verification, scopes, revocation, admin-only management
+(on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,9 +20,11 @@ from review.keys import create_key, list_keys, revoke_key
 
 
 @pytest.fixture
-def db(kb_home: Path) -> Database:
-    """A migrated database with an admin and an author."""
-    database = Database(f"sqlite:///{kb_home / 'kb.sqlite3'}")
+def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """A migrated database with an admin and an author (SQLite and PostgreSQL; the CLI
+    uses it too)."""
+    monkeypatch.setenv("KB_DATABASE_URL", database_url)
+    database = Database(database_url)
     database.migrate()
     with database.session() as session:
         users.add_user(session, None, "root", ["admin"])

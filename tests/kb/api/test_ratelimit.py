@@ -89,3 +89,112 @@ def test_no_failure_limit_when_zero() -> None:
     for _ in range(100):
         limiter.failed("a")
     limiter.refuse_if_exhausted("a")
+
+
+@pytest.fixture
+def pg_db(postgres_url: str):
+    """A migrated PostgreSQL knowledge base (real server)."""
+    from kb.store.db import Database
+
+    database = Database(postgres_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def _age(db, seconds: int) -> None:
+    """Move every bucket's last take ``seconds`` into the past (the database's clock)."""
+    from sqlalchemy import text
+
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE rate_buckets SET updated = updated - make_interval(secs => :s)"),
+            {"s": seconds},
+        )
+
+
+def test_database_buckets_burst_refill_and_retry_after(pg_db) -> None:
+    from kb.api.ratelimit_db import DatabaseBuckets
+
+    buckets = DatabaseBuckets(pg_db, 3, "key")  # one token every 20 s
+    for _ in range(3):
+        buckets.check("a")
+    with pytest.raises(RateLimited) as refused:
+        buckets.check("a")
+    assert 19 <= refused.value.retry_after <= 20
+    assert buckets.seconds_until_token("a") >= 19
+    buckets.check("b")  # keys apart
+    assert DatabaseBuckets(pg_db, 3, "auth").seconds_until_token("a") == 0  # scopes apart
+    _age(pg_db, 21)
+    assert buckets.seconds_until_token("a") == 0
+    buckets.check("a")
+    with pytest.raises(RateLimited):
+        buckets.check("a")
+    _age(pg_db, 3600)
+    for _ in range(3):  # refilled to the burst, not beyond
+        buckets.check("a")
+    with pytest.raises(RateLimited):
+        buckets.check("a")
+
+
+def test_database_buckets_hold_across_replicas_under_concurrency(pg_db) -> None:
+    """Two replicas (two engines, as two processes have), eight threads at once: the burst
+    is granted, and beyond it only what refilled meanwhile (one token every 6 s), never
+    each replica's burst."""
+    import threading
+    import time
+
+    from kb.api.ratelimit_db import DatabaseBuckets
+    from kb.store.db import Database
+
+    replicas = [Database(pg_db.url) for _ in range(2)]
+    limiters = [DatabaseBuckets(db, 10, "key") for db in replicas]
+    granted: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def hammer(limiter: DatabaseBuckets) -> None:
+        barrier.wait()
+        for _ in range(5):
+            try:
+                limiter.check("bot")
+                granted.append(1)
+            except RateLimited:
+                pass
+
+    threads = [threading.Thread(target=hammer, args=(limiters[i % 2],)) for i in range(8)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    refilled = int((time.monotonic() - started) / 6)
+    for db in replicas:
+        db.dispose()
+    assert 10 <= len(granted) <= 10 + refilled < 20
+
+
+def test_idle_buckets_are_pruned(pg_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import select
+
+    from kb.api import ratelimit_db
+    from kb.store.tables import RateBucket
+
+    monkeypatch.setattr(ratelimit_db, "PRUNE_EVERY", 3)
+    buckets = ratelimit_db.DatabaseBuckets(pg_db, 5, "auth")
+    buckets.spend("10.0.0.1")
+    buckets.spend("10.0.0.2")
+    _age(pg_db, 120)
+    buckets.spend("10.0.0.3")  # the third take prunes the two idle rows
+    with pg_db.session() as session:
+        names = sorted(session.scalars(select(RateBucket.name)))
+    assert names == ["auth:10.0.0.3"]
+
+
+def test_sqlite_keeps_the_buckets_in_memory(tmp_path) -> None:
+    from kb.api.ratelimit_db import buckets_for
+    from kb.config import sqlite_url
+    from kb.store.db import Database
+
+    database = Database(sqlite_url(tmp_path / "kb.sqlite3"))
+    assert isinstance(buckets_for(database, 5, "key"), RateLimiter)
+    database.dispose()

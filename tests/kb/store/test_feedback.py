@@ -1,9 +1,7 @@
 """Feedback from the agent-assist page: one verdict per agent and suggestion, the latest
-wins (real migrated SQLite, the page's own ``record_feedback``)."""
+wins (real migrated SQLite and PostgreSQL, the page's own ``record_feedback``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -15,8 +13,8 @@ from kb.store.tables import Feedback, QueryLog
 from kb.ui.feedback import record_feedback, requester
 
 
-def test_a_second_verdict_from_the_app_replaces_the_first(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def test_a_second_verdict_from_the_app_replaces_the_first(database_url: str) -> None:
+    db = Database(database_url)
     db.migrate()
     try:
         record = query_log_record(
@@ -41,7 +39,7 @@ def test_a_second_verdict_from_the_app_replaces_the_first(tmp_path: Path) -> Non
         db.dispose()
 
 
-def test_the_app_and_the_api_share_the_stricter_rules(tmp_path: Path) -> None:
+def test_the_app_and_the_api_share_the_stricter_rules(database_url: str) -> None:
     """A "right article" must be published, in force and visible; long comments are refused;
     nothing is stored either way (kb.store.feedback.record_feedback, used by the app and the
     API)."""
@@ -52,7 +50,7 @@ def test_the_app_and_the_api_share_the_stricter_rules(tmp_path: Path) -> None:
     from kb.store import feedback
     from review import editing, users
 
-    db = Database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    db = Database(database_url)
     db.migrate()
     try:
         with db.session() as session:

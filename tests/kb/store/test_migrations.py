@@ -1,5 +1,6 @@
 """Migration 0003 upgrades a populated 0002 database: duplicate feedback, case-twin
-article ids and laundered four-eyes authors already in it (real SQLite, real Alembic)."""
+article ids and laundered four-eyes authors already in it (real SQLite and real
+PostgreSQL, real Alembic)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from tests.review.helpers import add_people, content, run
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _at_0002(path: Path) -> Database:
-    db = Database(f"sqlite:///{path}")
+def _at_0002(url: str) -> Database:
+    db = Database(url)
     command.upgrade(alembic_config(db.engine), "0002")
     return db
 
@@ -32,7 +33,7 @@ def _query_log_row(db: Database, request_id: str) -> None:
             text(
                 "INSERT INTO query_log (request_id, ts, channel, requester, audience, question, "
                 "answered, handoff, confidence, reason, cited_article_ids, latency_ms) VALUES "
-                "(:rid, :ts, 'api', 'key:bot', 'public', 'q', 1, 0, 0.9, '', '[]', 1.0)"
+                "(:rid, :ts, 'api', 'key:bot', 'public', 'q', TRUE, FALSE, 0.9, '', '[]', 1.0)"
             ),
             {"rid": request_id, "ts": T0},
         )
@@ -67,9 +68,9 @@ def _article_row(db: Database, article_id: str) -> None:
 
 
 @pytest.fixture
-def old_db(tmp_path: Path):
+def old_db(database_url: str):
     """A 0002 database with the rows 0003 has to deal with."""
-    db = _at_0002(tmp_path / "kb.sqlite3")
+    db = _at_0002(database_url)
     add_people(db)
     _query_log_row(db, "r1")
     _query_log_row(db, "r2")

@@ -1,7 +1,7 @@
 """unanswered_assignments: who works on an unanswered-question group
 (kb.quality.assignments, review.queue)
 
-Revision ID: 0010_unanswered_assignment
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30 06:00:00.000000
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0010_unanswered_assignment'
+revision: str = '0010'
 down_revision: Union[str, Sequence[str], None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
