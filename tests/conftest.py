@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import kb  # noqa: F401 - sets HF_HUB_OFFLINE and friends before any model import
 from kb.config import sqlite_url
@@ -26,6 +27,11 @@ BACKENDS = ("sqlite", "postgresql")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 _real_connect = socket.socket.connect
+
+# Property tests check behaviour, not speed: no per-example deadline (a loaded CI machine
+# would fail them on time alone; speed is measured in benchmarks/).
+settings.register_profile("kb", deadline=None)
+settings.load_profile("kb")
 
 
 def _is_local(address: object) -> bool:
