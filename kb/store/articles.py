@@ -296,3 +296,30 @@ def published_versions(session: Session) -> list[ArticleVersion]:
 def served_versions(session: Session, on: date) -> list[ArticleVersion]:
     """What agents and bots may be shown on ``on``: published and effective."""
     return [row for row in published_versions(session) if is_effective(row, on)]
+
+
+def published_version(session: Session, article_id: str) -> ArticleVersion | None:
+    """The published version of ``article_id`` (effective or not), or None if it has none."""
+    return session.scalar(
+        select(ArticleVersion).where(
+            ArticleVersion.article_id == article_id,
+            ArticleVersion.state == str(State.PUBLISHED),
+        )
+    )
+
+
+def find_version(session: Session, article_id: str, version: int) -> ArticleVersion | None:
+    """One version of an article, or None when it is not stored (``get_version`` raises)."""
+    return session.scalar(
+        select(ArticleVersion).where(
+            ArticleVersion.article_id == article_id, ArticleVersion.version == version
+        )
+    )
+
+
+def published_tags(session: Session) -> list[str]:
+    """Every tag of a published article, sorted and without repeats."""
+    rows = session.scalars(
+        select(ArticleVersion.tags).where(ArticleVersion.state == str(State.PUBLISHED))
+    )
+    return sorted({tag for tags in rows for tag in tags or []})

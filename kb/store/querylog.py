@@ -11,6 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from kb.model import Audience
 from kb.privacy import mask_personal_data
 from kb.quality.replay import trace_of
@@ -57,3 +60,15 @@ def write_row(db: Database, columns: dict[str, Any]) -> None:
     for callers without the background log writer (``kb.store.logwriter``)."""
     with db.session() as session:
         session.add(QueryLog(ts=datetime.now(UTC), **columns))
+
+
+def recent_questions(session: Session, requester: str, channel: str, limit: int) -> list[QueryLog]:
+    """The newest ``limit`` rows logged for ``requester`` on ``channel``, newest first."""
+    return list(
+        session.scalars(
+            select(QueryLog)
+            .where(QueryLog.requester == requester, QueryLog.channel == channel)
+            .order_by(QueryLog.ts.desc(), QueryLog.id.desc())
+            .limit(limit)
+        )
+    )

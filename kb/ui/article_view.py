@@ -10,9 +10,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import streamlit as st
-from sqlalchemy import select
 
-from kb.model import State
+from kb.store.articles import published_version
 from kb.store.tables import ArticleVersion
 from kb.ui import render
 from kb.ui.i18n import resolve, t
@@ -34,15 +33,7 @@ def show_link(article_id: str, lang: str | None = None) -> None:
 def published(article_id: str) -> ArticleVersion | None:
     """The published version of ``article_id`` (None if it has none)."""
     with services().session() as session:
-        row = session.scalar(
-            select(ArticleVersion).where(
-                ArticleVersion.article_id == article_id,
-                ArticleVersion.state == str(State.PUBLISHED),
-            )
-        )
-        if row is not None:
-            session.expunge(row)
-        return row
+        return published_version(session, article_id)
 
 
 def show_requested_article() -> bool:

@@ -17,12 +17,12 @@ import time
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.answer.message_answer import message_text
 from kb.errors import KbError, NotReady
-from kb.model import ArticleType, State
+from kb.model import ArticleType
+from kb.store.articles import find_version, published_tags
 from kb.store.tables import ArticleVersion
 from kb.ui import article_picker, article_view, recent, render
 from kb.ui.feedback import CHANNEL, record_feedback, requester
@@ -38,16 +38,6 @@ ANSWER_KEY = "as_answer"
 FLUSH_S = 20.0  # longest wait for the queued log row of the suggestion feedback is about
 
 
-def published_tags(session: Session) -> list[str]:
-    """Every tag of a published article, sorted."""
-    tags: set[str] = set()
-    for (values,) in session.execute(
-        select(ArticleVersion.tags).where(ArticleVersion.state == str(State.PUBLISHED))
-    ):
-        tags.update(values or [])
-    return sorted(tags)
-
-
 def cited_versions(session: Session, items: list[dict[str, Any]]) -> dict[tuple, ArticleVersion]:
     """The stored versions behind citations and results, by (article id, version)."""
     found = {}
@@ -55,13 +45,8 @@ def cited_versions(session: Session, items: list[dict[str, Any]]) -> dict[tuple,
         key = (item["article_id"], item.get("version"))
         if key in found or key[1] is None:
             continue
-        row = session.scalar(
-            select(ArticleVersion).where(
-                ArticleVersion.article_id == key[0], ArticleVersion.version == key[1]
-            )
-        )
+        row = find_version(session, key[0], key[1])
         if row is not None:
-            session.expunge(row)
             found[key] = row
     return found
 

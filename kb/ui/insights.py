@@ -4,7 +4,7 @@ The unanswered-question queue grouped by similar questions, the feedback helpful
 and the articles marked wrong, agents' corrections ("the right article is X") to accept
 as golden questions, articles past their review date or expiring
 (``review.queries.stale_articles``), the most-cited articles, and questions and
-hand-offs per day. Figures come from ``kb.ui.analytics``.
+hand-offs per day. Figures come from ``kb.quality.insights``.
 """
 
 from __future__ import annotations

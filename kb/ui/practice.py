@@ -13,10 +13,9 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
-from kb.model import ArticleType, State
-from kb.store.tables import ArticleVersion
+from kb.model import ArticleType
+from kb.store.articles import published_tags
 from kb.ui import article_view
 from kb.ui.i18n import t
 from kb.ui.markup import md_text
@@ -57,9 +56,7 @@ def _open_round(user: SignedIn) -> int | None:
 
 def _tags() -> list[str]:
     with services().session() as session:
-        published = ArticleVersion.state == str(State.PUBLISHED)
-        rows = session.scalars(select(ArticleVersion.tags).where(published))
-        return sorted({tag for tags in rows for tag in tags or []})
+        return published_tags(session)
 
 
 def _start_form(user: SignedIn) -> None:

@@ -14,9 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import select
 
-from kb.store.tables import QueryLog
+from kb.store.querylog import recent_questions
 from kb.ui import article_view
 from kb.ui.feedback import CHANNEL, requester
 from kb.ui.i18n import t
@@ -56,12 +55,7 @@ def remember(question: str, data: dict[str, Any]) -> None:
 def logged(user_name: str, limit: int = SHOWN) -> list[Recent]:
     """The user's latest questions on the assist page, from the query log (newest first)."""
     with services().session() as session:
-        rows = session.scalars(
-            select(QueryLog)
-            .where(QueryLog.requester == requester(user_name), QueryLog.channel == CHANNEL)
-            .order_by(QueryLog.ts.desc(), QueryLog.id.desc())
-            .limit(limit)
-        ).all()
+        rows = recent_questions(session, requester(user_name), CHANNEL, limit)
         return [
             Recent(r.request_id, r.question, r.ts, r.handoff, tuple(r.cited_article_ids or ()))
             for r in rows
