@@ -68,7 +68,7 @@ MANIFEST_FILE = "manifest.json"
 CHUNKS_FILE = "chunks.jsonl.gz"
 VECTORS_FILE = "vectors.faiss"
 #: First fetch of a filtered dense search, in multiples of the results wanted (issue 16).
-FILTERED_FETCH = 2
+FILTERED_FETCH = 4
 BM25_DIR = "bm25"
 _TMP = ".tmp-"
 _TRASH = ".trash-"
