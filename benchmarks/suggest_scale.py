@@ -7,7 +7,8 @@ alternating per question between
 
 - **before**: float32 candidate scans (``kb.dense.HALF_SCAN_MIN_ROWS`` out of reach) and a
   filtered dense search that fetches ``top_k`` first (``kb.index.FILTERED_FETCH = 1``);
-- **after**: the defaults (float16 candidate scans from 100,000 rows on, ``4 x top_k``: one round where the earlier code needed a second one of 4 x top_k).
+- **after**: the defaults (float16 candidate scans from 100,000 rows on, ``4 x top_k`` at
+  once: one round where the code before needed a second one of ``4 x top_k``).
 
 It prints wall and process-CPU p50/p95 of each, the query embedding alone for the same
 questions (the target is suggest p95 <= 2x the embedding's), how often both return the same
