@@ -77,7 +77,12 @@ def main() -> None:
     parser.add_argument("home", type=Path, help="a latency-N home of suggest_latency.py")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cache", type=Path, help="embedding cache (default: beside home)")
+    parser.add_argument(
+        "--control", action="store_true", help="run 'before' twice (how often it agrees with itself)"
+    )
     args = parser.parse_args()
+    if args.control:
+        VARIANTS["after"] = VARIANTS["before"]
     cache = args.cache or args.home.parent.parent / "embeddings.sqlite3"
     config = Config(home=args.home)
     searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=str(cache)))

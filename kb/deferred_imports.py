@@ -32,6 +32,9 @@ class DeferredModule(types.ModuleType):
         """Stand in for the module ``name`` (its spec is the real one's)."""
         super().__init__(name)
         self.__spec__ = importlib.util.find_spec(name)
+        # Tools that list the files of loaded modules (Streamlit's file watcher) read
+        # __file__; __path__ stays unset, so that importing a submodule loads torch first.
+        self.__file__ = self.__spec__.origin if self.__spec__ else None
         self._kb_real: types.ModuleType | None = None
 
     def _kb_load(self) -> types.ModuleType:
