@@ -77,9 +77,7 @@ def main() -> None:
     parser.add_argument("home", type=Path, help="a latency-N home of suggest_latency.py")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cache", type=Path, help="embedding cache (default: beside home)")
-    parser.add_argument(
-        "--control", action="store_true", help="run 'before' twice (how often it agrees with itself)"
-    )
+    parser.add_argument("--control", action="store_true", help="'before' twice: its self-agreement")
     args = parser.parse_args()
     if args.control:
         VARIANTS["after"] = VARIANTS["before"]
