@@ -15,3 +15,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+# Haystack imports torch at once when it is installed; only the sentence-transformers
+# backend uses it: import it at its first use instead (kb.deferred_imports).
+from kb.deferred_imports import defer_torch
+
+defer_torch()

@@ -18,6 +18,7 @@ binary format (``faiss.write_index``), row ``i`` being chunk ``i`` of the versio
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,12 +57,24 @@ def as_matrix(embeddings: Sequence[Any] | np.ndarray, dim: int) -> np.ndarray:
     return np.ascontiguousarray(matrix)
 
 
+#: From this many rows on, ``VectorIndex.candidates`` scans a half-precision copy (issue 16).
+HALF_SCAN_MIN_ROWS = 100_000
+
+
 class VectorIndex:
-    """Exact cosine search over unit vectors; row numbers are the caller's chunk rows."""
+    """Exact cosine search over unit vectors; row numbers are the caller's chunk rows.
+
+    ``candidates`` finds rows for a caller that then scores them exactly (the pooled
+    sentence search): from ``HALF_SCAN_MIN_ROWS`` rows on it scans a float16 copy of the
+    vectors (FAISS ``QT_fp16``, built at its first use), which halves the bytes read per
+    query; the float32 vectors stay the reference for every score.
+    """
 
     def __init__(self, index: faiss.IndexFlatIP) -> None:
         """Wrap a FAISS inner-product flat index (use ``build`` or ``load``)."""
         self._index = index
+        self._half: faiss.IndexScalarQuantizer | None = None
+        self._half_lock = threading.Lock()
 
     @classmethod
     def build(cls, vectors: np.ndarray, dim: int) -> VectorIndex:
@@ -103,19 +116,50 @@ class VectorIndex:
 
     def search(self, query: Sequence[float] | np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest rows to ``query`` (normalised if needed) as ``(row, cosine)``."""
-        q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), self.dim)
-        k = min(k, len(self))
-        if k <= 0:
-            return []
-        # One query: FAISS's OpenMP team only adds spin-waiting (measured on 2 busy cores:
-        # 14 ms with 2 threads, 0.5 ms with 1, for 10,000 x 384). The setting is per thread.
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            scores, rows = self._index.search(q, k)
-        finally:
-            faiss.omp_set_num_threads(threads)
-        return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
+        return _one_query(self._index, query, k, self.dim)
+
+    def candidates(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
+        """The rows of (about) the ``k`` nearest to ``query``, for a caller that scores them
+        exactly: ``search``'s rows below ``HALF_SCAN_MIN_ROWS`` rows, from there on those of
+        a float16 scan (the same rows but for near ties at the ``k``-th place; measured in
+        docs/benchmarks.md, "Suggest at 100,000 chunks")."""
+        index = self._index if len(self) < HALF_SCAN_MIN_ROWS else self._half_index()
+        return [row for row, _ in _one_query(index, query, k, self.dim)]
+
+    def _half_index(self) -> faiss.IndexScalarQuantizer:
+        """The float16 copy of the vectors, made at its first use (thread-safe)."""
+        with self._half_lock:
+            if self._half is None:
+                half = faiss.IndexScalarQuantizer(
+                    self.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+                )
+                for start in range(0, len(self), _HALF_BLOCK):  # no float32 copy of it all
+                    stop = min(start + _HALF_BLOCK, len(self))
+                    half.add(self.vectors(np.arange(start, stop)))
+                self._half = half
+            return self._half
+
+
+_HALF_BLOCK = 65_536
+
+
+def _one_query(
+    index: faiss.Index, query: Sequence[float] | np.ndarray, k: int, dim: int
+) -> list[tuple[int, float]]:
+    """The ``k`` best rows of ``index`` for one query (normalised if needed), one thread."""
+    q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), dim)
+    k = min(k, int(index.ntotal))
+    if k <= 0:
+        return []
+    # One query: FAISS's OpenMP team only adds spin-waiting (measured on 2 busy cores:
+    # 14 ms with 2 threads, 0.5 ms with 1, for 10,000 x 384). The setting is per thread.
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        scores, rows = index.search(q, k)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
 
 
 def language_means(

@@ -70,6 +70,8 @@ VERSIONS_DIR = "versions"
 MANIFEST_FILE = "manifest.json"
 CHUNKS_FILE = "chunks.jsonl.gz"
 VECTORS_FILE = "vectors.faiss"
+#: First fetch of a filtered dense search, in multiples of the results wanted (issue 16).
+FILTERED_FETCH = 4
 BM25_DIR = "bm25"
 _TMP = ".tmp-"
 _TRASH = ".trash-"
@@ -314,8 +316,11 @@ class IndexSnapshot:
     ) -> list[tuple[Document, float]]:
         """The ``top_k`` chunks nearest the query (cosine), among those whose meta passes ``where``.
 
-        FAISS filters nothing itself, so this fetches ``top_k``, then 4x, 16x ... up to every
-        chunk until ``top_k`` pass the filter: a selective filter still gets its ``top_k``.
+        FAISS filters nothing itself, so this fetches ``top_k`` (``FILTERED_FETCH`` x ``top_k``
+        under a filter: the audience and date filters drop a few chunks of most first
+        fetches, and a second round would redo the whole search), then 4x, 16x ... up to
+        every chunk until ``top_k`` pass the filter: a selective filter still gets its
+        ``top_k``.
         ``sentence_weight`` > 0 blends each chunk's cosine with its best sentence's
         (``kb.search.sentences``); chunks without sentence vectors keep their own cosine.
         """
@@ -324,7 +329,7 @@ class IndexSnapshot:
         search: Callable[[Any, int], list[tuple[int, float]]] = self._vectors.search
         if sentence_weight > 0 and len(self._sentences):
             search = self._pooled_search(query_embedding, sentence_weight)
-        fetch = top_k
+        fetch = top_k if where is None else FILTERED_FETCH * top_k
         while True:
             hits = search(query_embedding, fetch)
             if where is not None:

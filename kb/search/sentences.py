@@ -181,13 +181,14 @@ def pooled_search(
     """The ``k`` best chunk rows by ``(1 - weight) * cosine + weight * best sentence cosine``.
 
     Candidates are the ``k`` nearest chunks and the chunks of the ``4 k`` nearest sentences
-    (two exact FAISS searches); each candidate is then scored exactly. A chunk outside both
+    (two FAISS searches, over float16 copies from ``kb.search.dense.HALF_SCAN_MIN_ROWS`` rows on);
+    each candidate is then scored exactly. A chunk outside both
     lists is behind ``k`` chunks on its own cosine and ``4 k`` sentences on its best one,
     so it could only enter the top ``k`` in a near tie; with ``k`` = every chunk (a
     selective filter) the ranking is exact.
     """
-    candidates = {row for row, _ in chunks.search(query, k)}
-    candidates |= {int(sentences.rows[s]) for s, _ in sentences.index.search(query, 4 * k)}
+    candidates = set(chunks.candidates(query, k))
+    candidates |= {int(sentences.rows[s]) for s in sentences.index.candidates(query, 4 * k)}
     rows = np.array(sorted(candidates), dtype=np.int64)
     own = _dot(chunks.vectors(rows), query)
     best = sentences.best(rows, query)

