@@ -1,6 +1,7 @@
 """What importing kb's query path costs a new process, with torch deferred and without.
 
-Runs ``import kb.search.retrieval, kb.answer.suggest, kb.api.app`` in fresh interpreters, alternating:
+Runs ``import kb.search.retrieval, kb.answer.suggest, kb.api.app`` in fresh interpreters,
+alternating:
 as kb does it (torch deferred to its first use, ``kb.deferred_imports``) and with torch
 imported first (what Haystack did before). Prints wall and CPU seconds and peak memory.
 

@@ -40,7 +40,10 @@ from kb.search.filters import SearchFilters  # noqa: E402
 QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
 VARIANTS = {
     "before": (10**12, 1),
-    "after": (kb.search.dense.HALF_SCAN_MIN_ROWS, kb.search.index.FILTERED_FETCH),
+    "after": (
+        kb.search.dense.HALF_SCAN_MIN_ROWS,
+        kb.search.index.FILTERED_FETCH,
+    ),
 }
 
 
