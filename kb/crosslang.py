@@ -30,8 +30,10 @@ kb corrects both by a general rule, with the question's language from
 - **The question's language first.** When the top result is in another language and a
   result in the question's language scores within ``PREFER_WITHIN`` of it (among the next
   ``PREFER_DEPTH`` articles), that one goes first (``kb.fusion.LanguagePreference``):
-  usually the translation, which the agent can send as it is. Translations are separate
-  articles; the article format has no field linking them.
+  usually the translation, which the agent can send as it is. An article can name the
+  article it translates (``translation_of``, checked by ``kb.store.translations``); a
+  linked translation in the question's language goes first wherever it ranks among the
+  candidates (``translations``), and with links in the index only linked ones do.
 - **Confidence.** A top result in another language than the question has no measurable
   word coverage; ``kb.confidence`` scores it with its own calibration, and the reply
   quotes that article only (``kb.suggest``).
@@ -120,6 +122,17 @@ def neutral_scores(
     return neutral.astype(np.float32), raw.astype(np.float32)
 
 
+def translations(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two chunks (their meta) belong to two articles linked as translations:
+    one names the other in ``translation_of``, or both name the same original."""
+    first, second = str(a.get("article_id") or ""), str(b.get("article_id") or "")
+    if not first or not second or first.lower() == second.lower():
+        return False
+    link_a = str(a.get("translation_of") or "").lower()
+    link_b = str(b.get("translation_of") or "").lower()
+    return link_a == second.lower() or link_b == first.lower() or bool(link_a and link_a == link_b)
+
+
 def same_language(meta: dict[str, Any], lang: str) -> bool:
     """True when a chunk (its meta) is in ``lang``, or either language is unknown."""
     have = base_language(meta.get("lang"))
@@ -151,3 +164,5 @@ class LanguageDetector:
 PREFER_WITHIN = 0.95
 #: How many articles behind the top one are looked at for that.
 PREFER_DEPTH = 3
+#: Whether a result that is not a linked translation of the top one may go first that way.
+PREFER_UNLINKED = True
