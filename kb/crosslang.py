@@ -56,7 +56,7 @@ from kb.language import base_language, detect_language
 
 #: Share of a cross-language chunk's re-weighted dense gain that stands in for its lexical
 #: gain (chosen on the dev questions, docs/benchmarks.md).
-CROSS_LEXICAL = 1.0
+CROSS_LEXICAL = 1.5
 #: Texts a language needs for its centroid to stand for the language rather than for what
 #: its few texts say (with one English FAQ among Chinese ones, the "direction" would be
 #: that FAQ's topic); rarer languages keep raw cosines.
@@ -165,4 +165,4 @@ PREFER_WITHIN = 0.95
 #: How many articles behind the top one are looked at for that.
 PREFER_DEPTH = 3
 #: Whether a result that is not a linked translation of the top one may go first that way.
-PREFER_UNLINKED = True
+PREFER_UNLINKED = False
