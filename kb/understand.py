@@ -13,8 +13,15 @@ work best on the question itself, so before retrieval a message is reduced:
    labels — nothing left once those phrases are removed), a *question* (a question word or
    particle, or the ``？`` that ends its sentence) or *context* (the description of the
    problem).
-4. A topic marker at the start of a clause (另外, 还有, 顺便问一下, also, by the way…) after a
-   question starts a new question: that is how customers join two questions.
+4. A topic marker at the start of a clause (另外, 还有, 还想问一下, 顺便问一下, also, by the
+   way, and another thing…) after a question starts a new question: that is how customers
+   join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②"; the
+   first item stays with what introduces it), and so does a sentence that asks a question
+   of its own after a question (``_asks_anew``): long enough to stand alone
+   (``ALONE_QUESTION``), pointing back at nothing (这, 那, it), not opening as a
+   continuation (如果, 那么, if, so…) and sharing no topic word (Chinese character pair,
+   English word) with the question before. "快递丢了怎么办？能赔多少钱？" stays one
+   question; "退款几天能到账？我的会员积分什么时候清零？" is two.
 5. Each question becomes one retrieval query. A question of one sentence stays whole (it is
    already a question; a short question is never cut). From a longer message only its
    question clauses are kept, preceded by the context clauses just before them when the
@@ -117,7 +124,7 @@ _DEICTIC = re.compile(
 )
 #: Question clauses with fewer content characters than this lean on their context.
 SHORT_QUESTION = 8
-#: A sentence's question needs this many content characters to stand alone as a new one.
+#: A sentence's question needs this size (``_size``) to stand alone as a new one.
 ALONE_QUESTION = 10
 #: Two questions sharing this many topic words (``_topic_words``) are about one thing.
 SHARED_TOPIC_WORDS = 1
@@ -255,13 +262,19 @@ def _asks_anew(sentence: list[Clause], current: list[Clause]) -> bool:
     if not _asks(current):
         return False
     asked = "，".join(c.text for c in sentence if c.kind == "question")
-    if len(_content(asked)) < ALONE_QUESTION:
+    if _size(asked) < ALONE_QUESTION:
         return False
     text = to_simplified("，".join(c.text for c in sentence)).lower()
     if _DEICTIC.search(text) or _CONTINUES.match(text):
         return False
     before = to_simplified("，".join(c.text for c in current)).lower()
     return len(_topic_words(text) & _topic_words(before)) < SHARED_TOPIC_WORDS
+
+
+def _size(text: str) -> int:
+    """How much a text says: its Chinese characters, and two for each word of letters or
+    digits (an English word says about what two Chinese characters do)."""
+    return len(re.findall(r"[\u4e00-\u9fff]", text)) + 2 * len(re.findall(r"[0-9A-Za-z]+", text))
 
 
 def _asks(clauses: list[Clause]) -> bool:

@@ -154,3 +154,13 @@ def test_bad_input_is_a_clear_error_and_logs_nothing(
         answer_message(suggester, message, PUBLIC)
     with db.session() as session:
         assert session.scalars(select(QueryLog)).all() == []
+
+
+def test_two_questions_without_a_topic_marker_get_two_answers(suggester: Suggester) -> None:
+    """Issue 11: no 另外/also between them, no shared topic word: each answered apart."""
+    reply = answer_message(
+        suggester, "请问锂电池可以寄吗？上门取件需要提前多久预约？", PUBLIC, log=False
+    )
+    first, second = first_articles(reply)
+    assert first in {"faq-prohibited-items", "policy-prohibited-items"}
+    assert second in {"faq-pickup-booking", "policy-pickup-scheduling"}
