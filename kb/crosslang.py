@@ -23,7 +23,8 @@ kb corrects both by a general rule, with the question's language from
   text keeps it in ``meta["cosine"]`` (the same-language confidence model was fitted on
   it). When the question has no language, every text scores the neutral cosine. On the
   dev questions the right article came first for 0.64 of the cross-language and English
-  ones, against 0.28 (docs/benchmarks.md, "Agent assist — every language").
+  ones, against 0.28; 0.68 with ``CROSS_LEXICAL`` 1.5 once translations were linked
+  (docs/benchmarks.md, "Agent assist — every language" and "translation links").
 - **No lexical verdict across languages.** In fusion a chunk in another language than the
   question cannot share its words, so a missing BM25 score is no evidence against it: its
   lexical part is at least its (re-weighted) dense part times ``CROSS_LEXICAL``.
@@ -55,7 +56,8 @@ from haystack import component, default_from_dict, default_to_dict
 from kb.language import base_language, detect_language
 
 #: Share of a cross-language chunk's re-weighted dense gain that stands in for its lexical
-#: gain (chosen on the dev questions, docs/benchmarks.md).
+#: gain (chosen on the dev questions, docs/benchmarks.md: 1.0 until translations were
+#: linked, as 1.5 put an unrelated article of the question's language first more often).
 CROSS_LEXICAL = 1.5
 #: Texts a language needs for its centroid to stand for the language rather than for what
 #: its few texts say (with one English FAQ among Chinese ones, the "direction" would be
