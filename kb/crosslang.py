@@ -34,7 +34,9 @@ kb corrects both by a general rule, with the question's language from
   usually the translation, which the agent can send as it is. An article can name the
   article it translates (``translation_of``, checked by ``kb.store.translations``); a
   linked translation in the question's language goes first wherever it ranks among the
-  candidates (``translations``), and with links in the index only linked ones do.
+  candidates (``translations``), and only linked ones do (``PREFER_UNLINKED``). The
+  first article's linked translations are left out of the results below it (the same
+  text in another language is no second answer, nor a rival that lowers its margin).
 - **Confidence.** A top result in another language than the question has no measurable
   word coverage; ``kb.confidence`` scores it with its own calibration, and the reply
   quotes that article only (``kb.suggest``).

@@ -259,7 +259,9 @@ class LanguagePreference:
     """Puts a result in the question's language first when the top one is in another
     language and it is the top's linked translation (``translation_of``; wherever it ranks
     among the fused candidates) or, with ``unlinked``, scores nearly as well
-    (``prefer_within`` of the top's fused score, among the first ``depth`` articles)."""
+    (``prefer_within`` of the top's fused score, among the first ``depth`` articles).
+    The first article's linked translations are then left out: they say the same thing,
+    and as a runner-up they would make a clear answer look uncertain (its margin)."""
 
     def __init__(
         self,
@@ -279,16 +281,17 @@ class LanguagePreference:
     def run(self, documents: Ranked, lang: str = "") -> dict[str, Ranked]:
         """The fused chunks, the preferred article's chunks moved in front when it applies."""
         docs = list(documents)
-        if not lang or not docs or same_language(docs[0].meta, lang):
+        if not docs:
             return {"documents": documents}
-        article = self._linked(docs, lang)
-        if article is None and self.unlinked:
-            article = self._near(docs, lang)
-        if article is None:
-            return {"documents": documents}
-        first = [d for d in docs if d.meta.get("article_id") == article]
-        rest = [d for d in docs if d.meta.get("article_id") != article]
-        return {"documents": Ranked(first + rest)}
+        article = None
+        if lang and not same_language(docs[0].meta, lang):
+            article = self._linked(docs, lang)
+            if article is None and self.unlinked:
+                article = self._near(docs, lang)
+        if article is not None:
+            first = [d for d in docs if d.meta.get("article_id") == article]
+            docs = first + [d for d in docs if d.meta.get("article_id") != article]
+        return {"documents": Ranked(_without_translations_of_first(docs))}
 
     @staticmethod
     def _linked(docs: list[Document], lang: str) -> str | None:
@@ -328,3 +331,11 @@ class LanguagePreference:
 def _in_language(doc: Document, lang: str) -> bool:
     """True when the chunk is in ``lang`` (a chunk without a language is not)."""
     return same_language(doc.meta, lang) and bool(base_language(doc.meta.get("lang")))
+
+
+def _without_translations_of_first(docs: list[Document]) -> list[Document]:
+    """``docs`` without the chunks of the first article's linked translations."""
+    if not docs:
+        return docs
+    top = docs[0].meta
+    return [d for d in docs if not translations(top, d.meta)]
