@@ -137,28 +137,40 @@ def build(home: Path, cache: Path, **pipeline_args: Any) -> Any:
     return suggester
 
 
-def tune(home: Path, cache: Path) -> None:
+#: The ``--tune`` grid: pipeline arguments (``kb.search.retrieval.build_query_pipeline``).
+GRID: list[dict[str, Any]] = [
+    {"neutral": n, "cross_lexical": c, "prefer_within": 1.0}
+    for n in (False, True)
+    for c in (0.0, 0.5, 1.0, 1.5)
+]
+GRID += [{"neutral": True, "cross_lexical": 1.0, "prefer_within": p} for p in (0.95, 0.9, 0.8)]
+GRID += [{"neutral": True, "cross_lexical": 1.5, "prefer_within": p} for p in (0.95, 0.9, 0.8)]
+#: Issue 11, translation links: prefer linked translations only, or near results too.
+GRID += [
+    {"neutral": True, "cross_lexical": c, "prefer_within": p, "prefer_unlinked": u}
+    for c in (1.0, 1.5)
+    for p in (0.95, 0.9)
+    for u in (True, False)
+]
+
+
+def tune(home: Path, cache: Path, grid: list[dict[str, Any]]) -> None:
     """Top-1 article right on the dev lines (crosslang dev, calibration_dev answerable)
-    over a grid of neutral, cross_lexical and prefer_within (``kb.search.crosslang``)."""
+    over a grid of query pipeline arguments (``kb.search.crosslang``)."""
     dev = [x for x in read_lines(SETS["crosslang"]) if x["split"] == "dev" and x["relevant"]]
     cal = [x for x in read_lines(SETS["calibration_dev"]) if x["relevant"]]
     pref = [x for x in dev if x.get("preferred")]
-    print(
-        "| neutral | cross_lexical | prefer_within | crosslang dev top-1 | calibration_dev top-1 "
-        "| preferred first |"
-    )
-    print("|---|---|---|---|---|---|")
-    grid = [(n, c, 1.0) for n in (False, True) for c in (0.0, 0.5, 1.0, 1.5)]
-    grid += [(True, 1.0, p) for p in (0.95, 0.9, 0.8)]
-    grid += [(True, 1.5, p) for p in (0.95, 0.9, 0.85, 0.8)]
-    for neutral, cross, within in grid:
-        suggester = build(home, cache, neutral=neutral, cross_lexical=cross, prefer_within=within)
+    print("| arguments | crosslang dev top-1 | calibration_dev top-1 | preferred first |")
+    print("|---|---|---|---|")
+    for arguments in grid:
+        suggester = build(home, cache, **arguments)
         tops = [
             [outcome(suggester, x)["top"] in x["relevant"] for x in lines] for lines in (dev, cal)
         ]
         tops.append([outcome(suggester, x)["top"] in x["preferred"] for x in pref])
         cells = [f"{sum(t) / len(t):.3f}" for t in tops]
-        print(f"| {neutral} | {cross} | {within} | " + " | ".join(cells) + " |")
+        shown = ", ".join(f"{k}={v}" for k, v in arguments.items())
+        print(f"| {shown} | " + " | ".join(cells) + " |", flush=True)
 
 
 def calibrate(home: Path, cache: Path) -> None:
@@ -177,12 +189,15 @@ def main() -> None:
     parser.add_argument(
         "--tune", action="store_true", help="the kb.search.crosslang grid, dev only"
     )
+    parser.add_argument(
+        "--grid-from", type=int, default=0, help="with --tune: start at this grid row"
+    )
     parser.add_argument("--calibrate", action="store_true", help="fit the cross-language model")
     args = parser.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         if args.tune:
-            tune(Path(tmp), args.cache)
+            tune(Path(tmp), args.cache, GRID[args.grid_from :])
             return
         if args.calibrate:
             calibrate(Path(tmp), args.cache)

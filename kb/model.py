@@ -75,6 +75,8 @@ class ArticleContent:
     review_due: date | None = None
     question: str = ""
     similar_questions: list[str] = field(default_factory=list)
+    #: The id of the article this one translates (``""``: none); see ``kb.store.translations``.
+    translation_of: str = ""
 
     def validate(self) -> ArticleContent:
         """Check the invariants; raise InvalidInput naming the offending field."""
@@ -92,7 +94,21 @@ class ArticleContent:
             raise InvalidInput(f"article {self.id}: only FAQ articles have similar_questions")
         if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
             raise InvalidInput(f"article {self.id}: effective_to is before effective_from")
+        self._validate_translation()
         return self
+
+    def _validate_translation(self) -> None:
+        """``translation_of`` is empty or another article's well-formed id (that the
+        article exists is checked where articles are stored: ``kb.store.translations``)."""
+        link = self.translation_of
+        if not link:
+            return
+        if not ID_PATTERN.match(link):
+            raise InvalidInput(
+                f"article {self.id}: invalid translation_of {link!r} (an article id)"
+            )
+        if link.lower() == self.id.lower():
+            raise InvalidInput(f"article {self.id}: translation_of names the article itself")
 
     @property
     def answer(self) -> str:
@@ -117,6 +133,8 @@ class ArticleContent:
             "review_due": iso(self.review_due),
             "question": self.question,
             "similar_questions": list(self.similar_questions),
+            # only when set: the hashes of articles without a link stay what they were
+            **({"translation_of": self.translation_of} if self.translation_of else {}),
         }
 
     def content_hash(self) -> str:

@@ -27,6 +27,7 @@ FIELDS = (
     "type",
     "audience",
     "lang",
+    "translation_of",
     "owner",
     "tags",
     "effective_from",

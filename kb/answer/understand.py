@@ -13,8 +13,15 @@ work best on the question itself, so before retrieval a message is reduced:
    labels — nothing left once those phrases are removed), a *question* (a question word or
    particle, or the ``？`` that ends its sentence) or *context* (the description of the
    problem).
-4. A topic marker at the start of a clause (另外, 还有, 顺便问一下, also, by the way…) after a
-   question starts a new question: that is how customers join two questions.
+4. A topic marker at the start of a clause (另外, 还有, 还想问一下, 顺便问一下, also, by the
+   way, and another thing…) after a question starts a new question: that is how customers
+   join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②"; the
+   first item stays with what introduces it), and so does a sentence that asks a question
+   of its own after a question (``_asks_anew``): long enough to stand alone
+   (``ALONE_QUESTION``), pointing back at nothing (这, 那, it), not opening as a
+   continuation (如果, 那么, if, so…) and sharing no topic word (Chinese character pair,
+   English word) with the question before. "快递丢了怎么办？能赔多少钱？" stays one
+   question; "退款几天能到账？我的会员积分什么时候清零？" is two.
 5. Each question becomes one retrieval query. A question of one sentence stays whole (it is
    already a question; a short question is never cut). From a longer message only its
    question clauses are kept, preceded by the context clauses just before them when the
@@ -104,10 +111,11 @@ _QUESTION_CUE = re.compile(
     re.I,
 )
 _TOPIC_MARKER = re.compile(
-    r"^(?:另外|还有(?:一个问题|个问题|一件事|就是|一个)?(?![0-9零一二三四五六七八九十两几多半天人])|"
+    r"^(?:§|另外|还想(?:问|咨询)一?下?|还要问一?下?|再一个|还有(?:一个问题|个问题|一件事|就是|一个)?(?![0-9零一二三四五六七八九十两几多半天人])|"
     r"顺便(?:问一?下|说一?下|问问|咨询一?下)?|再(?:问|咨询)一?下|其次|其二|第二个问题|"
     r"第二(?=[:：,，、])|以及|此外|"
-    r"(?:and )?also(?=[\s,:]|$)|another (?:question|thing)|besides|by the way|btw|secondly)"
+    r"(?:and )?also(?=[\s,:]|$)|(?:and )?(?:another|one more) (?:question|thing)|besides|"
+    r"by the way|btw|secondly)"
     r"[\s:：,，、]*",
     re.I,
 )
@@ -116,6 +124,54 @@ _DEICTIC = re.compile(
 )
 #: Question clauses with fewer content characters than this lean on their context.
 SHORT_QUESTION = 8
+#: A sentence's question needs this size (``_size``) to stand alone as a new one.
+ALONE_QUESTION = 10
+#: Two questions sharing this many topic words (``_topic_words``) are about one thing.
+SHARED_TOPIC_WORDS = 1
+_ENGLISH_COMMON = frozenset(
+    [
+        "about",
+        "also",
+        "been",
+        "does",
+        "from",
+        "have",
+        "just",
+        "like",
+        "make",
+        "much",
+        "really",
+        "some",
+        "than",
+        "that",
+        "them",
+        "then",
+        "there",
+        "they",
+        "this",
+        "want",
+        "what",
+        "when",
+        "where",
+        "which",
+        "will",
+        "with",
+        "would",
+        "your",
+    ]
+)
+#: An enumeration item ("1. …", "2、…", "(1) …", "②"): replaced by the item mark ``§``,
+#: which ``_TOPIC_MARKER`` reads as the start of a new question.
+_ITEM = re.compile(
+    r"(?:(?<=^)|(?<=[\s。！？!?；;:：,，]))(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d)|[①-⑨])\s*",
+    re.M,
+)
+#: Words that open a sentence continuing the one before (if, then, so…), never a new topic.
+_CONTINUES = re.compile(
+    r"^(?:那|那么|如果|要是|假如|但是|但|可是|不过|所以|然后|而且|并且|还是|或者|就是|"
+    r"(?:if|then|so|but|or|and then|what if|in that case)\b)",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -126,6 +182,7 @@ class Clause:
     kind: str
     new_topic: bool = False
     sentence: int = 0
+    item: bool = False  # opens an enumeration item ("1. …")
 
 
 def _cut_personal_data(text: str) -> str:
@@ -154,9 +211,11 @@ def _kind(clause: str, ends_with_question_mark: bool, last: bool) -> str:
 
 def split_clauses(message: str) -> list[Clause]:
     """The clauses of ``message`` in order, each with its kind (personal data cut out)."""
-    text = _ENGLISH_STOP.sub(".\n", _cut_personal_data(message))
+    text = _ITEM.sub("\n§", _cut_personal_data(message))
+    text = _ENGLISH_STOP.sub(".\n", text)
     out: list[Clause] = []
     pending = False  # a topic marker standing alone ("还有，…") marks the next clause
+    item = False
     for number, sentence in enumerate(_SENTENCE.findall(text)):
         asks = bool(re.search(r"[？?]", sentence))
         body = sentence.strip().rstrip("。！？!?；;….").strip()
@@ -166,25 +225,71 @@ def split_clauses(message: str) -> list[Clause]:
             if marker:
                 part = part[marker.end() :].strip()
             pending = pending or bool(marker)
+            item = item or bool(marker and marker.group().startswith("§"))
             kind = _kind(part, asks, i == len(parts) - 1) if part else "filler"
             if kind != "filler":
-                out.append(Clause(part, kind, new_topic=pending, sentence=number))
-                pending = False
+                out.append(Clause(part, kind, pending, number, item))
+                pending = item = False
     return out
 
 
 def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
-    """Clauses grouped into questions: a topic marker after a question starts a new one."""
-    segments: list[list[Clause]] = [[]]
+    """Clauses grouped into questions: a topic marker (or an enumeration item) after a
+    question starts a new one, and so does a sentence that asks a question of its own
+    (``_asks_anew``)."""
+    sentences: dict[int, list[Clause]] = {}
     for clause in clauses:
-        if clause.kind == "filler":
-            continue
+        sentences.setdefault(clause.sentence, []).append(clause)
+    segments: list[list[Clause]] = [[]]
+    previous = -1
+    for clause in clauses:
         current = segments[-1]
-        if clause.new_topic and current and len(segments) < max_questions:
+        opens = clause.sentence != previous and _asks_anew(sentences[clause.sentence], current)
+        previous = clause.sentence
+        # the first item of a list ("我有两个问题：1. …") belongs with what introduces it
+        marked = clause.new_topic and (not clause.item or _asks(current))
+        if (marked or opens) and current and len(segments) < max_questions:
             segments.append([clause])
         else:
             current.append(clause)
     return [s for s in segments if s]
+
+
+def _asks_anew(sentence: list[Clause], current: list[Clause]) -> bool:
+    """True when ``sentence`` asks a question of its own after ``current`` asked one: it
+    has a question clause long enough to stand alone, points back at nothing (这, it) and
+    does not open as a continuation (那, 如果, if, so…)."""
+    if not _asks(current):
+        return False
+    asked = "，".join(c.text for c in sentence if c.kind == "question")
+    if _size(asked) < ALONE_QUESTION:
+        return False
+    text = to_simplified("，".join(c.text for c in sentence)).lower()
+    if _DEICTIC.search(text) or _CONTINUES.match(text):
+        return False
+    before = to_simplified("，".join(c.text for c in current)).lower()
+    return len(_topic_words(text) & _topic_words(before)) < SHARED_TOPIC_WORDS
+
+
+def _size(text: str) -> int:
+    """How much a text says: its Chinese characters, and two for each word of letters or
+    digits (an English word says about what two Chinese characters do)."""
+    return len(re.findall(r"[\u4e00-\u9fff]", text)) + 2 * len(re.findall(r"[0-9A-Za-z]+", text))
+
+
+def _asks(clauses: list[Clause]) -> bool:
+    """True when one of ``clauses`` is a question."""
+    return any(c.kind == "question" for c in clauses)
+
+
+def _topic_words(text: str) -> set[str]:
+    """What a text is about, to compare two questions: its Chinese character pairs and
+    English words of four letters or more, question words left out."""
+    plain = _QUESTION_CUE.sub(" ", text)
+    words = {w for w in re.findall(r"[a-z]{4,}", plain) if w not in _ENGLISH_COMMON}
+    for run in re.findall(r"[\u4e00-\u9fff]+", plain):
+        words.update(run[i : i + 2] for i in range(len(run) - 1))
+    return words
 
 
 def _query(segment: list[Clause]) -> str:

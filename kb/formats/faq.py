@@ -2,7 +2,8 @@
 
 Each entry has ``id`` and ``question`` and optionally ``similar_questions``,
 ``answer`` and the article metadata (``title``, ``lang``, ``tags``,
-``audience``, ``owner``, ``effective_from``, ``effective_to``, ``review_due``).
+``audience``, ``owner``, ``effective_from``, ``effective_to``, ``review_due``,
+``translation_of``).
 In CSV, list cells separate their items with ``|``. ``render_faq_file`` writes
 entries back with only the fields that carry information, so an export of an
 import gives the same file.
@@ -35,6 +36,7 @@ ENTRY_FIELDS = (
     "effective_from",
     "effective_to",
     "review_due",
+    "translation_of",
 )
 LIST_FIELDS = ("similar_questions", "tags")
 CSV_LIST_SEPARATOR = "|"
@@ -120,7 +122,7 @@ def article_to_entry(article: ArticleContent) -> dict[str, Any]:
         entry["title"] = article.title
     defaults = {"lang": "zh", "audience": Audience.PUBLIC.value}
     for field in ENTRY_FIELDS[5:]:
-        value = meta[field]
+        value = meta.get(field)
         if value not in (None, "", []) and value != defaults.get(field):
             entry[field] = value
     return entry

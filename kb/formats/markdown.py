@@ -23,6 +23,7 @@ FIELDS = (
     "type",
     "title",
     "lang",
+    "translation_of",
     "tags",
     "audience",
     "owner",
@@ -32,6 +33,8 @@ FIELDS = (
     "question",
     "similar_questions",
 )
+#: Fields written only when they carry a value (files without them stay as they were).
+OPTIONAL = ("translation_of",)
 FAQ_ONLY = ("question", "similar_questions")
 DATE_FIELDS = ("effective_from", "effective_to", "review_due")
 
@@ -112,6 +115,7 @@ def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleCo
         owner=str(data.get("owner") or "").strip(),
         question=str(data.get("question") or "").strip(),
         similar_questions=_string_list(data.get("similar_questions"), "similar_questions", name),
+        translation_of=str(data.get("translation_of") or "").strip(),
         **{f: parse_date(data.get(f), f, name) for f in DATE_FIELDS},
     )
     try:
@@ -142,6 +146,8 @@ def render_markdown(article: ArticleContent) -> str:
         if field in FAQ_ONLY and article.type != ArticleType.FAQ:
             continue
         value = getattr(article, field)
+        if field in OPTIONAL and not value:
+            continue
         if field == "similar_questions":
             lines.append("similar_questions:")
             lines.extend(f"  - {_scalar(q)}" for q in value)

@@ -23,15 +23,20 @@ kb corrects both by a general rule, with the question's language from
   text keeps it in ``meta["cosine"]`` (the same-language confidence model was fitted on
   it). When the question has no language, every text scores the neutral cosine. On the
   dev questions the right article came first for 0.64 of the cross-language and English
-  ones, against 0.28 (docs/benchmarks.md, "Agent assist — every language").
+  ones, against 0.28; 0.68 with ``CROSS_LEXICAL`` 1.5 once translations were linked
+  (docs/benchmarks.md, "Agent assist — every language" and "translation links").
 - **No lexical verdict across languages.** In fusion a chunk in another language than the
   question cannot share its words, so a missing BM25 score is no evidence against it: its
   lexical part is at least its (re-weighted) dense part times ``CROSS_LEXICAL``.
 - **The question's language first.** When the top result is in another language and a
   result in the question's language scores within ``PREFER_WITHIN`` of it (among the next
   ``PREFER_DEPTH`` articles), that one goes first (``kb.search.fusion.LanguagePreference``):
-  usually the translation, which the agent can send as it is. Translations are separate
-  articles; the article format has no field linking them.
+  usually the translation, which the agent can send as it is. An article can name the
+  article it translates (``translation_of``, checked by ``kb.store.translations``); a
+  linked translation in the question's language goes first wherever it ranks among the
+  candidates (``translations``), and only linked ones do (``PREFER_UNLINKED``). The
+  first article's linked translations are left out of the results below it (the same
+  text in another language is no second answer, nor a rival that lowers its margin).
 - **Confidence.** A top result in another language than the question has no measurable
   word coverage; ``kb.answer.confidence`` scores it with its own calibration, and the reply
   quotes that article only (``kb.answer.suggest``).
@@ -53,8 +58,9 @@ from haystack import component, default_from_dict, default_to_dict
 from kb.language import base_language, detect_language
 
 #: Share of a cross-language chunk's re-weighted dense gain that stands in for its lexical
-#: gain (chosen on the dev questions, docs/benchmarks.md).
-CROSS_LEXICAL = 1.0
+#: gain (chosen on the dev questions, docs/benchmarks.md: 1.0 until translations were
+#: linked: without links 1.5 put the translation first less often, 0.75 against 1.0).
+CROSS_LEXICAL = 1.5
 #: Texts a language needs for its centroid to stand for the language rather than for what
 #: its few texts say (with one English FAQ among Chinese ones, the "direction" would be
 #: that FAQ's topic); rarer languages keep raw cosines.
@@ -120,6 +126,17 @@ def neutral_scores(
     return neutral.astype(np.float32), raw.astype(np.float32)
 
 
+def translations(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two chunks (their meta) belong to two articles linked as translations:
+    one names the other in ``translation_of``, or both name the same original."""
+    first, second = str(a.get("article_id") or ""), str(b.get("article_id") or "")
+    if not first or not second or first.lower() == second.lower():
+        return False
+    link_a = str(a.get("translation_of") or "").lower()
+    link_b = str(b.get("translation_of") or "").lower()
+    return link_a == second.lower() or link_b == first.lower() or bool(link_a and link_a == link_b)
+
+
 def same_language(meta: dict[str, Any], lang: str) -> bool:
     """True when a chunk (its meta) is in ``lang``, or either language is unknown."""
     have = base_language(meta.get("lang"))
@@ -151,3 +168,5 @@ class LanguageDetector:
 PREFER_WITHIN = 0.95
 #: How many articles behind the top one are looked at for that.
 PREFER_DEPTH = 3
+#: Whether a result that is not a linked translation of the top one may go first that way.
+PREFER_UNLINKED = False

@@ -51,7 +51,14 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.language import base_language
-from kb.search.crosslang import CROSS_LEXICAL, PREFER_DEPTH, PREFER_WITHIN, same_language
+from kb.search.crosslang import (
+    CROSS_LEXICAL,
+    PREFER_DEPTH,
+    PREFER_UNLINKED,
+    PREFER_WITHIN,
+    same_language,
+    translations,
+)
 from kb.search.snapshot import Ranked
 
 SOURCES = ("bm25", "dense", "faq_dense", "faq_lexical")
@@ -250,22 +257,53 @@ class ArticleCollapser:
 @component
 class LanguagePreference:
     """Puts a result in the question's language first when the top one is in another
-    language and that result scores nearly as well (``prefer_within`` of the top's fused
-    score, among the first ``depth`` articles): usually the top article's translation."""
+    language and it is the top's linked translation (``translation_of``; wherever it ranks
+    among the fused candidates) or, with ``unlinked``, scores nearly as well
+    (``prefer_within`` of the top's fused score, among the first ``depth`` articles).
+    The first article's linked translations are then left out: they say the same thing,
+    and as a runner-up they would make a clear answer look uncertain (its margin)."""
 
-    def __init__(self, prefer_within: float = PREFER_WITHIN, depth: int = PREFER_DEPTH) -> None:
-        """``prefer_within``: 0-1 (1: only exact ties; 0: always); ``depth``: articles."""
+    def __init__(
+        self,
+        prefer_within: float = PREFER_WITHIN,
+        depth: int = PREFER_DEPTH,
+        unlinked: bool = PREFER_UNLINKED,
+    ) -> None:
+        """``prefer_within``: 0-1 (1: only exact ties; 0: always); ``depth``: articles;
+        ``unlinked``: also prefer a near result that is not a linked translation."""
         if not 0.0 <= prefer_within <= 1.0:
             raise ValueError(f"prefer_within must be between 0 and 1, got {prefer_within}")
         self.prefer_within = prefer_within
         self.depth = depth
+        self.unlinked = unlinked
 
     @component.output_types(documents=Ranked)
     def run(self, documents: Ranked, lang: str = "") -> dict[str, Ranked]:
         """The fused chunks, the preferred article's chunks moved in front when it applies."""
         docs = list(documents)
-        if not lang or not docs or same_language(docs[0].meta, lang):
+        if not docs:
             return {"documents": documents}
+        article = None
+        if lang and not same_language(docs[0].meta, lang):
+            article = self._linked(docs, lang)
+            if article is None and self.unlinked:
+                article = self._near(docs, lang)
+        if article is not None:
+            first = [d for d in docs if d.meta.get("article_id") == article]
+            docs = first + [d for d in docs if d.meta.get("article_id") != article]
+        return {"documents": Ranked(_without_translations_of_first(docs))}
+
+    @staticmethod
+    def _linked(docs: list[Document], lang: str) -> str | None:
+        """The first candidate in ``lang`` linked as a translation of the top article."""
+        top = docs[0].meta
+        for doc in docs[1:]:
+            if _in_language(doc, lang) and translations(top, doc.meta):
+                return str(doc.meta.get("article_id"))
+        return None
+
+    def _near(self, docs: list[Document], lang: str) -> str | None:
+        """The first article in ``lang`` within ``prefer_within`` of the top's score."""
         floor = self.prefer_within * float(docs[0].score or 0.0)
         articles: list[str] = []
         for doc in docs:
@@ -273,18 +311,31 @@ class LanguagePreference:
             if article not in articles:
                 articles.append(article)
             if len(articles) > self.depth + 1 or float(doc.score or 0.0) < floor:
-                break
-            if same_language(doc.meta, lang) and base_language(doc.meta.get("lang")):
-                first = [d for d in docs if d.meta.get("article_id") == article]
-                rest = [d for d in docs if d.meta.get("article_id") != article]
-                return {"documents": Ranked(first + rest)}
-        return {"documents": documents}
+                return None
+            if _in_language(doc, lang):
+                return article
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the init parameters."""
-        return default_to_dict(self, prefer_within=self.prefer_within, depth=self.depth)
+        return default_to_dict(
+            self, prefer_within=self.prefer_within, depth=self.depth, unlinked=self.unlinked
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LanguagePreference:
         """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)
+
+
+def _in_language(doc: Document, lang: str) -> bool:
+    """True when the chunk is in ``lang`` (a chunk without a language is not)."""
+    return same_language(doc.meta, lang) and bool(base_language(doc.meta.get("lang")))
+
+
+def _without_translations_of_first(docs: list[Document]) -> list[Document]:
+    """``docs`` without the chunks of the first article's linked translations."""
+    if not docs:
+        return docs
+    top = docs[0].meta
+    return [d for d in docs if not translations(top, d.meta)]

@@ -48,6 +48,7 @@ from kb.embedders.components import QueryEmbedder
 from kb.errors import InvalidInput, NotReady
 from kb.search.crosslang import (
     CROSS_LEXICAL,
+    PREFER_UNLINKED,
     PREFER_WITHIN,
     LanguageDetector,
     neutral_query,
@@ -258,11 +259,13 @@ def build_query_pipeline(
     neutral: bool = True,
     cross_lexical: float = CROSS_LEXICAL,
     prefer_within: float = PREFER_WITHIN,
+    prefer_unlinked: bool = PREFER_UNLINKED,
 ) -> Pipeline:
     """The query pipeline for ``config`` (see the module docstring).
 
     ``cache_path`` is the embedding cache for FAQ questions (``""``: the default under
-    ``home``; None: no cache); ``neutral``, ``cross_lexical`` and ``prefer_within``:
+    ``home``; None: no cache); ``neutral``, ``cross_lexical``, ``prefer_within`` and
+    ``prefer_unlinked``:
     ``kb.search.crosslang``. Run it with ``query``, ``snapshot`` (a ``SnapshotRef``), ``filters``
     (``SearchFilters``), ``top_k`` and ``one_per_article``.
     """
@@ -290,7 +293,7 @@ def build_query_pipeline(
         fusion_mode, weights, rrf_k, top_k=2 * candidates, cross_lexical=cross_lexical
     )
     pipe.add_component("fusion", fusion)
-    pipe.add_component("prefer", LanguagePreference(prefer_within))
+    pipe.add_component("prefer", LanguagePreference(prefer_within, unlinked=prefer_unlinked))
     pipe.add_component("collapse", ArticleCollapser(top_k=config.top_k))
     pipe.connect("normalizer.text", "embedder.text")
     pipe.connect("normalizer.text", "bm25.text")

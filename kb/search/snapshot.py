@@ -79,6 +79,7 @@ RESULT_META = (
     "type",
     "section",
     "lang",
+    "translation_of",
     "audience",
     "tags",
     "effective_from",

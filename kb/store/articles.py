@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.model import EVER_PUBLISHED, ArticleContent, ArticleType, Audience, State
 from kb.store.tables import Article, ArticleVersion
+from kb.store.translations import refuse_missing_translations
 
 CONTENT_FIELDS = (
     "title",
@@ -32,6 +33,7 @@ CONTENT_FIELDS = (
     "effective_from",
     "effective_to",
     "review_due",
+    "translation_of",
 )
 
 
@@ -56,6 +58,7 @@ def to_content(row: ArticleVersion) -> ArticleContent:
         review_due=row.review_due,
         question=row.question,
         similar_questions=list(row.similar_questions or []),
+        translation_of=row.translation_of or "",
     )
 
 
@@ -147,6 +150,7 @@ def create_article(
     whole batch; ``flush=False`` leaves the INSERTs to one flush of the batch.
     """
     content.validate()
+    refuse_missing_translations(session, [content])
     if not known_new:
         refuse_taken_ids(session, [(content.id, "")])
     now = utcnow()
@@ -176,6 +180,7 @@ def add_version(
     cannot match a newer draft by accident.
     """
     content.validate()
+    refuse_missing_translations(session, [content])
     if str(content.type) != article.type:
         raise InvalidInput(
             f"article '{article.id}' is a {article.type}; its type cannot change to {content.type}"
@@ -238,6 +243,7 @@ def update_draft(
     content.validate()
     if content.id != row.article_id:
         raise InvalidInput("the article id cannot be changed")
+    refuse_missing_translations(session, [content])
     if row.state != State.DRAFT:
         raise Conflict(
             f"article '{row.article_id}' version {row.version} is {row.state}, not a draft; "

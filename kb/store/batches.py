@@ -21,6 +21,7 @@ from kb.store.articles import (
     utcnow,
 )
 from kb.store.tables import Article, ArticleVersion
+from kb.store.translations import refuse_missing_translations
 
 
 @dataclass
@@ -56,6 +57,9 @@ def store_contents(
     """
     summary = StoreSummary()
     refuse_case_twins([(c.id, src) for c, src in contents])
+    for content, _ in contents:
+        content.validate()
+    refuse_missing_translations(session, [c for c, _ in contents])
     existing = _existing_articles(session, [c.id for c, _ in contents])
     current_rows = _current_rows(session, list(existing.values()))
     new = [(c, src) for c, src in contents if c.id not in existing]

@@ -83,6 +83,8 @@ class ArticleVersion(Base):
     effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     effective_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     review_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The article this version translates ("": none; kb.store.translations checks it exists).
+    translation_of: Mapped[str] = mapped_column(String(128), default="", server_default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text, default="")
     based_on: Mapped[int | None] = mapped_column(Integer, nullable=True)

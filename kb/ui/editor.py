@@ -27,7 +27,19 @@ from kb.ui.session import SignedIn, require
 from review import editing, queries, workflow
 from review.permissions import Action
 
-FIELDS = ("id", "type", "title", "lang", "tags", "audience", "owner", "from", "to", "due")
+FIELDS = (
+    "id",
+    "type",
+    "title",
+    "lang",
+    "translation_of",
+    "tags",
+    "audience",
+    "owner",
+    "from",
+    "to",
+    "due",
+)
 LANG_CHOICES = ("zh", "en")
 QUERY_PARAM = "article"
 PAGE_PATH = "editor"  # its URL path in kb.ui.navigation
@@ -64,6 +76,7 @@ def content_from_form() -> ArticleContent:
         review_due=s[_key("due")],
         question=s.get(_key("question"), "").strip() if is_faq else "",
         similar_questions=similar_questions() if is_faq else [],
+        translation_of=s.get(_key("translation_of"), "").strip(),
     )
 
 
@@ -158,6 +171,11 @@ def _metadata_fields(base: Base | None, lang: str) -> None:
             format_func=lambda v: t(f"audience_{v}", lang=lang),
         )
         st.text_input(t("field_owner", lang=lang), key=_key("owner"))
+        st.text_input(
+            t("field_translation_of", lang=lang),
+            key=_key("translation_of"),
+            help=t("translation_of_help", lang=lang),
+        )
         for name, label in (
             ("from", "effective_from"),
             ("to", "effective_to"),

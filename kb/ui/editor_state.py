@@ -26,7 +26,18 @@ from review import autosave
 
 PREFIX = "ed_"
 NEW = ""
-TEXT_FIELDS = ("id", "type", "title", "lang", "tags", "audience", "owner", "question", "body")
+TEXT_FIELDS = (
+    "id",
+    "type",
+    "title",
+    "lang",
+    "translation_of",
+    "tags",
+    "audience",
+    "owner",
+    "question",
+    "body",
+)
 DATE_FIELDS = ("from", "to", "due")
 MIRROR = PREFIX + "mirror"  # {"form", "base", "loaded"}: survives visits to other pages
 PENDING = PREFIX + "pending_load"  # an article id (or NEW) to load on the next run
@@ -62,6 +73,7 @@ def content_form(content: ArticleContent | None, owner: str) -> dict[str, Any]:
         "type": str(c.type),
         "title": c.title,
         "lang": c.lang,
+        "translation_of": c.translation_of,
         "tags": ", ".join(c.tags),
         "audience": str(c.audience),
         "owner": c.owner,

@@ -168,6 +168,18 @@ ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "文章 {id}：只有常见问题才有相似问",
         ),
         (
+            r"article (?P<id>.*): translation_of '(?P<link>[^']*)' names no article.*",
+            "文章 {id}：译自的文章 “{link}” 不存在（请先导入或创建该文章，或留空）",
+        ),
+        (
+            r"article (?P<id>.*): translation_of names the article itself",
+            "文章 {id}：“译自”不能是文章本身",
+        ),
+        (
+            r"article (?P<id>.*): invalid translation_of '(?P<link>.*)' \(an article id\)",
+            "文章 {id}：译自 “{link}” 不是有效的文章 ID",
+        ),
+        (
             A
             + r" was changed by (?P<who>\S+) at (?P<when>\S+) \(you edited revision (?P<r>\d+)\).*",
             "文章 {id} 第 {v} 版已被 {who} 于 {when} 修改（你编辑的是修订 {r}）；"

@@ -25,6 +25,7 @@ LABELS = {
     "type": "field_type",
     "audience": "field_audience",
     "lang": "field_lang",
+    "translation_of": "field_translation_of",
     "owner": "field_owner",
     "tags": "label_tags",
     "effective_from": "field_effective_from",

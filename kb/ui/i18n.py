@@ -186,6 +186,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "field_type": ("类型", "Type"),
     "field_title": ("标题", "Title"),
     "field_lang": ("语言", "Language"),
+    "field_translation_of": ("译自（原文文章 ID）", "Translation of (original article id)"),
+    "translation_of_help": (
+        "本文是另一篇文章的译文时，填写原文的文章 ID；用该语言提问时优先引用本文。",
+        "When this article translates another one, its id; questions in this article's "
+        "language are then answered from this one.",
+    ),
     "field_tags": ("标签（逗号分隔）", "Tags (comma-separated)"),
     "field_audience": ("可见范围", "Audience"),
     "audience_public": ("公开（坐席和机器人）", "public (agents and bots)"),

@@ -272,7 +272,11 @@ class TestArticleContent:
         from dataclasses import fields
 
         article = ArticleContent(id="a", type=ArticleType.POLICY, title="T", body="b")
-        assert set(article.metadata()) == {f.name for f in fields(ArticleContent)} - {"id", "body"}
+        every = {f.name for f in fields(ArticleContent)} - {"id", "body"}
+        # translation_of only when set: the hashes of articles without a link stay the same
+        assert set(article.metadata()) == every - {"translation_of"}
+        article.translation_of = "b"
+        assert set(article.metadata()) == every
 
     def test_content_hash_changes_with_any_field(self) -> None:
         article = ArticleContent(id="a", type=ArticleType.FAQ, title="T", body="b", question="q")

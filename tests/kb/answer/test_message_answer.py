@@ -155,3 +155,18 @@ def test_bad_input_is_a_clear_error_and_logs_nothing(
         answer_message(suggester, message, PUBLIC)
     with db.session() as session:
         assert session.scalars(select(QueryLog)).all() == []
+
+
+def test_two_questions_without_a_topic_marker_get_two_answers(suggester: Suggester) -> None:
+    """Issue 11: no 另外/also between them, no shared topic word (or numbered 1. 2.): each
+    question answered apart, with its own citations."""
+    reply = answer_message(
+        suggester, "您好，退款一般几天能到账？我的会员积分什么时候清零？谢谢", PUBLIC, log=False
+    )
+    first, second = first_articles(reply)
+    assert first in {"faq-refund-time", "policy-refund-timeline"}
+    assert second in {"faq-points-expiry", "policy-membership-points"}
+    numbered = answer_message(
+        suggester, "1. 运费发票怎么开？2. 金卡会员有哪些权益？", PUBLIC, log=False
+    )
+    assert first_articles(numbered) == ["faq-invoice", "faq-vip-benefits"]

@@ -145,3 +145,55 @@ def test_the_reducer_is_a_haystack_component() -> None:
     assert again.max_questions == 2
     with pytest.raises(ValueError, match="max_questions"):
         MessageReducer(max_questions=0)
+
+
+class TestQuestionsWithoutTopicMarkers:
+    """Issue 11: two questions that share no topic word are read apart, without 另外/also;
+    a question and its follow-up (shared words, 这种情况, 那…, a short 能赔多少) stay one.
+    Some messages are dev lines of tests/data/assist_multi.jsonl (the rules were tuned on
+    them); none is a test line."""
+
+    @pytest.mark.parametrize(
+        ("message", "parts"),
+        [
+            (
+                "您好，退款一般几天能到账？我的会员积分什么时候清零？谢谢",
+                ["退款一般几天能到账", "我的会员积分什么时候清零"],
+            ),
+            (
+                "你好，我有两个问题：1、没发货的订单怎么取消 2、快递员态度差怎么投诉",
+                ["没发货的订单怎么取消", "快递员态度差怎么投诉"],
+            ),
+            (
+                "(1) 快递延误了有没有补偿？(2) 物流五天没更新是不是丢件了？",
+                ["快递延误了有没有补偿", "物流五天没更新是不是丢件了"],
+            ),
+            (
+                "保价费是怎么收的？还想问一下，人工客服几点下班？",
+                ["保价费是怎么收的", "人工客服几点下班"],
+            ),
+            (
+                "Can I ship a power bank abroad? How long does a refund take?",
+                ["Can I ship a power bank abroad", "How long does a refund take"],
+            ),
+        ],
+    )
+    def test_two_questions_are_read_apart(self, message: str, parts: list[str]) -> None:
+        assert reduce_message(message) == parts
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "快递丢了怎么办？能赔多少钱？",  # a short follow-up
+            "会员积分什么时候过期？过期的积分还能找回吗？",  # shares 积分, 过期
+            "包裹外箱破了，里面的东西碎了。这种情况能赔吗？要拍照吗？",  # points back
+            "锂电池能寄吗？如果是充电宝的话能不能寄到国外？",  # a continuation (如果)
+            "How do I return an item? Who pays the postage?",  # a short English follow-up
+            "1. 快递丢了怎么赔",  # one item is one question
+        ],
+    )
+    def test_a_question_and_its_follow_up_stay_one(self, message: str) -> None:
+        assert len(reduce_message(message)) == 1, reduce_message(message)
+
+    def test_numbers_in_a_question_are_no_enumeration(self) -> None:
+        assert reduce_message("寄10.5公斤的包裹要多少钱？") == ["寄10.5公斤的包裹要多少钱"]

@@ -114,15 +114,40 @@ class TestFusionAcrossLanguages:
 
     def test_translation_in_the_question_language_goes_first(self) -> None:
         docs = Ranked([_chunk("faq-x", "zh", 2.0), _chunk("faq-x-en", "en", 1.95)])
-        preferred = LanguagePreference(0.95).run(docs, lang="en")["documents"]
+        preferred = LanguagePreference(0.95, unlinked=True).run(docs, lang="en")["documents"]
         assert [d.id for d in preferred] == ["faq-x-en", "faq-x"]
         far = Ranked([_chunk("faq-x", "zh", 2.0), _chunk("faq-y-en", "en", 1.5)])
-        assert [d.id for d in LanguagePreference(0.95).run(far, lang="en")["documents"]] == [
+        near_rule = LanguagePreference(0.95, unlinked=True)
+        assert [d.id for d in near_rule.run(far, lang="en")["documents"]] == [
             "faq-x",
             "faq-y-en",
         ]
         same = LanguagePreference(0.95).run(docs, lang="zh")["documents"]
         assert [d.id for d in same] == ["faq-x", "faq-x-en"]
+
+    def test_a_linked_translation_goes_first_wherever_it_ranks(self) -> None:
+        linked = _chunk("faq-x-en", "en", 0.5)
+        linked.meta["translation_of"] = "faq-x"
+        docs = Ranked([_chunk("faq-x", "zh", 2.0), _chunk("faq-y-en", "en", 1.99), linked])
+        only_linked = LanguagePreference(0.95, unlinked=False).run(docs, lang="en")["documents"]
+        # first, and its original left out of the results: it says the same thing
+        assert [d.id for d in only_linked] == ["faq-x-en", "faq-y-en"]
+        # the reverse: a Chinese question whose top is the English translation
+        back = Ranked([linked, _chunk("faq-y", "zh", 0.4), _chunk("faq-x", "zh", 0.3)])
+        chinese = LanguagePreference(0.95, unlinked=False).run(back, lang="zh")["documents"]
+        assert [d.id for d in chinese] == ["faq-x", "faq-y"]
+        # without a link and with unlinked=False, a near English article is not preferred
+        near = Ranked([_chunk("faq-x", "zh", 2.0), _chunk("faq-y-en", "en", 1.99)])
+        kept = LanguagePreference(0.95, unlinked=False).run(near, lang="en")["documents"]
+        assert [d.id for d in kept] == ["faq-x", "faq-y-en"]
+
+    def test_two_translations_of_one_original_are_linked(self) -> None:
+        from kb.search.crosslang import translations
+
+        a = {"article_id": "x-en", "translation_of": "x"}
+        b = {"article_id": "x-fr", "translation_of": "X"}
+        assert translations(a, b) and translations(a, {"article_id": "x"})
+        assert not translations(a, {"article_id": "y"}) and not translations(a, a)
 
 
 class TestCrossConfidence:

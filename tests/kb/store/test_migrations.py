@@ -80,6 +80,10 @@ def old_db(database_url: str):
     _feedback(db, "r2", "key:bot", 2, True)
     for article_id in ("Dup-1", "dup-1", "Solo"):
         _article_row(db, article_id)
+    # today's code writes the versions below; it stores translation_of (migration 0012),
+    # which a 0002 database lacks: the column is there for those writes only
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE article_versions ADD COLUMN translation_of VARCHAR(128)"))
     # The laundering, as the old code stored it: ann re-saved eve's rejected text.
     run(db, editing.create_draft, "eve", content())
     run(db, workflow.submit, "eve", "refund")
@@ -88,6 +92,8 @@ def old_db(database_url: str):
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE article_versions SET editors = '[\"ann\"]' WHERE version = 2"))
     run(db, workflow.submit, "ann", "refund")
+    with db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE article_versions DROP COLUMN translation_of"))
     yield db
     db.dispose()
 
