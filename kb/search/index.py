@@ -244,6 +244,10 @@ class IndexSnapshot:
         """The tokenizer BM25 queries of this snapshot go through."""
         return self._bm25.tokenizer
 
+    def sentence_vectors(self) -> SentenceVectors:
+        """The sentence vectors of this version (read-only)."""
+        return self._sentences
+
     def vector_matrix(self) -> np.ndarray:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
         return self._vectors.vectors()
