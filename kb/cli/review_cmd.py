@@ -74,6 +74,9 @@ def _act(
     with STATE.db.session() as session:
         row = action(session)
         data = version_dict(row)
+        if notify and STATE.config.search_store != "local":
+            index_in_transaction(session)
+            notify = False
     if notify:
         notify_index()
     emit(
@@ -83,6 +86,14 @@ def _act(
             f"{verb} {d['article_id']} version {d['version']}: now {d['state']}", highlight=False
         ),
     )
+
+
+def index_in_transaction(session: Session) -> None:
+    """Update a search store that lives in the database (``search_store: postgres``) in
+    the publishing transaction: it commits with the publication, or neither does."""
+    from kb.cli.index_cmd import CLI_UPDATER
+
+    outbox.apply_in_transaction(session, CLI_UPDATER)
 
 
 def notify_index() -> None:

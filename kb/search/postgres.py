@@ -55,6 +55,8 @@ from kb.search.sentences import SENTENCE_META, SentenceVectors
 from kb.search.store import Hit, IndexUpdate
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from kb.config import Config
     from kb.store.db import Database
 
@@ -237,20 +239,23 @@ class PostgresSearchIndex:
 
     def __init__(
         self,
-        database: Database,
+        database: Database | Engine,
         jieba_user_dict: str | Path | None = None,
         check_interval_ms: int = 1000,
     ) -> None:
         """Use the search tables of ``database`` (created by ``kb init``'s migrations)."""
-        if database.engine.dialect.name != "postgresql":
+        from sqlalchemy import Engine
+
+        engine = database if isinstance(database, Engine) else database.engine
+        if engine.dialect.name != "postgresql":
             raise InvalidInput(
                 "search_store 'postgres' needs database_url to be a PostgreSQL database "
-                f"(it is {database.engine.dialect.name})"
+                f"(it is {engine.dialect.name})"
             )
-        self.database = database
+        self.engine = engine
         self.tokenizer = get_tokenizer(jieba_user_dict)
         self.check_interval = check_interval_ms / 1000
-        self.identity = database.engine.url.render_as_string(hide_password=True)
+        self.identity = str(engine.url.render_as_string(hide_password=True))
         self._view: PostgresSearchView | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -276,7 +281,7 @@ class PostgresSearchIndex:
             with connection.cursor() as cur:  # the caller commits
                 yield cur
             return
-        with self.database.engine.begin() as conn:
+        with self.engine.begin() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
             self._register(raw)
@@ -314,6 +319,22 @@ class PostgresSearchIndex:
         with self._cursor() as cur:
             state = self._state(cur)
         return None if state is None else _version_name(state[0])
+
+    def manifest(self, connection: Any = None) -> dict[str, Any] | None:
+        """``{"version", "model_id", "dim", "articles": {article_id: version}}`` of the
+        live version as seen in ``connection``'s transaction; None before the first write."""
+        with self._cursor(connection) as cur:
+            state = self._state(cur)
+            if state is None:
+                return None
+            cur.execute("SELECT DISTINCT article_id, (meta->>'version')::int FROM search_chunks")
+            articles = dict(sorted(cur.fetchall()))
+        return {
+            "version": _version_name(state[0]),
+            "model_id": state[1],
+            "dim": state[2],
+            "articles": articles,
+        }
 
     def dim(self) -> int:
         """The vectors' dimension (``NotReady`` before the first write)."""
@@ -490,8 +511,13 @@ class PostgresSearchIndex:
     # --- writes ----------------------------------------------------------------------------
 
     def apply(self, update: IndexUpdate, connection: Any = None) -> str:
+        """Serve ``update`` (see ``write``); the new version."""
+        return self.write(update, connection)[0]
+
+    def write(self, update: IndexUpdate, connection: Any = None) -> tuple[str, int]:
         """Serve ``update`` (see ``IndexUpdate``) in one transaction: the caller's
-        (``connection``, a psycopg connection) or one of its own. Returns the new version.
+        (``connection``, a psycopg connection) or one of its own. Returns the new version
+        and how many stored chunks were dropped.
 
         Writers are serialised by a row lock on ``search_state``; the model and
         dimension must be those of the chunks already stored (else ``Conflict``:
@@ -517,10 +543,12 @@ class PostgresSearchIndex:
             else:
                 gone = sorted(update.touched())
                 cur.execute("DELETE FROM search_chunks WHERE article_id = ANY(%s)", (gone,))
+            removed = max(cur.rowcount, 0)
             if docs:
                 assert vectors is not None
                 self._insert(cur, update.chunks, docs, vectors, dim)
-            return _version_name(self._bump(cur, update.model_id or (row[1] if row else ""), dim))
+            number = self._bump(cur, update.model_id or (row[1] if row else ""), dim)
+            return _version_name(number), removed
 
     def _insert(
         self,
