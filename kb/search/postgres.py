@@ -336,6 +336,12 @@ class PostgresSearchIndex:
             "articles": articles,
         }
 
+    def chunk_count(self, connection: Any = None) -> int:
+        """How many chunks the store serves (0 before the first write)."""
+        with self._cursor(connection) as cur:
+            state = self._state(cur)
+        return 0 if state is None else state[3]
+
     def dim(self) -> int:
         """The vectors' dimension (``NotReady`` before the first write)."""
         with self._cursor() as cur:

@@ -8,7 +8,11 @@ the index update fails, the archive is rolled back with it.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -20,7 +24,7 @@ from kb.store import outbox
 from kb.store.articles import published_versions
 from kb.store.db import Database
 from review import workflow
-from tests.kb.api.helpers import ADMIN, build_kb, faq
+from tests.kb.api.helpers import ADMIN, PROJECT, build_kb, faq, server_env
 from tests.kb.search.conftest import fresh_database
 
 ARTICLES = [
@@ -80,3 +84,19 @@ def test_archive_reaches_the_search_tables_at_commit(kb: Config) -> None:
     finally:
         db.dispose()
         reader.engine.dispose()
+
+
+def test_index_status_reads_the_postgres_store(kb: Config) -> None:
+    env = server_env(Path(kb.home), database_url=kb.database_url, search_store="postgres")
+    command = [sys.executable, "-m", "kb.cli.main", "index", "status", "--json"]
+    done = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    db = Database(kb.database_url)
+    try:
+        live = PostgresSearchIndex(db).snapshot()
+    finally:
+        db.dispose()
+    assert data["store"] == "postgres" and data["current"] == live.version
+    assert data["chunks"] == len(live) and data["pending_events"] == 0
+    assert data["articles"] == len(live.articles()) and data["out_of_date_articles"] == 0
