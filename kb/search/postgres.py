@@ -2,11 +2,13 @@
 
 Tables (migration ``0010_search_store``, PostgreSQL only):
 
-- ``search_chunks``: one row per chunk: text, meta (jsonb), the filter columns
-  (audience, type, lang, normalised tags, effective dates), the ``embedding`` as a
-  pgvector ``vector``, the jieba-segmented search text (``terms``, with a ``simple``
-  ``tsvector`` over it for ad-hoc SQL) and its token count; ``seq`` keeps insertion
-  order (ties rank in it, as the local index ranks in row order).
+- ``search_chunks``: one narrow row per chunk: the filter columns (audience, type, lang,
+  normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
+  inline) and the token count; ``seq`` keeps insertion order (ties rank in it, as the
+  local index ranks in row order).
+- ``search_texts``: each chunk's text, meta (jsonb) and jieba-segmented search text
+  (``terms``, with a ``simple`` ``tsvector`` over it for ad-hoc SQL): kept apart so that
+  scanning the vectors does not read them.
 - ``search_sentences``: the sentence-window vectors of document chunks
   (``kb.search.sentences``).
 - ``search_terms``: ``(term, chunk_id, tf)``: lexical search computes bm25s's Lucene
@@ -327,7 +329,7 @@ class PostgresSearchIndex:
             state = self._state(cur)
             if state is None:
                 return None
-            cur.execute("SELECT DISTINCT article_id, (meta->>'version')::int FROM search_chunks")
+            cur.execute("SELECT DISTINCT article_id, article_version FROM search_chunks")
             articles = dict(sorted(cur.fetchall()))
         return {
             "version": _version_name(state[0]),
@@ -373,7 +375,10 @@ class PostgresSearchIndex:
                 state = self._state(cur)
                 if state is None or (self._view is not None and self._view.number == state[0]):
                     return False
-                cur.execute("SELECT id, content, meta FROM search_chunks ORDER BY seq")
+                cur.execute(
+                    "SELECT c.id, t.content, t.meta FROM search_chunks c "
+                    "JOIN search_texts t USING (id) ORDER BY c.seq"
+                )
                 docs = [Document(id=i, content=c, meta=m) for i, c, m in cur.fetchall()]
             self._view = PostgresSearchView(self, state[0], docs)
             return True
@@ -480,7 +485,8 @@ class PostgresSearchIndex:
             if state is None:
                 raise NotReady("the search store is empty; run `kb ingest` first")
             cur.execute(
-                "SELECT id, content, meta, embedding, terms FROM search_chunks ORDER BY seq"
+                "SELECT c.id, t.content, t.meta, c.embedding, t.terms FROM search_chunks c "
+                "JOIN search_texts t USING (id) ORDER BY c.seq"
             )
             rows = cur.fetchall()
             cur.execute(
@@ -566,30 +572,35 @@ class PostgresSearchIndex:
     ) -> None:
         """Insert the chunks, their sentence vectors and their terms."""
         chunk_rows: list[tuple[Any, ...]] = []
+        text_rows: list[tuple[Any, ...]] = []
         sentence_rows: list[tuple[str, int, np.ndarray]] = []
         term_rows: list[tuple[str, str, int]] = []
         for original, doc, vector in zip(chunks, docs, vectors, strict=True):
             tokens = self.tokenizer.tokenize(_search_text(doc))
-            chunk_rows.append(_chunk_row(doc, vector, tokens))
+            chunk_rows.append(_chunk_row(doc, vector, len(tokens)))
+            text_rows.append((doc.id, doc.content or "", _meta_json(doc), " ".join(tokens)))
             term_rows.extend((doc.id, t, n) for t, n in Counter(tokens).items())
             sentences = _sentence_matrix(original, dim)
             if sentences is not None:
                 sentence_rows.extend((doc.id, i, v) for i, v in enumerate(sentences))
         cur.executemany(
-            "INSERT INTO search_chunks (id, article_id, content, meta, audience, type, lang, "
-            "lang_base, tags, effective_from, effective_to, embedding, terms, length) "
-            "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO search_chunks (id, article_id, article_version, audience, type, lang, "
+            "lang_base, tags, effective_from, effective_to, embedding, length) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             chunk_rows,
         )
+        with cur.copy("COPY search_texts (id, content, meta, terms) FROM STDIN") as copy:
+            for row in text_rows:
+                copy.write_row(row)
         if sentence_rows:
             cur.executemany(
                 "INSERT INTO search_sentences (chunk_id, position, embedding) VALUES (%s, %s, %s)",
                 sentence_rows,
             )
         if term_rows:
-            cur.executemany(
-                "INSERT INTO search_terms (chunk_id, term, tf) VALUES (%s, %s, %s)", term_rows
-            )
+            with cur.copy("COPY search_terms (chunk_id, term, tf) FROM STDIN") as copy:
+                for term_row in term_rows:
+                    copy.write_row(term_row)
 
     def _bump(self, cur: Any, model_id: str, dim: int) -> int:
         """Advance the version counter and the corpus statistics; the new counter."""
@@ -613,29 +624,31 @@ def _array(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
-def _chunk_row(doc: Document, vector: np.ndarray, tokens: list[str]) -> tuple[Any, ...]:
-    """The ``search_chunks`` values of one chunk."""
-    meta = doc.meta
+def _meta_json(doc: Document) -> str:
+    """The chunk's meta as JSON (dates as ISO strings, as the local store writes them)."""
     try:
-        meta_json = json.dumps(meta, ensure_ascii=False, default=_json_default)
+        return json.dumps(doc.meta, ensure_ascii=False, default=_json_default)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"chunk {doc.id}: meta is not JSON serialisable: {exc}") from None
-    lang = str(meta.get("lang") or "").lower()
+
+
+def _chunk_row(doc: Document, vector: np.ndarray, length: int) -> tuple[Any, ...]:
+    """The ``search_chunks`` values of one chunk (the filter columns, vector, length)."""
+    meta = doc.meta
+    version = meta.get("version")
     return (
         doc.id,
         str(meta["article_id"]),
-        doc.content or "",
-        meta_json,
+        int(version) if version is not None else None,
         str(meta.get("audience") or "internal"),
         meta.get("type"),
-        lang,
+        str(meta.get("lang") or "").lower(),
         base_language(meta.get("lang")),
         sorted({_norm_tag(str(t)) for t in meta.get("tags") or []}),
         _iso(meta.get("effective_from")),
         _iso(meta.get("effective_to")),
         vector,
-        " ".join(tokens),
-        len(tokens),
+        length,
     )
 
 
