@@ -102,10 +102,13 @@ class PostgresSearchView:
     vectors) is this process's copy of the version, read when it was taken up.
     """
 
-    def __init__(self, store: PostgresSearchIndex, number: int, docs: list[Document]) -> None:
+    def __init__(
+        self, store: PostgresSearchIndex, number: int, docs: list[Document], dim: int
+    ) -> None:
         """Internal: ``PostgresSearchIndex.snapshot`` makes views."""
         self._store = store
         self.number = number
+        self.dim = dim
         self._docs = docs
         self._row = {d.id: i for i, d in enumerate(docs)}
         self._basis: np.ndarray | None = None
@@ -200,11 +203,6 @@ class PostgresSearchView:
             return []
         tokens = self.bm25_tokenizer.tokenize(query_text)
         return self._found(self._store.lexical_rows(tokens, top_k, filters))
-
-    @property
-    def dim(self) -> int:
-        """The vectors' dimension."""
-        return self._store.dim()
 
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those chunk ids that are present."""
@@ -380,7 +378,7 @@ class PostgresSearchIndex:
                     "JOIN search_texts t USING (id) ORDER BY c.seq"
                 )
                 docs = [Document(id=i, content=c, meta=m) for i, c, m in cur.fetchall()]
-            self._view = PostgresSearchView(self, state[0], docs)
+            self._view = PostgresSearchView(self, state[0], docs, state[2])
             return True
         finally:
             self._lock.release()

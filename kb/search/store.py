@@ -20,7 +20,7 @@ Hybrid fusion, confidence and answers are computed in kb, the same for both stor
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -133,7 +133,6 @@ class IndexUpdate:
     model_id: str = ""
     dim: int | None = None
     full: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
         """Every article this update replaces or removes."""
