@@ -42,7 +42,7 @@ from ingest.embed import CachedDocumentEmbedder
 from ingest.embed_sentences import SentenceEmbedder
 from ingest.normalize import TextNormalizer
 from ingest.unindexable import Unindexable, find_unindexable
-from ingest.write import IndexWriter
+from ingest.write import IndexWriter, StoreTarget, StoreWriter
 from kb.config import Config
 from kb.embedders import EmbedderSpec, default_cache_path
 from kb.search.pipelines import run_haystack
@@ -118,15 +118,15 @@ def build_indexing_pipeline(
     )
     pipeline.add_component("embedder", embedder)
     pipeline.add_component("sentences", SentenceEmbedder(spec, cache_path=cache, progress=progress))
-    pipeline.add_component(
-        "writer",
-        IndexWriter(
-            index_dir=str(config.effective_index_dir),
-            model_id=embedder.model_id,
-            jieba_user_dict=_optional_path(config.jieba_user_dict),
-            progress=progress,
-        ),
+    writer: IndexWriter | StoreWriter = IndexWriter(
+        index_dir=str(config.effective_index_dir),
+        model_id=embedder.model_id,
+        jieba_user_dict=_optional_path(config.jieba_user_dict),
+        progress=progress,
     )
+    if config.search_store != "local":  # run it with a StoreTarget (run_pipeline's target)
+        writer = StoreWriter(model_id=embedder.model_id, progress=progress)
+    pipeline.add_component("writer", writer)
     for source, target in pairwise(STAGES):
         pipeline.connect(f"{source}.documents", f"{target}.documents")
     return pipeline
@@ -143,17 +143,21 @@ def run_pipeline(
     *,
     full: bool,
     remove_article_ids: Iterable[str] = (),
+    target: StoreTarget | None = None,
 ) -> IndexReport:
     """Run an indexing pipeline and report; a kb error inside a stage is raised as itself.
 
     The report lists the converted article versions that gave no chunk, with the reason
-    (``ingest.unindexable``), so no article is ever dropped silently.
+    (``ingest.unindexable``), so no article is ever dropped silently. ``target``: the
+    store a ``StoreWriter`` writes to (``search_store`` other than ``local``).
     """
     started = time.perf_counter()
     data = {
         "converter": converter_input,
         "writer": {"full": full, "remove_article_ids": sorted(set(remove_article_ids))},
     }
+    if target is not None:
+        data["writer"]["target"] = target
     out = run_haystack(pipeline, data, include_outputs_from={"converter", "cleaner", "chunker"})
     converted = out["converter"]["documents"]
     return IndexReport(

@@ -56,6 +56,7 @@ from ingest.unindexable import (
     updated_record,
     write_record,
 )
+from ingest.write import StoreTarget
 from kb.config import Config
 from kb.embedders import make_backend
 from kb.errors import Conflict
@@ -102,6 +103,27 @@ class _Plan:
     unchanged: int
     full: bool
     gone: list[str]  # recorded unindexable articles no longer published
+
+
+def store_target(session: Session, config: Config) -> StoreTarget | None:
+    """With ``search_store: postgres``, the store in the session's database, written in
+    the session's own transaction (a publication's, when the caller is one); None for the
+    local store."""
+    if config.search_store == "local":
+        return None
+    from kb.search.postgres import PostgresSearchIndex
+
+    bind = session.connection()
+    user_dict = str(config.jieba_user_dict or "")
+    index = PostgresSearchIndex(bind.engine, None if user_dict in ("", ".") else user_dict)
+    return StoreTarget(index, bind.connection.driver_connection)
+
+
+def _manifest(store: IndexStore, target: StoreTarget | None) -> dict[str, Any] | None:
+    """The live version's manifest (``articles``, ``model_id``) of the configured store."""
+    if target is not None:
+        return target.index.manifest(target.connection)
+    return readable(live_manifest(store))
 
 
 def index_store(config: Config) -> IndexStore:
@@ -222,17 +244,27 @@ class _Outcome:
 
 
 def _apply_plan(
-    plan: _Plan, config: Config, store: IndexStore, cache_path: str | Path | None, progress: bool
+    plan: _Plan,
+    config: Config,
+    store: IndexStore,
+    cache_path: str | Path | None,
+    progress: bool,
+    target: StoreTarget | None = None,
 ) -> _Outcome:
-    """Run the pipeline for the plan."""
+    """Run the pipeline for the plan (into ``target`` when given, else the local files)."""
     from ingest.pipeline import build_indexing_pipeline, run_pipeline  # loads Haystack
 
-    before = store.current_version()
+    before = (_manifest(store, target) or {}).get("version")
     if not plan.upsert and not plan.remove and not plan.full:
         return _Outcome(0, 0, before, False)
     pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
     if plan.full and not plan.upsert:  # nothing published: an empty, ready index
         embedder: Any = pipeline.get_component("embedder")  # a kb embedder component
+        if target is not None:
+            from kb.search.store import IndexUpdate
+
+            empty = IndexUpdate(model_id=embedder.model_id, dim=embedder.dim, full=True)
+            return _Outcome(0, 0, target.index.write(empty, target.connection)[0], True)
         result = store.write_version([], model_id=embedder.model_id, dim=embedder.dim, full=True)
         return _Outcome(0, 0, result.version, True)
     # Re-indexed articles lose their old chunks even if the new version gives none.
@@ -242,19 +274,22 @@ def _apply_plan(
         {"articles": plan.upsert},
         full=plan.full,
         remove_article_ids=[*plan.remove, *replaced],
+        target=target,
     )
     created = report.version != before
     return _Outcome(report.chunks, report.computed, report.version, created, report.unindexable)
 
 
-def _verify(plan: _Plan, store: IndexStore, outcome: _Outcome) -> list[Unindexable]:
+def _verify(
+    plan: _Plan, store: IndexStore, outcome: _Outcome, target: StoreTarget | None = None
+) -> list[Unindexable]:
     """The invariant, checked on the live manifest: every article of the plan is in the
     index at its version or found unindexable. Returns the unindexable ones, with any
     article missing for another reason added (``MISSING``, logged as an error)."""
     found = list(outcome.unindexable)
     if not plan.upsert:
         return found
-    live = (live_manifest(store) or {}).get("articles", {})
+    live = (_manifest(store, target) or {}).get("articles", {})
     known = {entry.article_id for entry in found}
     for content, version in plan.upsert:
         if live.get(content.id) != version and content.id not in known:
@@ -294,13 +329,14 @@ def update_index(
     """
     started = time.perf_counter()
     store = index_store(config)
-    manifest = None if full else readable(live_manifest(store))
+    target = store_target(session, config)
+    manifest = None if full else _manifest(store, target)
     if manifest is not None:
         _check_model(manifest, make_backend(config).model_id)
     recorded = read_record(store.index_dir)
     plan = _plan(session, manifest, recorded, scope, full)
-    outcome = _apply_plan(plan, config, store, cache_path, progress)
-    found = _verify(plan, store, outcome)
+    outcome = _apply_plan(plan, config, store, cache_path, progress, target)
+    found = _verify(plan, store, outcome, target)
     record = _record_unindexable(store.index_dir, recorded, plan, found)
     indexed = len(plan.upsert) - len(found)
     logger.info(

@@ -117,3 +117,70 @@ class IndexWriter:
     def from_dict(cls, data: dict[str, Any]) -> IndexWriter:
         """Rebuild the component from ``to_dict`` output."""
         return default_from_dict(cls, data)
+
+
+class StoreTarget:
+    """The search store a ``StoreWriter`` writes to and, optionally, the psycopg connection
+    whose transaction the write joins; passed through the pipeline by reference (Haystack
+    deep-copies inputs; a connection cannot be copied)."""
+
+    __slots__ = ("connection", "index")
+
+    def __init__(self, index: Any, connection: Any = None) -> None:
+        """``index``: a store with ``write(update, connection)`` (``PostgresSearchIndex``)."""
+        self.index = index
+        self.connection = connection
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoreTarget:
+        """Shared, not copied."""
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """What Haystack records of this input when a run fails."""
+        return {"store": getattr(self.index, "kind", "?")}
+
+
+@component
+class StoreWriter:
+    """Writes embedded chunk Documents into a search store (``kb.search.store``) other than
+    the local files: the ``postgres`` store, in the transaction of ``target.connection``
+    when given (the publication's), else in one of its own. Same contract as
+    ``IndexWriter``: incremental unless ``full``; each article's chunks replace its old ones.
+    """
+
+    def __init__(self, model_id: str = "", progress: bool = False) -> None:
+        """:param model_id: the embedding model (a write with another one is refused)."""
+        self.model_id = model_id
+        self.progress = progress
+
+    @component.output_types(version=str, written=int, removed=int)
+    def run(
+        self,
+        documents: list[Document],
+        target: StoreTarget,
+        remove_article_ids: list[str] | None = None,
+        full: bool = False,
+    ) -> dict[str, Any]:
+        """Write the chunks; ``version``, ``written`` and ``removed`` as ``IndexWriter``."""
+        from kb.search.store import IndexUpdate
+
+        started = time.perf_counter()
+        update = IndexUpdate(
+            chunks=documents,
+            remove_article_ids=tuple(remove_article_ids or ()),
+            model_id=self.model_id,
+            full=full,
+        )
+        version, removed = target.index.write(update, target.connection)
+        elapsed = time.perf_counter() - started
+        stage_done("writing", len(documents), "passages", elapsed, progress_mode(self.progress))
+        return {"version": version, "written": len(documents), "removed": removed}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the component's configuration."""
+        return default_to_dict(self, model_id=self.model_id, progress=self.progress)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoreWriter:
+        """Rebuild the component from ``to_dict`` output."""
+        return default_from_dict(cls, data)

@@ -77,6 +77,14 @@ class Config:
         rule=DATABASE_URL,
     )
     index_dir: Path = setting(Path(""), "Directory of the search index. Empty: <home>/index.")
+    search_store: str = setting(
+        "local",
+        "Where the search index lives. 'local': FAISS + BM25 files under index_dir (one "
+        "machine). 'postgres': chunks, vectors (pgvector) and terms in the database_url "
+        "database, which must be PostgreSQL with the vector extension; replicas then share "
+        "no files (docs/search-store.md).",
+        rule=one_of("local", "postgres"),
+    )
     actor: str = setting("", "Default user name that CLI actions run as (overridden by --as).")
     cli_auth: str = setting(
         "off",

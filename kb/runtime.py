@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from sqlalchemy.orm import Session
+
 from kb.config import Config
 from kb.quality.golden_check import CheckerFactory
 from kb.store import outbox
@@ -56,6 +58,20 @@ class Runtime:
         if self.index_updater is None:
             return 0
         return outbox.dispatch(self.db, self.index_updater)
+
+    @property
+    def index_in_database(self) -> bool:
+        """Does the search index live in the database (``search_store: postgres``)? Then
+        publications update it inside their own transaction (``apply_index_changes_in``)."""
+        return self.config.search_store != "local"
+
+    def apply_index_changes_in(self, session: Session) -> int:
+        """Apply the pending publications inside ``session``'s transaction, before it commits:
+        the index update commits with the publication, or neither does (a failure raises and
+        rolls both back). For a search store in the database; 0 without an index updater."""
+        if self.index_updater is None:
+            return 0
+        return outbox.apply_in_transaction(session, self.index_updater)
 
     def close(self) -> None:
         """Close the database connections (if the database was opened)."""

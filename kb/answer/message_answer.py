@@ -35,8 +35,8 @@ from kb.answer.understand import Question, read_message, same_words
 from kb.config import Config
 from kb.model import Audience
 from kb.search.filters import SearchFilters
-from kb.search.index import IndexSnapshot
 from kb.search.retrieval import QueryNormalizer
+from kb.search.store import SearchView
 from kb.store.querylog import query_log_record, write_row
 
 
@@ -110,7 +110,7 @@ def _ask(
     filters: SearchFilters,
     top_k: int | None,
     request_id: str | None,
-    snapshot: IndexSnapshot | None,
+    snapshot: SearchView | None,
 ) -> ReplyPart:
     """One question answered: its query, or else the first of its other readings that
     answers (``kb.answer.understand``); a hand-off of the query when none does."""
@@ -137,7 +137,7 @@ def answer_message(
     log: bool = True,
     channel: str = "",
     requester: str = "",
-    snapshot: IndexSnapshot | None = None,
+    snapshot: SearchView | None = None,
 ) -> MessageReply:
     """Answer every question ``message`` asks (see the module docstring). An empty or
     overlong message is ``InvalidInput``, as a question is.

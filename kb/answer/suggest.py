@@ -66,8 +66,8 @@ from kb.config import Config
 from kb.language import detect_language
 from kb.model import Audience
 from kb.search.filters import SearchFilters
-from kb.search.index import IndexReader, IndexSnapshot
 from kb.search.retrieval import Searcher, SearchResponse, SearchResult
+from kb.search.store import SearchIndex, SearchView
 from kb.store.db import Database
 from kb.store.logwriter import UsageWriter
 from kb.store.querylog import query_log_record, write_row
@@ -255,7 +255,7 @@ class Suggester:
     def __init__(
         self,
         config: Config,
-        reader: IndexReader | None = None,
+        reader: SearchIndex | None = None,
         searcher: Searcher | None = None,
         db: Database | None = None,
         rewriter: AnswerRewriter | None = None,
@@ -294,7 +294,7 @@ class Suggester:
         log: bool = True,
         channel: str = "",
         requester: str = "",
-        snapshot: IndexSnapshot | None = None,
+        snapshot: SearchView | None = None,
     ) -> Answer:
         """The answer object for ``question`` (see the module docstring).
 

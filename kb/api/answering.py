@@ -22,7 +22,7 @@ from typing import Any
 from kb.config import Config
 from kb.model import Audience
 from kb.search.filters import SearchFilters
-from kb.search.index import IndexReader, IndexSnapshot
+from kb.search.store import SearchIndex, SearchView
 
 logger = logging.getLogger("kb.api")
 
@@ -33,7 +33,7 @@ WITHHELD_DETAIL = "the best sources are not available to this audience"
 class Answerer:
     """Calls kb's suggest for API requests (one per worker; the model loads once)."""
 
-    def __init__(self, config: Config, reader: IndexReader) -> None:
+    def __init__(self, config: Config, reader: SearchIndex) -> None:
         """Store the settings and the shared index reader."""
         self.config = config
         self.reader = reader
@@ -60,7 +60,7 @@ class Answerer:
         top_k: int | None = None,
         as_of: date | None = None,
         lang: str | None = None,
-        snapshot: IndexSnapshot | None = None,
+        snapshot: SearchView | None = None,
     ) -> dict[str, Any]:
         """The answer object for one message, as ``kb suggest --json`` would print it: each
         question of the message answered apart (``kb.answer.message_answer``; ``parts``).
@@ -88,7 +88,7 @@ class Answerer:
         return data
 
     def search(
-        self, question: str, *, audience: Audience, top_k: int, snapshot: IndexSnapshot
+        self, question: str, *, audience: Audience, top_k: int, snapshot: SearchView
     ) -> list[dict[str, Any]]:
         """The ranked results for ``question`` visible to ``audience`` (guarded, like answers)."""
         if self._suggester is None:
@@ -102,21 +102,17 @@ class Answerer:
 
     # --- the audience guard ------------------------------------------------------------------
 
-    def article_audiences(self, snapshot: IndexSnapshot) -> dict[str, str]:
+    def article_audiences(self, snapshot: SearchView) -> dict[str, str]:
         """``{article_id: audience}`` of the snapshot's chunks (cached per version)."""
         cached = self._audiences
         if cached is not None and cached[0] == snapshot.version:
             return cached[1]
-        mapping: dict[str, str] = {}
-        for doc in snapshot.documents():
-            article_id = doc.meta.get("article_id")
-            if article_id and mapping.get(article_id) != "internal":
-                mapping[article_id] = str(doc.meta.get("audience") or "internal")
+        mapping = snapshot.article_audiences()
         self._audiences = (snapshot.version, mapping)
         return mapping
 
     def guard(
-        self, data: dict[str, Any], audience: Audience, snapshot: IndexSnapshot
+        self, data: dict[str, Any], audience: Audience, snapshot: SearchView
     ) -> tuple[dict[str, Any], int]:
         """Remove what a public caller may not see, from the answer and from each of its
         ``parts``; returns the answer and the count removed."""

@@ -4,7 +4,7 @@ The model and the index load in a background thread when the app starts, so
 ``/healthz`` answers at once and ``/readyz`` turns 200 only when both are in
 memory; until then the other endpoints answer 503. If there is no index yet the
 loader keeps trying, so a worker started before the first build becomes ready
-without a restart. Afterwards ``IndexReader`` swaps in each newly published
+without a restart. Afterwards the search store (``kb.search.store``) swaps in each newly published
 index version; a request keeps the snapshot it started with.
 """
 
@@ -28,8 +28,7 @@ from kb.config import Config
 from kb.errors import NotReady
 from kb.model import Audience
 from kb.runtime import Runtime
-from kb.search.index import IndexReader, IndexSnapshot
-from kb.search.snapshot import shared_reader
+from kb.search.store import SearchIndex, SearchView, open_search_index
 from kb.store.db import Database
 from kb.store.feedback import record_feedback, served_conditions, visible_published
 from kb.store.keys import KeyInfo
@@ -78,7 +77,7 @@ class ApiState:
             golden_checker=OnDemandGoldenChecker(config),
         )
         self.db = self.runtime.db
-        self.reader: IndexReader = shared_reader(config)
+        self.reader: SearchIndex = open_search_index(config, self.db)
         self.metrics = ApiMetrics()
         # in the database on PostgreSQL (the limits hold across replicas), else per worker
         self.limiter = buckets_for(self.db, config.api_rate_limit_per_minute, "key")
@@ -147,7 +146,7 @@ class ApiState:
         self.readiness.error = ""
         logger.info("ready: index version %s", self.reader.snapshot().version)
 
-    def snapshot(self) -> IndexSnapshot:
+    def snapshot(self) -> SearchView:
         """The live index snapshot; ``NotReady`` while the model or index is not loaded."""
         if not self.readiness.ready or self.engine is None:
             raise NotReady("the service is starting: model or index not loaded yet")

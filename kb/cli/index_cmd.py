@@ -143,12 +143,22 @@ def _print_update(data: dict[str, Any]) -> None:
 
 def _status_data() -> dict[str, Any]:
     """Everything ``kb index status`` shows."""
-    from ingest.sync import index_store, live_manifest
+    from ingest.sync import index_store, live_manifest, store_target
     from ingest.unindexable import read_record
 
     store = index_store(STATE.config)
-    manifest = live_manifest(store) or {}
     with STATE.db.session() as session:
+        target = store_target(session, STATE.config)  # None: the local files
+        manifest: dict[str, Any]
+        live: str | None
+        if target is None:
+            manifest = live_manifest(store) or {}
+            live = store.current_version()
+        else:
+            manifest = target.index.manifest(target.connection) or {}
+            manifest |= {"chunk_count": target.index.chunk_count(target.connection)}
+            manifest |= {"article_count": len(manifest.get("articles", {}))}
+            live = manifest.get("version")
         pending = len(outbox.pending_changes(session))
         published = {r.article_id: r.version for r in published_versions(session)}
     indexed = manifest.get("articles", {})
@@ -162,7 +172,8 @@ def _status_data() -> dict[str, Any]:
     stale += sum(1 for a in indexed if a not in published)
     return {
         "index_dir": str(store.index_dir),
-        "current": store.current_version(),
+        "store": STATE.config.search_store,
+        "current": live,
         "version": manifest.get("version"),
         "model_id": manifest.get("model_id"),
         "dim": manifest.get("dim"),

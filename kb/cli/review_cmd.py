@@ -73,6 +73,9 @@ def _act(
     with STATE.db.session() as session:
         row = action(session)
         data = version_dict(row)
+        if notify and STATE.runtime.index_in_database:
+            STATE.runtime.apply_index_changes_in(session)
+            notify = False
     if notify:
         notify_index()
     emit(

@@ -213,7 +213,7 @@ class GoldenChecker:
     ) -> CheckReport:
         started = time.perf_counter()
         day = as_of or effective_day(content)
-        live = self.searcher.snapshot()
+        live = self.searcher.snapshot().materialize()  # bulk scoring needs it in memory
         if not questions:
             return CheckReport(content.id, version, day, live.version, 0, 0, 0.0)
         filters = SearchFilters.build(audience="internal", as_of=day)

@@ -46,8 +46,8 @@ from kb.search.crosslang import (
     neutral_scores,
 )
 from kb.search.filters import SearchFilters
-from kb.search.index import IndexSnapshot
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
+from kb.search.store import SearchView
 from kb.text import normalize_for_matching
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class QuestionIndex:
         return len(self.questions)
 
 
-def _collect(snapshot: IndexSnapshot) -> tuple[list[str], list[str], list[str]]:
+def _collect(snapshot: SearchView) -> tuple[list[str], list[str], list[str]]:
     """(chunk id, question, base language) for every question of every FAQ chunk."""
     chunk_ids, questions, langs = [], [], []
     for doc in snapshot.documents():
@@ -143,7 +143,7 @@ def _centroids(vectors: np.ndarray, langs: list[str]) -> dict[str, np.ndarray]:
 
 
 def build_question_index(
-    snapshot: IndexSnapshot,
+    snapshot: SearchView,
     backend: EmbeddingBackend,
     cache: EmbeddingCache | None,
     style: str,
@@ -231,11 +231,11 @@ class FaqMatcher:
         if self._cache is None and self.cache_path:
             self._cache = EmbeddingCache(self.cache_path)
 
-    def question_index(self, snapshot: IndexSnapshot) -> QuestionIndex:
+    def question_index(self, snapshot: SearchView) -> QuestionIndex:
         """The question index of ``snapshot`` (built on first use, then reused)."""
         self.warm_up()
         backend = shared_backend(self.spec)
-        key = (str(snapshot.path), snapshot.version, backend.model_id, self.question_style)
+        key = (snapshot.identity, snapshot.version, backend.model_id, self.question_style)
         tokenizer = get_tokenizer(self.jieba_user_dict or None)
         return _CACHE.get(
             key,
@@ -279,7 +279,7 @@ class FaqMatcher:
 
     def _rank(
         self,
-        snap: IndexSnapshot,
+        snap: SearchView,
         index: QuestionIndex,
         scores: np.ndarray,
         filters: SearchFilters,

@@ -50,6 +50,7 @@ from kb.language import base_language
 from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.search.crosslang import common_languages, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix, language_means
+from kb.search.filters import SearchFilters
 from kb.search.sentences import (
     SENTENCE_META,
     SENTENCE_VECTORS_FILE,
@@ -147,6 +148,15 @@ def _search_text(doc: Document) -> str:
     return doc.meta.get("search_text") or doc.content or ""
 
 
+def _both(where: Where | None, filters: SearchFilters | None) -> Where | None:
+    """One meta test for a ``where`` callable and ``filters`` (either may be None)."""
+    if filters is None:
+        return where
+    if where is None:
+        return filters.matches
+    return lambda meta: filters.matches(meta) and where(meta)
+
+
 class IndexSnapshot:
     """One loaded, read-only index version: chunks, vectors and BM25, all in memory."""
 
@@ -196,6 +206,24 @@ class IndexSnapshot:
     def __len__(self) -> int:
         return len(self._docs)
 
+    @property
+    def identity(self) -> str:
+        """The directory this version was loaded from (``kb.search.store.SearchView``)."""
+        return str(self.path)
+
+    def materialize(self) -> IndexSnapshot:
+        """This snapshot itself: it is in memory already."""
+        return self
+
+    def article_audiences(self) -> dict[str, str]:
+        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``."""
+        mapping: dict[str, str] = {}
+        for doc in self._docs:
+            article_id = doc.meta.get("article_id")
+            if article_id and mapping.get(article_id) != "internal":
+                mapping[article_id] = str(doc.meta.get("audience") or "internal")
+        return mapping
+
     def __contains__(self, chunk_id: object) -> bool:
         return chunk_id in self._row
 
@@ -223,6 +251,10 @@ class IndexSnapshot:
     def bm25_tokenizer(self) -> ChineseTokenizer:
         """The tokenizer BM25 queries of this snapshot go through."""
         return self._bm25.tokenizer
+
+    def sentence_vectors(self) -> SentenceVectors:
+        """The sentence vectors of this version (read-only)."""
+        return self._sentences
 
     def vector_matrix(self) -> np.ndarray:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
@@ -313,8 +345,11 @@ class IndexSnapshot:
         top_k: int,
         where: Where | None = None,
         sentence_weight: float = 0.0,
+        *,
+        filters: SearchFilters | None = None,
     ) -> list[tuple[Document, float]]:
-        """The ``top_k`` chunks nearest the query (cosine), among those whose meta passes ``where``.
+        """The ``top_k`` chunks nearest the query (cosine), among those whose meta passes ``where``
+        and ``filters`` (the data form ``kb.search.store.SearchView`` passes).
 
         FAISS filters nothing itself, so this fetches ``top_k`` (``FILTERED_FETCH`` x ``top_k``
         under a filter: the audience and date filters drop a few chunks of most first
@@ -326,6 +361,7 @@ class IndexSnapshot:
         """
         if top_k <= 0 or not self._docs:
             return []
+        where = _both(where, filters)
         search: Callable[[Any, int], list[tuple[int, float]]] = self._vectors.search
         if sentence_weight > 0 and len(self._sentences):
             search = self._pooled_search(query_embedding, sentence_weight)
@@ -346,6 +382,12 @@ class IndexSnapshot:
         query = np.asarray(query_embedding, dtype=np.float32).reshape(1, -1)
         query = as_matrix(query, self._vectors.dim)[0]
         return lambda _, k: pooled_search(self._vectors, self._sentences, query, k, weight)
+
+    def lexical_search(
+        self, query_text: str, top_k: int, *, filters: SearchFilters | None = None
+    ) -> list[tuple[Document, float]]:
+        """``bm25_search`` with the filters as data (``kb.search.store.SearchView``)."""
+        return self.bm25_search(query_text, top_k, _both(None, filters))
 
     def bm25_search(
         self, query_text: str, top_k: int, where: Where | None = None

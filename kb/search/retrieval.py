@@ -25,9 +25,10 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
   not hold a missing BM25 score against a chunk in another language (``kb.search.crosslang``).
 - ``RankFusion`` and ``ArticleCollapser``: ``kb.search.fusion``.
 
-Each run reads one index snapshot (``kb.search.snapshot``), passed in with the filters
-(``kb.search.filters``). ``Searcher`` wraps the pipeline for callers: it takes the snapshot from the
-process-wide reader and returns ``SearchResult`` objects.
+Each run reads one view of the search store (``kb.search.store.SearchView``: a local
+snapshot or the PostgreSQL store), passed in with the filters as data
+(``kb.search.filters``). ``Searcher`` wraps the pipeline for callers: it takes the view from
+the configured store (``search_store``) and returns ``SearchResult`` objects.
 """
 
 from __future__ import annotations
@@ -64,9 +65,9 @@ from kb.search.fusion import (
     LanguagePreference,
     RankFusion,
 )
-from kb.search.index import IndexReader, IndexSnapshot
 from kb.search.pipelines import run_haystack
-from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk, shared_reader
+from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
+from kb.search.store import SearchIndex, SearchView, open_search_index
 from kb.text import date_text, has_words, normalize_for_matching
 
 #: Chunks each retriever passes to fusion, and FAQ chunks each FAQ ranking passes (tuned on
@@ -160,7 +161,7 @@ class BM25Retriever:
     @component.output_types(documents=Ranked)
     def run(self, text: str, snapshot: SnapshotRef, filters: SearchFilters) -> dict[str, Ranked]:
         """Chunks with their BM25 score, best first."""
-        hits = snapshot.snapshot.bm25_search(text, self.top_k, where=filters.matches)
+        hits = snapshot.snapshot.lexical_search(text, self.top_k, filters=filters)
         return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,12 +210,12 @@ class DenseRetriever:
         basis = snap.language_basis() if self.neutral else None
         if basis is None or not len(basis):
             hits = snap.dense_search(
-                embedding, self.top_k, where=filters.matches, sentence_weight=self.sentence_weight
+                embedding, self.top_k, filters=filters, sentence_weight=self.sentence_weight
             )
             return {"documents": Ranked(lean_chunk(doc, score) for doc, score in hits)}
         query, _ = neutral_query(embedding, basis)
         found = snap.dense_search(
-            query, 2 * self.top_k, where=filters.matches, sentence_weight=self.sentence_weight
+            query, 2 * self.top_k, filters=filters, sentence_weight=self.sentence_weight
         )
         along = snap.language_along([doc.id for doc, _ in found])
         scores = np.array([s for _, s in found], dtype=np.float32)
@@ -388,7 +389,7 @@ class SearchResponse:
     latency_ms: float
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     query_embedding: np.ndarray | None = field(default=None, repr=False)
-    snapshot: IndexSnapshot | None = field(default=None, repr=False)
+    snapshot: SearchView | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the internal chunk list)."""
@@ -412,12 +413,13 @@ class Searcher:
     def __init__(
         self,
         config: Config,
-        reader: IndexReader | None = None,
+        reader: SearchIndex | None = None,
         pipeline: Pipeline | None = None,
     ) -> None:
-        """Use the configured index (or ``reader``) and the default pipeline (or ``pipeline``)."""
+        """Use the configured search store (``search_store``; or ``reader``) and the default
+        pipeline (or ``pipeline``)."""
         self.config = config
-        self.reader = reader or shared_reader(config)
+        self.reader = reader or open_search_index(config)
         self.pipeline = pipeline or build_query_pipeline(config)
         self._warm = False
         self._model_id: str | None = None
@@ -439,7 +441,7 @@ class Searcher:
         if isinstance(embedder, QueryVectorEmbedder):
             embedder.remember(texts, vectors)
 
-    def _check_model(self, snap: IndexSnapshot) -> None:
+    def _check_model(self, snap: SearchView) -> None:
         """NotReady when ``snap`` was built with another embedder than this pipeline's:
         its vectors and the query's would not be comparable."""
         if self._model_id is None:
@@ -448,14 +450,15 @@ class Searcher:
             except ValueError:  # a pipeline without one (tests, tools)
                 embedder = None
             self._model_id = str(getattr(embedder, "model_id", ""))
-        built = snap.manifest.get("model_id")
+        manifest = getattr(snap, "manifest", None) or {}  # a local version's; postgres checks
+        built = manifest.get("model_id")  # the model when it writes
         if self._model_id and built and built != self._model_id:
             raise NotReady(
                 f"the index was built with the embedder {built}, the embedder settings are "
                 f"now {self._model_id}: rebuild it with `kb reindex --full` (or set them back)"
             )
 
-    def snapshot(self) -> IndexSnapshot:
+    def snapshot(self) -> SearchView:
         """The live index snapshot (``NotReady`` when no index was built)."""
         return self.reader.snapshot()
 
@@ -465,7 +468,7 @@ class Searcher:
         filters: SearchFilters | None = None,
         top_k: int | None = None,
         one_per_article: bool = True,
-        snapshot: IndexSnapshot | None = None,
+        snapshot: SearchView | None = None,
     ) -> SearchResponse:
         """Ranked results for ``query`` (``top_k`` default: the ``top_k`` setting)."""
         started = time.perf_counter()

@@ -16,7 +16,9 @@ from typing import Any
 from haystack import Document
 
 from kb.config import Config
-from kb.search.index import IndexReader, IndexSnapshot
+from kb.search.index import IndexReader
+from kb.search.local import LocalSearchIndex
+from kb.search.store import SearchView
 
 
 class SnapshotRef:
@@ -24,7 +26,7 @@ class SnapshotRef:
 
     __slots__ = ("snapshot",)
 
-    def __init__(self, snapshot: IndexSnapshot) -> None:
+    def __init__(self, snapshot: SearchView) -> None:
         """Wrap ``snapshot``."""
         self.snapshot = snapshot
 
@@ -40,19 +42,19 @@ class SnapshotRef:
         return {"index_version": self.snapshot.version}
 
 
-_readers: dict[tuple[str, str], IndexReader] = {}
+_readers: dict[tuple[str, str], LocalSearchIndex] = {}
 _readers_lock = threading.Lock()
 
 
-def shared_reader(config: Config) -> IndexReader:
-    """The process-wide ``IndexReader`` of the configured index directory."""
+def shared_reader(config: Config) -> LocalSearchIndex:
+    """The process-wide local store (``IndexReader``) of the configured index directory."""
     index_dir = Path(config.effective_index_dir)
     user_dict = str(config.jieba_user_dict or "")
     key = (str(index_dir), user_dict)
     with _readers_lock:
         reader = _readers.get(key)
         if reader is None:
-            reader = IndexReader(index_dir, jieba_user_dict=user_dict or None)
+            reader = LocalSearchIndex(index_dir, jieba_user_dict=user_dict or None)
             _readers[key] = reader
         return reader
 

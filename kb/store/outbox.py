@@ -33,6 +33,10 @@ Contract between review (producer) and ingest (consumer)
   committing a publishing action: it runs ``dispatch`` with the index updater
   the front end gave its runtime (none: events wait in the outbox for
   ``kb worker`` or ``kb index update``). Nothing registers itself at import.
+* With the search index in the same database (``search_store: postgres``), a
+  front end calls ``apply_in_transaction(session, updater)`` before the
+  publishing transaction commits instead: the index rows change in that very
+  transaction (embeddings are computed first, inside it).
 """
 
 from __future__ import annotations
@@ -130,3 +134,16 @@ def dispatch(db: Database, updater: IndexUpdater, batch_size: int = 1000) -> int
             updater.apply(session, changes)
             mark_processed(session, [c.event_id for c in changes])
         done += len(changes)
+
+
+def apply_in_transaction(session: Session, updater: IndexUpdater) -> int:
+    """Deliver the pending events to ``updater`` inside ``session``'s transaction and mark
+    them processed there: the index update commits with the change that caused it, or
+    neither does (an updater failure rolls the publication back). For a search store in
+    the same database (``search_store: postgres``): a version is searchable on every
+    replica as soon as its publication commits. Returns how many events were applied."""
+    changes = pending_changes(session)
+    if changes:
+        updater.apply(session, changes)
+        mark_processed(session, [c.event_id for c in changes])
+    return len(changes)

@@ -96,7 +96,9 @@ def draft_snapshot(
     (``content_hash``, the draft's revision) and live index version (``live``)."""
     with services().session() as session:
         content = to_content(get_version(session, article_id, version))
-    return ShadowIndexer(services().config).shadow(searcher().snapshot(), content, version)
+    return ShadowIndexer(services().config).shadow(
+        searcher().snapshot().materialize(), content, version
+    )
 
 
 @st.cache_resource(show_spinner=False)

@@ -123,6 +123,7 @@ class ServerProcess:
         """Remember the KB home, worker count and extra settings (``KB_*`` env)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.home = home
         self.env = server_env(home, **settings)
         self.workers = workers
         self.log = home / f"server-{self.port}.log"

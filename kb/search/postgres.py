@@ -1,0 +1,677 @@
+"""The ``postgres`` search store: chunks, vectors and BM25 terms in PostgreSQL (pgvector).
+
+Tables (migration ``0010_search_store``, PostgreSQL only):
+
+- ``search_chunks``: one narrow row per chunk: the filter columns (audience, type, lang,
+  normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
+  inline) and the token count; ``seq`` keeps insertion order (ties rank in it, as the
+  local index ranks in row order).
+- ``search_texts``: each chunk's text, meta (jsonb) and jieba-segmented search text
+  (``terms``, with a ``simple`` ``tsvector`` over it for ad-hoc SQL): kept apart so that
+  scanning the vectors does not read them.
+- ``search_sentences``: the sentence-window vectors of document chunks
+  (``kb.search.sentences``).
+- ``search_terms``: ``(term, chunk_id, tf)``: lexical search computes bm25s's Lucene
+  BM25 in SQL from it, with the same jieba tokens as the local store, so both rank alike.
+- ``search_state``: one row: the version counter (bumped by every change, in the same
+  transaction), the model, the dimension and the corpus statistics BM25 needs.
+
+Filters go into the SQL (``where_sql``); dense search is exact (``<#>`` on unit vectors,
+the chunk's cosine blended with its best sentence's as the local store does). Each process
+holds a catalog of the live version's chunk texts and meta (loaded when the version
+changes, like a local snapshot but without vectors): FAQ questions and the audience guard
+read it. Writes (``apply``) run in one transaction, which may be the caller's own
+(``apply(update, connection=...)``): the publication's transaction, so a version is
+searchable on every replica when it commits.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from haystack import Document
+
+from kb.errors import Conflict, InvalidInput, NotFound, NotReady
+from kb.language import base_language
+from kb.search.bm25 import K1, B, BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.crosslang import MIN_LANGUAGE_TEXTS, language_along, language_basis
+from kb.search.dense import VectorIndex, as_matrix
+from kb.search.filters import SearchFilters, _iso, _norm_tag
+from kb.search.index import (
+    IndexSnapshot,
+    _json_default,
+    _search_text,
+    _sentence_matrix,
+    prepare_chunks,
+)
+from kb.search.sentences import SENTENCE_META, SentenceVectors
+from kb.search.store import Hit, IndexUpdate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from kb.config import Config
+    from kb.store.db import Database
+
+PREFIX = "pg-"
+
+
+def where_sql(filters: SearchFilters | None, alias: str = "c") -> tuple[str, dict[str, Any]]:
+    """The SQL condition (on ``search_chunks`` as ``alias``) equal to ``filters.matches``."""
+    if filters is None:
+        return "TRUE", {}
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.audience == "public":
+        parts.append(f"{alias}.audience = 'public'")
+    if filters.types:
+        parts.append(f"{alias}.type = ANY(%(f_types)s)")
+        params["f_types"] = list(filters.types)
+    if filters.lang is not None:
+        parts.append(f"({alias}.lang = %(f_lang)s OR {alias}.lang LIKE %(f_lang_sub)s)")
+        params["f_lang"] = filters.lang
+        params["f_lang_sub"] = filters.lang.replace("%", r"\%").replace("_", r"\_") + "-%"
+    if filters.tags:
+        parts.append(f"{alias}.tags @> %(f_tags)s")
+        params["f_tags"] = list(filters.tags)
+    day = filters.as_of.isoformat()
+    parts.append(f"({alias}.effective_from IS NULL OR {alias}.effective_from <= %(f_day)s)")
+    parts.append(f"({alias}.effective_to IS NULL OR %(f_day)s <= {alias}.effective_to)")
+    params["f_day"] = day
+    return " AND ".join(parts), params
+
+
+def _version_name(number: int) -> str:
+    """The view name of a version counter value."""
+    return f"{PREFIX}{number:08d}"
+
+
+class PostgresSearchView:
+    """One version of the PostgreSQL store as a ``kb.search.store.SearchView``.
+
+    Searches run in SQL on the live tables; the catalog (chunk texts and meta, no
+    vectors) is this process's copy of the version, read when it was taken up.
+    """
+
+    def __init__(
+        self, store: PostgresSearchIndex, number: int, docs: list[Document], dim: int
+    ) -> None:
+        """Internal: ``PostgresSearchIndex.snapshot`` makes views."""
+        self._store = store
+        self.number = number
+        self.dim = dim
+        self._docs = docs
+        self._row = {d.id: i for i, d in enumerate(docs)}
+        self._basis: np.ndarray | None = None
+        self._materialized: IndexSnapshot | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        """``pg-<counter>``: the version counter of ``search_state`` when taken."""
+        return _version_name(self.number)
+
+    @property
+    def identity(self) -> str:
+        """The database (password hidden)."""
+        return self._store.identity
+
+    @property
+    def bm25_tokenizer(self) -> ChineseTokenizer:
+        """The jieba tokenizer of the store."""
+        return self._store.tokenizer
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self._row
+
+    def documents(self) -> Iterator[Document]:
+        """Every chunk of the catalog, in insertion order."""
+        return iter(self._docs)
+
+    def chunk(self, chunk_id: str) -> Document:
+        """The chunk with this id; ``NotFound`` if the version has none."""
+        try:
+            return self._docs[self._row[chunk_id]]
+        except KeyError:
+            raise NotFound(f"chunk {chunk_id} is not in index version {self.version}") from None
+
+    def article_chunks(self, article_id: str) -> list[Document]:
+        """The chunks of one article, in chunk order."""
+        docs = [d for d in self._docs if d.meta.get("article_id") == article_id]
+        return sorted(docs, key=lambda d: d.meta.get("chunk_index", 0))
+
+    def articles(self) -> dict[str, int]:
+        """``{article_id: version}`` of every article served."""
+        return {str(d.meta["article_id"]): int(d.meta.get("version") or 0) for d in self._docs}
+
+    def article_audiences(self) -> dict[str, str]:
+        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``."""
+        mapping: dict[str, str] = {}
+        for doc in self._docs:
+            article_id = doc.meta.get("article_id")
+            if article_id and mapping.get(article_id) != "internal":
+                mapping[article_id] = str(doc.meta.get("audience") or "internal")
+        return mapping
+
+    def main_language(self) -> str:
+        """The language most chunks are in (``""`` when empty)."""
+        counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
+        counts.pop("", None)
+        return counts.most_common(1)[0][0] if counts else ""
+
+    def _found(self, rows: Iterable[tuple[str, float]]) -> list[Hit]:
+        """Catalog documents with their scores (rows of chunks the catalog lacks, written
+        after this view was taken, are left out)."""
+        out: list[Hit] = []
+        for chunk_id, score in rows:
+            row = self._row.get(chunk_id)
+            if row is not None:
+                out.append((replace(self._docs[row], score=float(score)), float(score)))
+        return out
+
+    def dense_search(
+        self,
+        query_embedding: Sequence[float] | np.ndarray,
+        top_k: int,
+        *,
+        filters: SearchFilters | None = None,
+        sentence_weight: float = 0.0,
+    ) -> list[Hit]:
+        """The ``top_k`` nearest chunks that pass ``filters`` (filtered in SQL)."""
+        if top_k <= 0 or not self._docs:
+            return []
+        query = as_matrix(np.asarray(query_embedding, dtype=np.float32).reshape(1, -1), self.dim)
+        return self._found(self._store.dense_rows(query[0], top_k, filters, sentence_weight))
+
+    def lexical_search(
+        self, query_text: str, top_k: int, *, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        """The ``top_k`` best BM25 matches (score > 0) that pass ``filters`` (in SQL)."""
+        if top_k <= 0:
+            return []
+        tokens = self.bm25_tokenizer.tokenize(query_text)
+        return self._found(self._store.lexical_rows(tokens, top_k, filters))
+
+    def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of those chunk ids that are present."""
+        return self._store.vectors_of(list(chunk_ids))
+
+    def language_basis(self) -> np.ndarray:
+        """The language direction(s), from per-language mean vectors computed in SQL."""
+        if self._basis is None:
+            centroids = self._store.language_centroids(MIN_LANGUAGE_TEXTS)
+            self._basis = language_basis(centroids, self.dim)
+        return self._basis
+
+    def language_along(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """These chunks' coordinates along ``language_basis``."""
+        basis = self.language_basis()
+        vectors = self.embeddings(chunk_ids)
+        matrix = np.stack([vectors[c] for c in chunk_ids]) if chunk_ids else None
+        if matrix is None:
+            return np.zeros((0, len(basis)), dtype=np.float32)
+        return language_along(matrix, basis)
+
+    def materialize(self) -> IndexSnapshot:
+        """This version read into an in-memory ``IndexSnapshot`` (once per view)."""
+        with self._lock:
+            if self._materialized is None:
+                self._materialized = self._store.read_snapshot(self)
+            return self._materialized
+
+
+class PostgresSearchIndex:
+    """The search index in a PostgreSQL database with pgvector (``search_store: postgres``)."""
+
+    kind = "postgres"
+
+    def __init__(
+        self,
+        database: Database | Engine,
+        jieba_user_dict: str | Path | None = None,
+        check_interval_ms: int = 1000,
+    ) -> None:
+        """Use the search tables of ``database`` (created by ``kb init``'s migrations)."""
+        from sqlalchemy import Engine
+
+        engine = database if isinstance(database, Engine) else database.engine
+        if engine.dialect.name != "postgresql":
+            raise InvalidInput(
+                "search_store 'postgres' needs database_url to be a PostgreSQL database "
+                f"(it is {engine.dialect.name})"
+            )
+        self.engine = engine
+        self.tokenizer = get_tokenizer(jieba_user_dict)
+        self.check_interval = check_interval_ms / 1000
+        self.identity = str(engine.url.render_as_string(hide_password=True))
+        self._view: PostgresSearchView | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self._registered: set[int] = set()
+
+    @classmethod
+    def from_config(cls, config: Config, database: Database | None = None) -> PostgresSearchIndex:
+        """The store in ``database`` (default: ``config.effective_database_url``)."""
+        from kb.store.db import Database
+
+        user_dict = str(config.jieba_user_dict or "")
+        db = database or Database(config.effective_database_url)
+        return cls(db, None if user_dict in ("", ".") else user_dict)
+
+    # --- connections -----------------------------------------------------------------------
+
+    @contextmanager
+    def _cursor(self, connection: Any = None) -> Iterator[Any]:
+        """A psycopg cursor: on ``connection`` (a psycopg connection in the caller's
+        transaction) or in a transaction of its own, committed on success."""
+        if connection is not None:
+            self._register(connection)
+            with connection.cursor() as cur:  # the caller commits
+                yield cur
+            return
+        with self.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            self._register(raw)
+            with raw.cursor() as cur:
+                yield cur
+
+    def _register(self, raw: Any) -> None:
+        """Teach a psycopg connection the ``vector`` type (once per connection)."""
+        if id(raw) in self._registered:
+            return
+        from pgvector.psycopg import register_vector
+
+        try:
+            register_vector(raw)
+        except Exception as exc:  # psycopg.ProgrammingError: the type is missing
+            raise NotReady(
+                "the database has no pgvector 'vector' type: run `kb init` on a PostgreSQL "
+                f"with the vector extension available ({exc})"
+            ) from None
+        self._registered.add(id(raw))
+
+    # --- the live view ---------------------------------------------------------------------
+
+    def _state(self, cur: Any) -> tuple[int, str, int, int, float] | None:
+        """``(version, model_id, dim, chunks, total_length)`` or None before any write."""
+        cur.execute(
+            "SELECT version, model_id, dim, chunk_count, total_length "
+            "FROM search_state WHERE id = 1"
+        )
+        row = cur.fetchone()
+        return None if row is None else (int(row[0]), row[1], int(row[2]), int(row[3]), row[4])
+
+    def current_version(self) -> str | None:
+        """``pg-<counter>`` of the live version, or None before the first write."""
+        with self._cursor() as cur:
+            state = self._state(cur)
+        return None if state is None else _version_name(state[0])
+
+    def manifest(self, connection: Any = None) -> dict[str, Any] | None:
+        """``{"version", "model_id", "dim", "articles": {article_id: version}}`` of the
+        live version as seen in ``connection``'s transaction; None before the first write."""
+        with self._cursor(connection) as cur:
+            state = self._state(cur)
+            if state is None:
+                return None
+            cur.execute("SELECT DISTINCT article_id, article_version FROM search_chunks")
+            articles = dict(sorted(cur.fetchall()))
+        return {
+            "version": _version_name(state[0]),
+            "model_id": state[1],
+            "dim": state[2],
+            "articles": articles,
+        }
+
+    def chunk_count(self, connection: Any = None) -> int:
+        """How many chunks the store serves (0 before the first write)."""
+        with self._cursor(connection) as cur:
+            state = self._state(cur)
+        return 0 if state is None else state[3]
+
+    def dim(self) -> int:
+        """The vectors' dimension (``NotReady`` before the first write)."""
+        with self._cursor() as cur:
+            state = self._state(cur)
+        if state is None:
+            raise NotReady("the search store is empty; run `kb ingest` first")
+        return state[2]
+
+    def snapshot(self) -> PostgresSearchView:
+        """The live view (its catalog reloaded when the version changed)."""
+        if self._view is None or time.monotonic() - self._checked_at >= self.check_interval:
+            self.refresh()
+        view = self._view
+        if view is None:
+            raise NotReady("the search store is empty; run `kb ingest` first")
+        return view
+
+    def held(self) -> PostgresSearchView | None:
+        """The view served now, without checking the database."""
+        return self._view
+
+    def refresh(self) -> bool:
+        """Take up the live version if it changed; True when a new view is served."""
+        if not self._lock.acquire(blocking=self._view is None):
+            return False
+        try:
+            self._checked_at = time.monotonic()
+            with self._cursor() as cur:
+                state = self._state(cur)
+                if state is None or (self._view is not None and self._view.number == state[0]):
+                    return False
+                cur.execute(
+                    "SELECT c.id, t.content, t.meta FROM search_chunks c "
+                    "JOIN search_texts t USING (id) ORDER BY c.seq"
+                )
+                docs = [Document(id=i, content=c, meta=m) for i, c, m in cur.fetchall()]
+            self._view = PostgresSearchView(self, state[0], docs, state[2])
+            return True
+        finally:
+            self._lock.release()
+
+    # --- searches --------------------------------------------------------------------------
+
+    def dense_rows(
+        self,
+        query: np.ndarray,
+        top_k: int,
+        filters: SearchFilters | None,
+        sentence_weight: float,
+    ) -> list[tuple[str, float]]:
+        """``(chunk_id, score)`` of the ``top_k`` best chunks passing ``filters``: the
+        cosine, blended with the best sentence's when ``sentence_weight`` > 0 (the
+        candidates: the ``top_k`` nearest chunks and the chunks of the ``4 top_k``
+        nearest sentences, as ``kb.search.sentences.pooled_search``)."""
+        cond, params = where_sql(filters)
+        params |= {"q": query, "k": top_k, "k4": 4 * top_k, "w": sentence_weight}
+        if sentence_weight <= 0:
+            sql = (
+                "SELECT c.id, -(c.embedding <#> %(q)s) AS s FROM search_chunks c "
+                f"WHERE {cond} ORDER BY c.embedding <#> %(q)s, c.seq LIMIT %(k)s"
+            )
+        else:
+            sql = f"""
+            WITH own AS (
+                SELECT c.id FROM search_chunks c WHERE {cond}
+                ORDER BY c.embedding <#> %(q)s, c.seq LIMIT %(k)s),
+            near AS (
+                SELECT s.chunk_id AS id FROM search_sentences s
+                JOIN search_chunks c ON c.id = s.chunk_id WHERE {cond}
+                ORDER BY s.embedding <#> %(q)s LIMIT %(k4)s),
+            cand AS (SELECT id FROM own UNION SELECT id FROM near),
+            scored AS (
+                SELECT c.id, c.seq, -(c.embedding <#> %(q)s) AS own,
+                    (SELECT max(-(s.embedding <#> %(q)s)) FROM search_sentences s
+                     WHERE s.chunk_id = c.id) AS best
+                FROM search_chunks c JOIN cand USING (id))
+            SELECT id, CASE WHEN best IS NULL THEN own
+                ELSE (1 - %(w)s) * own + %(w)s * best END AS s
+            FROM scored ORDER BY s DESC, seq LIMIT %(k)s
+            """
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            return [(r[0], float(r[1])) for r in cur.fetchall()]
+
+    def lexical_rows(
+        self, tokens: Sequence[str], top_k: int, filters: SearchFilters | None
+    ) -> list[tuple[str, float]]:
+        """``(chunk_id, BM25 score)`` of the ``top_k`` best chunks passing ``filters``
+        (bm25s's Lucene BM25, as ``kb.search.bm25``; each query token counted as often as
+        it occurs; corpus statistics over every chunk, as the local index)."""
+        if not tokens:
+            return []
+        cond, params = where_sql(filters)
+        params |= {"terms": list(tokens), "k": top_k, "k1": K1, "b": B}
+        sql = f"""
+        WITH st AS (SELECT chunk_count::float8 AS n,
+                GREATEST(total_length / NULLIF(chunk_count, 0), 1e-9) AS avgdl
+            FROM search_state WHERE id = 1),
+        q AS (SELECT t AS term, count(*)::float8 AS times
+            FROM unnest(%(terms)s::text[]) AS t GROUP BY t),
+        df AS (SELECT term, count(*)::float8 AS df FROM search_terms
+            WHERE term = ANY(%(terms)s::text[]) GROUP BY term),
+        w AS (SELECT q.term, q.times * ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) AS idf
+            FROM q JOIN df USING (term), st)
+        SELECT c.id, sum(w.idf * t.tf / (t.tf + %(k1)s * ((1 - %(b)s)
+                + %(b)s * c.length / st.avgdl))) AS s, min(c.seq) AS seq
+        FROM w JOIN search_terms t USING (term)
+        JOIN search_chunks c ON c.id = t.chunk_id, st
+        WHERE {cond}
+        GROUP BY c.id HAVING sum(w.idf * t.tf) > 0
+        ORDER BY s DESC, seq LIMIT %(k)s
+        """
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            return [(r[0], float(r[1])) for r in cur.fetchall()]
+
+    def vectors_of(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those chunk ids that are present."""
+        if not chunk_ids:
+            return {}
+        with self._cursor() as cur:
+            cur.execute("SELECT id, embedding FROM search_chunks WHERE id = ANY(%s)", (chunk_ids,))
+            return {i: _array(v) for i, v in cur.fetchall()}
+
+    def language_centroids(self, at_least: int) -> dict[str, np.ndarray]:
+        """The mean chunk vector of each language with at least ``at_least`` chunks."""
+        with self._cursor() as cur:
+            cur.execute(
+                "SELECT lang_base, avg(embedding) FROM search_chunks "
+                "GROUP BY lang_base HAVING count(*) >= %s",
+                (at_least,),
+            )
+            return {lang: _array(v) for lang, v in cur.fetchall()}
+
+    def read_snapshot(self, view: PostgresSearchView) -> IndexSnapshot:
+        """The store read into an ``IndexSnapshot`` (for the hit test and golden check)."""
+        with self._cursor() as cur:
+            state = self._state(cur)
+            if state is None:
+                raise NotReady("the search store is empty; run `kb ingest` first")
+            cur.execute(
+                "SELECT c.id, t.content, t.meta, c.embedding, t.terms FROM search_chunks c "
+                "JOIN search_texts t USING (id) ORDER BY c.seq"
+            )
+            rows = cur.fetchall()
+            cur.execute(
+                "SELECT s.chunk_id, s.embedding FROM search_sentences s "
+                "JOIN search_chunks c ON c.id = s.chunk_id ORDER BY c.seq, s.position"
+            )
+            sentence_rows = cur.fetchall()
+        dim = state[2]
+        docs = [Document(id=r[0], content=r[1], meta=r[2]) for r in rows]
+        vectors = as_matrix([_array(r[3]) for r in rows], dim)
+        per_chunk: dict[str, list[np.ndarray]] = {}
+        for chunk_id, vector in sentence_rows:
+            per_chunk.setdefault(chunk_id, []).append(_array(vector))
+        sentences = SentenceVectors.from_chunks(
+            [np.stack(per_chunk[d.id]) if d.id in per_chunk else None for d in docs], dim
+        )
+        bm25 = BM25Index.build(
+            ((r[0], r[4].split(" ") if r[4] else []) for r in rows), self.tokenizer
+        )
+        articles = {str(d.meta["article_id"]): d.meta.get("version") for d in docs}
+        manifest = {
+            "version": view.version,
+            "model_id": state[1],
+            "dim": dim,
+            "chunk_count": len(docs),
+            "sentence_count": len(sentences),
+            "article_count": len(articles),
+            "articles": articles,
+            "store": "postgres",
+        }
+        path = Path(f"postgres-{view.version}")  # no files: golden lists are not cached
+        return IndexSnapshot(path, manifest, docs, VectorIndex.build(vectors, dim), bm25, sentences)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def apply(self, update: IndexUpdate, connection: Any = None) -> str:
+        """Serve ``update`` (see ``write``); the new version."""
+        return self.write(update, connection)[0]
+
+    def write(self, update: IndexUpdate, connection: Any = None) -> tuple[str, int]:
+        """Serve ``update`` (see ``IndexUpdate``) in one transaction: the caller's
+        (``connection``, a psycopg connection) or one of its own. Returns the new version
+        and how many stored chunks were dropped.
+
+        Writers are serialised by a row lock on ``search_state``; the model and
+        dimension must be those of the chunks already stored (else ``Conflict``:
+        rebuild with ``full``).
+        """
+        first = update.chunks[0].embedding if update.chunks else None
+        dim = update.dim or (len(first) if first is not None else 0)
+        docs, vectors = prepare_chunks(update.chunks, dim)[:2] if update.chunks else ([], None)
+        with self._cursor(connection) as cur:
+            cur.execute("SELECT dim, model_id FROM search_state WHERE id = 1 FOR UPDATE")
+            row = cur.fetchone()
+            if row is not None and not update.full:
+                if (dim and dim != row[0]) or (update.model_id and update.model_id != row[1]):
+                    raise Conflict(
+                        f"the search store uses {row[1]} ({row[0]}-d), not {update.model_id} "
+                        f"({dim}-d): rebuild the whole index"
+                    )
+                dim = dim or int(row[0])
+            if not dim:
+                raise InvalidInput("the embedding dimension is unknown: pass dim")
+            if update.full:
+                cur.execute("DELETE FROM search_chunks")
+            else:
+                gone = sorted(update.touched())
+                cur.execute("DELETE FROM search_chunks WHERE article_id = ANY(%s)", (gone,))
+            removed = max(cur.rowcount, 0)
+            if docs:
+                assert vectors is not None
+                self._insert(cur, update.chunks, docs, vectors, dim)
+            number = self._bump(cur, update.model_id or (row[1] if row else ""), dim)
+            return _version_name(number), removed
+
+    def _insert(
+        self,
+        cur: Any,
+        chunks: Sequence[Document],
+        docs: list[Document],
+        vectors: np.ndarray,
+        dim: int,
+    ) -> None:
+        """Insert the chunks, their sentence vectors and their terms."""
+        chunk_rows: list[tuple[Any, ...]] = []
+        text_rows: list[tuple[Any, ...]] = []
+        sentence_rows: list[tuple[str, int, np.ndarray]] = []
+        term_rows: list[tuple[str, str, int]] = []
+        for original, doc, vector in zip(chunks, docs, vectors, strict=True):
+            tokens = self.tokenizer.tokenize(_search_text(doc))
+            chunk_rows.append(_chunk_row(doc, vector, len(tokens)))
+            text_rows.append((doc.id, doc.content or "", _meta_json(doc), " ".join(tokens)))
+            term_rows.extend((doc.id, t, n) for t, n in Counter(tokens).items())
+            sentences = _sentence_matrix(original, dim)
+            if sentences is not None:
+                sentence_rows.extend((doc.id, i, v) for i, v in enumerate(sentences))
+        cur.executemany(
+            "INSERT INTO search_chunks (id, article_id, article_version, audience, type, lang, "
+            "lang_base, tags, effective_from, effective_to, embedding, length) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            chunk_rows,
+        )
+        with cur.copy("COPY search_texts (id, content, meta, terms) FROM STDIN") as copy:
+            for row in text_rows:
+                copy.write_row(row)
+        if sentence_rows:
+            cur.executemany(
+                "INSERT INTO search_sentences (chunk_id, position, embedding) VALUES (%s, %s, %s)",
+                sentence_rows,
+            )
+        if term_rows:
+            with cur.copy("COPY search_terms (chunk_id, term, tf) FROM STDIN") as copy:
+                for term_row in term_rows:
+                    copy.write_row(term_row)
+
+    def _bump(self, cur: Any, model_id: str, dim: int) -> int:
+        """Advance the version counter and the corpus statistics; the new counter."""
+        cur.execute(
+            "INSERT INTO search_state (id, version, model_id, dim, chunk_count, total_length, "
+            "updated_at) SELECT 1, 1, %(m)s, %(d)s, count(*), coalesce(sum(length), 0), now() "
+            "FROM search_chunks ON CONFLICT (id) DO UPDATE SET "
+            "version = search_state.version + 1, model_id = EXCLUDED.model_id, "
+            "dim = EXCLUDED.dim, chunk_count = EXCLUDED.chunk_count, "
+            "total_length = EXCLUDED.total_length, updated_at = EXCLUDED.updated_at "
+            "RETURNING version",
+            {"m": model_id, "d": dim},
+        )
+        return int(cur.fetchone()[0])
+
+
+def _array(value: Any) -> np.ndarray:
+    """A ``vector`` value as read by pgvector's adapter, as a float32 array."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _meta_json(doc: Document) -> str:
+    """The chunk's meta as JSON (dates as ISO strings, as the local store writes them)."""
+    try:
+        return json.dumps(doc.meta, ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"chunk {doc.id}: meta is not JSON serialisable: {exc}") from None
+
+
+def _chunk_row(doc: Document, vector: np.ndarray, length: int) -> tuple[Any, ...]:
+    """The ``search_chunks`` values of one chunk (the filter columns, vector, length)."""
+    meta = doc.meta
+    version = meta.get("version")
+    return (
+        doc.id,
+        str(meta["article_id"]),
+        int(version) if version is not None else None,
+        str(meta.get("audience") or "internal"),
+        meta.get("type"),
+        str(meta.get("lang") or "").lower(),
+        base_language(meta.get("lang")),
+        sorted({_norm_tag(str(t)) for t in meta.get("tags") or []}),
+        _iso(meta.get("effective_from")),
+        _iso(meta.get("effective_to")),
+        vector,
+        length,
+    )
+
+
+def update_from_snapshot(snapshot: IndexSnapshot) -> IndexUpdate:
+    """A full ``IndexUpdate`` serving exactly what a local snapshot serves (its stored
+    vectors and sentence vectors; nothing is embedded again): moves a local index into
+    the PostgreSQL store."""
+    vectors = snapshot.vector_matrix()
+    sentences = snapshot.sentence_vectors()
+    per_row: dict[int, list[np.ndarray]] = {}
+    if len(sentences):
+        matrix = sentences.index.vectors()
+        for i, row in enumerate(sentences.rows.tolist()):
+            per_row.setdefault(int(row), []).append(matrix[i])
+    chunks = []
+    for row, doc in enumerate(snapshot.documents()):
+        meta = dict(doc.meta)
+        if row in per_row:
+            meta[SENTENCE_META] = np.stack(per_row[row]).tolist()
+        chunks.append(
+            Document(id=doc.id, content=doc.content, meta=meta, embedding=vectors[row].tolist())
+        )
+    return IndexUpdate(
+        chunks=chunks,
+        model_id=str(snapshot.manifest["model_id"]),
+        dim=int(snapshot.manifest["dim"]),
+        full=True,
+    )
