@@ -1,6 +1,6 @@
 """The ``postgres`` search store: chunks, vectors and BM25 terms in PostgreSQL (pgvector).
 
-Tables (migration ``0010_search_store``, PostgreSQL only):
+Tables (migration 0013, PostgreSQL only):
 
 - ``search_chunks``: one narrow row per chunk: the filter columns (audience, type, lang,
   normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
