@@ -173,11 +173,13 @@ def row(name: str, n: int, s: Score) -> str:
     )
 
 
-def build_kb(home: Path, cache: Path) -> Config:
-    """Index ``articles/`` into ``home``."""
+def build_kb(home: Path, cache: Path, threshold: float | None = None) -> Config:
+    """Index ``articles/`` into ``home`` (``threshold``: another confidence_threshold)."""
     from ingest.pipeline import index_files
 
     config = Config(home=home)
+    if threshold is not None:
+        config = Config(home=home, confidence_threshold=threshold)
     index_files([REPO / "articles"], config, full=True, cache_path=cache)
     os.environ["KB_INDEX_DIR"] = str(config.effective_index_dir)
     return config
@@ -192,10 +194,14 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=default_cache)
     parser.add_argument("--sets", nargs="*", default=SETS)
     parser.add_argument("--data-dir", type=Path, default=DATA, help="where the sets are")
+    parser.add_argument(
+        "--confidence-threshold", type=float, help="instead of the setting's default"
+    )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        config = build_kb(Path(tmp), args.cache_dir / "embeddings.sqlite3")
+        cache = args.cache_dir / "embeddings.sqlite3"
+        config = build_kb(Path(tmp), cache, args.confidence_threshold)
         ask = make_asker(config, args.plain)
         path_label = "plain suggest" if args.plain else "answer_message"
         for split in args.split:

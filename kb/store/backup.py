@@ -33,6 +33,9 @@ from kb.store.db import Database, alembic_config
 FORMAT = "kb-backup/1"
 INSERT_BATCH = 500
 SKIPPED_TABLES = frozenset({"alembic_version"})
+#: The postgres search store's tables (``kb.search.postgres``): derived from the published
+#: articles, rebuilt by ``kb reindex --full`` after a restore, never backed up.
+DERIVED_PREFIX = "search_"
 
 
 @dataclass(frozen=True)
@@ -166,18 +169,23 @@ def _reset_sequences(connection: Connection, tables: Iterable[Table]) -> None:
 def _drop_all(db: Database) -> None:
     """Leave the database as empty as it was before a failed restore."""
     with db.engine.begin() as connection:
-        for table in reversed(_tables(connection)):
+        for table in reversed(_tables(connection, derived=True)):
             table.drop(connection)
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-def _tables(connection: Connection) -> list[Table]:
-    """The database's own tables (as migrated), parents before children."""
+def _tables(connection: Connection, derived: bool = False) -> list[Table]:
+    """The database's own tables (as migrated), parents before children; the search store's
+    derived tables only with ``derived``."""
     metadata = MetaData()
     with warnings.catch_warnings():  # SQLite cannot reflect lower(id) indexes; not needed
         warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
         metadata.reflect(connection)
-    return [t for t in metadata.sorted_tables if t.name not in SKIPPED_TABLES]
+    return [
+        t
+        for t in metadata.sorted_tables
+        if t.name not in SKIPPED_TABLES and (derived or not t.name.startswith(DERIVED_PREFIX))
+    ]
 
 
 def _revision(connection: Connection) -> str | None:

@@ -34,8 +34,9 @@ def test_first_use_imports_the_real_torch_and_its_submodules() -> None:
     model still embeds, and torch submodules import once (a second import would abort)."""
     out = run(
         "import sys, kb, haystack, kb.search.retrieval\n"
-        "from kb.embedders import create_backend\n"
-        "v = create_backend('sentence-transformers', '', 1).embed_passages(['refund policy'])\n"
+        "from kb.embedders import EmbedderSpec, create_backend\n"
+        "spec = EmbedderSpec(backend='sentence-transformers', model='', threads=1)\n"
+        "v = create_backend(spec).embed_passages(['refund policy'])\n"
         "import torch, torch.nn, torch.distributed\n"
         "from haystack.utils import device\n"
         "from haystack.utils.device import ComponentDevice\n"

@@ -264,7 +264,8 @@ class TestOnTheSampleKnowledgeBase:
         assert data["mode"] == "extractive"
         assert {c["article_id"] for c in data["citations"]} == {"policy-returns-seven-day"}
         data = ask(suggester, "买到的东西有质量问题，换货期限多长，运费谁出")
-        assert [c["article_id"] for c in data["citations"]] == ["policy-returns-seven-day"]
+        # answered (or, below the learned confidence bar, handed off): never from another article
+        assert {c["article_id"] for c in data["citations"]} <= {"policy-returns-seven-day"}
 
     def test_a_newer_notice_replaces_the_older_figure_and_the_agent_is_told(
         self, suggester: Suggester

@@ -65,6 +65,7 @@ def _dump(db: Database) -> dict[str, list[dict[str, Any]]]:
                 _encode(r._asdict()) for r in connection.execute(select(t).order_by(*t.primary_key))
             ]
             for t in metadata.sorted_tables
+            if not t.name.startswith("search_")  # the search store's: derived, not backed up
         }
 
 
