@@ -29,6 +29,15 @@ st.navigation([
 """
 
 
+@pytest.fixture(autouse=True)
+def _insights_backend_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page script above swaps the insights page's model out in this process: put the
+    real one back after each test (test_insights, run later, groups with the model)."""
+    import kb.ui.insights as insights
+
+    monkeypatch.setattr(insights, "_backend", insights._backend)
+
+
 def db_of(home) -> Database:
     return Database(f"sqlite:///{home / 'kb.sqlite3'}")
 
