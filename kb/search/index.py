@@ -45,9 +45,10 @@ import numpy as np
 from haystack import Document
 
 from kb.config import Config
-from kb.errors import Conflict, InvalidInput, NotFound, NotReady
+from kb.errors import Conflict, InvalidInput, NotReady
 from kb.language import base_language
 from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.catalog import ChunkCatalog
 from kb.search.crosslang import common_languages, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix, language_means
 from kb.search.filters import SearchFilters
@@ -157,7 +158,7 @@ def _both(where: Where | None, filters: SearchFilters | None) -> Where | None:
     return lambda meta: filters.matches(meta) and where(meta)
 
 
-class IndexSnapshot:
+class IndexSnapshot(ChunkCatalog):
     """One loaded, read-only index version: chunks, vectors and BM25, all in memory."""
 
     def __init__(
@@ -173,8 +174,7 @@ class IndexSnapshot:
         self.path = path
         self.manifest = manifest
         self.version: str = manifest["version"]
-        self._docs = docs
-        self._row = {d.id: i for i, d in enumerate(docs)}
+        self._catalog(docs)
         self._vectors = vectors
         self._bm25 = bm25
         self._sentences = sentences or SentenceVectors.empty(vectors.dim)
@@ -203,9 +203,6 @@ class IndexSnapshot:
         sentences = SentenceVectors.load(path / SENTENCE_VECTORS_FILE, vectors.dim)
         return cls(path, manifest, docs, vectors, bm25, sentences)
 
-    def __len__(self) -> int:
-        return len(self._docs)
-
     @property
     def identity(self) -> str:
         """The directory this version was loaded from (``kb.search.store.SearchView``)."""
@@ -223,25 +220,6 @@ class IndexSnapshot:
             if article_id and mapping.get(article_id) != "internal":
                 mapping[article_id] = str(doc.meta.get("audience") or "internal")
         return mapping
-
-    def __contains__(self, chunk_id: object) -> bool:
-        return chunk_id in self._row
-
-    def documents(self) -> Iterator[Document]:
-        """Every chunk, in row order (without embeddings)."""
-        return iter(self._docs)
-
-    def chunk(self, chunk_id: str) -> Document:
-        """The chunk with this id; ``NotFound`` if the version has none."""
-        try:
-            return self._docs[self._row[chunk_id]]
-        except KeyError:
-            raise NotFound(f"chunk {chunk_id} is not in index version {self.version}") from None
-
-    def article_chunks(self, article_id: str) -> list[Document]:
-        """The chunks of one article, in chunk order."""
-        docs = [d for d in self._docs if d.meta.get("article_id") == article_id]
-        return sorted(docs, key=lambda d: d.meta.get("chunk_index", 0))
 
     def articles(self) -> dict[str, int]:
         """``{article_id: version}`` of every article this index serves."""

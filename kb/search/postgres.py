@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from haystack import Document
 
-from kb.errors import Conflict, InvalidInput, NotFound, NotReady
+from kb.errors import Conflict, InvalidInput, NotReady
 from kb.language import base_language
 from kb.search.bm25 import K1, B, BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.catalog import ChunkCatalog
 from kb.search.crosslang import MIN_LANGUAGE_TEXTS, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix
 from kb.search.filters import SearchFilters, _iso, _norm_tag
@@ -95,7 +96,7 @@ def _version_name(number: int) -> str:
     return f"{PREFIX}{number:08d}"
 
 
-class PostgresSearchView:
+class PostgresSearchView(ChunkCatalog):
     """One version of the PostgreSQL store as a ``kb.search.store.SearchView``.
 
     Searches run in SQL on the live tables; the catalog (chunk texts and meta, no
@@ -109,8 +110,7 @@ class PostgresSearchView:
         self._store = store
         self.number = number
         self.dim = dim
-        self._docs = docs
-        self._row = {d.id: i for i, d in enumerate(docs)}
+        self._catalog(docs)
         self._basis: np.ndarray | None = None
         self._materialized: IndexSnapshot | None = None
         self._lock = threading.Lock()
@@ -129,28 +129,6 @@ class PostgresSearchView:
     def bm25_tokenizer(self) -> ChineseTokenizer:
         """The jieba tokenizer of the store."""
         return self._store.tokenizer
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-    def __contains__(self, chunk_id: object) -> bool:
-        return chunk_id in self._row
-
-    def documents(self) -> Iterator[Document]:
-        """Every chunk of the catalog, in insertion order."""
-        return iter(self._docs)
-
-    def chunk(self, chunk_id: str) -> Document:
-        """The chunk with this id; ``NotFound`` if the version has none."""
-        try:
-            return self._docs[self._row[chunk_id]]
-        except KeyError:
-            raise NotFound(f"chunk {chunk_id} is not in index version {self.version}") from None
-
-    def article_chunks(self, article_id: str) -> list[Document]:
-        """The chunks of one article, in chunk order."""
-        docs = [d for d in self._docs if d.meta.get("article_id") == article_id]
-        return sorted(docs, key=lambda d: d.meta.get("chunk_index", 0))
 
     def articles(self) -> dict[str, int]:
         """``{article_id: version}`` of every article served."""

@@ -1,0 +1,46 @@
+"""The chunks of one index version looked up by id and by article: what the local snapshot
+and the postgres view share (both keep the version's chunks, without vectors, in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from haystack import Document
+
+from kb.errors import NotFound
+
+
+class ChunkCatalog:
+    """Lookups over ``_docs`` (the version's chunks in row order); subclasses have a
+    ``version`` and call ``_catalog(docs)`` when they are built."""
+
+    _docs: list[Document]
+    _row: dict[str, int]
+
+    def _catalog(self, docs: list[Document]) -> None:
+        """Keep ``docs`` and index them by chunk id."""
+        self._docs = docs
+        self._row = {d.id: i for i, d in enumerate(docs)}
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self._row
+
+    def documents(self) -> Iterator[Document]:
+        """Every chunk, in row order (without embeddings)."""
+        return iter(self._docs)
+
+    def chunk(self, chunk_id: str) -> Document:
+        """The chunk with this id; ``NotFound`` if the version has none."""
+        try:
+            return self._docs[self._row[chunk_id]]
+        except KeyError:
+            version = getattr(self, "version", "")
+            raise NotFound(f"chunk {chunk_id} is not in index version {version}") from None
+
+    def article_chunks(self, article_id: str) -> list[Document]:
+        """The chunks of one article, in chunk order."""
+        docs = [d for d in self._docs if d.meta.get("article_id") == article_id]
+        return sorted(docs, key=lambda d: d.meta.get("chunk_index", 0))
