@@ -390,6 +390,9 @@ class SearchResponse:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     query_embedding: np.ndarray | None = field(default=None, repr=False)
     snapshot: SearchView | None = field(default=None, repr=False)
+    #: every fused chunk before the language preference (``LanguagePreference`` leaves the
+    #: first article's linked translations out of ``chunks``; confidence reads them here)
+    fused: list[Document] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the internal chunk list)."""
@@ -491,9 +494,10 @@ class Searcher:
                 "faq": {"snapshot": SnapshotRef(snap), "filters": filters},
                 "collapse": {"top_k": top_k, "one_per_article": one_per_article},
             },
-            include_outputs_from={"embedder"},
+            include_outputs_from={"embedder", "fusion"},
         )
         embedding = out["embedder"]["embedding"]
+        fused = list((out.get("fusion") or {}).get("documents") or [])
         out = out["collapse"]
         results = [SearchResult.from_document(i, d) for i, d in enumerate(out["documents"], 1)]
         chunks = out["chunks"]
@@ -507,4 +511,5 @@ class Searcher:
             latency,
             query_embedding=embedding,
             snapshot=snap,
+            fused=fused,
         )
