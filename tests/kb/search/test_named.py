@@ -12,7 +12,13 @@ from haystack import Document
 
 from kb.config import Config
 from kb.search.filters import SearchFilters
-from kb.search.named import NamedSourcePreference, named_article, title_names
+from kb.search.named import (
+    LEGAL_DEPTH,
+    NamedSourcePreference,
+    named_article,
+    regulation_asked_for,
+    title_names,
+)
 from kb.search.retrieval import Searcher
 from kb.search.snapshot import Ranked
 from tests.kb.indexing import build_index, sample_articles
@@ -20,8 +26,8 @@ from tests.kb.indexing import build_index, sample_articles
 PUBLIC = SearchFilters.build(as_of="2026-11-22")
 
 
-def _chunk(article: str, title: str, n: int = 0) -> Document:
-    meta = {"article_id": article, "title": title}
+def _chunk(article: str, title: str, n: int = 0, kind: str = "faq") -> Document:
+    meta = {"article_id": article, "title": title, "type": kind}
     return Document(id=f"{article}-{n}", content=article, meta=meta)
 
 
@@ -46,6 +52,27 @@ class TestNames:
         assert named_article("郵政法對給據郵件賠多少", docs) == "reg-post"  # Traditional
         assert named_article("没保价的快件怎么赔", docs) is None
         assert named_article("", docs) is None
+
+
+class TestLegalQuestions:
+    def _docs(self, regulation_at: int) -> list[Document]:
+        docs = [_chunk(f"faq-{i}", "问题") for i in range(regulation_at)]
+        return [*docs, _chunk("reg-x", "摘要", kind="regulation"), _chunk("faq-z", "问题")]
+
+    def test_a_question_on_the_law_gets_the_first_regulation(self) -> None:
+        docs = self._docs(2)
+        assert regulation_asked_for("七天无理由退货的法律依据是哪条", docs) == "reg-x"
+        assert regulation_asked_for("What does the law say about returns?", docs) == "reg-x"
+        assert regulation_asked_for("退貨的法律依據", docs) == "reg-x"  # Traditional
+
+    def test_no_legal_words_a_regulation_on_top_or_too_far(self) -> None:
+        assert regulation_asked_for("七天无理由退货怎么申请", self._docs(2)) is None
+        # whether a situation is lawful is what an FAQ answers
+        assert regulation_asked_for("没经过我同意就放快递柜，这样合法吗", self._docs(2)) is None
+        assert regulation_asked_for("法律依据是哪条", self._docs(0)) is None
+        assert regulation_asked_for("法律依据是哪条", self._docs(LEGAL_DEPTH)) is None
+        assert regulation_asked_for("法律依据是哪条", self._docs(LEGAL_DEPTH - 1)) == "reg-x"
+        assert regulation_asked_for("法律依据是哪条", []) is None
 
 
 class TestComponent:
@@ -97,3 +124,17 @@ def test_a_named_regulation_comes_first(sample_searcher: Searcher) -> None:
     assert not plain.results[0].article_id.startswith("reg-")
     postal = sample_searcher.search("邮政法里给据邮件丢了最多赔多少", PUBLIC)
     assert postal.results[0].article_id == "reg-postal-law-compensation"
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_question_on_the_law_gets_a_regulation_first(sample_searcher: Searcher) -> None:
+    """Asked for the legal basis, a regulation comes first; asked how, the FAQ does."""
+    legal = sample_searcher.search("七天无理由退货有什么法律依据", PUBLIC)
+    assert legal.results[0].type == "regulation"
+    assert legal.results[0].article_id in {
+        "reg-online-seven-day-return-measures",
+        "reg-consumer-protection-law",
+    }
+    how = sample_searcher.search("七天无理由退货怎么申请", PUBLIC)
+    assert how.results[0].type != "regulation"
