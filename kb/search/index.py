@@ -11,6 +11,8 @@ Layout under the index directory::
         sentences.npz              sentence vectors of document chunks and their chunk rows
                                    (``kb.search.sentences``; absent in versions built before it)
         bm25/                      BM25 matrix (bm25s) and the tokens of every chunk
+        faq_bm25/                  BM25 of the FAQ questions (``kb.search.faq_questions``;
+                                   absent in versions built before it and without FAQs)
     versions/.tmp-<name>/          a build in progress (or one that crashed)
     versions/.trash-<name>/        an old version being deleted
 
@@ -51,6 +53,8 @@ from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
 from kb.search.catalog import ChunkCatalog
 from kb.search.crosslang import common_languages, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix, language_means
+from kb.search.faq_questions import QUESTIONS_BM25_DIR, questions_bm25
+from kb.search.faq_questions import matches as questions_match
 from kb.search.filters import SearchFilters
 from kb.search.sentences import (
     SENTENCE_META,
@@ -193,8 +197,10 @@ class IndexSnapshot(ChunkCatalog):
         vectors: VectorIndex,
         bm25: BM25Index,
         sentences: SentenceVectors | None = None,
+        questions: BM25Index | None = None,
     ) -> None:
-        """Internal: use ``IndexStore.open_snapshot`` or ``IndexSnapshot.load``."""
+        """Internal: use ``IndexStore.open_snapshot`` or ``IndexSnapshot.load``;
+        ``questions``: the BM25 index of the FAQ questions, when the version has one."""
         self.path = path
         self.manifest = manifest
         self.version: str = manifest["version"]
@@ -202,6 +208,7 @@ class IndexSnapshot(ChunkCatalog):
         self._vectors = vectors
         self._bm25 = bm25
         self._sentences = sentences or SentenceVectors.empty(vectors.dim)
+        self._questions = questions
         self._bm25_rows: np.ndarray | None = None
         self._centroids: dict[str, np.ndarray] | None = None
         self._basis: np.ndarray | None = None
@@ -225,7 +232,10 @@ class IndexSnapshot(ChunkCatalog):
         vectors = VectorIndex.load(path / VECTORS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR, tokenizer)
         sentences = SentenceVectors.load(path / SENTENCE_VECTORS_FILE, vectors.dim)
-        return cls(path, manifest, docs, vectors, bm25, sentences)
+        questions = None
+        if (path / QUESTIONS_BM25_DIR).is_dir():
+            questions = BM25Index.load(path / QUESTIONS_BM25_DIR, tokenizer)
+        return cls(path, manifest, docs, vectors, bm25, sentences, questions)
 
     @property
     def identity(self) -> str:
@@ -253,6 +263,13 @@ class IndexSnapshot(ChunkCatalog):
     def bm25_tokenizer(self) -> ChineseTokenizer:
         """The tokenizer BM25 queries of this snapshot go through."""
         return self._bm25.tokenizer
+
+    def stored_questions_bm25(self, tokenizer: ChineseTokenizer) -> BM25Index | None:
+        """The BM25 index of the FAQ questions stored with this version, if it is that of
+        its questions segmented by ``tokenizer`` (``kb.search.faq_questions``), else None."""
+        if questions_match(self._questions, self._docs, tokenizer):
+            return self._questions
+        return None
 
     def sentence_vectors(self) -> SentenceVectors:
         """The sentence vectors of this version (read-only)."""
@@ -532,6 +549,7 @@ class IndexStore:
             if base is not None and not new_docs and not remove & set(base.articles()):
                 return WriteResult(base.version, 0, 0, False)  # nothing to change
             docs, vectors, sentences, bm25, removed = self._combine(base, remove, *new)
+            questions = self._questions(base, docs, new_docs)
             name = self._next_name()
             tmp = self.versions_dir / f"{_TMP}{name}"
             tmp.mkdir(parents=True)
@@ -540,6 +558,8 @@ class IndexStore:
             vector_index.save(tmp / VECTORS_FILE)
             sentences.save(tmp / SENTENCE_VECTORS_FILE)
             bm25.save(tmp / BM25_DIR)
+            if questions is not None:
+                questions.save(tmp / QUESTIONS_BM25_DIR)
             manifest = _manifest(name, model_id, dim, docs, sentences, base, full, bm25, started)
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
             _fsync_tree(tmp)
@@ -551,7 +571,7 @@ class IndexStore:
             "index version %s: %d chunks (+%d -%d)", name, len(docs), len(new_docs), removed
         )
         snapshot = IndexSnapshot(
-            self.versions_dir / name, manifest, docs, vector_index, bm25, sentences
+            self.versions_dir / name, manifest, docs, vector_index, bm25, sentences, questions
         )
         return WriteResult(name, len(new_docs), removed, True, snapshot)
 
@@ -570,6 +590,14 @@ class IndexStore:
             bm25 = BM25Index.build(new_tokens, tokenizer)
             return new_docs, new_vectors, new_sentences, bm25, 0
         return combine(base, remove, new_docs, new_vectors, new_sentences, tokenizer)
+
+    def _questions(
+        self, base: IndexSnapshot | None, docs: list[Document], new_docs: list[Document]
+    ) -> BM25Index | None:
+        """The FAQ questions' BM25 index of the next version: ``base``'s updated with the
+        new chunks' questions when it has one, else built from every question."""
+        stored = base.stored_questions_bm25(self.tokenizer()) if base is not None else None
+        return questions_bm25(docs, self.tokenizer(), stored, new_docs)
 
     def _open_base(self, held: IndexSnapshot | None = None) -> IndexSnapshot | None:
         """The live version to build on (``held`` if it is that version, as loaded from this
