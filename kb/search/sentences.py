@@ -127,12 +127,8 @@ class SentenceVectors:
         if not has.any():
             return out
         ends = np.r_[self._starts[1:], len(self.rows)]
-        starts, stops = self._starts[group[has]], ends[group[has]]
-        sentence_rows = np.concatenate(
-            [np.arange(a, b) for a, b in zip(starts, stops, strict=True)]
-        )
+        sentence_rows, offsets = _spans(self._starts[group[has]], ends[group[has]])
         cosines = _dot(self.index.vectors(sentence_rows), query)
-        offsets = np.r_[0, np.cumsum(stops - starts)[:-1]]
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
 
@@ -151,10 +147,8 @@ def best_many(
     if not has.any():
         return out
     ends = np.r_[sentences._starts[1:], len(sentences.rows)]
-    starts, stops = sentences._starts[group[has]], ends[group[has]]
-    sentence_rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+    sentence_rows, offsets = _spans(sentences._starts[group[has]], ends[group[has]])
     cosines = queries @ sentences.index.vectors(sentence_rows).T
-    offsets = np.r_[0, np.cumsum(stops - starts)[:-1]]
     out[:, has] = np.maximum.reduceat(cosines, offsets, axis=1)
     return out
 
@@ -181,7 +175,8 @@ def pooled_search(
     """The ``k`` best chunk rows by ``(1 - weight) * cosine + weight * best sentence cosine``.
 
     Candidates are the ``k`` nearest chunks and the chunks of the ``4 k`` nearest sentences
-    (two FAISS searches, over float16 copies from ``kb.search.dense.HALF_SCAN_MIN_ROWS`` rows on);
+    (two FAISS searches, over 8-bit copies from ``kb.search.dense.QUANTIZED_SCAN_MIN_ROWS`` rows
+    on, which return more rows);
     each candidate is then scored exactly. A chunk outside both
     lists is behind ``k`` chunks on its own cosine and ``4 k`` sentences on its best one,
     so it could only enter the top ``k`` in a near tie; with ``k`` = every chunk (a
@@ -195,6 +190,16 @@ def pooled_search(
     scores = np.where(np.isnan(best), own, (1 - weight) * own + weight * best)
     order = np.lexsort((rows, -scores))[:k]
     return [(int(rows[i]), float(scores[i])) for i in order]
+
+
+def _spans(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``starts[i]..stops[i] - 1`` of every (non-empty) span, concatenated, and
+    where each span begins in that list: ``np.concatenate`` of the ``np.arange``s, without
+    a Python loop over the spans (hundreds of candidate chunks per query, issue 16)."""
+    lengths = stops - starts
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+    rows = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(offsets - starts, lengths)
+    return rows, offsets
 
 
 def _groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
