@@ -90,6 +90,11 @@ class VectorIndex:
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index)
 
+    def add(self, vectors: np.ndarray) -> None:
+        """Append rows (float32, unit length), while the index is being built or loaded."""
+        if len(vectors):
+            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:
         """Read an index written by ``save``."""

@@ -262,3 +262,33 @@ class TestQuantizedScan:
             shared = dict(a).keys() & dict(b).keys()
             for row in shared:  # scores are exact either way
                 assert dict(a)[row] == pytest.approx(dict(b)[row], abs=1e-6)
+
+
+class TestLoading:
+    """Sentence vectors are read into FAISS a block at a time (no second full copy)."""
+
+    def test_blocks_load_bit_identical(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import kb.search.sentences
+        from kb.search.sentences import SentenceVectors
+
+        monkeypatch.setattr(kb.search.sentences, "LOAD_BLOCK", 7)  # 50 rows: 8 blocks
+        rng = np.random.default_rng(3)
+        vectors = rng.normal(size=(50, 16)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        rows = np.sort(rng.integers(0, 20, size=50))
+        SentenceVectors(vectors, rows).save(tmp_path / SENTENCE_VECTORS_FILE)
+        loaded = SentenceVectors.load(tmp_path / SENTENCE_VECTORS_FILE, 16)
+        assert np.array_equal(loaded.index.vectors(), vectors)
+        assert np.array_equal(loaded.rows, rows)
+        query = vectors[5]
+        chunk_rows = np.arange(25)
+        expected = SentenceVectors(vectors, rows).best(chunk_rows, query)
+        assert np.array_equal(loaded.best(chunk_rows, query), expected, equal_nan=True)
+
+    def test_empty_and_missing_files(self, tmp_path) -> None:
+        from kb.search.sentences import SentenceVectors
+
+        SentenceVectors.empty(16).save(tmp_path / SENTENCE_VECTORS_FILE)
+        empty = SentenceVectors.load(tmp_path / SENTENCE_VECTORS_FILE, 16)
+        assert len(empty) == 0 and empty.index.dim == 16
+        assert len(SentenceVectors.load(tmp_path / "absent.npz", 16)) == 0
