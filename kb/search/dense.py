@@ -119,11 +119,17 @@ class VectorIndex:
         """A copy of the stored vectors (all, or the given rows), bit-identical to the input."""
         if len(self) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        all_rows = faiss.rev_swig_ptr(self._index.get_xb(), len(self) * self.dim)
-        matrix = np.asarray(all_rows).reshape(len(self), self.dim)
+        matrix = self._stored()
         if rows is None:
             return matrix.copy()
         return matrix[np.asarray(rows, dtype=np.int64)]
+
+    def _stored(self) -> np.ndarray:
+        """FAISS's own float32 rows as a read-only view (no copy; only while ``self`` lives)."""
+        all_rows = faiss.rev_swig_ptr(self._index.get_xb(), len(self) * self.dim)
+        view = np.asarray(all_rows).reshape(len(self), self.dim)
+        view.flags.writeable = False
+        return view
 
     def search(self, query: Sequence[float] | np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest rows to ``query`` (normalised if needed) as ``(row, cosine)``."""
@@ -141,7 +147,7 @@ class VectorIndex:
 
     def _coarse_index(self) -> faiss.IndexScalarQuantizer:
         """The 8-bit copy of the vectors, made at its first use (thread-safe), in blocks:
-        no second float32 copy of them all is ever made."""
+        it reads the stored float32 rows in place (no copy of them is made)."""
         with self._coarse_lock:
             if self._coarse is None:
                 coarse = faiss.IndexScalarQuantizer(
@@ -158,9 +164,12 @@ class VectorIndex:
             return self._coarse
 
     def _blocks(self) -> Iterator[np.ndarray]:
-        """The float32 vectors, ``_SCAN_BLOCK`` rows at a time (copies of those rows)."""
+        """The float32 vectors, ``_SCAN_BLOCK`` rows at a time (views: no copies)."""
+        if not len(self):
+            return
+        stored = self._stored()
         for start in range(0, len(self), _SCAN_BLOCK):
-            yield self.vectors(np.arange(start, min(start + _SCAN_BLOCK, len(self))))
+            yield stored[start : start + _SCAN_BLOCK]
 
 
 _SCAN_BLOCK = 65_536
