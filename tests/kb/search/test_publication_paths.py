@@ -4,12 +4,13 @@ publish-due`` and the API's due publisher, all through ``review.publishing``.
 
 Real parts throughout: one PostgreSQL with pgvector (pgserver), the real review workflow,
 ingest's ``IndexSync`` with the bundled model, the real Streamlit pages (AppTest), the real
-CLI in a subprocess. After each path returns, the article is in the search tables *and* no
-outbox event is pending: with the postgres store nothing runs after the commit
-(``review.publishing.index_after_commit`` does nothing), so only an update inside the
-transaction can have put it there. The failure cases are real too: a PostgreSQL trigger on
-``search_chunks`` refuses rows of articles whose id starts with ``poison-`` (as a full disk
-or a constraint would), and the publication must be rolled back with the index update.
+CLI in a subprocess. After each path returns, the article is in the search tables, no
+outbox event is pending, and its search rows carry the same PostgreSQL transaction id
+(``xmin``) as its published version's row: they were written by the publishing transaction,
+not by a later one (such as the next page run's, or ``kb worker``'s). The failure cases are
+real too: a PostgreSQL trigger on ``search_chunks`` refuses rows of articles whose id starts
+with ``poison-`` (as a full disk or a constraint would), and the publication must be rolled
+back with the index update. Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -106,6 +107,28 @@ def _states(db: Database, article_id: str) -> list[str]:
         return [str(r.state) for r in versions_of(session, article_id)]
 
 
+PUBLISHED_ROW = (
+    "SELECT xmin::text FROM article_versions WHERE article_id = :a AND state = 'published'"
+)
+# a schedule publishes in a savepoint (its own subtransaction id); the schedule row is
+# marked done in the top-level transaction, as the index rows are
+SCHEDULE_ROW = "SELECT xmin::text FROM scheduled_publications WHERE article_id = :a"
+
+
+def _indexed_with_publication(db: Database, article_id: str, witness: str = PUBLISHED_ROW) -> bool:
+    """Were the article's search rows written by the transaction that published it? (The
+    same PostgreSQL transaction id, ``xmin``, on its chunks and on the ``witness`` row.)"""
+    with db.session() as session:
+        chunks = set(
+            session.scalars(
+                text("SELECT xmin::text FROM search_chunks WHERE article_id = :a"),
+                {"a": article_id},
+            )
+        )
+        rows = set(session.scalars(text(witness), {"a": article_id}))
+    return len(rows) == 1 and chunks == rows
+
+
 def _pending(db: Database) -> int:
     with db.session() as session:
         return len(outbox.pending_changes(session))
@@ -150,6 +173,7 @@ def test_the_review_queue_publishes_into_the_index_in_its_transaction(
     assert "faq-points" in at.success[0].value and "The index was updated" in at.success[0].value
     assert _states(db, "faq-points") == [State.PUBLISHED]
     assert "faq-points" in _served(db) and _pending(db) == 0
+    assert _indexed_with_publication(db, "faq-points")
 
 
 def test_a_failed_index_update_refuses_the_app_publication(
@@ -188,6 +212,7 @@ def test_import_publish_is_searchable_when_the_command_returns(
     done = _kb(kb, "import", str(source), "--bootstrap", "--reason", "test", "--as", ADMIN)
     assert done.returncode == 0, done.stderr
     assert "faq-coupon" in _served(db) and _pending(db) == 0
+    assert _indexed_with_publication(db, "faq-coupon")
 
 
 def test_import_no_index_leaves_the_publication_queued(
@@ -233,6 +258,19 @@ def test_publish_due_on_the_command_line_is_searchable_when_it_returns(
     assert done.returncode == 0, done.stderr
     assert "done: faq-address version 1" in done.stdout
     assert "faq-address" in _served(db) and _pending(db) == 0
+    assert _indexed_with_publication(db, "faq-address", SCHEDULE_ROW)
+
+
+def test_kb_worker_publishes_due_schedules_into_the_index_in_their_transaction(
+    kb: Config, db: Database
+) -> None:
+    _approved(db, "faq-pickup")
+    _schedule_due(db, "faq-pickup")
+    done = _kb(kb, "worker", "--once")
+    assert done.returncode == 0, done.stderr
+    assert "schedule done: faq-pickup version 1" in done.stderr
+    assert "faq-pickup" in _served(db) and _pending(db) == 0
+    assert _indexed_with_publication(db, "faq-pickup", SCHEDULE_ROW)
 
 
 def test_the_api_due_publisher_publishes_into_the_index_in_its_transaction(
@@ -244,6 +282,7 @@ def test_the_api_due_publisher_publishes_into_the_index_in_its_transaction(
     assert DuePublisher(runtime, interval=0).run_once() == 1
     assert _states(db, "faq-insurance") == [State.PUBLISHED]
     assert "faq-insurance" in _served(db) and _pending(db) == 0
+    assert _indexed_with_publication(db, "faq-insurance", SCHEDULE_ROW)
 
 
 def test_a_failed_index_update_leaves_the_due_schedule_pending(kb: Config, db: Database) -> None:
