@@ -143,7 +143,7 @@ def main() -> None:
     server, url = start_postgres()
     try:
         pg = build(args.size, url, args.cache_dir / "embeddings.sqlite3")
-        tokenizer = pg.snapshot().bm25_tokenizer()
+        tokenizer = pg.snapshot().bm25_tokenizer
         queries = [tokenizer.tokenize(q.query) for q in load_queries(QUESTIONS)]
         queries = [q for q in queries if q]
         print(f"\n{len(queries)} questions, public filter, top 10 (ms per lexical search)")
