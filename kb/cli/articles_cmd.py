@@ -124,7 +124,7 @@ def import_command(
         publish=publish,
         batch_size=STATE.config.import_batch_size,
         bootstrap_reason=reason if bootstrap else None,
-        before_commit=index_in_batch if index_now else None,
+        before_commit=index_in_batch if index_now and publish else None,
     )
     result = {
         "files": len(batch.outcomes),
