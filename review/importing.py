@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from sqlalchemy import and_, func, select, update
@@ -79,9 +79,12 @@ def import_in_batches(
     publish: bool = False,
     batch_size: int = 500,
     bootstrap_reason: str | None = None,
+    before_commit: Callable[[Session], object] | None = None,
 ) -> ImportResult:
     """``import_articles`` in one transaction per ``batch_size`` articles (see the module
-    docstring for what an import that stops part way leaves)."""
+    docstring for what an import that stops part way leaves). ``before_commit`` runs at the
+    end of each batch's transaction (``review.publishing.index_in_transaction``: the batch's
+    publications reach a search index in the database with it, or the batch rolls back)."""
     if batch_size < 1:
         raise InvalidInput(f"setting 'import_batch_size' must be at least 1, got {batch_size}")
     total = ImportResult()
@@ -96,6 +99,8 @@ def import_in_batches(
                 bootstrap_reason=bootstrap_reason,
                 continuing_load=start > 0,
             )
+            if before_commit is not None:
+                before_commit(session)
         logger.debug(
             "import: articles %d-%d committed in %.3f s",
             start + 1,

@@ -2,9 +2,11 @@
 
 Every ``publish_due_interval_seconds`` a background thread of each API process runs
 ``review.schedule.publish_due`` (each schedule as the publisher who scheduled it, the
-same rules and golden gate as ``kb publish-due``) and, when something was published,
-brings the index in line (the runtime's index updater, ``ingest.sync.IndexSync``, through
-the outbox); the worker's index watcher then
+same rules and golden gate as ``kb publish-due``) in ``review.publishing.transaction``: with
+``search_store: postgres`` the index rows change inside that transaction (the runtime's index
+updater, ``ingest.sync.IndexSync``), so every replica serves the version once it commits, and a
+failed index update rolls the round back (the schedules stay pending, retried next round); with
+the local store the outbox is applied right after the commit and the worker's index watcher then
 serves the new version. Every replica may run it: ``publish_due`` claims a schedule
 before publishing it, so each is published exactly once. A failure is logged (article
 id, version and reason; no personal data) and the loop goes on.
@@ -54,9 +56,9 @@ class DuePublisher:
 
     def run_once(self) -> int:
         """One round: publish what is due, update the index; how many were published."""
-        from review import schedule
+        from review import publishing, schedule
 
-        with self.runtime.db.session() as session:
+        with publishing.transaction(self.runtime) as session:
             outcomes = schedule.publish_due(session, golden_checker=self.runtime.golden_checker)
         for o in outcomes:
             if o.status == schedule.DONE:
@@ -76,8 +78,10 @@ class DuePublisher:
         return published
 
     def _update_index(self) -> None:
-        """Apply the outbox to the index; on failure the events wait for the next update."""
-        try:
-            self.runtime.apply_index_changes()
-        except Exception:
-            logger.exception("the index was not updated yet; the publication is queued")
+        """Apply the outbox to a local index; on failure the events wait for the next update
+        (with the index in the database it followed inside the publishing transaction)."""
+        from review import publishing
+
+        reason = publishing.index_after_commit(self.runtime)
+        if reason is not None:
+            logger.error("the index was not updated yet (%s); the publication is queued", reason)

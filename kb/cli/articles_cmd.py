@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -15,6 +16,7 @@ from kb.formats.importer import ImportBatch, read_articles
 from kb.model import ArticleType, State
 from kb.store.articles import get_version, latest_version, to_content
 from kb.store.tables import Article, ArticleVersion
+from review import publishing
 from review.importing import import_in_batches
 
 
@@ -74,8 +76,9 @@ def import_command(
     index_now: bool = typer.Option(
         True,
         "--index/--no-index",
-        help="After publishing, update the search index at once (default); --no-index leaves "
-        "the changes queued for `kb index update`.",
+        help="After publishing, update the search index at once (default; with search_store "
+        "postgres inside each batch's transaction, which rolls back if the index update "
+        "fails); --no-index leaves the changes queued for `kb index update`.",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -113,6 +116,7 @@ def import_command(
             "(fix them, or use --continue-on-error)"
         )
     items = [(i.article, i.source) for i in batch.items]
+    index_in_batch = partial(publishing.index_in_transaction, STATE.runtime)
     summary = import_in_batches(
         STATE.db,
         who,
@@ -120,6 +124,7 @@ def import_command(
         publish=publish,
         batch_size=STATE.config.import_batch_size,
         bootstrap_reason=reason if bootstrap else None,
+        before_commit=index_in_batch if index_now and publish else None,
     )
     result = {
         "files": len(batch.outcomes),

@@ -31,7 +31,7 @@ from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.store.articles import get_version, latest_version, to_content
 from kb.store.tables import ArticleVersion
-from review import diff, editing, golden, queries, workflow
+from review import diff, editing, golden, publishing, queries, workflow
 from review.versions import version_dict
 
 ID_ARG = typer.Argument(..., help="The article id.")
@@ -69,13 +69,11 @@ def register(app: typer.Typer) -> None:
 def _act(
     action: Callable[[Session], ArticleVersion], as_json: bool, verb: str, notify: bool = False
 ) -> None:
-    """Run one action in a transaction, tell the index if asked, print the outcome."""
-    with STATE.db.session() as session:
-        row = action(session)
-        data = version_dict(row)
-        if notify and STATE.runtime.index_in_database:
-            STATE.runtime.apply_index_changes_in(session)
-            notify = False
+    """Run one action in a transaction, print the outcome. A publishing action (``notify``)
+    runs in ``review.publishing.transaction``: the index follows it (see ``notify_index``)."""
+    transaction = publishing.transaction(STATE.runtime) if notify else STATE.db.session()
+    with transaction as session:
+        data = version_dict(action(session))
     if notify:
         notify_index()
     emit(
@@ -88,12 +86,12 @@ def _act(
 
 
 def notify_index() -> None:
-    """Apply the committed publication to the index now; a failure only delays it."""
-    try:
-        STATE.runtime.apply_index_changes()
-    except Exception as exc:  # the publication is committed; the outbox keeps the events
+    """After a publishing transaction committed, bring the local index in line; a failure
+    only delays it (with the index in the database it followed inside the transaction)."""
+    reason = publishing.index_after_commit(STATE.runtime)
+    if reason is not None:
         err_console.print(
-            f"warning: the index was not updated yet ({exc}); the change is queued",
+            f"warning: the index was not updated yet ({reason}); the change is queued",
             markup=False,
             highlight=False,
         )

@@ -18,6 +18,7 @@ from kb.cli.review_cmd import (
 )
 from kb.errors import InvalidInput
 from kb.store.tables import ScheduledPublication
+from review import publishing
 from review import schedule as scheduling
 
 AT_OPTION = typer.Option(
@@ -123,7 +124,7 @@ def publish_due(as_json: bool = JSON_OPTION) -> None:
     (shown here) and not retried. A running `kb serve` does the same every
     publish_due_interval_seconds; each schedule is published once whoever runs it.
     Exits 1 if any failed."""
-    with STATE.db.session() as session:
+    with publishing.transaction(STATE.runtime) as session:
         outcomes = scheduling.publish_due(session, golden_checker=STATE.runtime.golden_checker)
     if any(o.status == scheduling.DONE for o in outcomes):
         notify_index()

@@ -3,7 +3,10 @@
 For a deployment where the app and the API run apart from the machine that holds the index: the
 app and the CLI apply a publication right after its commit, but one that could not be applied then
 (index busy, a crash) or that a schedule made due waits in the outbox until something applies it.
-The worker is that something; ``--once`` does one round (for cron or a test).
+The worker is that something; ``--once`` does one round (for cron or a test). With
+``search_store: postgres`` the schedules it publishes reach the index inside their own transaction
+(``review.publishing``); its outbox round then only picks up what was left queued (``kb import
+--no-index``, a publication made without an index updater).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import typer
 
 from kb.cli.common import STATE, err_console
 from kb.errors import InvalidInput
+from review import publishing
 from review import schedule as scheduling
 
 INTERVAL_OPTION = typer.Option(
@@ -53,7 +57,7 @@ def round_of_work() -> tuple[int, int]:
     A failure of either step is printed and counted as 0: the next round tries again."""
     published = applied = 0
     try:
-        with STATE.db.session() as session:
+        with publishing.transaction(STATE.runtime) as session:
             outcomes = scheduling.publish_due(session, golden_checker=STATE.runtime.golden_checker)
         for outcome in outcomes:
             message = f" ({outcome.message})" if outcome.message else ""

@@ -1,11 +1,13 @@
 """The ``postgres`` search store: chunks, vectors and BM25 terms in PostgreSQL (pgvector).
 
-Tables (migration 0013, PostgreSQL only):
+Tables (migrations 0013 and 0014, PostgreSQL only):
 
 - ``search_chunks``: one narrow row per chunk: the filter columns (audience, type, lang,
   normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
   inline) and the token count; ``seq`` keeps insertion order (ties rank in it, as the
-  local index ranks in row order).
+  local index ranks in row order). ``ix_search_chunks_filter`` (0014) covers the filter
+  columns, lengths and ``seq`` so lexical search joins its postings without reading the
+  wide rows (an index-only scan; ``benchmarks/pg_lexical.py``).
 - ``search_texts``: each chunk's text, meta (jsonb) and jieba-segmented search text
   (``terms``, with a ``simple`` ``tsvector`` over it for ad-hoc SQL): kept apart so that
   scanning the vectors does not read them.

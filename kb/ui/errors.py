@@ -128,6 +128,10 @@ UNCOMMON: tuple[tuple[str, str], ...] = (
     (r"a picker shows 1 to (?P<n>\d+) articles", "选择框可显示 1 到 {n} 篇文章"),
     (r"unknown importance '(?P<v>[^']*)'.*", "未知的重要程度 {v}（普通或必读）"),
     (r"no feed entry (?P<n>\d+).*", "没有编号为 {n} 的知识动态"),
+    (
+        r"the search index could not be updated \((?P<reason>.*)\); nothing was published",
+        "搜索索引未能更新（{reason}），本次未发布任何内容：请稍后重试",
+    ),
 )
 
 #: words the service layer quotes that have a Chinese name (states, article types)

@@ -64,7 +64,7 @@ def section(user: SignedIn, article_id: str, versions: list[dict[str, Any]]) -> 
 
 
 def _archive(user: SignedIn, article_id: str, comment: str) -> None:
-    row = run(lambda s: workflow.archive(s, user.name, article_id, comment))
+    row = run(lambda s: workflow.archive(s, user.name, article_id, comment), publishes=True)
     if row is None:
         return
     note = update_index()

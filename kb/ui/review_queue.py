@@ -190,6 +190,7 @@ def _publish_item(item: dict[str, Any], user: SignedIn) -> None:
                     golden_checker=services().runtime.golden_checker,
                 ),
                 conflict_key="golden_refused",
+                publishes=True,
             )
             if row is None:
                 return

@@ -59,7 +59,10 @@ def publish_due_now() -> None:
     """Carry out the scheduled publications that are due (as ``kb publish-due`` does, each
     as its publisher) and say what happened; the index follows."""
     outcomes = (
-        run(lambda s: schedule.publish_due(s, golden_checker=services().runtime.golden_checker))
+        run(
+            lambda s: schedule.publish_due(s, golden_checker=services().runtime.golden_checker),
+            publishes=True,
+        )
         or []
     )
     if any(o.status == schedule.DONE for o in outcomes):

@@ -25,6 +25,7 @@ from kb.search.retrieval import Searcher
 from kb.store.articles import get_version, to_content
 from kb.ui.feedback import CHANNEL
 from kb.ui.services import environment_key, services
+from review import publishing
 
 DRAFT_INDEXES = 4
 
@@ -76,16 +77,14 @@ def _refresh_after_publishing() -> None:
 
 
 def update_index() -> str | None:
-    """Apply pending publications to the index; None on success, else the reason it waits.
+    """After a publishing transaction committed, apply its outbox events to the local index;
+    None on success (or when the index in the database followed inside the transaction),
+    else the reason it waits (``review.publishing.index_after_commit``).
 
     The publication is committed either way: its outbox event stays pending and the
     next update (here, ``kb index update`` or ``kb ingest``) applies it.
     """
-    try:
-        services().runtime.apply_index_changes()
-    except Exception as exc:
-        return str(exc) or type(exc).__name__
-    return None
+    return publishing.index_after_commit(services().runtime)
 
 
 @st.cache_resource(show_spinner=False, max_entries=DRAFT_INDEXES)

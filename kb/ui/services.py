@@ -27,6 +27,7 @@ from kb.store.db import Database
 from kb.store.logwriter import UsageWriter
 from kb.ui.errors import localize
 from kb.ui.i18n import resolve, t
+from review import publishing
 
 T = TypeVar("T")
 
@@ -81,14 +82,20 @@ def services() -> Services:
     return _cached_services(environment_key())
 
 
-def run(action: Callable[[Session], T], *, conflict_key: str = "error") -> T | None:
+def run(
+    action: Callable[[Session], T], *, conflict_key: str = "error", publishes: bool = False
+) -> T | None:
     """Run ``action`` in one transaction; show a domain error and return None on failure.
 
     A ``Conflict`` is shown with the ``conflict_key`` text (e.g. the editor's "nothing
-    was overwritten" message).
+    was overwritten" message). A publishing action (``publishes``) runs in
+    ``review.publishing.transaction``: with the search index in the database it is updated
+    before the commit, and a failed update rolls the action back (shown as an error); then
+    call ``kb.ui.search.update_index`` for the local index.
     """
+    runtime = services().runtime
     try:
-        with services().session() as session:
+        with publishing.transaction(runtime) if publishes else runtime.db.session() as session:
             return action(session)
     except Conflict as exc:
         show_error(exc.message, conflict_key)
