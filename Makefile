@@ -1,6 +1,7 @@
 # The two commands of the quick start:
 #   make demo   set up, then run kb on the embedded defaults (SQLite, local index, bundled model)
 #   make test   set up (with the browser-test packages), then lint and run every test
+# and `make bench`: the speed benchmarks (scripts/bench.sh; --full for 100,000 chunks)
 .PHONY: setup setup-test demo test lint bench
 
 setup:
@@ -16,6 +17,9 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+
+bench: setup
+	scripts/bench.sh
 
 test: setup-test
 	.venv/bin/ruff check .
