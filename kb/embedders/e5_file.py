@@ -58,6 +58,7 @@ class E5Vocab:
     pad: int
     unk: int
     normalise: dict[int, str]
+    longest_piece_bytes: int
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ class E5File:
             code, count = table.unpack("IB")
             outs = table.unpack(f"{int(count)}I") if count else ()
             normalise[int(code)] = "".join(chr(int(c)) for c in outs)
-        return E5Vocab(pieces, scores, bos, eos, pad, unk, normalise)
+        longest = int(np.diff(offsets).max()) if n else 1
+        return E5Vocab(pieces, scores, bos, eos, pad, unk, normalise, longest)
 
     def _read_directory(self, cursor: _Cursor) -> dict[str, _Entry]:
         tensors: dict[str, _Entry] = {}

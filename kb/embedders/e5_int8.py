@@ -80,7 +80,7 @@ class E5Int8Backend(EmbeddingBackend):
 
             from kb.embedders.e5_file import E5File
             from kb.embedders.e5_tokenizer import E5Tokenizer
-            from kb.embedders.e5_torch import WordTable, build_int8
+            from kb.embedders.e5_torch import WordTable, load_encoder
 
             file = E5File(self.model_path)
             if file.header.hidden != DIM:
@@ -90,7 +90,7 @@ class E5Int8Backend(EmbeddingBackend):
             torch.set_num_threads(self.threads)  # process-wide: torch has one intra-op pool
             self._tokenizer = E5Tokenizer(file.vocab)
             self._words = WordTable(file)
-            self._model = build_int8(file)
+            self._model = load_encoder(file, int8=True)
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads for ``text`` as a passage (prefix and specials included)."""

