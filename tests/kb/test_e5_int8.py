@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,22 @@ class TestVectors:
         batch = int8.embed_passages(VARIED)
         alone = np.stack([int8.embed_passages([t])[0] for t in VARIED])
         np.testing.assert_allclose(batch, alone, atol=1e-6)
+
+    def test_concurrent_calls_match_serial(self, int8) -> None:
+        texts = VARIED[:8]
+        serial = [int8.embed_query(t) for t in texts]
+        results: dict[int, np.ndarray] = {}
+
+        def run(i: int) -> None:
+            results[i] = int8.embed_query(texts[i])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(texts))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for i, vector in enumerate(serial):
+            np.testing.assert_allclose(results[i], vector, atol=1e-6)
 
     def test_empty_input(self, int8) -> None:
         assert int8.embed_passages([]).shape == (0, 384)
