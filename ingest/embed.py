@@ -46,7 +46,7 @@ class CachedDocumentEmbedder(UsesSharedBackend):
         ``backends`` (the process's pool; default: one of this component's own)."""
         self.spec = EmbedderSpec.from_dict(spec)
         create_backend(self.spec)  # validates; loads nothing
-        self.backends = backends or BackendPool()
+        self.backends = backends if backends is not None else BackendPool()
         self.cache_path = None if cache_path is None else str(cache_path)
         self.progress = progress
         self.text_fields = list(DEFAULT_TEXT_FIELDS if text_fields is None else text_fields)

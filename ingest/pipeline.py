@@ -98,7 +98,7 @@ def build_indexing_pipeline(
     :param resources: the process's models, tokenizers and index readers
         (``Runtime.resources``; default: a new set for this pipeline).
     """
-    resources = resources or SearchResources()
+    resources = resources if resources is not None else SearchResources()
     cache = str(cache_path) if cache_path is not None else str(default_cache_path(config))
     spec = EmbedderSpec.from_config(config)  # one identity for both embedders and the writer
     embedder = CachedDocumentEmbedder(

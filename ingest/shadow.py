@@ -51,7 +51,7 @@ class ShadowIndexer:
         ``resources`` (the process's, ``Runtime.resources``; default: a new set)."""
         self.config = config
         self.cache_path = cache_path
-        self.resources = resources or SearchResources()
+        self.resources = resources if resources is not None else SearchResources()
 
     def shadow(self, live: IndexSnapshot, content: ArticleContent, version: int) -> IndexSnapshot:
         """``live`` with ``content`` (as ``version``) in place of its article's chunks."""

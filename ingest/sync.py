@@ -341,7 +341,7 @@ def update_index(
     default: a new set), so a reader of this process serves the new version at once.
     """
     started = time.perf_counter()
-    resources = resources or SearchResources()
+    resources = resources if resources is not None else SearchResources()
     store = index_store(config, resources.tokenizers)
     target = store_target(session, config, resources.tokenizers)
     manifest = None if full else _manifest(store, target)
@@ -438,7 +438,7 @@ class IndexSync:
         (the process's models and index readers, ``Runtime.resources``; default: a new set
         kept for every batch)."""
         self.config = config
-        self.resources = resources or SearchResources()
+        self.resources = resources if resources is not None else SearchResources()
         self.progress = progress
         self.cache_path = cache_path
         self.lock_timeout = lock_timeout

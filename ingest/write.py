@@ -98,13 +98,14 @@ class IndexWriter:
                 "run the embedder before IndexWriter"
             )
         started = time.perf_counter()
+        readers = self.readers
         store = IndexStore(
             self.index_dir,
             keep_versions=self.keep_versions,
             jieba_user_dict=self.jieba_user_dict,
-            tokenizers=self.readers.tokenizers if self.readers is not None else None,
+            tokenizers=readers.tokenizers if readers is not None else None,
         )
-        reader = self.readers.held(self.index_dir, self.jieba_user_dict) if self.readers else None
+        reader = readers.held(self.index_dir, self.jieba_user_dict) if readers is not None else None
         result = store.write_version(
             documents,
             model_id=self.model_id,

@@ -48,7 +48,7 @@ class Runtime:
         when no index is live), ``resources`` the search parts the index updater was built
         with (default: a new, empty set; nothing is loaded before it is used)."""
         self.config = config
-        self.resources = resources or SearchResources()
+        self.resources = resources if resources is not None else SearchResources()
         self.index_updater = index_updater
         self.golden_checker = golden_checker
         if db is not None:

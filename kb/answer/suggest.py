@@ -160,7 +160,7 @@ class AnswerBuilder:
         self.cross_threshold = cross_threshold
         self.faq_direct_min = faq_direct_min
         self.max_sentences = max_sentences
-        self.tokenizers = tokenizers or TokenizerPool()
+        self.tokenizers = tokenizers if tokenizers is not None else TokenizerPool()
         self._weights: TermWeights | None = None
 
     @property

@@ -25,7 +25,7 @@ class OnDemandIndexSync:
         """Remember the settings and the process's ``resources`` (``Runtime.resources``;
         default: a new set); nothing is imported yet."""
         self.config = config
-        self.resources = resources or SearchResources()
+        self.resources = resources if resources is not None else SearchResources()
         self._sync: IndexSync | None = None
 
     def apply(self, session: Session, changes: Sequence[IndexChange]) -> None:
@@ -44,7 +44,7 @@ class OnDemandGoldenChecker:
         """Remember the settings and the process's ``resources`` (``Runtime.resources``;
         default: a new set); nothing is built yet."""
         self.config = config
-        self.resources = resources or SearchResources()
+        self.resources = resources if resources is not None else SearchResources()
         self._checker: GoldenChecker | None = None
         self._lock = threading.Lock()
 

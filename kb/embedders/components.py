@@ -28,7 +28,7 @@ class QueryEmbedder(UsesSharedBackend):
         its backend in ``backends`` (default: a pool of this component's own)."""
         self.spec = EmbedderSpec.from_dict(spec)
         create_backend(self.spec)  # validates; loads nothing
-        self.backends = backends or BackendPool()
+        self.backends = backends if backends is not None else BackendPool()
         self._backend: EmbeddingBackend | None = None
 
     @classmethod

@@ -405,7 +405,7 @@ class IndexStore:
         self.keep_versions = keep_versions
         self.jieba_user_dict = jieba_user_dict
         self.lock_timeout = lock_timeout
-        self.tokenizers = tokenizers or TokenizerPool()
+        self.tokenizers = tokenizers if tokenizers is not None else TokenizerPool()
 
     @classmethod
     def from_config(

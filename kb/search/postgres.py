@@ -233,7 +233,8 @@ class PostgresSearchIndex:
                 f"(it is {engine.dialect.name})"
             )
         self.engine = engine
-        self.tokenizer = (tokenizers or TokenizerPool()).get(jieba_user_dict)
+        pool = tokenizers if tokenizers is not None else TokenizerPool()
+        self.tokenizer = pool.get(jieba_user_dict)
         self.check_interval = check_interval_ms / 1000
         self.identity = str(engine.url.render_as_string(hide_password=True))
         self._view: PostgresSearchView | None = None

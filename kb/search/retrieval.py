@@ -274,7 +274,7 @@ def build_query_pipeline(
     their backend, tokenizer and question indexes from ``resources`` (the process's,
     ``Runtime.resources``; default: a new set for this pipeline).
     """
-    resources = resources or SearchResources()
+    resources = resources if resources is not None else SearchResources()
     if cache_path == "":
         cache_path = str(default_cache_path(config))
     pipe = Pipeline()
@@ -427,7 +427,7 @@ class Searcher:
         pipeline (or ``pipeline``), built on ``resources`` (the process's models, readers
         and caches, ``Runtime.resources``; default: a new set for this searcher)."""
         self.config = config
-        self.resources = resources or SearchResources()
+        self.resources = resources if resources is not None else SearchResources()
         self.reader = reader or open_search_index(config, resources=self.resources)
         self.pipeline = pipeline or build_query_pipeline(config, resources=self.resources)
         self._warm = False

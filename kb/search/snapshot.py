@@ -53,7 +53,7 @@ class ReaderPool:
 
     def __init__(self, tokenizers: TokenizerPool | None = None) -> None:
         """An empty pool whose readers take their tokenizers from ``tokenizers``."""
-        self.tokenizers = tokenizers or TokenizerPool()
+        self.tokenizers = tokenizers if tokenizers is not None else TokenizerPool()
         self._readers: dict[tuple[str, str], LocalSearchIndex] = {}
         self._lock = threading.Lock()
         self.created = 0  # readers built so far (tests check that nothing is built twice)
