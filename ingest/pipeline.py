@@ -192,14 +192,18 @@ def index_articles(
     remove_article_ids: Iterable[str] = (),
     cache_path: str | Path | None = None,
     progress: bool = False,
+    resources: SearchResources | None = None,
 ) -> IndexReport:
     """Index article versions: ``(ArticleContent, version)`` pairs, ``ArticleContent`` or dicts.
 
     ``full=True`` makes the new index version hold exactly these articles; otherwise they
     replace their own earlier chunks (all of them, even when a new version gives none),
     ``remove_article_ids`` are dropped and every other article is kept as it is.
+    ``resources``: the process's models and index readers (``Runtime.resources``).
     """
-    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    pipeline = build_indexing_pipeline(
+        config, cache_path=cache_path, progress=progress, resources=resources
+    )
     replaced = [item_article_id(item) for item in items]
     return run_pipeline(
         pipeline,
@@ -216,7 +220,11 @@ def index_files(
     full: bool = True,
     cache_path: str | Path | None = None,
     progress: bool = False,
+    resources: SearchResources | None = None,
 ) -> IndexReport:
-    """Index article files (or directories of them) as they are, without a database."""
-    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress, files=True)
+    """Index article files (or directories of them) as they are, without a database
+    (``resources``: the process's models and index readers, ``Runtime.resources``)."""
+    pipeline = build_indexing_pipeline(
+        config, cache_path=cache_path, progress=progress, files=True, resources=resources
+    )
     return run_pipeline(pipeline, {"sources": [str(p) for p in paths]}, full=full)

@@ -37,7 +37,7 @@ def _cached_searcher(key: tuple[str, str, str]) -> Searcher:
 
 
 def searcher() -> Searcher:
-    """The process-wide searcher of the current knowledge base (NotReady without an index)."""
+    """The searcher of the current knowledge base's runtime (NotReady without an index)."""
     return _cached_searcher(environment_key())
 
 
