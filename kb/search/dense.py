@@ -19,7 +19,7 @@ binary format (``faiss.write_index``), row ``i`` being chunk ``i`` of the versio
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,24 +57,30 @@ def as_matrix(embeddings: Sequence[Any] | np.ndarray, dim: int) -> np.ndarray:
     return np.ascontiguousarray(matrix)
 
 
-#: From this many rows on, ``VectorIndex.candidates`` scans a half-precision copy (issue 16).
-HALF_SCAN_MIN_ROWS = 100_000
+#: From this many rows on, ``VectorIndex.candidates`` scans an 8-bit copy (issue 16).
+QUANTIZED_SCAN_MIN_ROWS = 100_000
+#: How many more rows than asked the 8-bit scan returns as candidates (issue 16: at 2x,
+#: every exact top-k row was among them, on the model's vectors and on random ones;
+#: docs/benchmarks.md, "speed3").
+QUANTIZED_FETCH = 2
 
 
 class VectorIndex:
     """Exact cosine search over unit vectors; row numbers are the caller's chunk rows.
 
     ``candidates`` finds rows for a caller that then scores them exactly (the pooled
-    sentence search): from ``HALF_SCAN_MIN_ROWS`` rows on it scans a float16 copy of the
-    vectors (FAISS ``QT_fp16``, built at its first use), which halves the bytes read per
-    query; the float32 vectors stay the reference for every score.
+    sentence search): from ``QUANTIZED_SCAN_MIN_ROWS`` rows on it scans an 8-bit copy of
+    the vectors (FAISS ``QT_8bit``: one byte per dimension, scaled by that dimension's
+    range; built at its first use), a quarter of the bytes read per query and of the
+    memory of the float32 vectors, and returns ``QUANTIZED_FETCH`` times as many rows;
+    the float32 vectors stay the reference for every score.
     """
 
     def __init__(self, index: faiss.IndexFlatIP) -> None:
         """Wrap a FAISS inner-product flat index (use ``build`` or ``load``)."""
         self._index = index
-        self._half: faiss.IndexScalarQuantizer | None = None
-        self._half_lock = threading.Lock()
+        self._coarse: faiss.IndexScalarQuantizer | None = None
+        self._coarse_lock = threading.Lock()
 
     @classmethod
     def build(cls, vectors: np.ndarray, dim: int) -> VectorIndex:
@@ -83,6 +89,11 @@ class VectorIndex:
         if len(vectors):
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index)
+
+    def add(self, vectors: np.ndarray) -> None:
+        """Append rows (float32, unit length), while the index is being built or loaded."""
+        if len(vectors):
+            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:
@@ -108,39 +119,60 @@ class VectorIndex:
         """A copy of the stored vectors (all, or the given rows), bit-identical to the input."""
         if len(self) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        all_rows = faiss.rev_swig_ptr(self._index.get_xb(), len(self) * self.dim)
-        matrix = np.asarray(all_rows).reshape(len(self), self.dim)
+        matrix = self._stored()
         if rows is None:
             return matrix.copy()
         return matrix[np.asarray(rows, dtype=np.int64)]
+
+    def _stored(self) -> np.ndarray:
+        """FAISS's own float32 rows as a read-only view (no copy; only while ``self`` lives)."""
+        all_rows = faiss.rev_swig_ptr(self._index.get_xb(), len(self) * self.dim)
+        view = np.asarray(all_rows).reshape(len(self), self.dim)
+        view.flags.writeable = False
+        return view
 
     def search(self, query: Sequence[float] | np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest rows to ``query`` (normalised if needed) as ``(row, cosine)``."""
         return _one_query(self._index, query, k, self.dim)
 
     def candidates(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
-        """The rows of (about) the ``k`` nearest to ``query``, for a caller that scores them
-        exactly: ``search``'s rows below ``HALF_SCAN_MIN_ROWS`` rows, from there on those of
-        a float16 scan (the same rows but for near ties at the ``k``-th place; measured in
-        docs/benchmarks.md, "Suggest at 100,000 chunks")."""
-        index = self._index if len(self) < HALF_SCAN_MIN_ROWS else self._half_index()
-        return [row for row, _ in _one_query(index, query, k, self.dim)]
+        """Rows among which are the ``k`` nearest to ``query``, for a caller that scores
+        them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows, from
+        there on the ``QUANTIZED_FETCH`` x ``k`` best of an 8-bit scan (measured in
+        docs/benchmarks.md, "speed3")."""
+        if len(self) < QUANTIZED_SCAN_MIN_ROWS:
+            return [row for row, _ in _one_query(self._index, query, k, self.dim)]
+        hits = _one_query(self._coarse_index(), query, QUANTIZED_FETCH * k, self.dim)
+        return [row for row, _ in hits]
 
-    def _half_index(self) -> faiss.IndexScalarQuantizer:
-        """The float16 copy of the vectors, made at its first use (thread-safe)."""
-        with self._half_lock:
-            if self._half is None:
-                half = faiss.IndexScalarQuantizer(
-                    self.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    def _coarse_index(self) -> faiss.IndexScalarQuantizer:
+        """The 8-bit copy of the vectors, made at its first use (thread-safe), in blocks:
+        it reads the stored float32 rows in place (no copy of them is made)."""
+        with self._coarse_lock:
+            if self._coarse is None:
+                coarse = faiss.IndexScalarQuantizer(
+                    self.dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
                 )
-                for start in range(0, len(self), _HALF_BLOCK):  # no float32 copy of it all
-                    stop = min(start + _HALF_BLOCK, len(self))
-                    half.add(self.vectors(np.arange(start, stop)))
-                self._half = half
-            return self._half
+                low = np.full(self.dim, np.inf, dtype=np.float32)
+                high = np.full(self.dim, -np.inf, dtype=np.float32)
+                for block in self._blocks():  # each dimension's range over every row
+                    low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(0))
+                coarse.train(np.stack([low, high]))  # QT_8bit's training: per-dimension min/max
+                for block in self._blocks():
+                    coarse.add(block)
+                self._coarse = coarse
+            return self._coarse
+
+    def _blocks(self) -> Iterator[np.ndarray]:
+        """The float32 vectors, ``_SCAN_BLOCK`` rows at a time (views: no copies)."""
+        if not len(self):
+            return
+        stored = self._stored()
+        for start in range(0, len(self), _SCAN_BLOCK):
+            yield stored[start : start + _SCAN_BLOCK]
 
 
-_HALF_BLOCK = 65_536
+_SCAN_BLOCK = 65_536
 
 
 def _one_query(

@@ -44,6 +44,7 @@ from kb.search.crosslang import (
     neutral_query,
     neutral_scores,
 )
+from kb.search.faq_questions import faq_questions as faq_questions  # re-exported
 from kb.search.filters import SearchFilters
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
 from kb.search.store import SearchView
@@ -55,26 +56,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUESTION_STYLES = ("query", "passage")
-
-
-def faq_questions(meta: dict[str, Any], content: str = "") -> list[str]:
-    """The standard question and every similar question of an FAQ chunk, in order.
-
-    Taken from meta ``question`` + ``similar_questions`` when present; otherwise from the
-    chunker's ``faq_text`` (questions, then the answer) or, last, the ``section``.
-    """
-    questions = [str(meta.get("question") or "").strip()]
-    questions += [str(q).strip() for q in meta.get("similar_questions") or []]
-    questions = [q for q in questions if q]
-    if not questions:
-        faq_text = str(meta.get("faq_text") or "")
-        answer = content.strip()
-        if answer and faq_text.endswith(answer):
-            faq_text = faq_text[: -len(answer)]
-        questions = [line.strip() for line in faq_text.split("\n") if line.strip()]
-    if not questions and meta.get("section"):
-        questions = [str(meta["section"]).strip()]
-    return list(dict.fromkeys(questions))
 
 
 class _QueryStyle(EmbeddingBackend):
@@ -163,12 +144,24 @@ def build_question_index(
         vectors = np.zeros((0, backend.dim), dtype=np.float32)
     bm25 = None
     if texts:
-        pairs = ((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts))
-        bm25 = BM25Index.build(pairs, tokenizer)
+        bm25 = _question_bm25(snapshot, texts, tokenizer)
     basis = language_basis(_centroids(vectors, langs) if texts else {}, backend.dim)
     along = language_along(vectors, basis)
     names = np.asarray(langs, dtype=object)
     return QuestionIndex(chunk_ids, questions, vectors, bm25, basis, along, names)
+
+
+def _question_bm25(
+    snapshot: SearchView, texts: list[str], tokenizer: ChineseTokenizer
+) -> BM25Index:
+    """The BM25 index of the questions ``texts`` (in matching form): the one the index
+    version stores when it has one for them (``kb.search.faq_questions``), else built."""
+    stored = getattr(snapshot, "stored_questions_bm25", None)
+    index = stored(tokenizer) if callable(stored) else None
+    if isinstance(index, BM25Index) and len(index) == len(texts):
+        return index
+    pairs = ((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts))
+    return BM25Index.build(pairs, tokenizer)
 
 
 class QuestionIndexCache:

@@ -11,6 +11,8 @@ Layout under the index directory::
         sentences.npz              sentence vectors of document chunks and their chunk rows
                                    (``kb.search.sentences``; absent in versions built before it)
         bm25/                      BM25 matrix (bm25s) and the tokens of every chunk
+        faq_bm25/                  BM25 of the FAQ questions (``kb.search.faq_questions``;
+                                   absent in versions built before it and without FAQs)
     versions/.tmp-<name>/          a build in progress (or one that crashed)
     versions/.trash-<name>/        an old version being deleted
 
@@ -51,6 +53,8 @@ from kb.search.bm25 import BM25Index, ChineseTokenizer, TokenizerPool
 from kb.search.catalog import ChunkCatalog
 from kb.search.crosslang import common_languages, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix, language_means
+from kb.search.faq_questions import QUESTIONS_BM25_DIR, questions_bm25
+from kb.search.faq_questions import matches as questions_match
 from kb.search.filters import SearchFilters
 from kb.search.sentences import (
     SENTENCE_META,
@@ -119,12 +123,36 @@ def _write_chunks(path: Path, docs: Sequence[Document]) -> None:
             f.write(line + "\n")
 
 
+#: Meta strings up to this length are held once per loaded version (``_read_chunks``).
+SHARED_STRING_CHARS = 200
+
+
 def _read_chunks(path: Path) -> list[Document]:
-    """Read ``chunks.jsonl.gz`` back into Documents (without embeddings)."""
+    """Read ``chunks.jsonl.gz`` back into Documents (without embeddings).
+
+    Every line's meta keys and short string values (audience, dates, language, type, tags,
+    titles ...) are new string objects when JSON is parsed; equal ones are shared instead
+    (issue 16: ~115 MB less at 100,000 chunks). Lists stay one per chunk.
+    """
+    pool: dict[str, str] = {}
+    keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def share(value: Any) -> Any:
+        if type(value) is str and len(value) <= SHARED_STRING_CHARS:
+            return pool.setdefault(value, value)
+        if type(value) is list:
+            return [share(v) for v in value]
+        return value
+
+    docs = []
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [
-            Document(id=r["id"], content=r["content"], meta=r["meta"]) for r in map(json.loads, f)
-        ]
+        for record in map(json.loads, f):
+            meta: dict[str, Any] = record["meta"]
+            names = tuple(meta)
+            shared = keys.get(names) or keys.setdefault(names, tuple(map(share, names)))
+            meta = dict(zip(shared, map(share, meta.values()), strict=True))
+            docs.append(Document(id=record["id"], content=record["content"], meta=meta))
+    return docs
 
 
 def _fsync_path(path: Path) -> None:
@@ -169,8 +197,10 @@ class IndexSnapshot(ChunkCatalog):
         vectors: VectorIndex,
         bm25: BM25Index,
         sentences: SentenceVectors | None = None,
+        questions: BM25Index | None = None,
     ) -> None:
-        """Internal: use ``IndexStore.open_snapshot`` or ``IndexSnapshot.load``."""
+        """Internal: use ``IndexStore.open_snapshot`` or ``IndexSnapshot.load``;
+        ``questions``: the BM25 index of the FAQ questions, when the version has one."""
         self.path = path
         self.manifest = manifest
         self.version: str = manifest["version"]
@@ -178,6 +208,7 @@ class IndexSnapshot(ChunkCatalog):
         self._vectors = vectors
         self._bm25 = bm25
         self._sentences = sentences or SentenceVectors.empty(vectors.dim)
+        self._questions = questions
         self._bm25_rows: np.ndarray | None = None
         self._centroids: dict[str, np.ndarray] | None = None
         self._basis: np.ndarray | None = None
@@ -201,7 +232,10 @@ class IndexSnapshot(ChunkCatalog):
         vectors = VectorIndex.load(path / VECTORS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR, tokenizer)
         sentences = SentenceVectors.load(path / SENTENCE_VECTORS_FILE, vectors.dim)
-        return cls(path, manifest, docs, vectors, bm25, sentences)
+        questions = None
+        if (path / QUESTIONS_BM25_DIR).is_dir():
+            questions = BM25Index.load(path / QUESTIONS_BM25_DIR, tokenizer)
+        return cls(path, manifest, docs, vectors, bm25, sentences, questions)
 
     @property
     def identity(self) -> str:
@@ -229,6 +263,13 @@ class IndexSnapshot(ChunkCatalog):
     def bm25_tokenizer(self) -> ChineseTokenizer:
         """The tokenizer BM25 queries of this snapshot go through."""
         return self._bm25.tokenizer
+
+    def stored_questions_bm25(self, tokenizer: ChineseTokenizer) -> BM25Index | None:
+        """The BM25 index of the FAQ questions stored with this version, if it is that of
+        its questions segmented by ``tokenizer`` (``kb.search.faq_questions``), else None."""
+        if questions_match(self._questions, self._docs, tokenizer):
+            return self._questions
+        return None
 
     def sentence_vectors(self) -> SentenceVectors:
         """The sentence vectors of this version (read-only)."""
@@ -518,6 +559,7 @@ class IndexStore:
             if base is not None and not new_docs and not remove & set(base.articles()):
                 return WriteResult(base.version, 0, 0, False)  # nothing to change
             docs, vectors, sentences, bm25, removed = self._combine(base, remove, *new)
+            questions = self._questions(base, docs, new_docs)
             name = self._next_name()
             tmp = self.versions_dir / f"{_TMP}{name}"
             tmp.mkdir(parents=True)
@@ -526,6 +568,8 @@ class IndexStore:
             vector_index.save(tmp / VECTORS_FILE)
             sentences.save(tmp / SENTENCE_VECTORS_FILE)
             bm25.save(tmp / BM25_DIR)
+            if questions is not None:
+                questions.save(tmp / QUESTIONS_BM25_DIR)
             manifest = _manifest(name, model_id, dim, docs, sentences, base, full, bm25, started)
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
             _fsync_tree(tmp)
@@ -537,7 +581,7 @@ class IndexStore:
             "index version %s: %d chunks (+%d -%d)", name, len(docs), len(new_docs), removed
         )
         snapshot = IndexSnapshot(
-            self.versions_dir / name, manifest, docs, vector_index, bm25, sentences
+            self.versions_dir / name, manifest, docs, vector_index, bm25, sentences, questions
         )
         return WriteResult(name, len(new_docs), removed, True, snapshot)
 
@@ -556,6 +600,14 @@ class IndexStore:
             bm25 = BM25Index.build(new_tokens, tokenizer)
             return new_docs, new_vectors, new_sentences, bm25, 0
         return combine(base, remove, new_docs, new_vectors, new_sentences, tokenizer)
+
+    def _questions(
+        self, base: IndexSnapshot | None, docs: list[Document], new_docs: list[Document]
+    ) -> BM25Index | None:
+        """The FAQ questions' BM25 index of the next version: ``base``'s updated with the
+        new chunks' questions when it has one, else built from every question."""
+        stored = base.stored_questions_bm25(self.tokenizer()) if base is not None else None
+        return questions_bm25(docs, self.tokenizer(), stored, new_docs)
 
     def _open_base(self, held: IndexSnapshot | None = None) -> IndexSnapshot | None:
         """The live version to build on (``held`` if it is that version, as loaded from this

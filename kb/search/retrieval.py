@@ -8,7 +8,7 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
                                       ├─> QueryEmbedder -> embedding ─┬─> DenseRetriever ──┤
                                       └────────────────────────────────┴─> FaqMatcher ─────┤
                                                             RankFusion <─ (dense, lexical) ┘
-                                                                 └─> ArticleCollapser
+                          └─> LanguagePreference -> NamedSourcePreference -> ArticleCollapser
 
 - ``QueryNormalizer``: the normalisation ingest applies to indexed text
   (``kb.text.normalize_for_matching``: NFKC, pinyin annotations off, Traditional ->
@@ -23,7 +23,9 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
 - ``LanguageDetector``: the question's language. Dense and FAQ cosines of texts in another
   language are language-neutral when the index holds several languages, and fusion does
   not hold a missing BM25 score against a chunk in another language (``kb.search.crosslang``).
-- ``RankFusion`` and ``ArticleCollapser``: ``kb.search.fusion``.
+- ``RankFusion``, ``LanguagePreference`` and ``ArticleCollapser``: ``kb.search.fusion``.
+- ``NamedSourcePreference``: a candidate whose title's name (《…》) the question contains
+  goes first (``kb.search.named``).
 
 Each run reads one view of the search store (``kb.search.store.SearchView``: a local
 snapshot or the PostgreSQL store), passed in with the filters as data
@@ -65,6 +67,7 @@ from kb.search.fusion import (
     LanguagePreference,
     RankFusion,
 )
+from kb.search.named import NamedSourcePreference
 from kb.search.pipelines import run_haystack
 from kb.search.resources import SearchResources
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
@@ -301,6 +304,7 @@ def build_query_pipeline(
     )
     pipe.add_component("fusion", fusion)
     pipe.add_component("prefer", LanguagePreference(prefer_within, unlinked=prefer_unlinked))
+    pipe.add_component("named", NamedSourcePreference())
     pipe.add_component("collapse", ArticleCollapser(top_k=config.top_k))
     pipe.connect("normalizer.text", "embedder.text")
     pipe.connect("normalizer.text", "bm25.text")
@@ -317,7 +321,9 @@ def build_query_pipeline(
     pipe.connect("faq.lexical", "fusion.faq_lexical")
     pipe.connect("language.lang", "prefer.lang")
     pipe.connect("fusion.documents", "prefer.documents")
-    pipe.connect("prefer.documents", "collapse.documents")
+    pipe.connect("prefer.documents", "named.documents")
+    pipe.connect("normalizer.text", "named.query")
+    pipe.connect("named.documents", "collapse.documents")
     return pipe
 
 
@@ -396,6 +402,9 @@ class SearchResponse:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     query_embedding: np.ndarray | None = field(default=None, repr=False)
     snapshot: SearchView | None = field(default=None, repr=False)
+    #: every fused chunk before the language preference (``LanguagePreference`` leaves the
+    #: first article's linked translations out of ``chunks``; confidence reads them here)
+    fused: list[Document] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the internal chunk list)."""
@@ -500,9 +509,10 @@ class Searcher:
                 "faq": {"snapshot": SnapshotRef(snap), "filters": filters},
                 "collapse": {"top_k": top_k, "one_per_article": one_per_article},
             },
-            include_outputs_from={"embedder"},
+            include_outputs_from={"embedder", "fusion"},
         )
         embedding = out["embedder"]["embedding"]
+        fused = list((out.get("fusion") or {}).get("documents") or [])
         out = out["collapse"]
         results = [SearchResult.from_document(i, d) for i, d in enumerate(out["documents"], 1)]
         chunks = out["chunks"]
@@ -516,4 +526,5 @@ class Searcher:
             latency,
             query_embedding=embedding,
             snapshot=snap,
+            fused=fused,
         )

@@ -22,6 +22,7 @@ Measured on the dev sets (``docs/benchmarks.md``, Retrieval): the weight ``w`` i
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from kb.search.dense import VectorIndex
 from kb.text import normalize_for_matching
 
 SENTENCE_VECTORS_FILE = "sentences.npz"
+#: Rows of sentence vectors read at a time when a version is loaded.
+LOAD_BLOCK = 32_768
 #: Meta key that carries a chunk's sentence vectors from ingest to the index writer.
 SENTENCE_META = "sentence_embeddings"
 #: Sentence pieces shorter than this are merged with the next one.
@@ -89,11 +92,41 @@ class SentenceVectors:
 
     @classmethod
     def load(cls, path: Path, dim: int) -> SentenceVectors:
-        """The vectors stored at ``path``; none when the file does not exist."""
+        """The vectors stored at ``path``; none when the file does not exist.
+
+        The vectors go into the FAISS index ``LOAD_BLOCK`` rows at a time, so loading
+        never holds a second float32 copy of them all (issue 16: 330 MB at 100,000
+        chunks, the peak of a server's start).
+        """
         if not path.exists():
             return cls.empty(dim)
         with np.load(path) as data:
-            return cls(data["vectors"], data["rows"])
+            rows = data["rows"]
+        with zipfile.ZipFile(path) as archive, archive.open("vectors.npy") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            if fortran or len(shape) != 2 or dtype != np.float32:  # not as ``save`` writes
+                return cls(np.load(path)["vectors"], rows)
+            index = VectorIndex.build(np.zeros((0, shape[1]), dtype=np.float32), shape[1])
+            for start in range(0, shape[0], LOAD_BLOCK):
+                count = min(LOAD_BLOCK, shape[0] - start)
+                block = np.frombuffer(f.read(count * shape[1] * 4), dtype="<f4")
+                index.add(block.reshape(count, shape[1]))
+        return cls._of(index, rows)
+
+    @classmethod
+    def _of(cls, index: VectorIndex, rows: np.ndarray) -> SentenceVectors:
+        """Sentence vectors around an index already built (``rows``: as ``__init__``)."""
+        if len(index) != len(rows):
+            raise ValueError("sentence vectors and their rows differ in length")
+        self = cls.__new__(cls)
+        self.index = index
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self._starts, self._owners = _groups(self.rows)
+        return self
 
     def save(self, path: Path) -> None:
         """Write ``vectors`` and ``rows`` to ``path`` (uncompressed ``.npz``)."""
@@ -127,12 +160,8 @@ class SentenceVectors:
         if not has.any():
             return out
         ends = np.r_[self._starts[1:], len(self.rows)]
-        starts, stops = self._starts[group[has]], ends[group[has]]
-        sentence_rows = np.concatenate(
-            [np.arange(a, b) for a, b in zip(starts, stops, strict=True)]
-        )
+        sentence_rows, offsets = _spans(self._starts[group[has]], ends[group[has]])
         cosines = _dot(self.index.vectors(sentence_rows), query)
-        offsets = np.r_[0, np.cumsum(stops - starts)[:-1]]
         out[has] = np.maximum.reduceat(cosines, offsets)
         return out
 
@@ -151,10 +180,8 @@ def best_many(
     if not has.any():
         return out
     ends = np.r_[sentences._starts[1:], len(sentences.rows)]
-    starts, stops = sentences._starts[group[has]], ends[group[has]]
-    sentence_rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+    sentence_rows, offsets = _spans(sentences._starts[group[has]], ends[group[has]])
     cosines = queries @ sentences.index.vectors(sentence_rows).T
-    offsets = np.r_[0, np.cumsum(stops - starts)[:-1]]
     out[:, has] = np.maximum.reduceat(cosines, offsets, axis=1)
     return out
 
@@ -181,7 +208,8 @@ def pooled_search(
     """The ``k`` best chunk rows by ``(1 - weight) * cosine + weight * best sentence cosine``.
 
     Candidates are the ``k`` nearest chunks and the chunks of the ``4 k`` nearest sentences
-    (two FAISS searches, over float16 copies from ``kb.search.dense.HALF_SCAN_MIN_ROWS`` rows on);
+    (two FAISS searches, over 8-bit copies from ``kb.search.dense.QUANTIZED_SCAN_MIN_ROWS`` rows
+    on, which return more rows);
     each candidate is then scored exactly. A chunk outside both
     lists is behind ``k`` chunks on its own cosine and ``4 k`` sentences on its best one,
     so it could only enter the top ``k`` in a near tie; with ``k`` = every chunk (a
@@ -195,6 +223,16 @@ def pooled_search(
     scores = np.where(np.isnan(best), own, (1 - weight) * own + weight * best)
     order = np.lexsort((rows, -scores))[:k]
     return [(int(rows[i]), float(scores[i])) for i in order]
+
+
+def _spans(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``starts[i]..stops[i] - 1`` of every (non-empty) span, concatenated, and
+    where each span begins in that list: ``np.concatenate`` of the ``np.arange``s, without
+    a Python loop over the spans (hundreds of candidate chunks per query, issue 16)."""
+    lengths = stops - starts
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+    rows = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(offsets - starts, lengths)
+    return rows, offsets
 
 
 def _groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

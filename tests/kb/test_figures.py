@@ -74,3 +74,29 @@ def test_terms_say_what_a_figure_is_about() -> None:
 def test_a_thousands_comma_does_not_split_the_clause() -> None:
     figure = only("金卡享每单 1,000 元免费保价")
     assert figure.value == (1000.0,) and "金卡" in figure.terms
+
+
+def test_the_clause_segmenter_shares_the_search_dictionary() -> None:
+    """One jieba dictionary per process (issue 16): the figures' segmenter is the search
+    tokenizer's dictionary plus the domain words, and segments exactly as a private copy
+    of jieba's dictionary with the domain words did."""
+    import json
+    from pathlib import Path
+
+    import jieba
+
+    from kb.figures import DOMAIN_WORDS, _tokenizer
+
+    private = jieba.Tokenizer()
+    for word in DOMAIN_WORDS:
+        private.add_word(word, freq=100_000)
+    shared = _tokenizer()
+    assert dict.__len__(shared.FREQ) < 200  # its own entries: the domain words and prefixes
+    assert shared.total == private.total
+    data = Path(__file__).parents[1] / "data" / "sample_questions.jsonl"
+    texts = [json.loads(line)["query"] for line in data.read_text("utf-8").splitlines()]
+    texts += ["金卡会员的无理由退货期限为7天", "保价费按声明价值的1%收取，闪赔24小时到账"]
+    texts += [" ".join(DOMAIN_WORDS), "钻石会员寄件券与运费险"]
+    for text in texts:
+        assert shared.lcut_for_search(text, HMM=False) == private.lcut_for_search(text, HMM=False)
+        assert shared.lcut(text, HMM=False) == private.lcut(text, HMM=False)

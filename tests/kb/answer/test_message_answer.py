@@ -170,3 +170,17 @@ def test_two_questions_without_a_topic_marker_get_two_answers(suggester: Suggest
         suggester, "1. 运费发票怎么开？2. 金卡会员有哪些权益？", PUBLIC, log=False
     )
     assert first_articles(numbered) == ["faq-invoice", "faq-vip-benefits"]
+
+
+def test_two_questions_in_one_sentence_get_two_answers(suggester: Suggester) -> None:
+    """assist3 (issue 11): two questions joined by a comma, no full stop or marker between
+    them, each answered apart with its own citations; a short follow-up after a comma stays
+    with its question (one part)."""
+    reply = answer_message(suggester, "锂电池能寄吗，上门取件要提前多久预约", PUBLIC, log=False)
+    assert [p.question for p in reply.parts] == ["锂电池能寄吗", "上门取件要提前多久预约"]
+    first, second = first_articles(reply)
+    assert first in {"faq-prohibited-items", "policy-prohibited-items"}
+    assert second in {"faq-pickup-booking", "policy-pickup-scheduling"}
+    assert all(len({c.article_id for c in p.answer.citations}) >= 1 for p in reply.parts)
+    one = answer_message(suggester, "快递丢了怎么办，能赔多少钱", PUBLIC, log=False)
+    assert len(one.parts) == 1

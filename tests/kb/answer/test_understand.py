@@ -195,5 +195,33 @@ class TestQuestionsWithoutTopicMarkers:
     def test_a_question_and_its_follow_up_stay_one(self, message: str) -> None:
         assert len(reduce_message(message)) == 1, reduce_message(message)
 
+    @pytest.mark.parametrize(
+        ("message", "parts"),
+        [
+            ("锂电池能寄吗，上门取件要提前多久预约", ["锂电池能寄吗", "上门取件要提前多久预约"]),
+            ("保价费怎么收，人工客服晚上几点下班呢", ["保价费怎么收", "人工客服晚上几点下班呢"]),
+            (
+                "how long does a refund take and how do I get an invoice for the postage",
+                ["how long does a refund take", "how do I get an invoice for the postage"],
+            ),
+        ],
+    )
+    def test_two_questions_in_one_sentence(self, message: str, parts: list[str]) -> None:
+        """assist3: joined by a comma or "and how …", read by the same rule as two
+        question sentences (written for this test, not from the data sets)."""
+        assert reduce_message(message) == parts
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "快递丢了怎么办，能赔多少钱",  # a short follow-up in the same sentence
+            "包裹被压坏了怎么申请理赔，理赔需要准备哪些材料",  # shares 理赔
+            "How do I file a claim and how long does it take?",  # points back (it)
+            "Can I cancel my order and get my money back?",  # "and" before no question word
+        ],
+    )
+    def test_one_sentence_with_a_follow_up_stays_one(self, message: str) -> None:
+        assert len(reduce_message(message)) == 1, reduce_message(message)
+
     def test_numbers_in_a_question_are_no_enumeration(self) -> None:
         assert reduce_message("寄10.5公斤的包裹要多少钱？") == ["寄10.5公斤的包裹要多少钱"]

@@ -74,7 +74,9 @@ def test_suggest_and_feedback_while_the_database_is_locked(kb_server: Kb) -> Non
             answer = client.post("/v1/suggest", json={"question": "怎么退货"}, headers=auth)
             seconds = time.perf_counter() - started
             assert answer.status_code == 200, answer.text
-            assert seconds < 5  # answered while the lock is held (busy timeout: 15 s)
+            # answered while the lock is held: a blocked request would wait the 15 s busy
+            # timeout; 10 s leaves room for a loaded 2-core machine (5 s failed once at load 20)
+            assert seconds < 10
             rid = answer.json()["request_id"]
 
             def send_feedback() -> None:
@@ -168,7 +170,7 @@ def test_suggest_during_a_large_concurrent_import(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr[-2000:]
         assert not clients.errors, clients.errors[:5]
         assert during >= 5, f"only {during} requests answered during the import"
-        assert max(clients.latencies) < 5.0
+        assert max(clients.latencies) < 10.0  # never the 15 s busy timeout (see above)
         wanted = set(clients.answered)
         assert logged_ids(config.effective_database_url, wanted, wait=20) == wanted
     finally:

@@ -183,6 +183,29 @@ class TestSearch:
         ranked = [(index.ids[row], score) for row, score in index.ranked("客服响应")]
         assert ranked[:3] == index.search("客服响应", top_k=3)
 
+    @pytest.mark.parametrize("first", [1, 2, 5, 64])
+    def test_ranked_is_a_full_stable_sort_read_lazily(
+        self, tokenizer: ChineseTokenizer, first: int
+    ) -> None:
+        # 300 chunks in 6 groups of identical text: many ties, a few zero scores; the lazy
+        # partial sorts (blocks of first, 4 x first, ...) must give the full sort's order.
+        texts = ["退款到账", "退款", "到账时间", "退款多久到账", "快递", "积分兑换"]
+        docs = [(f"c{i:03d}", tokenizer.tokenize(texts[(i * 7) % 6])) for i in range(300)]
+        index = BM25Index.build(docs, tokenizer)
+        scores = index.scores("退款多久到账")
+        rows = np.flatnonzero(scores > 0)
+        order = rows[np.argsort(-scores[rows], kind="stable")]
+        expected = [(int(r), float(scores[r])) for r in order]
+        assert len(expected) == 200  # four of six groups match
+        assert list(index.ranked("退款多久到账", first=first)) == expected
+        taken = []  # a caller that stops early gets the same head
+        for pair in index.ranked("退款多久到账", first=first):
+            taken.append(pair)
+            if len(taken) == 7:
+                break
+        assert taken == expected[:7]
+        assert list(index.ranked("zzzz", first=first)) == []
+
     def test_empty_index(self) -> None:
         empty = BM25Index.build([])
         assert len(empty) == 0

@@ -160,6 +160,35 @@ class TestCrossConfidence:
         assert probability(Evidence(0.92, 0.03, 0.0, 1.0)) < 0.5
 
 
+class TestTranslationConfidence:
+    """A top with a linked translation is as well answered as the better of the two
+    (``kb.answer.confidence.best_evidence``, issue 11 / assist3)."""
+
+    def test_each_linked_translation_is_put_first_without_the_top(self) -> None:
+        from kb.answer.confidence import translation_rankings
+
+        top = _chunk("faq-x-en", "en", 2.0)
+        top.meta["translation_of"] = "faq-x"
+        other = _chunk("faq-y-en", "en", 1.0)
+        original = _chunk("faq-x", "zh", 1.5)
+        # the preference left the original out of the chunks; fusion still had it
+        rankings = translation_rankings([top, other], [top, original, other])
+        assert [[d.id for d in r] for r in rankings] == [["faq-x", "faq-y-en"]]
+        assert translation_rankings([other], [top, original, other]) == []
+        assert translation_rankings([], [original]) == []
+
+    def test_the_surer_evidence_wins_and_is_marked(self) -> None:
+        from kb.answer.confidence import best_evidence
+
+        weak = Evidence(dense=0.87, margin=0.0, coverage=0.1, faq=1.0, minority=1.0)
+        strong = Evidence(dense=0.92, margin=0.03, coverage=0.0, faq=1.0, cross=1.0)
+        chosen = best_evidence([weak, strong])
+        assert chosen is not None and chosen.translation == 1.0 and chosen.cross == 1.0
+        assert probability(chosen) > probability(weak)
+        assert best_evidence([strong, weak]) == strong  # the top's own: not marked
+        assert best_evidence([None, None]) is None
+
+
 @pytest.fixture(scope="module")
 def sample_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """Every article under ``articles/``, indexed with the real model."""
@@ -237,6 +266,27 @@ class TestSuggestAcrossLanguages:
             "faq-change-address",
             "policy-address-change-interception",
         }
+
+    def test_a_translation_keeps_its_originals_confidence(
+        self, sample_suggester: Suggester
+    ) -> None:
+        """An English question whose best article is the English translation of a Chinese
+        FAQ: the English FAQ's own evidence (few words in common) would hand off; the
+        Chinese original's, put first without it, answers, and the reply is the English
+        translation's."""
+        question = "what can't I send by express"
+        answer = sample_suggester.suggest(question, PUBLIC, log=False)
+        assert not answer.handoff, answer.detail
+        assert answer.citations[0].article_id == "faq-prohibited-items-en"
+        assert answer.evidence["translation"] == 1.0
+        assert answer.threshold == sample_suggester.config.cross_language_threshold
+        response = sample_suggester.searcher.search(question, PUBLIC)
+        assert "faq-prohibited-items" in {d.meta["article_id"] for d in response.fused}
+        assert "faq-prohibited-items" not in {d.meta["article_id"] for d in response.chunks}
+        response.fused = []  # what suggest saw before: the translation's own evidence only
+        own = sample_suggester.evidence(question, response)
+        assert own is not None and own.translation == 0.0
+        assert probability(own) < answer.threshold < answer.confidence
 
     def test_foreign_evidence_needs_the_cross_language_threshold(
         self, sample_suggester: Suggester

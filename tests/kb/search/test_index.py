@@ -107,6 +107,23 @@ class TestWriteAndOpen:
         assert len(lines) == 2
         assert all("embedding" not in json.loads(line) for line in lines)
 
+    def test_loaded_chunks_share_equal_short_strings_and_nothing_mutable(
+        self, store: IndexStore
+    ) -> None:
+        written = chunks("a", 3) + chunks("b", 2, version=4)
+        store.write_version(written, model_id="m")
+        loaded = list(store.open_snapshot().documents())
+        for before, after in zip(written, loaded, strict=True):  # the same values as written
+            assert after.meta == before.meta
+            assert after.content == before.content
+        first, other = loaded[0].meta, loaded[4].meta
+        assert first["audience"] is other["audience"]  # one string object per value
+        assert first["effective_from"] is other["effective_from"]
+        assert next(iter(first)) is next(iter(other))  # and per key
+        assert first is not other and first["tags"] is not other["tags"]  # own dicts, lists
+        first["tags"].append("x")
+        assert other["tags"] == ["退款"]
+
     def test_version_names_sort_in_build_order(self, store: IndexStore) -> None:
         names = [store.write_version(chunks(a, 1), model_id="m").version for a in "abc"]
         assert names == sorted(names)
