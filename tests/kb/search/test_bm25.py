@@ -126,6 +126,18 @@ class TestTokenizer:
     ) -> None:
         assert pool.get(user_dict).signature != pool.get().signature
 
+    def test_jieba_s_own_dictionary_is_shared_and_user_terms_stay_private(
+        self, user_dict: Path
+    ) -> None:
+        plain, other = ChineseTokenizer(), ChineseTokenizer()
+        assert plain.plain_dictionary() is not None
+        assert plain.plain_dictionary()[0] is other.plain_dictionary()[0]  # one copy
+        custom = ChineseTokenizer(user_dict)
+        assert custom.plain_dictionary() is None  # its own copy, with the user terms
+        assert "微粒贷" in custom.tokenize("微粒贷的极速退款通道")
+        assert "微粒贷" not in ChineseTokenizer().tokenize("微粒贷的极速退款通道")
+        assert "微粒贷" not in plain.plain_dictionary()[0]  # nothing leaked into the shared one
+
     def test_jieba_start_up_is_silent(self, capfd: pytest.CaptureFixture[str]) -> None:
         ChineseTokenizer().tokenize("客服响应时间")
         assert capfd.readouterr().err == ""
