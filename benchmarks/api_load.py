@@ -143,9 +143,10 @@ def in_process_rate(config: Config, seconds: float) -> tuple[float, float, float
     """Suggestions per second calling kb's suggest directly; also p50 and p95 in ms."""
     from kb.api.answering import Answerer
     from kb.model import Audience
-    from kb.search.snapshot import shared_reader
+    from kb.runtime import Runtime
 
-    engine = Answerer(config, shared_reader(config))
+    runtime = Runtime(config)  # as the API process holds one
+    engine = Answerer(config, runtime.search_index, runtime.resources)
     engine.warm_up()
     for q in QUESTIONS:
         engine.suggest(q, audience=Audience.PUBLIC, request_id="warm")
@@ -399,9 +400,10 @@ def route_overhead(config: Config, repeat: int = 2000) -> None:
     from kb.api.chat_schemas import ChatRequest
     from kb.api.schemas import suggest_request_model
     from kb.model import Audience
-    from kb.search.snapshot import shared_reader
+    from kb.runtime import Runtime
 
-    engine = Answerer(config, shared_reader(config))
+    runtime = Runtime(config)  # as the API process holds one
+    engine = Answerer(config, runtime.search_index, runtime.resources)
     question = QUESTIONS[0]
     data = engine.suggest(question, audience=Audience.PUBLIC, request_id="x" * 32)
     suggest_model = suggest_request_model(config.api_max_question_chars)

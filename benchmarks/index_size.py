@@ -99,12 +99,13 @@ def rss() -> int:
 
 def measure_load(index_dir: str) -> dict:
     """Run in a fresh process: load time and RSS delta of opening the live snapshot."""
-    from kb.search.bm25 import get_tokenizer
+    from kb.search.bm25 import TokenizerPool
     from kb.search.index import IndexStore
 
-    store = IndexStore(index_dir)
+    tokenizers = TokenizerPool()
+    store = IndexStore(index_dir, tokenizers=tokenizers)
     before_tok = rss()
-    get_tokenizer()
+    tokenizers.get()
     before = rss()
     started = time.perf_counter()
     snapshot = store.open_snapshot()

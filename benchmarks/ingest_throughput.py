@@ -44,10 +44,10 @@ def sources(limit: int | None) -> list[Path]:
 
 
 def raw_rate(texts: list[str], batch_size: int, embedder: str) -> tuple[float, float]:
-    """Embed ``texts`` straight through the shared backend: (passages/s, seconds)."""
-    from kb.embedders import EmbedderSpec, shared_backend
+    """Embed ``texts`` straight through a backend: (passages/s, seconds)."""
+    from kb.embedders import EmbedderSpec, create_backend
 
-    backend = shared_backend(EmbedderSpec(embedder, threads=2))
+    backend = create_backend(EmbedderSpec(embedder, threads=2))
     start = time.perf_counter()
     for i in range(0, len(texts), batch_size):
         backend.embed_passages(texts[i : i + batch_size])
@@ -80,11 +80,11 @@ def main() -> None:
     import kb  # noqa: F401 - environment defaults
     from ingest.pipeline import index_files
     from kb.config import Config
-    from kb.embedders import EmbedderSpec, shared_backend
+    from kb.embedders import EmbedderSpec, create_backend
     from kb.search.index import IndexStore
 
     files = sources(args.limit)
-    shared_backend(EmbedderSpec(args.embedder, threads=2)).warm_up()
+    create_backend(EmbedderSpec(args.embedder, threads=2)).warm_up()  # the engine's pages, once
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {len(files)} files")
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(home=Path(tmp) / "home", embedder=args.embedder, embed_threads=2)

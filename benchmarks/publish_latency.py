@@ -3,8 +3,8 @@ entries to that change being searchable.
 
 Set-up (not timed): a fresh knowledge base (SQLite, index under a temporary KB_HOME),
 N generated FAQ entries bootstrap-published (``review.importing``), the index built by
-``ingest.sync.sync_index``, and the process's shared reader (``kb.search.snapshot.shared_reader``,
-which the API and the app search through) serving it. An index update in the same
+``ingest.sync.sync_index``, and the process's reader (``Runtime.search_index``, which the
+API and the app search through) serving it. An index update in the same
 process builds on that reader's snapshot and hands it the new version, built in
 memory. Then an editor changes one article's answer to contain a new word, and it is
 submitted and approved.
@@ -102,11 +102,11 @@ def prefill_questions(config: Any, entries: list[Any], cache: Path) -> int:
     """Random unit vectors for every FAQ question, as the FAQ matcher caches them."""
     import numpy as np
 
-    from kb.embedders import EmbedderSpec, EmbeddingCache, shared_backend, text_key
+    from kb.embedders import EmbedderSpec, EmbeddingCache, create_backend, text_key
     from kb.search.faq import question_embedder
     from kb.text import normalize_for_matching
 
-    embedder = question_embedder(shared_backend(EmbedderSpec.from_config(config)))
+    embedder = question_embedder(create_backend(EmbedderSpec.from_config(config)))
     texts = [
         normalize_for_matching(q)
         for e in entries
@@ -186,16 +186,17 @@ def found(reader: Any, word: str, article_id: str) -> bool:
     return bool(hits) and hits[0][0].meta["article_id"] == article_id
 
 
-def in_process(db: Any, config: Any, reader: Any, cache: Path, article_id: str) -> None:
-    """Publish and update the index in this process; print the timings."""
+def in_process(db: Any, config: Any, runtime: Any, cache: Path, article_id: str) -> None:
+    """Publish and update the index in this process (its ``runtime``); print the timings."""
     from ingest.sync import IndexSync
     from kb.store import outbox
     from review import workflow
 
     word = "zqxv2027"
     prepare_change(db, article_id, word)
+    reader = runtime.search_index
     assert not found(reader, word, article_id)
-    updater = IndexSync(config, cache_path=cache)
+    updater = IndexSync(config, cache_path=cache, resources=runtime.resources)
     cpu = time.process_time()
     t0 = time.perf_counter()
     with db.session() as session:
@@ -260,17 +261,18 @@ def main() -> None:
     args = parser.parse_args()
 
     import kb  # noqa: F401 - environment defaults
-    from kb.search.snapshot import shared_reader
+    from kb.runtime import Runtime
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         cache = args.cache or Path(tmp) / "embeddings.sqlite3"
         db, config = setup(home, args.n, cache, args.real_vectors)
-        reader = shared_reader(config)  # the reader the API and the app search through
+        runtime = Runtime(config, db=db)  # as the API and the app hold one
+        reader = runtime.search_index  # the reader they search through
         start = time.perf_counter()
         snapshot = reader.snapshot()
         print(f"reader: {len(snapshot):,} chunks loaded in {time.perf_counter() - start:.2f} s")
-        in_process(db, config, reader, cache, f"bench-faq-{args.n * 42 // 100:05d}")
+        in_process(db, config, runtime, cache, f"bench-faq-{args.n * 42 // 100:05d}")
         # the CLI's changed chunk is new text too: no cache can help it
         if not args.no_cli:
             via_cli(db, config, reader, f"bench-faq-{args.n * 77 // 100:05d}")

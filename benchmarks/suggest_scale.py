@@ -35,9 +35,10 @@ import kb  # noqa: E402 - offline defaults
 import kb.search.dense  # noqa: E402
 import kb.search.index  # noqa: E402
 from kb.config import Config  # noqa: E402
-from kb.embedders import EmbedderSpec, shared_backend  # noqa: E402
+from kb.embedders import EmbedderSpec  # noqa: E402
 from kb.quality.evaluation import load_queries, percentile  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
+from kb.search.resources import SearchResources  # noqa: E402
 
 QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
 VARIANTS = {
@@ -91,10 +92,12 @@ def main() -> None:
         VARIANTS["after"] = VARIANTS["before"]
     cache = args.cache or args.home.parent.parent / "embeddings.sqlite3"
     config = Config(home=args.home)
-    searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=str(cache)))
+    resources = SearchResources()  # what the process's runtime would hold
+    pipeline = build_query_pipeline(config, cache_path=str(cache), resources=resources)
+    searcher = Searcher(config, pipeline=pipeline, resources=resources)
     suggester = Suggester(config, searcher=searcher)
     suggester.warm_up()
-    backend = shared_backend(EmbedderSpec.from_config(config))
+    backend = resources.backends.get(EmbedderSpec.from_config(config))
     queries = load_queries(QUESTIONS)
     for variant in VARIANTS:  # warm both (the float16 copies are made at first use)
         use(variant)

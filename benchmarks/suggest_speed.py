@@ -37,9 +37,10 @@ from suggest_latency import print_profile  # noqa: E402
 
 import kb  # noqa: E402,F401 - offline defaults
 from kb.config import Config  # noqa: E402
-from kb.embedders import EmbedderSpec, shared_backend  # noqa: E402
+from kb.embedders import EmbedderSpec  # noqa: E402
 from kb.quality.evaluation import load_queries, percentile  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
+from kb.search.resources import SearchResources  # noqa: E402
 
 QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
 
@@ -83,11 +84,13 @@ def main() -> None:
     cache = args.cache or args.home.parent.parent / "embeddings.sqlite3"
     config = Config(home=args.home)
     started = time.perf_counter()
-    searcher = Searcher(config, pipeline=build_query_pipeline(config, cache_path=str(cache)))
+    resources = SearchResources()  # what the process's runtime would hold
+    pipeline = build_query_pipeline(config, cache_path=str(cache), resources=resources)
+    searcher = Searcher(config, pipeline=pipeline, resources=resources)
     suggester = Suggester(config, searcher=searcher)
     suggester.warm_up()
     load_s, load_rss = time.perf_counter() - started, memory_mb("VmRSS")
-    backend = shared_backend(EmbedderSpec.from_config(config))  # the pipeline's own
+    backend = resources.backends.get(EmbedderSpec.from_config(config))  # the pipeline's own
     queries = load_queries(QUESTIONS)
     for q in queries[:2]:
         suggester.suggest(q.query, SearchFilters.build(audience=q.audience), log=False)

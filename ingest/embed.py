@@ -9,6 +9,7 @@ from haystack import Document, component, default_from_dict, default_to_dict
 
 from kb.config import Config
 from kb.embedders import (
+    BackendPool,
     EmbedderSpec,
     EmbeddingBackend,
     EmbeddingCache,
@@ -38,11 +39,14 @@ class CachedDocumentEmbedder(UsesSharedBackend):
         cache_path: str | None = None,
         progress: bool = False,
         text_fields: list[str] | None = None,
+        backends: BackendPool | None = None,
     ) -> None:
         """Store and validate the embedder ``spec`` (its ``batch_size`` is the texts per
-        batch); ``cache_path=None`` embeds without a cache."""
+        batch); ``cache_path=None`` embeds without a cache; the backend comes from
+        ``backends`` (the process's pool; default: one of this component's own)."""
         self.spec = EmbedderSpec.from_dict(spec)
         create_backend(self.spec)  # validates; loads nothing
+        self.backends = backends if backends is not None else BackendPool()
         self.cache_path = None if cache_path is None else str(cache_path)
         self.progress = progress
         self.text_fields = list(DEFAULT_TEXT_FIELDS if text_fields is None else text_fields)
@@ -51,7 +55,11 @@ class CachedDocumentEmbedder(UsesSharedBackend):
 
     @classmethod
     def from_config(
-        cls, config: Config, cache_path: str | None = "", progress: bool = False
+        cls,
+        config: Config,
+        cache_path: str | None = "",
+        progress: bool = False,
+        backends: BackendPool | None = None,
     ) -> CachedDocumentEmbedder:
         """Built from ``config``; ``cache_path=""`` means the default ``<home>/cache/...``."""
         if cache_path == "":
@@ -60,6 +68,7 @@ class CachedDocumentEmbedder(UsesSharedBackend):
             spec=EmbedderSpec.from_config(config),
             cache_path=cache_path,
             progress=progress,
+            backends=backends,
         )
 
     @property

@@ -46,6 +46,7 @@ from ingest.write import IndexWriter, StoreTarget, StoreWriter
 from kb.config import Config
 from kb.embedders import EmbedderSpec, default_cache_path
 from kb.search.pipelines import run_haystack
+from kb.search.resources import SearchResources
 
 #: Module patterns ``Pipeline.loads`` must be allowed to import for our components.
 ALLOWED_MODULES = ["ingest.*"]
@@ -84,6 +85,7 @@ def build_indexing_pipeline(
     cache_path: str | Path | None = None,
     progress: bool = False,
     files: bool = False,
+    resources: SearchResources | None = None,
 ) -> Pipeline:
     """The indexing pipeline for ``config`` (see the module docstring).
 
@@ -93,10 +95,15 @@ def build_indexing_pipeline(
         stderr: bars with rate and ETA on a terminal, plain lines otherwise (``kb.progress``).
     :param files: start with ``FileConverter`` (input ``sources``: paths) instead of
         ``ArticleConverter`` (input ``articles``).
+    :param resources: the process's models, tokenizers and index readers
+        (``Runtime.resources``; default: a new set for this pipeline).
     """
+    resources = resources if resources is not None else SearchResources()
     cache = str(cache_path) if cache_path is not None else str(default_cache_path(config))
     spec = EmbedderSpec.from_config(config)  # one identity for both embedders and the writer
-    embedder = CachedDocumentEmbedder(spec, cache_path=cache, progress=progress)
+    embedder = CachedDocumentEmbedder(
+        spec, cache_path=cache, progress=progress, backends=resources.backends
+    )
     pipeline = Pipeline()
     converter = (
         FileConverter(
@@ -117,12 +124,16 @@ def build_indexing_pipeline(
         "normalizer", TextNormalizer(text_field="faq_text", prefix_fields=PREFIX_FIELDS)
     )
     pipeline.add_component("embedder", embedder)
-    pipeline.add_component("sentences", SentenceEmbedder(spec, cache_path=cache, progress=progress))
+    sentences = SentenceEmbedder(
+        spec, cache_path=cache, progress=progress, backends=resources.backends
+    )
+    pipeline.add_component("sentences", sentences)
     writer: IndexWriter | StoreWriter = IndexWriter(
         index_dir=str(config.effective_index_dir),
         model_id=embedder.model_id,
         jieba_user_dict=_optional_path(config.jieba_user_dict),
         progress=progress,
+        readers=resources.readers,
     )
     if config.search_store != "local":  # run it with a StoreTarget (run_pipeline's target)
         writer = StoreWriter(model_id=embedder.model_id, progress=progress)
@@ -181,14 +192,18 @@ def index_articles(
     remove_article_ids: Iterable[str] = (),
     cache_path: str | Path | None = None,
     progress: bool = False,
+    resources: SearchResources | None = None,
 ) -> IndexReport:
     """Index article versions: ``(ArticleContent, version)`` pairs, ``ArticleContent`` or dicts.
 
     ``full=True`` makes the new index version hold exactly these articles; otherwise they
     replace their own earlier chunks (all of them, even when a new version gives none),
     ``remove_article_ids`` are dropped and every other article is kept as it is.
+    ``resources``: the process's models and index readers (``Runtime.resources``).
     """
-    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    pipeline = build_indexing_pipeline(
+        config, cache_path=cache_path, progress=progress, resources=resources
+    )
     replaced = [item_article_id(item) for item in items]
     return run_pipeline(
         pipeline,
@@ -205,7 +220,11 @@ def index_files(
     full: bool = True,
     cache_path: str | Path | None = None,
     progress: bool = False,
+    resources: SearchResources | None = None,
 ) -> IndexReport:
-    """Index article files (or directories of them) as they are, without a database."""
-    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress, files=True)
+    """Index article files (or directories of them) as they are, without a database
+    (``resources``: the process's models and index readers, ``Runtime.resources``)."""
+    pipeline = build_indexing_pipeline(
+        config, cache_path=cache_path, progress=progress, files=True, resources=resources
+    )
     return run_pipeline(pipeline, {"sources": [str(p) for p in paths]}, full=full)

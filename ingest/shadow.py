@@ -17,17 +17,22 @@ from haystack import Document
 from ingest.pipeline import build_indexing_pipeline
 from kb.config import Config
 from kb.model import ArticleContent
-from kb.search.bm25 import get_tokenizer
 from kb.search.index import IndexSnapshot
 from kb.search.overlay import overlay_snapshot
 from kb.search.pipelines import run_haystack
+from kb.search.resources import SearchResources
 
 
 def chunk_version(
-    config: Config, content: ArticleContent, version: int, cache_path: str | Path | None = None
+    config: Config,
+    content: ArticleContent,
+    version: int,
+    cache_path: str | Path | None = None,
+    resources: SearchResources | None = None,
 ) -> list[Document]:
-    """The embedded chunks publishing ``content`` as ``version`` would index."""
-    pipeline = build_indexing_pipeline(config, cache_path=cache_path)
+    """The embedded chunks publishing ``content`` as ``version`` would index (embedded with
+    the backend of ``resources``, the process's; default: a new set)."""
+    pipeline = build_indexing_pipeline(config, cache_path=cache_path, resources=resources)
     pipeline.remove_component("writer")
     out = run_haystack(pipeline, {"converter": {"articles": [(content, version)]}})
     return list(out["sentences"]["documents"])
@@ -36,14 +41,21 @@ def chunk_version(
 class ShadowIndexer:
     """Builds the shadow snapshot of one version over a live snapshot (in memory)."""
 
-    def __init__(self, config: Config, cache_path: str | Path | None = None) -> None:
-        """Use ``config``'s chunking, embedder and jieba dictionary."""
+    def __init__(
+        self,
+        config: Config,
+        cache_path: str | Path | None = None,
+        resources: SearchResources | None = None,
+    ) -> None:
+        """Use ``config``'s chunking, embedder and jieba dictionary, loaded through
+        ``resources`` (the process's, ``Runtime.resources``; default: a new set)."""
         self.config = config
         self.cache_path = cache_path
+        self.resources = resources if resources is not None else SearchResources()
 
     def shadow(self, live: IndexSnapshot, content: ArticleContent, version: int) -> IndexSnapshot:
         """``live`` with ``content`` (as ``version``) in place of its article's chunks."""
-        chunks = chunk_version(self.config, content, version, self.cache_path)
+        chunks = chunk_version(self.config, content, version, self.cache_path, self.resources)
         user_dict = str(self.config.jieba_user_dict or "")
-        tokenizer = get_tokenizer(None if user_dict in ("", ".") else user_dict)
+        tokenizer = self.resources.tokenizers.get(None if user_dict in ("", ".") else user_dict)
         return overlay_snapshot(live, content.id, version, chunks, tokenizer)

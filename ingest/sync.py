@@ -61,7 +61,9 @@ from kb.config import Config
 from kb.embedders import make_backend
 from kb.errors import Conflict
 from kb.model import ArticleContent, State
+from kb.search.bm25 import TokenizerPool
 from kb.search.index import FORMAT_VERSION, MANIFEST_FILE, IndexStore
+from kb.search.resources import SearchResources
 from kb.store.articles import published_versions, to_content
 from kb.store.db import Database
 from kb.store.outbox import IndexChange, mark_processed, pending_changes
@@ -105,17 +107,21 @@ class _Plan:
     gone: list[str]  # recorded unindexable articles no longer published
 
 
-def store_target(session: Session, config: Config) -> StoreTarget | None:
+def store_target(
+    session: Session, config: Config, tokenizers: TokenizerPool | None = None
+) -> StoreTarget | None:
     """With ``search_store: postgres``, the store in the session's database, written in
     the session's own transaction (a publication's, when the caller is one); None for the
-    local store."""
+    local store. Its BM25 tokenizer comes from ``tokenizers`` (the process's pool)."""
     if config.search_store == "local":
         return None
     from kb.search.postgres import PostgresSearchIndex
 
     bind = session.connection()
     user_dict = str(config.jieba_user_dict or "")
-    index = PostgresSearchIndex(bind.engine, None if user_dict in ("", ".") else user_dict)
+    index = PostgresSearchIndex(
+        bind.engine, None if user_dict in ("", ".") else user_dict, tokenizers=tokenizers
+    )
     return StoreTarget(index, bind.connection.driver_connection)
 
 
@@ -126,9 +132,9 @@ def _manifest(store: IndexStore, target: StoreTarget | None) -> dict[str, Any] |
     return readable(live_manifest(store))
 
 
-def index_store(config: Config) -> IndexStore:
-    """The index store of ``config``."""
-    return IndexStore.from_config(config)
+def index_store(config: Config, tokenizers: TokenizerPool | None = None) -> IndexStore:
+    """The index store of ``config`` (its tokenizer from ``tokenizers``, the process's pool)."""
+    return IndexStore.from_config(config, tokenizers=tokenizers)
 
 
 def live_manifest(store: IndexStore) -> dict[str, Any] | None:
@@ -250,14 +256,18 @@ def _apply_plan(
     cache_path: str | Path | None,
     progress: bool,
     target: StoreTarget | None = None,
+    resources: SearchResources | None = None,
 ) -> _Outcome:
-    """Run the pipeline for the plan (into ``target`` when given, else the local files)."""
+    """Run the pipeline for the plan (into ``target`` when given, else the local files),
+    built on ``resources`` (the process's models and index readers)."""
     from ingest.pipeline import build_indexing_pipeline, run_pipeline  # loads Haystack
 
     before = (_manifest(store, target) or {}).get("version")
     if not plan.upsert and not plan.remove and not plan.full:
         return _Outcome(0, 0, before, False)
-    pipeline = build_indexing_pipeline(config, cache_path=cache_path, progress=progress)
+    pipeline = build_indexing_pipeline(
+        config, cache_path=cache_path, progress=progress, resources=resources
+    )
     if plan.full and not plan.upsert:  # nothing published: an empty, ready index
         embedder: Any = pipeline.get_component("embedder")  # a kb embedder component
         if target is not None:
@@ -321,21 +331,25 @@ def update_index(
     full: bool = False,
     progress: bool = False,
     cache_path: str | Path | None = None,
+    resources: SearchResources | None = None,
 ) -> SyncReport:
     """Bring the index in line with the published versions (all, or the ids in ``scope``).
 
     The caller holds the sync lock. Without an index, or with ``full``, everything
     published is indexed. Marks no outbox events (see ``sync_index`` and ``IndexSync``).
+    ``resources``: the process's models, tokenizers and index readers (``Runtime.resources``;
+    default: a new set), so a reader of this process serves the new version at once.
     """
     started = time.perf_counter()
-    store = index_store(config)
-    target = store_target(session, config)
+    resources = resources if resources is not None else SearchResources()
+    store = index_store(config, resources.tokenizers)
+    target = store_target(session, config, resources.tokenizers)
     manifest = None if full else _manifest(store, target)
     if manifest is not None:
         _check_model(manifest, make_backend(config).model_id)
     recorded = read_record(store.index_dir)
     plan = _plan(session, manifest, recorded, scope, full)
-    outcome = _apply_plan(plan, config, store, cache_path, progress, target)
+    outcome = _apply_plan(plan, config, store, cache_path, progress, target, resources)
     found = _verify(plan, store, outcome, target)
     record = _record_unindexable(store.index_dir, recorded, plan, found)
     indexed = len(plan.upsert) - len(found)
@@ -369,6 +383,7 @@ def sync_index(
     progress: bool = False,
     cache_path: str | Path | None = None,
     lock_timeout: float = 300.0,
+    resources: SearchResources | None = None,
 ) -> SyncReport:
     """Bring the whole index in line with the published set, then mark the outbox processed.
 
@@ -379,13 +394,19 @@ def sync_index(
     :param progress: progress bar while embedding (on a terminal).
     :param cache_path: the embedding cache; None: ``<home>/cache/embeddings.sqlite3``.
     :param lock_timeout: seconds to wait for another update to finish (then ``Conflict``).
+    :param resources: the process's models and index readers (``Runtime.resources``).
     """
     started = time.perf_counter()
     with sync_lock(config.effective_index_dir, lock_timeout):
         with db.session() as session:
             event_ids = [c.event_id for c in pending_changes(session)]
             report = update_index(
-                session, config, full=full, progress=progress, cache_path=cache_path
+                session,
+                config,
+                full=full,
+                progress=progress,
+                cache_path=cache_path,
+                resources=resources,
             )
         with db.session() as session:
             mark_processed(session, event_ids)
@@ -411,9 +432,13 @@ class IndexSync:
         progress: bool = False,
         cache_path: str | Path | None = None,
         lock_timeout: float = 60.0,
+        resources: SearchResources | None = None,
     ) -> None:
-        """Store the settings used for every batch of events."""
+        """Store the settings used for every batch of events; index with ``resources``
+        (the process's models and index readers, ``Runtime.resources``; default: a new set
+        kept for every batch)."""
         self.config = config
+        self.resources = resources if resources is not None else SearchResources()
         self.progress = progress
         self.cache_path = cache_path
         self.lock_timeout = lock_timeout
@@ -431,4 +456,5 @@ class IndexSync:
                 scope=scope,
                 progress=self.progress,
                 cache_path=self.cache_path,
+                resources=self.resources,
             )

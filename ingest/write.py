@@ -12,7 +12,7 @@ from kb.config import Config
 from kb.errors import InvalidInput
 from kb.progress import progress_mode, stage_done
 from kb.search.index import IndexStore
-from kb.search.snapshot import held_reader
+from kb.search.snapshot import ReaderPool
 
 
 @component
@@ -38,6 +38,7 @@ class IndexWriter:
         model_id: str = "",
         jieba_user_dict: str = "",
         progress: bool = False,
+        readers: ReaderPool | None = None,
     ) -> None:
         """Store the configuration.
 
@@ -46,6 +47,9 @@ class IndexWriter:
         :param model_id: the embedding model; an incremental write with another model fails.
         :param jieba_user_dict: jieba user dictionary for BM25 (``config.jieba_user_dict``).
         :param progress: report the ``writing`` stage on stderr when done.
+        :param readers: the process's index readers (``Runtime.resources.readers``): the
+            reader of this index, if the process has one, gets the new version at once
+            (else it loads it from disk on its next check); None: no reader to hand it to.
         """
         if not index_dir:
             raise InvalidInput("IndexWriter needs an index_dir")
@@ -56,12 +60,21 @@ class IndexWriter:
         self.model_id = model_id
         self.jieba_user_dict = jieba_user_dict
         self.progress = progress
+        self.readers = readers
 
     @classmethod
-    def from_config(cls, config: Config, model_id: str, keep_versions: int = 3) -> IndexWriter:
+    def from_config(
+        cls,
+        config: Config,
+        model_id: str,
+        keep_versions: int = 3,
+        readers: ReaderPool | None = None,
+    ) -> IndexWriter:
         """A writer for ``config.effective_index_dir`` with the configured user dictionary."""
         user_dict = str(config.jieba_user_dict) if str(config.jieba_user_dict) != "." else ""
-        return cls(str(config.effective_index_dir), keep_versions, model_id, user_dict)
+        return cls(
+            str(config.effective_index_dir), keep_versions, model_id, user_dict, readers=readers
+        )
 
     @component.output_types(version=str, written=int, removed=int)
     def run(
@@ -85,10 +98,14 @@ class IndexWriter:
                 "run the embedder before IndexWriter"
             )
         started = time.perf_counter()
+        readers = self.readers
         store = IndexStore(
-            self.index_dir, keep_versions=self.keep_versions, jieba_user_dict=self.jieba_user_dict
+            self.index_dir,
+            keep_versions=self.keep_versions,
+            jieba_user_dict=self.jieba_user_dict,
+            tokenizers=readers.tokenizers if readers is not None else None,
         )
-        reader = held_reader(self.index_dir, self.jieba_user_dict)
+        reader = readers.held(self.index_dir, self.jieba_user_dict) if readers is not None else None
         result = store.write_version(
             documents,
             model_id=self.model_id,

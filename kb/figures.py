@@ -24,7 +24,7 @@ from typing import Any
 
 import jieba
 
-from kb.search.bm25 import get_tokenizer
+from kb.search.bm25 import jieba_dictionary
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -191,15 +191,14 @@ class _Overlay(dict[str, int]):
 def _tokenizer() -> jieba.Tokenizer:
     """A private jieba tokenizer with the domain words (the global one is left alone).
 
-    Its dictionary is the search tokenizer's (``kb.search.bm25``) when that one is jieba's
-    own, with the domain words over it (``_Overlay``): the same segmentation as a second
-    copy of jieba's dictionary, without its ~75 MB (issue 16: one dictionary per process).
+    Its dictionary is jieba's own as the search tokenizers share it
+    (``kb.search.bm25.jieba_dictionary``), with the domain words over it (``_Overlay``): the
+    same segmentation as a second copy of jieba's dictionary, without its ~75 MB (issue 16:
+    one dictionary per process).
     """
     tokenizer = jieba.Tokenizer()
-    shared = get_tokenizer().plain_dictionary()
-    if shared is not None:
-        words, total = shared
-        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = _Overlay(words), total, True
+    words, total = jieba_dictionary()
+    tokenizer.FREQ, tokenizer.total, tokenizer.initialized = _Overlay(words), total, True
     for word in DOMAIN_WORDS:
         tokenizer.add_word(word, freq=100_000)
     return tokenizer

@@ -25,6 +25,7 @@ tells a name from an ordinary word reliably enough (docs/privacy.md).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -78,14 +79,22 @@ class MaskingPolicy:
 
 
 _active = MaskingPolicy()
-_active_extra: re.Pattern[str] | None = None
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_extra(policy: MaskingPolicy) -> re.Pattern[str] | None:
+    """``policy.extra_pattern()``, compiled once per policy (a pure function of it)."""
+    return policy.extra_pattern()
 
 
 def configure_masking(policy: MaskingPolicy) -> None:
-    """Set the process-wide policy (done from the settings at start); ValueError if bad."""
-    global _active, _active_extra
-    extra = policy.extra_pattern()
-    _active, _active_extra = policy, extra
+    """Set the process-wide policy (done from the settings at start); ValueError if bad.
+
+    The policy is a setting every log line is masked by, logging filters included, so it
+    stays process-wide; its compiled pattern is derived from it, not kept beside it."""
+    global _active
+    _compiled_extra(policy)  # a bad pattern raises here, before the policy is used
+    _active = policy
 
 
 def configure_masking_from(settings: Config) -> None:
@@ -375,10 +384,8 @@ def _detect(form: str, policy: MaskingPolicy, extra: re.Pattern[str] | None) -> 
 
 def find_personal_data(text: str, policy: MaskingPolicy | None = None) -> list[Finding]:
     """The personal data in ``text``, as spans of the original text, in text order."""
-    if policy is None:
-        policy, extra = _active, _active_extra
-    else:
-        extra = policy.extra_pattern()
+    policy = _active if policy is None else policy
+    extra = _compiled_extra(policy)
     form, origin = matching_form(text)
     taken: list[Finding] = []
     for found in _detect(form, policy, extra):

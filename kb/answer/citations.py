@@ -27,7 +27,7 @@ from typing import Any
 
 from haystack import Document
 
-from kb.search.bm25 import ChineseTokenizer, get_tokenizer
+from kb.search.bm25 import ChineseTokenizer
 from kb.text import date_text, normalize_for_matching
 
 _END = re.compile(r"[。！？；!?;]+[”’\"')）」』】]*|\.(?=\s|$)|\n")
@@ -93,8 +93,9 @@ class TermWeights:
     _lock = threading.Lock()
 
     def __init__(self, tokenizer: ChineseTokenizer | None = None) -> None:
-        """Use ``tokenizer`` (default: the process-wide BM25 tokenizer)."""
-        self.tokenizer = tokenizer or get_tokenizer()
+        """Use ``tokenizer`` (the process's BM25 tokenizer, ``Runtime.resources.tokenizers``;
+        default: a new one without user dictionary)."""
+        self.tokenizer = tokenizer or ChineseTokenizer()
 
     @classmethod
     def _table(cls) -> dict[str, float]:

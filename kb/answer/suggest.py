@@ -71,7 +71,9 @@ from kb.answer.replytext import reply_text
 from kb.config import Config
 from kb.language import detect_language
 from kb.model import Audience
+from kb.search.bm25 import TokenizerPool
 from kb.search.filters import SearchFilters
+from kb.search.resources import SearchResources
 from kb.search.retrieval import Searcher, SearchResponse, SearchResult
 from kb.search.store import SearchIndex, SearchView
 from kb.store.db import Database
@@ -148,11 +150,14 @@ class AnswerBuilder:
         max_sentences: int = 3,
         cross_threshold: float = 0.5,
         model_path: str = "",
+        tokenizers: TokenizerPool | None = None,
     ) -> None:
         """``threshold``: hand off below this confidence; ``cross_threshold``: instead
         when the evidence is ``foreign`` (``kb.answer.confidence``);
         ``faq_direct_min``: see the module; ``model_path``: the confidence model's file
-        (empty: the bundled one; ``kb.answer.confidence_model``, ``ConfigError`` if bad)."""
+        (empty: the bundled one; ``kb.answer.confidence_model``, ``ConfigError`` if bad);
+        ``tokenizers``: the process's pool the term weights tokenise with (default: a new
+        one)."""
         if not 0.0 <= threshold <= 1.0 or not 0.0 <= cross_threshold <= 1.0:
             raise ValueError("threshold must be within 0..1")
         self.model_path = model_path
@@ -161,13 +166,14 @@ class AnswerBuilder:
         self.cross_threshold = cross_threshold
         self.faq_direct_min = faq_direct_min
         self.max_sentences = max_sentences
+        self.tokenizers = tokenizers if tokenizers is not None else TokenizerPool()
         self._weights: TermWeights | None = None
 
     @property
     def weights(self) -> TermWeights:
         """The term weights (jieba IDF), loaded on first use."""
         if self._weights is None:
-            self._weights = TermWeights()
+            self._weights = TermWeights(self.tokenizers.get())
         return self._weights
 
     def warm_up(self) -> None:
@@ -266,19 +272,22 @@ class Suggester:
         db: Database | None = None,
         rewriter: AnswerRewriter | None = None,
         log_writer: UsageWriter | None = None,
+        resources: SearchResources | None = None,
     ) -> None:
         """Search with ``searcher`` (default: a new ``Searcher`` over ``reader``, default the
-        process-wide reader), log through ``log_writer`` (off the caller's path) or else to
+        configured store, on ``resources``: the process's models and caches,
+        ``Runtime.resources``), log through ``log_writer`` (off the caller's path) or else to
         ``db`` when given, and rewrite with ``rewriter`` (default: one for ``llm_base_url``
         when that is set)."""
         self.config = config
-        self.searcher = searcher or Searcher(config, reader=reader)
+        self.searcher = searcher or Searcher(config, reader=reader, resources=resources)
         self.db = db
         self.log_writer = log_writer
         self.builder = AnswerBuilder(
             threshold=config.confidence_threshold,
             cross_threshold=config.cross_language_threshold,
             model_path=str(config.confidence_model or ""),
+            tokenizers=self.searcher.resources.tokenizers,
         )
         if rewriter is None and config.llm_base_url:
             rewriter = AnswerRewriter(

@@ -22,6 +22,7 @@ from typing import Any
 from kb.config import Config
 from kb.model import Audience
 from kb.search.filters import SearchFilters
+from kb.search.resources import SearchResources
 from kb.search.store import SearchIndex, SearchView
 
 logger = logging.getLogger("kb.api")
@@ -33,10 +34,14 @@ WITHHELD_DETAIL = "the best sources are not available to this audience"
 class Answerer:
     """Calls kb's suggest for API requests (one per worker; the model loads once)."""
 
-    def __init__(self, config: Config, reader: SearchIndex) -> None:
-        """Store the settings and the shared index reader."""
+    def __init__(
+        self, config: Config, reader: SearchIndex, resources: SearchResources | None = None
+    ) -> None:
+        """Store the settings, the worker's index reader and its ``resources`` (the models
+        and caches of ``Runtime.resources``; default: a new set)."""
         self.config = config
         self.reader = reader
+        self.resources = resources
         self._suggester: Any = None
         self._audiences: tuple[str, dict[str, str]] | None = None
 
@@ -45,7 +50,7 @@ class Answerer:
         if self._suggester is None:
             from kb.answer.suggest import Suggester
 
-            suggester = Suggester(self.config, reader=self.reader)
+            suggester = Suggester(self.config, reader=self.reader, resources=self.resources)
             suggester.warm_up()
             self._suggester = suggester
         else:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kb.config import Config
 from kb.quality.golden_check import GoldenChecker
+from kb.search.resources import SearchResources
 from kb.store.outbox import IndexChange
 
 if TYPE_CHECKING:
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 class OnDemandIndexSync:
     """``kb.store.outbox.IndexUpdater``: ``ingest.sync.IndexSync``, imported on first use."""
 
-    def __init__(self, config: Config) -> None:
-        """Remember the settings; nothing is imported yet."""
+    def __init__(self, config: Config, resources: SearchResources | None = None) -> None:
+        """Remember the settings and the process's ``resources`` (``Runtime.resources``;
+        default: a new set); nothing is imported yet."""
         self.config = config
+        self.resources = resources if resources is not None else SearchResources()
         self._sync: IndexSync | None = None
 
     def apply(self, session: Session, changes: Sequence[IndexChange]) -> None:
@@ -30,16 +33,18 @@ class OnDemandIndexSync:
         if self._sync is None:
             from ingest.sync import IndexSync
 
-            self._sync = IndexSync(self.config)
+            self._sync = IndexSync(self.config, resources=self.resources)
         self._sync.apply(session, changes)
 
 
 class OnDemandGoldenChecker:
     """A ``CheckerFactory``: the golden checker, built on the first call and then kept."""
 
-    def __init__(self, config: Config) -> None:
-        """Remember the settings; nothing is built yet."""
+    def __init__(self, config: Config, resources: SearchResources | None = None) -> None:
+        """Remember the settings and the process's ``resources`` (``Runtime.resources``;
+        default: a new set); nothing is built yet."""
         self.config = config
+        self.resources = resources if resources is not None else SearchResources()
         self._checker: GoldenChecker | None = None
         self._lock = threading.Lock()
 
@@ -50,5 +55,7 @@ class OnDemandGoldenChecker:
                 from ingest.shadow import ShadowIndexer
                 from kb.search.retrieval import Searcher
 
-                self._checker = GoldenChecker(Searcher(self.config), ShadowIndexer(self.config))
+                searcher = Searcher(self.config, resources=self.resources)
+                shadow = ShadowIndexer(self.config, resources=self.resources)
+                self._checker = GoldenChecker(searcher, shadow)
             return self._checker

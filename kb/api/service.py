@@ -28,7 +28,8 @@ from kb.config import Config
 from kb.errors import NotReady
 from kb.model import Audience
 from kb.runtime import Runtime
-from kb.search.store import SearchIndex, SearchView, open_search_index
+from kb.search.resources import SearchResources
+from kb.search.store import SearchIndex, SearchView
 from kb.store.db import Database
 from kb.store.feedback import record_feedback, served_conditions, visible_published
 from kb.store.keys import KeyInfo
@@ -69,15 +70,18 @@ class ApiState:
         """Create the parts; nothing heavy is loaded until ``start_loading``."""
         self.config = config
         # publishes only due schedules (kb.api.due_publisher): its index updater and golden
-        # checker are built on first use; the reader follows the index's CURRENT pointer
+        # checker are built on first use; the reader follows the index's CURRENT pointer.
+        # All three load their models, tokenizers and index through the runtime's resources.
+        resources = SearchResources()
         self.runtime = Runtime(
             config,
             db=db or Database(config.effective_database_url),
-            index_updater=OnDemandIndexSync(config),
-            golden_checker=OnDemandGoldenChecker(config),
+            index_updater=OnDemandIndexSync(config, resources),
+            golden_checker=OnDemandGoldenChecker(config, resources),
+            resources=resources,
         )
         self.db = self.runtime.db
-        self.reader: SearchIndex = open_search_index(config, self.db)
+        self.reader: SearchIndex = self.runtime.search_index
         self.metrics = ApiMetrics()
         # in the database on PostgreSQL (the limits hold across replicas), else per worker
         self.limiter = buckets_for(self.db, config.api_rate_limit_per_minute, "key")
@@ -137,7 +141,7 @@ class ApiState:
         from kb.api.answering import Answerer
 
         if self.engine is None:
-            engine = Answerer(self.config, self.reader)
+            engine = Answerer(self.config, self.reader, self.runtime.resources)
             engine.warm_up()
             self.engine = engine
         self.readiness.model = True

@@ -137,7 +137,7 @@ def _build_index() -> None:
     from ingest.sync import sync_index
 
     console.print("building the index (the bundled multilingual model embeds every chunk)...")
-    report = sync_index(STATE.db, STATE.config, progress=True)
+    report = sync_index(STATE.db, STATE.config, progress=True, resources=STATE.runtime.resources)
     console.print(
         f"index {report.version}: {report.indexed} article(s), {report.chunks} chunk(s), "
         f"{report.computed} embedding(s) computed, in {report.seconds:.1f} s",

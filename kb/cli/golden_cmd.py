@@ -39,11 +39,12 @@ def register(app: typer.Typer) -> None:
 
 
 def cli_checker() -> GoldenChecker:
-    """A golden checker with this invocation's settings (ingest loaded on first use)."""
+    """A golden checker with this invocation's settings and runtime (ingest loaded on first
+    use)."""
     from ingest.shadow import ShadowIndexer
-    from kb.search.retrieval import Searcher
 
-    return GoldenChecker(Searcher(STATE.config), ShadowIndexer(STATE.config))
+    runtime = STATE.runtime
+    return GoldenChecker(runtime.searcher, ShadowIndexer(STATE.config, resources=runtime.resources))
 
 
 def _stored(row: Any) -> dict[str, Any]:

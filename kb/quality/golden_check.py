@@ -43,7 +43,6 @@ from kb.embedders import (
     EmbeddingCache,
     default_cache_path,
     embed_with_cache,
-    shared_backend,
 )
 from kb.model import ArticleContent
 from kb.quality import golden_store
@@ -399,7 +398,7 @@ class GoldenChecker:
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Query vectors of ``texts`` through the embedding cache (FAQ questions are there)."""
         config = self.searcher.config
-        backend = shared_backend(EmbedderSpec.from_config(config))
+        backend = self.searcher.resources.backends.get(EmbedderSpec.from_config(config))
         if self._cache is None:
             self._cache = EmbeddingCache(default_cache_path(config))
         vectors, _computed = embed_with_cache(

@@ -14,6 +14,7 @@ live in ``review.queue``.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,7 +72,8 @@ def group_questions(
 ) -> list[QuestionGroup]:
     """Group (question, time) pairs: identical after normalisation, or embeddings this close.
 
-    Without a backend only identical questions group. Largest groups first.
+    Without a backend only identical questions group. Largest groups first. Pass a
+    ``QuestionVectors`` (the runtime's) to embed each question once per process.
     """
     exact: dict[str, QuestionGroup] = {}
     for text, ts in questions:
@@ -88,26 +90,61 @@ def group_questions(
     return sorted(groups, key=lambda g: (-g.count, g.example))
 
 
-_VECTORS: dict[tuple[str, str], np.ndarray] = {}
 MAX_CACHED_VECTORS = 20_000
 
 
-def _embedding(backend: EmbeddingBackend, text: str) -> np.ndarray:
-    """The query embedding of a question, remembered for the next page view."""
-    key = (backend.model_id, text)
-    vector = _VECTORS.get(key)
-    if vector is None:
-        if len(_VECTORS) >= MAX_CACHED_VECTORS:
-            _VECTORS.clear()
-        vector = _VECTORS[key] = backend.embed_query(text)
-    return vector
+class QuestionVectors(EmbeddingBackend):
+    """A backend that remembers its query vectors, so the unanswered questions are embedded
+    once, not on every page view: the process's ``Runtime`` keeps one
+    (``runtime.question_vectors``) and the queue groups with it."""
+
+    def __init__(self, backend: EmbeddingBackend, limit: int = MAX_CACHED_VECTORS) -> None:
+        """Remember at most ``limit`` query vectors of ``backend`` (then start afresh)."""
+        self.backend = backend
+        self.limit = limit
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """The wrapped backend's model id."""
+        return self.backend.model_id
+
+    @property
+    def dim(self) -> int:
+        """The wrapped backend's vector length."""
+        return self.backend.dim
+
+    def warm_up(self) -> None:
+        """Load the wrapped backend's model."""
+        self.backend.warm_up()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """The wrapped backend's passage vectors (not remembered)."""
+        return self.backend.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query vector of ``text``, remembered for the next call."""
+        with self._lock:
+            vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.backend.embed_query(text)
+            with self._lock:
+                if len(self._vectors) >= self.limit:
+                    self._vectors.clear()
+                self._vectors[text] = vector
+        return vector
+
+    def __len__(self) -> int:
+        """How many query vectors are remembered."""
+        return len(self._vectors)
 
 
 def _merge_similar(
     groups: list[QuestionGroup], keys: list[str], backend: EmbeddingBackend, threshold: float
 ) -> list[QuestionGroup]:
     order = sorted(range(len(groups)), key=lambda i: -groups[i].count)
-    vectors = np.stack([_embedding(backend, keys[i]) for i in order])
+    vectors = np.stack([backend.embed_query(keys[i]) for i in order])
     leaders: list[int] = []
     merged: list[QuestionGroup] = []
     for row, index in enumerate(order):

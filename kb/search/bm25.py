@@ -102,10 +102,20 @@ def _read_user_dict(path: Path) -> list[tuple[str, int | None]]:
     return terms
 
 
+@functools.lru_cache(maxsize=1)
+def jieba_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's bundled word frequencies and their total, loaded once per process (~75 MB,
+    ~1 s): read-only data every segmenter without user terms builds on (a pure function of
+    the installed jieba, so a cache of it is no process state)."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer.FREQ, tokenizer.total
+
+
 class ChineseTokenizer:
     """Turns Chinese (and mixed Latin/number) text into BM25 tokens; see the module docstring.
 
-    Build one per process with ``get_tokenizer`` (loading jieba's dictionary takes ~1 s).
+    Keep one per process in a ``TokenizerPool`` (loading jieba's dictionary takes ~1 s).
     """
 
     def __init__(
@@ -116,14 +126,18 @@ class ChineseTokenizer:
         self.stopwords = stopwords
         self._user_terms = _read_user_dict(self.user_dict) if self.user_dict else []
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
-        for term, freq in self._user_terms:
-            self._jieba.add_word(term, freq=freq)
+        if self._user_terms:  # add_word changes the frequencies: a copy of its own
+            self._jieba.initialize()
+            for term, freq in self._user_terms:
+                self._jieba.add_word(term, freq=freq)
+        else:  # jieba's own frequencies, loaded once per process and only read
+            self._jieba.FREQ, self._jieba.total = jieba_dictionary()
+            self._jieba.initialized = True
         # The same article sentences are tokenized again on every request (citations,
         # composing): remember the last texts' tokens (the dictionary never changes after
         # this point; a new user dictionary gives a new tokenizer).
         # (built on the jieba tokenizer, not on self: no reference cycle keeps an old
-        # ~65 MB tokenizer alive after get_tokenizer replaced it)
+        # ~65 MB tokenizer alive after TokenizerPool.get replaced it)
         self._tokens = functools.partial(_tokens, self._jieba, stopwords)
         self._memo = functools.lru_cache(maxsize=TOKEN_MEMO_SIZE)(self._tokens)
 
@@ -163,20 +177,32 @@ def _tokens(tokenizer: jieba.Tokenizer, stopwords: frozenset[str], text: str) ->
     return tuple(tokens)
 
 
-_tokenizers: dict[str, tuple[int, ChineseTokenizer]] = {}  # user dict -> (mtime, tokenizer)
-_tokenizers_lock = threading.Lock()
+class TokenizerPool:
+    """The BM25 tokenizers of one process, one per user dictionary (reloaded when the file
+    changes): loading jieba's dictionary takes ~1 s and ~65 MB.
 
+    The process's ``Runtime`` owns one (``runtime.resources.tokenizers``) and hands it to the
+    index readers, the FAQ matcher and the shadow indexer it builds.
+    """
 
-def get_tokenizer(user_dict: str | Path | None = None) -> ChineseTokenizer:
-    """The process-wide tokenizer for this user dictionary (reloaded when the file changes)."""
-    path = Path(user_dict).resolve() if user_dict and str(user_dict) not in ("", ".") else None
-    key = str(path or "")
-    mtime = path.stat().st_mtime_ns if path and path.exists() else 0
-    with _tokenizers_lock:
-        cached = _tokenizers.get(key)
-        if cached is None or cached[0] != mtime:
-            _tokenizers[key] = (mtime, ChineseTokenizer(path))  # ~65 MB each: replace, not add
-        return _tokenizers[key][1]
+    def __init__(self) -> None:
+        """An empty pool."""
+        self._tokenizers: dict[str, tuple[int, ChineseTokenizer]] = {}  # dict -> (mtime, tok)
+        self._lock = threading.Lock()
+        self.created = 0  # tokenizers built so far (tests check that nothing is built twice)
+
+    def get(self, user_dict: str | Path | None = None) -> ChineseTokenizer:
+        """The tokenizer for this user dictionary (none: ``None``, ``""`` or ``"."``)."""
+        path = Path(user_dict).resolve() if user_dict and str(user_dict) not in ("", ".") else None
+        key = str(path or "")
+        mtime = path.stat().st_mtime_ns if path and path.exists() else 0
+        with self._lock:
+            cached = self._tokenizers.get(key)
+            if cached is None or cached[0] != mtime:
+                # ~65 MB each: replace, not add
+                self._tokenizers[key] = (mtime, ChineseTokenizer(path))
+                self.created += 1
+            return self._tokenizers[key][1]
 
 
 #: Rows ``BM25Index.ranked`` sorts first (then 4x as many each time a caller reads on).
@@ -267,14 +293,15 @@ class BM25Index:
     def build(
         cls, pairs: Iterable[tuple[str, Sequence[str]]], tokenizer: ChineseTokenizer | None = None
     ) -> BM25Index:
-        """Index ``(chunk_id, tokens)`` pairs (tokens from ``tokenizer.tokenize``)."""
+        """Index ``(chunk_id, tokens)`` pairs (tokens from ``tokenizer.tokenize``; default: a
+        new tokenizer without user dictionary)."""
         vocab: dict[str, int] = {}
         ids: list[str] = []
         docs: list[list[int]] = []
         for chunk_id, tokens in pairs:
             ids.append(chunk_id)
             docs.append([vocab.setdefault(t, len(vocab)) for t in tokens])
-        return cls._from_ids(ids, docs, vocab, tokenizer or get_tokenizer())
+        return cls._from_ids(ids, docs, vocab, tokenizer or ChineseTokenizer())
 
     @classmethod
     def _from_ids(
@@ -471,10 +498,11 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: str | Path, tokenizer: ChineseTokenizer | None = None) -> BM25Index:
-        """Load an index saved by ``save``; its tokens are read only when needed."""
+        """Load an index saved by ``save``; its tokens are read only when needed (default
+        ``tokenizer``: a new one without user dictionary)."""
         src = Path(directory)
         meta = json.loads((src / _META_FILE).read_text(encoding="utf-8"))
-        tokenizer = tokenizer or get_tokenizer()
+        tokenizer = tokenizer or ChineseTokenizer()
         retriever = None
         if (src / "params.index.json").exists():
             retriever = bm25s.BM25.load(src, mmap=False, show_progress=False)

@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from haystack import Document, component, default_from_dict, default_to_dict
@@ -34,10 +34,9 @@ from kb.embedders import (
     EmbeddingCache,
     create_backend,
     embed_with_cache,
-    shared_backend,
 )
 from kb.language import base_language
-from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.bm25 import BM25Index, ChineseTokenizer
 from kb.search.crosslang import (
     common_languages,
     language_along,
@@ -50,6 +49,9 @@ from kb.search.filters import SearchFilters
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
 from kb.search.store import SearchView
 from kb.text import normalize_for_matching
+
+if TYPE_CHECKING:
+    from kb.search.resources import SearchResources
 
 logger = logging.getLogger(__name__)
 
@@ -162,27 +164,32 @@ def _question_bm25(
     return BM25Index.build(pairs, tokenizer)
 
 
-class _QuestionIndexCache:
-    """Question indexes of the last few snapshots, built once by one thread."""
+class QuestionIndexCache:
+    """Question indexes of the last few snapshots, built once by one thread.
+
+    The process's ``Runtime`` owns one (``runtime.resources.question_indexes``), shared by
+    every ``FaqMatcher`` it builds.
+    """
 
     def __init__(self, size: int = 4) -> None:
+        """An empty cache of at most ``size`` question indexes."""
         self.size = size
+        self.built = 0  # question indexes built so far (tests check nothing is built twice)
         self._items: OrderedDict[tuple, QuestionIndex] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple, build: Any) -> QuestionIndex:
+        """The index cached under ``key``, else ``build()``'s (kept for the next calls)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
             index = build()
+            self.built += 1
             self._items[key] = index
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
             return index
-
-
-_CACHE = _QuestionIndexCache()
 
 
 @component
@@ -203,10 +210,18 @@ class FaqMatcher:
         question_style: str = "query",
         jieba_user_dict: str = "",
         neutral: bool = True,
+        resources: SearchResources | None = None,
     ) -> None:
         """Store the embedder ``spec``, the embedding cache file, the ranking depth, the
         jieba user dictionary of the index (``jieba_user_dict`` setting) and the share of
-        whether question cosines are language-neutral (``kb.search.crosslang``)."""
+        whether question cosines are language-neutral (``kb.search.crosslang``). The
+        backend, the tokenizer and the question indexes come from ``resources`` (the
+        process's, ``Runtime.resources``; default: a set of this matcher's own)."""
+        if resources is None:
+            from kb.search.resources import SearchResources
+
+            resources = SearchResources()
+        self.resources = resources
         self.spec = EmbedderSpec.from_dict(spec)
         create_backend(self.spec)  # validates; loads nothing
         if question_style not in QUESTION_STYLES:
@@ -220,17 +235,17 @@ class FaqMatcher:
 
     def warm_up(self) -> None:
         """Load the model and open the embedding cache (idempotent)."""
-        shared_backend(self.spec).warm_up()
+        self.resources.backends.get(self.spec).warm_up()
         if self._cache is None and self.cache_path:
             self._cache = EmbeddingCache(self.cache_path)
 
     def question_index(self, snapshot: SearchView) -> QuestionIndex:
         """The question index of ``snapshot`` (built on first use, then reused)."""
         self.warm_up()
-        backend = shared_backend(self.spec)
+        backend = self.resources.backends.get(self.spec)
         key = (snapshot.identity, snapshot.version, backend.model_id, self.question_style)
-        tokenizer = get_tokenizer(self.jieba_user_dict or None)
-        return _CACHE.get(
+        tokenizer = self.resources.tokenizers.get(self.jieba_user_dict or None)
+        return self.resources.question_indexes.get(
             key,
             lambda: build_question_index(
                 snapshot, backend, self._cache, self.question_style, tokenizer

@@ -49,7 +49,7 @@ from haystack import Document
 from kb.config import Config
 from kb.errors import Conflict, InvalidInput, NotReady
 from kb.language import base_language
-from kb.search.bm25 import BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.bm25 import BM25Index, ChineseTokenizer, TokenizerPool
 from kb.search.catalog import ChunkCatalog
 from kb.search.crosslang import common_languages, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix, language_means
@@ -436,19 +436,29 @@ class IndexStore:
         keep_versions: int = 3,
         jieba_user_dict: str | Path | None = None,
         lock_timeout: float = 300.0,
+        tokenizers: TokenizerPool | None = None,
     ) -> None:
-        """Store configuration only; nothing is read or created until used."""
+        """Store configuration only; nothing is read or created until used. The BM25
+        tokenizer comes from ``tokenizers`` (the process's pool; default: one of its own)."""
         if keep_versions < 1:
             raise InvalidInput("keep_versions must be at least 1")
         self.index_dir = Path(index_dir)
         self.keep_versions = keep_versions
         self.jieba_user_dict = jieba_user_dict
         self.lock_timeout = lock_timeout
+        self.tokenizers = tokenizers if tokenizers is not None else TokenizerPool()
 
     @classmethod
-    def from_config(cls, config: Config, keep_versions: int = 3) -> IndexStore:
+    def from_config(
+        cls, config: Config, keep_versions: int = 3, tokenizers: TokenizerPool | None = None
+    ) -> IndexStore:
         """The store at ``config.effective_index_dir`` with the configured user dictionary."""
-        return cls(config.effective_index_dir, keep_versions, config.jieba_user_dict)
+        return cls(
+            config.effective_index_dir,
+            keep_versions,
+            config.jieba_user_dict,
+            tokenizers=tokenizers,
+        )
 
     @property
     def versions_dir(self) -> Path:
@@ -456,8 +466,8 @@ class IndexStore:
         return self.index_dir / VERSIONS_DIR
 
     def tokenizer(self) -> ChineseTokenizer:
-        """The BM25 tokenizer of this store (shared per process)."""
-        return get_tokenizer(self.jieba_user_dict)
+        """The BM25 tokenizer of this store (from its ``TokenizerPool``)."""
+        return self.tokenizers.get(self.jieba_user_dict)
 
     def current_version(self) -> str | None:
         """Name of the live version, or None when no index has been built."""
@@ -781,18 +791,24 @@ class IndexReader:
         index_dir: str | Path,
         check_interval_ms: int = 1000,
         jieba_user_dict: str | Path | None = None,
+        tokenizers: TokenizerPool | None = None,
     ) -> None:
-        """Store configuration only; the index is loaded on the first ``snapshot()``."""
-        self.store = IndexStore(index_dir, jieba_user_dict=jieba_user_dict)
+        """Store configuration only; the index is loaded on the first ``snapshot()``; its
+        tokenizer comes from ``tokenizers`` (the process's pool; default: one of its own)."""
+        self.store = IndexStore(index_dir, jieba_user_dict=jieba_user_dict, tokenizers=tokenizers)
         self.check_interval = check_interval_ms / 1000
         self._snapshot: IndexSnapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: Config, check_interval_ms: int = 1000) -> IndexReader:
+    def from_config(
+        cls, config: Config, check_interval_ms: int = 1000, tokenizers: TokenizerPool | None = None
+    ) -> IndexReader:
         """A reader of ``config.effective_index_dir`` that tokenises queries as the index does."""
-        return cls(config.effective_index_dir, check_interval_ms, config.jieba_user_dict)
+        return cls(
+            config.effective_index_dir, check_interval_ms, config.jieba_user_dict, tokenizers
+        )
 
     def snapshot(self) -> IndexSnapshot:
         """The current snapshot; ``NotReady`` while no index exists."""

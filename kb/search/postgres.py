@@ -44,7 +44,7 @@ from haystack import Document
 
 from kb.errors import Conflict, InvalidInput, NotReady
 from kb.language import base_language
-from kb.search.bm25 import K1, B, BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.bm25 import K1, B, BM25Index, ChineseTokenizer, TokenizerPool
 from kb.search.catalog import ChunkCatalog
 from kb.search.crosslang import MIN_LANGUAGE_TEXTS, language_along, language_basis
 from kb.search.dense import VectorIndex, as_matrix
@@ -222,8 +222,10 @@ class PostgresSearchIndex:
         database: Database | Engine,
         jieba_user_dict: str | Path | None = None,
         check_interval_ms: int = 1000,
+        tokenizers: TokenizerPool | None = None,
     ) -> None:
-        """Use the search tables of ``database`` (created by ``kb init``'s migrations)."""
+        """Use the search tables of ``database`` (created by ``kb init``'s migrations); the
+        BM25 tokenizer comes from ``tokenizers`` (the process's pool; default: a new one)."""
         from sqlalchemy import Engine
 
         engine = database if isinstance(database, Engine) else database.engine
@@ -233,7 +235,8 @@ class PostgresSearchIndex:
                 f"(it is {engine.dialect.name})"
             )
         self.engine = engine
-        self.tokenizer = get_tokenizer(jieba_user_dict)
+        pool = tokenizers if tokenizers is not None else TokenizerPool()
+        self.tokenizer = pool.get(jieba_user_dict)
         self.check_interval = check_interval_ms / 1000
         self.identity = str(engine.url.render_as_string(hide_password=True))
         self._view: PostgresSearchView | None = None
@@ -242,13 +245,19 @@ class PostgresSearchIndex:
         self._registered: set[int] = set()
 
     @classmethod
-    def from_config(cls, config: Config, database: Database | None = None) -> PostgresSearchIndex:
-        """The store in ``database`` (default: ``config.effective_database_url``)."""
+    def from_config(
+        cls,
+        config: Config,
+        database: Database | None = None,
+        tokenizers: TokenizerPool | None = None,
+    ) -> PostgresSearchIndex:
+        """The store in ``database`` (default: ``config.effective_database_url``), its
+        tokenizer from ``tokenizers``."""
         from kb.store.db import Database
 
         user_dict = str(config.jieba_user_dict or "")
         db = database or Database(config.effective_database_url)
-        return cls(db, None if user_dict in ("", ".") else user_dict)
+        return cls(db, None if user_dict in ("", ".") else user_dict, tokenizers=tokenizers)
 
     # --- connections -----------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ from kb.search.fusion import (
 )
 from kb.search.named import NamedSourcePreference
 from kb.search.pipelines import run_haystack
+from kb.search.resources import SearchResources
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
 from kb.search.store import SearchIndex, SearchView, open_search_index
 from kb.text import date_text, has_words, normalize_for_matching
@@ -264,6 +265,7 @@ def build_query_pipeline(
     cross_lexical: float = CROSS_LEXICAL,
     prefer_within: float = PREFER_WITHIN,
     prefer_unlinked: bool = PREFER_UNLINKED,
+    resources: SearchResources | None = None,
 ) -> Pipeline:
     """The query pipeline for ``config`` (see the module docstring).
 
@@ -271,15 +273,18 @@ def build_query_pipeline(
     ``home``; None: no cache); ``neutral``, ``cross_lexical``, ``prefer_within`` and
     ``prefer_unlinked``:
     ``kb.search.crosslang``. Run it with ``query``, ``snapshot`` (a ``SnapshotRef``), ``filters``
-    (``SearchFilters``), ``top_k`` and ``one_per_article``.
+    (``SearchFilters``), ``top_k`` and ``one_per_article``. The embedder and FAQ matcher take
+    their backend, tokenizer and question indexes from ``resources`` (the process's,
+    ``Runtime.resources``; default: a new set for this pipeline).
     """
+    resources = resources if resources is not None else SearchResources()
     if cache_path == "":
         cache_path = str(default_cache_path(config))
     pipe = Pipeline()
     pipe.add_component("normalizer", QueryNormalizer(config.api_max_question_chars))
     pipe.add_component("language", LanguageDetector())
     spec = EmbedderSpec.from_config(config)
-    pipe.add_component("embedder", QueryVectorEmbedder(spec))
+    pipe.add_component("embedder", QueryVectorEmbedder(spec, resources.backends))
     pipe.add_component("bm25", BM25Retriever(candidates))
     pipe.add_component("dense", DenseRetriever(candidates, sentence_weight, neutral))
     user_dict = str(config.jieba_user_dict or "")
@@ -291,6 +296,7 @@ def build_query_pipeline(
             top_k=faq_candidates,
             jieba_user_dict="" if user_dict == "." else user_dict,
             neutral=neutral,
+            resources=resources,
         ),
     )
     fusion = RankFusion(
@@ -424,12 +430,15 @@ class Searcher:
         config: Config,
         reader: SearchIndex | None = None,
         pipeline: Pipeline | None = None,
+        resources: SearchResources | None = None,
     ) -> None:
         """Use the configured search store (``search_store``; or ``reader``) and the default
-        pipeline (or ``pipeline``)."""
+        pipeline (or ``pipeline``), built on ``resources`` (the process's models, readers
+        and caches, ``Runtime.resources``; default: a new set for this searcher)."""
         self.config = config
-        self.reader = reader or open_search_index(config)
-        self.pipeline = pipeline or build_query_pipeline(config)
+        self.resources = resources if resources is not None else SearchResources()
+        self.reader = reader or open_search_index(config, resources=self.resources)
+        self.pipeline = pipeline or build_query_pipeline(config, resources=self.resources)
         self._warm = False
         self._model_id: str | None = None
 

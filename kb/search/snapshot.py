@@ -1,4 +1,4 @@
-"""The index snapshot one request is served from, and the process-wide index readers.
+"""The index snapshot one request is served from, and the pool of a process's index readers.
 
 A request takes one snapshot at its start and every retriever of the query pipeline reads
 that same snapshot, so a rebuild that lands mid-request cannot mix two index versions.
@@ -16,6 +16,7 @@ from typing import Any
 from haystack import Document
 
 from kb.config import Config
+from kb.search.bm25 import TokenizerPool
 from kb.search.index import IndexReader
 from kb.search.local import LocalSearchIndex
 from kb.search.store import SearchView
@@ -42,30 +43,47 @@ class SnapshotRef:
         return {"index_version": self.snapshot.version}
 
 
-_readers: dict[tuple[str, str], LocalSearchIndex] = {}
-_readers_lock = threading.Lock()
+class ReaderPool:
+    """The local index readers of one process, one per index directory and user dictionary,
+    so each index version is loaded once.
 
+    The process's ``Runtime`` owns one (``runtime.resources.readers``): the searches read
+    through it, and an index writer of the same process hands it the version it just wrote.
+    """
 
-def shared_reader(config: Config) -> LocalSearchIndex:
-    """The process-wide local store (``IndexReader``) of the configured index directory."""
-    index_dir = Path(config.effective_index_dir)
-    user_dict = str(config.jieba_user_dict or "")
-    key = (str(index_dir), user_dict)
-    with _readers_lock:
-        reader = _readers.get(key)
-        if reader is None:
-            reader = LocalSearchIndex(index_dir, jieba_user_dict=user_dict or None)
-            _readers[key] = reader
-        return reader
+    def __init__(self, tokenizers: TokenizerPool | None = None) -> None:
+        """An empty pool whose readers take their tokenizers from ``tokenizers``."""
+        self.tokenizers = tokenizers if tokenizers is not None else TokenizerPool()
+        self._readers: dict[tuple[str, str], LocalSearchIndex] = {}
+        self._lock = threading.Lock()
+        self.created = 0  # readers built so far (tests check that nothing is built twice)
 
+    def get(self, config: Config) -> LocalSearchIndex:
+        """The local store (``IndexReader``) of the configured index directory."""
+        index_dir = Path(config.effective_index_dir)
+        user_dict = str(config.jieba_user_dict or "")
+        key = (str(index_dir), user_dict)
+        with self._lock:
+            reader = self._readers.get(key)
+            if reader is None:
+                reader = LocalSearchIndex(
+                    index_dir, jieba_user_dict=user_dict or None, tokenizers=self.tokenizers
+                )
+                self._readers[key] = reader
+                self.created += 1
+            return reader
 
-def held_reader(index_dir: str | Path, jieba_user_dict: str = "") -> IndexReader | None:
-    """The process-wide reader of ``index_dir`` if one was made (``shared_reader``), else
-    None: an index writer in this process builds on its snapshot and hands it the new one."""
-    wanted = (str(Path(index_dir)), _no_dict(jieba_user_dict))
-    with _readers_lock:
-        found = [r for (d, u), r in _readers.items() if (d, _no_dict(u)) == wanted]
-    return found[0] if found else None
+    def held(self, index_dir: str | Path, jieba_user_dict: str = "") -> IndexReader | None:
+        """This pool's reader of ``index_dir`` if one was made (``get``), else None: an
+        index writer of this process builds on its snapshot and hands it the new one."""
+        wanted = (str(Path(index_dir)), _no_dict(jieba_user_dict))
+        with self._lock:
+            found = [r for (d, u), r in self._readers.items() if (d, _no_dict(u)) == wanted]
+        return found[0] if found else None
+
+    def __len__(self) -> int:
+        """How many readers the pool holds."""
+        return len(self._readers)
 
 
 def _no_dict(user_dict: str) -> str:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from kb.config import Config
     from kb.search.bm25 import ChineseTokenizer
     from kb.search.index import IndexSnapshot
+    from kb.search.resources import SearchResources
 
 #: The values of the ``search_store`` setting.
 STORES = ("local", "postgres")
@@ -166,17 +167,23 @@ class SearchIndex(Protocol):
         ...
 
 
-def open_search_index(config: Config, database: Any = None) -> SearchIndex:
+def open_search_index(
+    config: Config, database: Any = None, resources: SearchResources | None = None
+) -> SearchIndex:
     """The search store ``config.search_store`` names.
 
-    ``local``: the process-wide reader of ``index_dir`` (``kb.search.snapshot``);
-    ``postgres``: the store in ``database`` (a ``kb.store.db.Database``; default: one
-    opened on ``config.effective_database_url``), which must be PostgreSQL with pgvector.
+    ``local``: the reader of ``index_dir`` in ``resources.readers`` (the process's pool,
+    ``kb.search.snapshot.ReaderPool``; default: a new reader); ``postgres``: the store in
+    ``database`` (a ``kb.store.db.Database``; default: one opened on
+    ``config.effective_database_url``), which must be PostgreSQL with pgvector. Either takes
+    its BM25 tokenizer from ``resources.tokenizers``.
     """
+    if resources is None:
+        from kb.search.resources import SearchResources
+
+        resources = SearchResources()
     if config.search_store == "postgres":
         from kb.search.postgres import PostgresSearchIndex
 
-        return PostgresSearchIndex.from_config(config, database)
-    from kb.search.snapshot import shared_reader
-
-    return shared_reader(config)
+        return PostgresSearchIndex.from_config(config, database, resources.tokenizers)
+    return resources.readers.get(config)

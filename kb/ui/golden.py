@@ -27,7 +27,9 @@ OUTCOMES = (Outcome.BROKEN, Outcome.FIXED, Outcome.MOVED)
 
 @st.cache_resource(show_spinner=False)
 def _checker(key: tuple[str, str, str]) -> GoldenChecker:
-    return GoldenChecker(searcher(), ShadowIndexer(services().config))
+    shared = services()
+    shadow = ShadowIndexer(shared.config, resources=shared.runtime.resources)
+    return GoldenChecker(searcher(), shadow)
 
 
 def app_checker() -> GoldenChecker:

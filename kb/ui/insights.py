@@ -17,7 +17,6 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from kb.embedders import EmbedderSpec, shared_backend
 from kb.embedders.base import EmbeddingBackend
 from kb.quality import insights as analytics
 from kb.quality.golden import pending_corrections
@@ -38,9 +37,8 @@ GROUP_FLASH = "in_group_flash"
 
 def _backend() -> EmbeddingBackend | None:
     """The embedding model the index uses (already loaded by the searcher), if it loads."""
-    config = services().config
     try:
-        backend = shared_backend(EmbedderSpec.from_config(config))
+        backend = services().runtime.question_vectors
         backend.warm_up()
     except Exception:
         return None

@@ -1,11 +1,11 @@
 """Search for the app: the shared searcher, the index update after publishing, and the
 private index a hit test searches a draft in.
 
-The ``Searcher`` (models, query pipeline, live index reader) is built and warmed up
-once per process with ``st.cache_resource``; it reloads the index by itself when a
-new version goes live. A hit test's draft is laid over the live snapshot in memory
-(``ingest.shadow``: only the draft is chunked and embedded; nothing is written), so
-the live index, which agents and bots read, never contains it.
+The ``Searcher`` (models, query pipeline, live index reader) is the runtime's
+(``Runtime.searcher``), warmed up once per knowledge base with ``st.cache_resource``; it
+reloads the index by itself when a new version goes live. A hit test's draft is laid over
+the live snapshot in memory (``ingest.shadow``: only the draft is chunked and embedded;
+nothing is written), so the live index, which agents and bots read, never contains it.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ DRAFT_INDEXES = 4
 
 @st.cache_resource(show_spinner=False)
 def _cached_searcher(key: tuple[str, str, str]) -> Searcher:
-    searcher = Searcher(services().config)
+    searcher = services().runtime.searcher  # built on the runtime's models and readers
     searcher.warm_up()
     return searcher
 
 
 def searcher() -> Searcher:
-    """The process-wide searcher of the current knowledge base (NotReady without an index)."""
+    """The searcher of the current knowledge base's runtime (NotReady without an index)."""
     return _cached_searcher(environment_key())
 
 
@@ -95,7 +95,8 @@ def draft_snapshot(
     (``content_hash``, the draft's revision) and live index version (``live``)."""
     with services().session() as session:
         content = to_content(get_version(session, article_id, version))
-    return ShadowIndexer(services().config).shadow(
+    shared = services()
+    return ShadowIndexer(shared.config, resources=shared.runtime.resources).shadow(
         searcher().snapshot().materialize(), content, version
     )
 

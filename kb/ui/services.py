@@ -23,6 +23,7 @@ from ingest.sync import IndexSync
 from kb.config import Config, load_config
 from kb.errors import Conflict, KbError
 from kb.runtime import Runtime
+from kb.search.resources import SearchResources
 from kb.store.db import Database
 from kb.store.logwriter import UsageWriter
 from kb.ui.errors import localize
@@ -63,7 +64,13 @@ def build_services() -> Services:
     config = load_config().config
     from kb.ui.golden import app_checker  # imports this module
 
-    runtime = Runtime(config, index_updater=IndexSync(config), golden_checker=app_checker)
+    resources = SearchResources()  # the models and index readers of this knowledge base
+    runtime = Runtime(
+        config,
+        index_updater=IndexSync(config, resources=resources),
+        golden_checker=app_checker,
+        resources=resources,
+    )
     return Services(runtime, UsageWriter(runtime.db))
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kb.embedders import shared_backend
+from kb.embedders import EmbedderSpec, create_backend
 from kb.quality import insights as analytics
+from kb.quality.unanswered import QuestionVectors
 from kb.store.articles import utcnow
 from kb.store.db import Database
 from kb.store.tables import Feedback, QueryLog
@@ -60,7 +61,7 @@ def test_group_questions_without_a_model_groups_identical_ones():
 
 @pytest.mark.slow
 def test_group_questions_merges_paraphrases_not_other_topics():
-    backend = shared_backend()
+    backend = QuestionVectors(create_backend(EmbedderSpec()))
     questions = [
         "快递丢了怎么办",
         "我的快递丢了怎么办",
@@ -72,6 +73,11 @@ def test_group_questions_merges_paraphrases_not_other_topics():
     assert groups[0].count == 3
     assert set(groups[0].questions) == {"快递丢了怎么办", "我的快递丢了怎么办", "包裹丢失了咋办"}
     assert len(groups) == 3
+    remembered = backend.embed_query("包裹丢失了咋办")
+    again = analytics.group_questions([(q, None) for q in questions], backend)
+    assert [(g.example, g.count) for g in again] == [(g.example, g.count) for g in groups]
+    assert len(backend) == len(questions)  # each question embedded once, then remembered
+    assert backend.embed_query("包裹丢失了咋办") is remembered
 
 
 def test_feedback_summary_and_most_cited(app_kb):

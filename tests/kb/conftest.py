@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kb.config import Config
-from kb.search.retrieval import Searcher, build_query_pipeline
+from kb.search.retrieval import Searcher
 from tests.kb.indexing import build_index, small_kb
 
 
@@ -25,6 +25,6 @@ def kb_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 @pytest.fixture(scope="module")
 def searcher(kb_config: Config) -> Searcher:
     """A warmed-up searcher over that knowledge base."""
-    engine = Searcher(kb_config, pipeline=build_query_pipeline(kb_config))
+    engine = Searcher(kb_config)  # its pipeline and reader on one set of resources
     engine.warm_up()
     return engine

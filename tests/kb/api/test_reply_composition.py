@@ -77,10 +77,11 @@ def test_a_bad_reply_wrapping_stops_the_server_by_name(kb_server: Kb) -> None:
 def test_the_guard_removes_notes_about_sources_a_bot_may_not_see(kb_server: Kb) -> None:
     from kb.api.answering import Answerer
     from kb.model import Audience
-    from kb.search.snapshot import shared_reader
+    from kb.runtime import Runtime
 
-    engine = Answerer(kb_server.config, shared_reader(kb_server.config))
-    snapshot = shared_reader(kb_server.config).snapshot()
+    runtime = Runtime(kb_server.config)  # this test process's own
+    engine = Answerer(kb_server.config, runtime.search_index, runtime.resources)
+    snapshot = runtime.search_index.snapshot()
     data = {
         "answer": "请在签收后48小时内提交理赔申请并上传照片。[1]",
         "citations": [{"n": 1, "article_id": "faq-claim-public", "audience": "public"}],

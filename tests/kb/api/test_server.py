@@ -97,10 +97,11 @@ def test_suggest_returns_the_answer_object_and_logs_the_masked_question(
 def test_the_audience_guard_withholds_anything_internal(kb_server: Kb) -> None:
     from kb.api.answering import WITHHELD_REASON, Answerer
     from kb.model import Audience
-    from kb.search.snapshot import shared_reader
+    from kb.runtime import Runtime
 
-    engine = Answerer(kb_server.config, shared_reader(kb_server.config))
-    snapshot = shared_reader(kb_server.config).snapshot()
+    runtime = Runtime(kb_server.config)  # this test process's own
+    engine = Answerer(kb_server.config, runtime.search_index, runtime.resources)
+    snapshot = runtime.search_index.snapshot()
     leaked = {
         "answer": f"{SECRET} [1]",
         "citations": [{"n": 1, "article_id": "faq-claim-internal"}],

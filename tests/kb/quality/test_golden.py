@@ -261,14 +261,14 @@ def cached_vector(config: Config, question: str) -> bool:
     from kb.embedders import (
         EmbedderSpec,
         EmbeddingCache,
+        create_backend,
         default_cache_path,
-        shared_backend,
         text_key,
     )
     from kb.search.faq import question_embedder
     from kb.text import normalize_for_matching
 
-    backend = shared_backend(EmbedderSpec.from_config(config))
+    backend = create_backend(EmbedderSpec.from_config(config))
     model_id = question_embedder(backend, "query").model_id
     key = text_key(normalize_for_matching(question))
     cache = EmbeddingCache(default_cache_path(config))

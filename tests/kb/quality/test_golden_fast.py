@@ -21,7 +21,6 @@ from kb.config import Config
 from kb.model import ArticleContent, ArticleType, Audience
 from kb.quality.golden import Golden
 from kb.quality.golden_check import GoldenChecker, Outcome, classify
-from kb.search.bm25 import get_tokenizer
 from kb.search.filters import SearchFilters
 from kb.search.index import IndexSnapshot
 from kb.search.overlay import overlay_snapshot
@@ -123,7 +122,7 @@ def shadow_of(checker: GoldenChecker, change: ArticleContent | str) -> IndexSnap
     """The shadow index of a new version, or of archiving article ``change`` (no chunks)."""
     live = checker.searcher.snapshot()
     if isinstance(change, str):
-        return overlay_snapshot(live, change, 2, [], get_tokenizer())
+        return overlay_snapshot(live, change, 2, [], checker.searcher.resources.tokenizers.get())
     return checker.builder.shadow(live, change, 2)
 
 

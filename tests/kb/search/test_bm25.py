@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import unicodedata
 import weakref
 from pathlib import Path
@@ -11,7 +12,12 @@ import numpy as np
 import pytest
 
 from kb.errors import ConfigError
-from kb.search.bm25 import TOKEN_MEMO_MAX_CHARS, BM25Index, ChineseTokenizer, get_tokenizer
+from kb.search.bm25 import (
+    TOKEN_MEMO_MAX_CHARS,
+    BM25Index,
+    ChineseTokenizer,
+    TokenizerPool,
+)
 
 DOCS = {
     "cancel-fee": "取消费用怎么退？订单取消后，已支付的费用原路退回。",
@@ -23,8 +29,14 @@ DOCS = {
 
 
 @pytest.fixture(scope="module")
-def tokenizer() -> ChineseTokenizer:
-    return get_tokenizer()
+def pool() -> TokenizerPool:
+    """This module's tokenizers (as a process's runtime holds them)."""
+    return TokenizerPool()
+
+
+@pytest.fixture(scope="module")
+def tokenizer(pool: TokenizerPool) -> ChineseTokenizer:
+    return pool.get()
 
 
 @pytest.fixture(scope="module")
@@ -78,20 +90,53 @@ class TestTokenizer:
         assert index.search("iphone 15 维修", top_k=1)[0][0] == "phone"
         assert index.search("3.5%", top_k=1)[0][0] == "phone"
 
-    def test_user_dictionary_term_is_kept_whole(self, user_dict: Path) -> None:
-        assert "微粒贷" not in get_tokenizer().tokenize("微粒贷的极速退款通道")
-        tokens = get_tokenizer(user_dict).tokenize("微粒贷的极速退款通道，VIP专享")
+    def test_user_dictionary_term_is_kept_whole(self, user_dict: Path, pool: TokenizerPool) -> None:
+        assert "微粒贷" not in pool.get().tokenize("微粒贷的极速退款通道")
+        tokens = pool.get(user_dict).tokenize("微粒贷的极速退款通道，VIP专享")
         assert {"微粒贷", "极速退款通道", "vip专享"} <= set(tokens)
 
-    def test_user_dictionary_is_loaded_once(self, user_dict: Path) -> None:
-        assert get_tokenizer(user_dict) is get_tokenizer(str(user_dict))
+    def test_user_dictionary_is_loaded_once_per_pool(self, user_dict: Path) -> None:
+        pool = TokenizerPool()
+        assert pool.get(user_dict) is pool.get(str(user_dict))
+        assert pool.get(None) is pool.get("") is pool.get(".")
+        assert pool.created == 2
+        assert TokenizerPool().get(user_dict) is not pool.get(user_dict)  # pools are separate
 
-    def test_missing_user_dictionary_is_a_config_error(self, tmp_path: Path) -> None:
+    def test_a_changed_user_dictionary_is_reloaded(self, tmp_path: Path) -> None:
+        terms = tmp_path / "terms.txt"
+        terms.write_text("微粒贷\n", encoding="utf-8")
+        pool = TokenizerPool()
+        before = pool.get(terms)
+        assert pool.get(terms) is before
+        terms.write_text("微粒贷\n新词汇表 10\n", encoding="utf-8")
+        os.utime(terms, ns=(1, 1))  # a new modification time whatever the clock says
+        after = pool.get(terms)
+        assert after is not before and pool.created == 2
+        assert "新词汇表" in after.tokenize("新词汇表的说明")
+        assert "新词汇表" not in before.tokenize("新词汇表的说明")
+
+    def test_missing_user_dictionary_is_a_config_error(
+        self, tmp_path: Path, pool: TokenizerPool
+    ) -> None:
         with pytest.raises(ConfigError, match="jieba_user_dict"):
-            get_tokenizer(tmp_path / "missing.txt")
+            pool.get(tmp_path / "missing.txt")
 
-    def test_user_dictionary_changes_the_signature(self, user_dict: Path) -> None:
-        assert get_tokenizer(user_dict).signature != get_tokenizer().signature
+    def test_user_dictionary_changes_the_signature(
+        self, user_dict: Path, pool: TokenizerPool
+    ) -> None:
+        assert pool.get(user_dict).signature != pool.get().signature
+
+    def test_jieba_s_own_dictionary_is_shared_and_user_terms_stay_private(
+        self, user_dict: Path
+    ) -> None:
+        plain, other = ChineseTokenizer(), ChineseTokenizer()
+        assert plain.plain_dictionary() is not None
+        assert plain.plain_dictionary()[0] is other.plain_dictionary()[0]  # one copy
+        custom = ChineseTokenizer(user_dict)
+        assert custom.plain_dictionary() is None  # its own copy, with the user terms
+        assert "微粒贷" in custom.tokenize("微粒贷的极速退款通道")
+        assert "微粒贷" not in ChineseTokenizer().tokenize("微粒贷的极速退款通道")
+        assert "微粒贷" not in plain.plain_dictionary()[0]  # nothing leaked into the shared one
 
     def test_jieba_start_up_is_silent(self, capfd: pytest.CaptureFixture[str]) -> None:
         ChineseTokenizer().tokenize("客服响应时间")

@@ -12,7 +12,7 @@ import pytest
 from haystack import Document
 
 import kb.search.faq_questions as faq_questions
-from kb.search.bm25 import BM25Index, get_tokenizer
+from kb.search.bm25 import BM25Index, ChineseTokenizer
 from kb.search.faq import _question_bm25
 from kb.search.faq_questions import QUESTIONS_BM25_DIR, chunk_questions
 from kb.search.index import IndexStore
@@ -47,7 +47,7 @@ def doc(article: str, i: int, version: int = 1, question: str | None = None) -> 
 
 def rebuilt(docs: list[Document]) -> BM25Index:
     """The index the FAQ matcher built before: every question segmented again."""
-    tokenizer = get_tokenizer()
+    tokenizer = ChineseTokenizer()  # jieba's dictionary is shared: cheap
     texts = [normalize_for_matching(q) for _, q in chunk_questions(docs)]
     return BM25Index.build(((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts)))
 
@@ -66,12 +66,12 @@ def test_a_version_stores_its_questions_index(store: IndexStore) -> None:
     store.write_version([doc(a, 0) for a in (*FAQS, "policy-points")], model_id="m")
     snap = store.open_snapshot()
     assert (snap.path / QUESTIONS_BM25_DIR).is_dir()
-    stored = snap.stored_questions_bm25(get_tokenizer())
+    stored = snap.stored_questions_bm25(store.tokenizer())
     assert stored is not None and len(stored) == 6  # 3 + 2 + 1 questions, none of the policy
     docs = list(snap.documents())
     same_scores(stored, rebuilt(docs))
     texts = [normalize_for_matching(q) for _, q in chunk_questions(docs)]
-    assert _question_bm25(snap, texts, get_tokenizer()) is stored  # the matcher loads it
+    assert _question_bm25(snap, texts, store.tokenizer()) is stored  # the matcher loads it
 
 
 def test_an_update_segments_only_the_new_questions(
@@ -94,7 +94,7 @@ def test_an_update_segments_only_the_new_questions(
     )
     assert segmented == ["退款几天能到账？", "退款什么时候到", "钱多久退回来"]
     snap = store.open_snapshot()
-    stored = snap.stored_questions_bm25(get_tokenizer())
+    stored = snap.stored_questions_bm25(store.tokenizer())
     assert stored is not None
     assert stored.ids == [qid for qid, _ in chunk_questions(snap.documents())]
     same_scores(stored, rebuilt(list(snap.documents())))
@@ -107,14 +107,14 @@ def test_a_version_without_it_builds_it_as_before(store: IndexStore) -> None:
     assert version is not None
     shutil.rmtree(store.versions_dir / version / QUESTIONS_BM25_DIR)
     snap = store.open_snapshot()
-    assert snap.stored_questions_bm25(get_tokenizer()) is None
+    assert snap.stored_questions_bm25(store.tokenizer()) is None
     docs = list(snap.documents())
     texts = [normalize_for_matching(q) for _, q in chunk_questions(docs)]
-    built = _question_bm25(snap, texts, get_tokenizer())
+    built = _question_bm25(snap, texts, store.tokenizer())
     same_scores(built, rebuilt(docs))
     # and the next version stores one again, built from every question
     store.write_version([doc("policy-points", 0)], model_id="m")
-    again = store.open_snapshot().stored_questions_bm25(get_tokenizer())
+    again = store.open_snapshot().stored_questions_bm25(store.tokenizer())
     assert again is not None
     same_scores(again, rebuilt(docs))
 
@@ -123,4 +123,4 @@ def test_a_version_without_faqs_stores_none(store: IndexStore) -> None:
     store.write_version([doc("policy-points", 0)], model_id="m")
     snap = store.open_snapshot()
     assert not (snap.path / QUESTIONS_BM25_DIR).exists()
-    assert snap.stored_questions_bm25(get_tokenizer()) is None
+    assert snap.stored_questions_bm25(store.tokenizer()) is None

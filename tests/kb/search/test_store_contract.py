@@ -19,8 +19,8 @@ from kb.config import Config
 from kb.errors import Conflict, InvalidInput
 from kb.search.filters import SearchFilters
 from kb.search.postgres import PostgresSearchIndex, update_from_snapshot, where_sql
+from kb.search.resources import SearchResources
 from kb.search.retrieval import Searcher, build_query_pipeline
-from kb.search.snapshot import shared_reader
 from kb.search.store import IndexUpdate, SearchIndex, SearchView, open_search_index
 from kb.store.db import Database
 from tests.kb.search.conftest import fresh_database
@@ -47,27 +47,41 @@ FILTERS = [
 
 
 @pytest.fixture(scope="module")
-def pg_store(kb_config: Config, pg_server_url: str) -> Iterator[PostgresSearchIndex]:
+def resources() -> SearchResources:
+    """This module's models, tokenizers and readers (as one process's runtime holds them)."""
+    return SearchResources()
+
+
+@pytest.fixture(scope="module")
+def local(kb_config: Config, resources: SearchResources) -> SearchIndex:
+    """The local store of the test knowledge base."""
+    return resources.readers.get(kb_config)
+
+
+@pytest.fixture(scope="module")
+def pg_store(
+    local: SearchIndex, resources: SearchResources, pg_server_url: str
+) -> Iterator[PostgresSearchIndex]:
     """The postgres store of a fresh database serving the local index's version."""
     db = Database(fresh_database(pg_server_url, "kb_contract"))
     db.migrate()
-    store = PostgresSearchIndex(db)
-    store.apply(update_from_snapshot(shared_reader(kb_config).snapshot()))
+    store = PostgresSearchIndex(db, tokenizers=resources.tokenizers)
+    store.apply(update_from_snapshot(local.snapshot()))
     yield store
     db.dispose()
 
 
 @pytest.fixture(scope="module")
-def pipeline(kb_config: Config) -> Pipeline:
+def pipeline(kb_config: Config, resources: SearchResources) -> Pipeline:
     """One query pipeline (one model load) for both stores' searchers."""
-    return build_query_pipeline(kb_config)
+    return build_query_pipeline(kb_config, resources=resources)
 
 
 @pytest.fixture(scope="module", params=["local", "postgres"])
-def store(request: pytest.FixtureRequest, kb_config: Config) -> SearchIndex:
+def store(request: pytest.FixtureRequest, local: SearchIndex) -> SearchIndex:
     """Each store in turn."""
     if request.param == "local":
-        return shared_reader(kb_config)
+        return local
     return request.getfixturevalue("pg_store")
 
 
@@ -78,10 +92,10 @@ def test_both_stores_implement_the_interface(store: SearchIndex) -> None:
 
 
 def test_filters_in_sql_decide_as_filters_matches(
-    kb_config: Config, pg_store: PostgresSearchIndex
+    local: SearchIndex, pg_store: PostgresSearchIndex
 ) -> None:
     """Every chunk passes the SQL condition exactly when ``SearchFilters.matches`` says so."""
-    docs = list(shared_reader(kb_config).snapshot().documents())
+    docs = list(local.snapshot().documents())
     for filters in FILTERS:
         cond, params = where_sql(filters)
         with pg_store._cursor() as cur:
@@ -93,16 +107,16 @@ def test_filters_in_sql_decide_as_filters_matches(
 
 
 def test_search_results_identical_on_both_stores(
-    kb_config: Config, pg_store: PostgresSearchIndex, pipeline: Pipeline
+    kb_config: Config, local: SearchIndex, pg_store: PostgresSearchIndex, pipeline: Pipeline
 ) -> None:
     """Hybrid search (fusion, FAQ matching, cross-language) gives the same ranking and
     scores on both stores, for every filter."""
-    local = Searcher(kb_config, reader=shared_reader(kb_config), pipeline=pipeline)
+    on_local = Searcher(kb_config, reader=local, pipeline=pipeline)
     remote = Searcher(kb_config, reader=pg_store, pipeline=pipeline)
     compared = 0
     for question in QUESTIONS:
         for filters in FILTERS:
-            a = local.search(question, filters, top_k=5)
+            a = on_local.search(question, filters, top_k=5)
             b = remote.search(question, filters, top_k=5)
             assert [r.article_id for r in a.results] == [r.article_id for r in b.results]
             assert [r.chunk_id for r in a.results] == [r.chunk_id for r in b.results]
@@ -114,10 +128,10 @@ def test_search_results_identical_on_both_stores(
 
 
 def test_dense_and_lexical_search_agree(
-    kb_config: Config, pg_store: PostgresSearchIndex, store: SearchIndex
+    local: SearchIndex, pg_store: PostgresSearchIndex, store: SearchIndex
 ) -> None:
     """The two primitive searches of each store rank like the local snapshot's."""
-    reference = shared_reader(kb_config).snapshot()
+    reference = local.snapshot()
     view = store.snapshot()
     vectors = reference.vector_matrix()
     for i, filters in enumerate(FILTERS):
@@ -148,8 +162,8 @@ def test_public_caller_never_gets_internal_chunks(store: SearchIndex) -> None:
     ].id == (internal[0].id)
 
 
-def test_language_basis_and_lookups_agree(kb_config: Config, store: SearchIndex) -> None:
-    reference = shared_reader(kb_config).snapshot()
+def test_language_basis_and_lookups_agree(local: SearchIndex, store: SearchIndex) -> None:
+    reference = local.snapshot()
     view = store.snapshot()
     np.testing.assert_allclose(view.language_basis(), reference.language_basis(), atol=1e-5)
     ids = [d.id for d in reference.documents()][:5]
@@ -179,13 +193,13 @@ def _moved(doc: Document, vector: np.ndarray, **meta: object) -> Document:
     )
 
 
-def test_apply_upserts_and_removes_in_one_step(kb_config: Config, pg_server_url: str) -> None:
+def test_apply_upserts_and_removes_in_one_step(local: SearchIndex, pg_server_url: str) -> None:
     db = Database(fresh_database(pg_server_url, "kb_apply"))
     db.migrate()
     try:
         pg = PostgresSearchIndex(db, check_interval_ms=0)
         assert pg.current_version() is None
-        full = update_from_snapshot(shared_reader(kb_config).snapshot())
+        full = update_from_snapshot(local.snapshot())
         first = pg.apply(full)
         assert pg.snapshot().version == first
         refund = pg.snapshot().article_chunks("faq-refund")
