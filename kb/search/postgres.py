@@ -1,6 +1,6 @@
 """The ``postgres`` search store: chunks, vectors and BM25 terms in PostgreSQL (pgvector).
 
-Tables (migrations 0013 and 0014, PostgreSQL only):
+Tables (migrations 0013 to 0015, PostgreSQL only):
 
 - ``search_chunks``: one narrow row per chunk: the filter columns (audience, type, lang,
   normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
@@ -18,8 +18,10 @@ Tables (migrations 0013 and 0014, PostgreSQL only):
 - ``search_state``: one row: the version counter (bumped by every change, in the same
   transaction), the model, the dimension and the corpus statistics BM25 needs.
 
-Filters go into the SQL (``where_sql``); dense search is exact (``<#>`` on unit vectors,
-the chunk's cosine blended with its best sentence's as the local store does). Each process
+Filters go into the SQL (``where_sql``); dense search (``<#>`` on unit vectors, the chunk's
+cosine blended with its best sentence's as the local store does) is exact below
+``EXACT_BELOW`` chunks and goes through pgvector HNSW indexes above (migration 0015,
+iterative scans so the filters still yield ``top_k`` rows). Each process
 holds a catalog of the live version's chunk texts and meta (loaded when the version
 changes, like a local snapshot but without vectors): FAQ questions and the audience guard
 read it. Writes (``apply``) run in one transaction, which may be the caller's own
@@ -66,6 +68,16 @@ if TYPE_CHECKING:
     from kb.store.db import Database
 
 PREFIX = "pg-"
+# (index, table): pgvector HNSW indexes on the vectors (migration 0015, ``_ensure_ann``)
+ANN_INDEXES = (
+    ("ix_search_chunks_embedding_hnsw", "search_chunks"),
+    ("ix_search_sentences_embedding_hnsw", "search_sentences"),
+)
+# Below this many chunks a view searches exactly: a scan of every vector is fast there
+# (docs/benchmarks.md, "pghnsw") and ranks ties exactly as the local store.
+EXACT_BELOW = 10_000
+EF_SEARCH = 100  # HNSW candidate list at least (pgvector's default: 40)
+MAX_EF_SEARCH = 1000  # pgvector's maximum
 
 
 def where_sql(filters: SearchFilters | None, alias: str = "c") -> tuple[str, dict[str, Any]]:
@@ -173,7 +185,9 @@ class PostgresSearchView(ChunkCatalog):
         if top_k <= 0 or not self._docs:
             return []
         query = as_matrix(np.asarray(query_embedding, dtype=np.float32).reshape(1, -1), self.dim)
-        return self._found(self._store.dense_rows(query[0], top_k, filters, sentence_weight))
+        exact = len(self._docs) < self._store.exact_below
+        rows = self._store.dense_rows(query[0], top_k, filters, sentence_weight, exact=exact)
+        return self._found(rows)
 
     def lexical_search(
         self, query_text: str, top_k: int, *, filters: SearchFilters | None = None
@@ -223,9 +237,12 @@ class PostgresSearchIndex:
         jieba_user_dict: str | Path | None = None,
         check_interval_ms: int = 1000,
         tokenizers: TokenizerPool | None = None,
+        exact_below: int = EXACT_BELOW,
     ) -> None:
         """Use the search tables of ``database`` (created by ``kb init``'s migrations); the
-        BM25 tokenizer comes from ``tokenizers`` (the process's pool; default: a new one)."""
+        BM25 tokenizer comes from ``tokenizers`` (the process's pool; default: a new one).
+        Dense search is exact on versions of fewer than ``exact_below`` chunks, through
+        the HNSW indexes above."""
         from sqlalchemy import Engine
 
         engine = database if isinstance(database, Engine) else database.engine
@@ -238,6 +255,7 @@ class PostgresSearchIndex:
         pool = tokenizers if tokenizers is not None else TokenizerPool()
         self.tokenizer = pool.get(jieba_user_dict)
         self.check_interval = check_interval_ms / 1000
+        self.exact_below = exact_below
         self.identity = str(engine.url.render_as_string(hide_password=True))
         self._view: PostgresSearchView | None = None
         self._checked_at = 0.0
@@ -380,39 +398,23 @@ class PostgresSearchIndex:
         top_k: int,
         filters: SearchFilters | None,
         sentence_weight: float,
+        *,
+        exact: bool = False,
     ) -> list[tuple[str, float]]:
         """``(chunk_id, score)`` of the ``top_k`` best chunks passing ``filters``: the
         cosine, blended with the best sentence's when ``sentence_weight`` > 0 (the
         candidates: the ``top_k`` nearest chunks and the chunks of the ``4 top_k``
-        nearest sentences, as ``kb.search.sentences.pooled_search``)."""
+        nearest sentences, as ``kb.search.sentences.pooled_search``).
+
+        ``exact``: scan every vector (ties in ``seq`` order, as the local store); else
+        the candidates come from the HNSW indexes (an iterative scan, so a selective
+        filter still yields ``top_k``) and are ranked by ``(score, seq)`` afterwards."""
         cond, params = where_sql(filters)
         params |= {"q": query, "k": top_k, "k4": 4 * top_k, "w": sentence_weight}
-        if sentence_weight <= 0:
-            sql = (
-                "SELECT c.id, -(c.embedding <#> %(q)s) AS s FROM search_chunks c "
-                f"WHERE {cond} ORDER BY c.embedding <#> %(q)s, c.seq LIMIT %(k)s"
-            )
-        else:
-            sql = f"""
-            WITH own AS (
-                SELECT c.id FROM search_chunks c WHERE {cond}
-                ORDER BY c.embedding <#> %(q)s, c.seq LIMIT %(k)s),
-            near AS (
-                SELECT s.chunk_id AS id FROM search_sentences s
-                JOIN search_chunks c ON c.id = s.chunk_id WHERE {cond}
-                ORDER BY s.embedding <#> %(q)s LIMIT %(k4)s),
-            cand AS (SELECT id FROM own UNION SELECT id FROM near),
-            scored AS (
-                SELECT c.id, c.seq, -(c.embedding <#> %(q)s) AS own,
-                    (SELECT max(-(s.embedding <#> %(q)s)) FROM search_sentences s
-                     WHERE s.chunk_id = c.id) AS best
-                FROM search_chunks c JOIN cand USING (id))
-            SELECT id, CASE WHEN best IS NULL THEN own
-                ELSE (1 - %(w)s) * own + %(w)s * best END AS s
-            FROM scored ORDER BY s DESC, seq LIMIT %(k)s
-            """
         with self._cursor() as cur:
-            cur.execute(sql, params)
+            if not exact:
+                _ann_settings(cur, 4 * top_k if sentence_weight > 0 else top_k)
+            cur.execute(_dense_sql(cond, sentence_weight > 0, exact), params)
             return [(r[0], float(r[1])) for r in cur.fetchall()]
 
     def lexical_rows(
@@ -543,6 +545,7 @@ class PostgresSearchIndex:
                 gone = sorted(update.touched())
                 cur.execute("DELETE FROM search_chunks WHERE article_id = ANY(%s)", (gone,))
             removed = max(cur.rowcount, 0)
+            _ensure_ann(cur, dim)
             if docs:
                 assert vectors is not None
                 self._insert(cur, update.chunks, docs, vectors, dim)
@@ -602,6 +605,75 @@ class PostgresSearchIndex:
             {"m": model_id, "d": dim},
         )
         return int(cur.fetchone()[0])
+
+
+def _dense_sql(cond: str, sentences: bool, exact: bool) -> str:
+    """Dense search SQL: the nearest chunks (and sentences) passing ``cond``.
+
+    The exact form orders by the negated distance (and ``seq`` for chunks), which no
+    index can serve, so it scans every vector whatever the planner's costs (ordering by
+    ``(distance, seq)`` would not do: an HNSW scan under an incremental sort serves it);
+    the ANN form orders by the distance alone, which the HNSW indexes serve, and ranks
+    what they return by ``(score, seq)``."""
+
+    def nearest(alias: str, tie: str) -> str:
+        if exact:
+            return f"-({alias}.embedding <#> %(q)s) DESC{tie}"
+        return f"{alias}.embedding <#> %(q)s"
+
+    if not sentences:
+        return f"""
+        SELECT id, s FROM (
+            SELECT c.id, c.seq, -(c.embedding <#> %(q)s) AS s FROM search_chunks c
+            WHERE {cond} ORDER BY {nearest("c", ", c.seq")} LIMIT %(k)s) AS near
+        ORDER BY s DESC, seq"""
+    return f"""
+    WITH own AS (
+        SELECT c.id FROM search_chunks c WHERE {cond}
+        ORDER BY {nearest("c", ", c.seq")} LIMIT %(k)s),
+    near AS (
+        SELECT s.chunk_id AS id FROM search_sentences s
+        JOIN search_chunks c ON c.id = s.chunk_id WHERE {cond}
+        ORDER BY {nearest("s", "")} LIMIT %(k4)s),
+    cand AS (SELECT id FROM own UNION SELECT id FROM near),
+    scored AS (
+        SELECT c.id, c.seq, -(c.embedding <#> %(q)s) AS own,
+            (SELECT max(-(s.embedding <#> %(q)s)) FROM search_sentences s
+             WHERE s.chunk_id = c.id) AS best
+        FROM search_chunks c JOIN cand USING (id))
+    SELECT id, CASE WHEN best IS NULL THEN own
+        ELSE (1 - %(w)s) * own + %(w)s * best END AS s
+    FROM scored ORDER BY s DESC, seq LIMIT %(k)s"""
+
+
+def _ann_settings(cur: Any, wanted: int) -> None:
+    """This transaction's HNSW search settings: an iterative scan (pgvector 0.8), so rows
+    the filters drop are replaced, and a candidate list of at least ``wanted`` rows."""
+    ef_search = min(MAX_EF_SEARCH, max(EF_SEARCH, wanted))
+    cur.execute(
+        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+        "set_config('hnsw.ef_search', %s, true)",
+        (str(ef_search),),
+    )
+
+
+def _ensure_ann(cur: Any, dim: int) -> None:
+    """Give the vector columns the dimension ``dim`` and the HNSW indexes (at a store's
+    first write, or a full rebuild with a model of another dimension; else a no-op)."""
+    cur.execute(
+        "SELECT atttypmod FROM pg_attribute "
+        "WHERE attrelid = 'search_chunks'::regclass AND attname = 'embedding'"
+    )
+    if cur.fetchone()[0] == dim:
+        return
+    for name, table in ANN_INDEXES:
+        cur.execute(
+            f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dim)}), "
+            "ALTER COLUMN embedding SET STORAGE PLAIN"
+        )
+        cur.execute(
+            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw (embedding vector_ip_ops)"
+        )
 
 
 def _array(value: Any) -> np.ndarray:
