@@ -9,6 +9,9 @@
 2. Suggest latency at ``--size`` chunks (default 10,000): the sample articles (real
    vectors) plus synthetic chunks (``benchmarks/suggest_latency.py``), the sample questions
    through ``Suggester.suggest`` on each store: wall-clock p50/p95 (2 warm-up questions).
+   The postgres store twice on the same tables: dense search exact (a scan of every
+   vector, as before issue 15's HNSW indexes) and as configured (HNSW from
+   ``EXACT_BELOW`` chunks on).
 3. The in-transaction index update for one article at that size: ``apply`` of one sample
    article's embedded chunks (replace its rows, bump the version) in one transaction, the
    median of ``--repeat`` runs, beside the local store's ``write_version`` (a new index
@@ -134,8 +137,10 @@ def latency(url: str, cache_dir: Path, size: int, repeat: int) -> None:
     queries = load_queries(QUESTIONS)
     print("\n| store | chunks | full load s | suggest p50 ms | p95 ms | requests | load |")
     print("|---|---|---|---|---|---|---|")
+    exact = PostgresSearchIndex(pg.engine, exact_below=sys.maxsize)  # before issue 15's HNSW
     stores: list[tuple[str, SearchIndex, float]] = [
         ("local", local, local_build),
+        ("postgres, exact dense scan", exact, pg_build),
         ("postgres", pg, pg_build),
     ]
     for name, store, build_s in stores:
