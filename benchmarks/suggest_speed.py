@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from suggest_latency import print_profile  # noqa: E402
+from suggest_scale import row  # noqa: E402
 
 import kb  # noqa: E402,F401 - offline defaults
 from kb.config import Config  # noqa: E402
@@ -58,14 +59,6 @@ def outcome(suggestion: object) -> dict[str, object]:
     data = suggestion.to_dict() if hasattr(suggestion, "to_dict") else {}
     cites = [f"{c['article_id']}:{c.get('passage', '')[:40]}" for c in data["citations"][:5]]
     return {"citations": cites, "confidence": round(float(data.get("confidence") or 0), 6)}
-
-
-def row(name: str, wall: list[float], cpu: list[float]) -> str:
-    """One table row of p50/p95 figures."""
-    return (
-        f"| {name} | {len(wall)} | {percentile(wall, 50):.1f} | {percentile(wall, 95):.1f} | "
-        f"{percentile(cpu, 50):.1f} | {percentile(cpu, 95):.1f} |"
-    )
 
 
 def main() -> None:

@@ -44,3 +44,12 @@ class ChunkCatalog:
         """The chunks of one article, in chunk order."""
         docs = [d for d in self._docs if d.meta.get("article_id") == article_id]
         return sorted(docs, key=lambda d: d.meta.get("chunk_index", 0))
+
+    def article_audiences(self) -> dict[str, str]:
+        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``."""
+        mapping: dict[str, str] = {}
+        for doc in self._docs:
+            article_id = doc.meta.get("article_id")
+            if article_id and mapping.get(article_id) != "internal":
+                mapping[article_id] = str(doc.meta.get("audience") or "internal")
+        return mapping

@@ -246,15 +246,6 @@ class IndexSnapshot(ChunkCatalog):
         """This snapshot itself: it is in memory already."""
         return self
 
-    def article_audiences(self) -> dict[str, str]:
-        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``."""
-        mapping: dict[str, str] = {}
-        for doc in self._docs:
-            article_id = doc.meta.get("article_id")
-            if article_id and mapping.get(article_id) != "internal":
-                mapping[article_id] = str(doc.meta.get("audience") or "internal")
-        return mapping
-
     def articles(self) -> dict[str, int]:
         """``{article_id: version}`` of every article this index serves."""
         return dict(self.manifest["articles"])

@@ -148,15 +148,6 @@ class PostgresSearchView(ChunkCatalog):
         """``{article_id: version}`` of every article served."""
         return {str(d.meta["article_id"]): int(d.meta.get("version") or 0) for d in self._docs}
 
-    def article_audiences(self) -> dict[str, str]:
-        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``."""
-        mapping: dict[str, str] = {}
-        for doc in self._docs:
-            article_id = doc.meta.get("article_id")
-            if article_id and mapping.get(article_id) != "internal":
-                mapping[article_id] = str(doc.meta.get("audience") or "internal")
-        return mapping
-
     def main_language(self) -> str:
         """The language most chunks are in (``""`` when empty)."""
         counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
