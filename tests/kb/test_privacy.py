@@ -197,10 +197,12 @@ class TestLabelledSets:
 
 
 def test_a_long_run_of_digits_is_masked_in_bounded_time() -> None:
-    """A question of 1,000 characters of digits and separators (500 groups) stays fast.
+    """4,000 characters of digits and separators (2,000 groups) are masked without a hang.
 
-    Looking for a number across all groups of a run was cubic: 1.35 s here, 25 ms now.
+    Looking for a number across all groups of a run was cubic: 1.35 s for 500 groups,
+    so about 90 s for these 2,000; it is ~0.35 s now. The 10 s bound only catches the
+    cubic search coming back (a hang), it is not a speed target.
     """
     started = time.perf_counter()
-    mask_personal_data("1-" * 500)
-    assert time.perf_counter() - started < 0.5
+    mask_personal_data("1-" * 2000)
+    assert time.perf_counter() - started < 10

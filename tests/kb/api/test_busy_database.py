@@ -207,10 +207,8 @@ def test_overflow_is_counted_in_metrics_and_accepted_rows_are_written_by_stop(
         for i in range(20)
     ]
     with TestClient(app) as client, write_locked(tmp_path / "kb" / "kb.sqlite3"):
-        started = time.perf_counter()
-        for record in records:
+        for record in records:  # returns while the lock is held: no call waited for it
             state.log_query(record)
-        assert time.perf_counter() - started < 1.0
         dropped = state.usage.dropped
         assert 0 < dropped < len(records)
         metrics = client.get("/metrics").text
