@@ -204,7 +204,7 @@ class Config:
         rule=EXISTING_FILE,
     )
     cross_language_threshold: float = setting(
-        0.55,
+        0.5,
         "Suggest's hand-off confidence, instead of confidence_threshold, when the top result "
         "or the question is not in the knowledge base's main language (0..1).",
         rule=between(0, 1),

@@ -32,7 +32,10 @@ read from the fused chunks (``meta["retrieval"]`` holds every retriever's score 
   sit within 0.01 of each other for neighbouring topics: of the dev searches whose top was
   an FAQ in another language, 17 of 22 found through a question alone were wrong, 1 of 16
   found through a question and its text (docs/benchmarks.md, "xlang3"). For an article
-  that is not an FAQ the text is the only view (``body`` is 1 whenever it ranks).
+  that is not an FAQ the text is the only view (``body`` is 1 whenever it ranks). The
+  shipped model does not read it: a model of foreign tops on ``dense`` and ``body`` was
+  the best by cross-validation on the dev rows but lost precision on the test halves
+  (``benchmarks/train_confidence.py --with-body``).
 
 **A top with a linked translation** (``translation_of``, ``kb.search.crosslang``): the
 top article and its translation say the same thing, so the question is as well answered

@@ -148,7 +148,7 @@ class AnswerBuilder:
         threshold: float = 0.65,
         faq_direct_min: float = FAQ_DIRECT_MIN,
         max_sentences: int = 3,
-        cross_threshold: float = 0.55,
+        cross_threshold: float = 0.5,
         model_path: str = "",
         tokenizers: TokenizerPool | None = None,
     ) -> None:
