@@ -182,9 +182,9 @@ def explain(suggester: Any, line: dict[str, Any], depth: int = 6) -> str:
     answer = suggester.suggest(line["query"], filters, log=False)
     response = suggester.searcher.search(line["query"], filters, top_k=depth)
     verdict = "hand-off" if not judged["answered"] else ("right" if judged["right"] else "WRONG")
-    keys = ("dense", "margin", "coverage", "faq", "cross", "minority", "fused_margin")
+    keys = ("dense", "margin", "coverage", "faq", "cross", "minority", "fused_margin", "body")
     shown = {k: answer.evidence.get(k) for k in keys} | {
-        "body": answer.evidence.get("rr_dense", 0.0)
+        "rr_dense": answer.evidence.get("rr_dense", 0.0)
     }
     out = [
         f"{line['id']} [{line.get('kind', '')}] {verdict} confidence {answer.confidence:.3f}"
