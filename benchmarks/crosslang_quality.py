@@ -22,6 +22,7 @@ rerun costs only the query embeddings.
 
     .venv/bin/python benchmarks/crosslang_quality.py            # the table
     .venv/bin/python benchmarks/crosslang_quality.py --misses   # and every wrong line
+    .venv/bin/python benchmarks/crosslang_quality.py --explain dev  # why, line by line
 """
 
 from __future__ import annotations
@@ -173,6 +174,42 @@ def tune(home: Path, cache: Path, grid: list[dict[str, Any]]) -> None:
         print(f"| {shown} | " + " | ".join(cells) + " |", flush=True)
 
 
+def explain(suggester: Any, line: dict[str, Any], depth: int = 6) -> str:
+    """One line's answer, its evidence and the first ``depth`` articles with each
+    ranking's score, rank and raw cosine: what ``--explain`` prints per line."""
+    judged = outcome(suggester, line)
+    filters = SearchFilters.build(audience=line.get("audience"), as_of=AS_OF)
+    answer = suggester.suggest(line["query"], filters, log=False)
+    response = suggester.searcher.search(line["query"], filters, top_k=depth)
+    verdict = "hand-off" if not judged["answered"] else ("right" if judged["right"] else "WRONG")
+    keys = ("dense", "margin", "coverage", "faq", "cross", "minority", "fused_margin", "body")
+    shown = {k: answer.evidence.get(k) for k in keys} | {
+        "rr_dense": answer.evidence.get("rr_dense", 0.0)
+    }
+    out = [
+        f"{line['id']} [{line.get('kind', '')}] {verdict} confidence {answer.confidence:.3f}"
+        f" (bar {answer.threshold}): {line['query']}",
+        f"  relevant {line['relevant']}; evidence {shown}",
+    ]
+    seen: set[str] = set()
+    for doc in response.chunks:
+        article = str(doc.meta.get("article_id"))
+        if article in seen or len(seen) >= depth:
+            continue
+        seen.add(article)
+        parts = [
+            f"{name} {entry['score']:.3f} r{entry['rank']}"
+            + (f" cos {entry['cosine']:.3f}" if "cosine" in entry else "")
+            for name, entry in (doc.meta.get("retrieval") or {}).items()
+        ]
+        mark = "*" if article in line["relevant"] else " "
+        out.append(
+            f"  {mark} {article} ({doc.meta.get('lang')}) fused {doc.score:.3f}: "
+            + "; ".join(parts)
+        )
+    return "\n".join(out)
+
+
 def calibrate(home: Path, cache: Path) -> None:
     """The cross-language confidence model is now learned with the other one by
     ``benchmarks/train_confidence.py`` (grouped cross-validation on every dev set)."""
@@ -193,6 +230,11 @@ def main() -> None:
         "--grid-from", type=int, default=0, help="with --tune: start at this grid row"
     )
     parser.add_argument("--calibrate", action="store_true", help="fit the cross-language model")
+    parser.add_argument(
+        "--explain",
+        choices=("dev", "test"),
+        help="crosslang lines of this split: evidence and the first articles per ranking",
+    )
     args = parser.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,6 +245,11 @@ def main() -> None:
             calibrate(Path(tmp), args.cache)
             return
         suggester = build(Path(tmp), args.cache)
+        if args.explain:
+            lines = read_lines(SETS["crosslang"])
+            for line in [x for x in lines if x["split"] == args.explain]:
+                print(explain(suggester, line), flush=True)
+            return
         print(HEADER)
         misses = []
         for name in args.sets:

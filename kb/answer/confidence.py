@@ -24,7 +24,18 @@ read from the fused chunks (``meta["retrieval"]`` holds every retriever's score 
   another language than the question (``same``: 1 - ``cross``); ``minority``: 1 when the
   question is not in the index's main language;
 - ``translation``: 1 when these are the evidence of the top article's linked translation
-  (``best_evidence``).
+  (``best_evidence``);
+- ``body``: 1 when the top article's own text is among the dense candidates (the
+  ``dense`` ranking over chunks), not only one of its FAQ questions. Two views of the
+  article agreeing is what tells a right top in another language from a wrong one: a
+  short question in one language and a short FAQ question in another give cosines that
+  sit within 0.01 of each other for neighbouring topics: of the dev searches whose top was
+  an FAQ in another language, 17 of 22 found through a question alone were wrong, 1 of 16
+  found through a question and its text (docs/benchmarks.md, "xlang3"). For an article
+  that is not an FAQ the text is the only view (``body`` is 1 whenever it ranks). The
+  shipped model does not read it: a model of foreign tops on ``dense`` and ``body`` was
+  the best by cross-validation on the dev rows but lost precision on the test halves
+  (``benchmarks/train_confidence.py --with-body``).
 
 **A top with a linked translation** (``translation_of``, ``kb.search.crosslang``): the
 top article and its translation say the same thing, so the question is as well answered
@@ -60,6 +71,8 @@ from kb.search.crosslang import same_language, translations
 
 #: The four features of the first, hand-fitted model (``Evidence.vector``).
 FEATURES = ("dense", "margin", "coverage", "faq")
+#: The ranking of chunks by their own text's cosine (``body``: the top article is in it).
+BODY_SOURCE = "dense"
 #: Rankings whose reciprocal ranks make ``lexical_rr`` and ``dense_rr``.
 LEXICAL_SOURCES = ("bm25", "faq_lexical")
 DENSE_SOURCES = ("dense", "faq_dense")
@@ -102,6 +115,7 @@ class Evidence:
         values = {k: float(v) for k, v in asdict(self).items() if k != "ranks"}
         values.update({f"rr_{source}": rr for source, rr in self.ranks.items()})
         values["same"] = 1.0 - float(self.cross)
+        values["body"] = 1.0 if self.ranks.get(BODY_SOURCE, 0.0) > 0 else 0.0
         values["lexical_rr"] = max((self.ranks.get(s, 0.0) for s in LEXICAL_SOURCES), default=0)
         values["dense_rr"] = max((self.ranks.get(s, 0.0) for s in DENSE_SOURCES), default=0)
         return values

@@ -53,6 +53,7 @@ KNOWN_FEATURES = frozenset(
         "agreement",
         "faq_cosine",
         "length",
+        "body",
     }
 )
 _SOURCE_FEATURE = re.compile(r"rr_[a-z0-9_]+")

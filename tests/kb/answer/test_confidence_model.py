@@ -178,6 +178,20 @@ class TestFeaturesFromWhatExists:
         assert known_feature("rr_context_dense") and known_feature("cross*rr_context_dense")
         assert not known_feature("context_dense")
 
+    def test_body_is_the_top_articles_text_in_the_dense_ranking(self) -> None:
+        """``body``: the top article's own text (not only an FAQ question) was ranked by
+        ``dense``; any chunk of the article counts."""
+        question = {"faq_dense": {"score": 0.9, "rank": 1}}
+        only = [
+            chunk("a1", "A", 2.0, question),
+            chunk("b1", "B", 1.0, {"dense": {"score": 0.9, "rank": 1}}),
+        ]
+        agreed = [*only, chunk("a2", "A", 0.5, {"dense": {"score": 0.85, "rank": 7}})]
+        first = gather("退款多久到账", only, TermWeights(), lang="zh")
+        second = gather("退款多久到账", agreed, TermWeights(), lang="zh")
+        assert first is not None and second is not None
+        assert first.features()["body"] == 0.0 and second.features()["body"] == 1.0
+
     def test_no_chunks_no_evidence(self) -> None:
         assert gather("退款", [], TermWeights()) is None
 
