@@ -131,7 +131,7 @@ class ApiState:
         while not self.readiness.stopped.wait(WATCH_INTERVAL_S):
             try:
                 if self.reader.refresh():
-                    self.engine.warm_up()  # per-snapshot preparation (e.g. FAQ questions)
+                    self.engine.warm_up()  # prepared in refresh already (kb.search.preparing)
                     logger.info("switched to index version %s", self.reader.snapshot().version)
             except Exception:
                 logger.exception("loading a new index version failed; keeping the old one")

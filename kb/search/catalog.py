@@ -3,11 +3,12 @@ and the postgres view share (both keep the version's chunks, without vectors, in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from haystack import Document
 
 from kb.errors import NotFound
+from kb.search.filters import SearchFilters
 
 
 class ChunkCatalog:
@@ -16,11 +17,13 @@ class ChunkCatalog:
 
     _docs: list[Document]
     _row: dict[str, int]
+    _audiences: dict[str, str] | None
 
     def _catalog(self, docs: list[Document]) -> None:
         """Keep ``docs`` and index them by chunk id."""
         self._docs = docs
         self._row = {d.id: i for i, d in enumerate(docs)}
+        self._audiences = None
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -45,11 +48,20 @@ class ChunkCatalog:
         docs = [d for d in self._docs if d.meta.get("article_id") == article_id]
         return sorted(docs, key=lambda d: d.meta.get("chunk_index", 0))
 
+    def served(self, chunk_ids: Iterable[str], filters: SearchFilters) -> set[str]:
+        """Those of ``chunk_ids`` this version holds whose chunk passes ``filters`` (a
+        store whose searches read live tables checks them there instead)."""
+        return {c for c in chunk_ids if c in self._row and filters.matches(self.chunk(c).meta)}
+
     def article_audiences(self) -> dict[str, str]:
-        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``."""
+        """``{article_id: audience}``: ``internal`` unless every chunk says ``public``
+        (computed once per version)."""
+        if self._audiences is not None:
+            return self._audiences
         mapping: dict[str, str] = {}
         for doc in self._docs:
             article_id = doc.meta.get("article_id")
             if article_id and mapping.get(article_id) != "internal":
                 mapping[article_id] = str(doc.meta.get("audience") or "internal")
+        self._audiences = mapping
         return mapping

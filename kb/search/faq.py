@@ -165,10 +165,11 @@ def _question_bm25(
 
 
 class QuestionIndexCache:
-    """Question indexes of the last few snapshots, built once by one thread.
+    """Question indexes of the last few snapshots, each built once by one thread.
 
     The process's ``Runtime`` owns one (``runtime.resources.question_indexes``), shared by
-    every ``FaqMatcher`` it builds.
+    every ``FaqMatcher`` it builds. A build holds only its own key's lock: requests reading
+    a cached index do not wait while another version's index is being prepared.
     """
 
     def __init__(self, size: int = 4) -> None:
@@ -176,19 +177,33 @@ class QuestionIndexCache:
         self.size = size
         self.built = 0  # question indexes built so far (tests check nothing is built twice)
         self._items: OrderedDict[tuple, QuestionIndex] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple, build: Any) -> QuestionIndex:
-        """The index cached under ``key``, else ``build()``'s (kept for the next calls)."""
+        """The index cached under ``key``, else ``build()``'s (kept for the next calls;
+        callers asking for the same key meanwhile wait for that one build)."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            index = build()
-            self.built += 1
-            self._items[key] = index
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            try:
+                index = build()
+            except BaseException:
+                with self._lock:
+                    self._building.pop(key, None)
+                raise
+            with self._lock:
+                self.built += 1
+                self._items[key] = index
+                self._building.pop(key, None)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
             return index
 
 
@@ -279,38 +294,40 @@ class FaqMatcher:
                 dense_scores = np.where(index.langs == base_language(lang), raw, dense_scores)
         else:
             dense_scores = index.vectors @ query
-        dense = self._rank(snap, index, dense_scores, filters, "faq_dense", raw)
+        lexical_scores = index.bm25.scores(text) if index.bm25 is not None else None
+        rankings = [_Ranking(index, dense_scores)]
+        if lexical_scores is not None:
+            rankings.append(_Ranking(index, lexical_scores))
+        served = _Served(snap, filters, 2 * self.top_k)
+        served.check(rankings)  # the heads of both rankings in one look-up
+        dense = self._rank(snap, index, rankings[0], dense_scores, served, "faq_dense", raw)
         lexical: list[Document] = []
-        if index.bm25 is not None:
-            lexical = self._rank(snap, index, index.bm25.scores(text), filters, "faq_lexical")
+        if lexical_scores is not None:
+            lexical = self._rank(snap, index, rankings[1], lexical_scores, served, "faq_lexical")
         return {"dense": Ranked(dense), "lexical": Ranked(lexical)}
 
     def _rank(
         self,
         snap: SearchView,
         index: QuestionIndex,
+        ranking: _Ranking,
         scores: np.ndarray,
-        filters: SearchFilters,
+        served: _Served,
         key: str,
         raw: np.ndarray | None = None,
     ) -> list[Document]:
-        """FAQ chunks in order of their best question's score, at most ``top_k``
-        (``raw``: the raw cosines when ``scores`` are language-neutral, kept as ``cosine``)."""
+        """FAQ chunks in order of their best question's score, at most ``top_k``, each
+        served now and passing the filters (``raw``: the raw cosines when ``scores`` are
+        language-neutral, kept as ``cosine``)."""
         out: list[Document] = []
-        seen: set[str] = set()
-        for qi in _best_first(scores):
-            chunk_id = index.chunk_ids[qi]
-            if chunk_id in seen:
-                continue
-            seen.add(chunk_id)
-            doc = snap.chunk(chunk_id)
-            if not filters.matches(doc.meta):
+        for position, (qi, chunk_id) in enumerate(ranking):
+            if not served.allows(chunk_id, ranking, position):
                 continue
             score = float(scores[qi])
             extra: dict[str, Any] = {"matched_question": index.questions[qi]}
             if raw is not None:
                 extra["cosine"] = round(float(raw[qi]), 6)
-            out.append(lean_chunk(doc, score, **extra))
+            out.append(lean_chunk(snap.chunk(chunk_id), score, **extra))
             if len(out) >= self.top_k:
                 break
         return out
@@ -331,6 +348,65 @@ class FaqMatcher:
     def from_dict(cls, data: dict[str, Any]) -> FaqMatcher:
         """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)
+
+
+class _Ranking:
+    """FAQ chunks by their best question, best first (each chunk once), taken lazily from
+    the scores: ``items`` holds ``(question row, chunk id)`` as far as read."""
+
+    def __init__(self, index: QuestionIndex, scores: np.ndarray) -> None:
+        self._source = _best_first(scores)
+        self._index = index
+        self._seen: set[str] = set()
+        self.items: list[tuple[int, str]] = []
+
+    def read(self, n: int) -> int:
+        """Read until ``items`` holds ``n`` (fewer at the end); how many it holds."""
+        while len(self.items) < n:
+            qi = next(self._source, None)
+            if qi is None:
+                break
+            chunk_id = self._index.chunk_ids[qi]
+            if chunk_id not in self._seen:
+                self._seen.add(chunk_id)
+                self.items.append((qi, chunk_id))
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        position = 0
+        while self.read(position + 1) > position:
+            yield self.items[position]
+            position += 1
+
+
+class _Served:
+    """Which ranked FAQ chunks the view serves now under the filters
+    (``SearchView.served``), looked up a batch of positions at a time."""
+
+    def __init__(self, snap: SearchView, filters: SearchFilters, batch: int) -> None:
+        self._snap = snap
+        self._filters = filters
+        self._batch = max(1, batch)
+        self._known: dict[str, bool] = {}
+
+    def check(self, rankings: list[_Ranking], start: int = 0) -> None:
+        """Look up the chunks not known yet at positions ``start`` to ``start + batch``."""
+        wanted: list[str] = []
+        for ranking in rankings:
+            ranking.read(start + self._batch)
+            for _, chunk_id in ranking.items[start : start + self._batch]:
+                if chunk_id not in self._known:
+                    wanted.append(chunk_id)
+        if wanted:
+            allowed = self._snap.served(wanted, self._filters)
+            for chunk_id in wanted:
+                self._known[chunk_id] = chunk_id in allowed
+
+    def allows(self, chunk_id: str, ranking: _Ranking, position: int) -> bool:
+        """Whether ``chunk_id`` (at ``position`` of ``ranking``) is served and passes."""
+        if chunk_id not in self._known:
+            self.check([ranking], position)
+        return self._known[chunk_id]
 
 
 def _best_first(scores: np.ndarray) -> Iterator[int]:

@@ -56,6 +56,7 @@ from kb.search.dense import VectorIndex, as_matrix, language_means
 from kb.search.faq_questions import QUESTIONS_BM25_DIR, questions_bm25
 from kb.search.faq_questions import matches as questions_match
 from kb.search.filters import SearchFilters
+from kb.search.preparing import Preparer, ViewPreparers
 from kb.search.sentences import (
     SENTENCE_META,
     SENTENCE_VECTORS_FILE,
@@ -791,6 +792,7 @@ class IndexReader:
         self._snapshot: IndexSnapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._preparers = ViewPreparers()
 
     @classmethod
     def from_config(
@@ -813,6 +815,11 @@ class IndexReader:
     def held(self) -> IndexSnapshot | None:
         """The snapshot this reader serves now (None before the first load); no reload."""
         return self._snapshot
+
+    def on_new_view(self, preparer: Preparer) -> None:
+        """Run ``preparer(snapshot)`` on each newly loaded version before it is served
+        (held weakly; ``kb.search.preparing``)."""
+        self._preparers.add(preparer)
 
     def adopt(self, snapshot: IndexSnapshot) -> bool:
         """Serve ``snapshot`` (a version this process just wrote, built in memory) if it
@@ -842,6 +849,7 @@ class IndexReader:
                     raise
                 logger.warning("keeping index %s: %s", self._snapshot.version, exc)
                 return False
+            self._preparers.run(snapshot)
             self._snapshot = snapshot
             return True
         finally:

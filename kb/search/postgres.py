@@ -24,7 +24,13 @@ cosine blended with its best sentence's as the local store does) is exact below
 iterative scans so the filters still yield ``top_k`` rows). Each process
 holds a catalog of the live version's chunk texts and meta (loaded when the version
 changes, like a local snapshot but without vectors): FAQ questions and the audience guard
-read it. Writes (``apply``) run in one transaction, which may be the caller's own
+read it. A new version is loaded and prepared (its language basis, audience map and the
+preparers' state such as the FAQ question index, ``kb.search.preparing``) off the request
+path, by ``refresh`` in a background thread or the API's watcher, while requests keep the
+previous view; since searches read the live tables and FAQ candidates from the catalog are
+checked there too (``PostgresSearchView.served``), a request served from the previous view
+never returns a chunk that was removed (archived, rolled back) before its queries ran.
+Writes (``apply``) run in one transaction, which may be the caller's own
 (``apply(update, connection=...)``): the publication's transaction, so a version is
 searchable on every replica when it commits.
 """
@@ -32,6 +38,7 @@ searchable on every replica when it commits.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -58,6 +65,7 @@ from kb.search.index import (
     _sentence_matrix,
     prepare_chunks,
 )
+from kb.search.preparing import Preparer, ViewPreparers
 from kb.search.sentences import SENTENCE_META, SentenceVectors
 from kb.search.store import Hit, IndexUpdate
 
@@ -66,6 +74,8 @@ if TYPE_CHECKING:
 
     from kb.config import Config
     from kb.store.db import Database
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "pg-"
 # (index, table): pgvector HNSW indexes on the vectors (migration 0015, ``_ensure_ann``)
@@ -148,6 +158,14 @@ class PostgresSearchView(ChunkCatalog):
         """``{article_id: version}`` of every article served."""
         return {str(d.meta["article_id"]): int(d.meta.get("version") or 0) for d in self._docs}
 
+    def served(self, chunk_ids: Iterable[str], filters: SearchFilters) -> set[str]:
+        """Those of ``chunk_ids`` in this catalog that the live tables still hold and
+        whose row passes ``filters`` (in SQL): candidates taken from the catalog (FAQ
+        questions) are checked here, so a view kept while a newer one is prepared never
+        returns a chunk removed since."""
+        wanted = [c for c in dict.fromkeys(chunk_ids) if c in self._row]
+        return self._store.live_chunks(wanted, filters) if wanted else set()
+
     def main_language(self) -> str:
         """The language most chunks are in (``""`` when empty)."""
         counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
@@ -194,11 +212,17 @@ class PostgresSearchView(ChunkCatalog):
         return self._store.vectors_of(list(chunk_ids))
 
     def language_basis(self) -> np.ndarray:
-        """The language direction(s), from per-language mean vectors computed in SQL."""
+        """The language direction(s), from per-language mean vectors computed in SQL
+        (when the view is prepared, before it is served)."""
         if self._basis is None:
             centroids = self._store.language_centroids(MIN_LANGUAGE_TEXTS)
             self._basis = language_basis(centroids, self.dim)
         return self._basis
+
+    def prepare(self) -> None:
+        """Compute what requests read of this version (language basis, audience map)."""
+        self.language_basis()
+        self.article_audiences()
 
     def language_along(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """These chunks' coordinates along ``language_basis``."""
@@ -252,6 +276,9 @@ class PostgresSearchIndex:
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self._registered: set[int] = set()
+        self._preparers = ViewPreparers()
+        self._background: threading.Thread | None = None
+        self._lock_background = threading.Lock()
 
     @classmethod
     def from_config(
@@ -349,9 +376,13 @@ class PostgresSearchIndex:
         return state[2]
 
     def snapshot(self) -> PostgresSearchView:
-        """The live view (its catalog reloaded when the version changed)."""
-        if self._view is None or time.monotonic() - self._checked_at >= self.check_interval:
+        """The live view. The first call loads it; afterwards, at most every
+        ``check_interval``, a background thread looks for a newer version and prepares it
+        while this and the next calls return the view held (``refresh``)."""
+        if self._view is None:
             self.refresh()
+        elif time.monotonic() - self._checked_at >= self.check_interval:
+            self._refresh_in_background()
         view = self._view
         if view is None:
             raise NotReady("the search store is empty; run `kb ingest` first")
@@ -361,25 +392,61 @@ class PostgresSearchIndex:
         """The view served now, without checking the database."""
         return self._view
 
+    def on_new_view(self, preparer: Preparer) -> None:
+        """Run ``preparer(view)`` on each new view before it is served (held weakly;
+        ``kb.search.preparing``)."""
+        self._preparers.add(preparer)
+
     def refresh(self) -> bool:
-        """Take up the live version if it changed; True when a new view is served."""
+        """Take up the live version if it changed: load its catalog, prepare it (language
+        basis, audience map, the preparers), then serve it; True when a new view is served.
+        Another thread's refresh in progress: False at once (when a view is held)."""
         if not self._lock.acquire(blocking=self._view is None):
             return False
         try:
             self._checked_at = time.monotonic()
-            with self._cursor() as cur:
-                state = self._state(cur)
-                if state is None or (self._view is not None and self._view.number == state[0]):
-                    return False
-                cur.execute(
-                    "SELECT c.id, t.content, t.meta FROM search_chunks c "
-                    "JOIN search_texts t USING (id) ORDER BY c.seq"
-                )
-                docs = [Document(id=i, content=c, meta=m) for i, c, m in cur.fetchall()]
-            self._view = PostgresSearchView(self, state[0], docs, state[2])
+            view = self._load_view()
+            if view is None:
+                return False
+            view.prepare()
+            self._preparers.run(view)
+            self._view = view
             return True
         finally:
             self._lock.release()
+
+    def _load_view(self) -> PostgresSearchView | None:
+        """The live version's view (catalog loaded, not prepared), or None when it is the
+        one held or nothing was written."""
+        with self._cursor() as cur:
+            state = self._state(cur)
+            if state is None or (self._view is not None and self._view.number == state[0]):
+                return None
+            cur.execute(
+                "SELECT c.id, t.content, t.meta FROM search_chunks c "
+                "JOIN search_texts t USING (id) ORDER BY c.seq"
+            )
+            docs = [Document(id=i, content=c, meta=m) for i, c, m in cur.fetchall()]
+        return PostgresSearchView(self, state[0], docs, state[2])
+
+    def _refresh_in_background(self) -> None:
+        """Start one thread that runs ``refresh`` (none while one is running)."""
+        with self._lock_background:
+            if self._background is not None and self._background.is_alive():
+                return
+            self._checked_at = time.monotonic()
+            self._background = threading.Thread(
+                target=self._refresh_logged, name="kb-pg-refresh", daemon=True
+            )
+            self._background.start()
+
+    def _refresh_logged(self) -> None:
+        """``refresh``, its failure logged (the view held stays served)."""
+        try:
+            self.refresh()
+        except Exception:
+            held = self._view.version if self._view is not None else None
+            logger.exception("loading a new search store version failed; keeping %s", held)
 
     # --- searches --------------------------------------------------------------------------
 
@@ -448,6 +515,15 @@ class PostgresSearchIndex:
             cur.execute("SELECT id, embedding FROM search_chunks WHERE id = ANY(%s)", (chunk_ids,))
             return {i: _array(v) for i, v in cur.fetchall()}
 
+    def live_chunks(self, chunk_ids: list[str], filters: SearchFilters | None) -> set[str]:
+        """Those of ``chunk_ids`` the live tables hold whose row passes ``filters``."""
+        cond, params = where_sql(filters)
+        params["ids"] = chunk_ids
+        sql = f"SELECT c.id FROM search_chunks c WHERE c.id = ANY(%(ids)s) AND {cond}"
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            return {r[0] for r in cur.fetchall()}
+
     def language_centroids(self, at_least: int) -> dict[str, np.ndarray]:
         """The mean chunk vector of each language with at least ``at_least`` chunks."""
         with self._cursor() as cur:
@@ -503,8 +579,12 @@ class PostgresSearchIndex:
     # --- writes ----------------------------------------------------------------------------
 
     def apply(self, update: IndexUpdate, connection: Any = None) -> str:
-        """Serve ``update`` (see ``write``); the new version."""
-        return self.write(update, connection)[0]
+        """Serve ``update`` (see ``write``); the new version. In a transaction of its own
+        the view this process holds (if any) is refreshed once it commits."""
+        version = self.write(update, connection)[0]
+        if connection is None and self._view is not None:
+            self.refresh()
+        return version
 
     def write(self, update: IndexUpdate, connection: Any = None) -> tuple[str, int]:
         """Serve ``update`` (see ``IndexUpdate``) in one transaction: the caller's

@@ -441,6 +441,7 @@ class Searcher:
         self.pipeline = pipeline or build_query_pipeline(config, resources=self.resources)
         self._warm = False
         self._model_id: str | None = None
+        self.reader.on_new_view(self.prepare)
 
     def warm_up(self) -> None:
         """Load the models and the live index, and build its FAQ question index."""
@@ -451,6 +452,15 @@ class Searcher:
         faq = self.pipeline.get_component("faq")
         if isinstance(faq, FaqMatcher):
             faq.question_index(snapshot)
+
+    def prepare(self, view: SearchView) -> None:
+        """Build what a search of ``view`` needs (its FAQ question index) before the reader
+        serves it (``kb.search.preparing``); nothing before this searcher was warmed up."""
+        if not self._warm:
+            return
+        faq = self.pipeline.get_component("faq")
+        if isinstance(faq, FaqMatcher):
+            faq.question_index(view)
 
     def remember_embeddings(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Query vectors already known for these normalised texts (``kb.text``), so that

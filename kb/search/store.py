@@ -19,7 +19,7 @@ Hybrid fusion, confidence and answers are computed in kb, the same for both stor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -102,6 +102,11 @@ class SearchView(Protocol):
         """Every chunk (without embeddings): FAQ questions are collected from them."""
         ...
 
+    def served(self, chunk_ids: Iterable[str], filters: SearchFilters) -> set[str]:
+        """Those of ``chunk_ids`` served now that pass ``filters``: candidates taken from
+        the view's own chunks (FAQ questions) are checked with it before they are returned."""
+        ...
+
     def embeddings(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those chunk ids that are present."""
         ...
@@ -160,6 +165,11 @@ class SearchIndex(Protocol):
 
     def refresh(self) -> bool:
         """Take up the live version if it changed; True when a new view is served."""
+        ...
+
+    def on_new_view(self, preparer: Callable[[Any], None]) -> None:
+        """Run ``preparer(view)`` on each new view before it is served
+        (``kb.search.preparing``)."""
         ...
 
     def apply(self, update: IndexUpdate) -> str:

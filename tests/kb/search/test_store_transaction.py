@@ -75,7 +75,8 @@ def test_archive_reaches_the_search_tables_at_commit(kb: Config) -> None:
             # not committed yet: other connections still serve the article
             assert reader.current_version() == before.version
             assert "faq-return" in reader.snapshot().articles()
-        after = reader.snapshot()
+        assert reader.refresh()  # takes the committed version up (snapshot() would in the
+        after = reader.snapshot()  # background, serving the prepared previous view meanwhile)
         assert after.version != before.version
         assert "faq-return" not in after.articles()
         assert all(d.meta["article_id"] != "faq-return" for d, _ in after.lexical_search("退货", 5))
