@@ -397,11 +397,14 @@ class PostgresSearchIndex:
         ``kb.search.preparing``)."""
         self._preparers.add(preparer)
 
-    def refresh(self) -> bool:
+    def refresh(self, *, wait: bool = True) -> bool:
         """Take up the live version if it changed: load its catalog, prepare it (language
         basis, audience map, the preparers), then serve it; True when a new view is served.
-        Another thread's refresh in progress: False at once (when a view is held)."""
-        if not self._lock.acquire(blocking=self._view is None):
+
+        With another thread's refresh in progress (which may have read the state before
+        the caller's own commit), ``wait`` waits for it and checks again; ``wait=False``
+        (the background refresher) returns False at once when a view is held."""
+        if not self._lock.acquire(blocking=wait or self._view is None):
             return False
         try:
             self._checked_at = time.monotonic()
@@ -443,7 +446,7 @@ class PostgresSearchIndex:
     def _refresh_logged(self) -> None:
         """``refresh``, its failure logged (the view held stays served)."""
         try:
-            self.refresh()
+            self.refresh(wait=False)
         except Exception:
             held = self._view.version if self._view is not None else None
             logger.exception("loading a new search store version failed; keeping %s", held)

@@ -133,6 +133,36 @@ def test_the_prepared_view_has_its_language_basis_and_audiences(replica: Replica
     assert "reg-express" not in view.article_audiences()
 
 
+def test_an_explicit_refresh_waits_for_a_background_one_and_takes_up_a_later_commit(
+    replica: Replica,
+) -> None:
+    """A publisher's own ``refresh`` after its commit must serve that commit even while a
+    background refresh that read the state before it is still preparing."""
+    reader = replica.reader
+    _settle(reader)
+    preparing, release = threading.Event(), threading.Event()
+
+    def slow_preparer(view: PostgresSearchView) -> None:
+        preparing.set()
+        release.wait(HANG_GUARD_S)
+
+    reader.on_new_view(slow_preparer)
+    first = replica.writer.apply(IndexUpdate(remove_article_ids=["reg-express"]))
+    reader.snapshot()  # starts the background refresh of ``first``
+    assert preparing.wait(HANG_GUARD_S)
+    later = replica.writer.apply(IndexUpdate(remove_article_ids=["faq-refund"]))
+    outcome: list[bool] = []
+    publisher = threading.Thread(target=lambda: outcome.append(reader.refresh()))
+    publisher.start()
+    publisher.join(1.0)
+    assert publisher.is_alive()  # waits for the background refresh instead of giving up
+    release.set()
+    publisher.join(HANG_GUARD_S)
+    _settle(reader)
+    assert outcome == [True]
+    assert reader.held().version == later != first  # type: ignore[union-attr]
+
+
 def test_a_failing_preparer_still_serves_the_new_version(
     replica: Replica, caplog: pytest.LogCaptureFixture
 ) -> None:
