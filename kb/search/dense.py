@@ -19,7 +19,7 @@ binary format (``faiss.write_index``), row ``i`` being chunk ``i`` of the versio
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,63 @@ QUANTIZED_SCAN_MIN_ROWS = 100_000
 #: every exact top-k row was among them, on the model's vectors and on random ones;
 #: docs/benchmarks.md, "speed3").
 QUANTIZED_FETCH = 2
+#: Added to an 8-bit scan's error bound for float32 rounding in the two inner products
+#: (at most ~2e-5 for 384 dimensions of unit vectors).
+ROUNDING_SLACK = 1e-4
+
+
+class QuantizedRows:
+    """An 8-bit copy of float32 rows to scan, and a bound on the error of its scores.
+
+    FAISS ``QT_8bit``: one byte per dimension, scaled by that dimension's range over the
+    rows, a quarter of the bytes of the float32 rows. Built from the rows in blocks (no
+    copy of them is made). With ``bounded``, each dimension's largest reconstruction error
+    over the stored rows is measured while building (by decoding them), so that for a
+    query ``q`` every row's 8-bit inner product is within ``bound(q)`` of its exact one: a
+    caller that rescores the best rows exactly can prove that no other row beats them.
+    """
+
+    def __init__(
+        self, blocks: Callable[[], Iterator[np.ndarray]], dim: int, bounded: bool = True
+    ) -> None:
+        """Quantise the rows ``blocks()`` yields (float32, ``dim`` columns; called twice);
+        ``bounded``: measure the error ``bound`` needs (a decoding pass over the rows)."""
+        index = faiss.IndexScalarQuantizer(
+            dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        low = np.full(dim, np.inf, dtype=np.float32)
+        high = np.full(dim, -np.inf, dtype=np.float32)
+        for block in blocks():  # each dimension's range over every row
+            low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(axis=0))
+        index.train(np.stack([low, high]))  # QT_8bit's training: per-dimension min/max
+        error = np.zeros(dim, dtype=np.float32) if bounded else None
+        for block in blocks():
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            index.add(block)
+            if error is not None:
+                decoded = index.sa_decode(index.sa_encode(block))
+                error = np.maximum(error, np.abs(decoded - block).max(axis=0))
+        self.index = index
+        self.error = error
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows for a unit ``query`` by their 8-bit inner product, best
+        first, and those approximate scores."""
+        hits = _one_query(self.index, query, k, int(self.index.d))
+        rows = np.fromiter((r for r, _ in hits), dtype=np.int64, count=len(hits))
+        return rows, np.fromiter((s for _, s in hits), dtype=np.float32, count=len(hits))
+
+    def bound(self, query: np.ndarray) -> float:
+        """The largest difference between a row's 8-bit and exact inner product with
+        ``query``: sum over dimensions of ``|q_d|`` x that dimension's largest error
+        (``ValueError`` when built without ``bounded``)."""
+        if self.error is None:
+            raise ValueError("these 8-bit rows were built without their error bound")
+        q = np.abs(np.asarray(query, dtype=np.float32).reshape(-1))
+        return float(q.astype(np.float64) @ self.error.astype(np.float64)) + ROUNDING_SLACK
 
 
 class VectorIndex:
@@ -70,16 +127,16 @@ class VectorIndex:
 
     ``candidates`` finds rows for a caller that then scores them exactly (the pooled
     sentence search): from ``QUANTIZED_SCAN_MIN_ROWS`` rows on it scans an 8-bit copy of
-    the vectors (FAISS ``QT_8bit``: one byte per dimension, scaled by that dimension's
-    range; built at its first use), a quarter of the bytes read per query and of the
-    memory of the float32 vectors, and returns ``QUANTIZED_FETCH`` times as many rows;
+    the vectors (``QuantizedRows``: a quarter of the bytes read per query and of the
+    memory of the float32 vectors; built by ``prepare_scans`` when an index version is
+    loaded, else at its first use) and returns ``QUANTIZED_FETCH`` times as many rows;
     the float32 vectors stay the reference for every score.
     """
 
     def __init__(self, index: faiss.IndexFlatIP) -> None:
         """Wrap a FAISS inner-product flat index (use ``build`` or ``load``)."""
         self._index = index
-        self._coarse: faiss.IndexScalarQuantizer | None = None
+        self._coarse: QuantizedRows | None = None
         self._coarse_lock = threading.Lock()
 
     @classmethod
@@ -135,6 +192,12 @@ class VectorIndex:
         """The ``k`` nearest rows to ``query`` (normalised if needed) as ``(row, cosine)``."""
         return _one_query(self._index, query, k, self.dim)
 
+    def prepare_scans(self) -> None:
+        """Build the 8-bit copy now if ``candidates`` will use it (an index version being
+        loaded: so that its first request does not pay for it)."""
+        if len(self) >= QUANTIZED_SCAN_MIN_ROWS:
+            self._coarse_index()
+
     def candidates(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
         """Rows among which are the ``k`` nearest to ``query``, for a caller that scores
         them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows, from
@@ -142,25 +205,15 @@ class VectorIndex:
         docs/benchmarks.md, "speed3")."""
         if len(self) < QUANTIZED_SCAN_MIN_ROWS:
             return [row for row, _ in _one_query(self._index, query, k, self.dim)]
-        hits = _one_query(self._coarse_index(), query, QUANTIZED_FETCH * k, self.dim)
+        hits = _one_query(self._coarse_index().index, query, QUANTIZED_FETCH * k, self.dim)
         return [row for row, _ in hits]
 
-    def _coarse_index(self) -> faiss.IndexScalarQuantizer:
+    def _coarse_index(self) -> QuantizedRows:
         """The 8-bit copy of the vectors, made at its first use (thread-safe), in blocks:
         it reads the stored float32 rows in place (no copy of them is made)."""
         with self._coarse_lock:
             if self._coarse is None:
-                coarse = faiss.IndexScalarQuantizer(
-                    self.dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-                )
-                low = np.full(self.dim, np.inf, dtype=np.float32)
-                high = np.full(self.dim, -np.inf, dtype=np.float32)
-                for block in self._blocks():  # each dimension's range over every row
-                    low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(0))
-                coarse.train(np.stack([low, high]))  # QT_8bit's training: per-dimension min/max
-                for block in self._blocks():
-                    coarse.add(block)
-                self._coarse = coarse
+                self._coarse = QuantizedRows(self._blocks, self.dim, bounded=False)
             return self._coarse
 
     def _blocks(self) -> Iterator[np.ndarray]:

@@ -216,8 +216,8 @@ class TestQuantizedScan:
             best = set(np.argsort(-(vectors @ query))[:20].tolist())
             assert best <= set(rows)
         coarse = index._coarse
-        assert coarse is not None and coarse.ntotal == 3000
-        assert coarse.sa_code_size() == 384  # one byte per dimension
+        assert coarse is not None and coarse.index.ntotal == 3000
+        assert coarse.index.sa_code_size() == 384  # one byte per dimension
         index.candidates(vectors[0], 5)
         assert index._coarse is coarse  # built once
         assert index.candidates(vectors[7], 1)[0] == 7
