@@ -59,6 +59,13 @@ def as_matrix(embeddings: Sequence[Any] | np.ndarray, dim: int) -> np.ndarray:
 
 #: From this many rows on, ``VectorIndex.candidates`` scans an 8-bit copy (issue 16).
 QUANTIZED_SCAN_MIN_ROWS = 100_000
+#: From this many rows on (below ``QUANTIZED_SCAN_MIN_ROWS``), ``VectorIndex.candidates``
+#: finds its ``k`` rows through an 8-bit scan whose error bound proves them the nearest.
+CERTIFIED_SCAN_MIN_ROWS = 20_000
+#: How many more rows than asked that proven scan fetches and rescores (issue 16: at 4x
+#: the bound proved the nearest 40 and 160 of 99,999 chunks for every sample question;
+#: at 2x for 69 and 86 of 99; docs/benchmarks.md "faqspeed"), 4x as many again if not.
+CERTIFIED_FETCH = 4
 #: How many more rows than asked the 8-bit scan returns as candidates (issue 16: at 2x,
 #: every exact top-k row was among them, on the model's vectors and on random ones;
 #: docs/benchmarks.md, "speed3").
@@ -66,6 +73,8 @@ QUANTIZED_FETCH = 2
 #: Added to an 8-bit scan's error bound for float32 rounding in the two inner products
 #: (at most ~2e-5 for 384 dimensions of unit vectors).
 ROUNDING_SLACK = 1e-4
+#: Rows decoded at a time to measure the 8-bit error (a transient float32 copy of them).
+_DECODE_BLOCK = 8192
 
 
 class QuantizedRows:
@@ -92,15 +101,16 @@ class QuantizedRows:
         for block in blocks():  # each dimension's range over every row
             low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(axis=0))
         index.train(np.stack([low, high]))  # QT_8bit's training: per-dimension min/max
-        error = np.zeros(dim, dtype=np.float32) if bounded else None
+        error = np.zeros(dim, dtype=np.float32)
         for block in blocks():
             block = np.ascontiguousarray(block, dtype=np.float32)
             index.add(block)
-            if error is not None:
-                decoded = index.sa_decode(index.sa_encode(block))
-                error = np.maximum(error, np.abs(decoded - block).max(axis=0))
+            for start in range(0, len(block) if bounded else 0, _DECODE_BLOCK):
+                part = block[start : start + _DECODE_BLOCK]
+                decoded = index.sa_decode(index.sa_encode(part))
+                error = np.maximum(error, np.abs(decoded - part).max(axis=0))
         self.index = index
-        self.error = error
+        self.error = error if bounded else None
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -195,25 +205,46 @@ class VectorIndex:
     def prepare_scans(self) -> None:
         """Build the 8-bit copy now if ``candidates`` will use it (an index version being
         loaded: so that its first request does not pay for it)."""
-        if len(self) >= QUANTIZED_SCAN_MIN_ROWS:
+        if len(self) >= min(CERTIFIED_SCAN_MIN_ROWS, QUANTIZED_SCAN_MIN_ROWS):
             self._coarse_index()
 
     def candidates(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
         """Rows among which are the ``k`` nearest to ``query``, for a caller that scores
-        them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows, from
+        them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows (from
+        ``CERTIFIED_SCAN_MIN_ROWS`` on found by a proven 8-bit scan, ``nearest``), from
         there on the ``QUANTIZED_FETCH`` x ``k`` best of an 8-bit scan (measured in
         docs/benchmarks.md, "speed3")."""
-        if len(self) < QUANTIZED_SCAN_MIN_ROWS:
-            return [row for row, _ in _one_query(self._index, query, k, self.dim)]
-        hits = _one_query(self._coarse_index().index, query, QUANTIZED_FETCH * k, self.dim)
-        return [row for row, _ in hits]
+        if len(self) >= QUANTIZED_SCAN_MIN_ROWS:
+            hits = _one_query(self._coarse_index().index, query, QUANTIZED_FETCH * k, self.dim)
+            return [row for row, _ in hits]
+        if len(self) >= CERTIFIED_SCAN_MIN_ROWS:
+            return self.nearest(query, k)
+        return [row for row, _ in _one_query(self._index, query, k, self.dim)]
+
+    def nearest(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
+        """The ``k`` rows nearest ``query``, best first (ties: the lower row first), as
+        ``search`` finds them, through the 8-bit copy: its ``CERTIFIED_FETCH`` x ``k`` best
+        rows are rescored exactly, and kept when every row it left out scores below the
+        ``k``-th by its error bound (``QuantizedRows.bound``); else 4x as many, up to a
+        float32 scan of every row."""
+        q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), self.dim)[0]
+        scan, fetch = self._coarse_index(), CERTIFIED_FETCH * k
+        while fetch < len(self):
+            rows, approx = scan.search(q, fetch)
+            exact = _dot(self._stored()[rows], q)
+            best = np.lexsort((rows, -exact))[:k]
+            if float(approx[-1]) + scan.bound(q) < float(exact[best[-1]]):
+                return rows[best].tolist()
+            fetch *= 4
+        return [row for row, _ in _one_query(self._index, q, k, self.dim)]
 
     def _coarse_index(self) -> QuantizedRows:
         """The 8-bit copy of the vectors, made at its first use (thread-safe), in blocks:
         it reads the stored float32 rows in place (no copy of them is made)."""
         with self._coarse_lock:
             if self._coarse is None:
-                self._coarse = QuantizedRows(self._blocks, self.dim, bounded=False)
+                bounded = len(self) < QUANTIZED_SCAN_MIN_ROWS  # what ``nearest`` needs
+                self._coarse = QuantizedRows(self._blocks, self.dim, bounded=bounded)
             return self._coarse
 
     def _blocks(self) -> Iterator[np.ndarray]:
@@ -266,3 +297,9 @@ def language_means(
             sums[name] = total + matrix[mask].sum(axis=0)
             counts[name] = counts.get(name, 0) + int(mask.sum())
     return {name: (sums[name] / counts[name]).astype(np.float32) for name in sums}
+
+
+def _dot(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``matrix @ query`` without BLAS: for a few hundred rows its thread team costs more
+    than the product on busy cores (each row's result does not depend on the others)."""
+    return np.einsum("ij,j->i", matrix, query)
