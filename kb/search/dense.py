@@ -118,9 +118,9 @@ class QuantizedRows:
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best rows for a unit ``query`` by their 8-bit inner product, best
         first, and those approximate scores."""
-        hits = _one_query(self.index, query, k, int(self.index.d))
-        rows = np.fromiter((r for r, _ in hits), dtype=np.int64, count=len(hits))
-        return rows, np.fromiter((s for _, s in hits), dtype=np.float32, count=len(hits))
+        scores, rows = _search_one(self.index, query, k, int(self.index.d))
+        found = rows >= 0
+        return rows[found].astype(np.int64), scores[found]
 
     def bound(self, query: np.ndarray) -> float:
         """The largest difference between a row's 8-bit and exact inner product with
@@ -263,10 +263,19 @@ def _one_query(
     index: faiss.Index, query: Sequence[float] | np.ndarray, k: int, dim: int
 ) -> list[tuple[int, float]]:
     """The ``k`` best rows of ``index`` for one query (normalised if needed), one thread."""
+    scores, rows = _search_one(index, query, k, dim)
+    return [(r, s) for r, s in zip(rows.tolist(), scores.tolist(), strict=True) if r >= 0]
+
+
+def _search_one(
+    index: faiss.Index, query: Sequence[float] | np.ndarray, k: int, dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS's ``(scores, rows)`` of the ``k`` best rows for one query (normalised if
+    needed; rows -1 past the end), searched by one thread."""
     q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), dim)
     k = min(k, int(index.ntotal))
     if k <= 0:
-        return []
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
     # One query: FAISS's OpenMP team only adds spin-waiting (measured on 2 busy cores:
     # 14 ms with 2 threads, 0.5 ms with 1, for 10,000 x 384). The setting is per thread.
     threads = faiss.omp_get_max_threads()
@@ -275,7 +284,7 @@ def _one_query(
         scores, rows = index.search(q, k)
     finally:
         faiss.omp_set_num_threads(threads)
-    return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
+    return scores[0], rows[0]
 
 
 def language_means(
