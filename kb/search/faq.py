@@ -170,7 +170,7 @@ def _parts(vectors: np.ndarray, along: np.ndarray, langs: np.ndarray) -> list[Qu
     return parts
 
 
-def _blocks(vectors: np.ndarray, rows: np.ndarray, size: int = 8192) -> Iterator[np.ndarray]:
+def _blocks(vectors: np.ndarray, rows: np.ndarray, size: int = 2048) -> Iterator[np.ndarray]:
     """``vectors[rows]`` in blocks of ``size`` rows (copies of one block at a time)."""
     for start in range(0, len(rows), size):
         yield vectors[rows[start : start + size]]
