@@ -19,7 +19,7 @@ binary format (``faiss.write_index``), row ``i`` being chunk ``i`` of the versio
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,78 @@ def as_matrix(embeddings: Sequence[Any] | np.ndarray, dim: int) -> np.ndarray:
 
 #: From this many rows on, ``VectorIndex.candidates`` scans an 8-bit copy (issue 16).
 QUANTIZED_SCAN_MIN_ROWS = 100_000
+#: From this many rows on (below ``QUANTIZED_SCAN_MIN_ROWS``), ``VectorIndex.candidates``
+#: finds its ``k`` rows through an 8-bit scan whose error bound proves them the nearest.
+CERTIFIED_SCAN_MIN_ROWS = 20_000
+#: How many more rows than asked that proven scan fetches and rescores (issue 16: at 4x
+#: the bound proved the nearest 40 and 160 of 99,999 chunks for every sample question;
+#: at 2x for 69 and 86 of 99; docs/benchmarks.md "faqspeed"), 4x as many again if not.
+CERTIFIED_FETCH = 4
 #: How many more rows than asked the 8-bit scan returns as candidates (issue 16: at 2x,
 #: every exact top-k row was among them, on the model's vectors and on random ones;
 #: docs/benchmarks.md, "speed3").
 QUANTIZED_FETCH = 2
+#: Added to an 8-bit scan's error bound for float32 rounding in the two inner products
+#: (at most ~2e-5 for 384 dimensions of unit vectors).
+ROUNDING_SLACK = 1e-4
+#: Rows decoded at a time to measure the 8-bit error (transient float32 copies of them:
+#: 8,192 rows put `kb serve`'s peak at 100,000 chunks 24 MB higher, above 1.5 GB).
+_DECODE_BLOCK = 2048
+
+
+class QuantizedRows:
+    """An 8-bit copy of float32 rows to scan, and a bound on the error of its scores.
+
+    FAISS ``QT_8bit``: one byte per dimension, scaled by that dimension's range over the
+    rows, a quarter of the bytes of the float32 rows. Built from the rows in blocks (no
+    copy of them is made). With ``bounded``, each dimension's largest reconstruction error
+    over the stored rows is measured while building (by decoding them), so that for a
+    query ``q`` every row's 8-bit inner product is within ``bound(q)`` of its exact one: a
+    caller that rescores the best rows exactly can prove that no other row beats them.
+    """
+
+    def __init__(
+        self, blocks: Callable[[], Iterator[np.ndarray]], dim: int, bounded: bool = True
+    ) -> None:
+        """Quantise the rows ``blocks()`` yields (float32, ``dim`` columns; called twice);
+        ``bounded``: measure the error ``bound`` needs (a decoding pass over the rows)."""
+        index = faiss.IndexScalarQuantizer(
+            dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        low = np.full(dim, np.inf, dtype=np.float32)
+        high = np.full(dim, -np.inf, dtype=np.float32)
+        for block in blocks():  # each dimension's range over every row
+            low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(axis=0))
+        index.train(np.stack([low, high]))  # QT_8bit's training: per-dimension min/max
+        error = np.zeros(dim, dtype=np.float32)
+        for block in blocks():
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            index.add(block)
+            for start in range(0, len(block) if bounded else 0, _DECODE_BLOCK):
+                part = block[start : start + _DECODE_BLOCK]
+                decoded = index.sa_decode(index.sa_encode(part))
+                error = np.maximum(error, np.abs(decoded - part).max(axis=0))
+        self.index = index
+        self.error = error if bounded else None
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows for a unit ``query`` by their 8-bit inner product, best
+        first, and those approximate scores."""
+        scores, rows = _search_one(self.index, query, k, int(self.index.d))
+        found = rows >= 0
+        return rows[found].astype(np.int64), scores[found]
+
+    def bound(self, query: np.ndarray) -> float:
+        """The largest difference between a row's 8-bit and exact inner product with
+        ``query``: sum over dimensions of ``|q_d|`` x that dimension's largest error
+        (``ValueError`` when built without ``bounded``)."""
+        if self.error is None:
+            raise ValueError("these 8-bit rows were built without their error bound")
+        q = np.abs(np.asarray(query, dtype=np.float32).reshape(-1))
+        return float(q.astype(np.float64) @ self.error.astype(np.float64)) + ROUNDING_SLACK
 
 
 class VectorIndex:
@@ -70,16 +138,16 @@ class VectorIndex:
 
     ``candidates`` finds rows for a caller that then scores them exactly (the pooled
     sentence search): from ``QUANTIZED_SCAN_MIN_ROWS`` rows on it scans an 8-bit copy of
-    the vectors (FAISS ``QT_8bit``: one byte per dimension, scaled by that dimension's
-    range; built at its first use), a quarter of the bytes read per query and of the
-    memory of the float32 vectors, and returns ``QUANTIZED_FETCH`` times as many rows;
+    the vectors (``QuantizedRows``: a quarter of the bytes read per query and of the
+    memory of the float32 vectors; built by ``prepare_scans`` when an index version is
+    loaded, else at its first use) and returns ``QUANTIZED_FETCH`` times as many rows;
     the float32 vectors stay the reference for every score.
     """
 
     def __init__(self, index: faiss.IndexFlatIP) -> None:
         """Wrap a FAISS inner-product flat index (use ``build`` or ``load``)."""
         self._index = index
-        self._coarse: faiss.IndexScalarQuantizer | None = None
+        self._coarse: QuantizedRows | None = None
         self._coarse_lock = threading.Lock()
 
     @classmethod
@@ -135,32 +203,49 @@ class VectorIndex:
         """The ``k`` nearest rows to ``query`` (normalised if needed) as ``(row, cosine)``."""
         return _one_query(self._index, query, k, self.dim)
 
+    def prepare_scans(self) -> None:
+        """Build the 8-bit copy now if ``candidates`` will use it (an index version being
+        loaded: so that its first request does not pay for it)."""
+        if len(self) >= min(CERTIFIED_SCAN_MIN_ROWS, QUANTIZED_SCAN_MIN_ROWS):
+            self._coarse_index()
+
     def candidates(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
         """Rows among which are the ``k`` nearest to ``query``, for a caller that scores
-        them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows, from
+        them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows (from
+        ``CERTIFIED_SCAN_MIN_ROWS`` on found by a proven 8-bit scan, ``nearest``), from
         there on the ``QUANTIZED_FETCH`` x ``k`` best of an 8-bit scan (measured in
         docs/benchmarks.md, "speed3")."""
-        if len(self) < QUANTIZED_SCAN_MIN_ROWS:
-            return [row for row, _ in _one_query(self._index, query, k, self.dim)]
-        hits = _one_query(self._coarse_index(), query, QUANTIZED_FETCH * k, self.dim)
-        return [row for row, _ in hits]
+        if len(self) >= QUANTIZED_SCAN_MIN_ROWS:
+            hits = _one_query(self._coarse_index().index, query, QUANTIZED_FETCH * k, self.dim)
+            return [row for row, _ in hits]
+        if len(self) >= CERTIFIED_SCAN_MIN_ROWS:
+            return self.nearest(query, k)
+        return [row for row, _ in _one_query(self._index, query, k, self.dim)]
 
-    def _coarse_index(self) -> faiss.IndexScalarQuantizer:
+    def nearest(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
+        """The ``k`` rows nearest ``query``, best first (ties: the lower row first), as
+        ``search`` finds them, through the 8-bit copy: its ``CERTIFIED_FETCH`` x ``k`` best
+        rows are rescored exactly, and kept when every row it left out scores below the
+        ``k``-th by its error bound (``QuantizedRows.bound``); else 4x as many, up to a
+        float32 scan of every row."""
+        q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), self.dim)[0]
+        scan, fetch = self._coarse_index(), CERTIFIED_FETCH * k
+        while fetch < len(self):
+            rows, approx = scan.search(q, fetch)
+            exact = _dot(self._stored()[rows], q)
+            best = np.lexsort((rows, -exact))[:k]
+            if float(approx[-1]) + scan.bound(q) < float(exact[best[-1]]):
+                return rows[best].tolist()
+            fetch *= 4
+        return [row for row, _ in _one_query(self._index, q, k, self.dim)]
+
+    def _coarse_index(self) -> QuantizedRows:
         """The 8-bit copy of the vectors, made at its first use (thread-safe), in blocks:
         it reads the stored float32 rows in place (no copy of them is made)."""
         with self._coarse_lock:
             if self._coarse is None:
-                coarse = faiss.IndexScalarQuantizer(
-                    self.dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-                )
-                low = np.full(self.dim, np.inf, dtype=np.float32)
-                high = np.full(self.dim, -np.inf, dtype=np.float32)
-                for block in self._blocks():  # each dimension's range over every row
-                    low, high = np.minimum(low, block.min(axis=0)), np.maximum(high, block.max(0))
-                coarse.train(np.stack([low, high]))  # QT_8bit's training: per-dimension min/max
-                for block in self._blocks():
-                    coarse.add(block)
-                self._coarse = coarse
+                bounded = len(self) < QUANTIZED_SCAN_MIN_ROWS  # what ``nearest`` needs
+                self._coarse = QuantizedRows(self._blocks, self.dim, bounded=bounded)
             return self._coarse
 
     def _blocks(self) -> Iterator[np.ndarray]:
@@ -179,10 +264,19 @@ def _one_query(
     index: faiss.Index, query: Sequence[float] | np.ndarray, k: int, dim: int
 ) -> list[tuple[int, float]]:
     """The ``k`` best rows of ``index`` for one query (normalised if needed), one thread."""
+    scores, rows = _search_one(index, query, k, dim)
+    return [(r, s) for r, s in zip(rows.tolist(), scores.tolist(), strict=True) if r >= 0]
+
+
+def _search_one(
+    index: faiss.Index, query: Sequence[float] | np.ndarray, k: int, dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS's ``(scores, rows)`` of the ``k`` best rows for one query (normalised if
+    needed; rows -1 past the end), searched by one thread."""
     q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), dim)
     k = min(k, int(index.ntotal))
     if k <= 0:
-        return []
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
     # One query: FAISS's OpenMP team only adds spin-waiting (measured on 2 busy cores:
     # 14 ms with 2 threads, 0.5 ms with 1, for 10,000 x 384). The setting is per thread.
     threads = faiss.omp_get_max_threads()
@@ -191,7 +285,7 @@ def _one_query(
         scores, rows = index.search(q, k)
     finally:
         faiss.omp_set_num_threads(threads)
-    return [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
+    return scores[0], rows[0]
 
 
 def language_means(
@@ -213,3 +307,9 @@ def language_means(
             sums[name] = total + matrix[mask].sum(axis=0)
             counts[name] = counts.get(name, 0) + int(mask.sum())
     return {name: (sums[name] / counts[name]).astype(np.float32) for name in sums}
+
+
+def _dot(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``matrix @ query`` without BLAS: for a few hundred rows its thread team costs more
+    than the product on busy cores (each row's result does not depend on the others)."""
+    return np.einsum("ij,j->i", matrix, query)

@@ -14,6 +14,14 @@ on its own, two ways:
 
 An FAQ's score is its best question's score; ``matched_question`` says which question won.
 The per-snapshot question index is built on first use and kept for the next requests.
+
+From ``FAQ_SCAN_MIN_QUESTIONS`` questions on, the dense side does not compute every
+question's cosine (issue 16: 60,000 questions cost more than the rest of the FAQ matching):
+an 8-bit scan (``kb.search.dense.QuantizedRows``) picks the ``FAQ_SCAN_FETCH`` best
+questions, which are scored exactly, and its error bound gives a ceiling for every
+question it left out; the questions scoring above the ceiling are ranked exactly as the
+full computation ranks them (same arithmetic, bit for bit), and the matcher computes
+every cosine only when it needs to rank further than that.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +53,7 @@ from kb.search.crosslang import (
     neutral_query,
     neutral_scores,
 )
+from kb.search.dense import ROUNDING_SLACK, QuantizedRows
 from kb.search.faq_questions import faq_questions as faq_questions  # re-exported
 from kb.search.filters import SearchFilters
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
@@ -56,6 +66,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUESTION_STYLES = ("query", "passage")
+#: From this many FAQ questions on, the dense side scans an 8-bit copy of their vectors
+#: first (see the module docstring; docs/benchmarks.md, "faqspeed").
+FAQ_SCAN_MIN_QUESTIONS = 20_000
+#: Questions the 8-bit scan fetches and scores exactly (measured at 60,093 questions: the
+#: best 231 or more of them always came out proven, ~10 FAQs are asked for).
+FAQ_SCAN_FETCH = 256
+#: Questions of one language and neutral factor are scanned in 8 bits from this many on
+#: (fewer are scored exactly).
+FAQ_PART_MIN_QUESTIONS = 1024
+#: The neutral factors of the questions of one 8-bit scan are within this ratio (the
+#: ceiling of the questions it leaves out is their cosine bound times the largest).
+STRETCH_STEP = 1.05
+#: Rows of each stack an exact product over fetched questions is computed in: OpenBLAS
+#: then computes each row as in the product over every question (bit-identical scores).
+_PAD_ROWS = 16
 
 
 class _QueryStyle(EmbeddingBackend):
@@ -100,9 +125,55 @@ class QuestionIndex:
     basis: np.ndarray  # the questions' language direction(s) (``kb.search.crosslang``)
     along: np.ndarray  # each question vector's coordinates along ``basis``
     langs: np.ndarray  # each question's base language (its FAQ's)
+    parts: list[QuestionPart] = field(default_factory=list)  # by language (large indexes)
+    _of_lang: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.questions)
+
+    def in_language(self, lang: str) -> np.ndarray:
+        """Which questions are in base language ``lang`` (a boolean mask, kept)."""
+        mask = self._of_lang.get(lang)
+        if mask is None:
+            mask = self._of_lang[lang] = np.asarray(self.langs == lang, dtype=bool)
+        return mask
+
+
+@dataclass
+class QuestionPart:
+    """Questions of one base language whose ``neutral_scores`` factors (what their
+    language-neutral cosines are multiplied by) lie within ``STRETCH_STEP`` of each other:
+    their rows, an 8-bit copy of their vectors (from ``FAQ_PART_MIN_QUESTIONS`` questions
+    on, else None: they are scored exactly) and the least and most of those factors."""
+
+    lang: str
+    rows: np.ndarray
+    scan: QuantizedRows | None
+    stretch: tuple[float, float]
+
+
+def _parts(vectors: np.ndarray, along: np.ndarray, langs: np.ndarray) -> list[QuestionPart]:
+    """The questions split by language and by neutral factor, for the 8-bit scans."""
+    shares = np.einsum("ij,ij->i", along, along)  # as ``neutral_scores`` computes them
+    factors = 1.0 / np.sqrt(np.clip(1.0 - shares, 1e-6, None))
+    steps = np.floor(np.log(factors) / np.log(STRETCH_STEP)).astype(np.int64)
+    parts = []
+    for lang in sorted(set(langs.tolist())):
+        of_lang = langs == lang
+        for step in sorted(set(steps[of_lang].tolist())):
+            rows = np.flatnonzero(of_lang & (steps == step))
+            scan = None
+            if len(rows) >= FAQ_PART_MIN_QUESTIONS:
+                scan = QuantizedRows(partial(_blocks, vectors, rows), vectors.shape[1])
+            stretch = (float(factors[rows].min()), float(factors[rows].max()))
+            parts.append(QuestionPart(lang, rows, scan, stretch))
+    return parts
+
+
+def _blocks(vectors: np.ndarray, rows: np.ndarray, size: int = 2048) -> Iterator[np.ndarray]:
+    """``vectors[rows]`` in blocks of ``size`` rows (copies of one block at a time)."""
+    for start in range(0, len(rows), size):
+        yield vectors[rows[start : start + size]]
 
 
 def _collect(snapshot: SearchView) -> tuple[list[str], list[str], list[str]]:
@@ -148,7 +219,10 @@ def build_question_index(
     basis = language_basis(_centroids(vectors, langs) if texts else {}, backend.dim)
     along = language_along(vectors, basis)
     names = np.asarray(langs, dtype=object)
-    return QuestionIndex(chunk_ids, questions, vectors, bm25, basis, along, names)
+    index = QuestionIndex(chunk_ids, questions, vectors, bm25, basis, along, names)
+    if len(texts) >= FAQ_SCAN_MIN_QUESTIONS:
+        index.parts = _parts(vectors, along, names)
+    return index
 
 
 def _question_bm25(
@@ -284,49 +358,31 @@ class FaqMatcher:
         if not len(index):
             return {"dense": Ranked(), "lexical": Ranked()}
         query = np.asarray(embedding, dtype=np.float32)
-        raw = None
-        if self.neutral and len(index.basis):
-            unit, _ = neutral_query(query, index.basis)
-            dense_scores, raw = neutral_scores(
-                index.vectors @ unit, index.along, query, index.basis
-            )
-            if lang:
-                dense_scores = np.where(index.langs == base_language(lang), raw, dense_scores)
-        else:
-            dense_scores = index.vectors @ query
-        lexical_scores = index.bm25.scores(text) if index.bm25 is not None else None
-        rankings = [_Ranking(index, dense_scores)]
-        if lexical_scores is not None:
-            rankings.append(_Ranking(index, lexical_scores))
+        scorer = _DenseScorer(index, query, lang, self.neutral)
+        rankings = [_Ranking(index, scorer.best_first())]
+        if index.bm25 is not None:
+            scores = index.bm25.scores(text)
+            best = ((i, float(scores[i]), None) for i in _best_first(scores))
+            rankings.append(_Ranking(index, best))
         served = _Served(snap, filters, 2 * self.top_k)
         served.check(rankings)  # the heads of both rankings in one look-up
-        dense = self._rank(snap, index, rankings[0], dense_scores, served, "faq_dense", raw)
-        lexical: list[Document] = []
-        if lexical_scores is not None:
-            lexical = self._rank(snap, index, rankings[1], lexical_scores, served, "faq_lexical")
+        dense = self._rank(snap, index, rankings[0], served)
+        lexical = self._rank(snap, index, rankings[1], served) if len(rankings) > 1 else []
         return {"dense": Ranked(dense), "lexical": Ranked(lexical)}
 
     def _rank(
-        self,
-        snap: SearchView,
-        index: QuestionIndex,
-        ranking: _Ranking,
-        scores: np.ndarray,
-        served: _Served,
-        key: str,
-        raw: np.ndarray | None = None,
+        self, snap: SearchView, index: QuestionIndex, ranking: _Ranking, served: _Served
     ) -> list[Document]:
         """FAQ chunks in order of their best question's score, at most ``top_k``, each
-        served now and passing the filters (``raw``: the raw cosines when ``scores`` are
-        language-neutral, kept as ``cosine``)."""
+        served now and passing the filters (a raw cosine kept as ``cosine`` when the score
+        is language-neutral)."""
         out: list[Document] = []
-        for position, (qi, chunk_id) in enumerate(ranking):
+        for position, (qi, chunk_id, score, raw) in enumerate(ranking):
             if not served.allows(chunk_id, ranking, position):
                 continue
-            score = float(scores[qi])
             extra: dict[str, Any] = {"matched_question": index.questions[qi]}
             if raw is not None:
-                extra["cosine"] = round(float(raw[qi]), 6)
+                extra["cosine"] = round(raw, 6)
             out.append(lean_chunk(snap.chunk(chunk_id), score, **extra))
             if len(out) >= self.top_k:
                 break
@@ -352,27 +408,31 @@ class FaqMatcher:
 
 class _Ranking:
     """FAQ chunks by their best question, best first (each chunk once), taken lazily from
-    the scores: ``items`` holds ``(question row, chunk id)`` as far as read."""
+    ``best`` (``(question row, score, raw cosine or None)`` best first): ``items`` holds
+    ``(question row, chunk id, score, raw)`` as far as read."""
 
-    def __init__(self, index: QuestionIndex, scores: np.ndarray) -> None:
-        self._source = _best_first(scores)
+    def __init__(
+        self, index: QuestionIndex, best: Iterator[tuple[int, float, float | None]]
+    ) -> None:
+        self._source = best
         self._index = index
         self._seen: set[str] = set()
-        self.items: list[tuple[int, str]] = []
+        self.items: list[tuple[int, str, float, float | None]] = []
 
     def read(self, n: int) -> int:
         """Read until ``items`` holds ``n`` (fewer at the end); how many it holds."""
         while len(self.items) < n:
-            qi = next(self._source, None)
-            if qi is None:
+            item = next(self._source, None)
+            if item is None:
                 break
+            qi, score, raw = item
             chunk_id = self._index.chunk_ids[qi]
             if chunk_id not in self._seen:
                 self._seen.add(chunk_id)
-                self.items.append((qi, chunk_id))
+                self.items.append((qi, chunk_id, score, raw))
         return len(self.items)
 
-    def __iter__(self) -> Iterator[tuple[int, str]]:
+    def __iter__(self) -> Iterator[tuple[int, str, float, float | None]]:
         position = 0
         while self.read(position + 1) > position:
             yield self.items[position]
@@ -394,9 +454,9 @@ class _Served:
         wanted: list[str] = []
         for ranking in rankings:
             ranking.read(start + self._batch)
-            for _, chunk_id in ranking.items[start : start + self._batch]:
-                if chunk_id not in self._known:
-                    wanted.append(chunk_id)
+            for item in ranking.items[start : start + self._batch]:
+                if item[1] not in self._known:
+                    wanted.append(item[1])
         if wanted:
             allowed = self._snap.served(wanted, self._filters)
             for chunk_id in wanted:
@@ -407,6 +467,98 @@ class _Served:
         if chunk_id not in self._known:
             self.check([ranking], position)
         return self._known[chunk_id]
+
+
+class _DenseScorer:
+    """The dense scores of one question against the FAQ questions, best first.
+
+    With ``neutral`` and a language basis, questions in another language than ``lang``
+    (all when it is unknown) score their language-neutral cosine, the others their raw
+    cosine (``kb.search.crosslang``); without, the raw cosine.
+    """
+
+    def __init__(self, index: QuestionIndex, query: np.ndarray, lang: str, neutral: bool) -> None:
+        """Score ``query`` (a unit vector) against ``index``'s questions."""
+        self.index, self.query = index, query
+        self.neutral = neutral and bool(len(index.basis))
+        self.unit = neutral_query(query, index.basis)[0] if self.neutral else query
+        self.own = index.in_language(base_language(lang)) if lang and self.neutral else None
+
+    def scores(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(scores, raw cosines or None)`` of every question or of question ``rows``."""
+        index = self.index
+        if rows is None:
+            cosines = index.vectors @ self.unit
+        else:
+            cosines = _rows_product(index.vectors, rows, self.unit)
+        if not self.neutral:
+            return cosines, None
+        along = index.along if rows is None else index.along[rows]
+        scores, raw = neutral_scores(cosines, along, self.query, index.basis)
+        if self.own is not None:
+            own = self.own if rows is None else self.own[rows]
+            scores = np.where(own, raw, scores)
+        return scores, raw
+
+    def best_first(self) -> Iterator[tuple[int, float, float | None]]:
+        """``(question, score, raw cosine or None)``, best first, positive scores only:
+        first those the 8-bit scans prove to be the best, then (only if the caller reads
+        on) the rest from every question's score."""
+        done: set[int] = set()
+        if self.index.parts:
+            for item in self._proven():
+                if item is None:
+                    return
+                done.add(item[0])
+                yield item
+        scores, raw = self.scores()
+        for i in _best_first(scores):
+            if i not in done:
+                yield i, float(scores[i]), None if raw is None else float(raw[i])
+
+    def _proven(self) -> Iterator[tuple[int, float, float | None] | None]:
+        """The fetched questions that score above every question the scans left out, best
+        first (ties by row); ``None`` at the end when no positive score is left at all."""
+        fetched, ceiling = [], -np.inf
+        for part in self.index.parts:
+            if part.scan is None or len(part.rows) <= FAQ_SCAN_FETCH:
+                fetched.append(part.rows)  # scored exactly, all of them
+                continue
+            raw_side = self.own is not None and bool(self.own[part.rows[0]])
+            query = self.query if raw_side or not self.neutral else self.unit
+            if abs(float(np.linalg.norm(query)) - 1.0) > 1e-3:
+                return  # not a unit vector: the scan's bound would not hold
+            found, approx = part.scan.search(query, FAQ_SCAN_FETCH)
+            fetched.append(part.rows[found])
+            cosine = float(approx[-1]) + part.scan.bound(query)  # of every row left out
+            if self.neutral and not raw_side:  # a neutral score: the cosine times a factor
+                cosine = max(cosine * part.stretch[0], cosine * part.stretch[1])
+            ceiling = max(ceiling, cosine + ROUNDING_SLACK)
+        rows = np.sort(np.concatenate(fetched))
+        scores, raw = self.scores(rows)
+        for j in np.lexsort((rows, -scores)).tolist():
+            score = float(scores[j])
+            if score <= ceiling:
+                return  # a question left out may score as much: the caller computes all
+            if score <= 0:
+                yield None
+                return
+            yield int(rows[j]), score, None if raw is None else float(raw[j])
+        if ceiling == -np.inf:
+            yield None  # every question was scored
+
+
+def _rows_product(matrix: np.ndarray, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``(matrix @ vector)[rows]``, bit for bit, computing only those rows: in stacks of
+    ``_PAD_ROWS`` rows (the last padded), so that OpenBLAS takes its main path for each row
+    and no thread team (measured under load: 15 ms a request waiting for BLAS threads
+    for one product over a few hundred rows)."""
+    take = matrix[rows]
+    pad = -len(rows) % _PAD_ROWS
+    if pad:
+        take = np.concatenate([take, np.zeros((pad, matrix.shape[1]), dtype=take.dtype)])
+    stacks = take.reshape(-1, _PAD_ROWS, matrix.shape[1])
+    return (stacks @ vector).reshape(-1)[: len(rows)]
 
 
 def _best_first(scores: np.ndarray) -> Iterator[int]:

@@ -267,6 +267,13 @@ class IndexSnapshot(ChunkCatalog):
         """The sentence vectors of this version (read-only)."""
         return self._sentences
 
+    def prepare_search(self) -> None:
+        """Build what the first search would otherwise build (the 8-bit copies of large
+        vector sets, ``VectorIndex.prepare_scans``): called while a version is loaded or
+        adopted, before requests see it."""
+        self._vectors.prepare_scans()
+        self._sentences.index.prepare_scans()
+
     def vector_matrix(self) -> np.ndarray:
         """Every chunk's vector, row ``i`` for chunk ``i`` (a copy)."""
         return self._vectors.vectors()
@@ -829,6 +836,7 @@ class IndexReader:
                 return False
             if snapshot.path != self.store.versions_dir / snapshot.version:
                 return False
+            snapshot.prepare_search()
             self._snapshot = snapshot
             self._checked_at = time.monotonic()
             return True
@@ -849,6 +857,7 @@ class IndexReader:
                     raise
                 logger.warning("keeping index %s: %s", self._snapshot.version, exc)
                 return False
+            snapshot.prepare_search()
             self._preparers.run(snapshot)
             self._snapshot = snapshot
             return True

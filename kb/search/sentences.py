@@ -215,9 +215,9 @@ def pooled_search(
     so it could only enter the top ``k`` in a near tie; with ``k`` = every chunk (a
     selective filter) the ranking is exact.
     """
-    candidates = set(chunks.candidates(query, k))
-    candidates |= {int(sentences.rows[s]) for s in sentences.index.candidates(query, 4 * k)}
-    rows = np.array(sorted(candidates), dtype=np.int64)
+    near = np.asarray(chunks.candidates(query, k), dtype=np.int64)
+    of_sentences = sentences.rows[np.asarray(sentences.index.candidates(query, 4 * k), np.int64)]
+    rows = np.union1d(near, of_sentences).astype(np.int64)  # ascending, each once
     own = _dot(chunks.vectors(rows), query)
     best = sentences.best(rows, query)
     scores = np.where(np.isnan(best), own, (1 - weight) * own + weight * best)

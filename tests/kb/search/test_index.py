@@ -356,6 +356,21 @@ class TestReader:
         assert reader.refresh() is True
         assert reader.snapshot().version != first
 
+    def test_a_loaded_version_has_its_8_bit_copy_before_any_search(
+        self, store: IndexStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The first request after a new version does not build the 8-bit copy (issue 16):
+        the reader builds it while loading, and only for an index large enough to use it."""
+        import kb.search.dense
+
+        store.write_version(chunks("a", 30), model_id="m")
+        reader = IndexReader(store.index_dir, check_interval_ms=0)
+        assert reader.snapshot()._vectors._coarse is None  # small: float32 scans only
+        monkeypatch.setattr(kb.search.dense, "CERTIFIED_SCAN_MIN_ROWS", 40)
+        store.write_version(chunks("b", 20, seed=1), model_id="m")
+        snapshot = reader.snapshot()
+        assert len(snapshot) == 50 and snapshot._vectors._coarse is not None
+
     def test_from_config_uses_the_configured_index_dir(self, tmp_path: Path) -> None:
         config = Config(home=tmp_path)
         IndexStore.from_config(config).write_version(chunks("a", 1), model_id="m")

@@ -216,11 +216,44 @@ class TestQuantizedScan:
             best = set(np.argsort(-(vectors @ query))[:20].tolist())
             assert best <= set(rows)
         coarse = index._coarse
-        assert coarse is not None and coarse.ntotal == 3000
-        assert coarse.sa_code_size() == 384  # one byte per dimension
+        assert coarse is not None and coarse.index.ntotal == 3000
+        assert coarse.index.sa_code_size() == 384  # one byte per dimension
         index.candidates(vectors[0], 5)
         assert index._coarse is coarse  # built once
         assert index.candidates(vectors[7], 1)[0] == 7
+
+    def test_proven_scan_returns_exactly_the_nearest_rows(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """From ``CERTIFIED_SCAN_MIN_ROWS`` rows on (below ``QUANTIZED_SCAN_MIN_ROWS``),
+        ``candidates`` are the exact ``k`` nearest rows, found through the 8-bit copy."""
+        import kb.search.dense
+        from kb.search.dense import VectorIndex
+
+        monkeypatch.setattr(kb.search.dense, "CERTIFIED_SCAN_MIN_ROWS", 1000)
+        rng = np.random.default_rng(8)
+        centres = self.units(rng, 10)  # near ties: paraphrases of a few topics
+        vectors = centres[rng.integers(0, 10, 4000)] + 0.4 * self.units(rng, 4000)
+        vectors[:, 5] *= 3
+        vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        index = VectorIndex.build(vectors, 384)
+        index.prepare_scans()
+        assert index._coarse is not None and index._coarse.error is not None
+        fetched = []
+        original = index._coarse.search
+
+        def counted(query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            fetched.append(k)
+            return original(query, k)
+
+        monkeypatch.setattr(index._coarse, "search", counted)
+        queries = np.concatenate([vectors[:20] + 0.3 * self.units(rng, 20), self.units(rng, 10)])
+        for query in queries:
+            for k in (1, 10, 40):
+                exact = vectors @ (query / np.linalg.norm(query))
+                expected = np.lexsort((np.arange(4000), -exact))[:k].tolist()
+                assert index.candidates(query, k) == expected
+        assert len(fetched) >= 3 * len(queries)  # every search went through the 8-bit copy
 
     def test_pooled_search_unchanged(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """The pooled ranking with 8-bit candidates (twice as many) is at least as close to

@@ -99,10 +99,11 @@ def test_a_new_version_is_prepared_before_it_is_served(replica: Replica) -> None
     reader.refresh()
     old = reader.snapshot()
     assert "faq-refund" not in _articles(searcher)
-    release, seen = threading.Event(), []
+    release, entered, seen = threading.Event(), threading.Event(), []
 
     def slow_preparer(view: PostgresSearchView) -> None:  # runs after the searcher's
         seen.append((view.version, reader.held().version))  # type: ignore[union-attr]
+        entered.set()
         release.wait(HANG_GUARD_S)
 
     reader.on_new_view(slow_preparer)
@@ -111,6 +112,7 @@ def test_a_new_version_is_prepared_before_it_is_served(replica: Replica) -> None
     new = replica.writer.apply(IndexUpdate(chunks=_chunks_of(replica.full, "faq-refund")))
     assert reader.snapshot() is old  # the new version is found in the background
     try:
+        assert entered.wait(HANG_GUARD_S)  # the background thread is preparing it now
         response = searcher.search(QUESTION, PUBLIC, top_k=5)  # while it is being prepared
         assert response.index_version == old.version
         assert "faq-refund" not in [r.article_id for r in response.results]

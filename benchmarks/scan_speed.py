@@ -1,0 +1,134 @@
+"""The proven 8-bit scans of issue 16 against the float32 computations they replace.
+
+Opens an index home as ``benchmarks/suggest_speed.py`` does and, for the sample questions
+(``tests/data/sample_questions.jsonl``), in one process:
+
+- FAQ matcher, dense side: every question's cosine (the computation before) against the
+  8-bit scans of ``kb.search.faq`` (``_DenseScorer``): whether the ranked FAQs (ids,
+  scores, matched question, cosine) are identical, how many rankings needed every cosine
+  after all, and the CPU per question of each, ``--repeat`` times;
+- chunk scan: ``VectorIndex.nearest`` (proven through the 8-bit copy) against the float32
+  ``search`` for k = 40 and 160 (the dense retriever's fetches): same rows or not, CPU.
+
+    .venv/bin/python benchmarks/scan_speed.py /tmp/faqspeed/h100k --cache CACHE
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import kb  # noqa: E402,F401 - offline defaults
+from kb.config import Config  # noqa: E402
+from kb.embedders import EmbedderSpec  # noqa: E402
+from kb.language import base_language, detect_language  # noqa: E402
+from kb.quality.evaluation import load_queries  # noqa: E402
+from kb.search import faq  # noqa: E402
+from kb.search.crosslang import neutral_query, neutral_scores  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
+from kb.search.index import IndexSnapshot  # noqa: E402
+from kb.search.resources import SearchResources  # noqa: E402
+from kb.search.retrieval import Searcher, build_query_pipeline  # noqa: E402
+
+QUESTIONS = REPO / "tests" / "data" / "sample_questions.jsonl"
+
+
+def cpu_ms(run: Callable[[], object], n: int) -> float:
+    """Process CPU per item of ``run()`` over ``n`` items, ms."""
+    started = time.process_time()
+    run()
+    return (time.process_time() - started) * 1000 / n
+
+
+def _each(fn: Callable[..., object], items: list) -> list:
+    """``fn`` applied to each item (a tuple of arguments, or one argument)."""
+    return [fn(*item) if isinstance(item, tuple) else fn(item) for item in items]
+
+
+def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--cache", type=Path, required=True, help="embedding cache")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    config = Config(home=args.home)
+    resources = SearchResources()
+    pipeline = build_query_pipeline(config, cache_path=str(args.cache), resources=resources)
+    searcher = Searcher(config, pipeline=pipeline, resources=resources)
+    searcher.warm_up()
+    matcher = pipeline.get_component("faq")
+    assert isinstance(matcher, faq.FaqMatcher)
+    snap = searcher.reader.snapshot()
+    assert isinstance(snap, IndexSnapshot)
+    index = matcher.question_index(snap)
+    backend = resources.backends.get(EmbedderSpec.from_config(config))
+    asked = [
+        (
+            np.asarray(backend.embed_query(q.query), dtype=np.float32),
+            detect_language(q.query),
+            SearchFilters.build(audience=q.audience),
+        )
+        for q in load_queries(QUESTIONS)
+    ]
+
+    def every(query: np.ndarray, lang: str, filters: SearchFilters) -> list:
+        unit, _ = neutral_query(query, index.basis)
+        dense, raw = neutral_scores(index.vectors @ unit, index.along, query, index.basis)
+        if lang:
+            dense = np.where(index.langs == base_language(lang), raw, dense)
+        best = ((i, float(dense[i]), float(raw[i])) for i in faq._best_first(dense))
+        return matcher._rank(snap, index, best, filters, "faq_dense")
+
+    scored_all = 0
+    full_scores = faq._DenseScorer.scores
+
+    def counted(self: faq._DenseScorer, rows: np.ndarray | None = None) -> tuple:
+        nonlocal scored_all
+        scored_all += rows is None
+        return full_scores(self, rows)
+
+    faq._DenseScorer.scores = counted  # type: ignore[method-assign]
+
+    def scanned(query: np.ndarray, lang: str, filters: SearchFilters) -> list:
+        scorer = faq._DenseScorer(index, query, lang, matcher.neutral)
+        return matcher._rank(snap, index, scorer.best_first(), filters, "faq_dense")
+
+    def key(docs: list) -> list:
+        return [(d.id, d.score, d.meta.get("matched_question"), d.meta.get("cosine")) for d in docs]
+
+    same = sum(key(every(*a)) == key(scanned(*a)) for a in asked)
+    print(f"# {len(snap):,} chunks, {len(index):,} FAQ questions in {len(index.parts)} parts")
+    print(f"# FAQ rankings identical: {same}/{len(asked)}; every cosine needed: {scored_all}")
+    print("| what | run | CPU ms per question |")
+    print("|---|---|---|")
+    for run in range(args.repeat):
+        for name, fn in (("FAQ dense, every cosine", every), ("FAQ dense, 8-bit scans", scanned)):
+            ms = cpu_ms(partial(_each, fn, asked), len(asked))
+            print(f"| {name} | {run + 1} | {ms:.2f} |")
+    vectors = snap._vectors
+    vectors.prepare_scans()
+    units = [neutral_query(q, snap.language_basis())[0] for q, _, _ in asked]
+    for k in (40, 160):
+        same = sum(
+            set(vectors.nearest(q, k)) == {r for r, _ in vectors.search(q, k)} for q in units
+        )
+        print(f"# chunk scan k={k}: same rows as the float32 scan {same}/{len(units)}")
+        for run in range(args.repeat):
+            proven = cpu_ms(partial(_each, partial(vectors.nearest, k=k), units), len(units))
+            flat = cpu_ms(partial(_each, partial(vectors.search, k=k), units), len(units))
+            what = f"chunk scan k={k}, float32 / proven 8-bit"
+            print(f"| {what} | {run + 1} | {flat:.2f} / {proven:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
