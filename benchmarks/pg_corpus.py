@@ -36,8 +36,25 @@ def autocommit(engine: Any, statement: str) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(statement)
 
 
-def loaded_store(url: str, size: int, cache: Path) -> PostgresSearchIndex:
-    """The store of ``size`` chunks in ``bench_store_<size>``: reused when loaded, else loaded."""
+def to_revision(store: PostgresSearchIndex, revision: str) -> None:
+    """Upgrade or downgrade the store's database to ``revision``."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    from kb.store.db import alembic_config
+
+    config = alembic_config(store.engine)
+    with store.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision() or ""
+    if current > revision:
+        command.downgrade(config, revision)
+    elif current < revision:
+        command.upgrade(config, revision)
+
+
+def loaded_store(url: str, size: int, cache: Path, revision: str = "head") -> PostgresSearchIndex:
+    """The store of ``size`` chunks in ``bench_store_<size>`` at ``revision`` (reused when
+    loaded, else loaded at the head revision and moved to it)."""
     from sqlalchemy import create_engine, text
 
     name = f"bench_store_{size}"
@@ -48,10 +65,9 @@ def loaded_store(url: str, size: int, cache: Path) -> PostgresSearchIndex:
     head, _, query = url.partition("?")
     db_url = head.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
     if found:
-        db = Database(db_url)
-        db.migrate()
-        store = PostgresSearchIndex(db)
+        store = PostgresSearchIndex(Database(db_url))
         if store.chunk_count() >= size:
+            to_revision(store, revision)
             admin.dispose()
             return store
         store.engine.dispose()
@@ -60,10 +76,10 @@ def loaded_store(url: str, size: int, cache: Path) -> PostgresSearchIndex:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    db = Database(db_url)
-    db.migrate()
-    store = PostgresSearchIndex(db)
+    store = PostgresSearchIndex(Database(db_url))
+    to_revision(store, "head")
     _load(store, size, cache)
+    to_revision(store, revision)
     return store
 
 

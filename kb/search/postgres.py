@@ -129,6 +129,7 @@ class PostgresSearchView(ChunkCatalog):
         self.dim = dim
         self._catalog(docs)
         self._basis: np.ndarray | None = None
+        self._main_language: str | None = None
         self._materialized: IndexSnapshot | None = None
         self._lock = threading.Lock()
 
@@ -152,10 +153,13 @@ class PostgresSearchView(ChunkCatalog):
         return {str(d.meta["article_id"]): int(d.meta.get("version") or 0) for d in self._docs}
 
     def main_language(self) -> str:
-        """The language most chunks are in (``""`` when empty)."""
-        counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
-        counts.pop("", None)
-        return counts.most_common(1)[0][0] if counts else ""
+        """The language most chunks are in (``""`` when empty), computed once per view (a
+        suggestion asks for it: counting 100,000 chunks' languages took ~0.8 s)."""
+        if self._main_language is None:
+            counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
+            counts.pop("", None)
+            self._main_language = counts.most_common(1)[0][0] if counts else ""
+        return self._main_language
 
     def _found(self, rows: Iterable[tuple[str, float]]) -> list[Hit]:
         """Catalog documents with their scores (rows of chunks the catalog lacks, written
