@@ -6,9 +6,10 @@ database, ``benchmarks/pg_corpus.py``): the store at revision 0015 with migratio
 lexical SQL (``BEFORE_SQL``, postings in ``search_terms`` joined to the chunks' filter
 index), then migration 0016 applied (timed), then the store's own lexical SQL. Each time:
 the lexical search alone (p50/p95 ms over the sample questions, public filter, k 20 as
-retrieval asks) and whole suggestions (``Suggester.suggest``, each question's audience,
-2 warm-up questions); the top 20 after must equal the top 20 before (ids, order, scores
-to 1e-9 relative).
+retrieval asks) and whole suggestions (``Suggester.suggest``, each question's audience, 2
+warm-up questions; before: ``main_language`` counted at every call, as the view did before
+this branch). The top 20 after must equal the top 20 before (ids, order, scores to 1e-9
+relative).
 
     .venv/bin/python benchmarks/pg_postings.py --sizes 10000 100000 --pgdata /tmp/pglex2/pg/data
 """
@@ -32,7 +33,7 @@ from kb.config import Config  # noqa: E402
 from kb.quality.evaluation import load_queries, percentile  # noqa: E402
 from kb.search.bm25 import K1, B  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
-from kb.search.postgres import PostgresSearchIndex, where_sql  # noqa: E402
+from kb.search.postgres import PostgresSearchIndex, PostgresSearchView, where_sql  # noqa: E402
 
 K = 20  # kb.search.retrieval.CANDIDATES: what the BM25 retriever asks for
 
@@ -58,7 +59,14 @@ ORDER BY s DESC, seq LIMIT %(k)s
 
 
 class BeforeStore(PostgresSearchIndex):
-    """The store with the lexical SQL of revision 0015."""
+    """The store as before this branch: the lexical SQL of revision 0015, and a view that
+    counts its chunks' languages at every ``main_language`` call."""
+
+    def snapshot(self) -> PostgresSearchView:
+        """The live view, its main language forgotten (counted again when asked)."""
+        view = super().snapshot()
+        view._main_language = None
+        return view
 
     def lexical_rows(
         self, tokens: Any, top_k: int, filters: SearchFilters | None

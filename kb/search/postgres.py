@@ -6,8 +6,8 @@ Tables (migrations 0013 to 0016, PostgreSQL only):
   normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
   inline) and the token count; ``seq`` keeps insertion order (ties rank in it, as the
   local index ranks in row order). ``ix_search_chunks_filter`` (0014) covers the filter
-  columns, lengths and ``seq`` so lexical search joins its postings without reading the
-  wide rows (an index-only scan; ``benchmarks/pg_lexical.py``).
+  columns, lengths and ``seq`` so lexical search joins its scored chunks to them without
+  reading the wide rows (an index-only scan).
 - ``search_texts``: each chunk's text, meta (jsonb) and jieba-segmented search text
   (``terms``, with a ``simple`` ``tsvector`` over it for ad-hoc SQL): kept apart so that
   scanning the vectors does not read them.
@@ -601,6 +601,8 @@ class PostgresSearchIndex:
 # postings alone (the chunk's length is stored beside each posting), and only then the
 # scored chunks joined to their filter columns (ix_search_chunks_filter covers ``seq``).
 # ``w`` is materialised so that the idf is computed once per term, not once per posting.
+# A document-frequency table kept by the writes was measured no faster at 100,000 chunks
+# (docs/benchmarks.md, "pglex2"), so the frequencies are counted.
 LEXICAL_SQL = """
 WITH st AS (SELECT chunk_count::float8 AS n,
         GREATEST(total_length / NULLIF(chunk_count, 0), 1e-9) AS avgdl
