@@ -81,6 +81,10 @@ ANN_INDEXES = (
 EXACT_BELOW = 10_000
 EF_SEARCH = 100  # HNSW candidate list at least (pgvector's default: 40)
 MAX_EF_SEARCH = 1000  # pgvector's maximum
+# Lexical search applies the filters to this many best-scored chunks first (LEXICAL_SQL):
+# joining every scored chunk to its filter columns cost ~40% of a search at 100,000 chunks
+# (docs/benchmarks.md, "pglex2").
+LEXICAL_CUT = 200
 
 
 def where_sql(filters: SearchFilters | None, alias: str = "c") -> tuple[str, dict[str, Any]]:
@@ -236,11 +240,13 @@ class PostgresSearchIndex:
         check_interval_ms: int = 1000,
         tokenizers: TokenizerPool | None = None,
         exact_below: int = EXACT_BELOW,
+        lexical_cut: int = LEXICAL_CUT,
     ) -> None:
         """Use the search tables of ``database`` (created by ``kb init``'s migrations); the
         BM25 tokenizer comes from ``tokenizers`` (the process's pool; default: a new one).
         Dense search is exact on versions of fewer than ``exact_below`` chunks, through
-        the HNSW indexes above."""
+        the HNSW indexes above; lexical search filters the ``lexical_cut`` best-scored
+        chunks first (``LEXICAL_SQL``; the result is the same)."""
         from sqlalchemy import Engine
 
         engine = database if isinstance(database, Engine) else database.engine
@@ -254,6 +260,7 @@ class PostgresSearchIndex:
         self.tokenizer = pool.get(jieba_user_dict)
         self.check_interval = check_interval_ms / 1000
         self.exact_below = exact_below
+        self.lexical_cut = lexical_cut
         self.identity = str(engine.url.render_as_string(hide_password=True))
         self._view: PostgresSearchView | None = None
         self._checked_at = 0.0
@@ -425,6 +432,7 @@ class PostgresSearchIndex:
             return []
         cond, params = where_sql(filters)
         params |= {"terms": list(tokens), "k": top_k, "k1": K1, "b": B}
+        params["cut"] = max(self.lexical_cut, top_k)
         with self._cursor() as cur:
             cur.execute(LEXICAL_SQL.format(cond=cond), params)
             return [(r[0], float(r[1])) for r in cur.fetchall()]
@@ -601,6 +609,10 @@ class PostgresSearchIndex:
 # postings alone (the chunk's length is stored beside each posting), and only then the
 # scored chunks joined to their filter columns (ix_search_chunks_filter covers ``seq``).
 # ``w`` is materialised so that the idf is computed once per term, not once per posting.
+# The filters are first applied to the ``cut`` best-scored chunks only (``best``): when at
+# least ``k`` of them pass, they hold the top ``k`` exactly (a chunk outside them ranks
+# below all of them); otherwise (a selective filter) every scored chunk is joined to its
+# filter columns (``fit``'s second branch, which PostgreSQL runs only in that case).
 # A document-frequency table kept by the writes was measured no faster at 100,000 chunks
 # (docs/benchmarks.md, "pglex2"), so the frequencies are counted.
 LEXICAL_SQL = """
@@ -613,12 +625,17 @@ w AS MATERIALIZED (SELECT q.term, q.times * ln(1 + (st.n - d.df + 0.5) / (d.df +
     FROM q CROSS JOIN st CROSS JOIN LATERAL (
         SELECT count(*)::float8 AS df FROM search_postings p WHERE p.term = q.term) AS d
     WHERE d.df > 0),
-s AS (SELECT p.seq, sum(w.idf * p.tf / (p.tf + %(k1)s * ((1 - %(b)s)
+s AS MATERIALIZED (SELECT p.seq, sum(w.idf * p.tf / (p.tf + %(k1)s * ((1 - %(b)s)
         + %(b)s * p.length / st.avgdl))) AS s
-    FROM w JOIN search_postings p USING (term) CROSS JOIN st GROUP BY p.seq)
-SELECT c.id, s.s FROM s JOIN search_chunks c ON c.seq = s.seq
-WHERE {cond} AND s.s > 0
-ORDER BY s.s DESC, s.seq LIMIT %(k)s
+    FROM w JOIN search_postings p USING (term) CROSS JOIN st GROUP BY p.seq),
+best AS (SELECT c.id, b.s, b.seq
+    FROM (SELECT seq, s FROM s WHERE s > 0 ORDER BY s DESC, seq LIMIT %(cut)s) AS b
+    JOIN search_chunks c ON c.seq = b.seq WHERE {cond}),
+fit AS (SELECT id, s, seq FROM best WHERE (SELECT count(*) FROM best) >= %(k)s
+    UNION ALL
+    SELECT c.id, s.s, s.seq FROM s JOIN search_chunks c ON c.seq = s.seq
+    WHERE {cond} AND s.s > 0 AND (SELECT count(*) FROM best) < %(k)s)
+SELECT id, s FROM fit ORDER BY s DESC, seq LIMIT %(k)s
 """
 
 

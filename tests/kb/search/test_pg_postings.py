@@ -173,3 +173,22 @@ def test_migration_0016_copies_the_postings_both_ways(store: PostgresSearchIndex
     _assert_like_bm25s(store)
     store.apply(IndexUpdate(chunks=_chunks(4, seed=9), model_id="test", dim=DIM))
     assert _postings(store) == _expected_postings(store)  # writes after the migration
+
+
+def test_the_filter_cut_changes_nothing(store: PostgresSearchIndex) -> None:
+    """Filtering only the best-scored chunks first (``lexical_cut``), then every scored
+    chunk when too few of them pass, gives the results of filtering every scored chunk."""
+    uncut = PostgresSearchIndex(store.engine, check_interval_ms=0, lexical_cut=10**6)
+    narrow = PostgresSearchIndex(store.engine, check_interval_ms=0, lexical_cut=1)
+    tokenizer = store.tokenizer
+    fallbacks = 0
+    for query in QUERIES:
+        tokens = tokenizer.tokenize(query)
+        for filters in FILTERS:
+            want = uncut.lexical_rows(tokens, 10, filters)
+            assert narrow.lexical_rows(tokens, 10, filters) == want
+            assert store.lexical_rows(tokens, 10, filters) == want
+            best = uncut.lexical_rows(tokens, 10, None)
+            fallbacks += filters is not None and [i for i, _ in want] != [i for i, _ in best]
+    assert fallbacks > 0  # the narrow cut had to widen for some filters
+    _assert_like_bm25s(narrow)
