@@ -82,7 +82,7 @@ EXACT_BELOW = 10_000
 EF_SEARCH = 100  # HNSW candidate list at least (pgvector's default: 40)
 MAX_EF_SEARCH = 1000  # pgvector's maximum
 # Lexical search applies the filters to this many best-scored chunks first (LEXICAL_SQL):
-# joining every scored chunk to its filter columns cost ~40% of a search at 100,000 chunks
+# joining every scored chunk to its filter columns cost ~30% of a search at 100,000 chunks
 # (docs/benchmarks.md, "pglex2").
 LEXICAL_CUT = 200
 
