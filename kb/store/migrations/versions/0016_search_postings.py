@@ -50,7 +50,8 @@ DOWNGRADE = [
         PRIMARY KEY (term, chunk_id)
     )""",
     "INSERT INTO search_terms (term, chunk_id, tf) "
-    "SELECT p.term, c.id, p.tf FROM search_postings p JOIN search_chunks c ON c.seq = p.seq",
+    "SELECT p.term, c.id, p.tf FROM search_postings p JOIN search_chunks c ON c.seq = p.seq "
+    "ORDER BY c.seq",  # chunk by chunk, the order the 0015 writes left
     "CREATE INDEX ix_search_terms_chunk_id ON search_terms (chunk_id)",
     "DROP TABLE search_postings",
     "ALTER TABLE search_chunks DROP CONSTRAINT uq_search_chunks_seq",
