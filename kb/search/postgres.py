@@ -1,20 +1,23 @@
 """The ``postgres`` search store: chunks, vectors and BM25 terms in PostgreSQL (pgvector).
 
-Tables (migrations 0013 to 0015, PostgreSQL only):
+Tables (migrations 0013 to 0016, PostgreSQL only):
 
 - ``search_chunks``: one narrow row per chunk: the filter columns (audience, type, lang,
   normalised tags, effective dates), the ``embedding`` as a pgvector ``vector`` (stored
   inline) and the token count; ``seq`` keeps insertion order (ties rank in it, as the
   local index ranks in row order). ``ix_search_chunks_filter`` (0014) covers the filter
-  columns, lengths and ``seq`` so lexical search joins its postings without reading the
-  wide rows (an index-only scan; ``benchmarks/pg_lexical.py``).
+  columns, lengths and ``seq`` so lexical search joins its scored chunks to them without
+  reading the wide rows (an index-only scan).
 - ``search_texts``: each chunk's text, meta (jsonb) and jieba-segmented search text
   (``terms``, with a ``simple`` ``tsvector`` over it for ad-hoc SQL): kept apart so that
   scanning the vectors does not read them.
 - ``search_sentences``: the sentence-window vectors of document chunks
   (``kb.search.sentences``).
-- ``search_terms``: ``(term, chunk_id, tf)``: lexical search computes bm25s's Lucene
-  BM25 in SQL from it, with the same jieba tokens as the local store, so both rank alike.
+- ``search_postings`` (0016): ``(term, seq, tf, length)``, the chunk's ``seq`` and token
+  count beside each posting, primary key ``(term, seq)`` covering ``tf`` and ``length``:
+  lexical search computes bm25s's Lucene BM25 in SQL from it (the same jieba tokens as the
+  local store, so both rank alike), reading each query term's postings by an index-only
+  scan and summing per ``seq`` before it joins the scored chunks to their filter columns.
 - ``search_state``: one row: the version counter (bumped by every change, in the same
   transaction), the model, the dimension and the corpus statistics BM25 needs.
 
@@ -88,6 +91,10 @@ ANN_INDEXES = (
 EXACT_BELOW = 10_000
 EF_SEARCH = 100  # HNSW candidate list at least (pgvector's default: 40)
 MAX_EF_SEARCH = 1000  # pgvector's maximum
+# Lexical search applies the filters to this many best-scored chunks first (LEXICAL_SQL):
+# joining every scored chunk to its filter columns cost ~30% of a search at 100,000 chunks
+# (docs/benchmarks.md, "pglex2").
+LEXICAL_CUT = 200
 
 
 def where_sql(filters: SearchFilters | None, alias: str = "c") -> tuple[str, dict[str, Any]]:
@@ -136,6 +143,7 @@ class PostgresSearchView(ChunkCatalog):
         self.dim = dim
         self._catalog(docs)
         self._basis: np.ndarray | None = None
+        self._main_language: str | None = None
         self._materialized: IndexSnapshot | None = None
         self._lock = threading.Lock()
 
@@ -167,10 +175,13 @@ class PostgresSearchView(ChunkCatalog):
         return self._store.live_chunks(wanted, filters) if wanted else set()
 
     def main_language(self) -> str:
-        """The language most chunks are in (``""`` when empty)."""
-        counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
-        counts.pop("", None)
-        return counts.most_common(1)[0][0] if counts else ""
+        """The language most chunks are in (``""`` when empty), computed once per view (a
+        suggestion asks for it: counting 100,000 chunks' languages took ~0.8 s)."""
+        if self._main_language is None:
+            counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
+            counts.pop("", None)
+            self._main_language = counts.most_common(1)[0][0] if counts else ""
+        return self._main_language
 
     def _found(self, rows: Iterable[tuple[str, float]]) -> list[Hit]:
         """Catalog documents with their scores (rows of chunks the catalog lacks, written
@@ -253,11 +264,13 @@ class PostgresSearchIndex:
         check_interval_ms: int = 1000,
         tokenizers: TokenizerPool | None = None,
         exact_below: int = EXACT_BELOW,
+        lexical_cut: int = LEXICAL_CUT,
     ) -> None:
         """Use the search tables of ``database`` (created by ``kb init``'s migrations); the
         BM25 tokenizer comes from ``tokenizers`` (the process's pool; default: a new one).
         Dense search is exact on versions of fewer than ``exact_below`` chunks, through
-        the HNSW indexes above."""
+        the HNSW indexes above; lexical search filters the ``lexical_cut`` best-scored
+        chunks first (``LEXICAL_SQL``; the result is the same)."""
         from sqlalchemy import Engine
 
         engine = database if isinstance(database, Engine) else database.engine
@@ -271,6 +284,7 @@ class PostgresSearchIndex:
         self.tokenizer = pool.get(jieba_user_dict)
         self.check_interval = check_interval_ms / 1000
         self.exact_below = exact_below
+        self.lexical_cut = lexical_cut
         self.identity = str(engine.url.render_as_string(hide_password=True))
         self._view: PostgresSearchView | None = None
         self._checked_at = 0.0
@@ -488,26 +502,9 @@ class PostgresSearchIndex:
             return []
         cond, params = where_sql(filters)
         params |= {"terms": list(tokens), "k": top_k, "k1": K1, "b": B}
-        sql = f"""
-        WITH st AS (SELECT chunk_count::float8 AS n,
-                GREATEST(total_length / NULLIF(chunk_count, 0), 1e-9) AS avgdl
-            FROM search_state WHERE id = 1),
-        q AS (SELECT t AS term, count(*)::float8 AS times
-            FROM unnest(%(terms)s::text[]) AS t GROUP BY t),
-        df AS (SELECT term, count(*)::float8 AS df FROM search_terms
-            WHERE term = ANY(%(terms)s::text[]) GROUP BY term),
-        w AS (SELECT q.term, q.times * ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) AS idf
-            FROM q JOIN df USING (term), st)
-        SELECT c.id, sum(w.idf * t.tf / (t.tf + %(k1)s * ((1 - %(b)s)
-                + %(b)s * c.length / st.avgdl))) AS s, min(c.seq) AS seq
-        FROM w JOIN search_terms t USING (term)
-        JOIN search_chunks c ON c.id = t.chunk_id, st
-        WHERE {cond}
-        GROUP BY c.id HAVING sum(w.idf * t.tf) > 0
-        ORDER BY s DESC, seq LIMIT %(k)s
-        """
+        params["cut"] = max(self.lexical_cut, top_k)
         with self._cursor() as cur:
-            cur.execute(sql, params)
+            cur.execute(LEXICAL_SQL.format(cond=cond), params)
             return [(r[0], float(r[1])) for r in cur.fetchall()]
 
     def vectors_of(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
@@ -634,16 +631,16 @@ class PostgresSearchIndex:
         vectors: np.ndarray,
         dim: int,
     ) -> None:
-        """Insert the chunks, their sentence vectors and their terms."""
+        """Insert the chunks, their sentence vectors and their lexical postings."""
         chunk_rows: list[tuple[Any, ...]] = []
         text_rows: list[tuple[Any, ...]] = []
         sentence_rows: list[tuple[str, int, np.ndarray]] = []
-        term_rows: list[tuple[str, str, int]] = []
+        counts: dict[str, Counter[str]] = {}
         for original, doc, vector in zip(chunks, docs, vectors, strict=True):
             tokens = self.tokenizer.tokenize(_search_text(doc))
             chunk_rows.append(_chunk_row(doc, vector, len(tokens)))
             text_rows.append((doc.id, doc.content or "", _meta_json(doc), " ".join(tokens)))
-            term_rows.extend((doc.id, t, n) for t, n in Counter(tokens).items())
+            counts[doc.id] = Counter(tokens)
             sentences = _sentence_matrix(original, dim)
             if sentences is not None:
                 sentence_rows.extend((doc.id, i, v) for i, v in enumerate(sentences))
@@ -661,10 +658,19 @@ class PostgresSearchIndex:
                 "INSERT INTO search_sentences (chunk_id, position, embedding) VALUES (%s, %s, %s)",
                 sentence_rows,
             )
-        if term_rows:
-            with cur.copy("COPY search_terms (chunk_id, term, tf) FROM STDIN") as copy:
-                for term_row in term_rows:
-                    copy.write_row(term_row)
+        self._insert_postings(cur, counts)
+
+    def _insert_postings(self, cur: Any, counts: dict[str, Counter[str]]) -> None:
+        """Insert the lexical postings of the chunks just inserted (``{chunk_id: token
+        counts}``), keyed by their ``seq`` and carrying their length."""
+        if not counts:
+            return
+        cur.execute("SELECT id, seq, length FROM search_chunks WHERE id = ANY(%s)", (list(counts),))
+        rows = cur.fetchall()
+        with cur.copy("COPY search_postings (term, seq, tf, length) FROM STDIN") as copy:
+            for chunk_id, seq, length in rows:
+                for term, tf in counts[chunk_id].items():
+                    copy.write_row((term, seq, tf, length))
 
     def _bump(self, cur: Any, model_id: str, dim: int) -> int:
         """Advance the version counter and the corpus statistics; the new counter."""
@@ -679,6 +685,41 @@ class PostgresSearchIndex:
             {"m": model_id, "d": dim},
         )
         return int(cur.fetchone()[0])
+
+
+# Lexical search: each query term's document frequency counted from its postings (an
+# index-only scan of search_postings_pkey), the BM25 sum per chunk ``seq`` over the
+# postings alone (the chunk's length is stored beside each posting), and only then the
+# scored chunks joined to their filter columns (ix_search_chunks_filter covers ``seq``).
+# ``w`` is materialised so that the idf is computed once per term, not once per posting.
+# The filters are first applied to the ``cut`` best-scored chunks only (``best``): when at
+# least ``k`` of them pass, they hold the top ``k`` exactly (a chunk outside them ranks
+# below all of them); otherwise (a selective filter) every scored chunk is joined to its
+# filter columns (``fit``'s second branch, which PostgreSQL runs only in that case).
+# A document-frequency table kept by the writes was measured no faster at 100,000 chunks
+# (docs/benchmarks.md, "pglex2"), so the frequencies are counted.
+LEXICAL_SQL = """
+WITH st AS (SELECT chunk_count::float8 AS n,
+        GREATEST(total_length / NULLIF(chunk_count, 0), 1e-9) AS avgdl
+    FROM search_state WHERE id = 1),
+q AS (SELECT t AS term, count(*)::float8 AS times
+    FROM unnest(%(terms)s::text[]) AS t GROUP BY t),
+w AS MATERIALIZED (SELECT q.term, q.times * ln(1 + (st.n - d.df + 0.5) / (d.df + 0.5)) AS idf
+    FROM q CROSS JOIN st CROSS JOIN LATERAL (
+        SELECT count(*)::float8 AS df FROM search_postings p WHERE p.term = q.term) AS d
+    WHERE d.df > 0),
+s AS MATERIALIZED (SELECT p.seq, sum(w.idf * p.tf / (p.tf + %(k1)s * ((1 - %(b)s)
+        + %(b)s * p.length / st.avgdl))) AS s
+    FROM w JOIN search_postings p USING (term) CROSS JOIN st GROUP BY p.seq),
+best AS (SELECT c.id, b.s, b.seq
+    FROM (SELECT seq, s FROM s WHERE s > 0 ORDER BY s DESC, seq LIMIT %(cut)s) AS b
+    JOIN search_chunks c ON c.seq = b.seq WHERE {cond}),
+fit AS (SELECT id, s, seq FROM best WHERE (SELECT count(*) FROM best) >= %(k)s
+    UNION ALL
+    SELECT c.id, s.s, s.seq FROM s JOIN search_chunks c ON c.seq = s.seq
+    WHERE {cond} AND s.s > 0 AND (SELECT count(*) FROM best) < %(k)s)
+SELECT id, s FROM fit ORDER BY s DESC, seq LIMIT %(k)s
+"""
 
 
 def _dense_sql(cond: str, sentences: bool, exact: bool) -> str:

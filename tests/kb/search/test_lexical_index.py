@@ -1,6 +1,6 @@
 """Migration 0014 on a real PostgreSQL (pgserver): the covering index that lets lexical search
 join its postings to the chunks' filter columns and lengths without reading the wide rows
-(``benchmarks/pg_lexical.py`` measures it), created on upgrade and dropped on downgrade."""
+(measured in docs/benchmarks.md, "pgtx"), created on upgrade and dropped on downgrade."""
 
 from __future__ import annotations
 
