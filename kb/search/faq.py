@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -202,8 +203,10 @@ def build_question_index(
     cache: EmbeddingCache | None,
     style: str,
     tokenizer: ChineseTokenizer,
+    indexes: QuestionIndexCache | None = None,
 ) -> QuestionIndex:
-    """Embed (through the cache) and BM25-index every FAQ question of ``snapshot``."""
+    """Embed (through the cache) and BM25-index every FAQ question of ``snapshot``
+    (segmenting only the questions ``indexes`` has no tokens of yet)."""
     chunk_ids, questions, langs = _collect(snapshot)
     texts = [normalize_for_matching(q) for q in questions]
     embedder = question_embedder(backend, style)
@@ -215,7 +218,7 @@ def build_question_index(
         vectors = np.zeros((0, backend.dim), dtype=np.float32)
     bm25 = None
     if texts:
-        bm25 = _question_bm25(snapshot, texts, tokenizer)
+        bm25 = _question_bm25(snapshot, texts, tokenizer, indexes)
     basis = language_basis(_centroids(vectors, langs) if texts else {}, backend.dim)
     along = language_along(vectors, basis)
     names = np.asarray(langs, dtype=object)
@@ -226,16 +229,29 @@ def build_question_index(
 
 
 def _question_bm25(
-    snapshot: SearchView, texts: list[str], tokenizer: ChineseTokenizer
+    snapshot: SearchView,
+    texts: list[str],
+    tokenizer: ChineseTokenizer,
+    indexes: QuestionIndexCache | None = None,
 ) -> BM25Index:
     """The BM25 index of the questions ``texts`` (in matching form): the one the index
-    version stores when it has one for them (``kb.search.faq_questions``), else built."""
+    version stores when it has one for them (``kb.search.faq_questions``), else built,
+    reusing the tokens of the previous build's questions (``indexes``) where they are the
+    same text (the postgres store: a new version rebuilds it; segmenting every question
+    again was most of a replica's preparation, docs/benchmarks.md)."""
     stored = getattr(snapshot, "stored_questions_bm25", None)
     index = stored(tokenizer) if callable(stored) else None
     if isinstance(index, BM25Index) and len(index) == len(texts):
         return index
-    pairs = ((str(i), tokenizer.tokenize(t)) for i, t in enumerate(texts))
-    return BM25Index.build(pairs, tokenizer)
+    known = indexes.known_tokens(tokenizer) if indexes is not None else {}
+    tokens: dict[str, list[str]] = {}
+    for text in texts:
+        if text not in tokens:
+            found = known.get(text)
+            tokens[text] = found if found is not None else tokenizer.tokenize(text)
+    if indexes is not None:
+        indexes.remember_tokens(tokenizer, tokens)
+    return BM25Index.build(((str(i), tokens[t]) for i, t in enumerate(texts)), tokenizer)
 
 
 class QuestionIndexCache:
@@ -253,6 +269,23 @@ class QuestionIndexCache:
         self._items: OrderedDict[tuple, QuestionIndex] = OrderedDict()
         self._building: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+        # the question tokens of the last index built with each tokenizer (a tokenizer
+        # replaced after its user dictionary changed is dropped with its tokens)
+        self._tokens: weakref.WeakKeyDictionary[ChineseTokenizer, dict[str, list[str]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def known_tokens(self, tokenizer: ChineseTokenizer) -> dict[str, list[str]]:
+        """The tokens ``tokenizer`` gave the questions of the last index built with it
+        (question in matching form -> tokens): a new version's index reuses them instead of
+        segmenting every kept question again."""
+        with self._lock:
+            return self._tokens.get(tokenizer, {})
+
+    def remember_tokens(self, tokenizer: ChineseTokenizer, tokens: dict[str, list[str]]) -> None:
+        """Keep ``tokens`` (one version's questions) as ``known_tokens(tokenizer)``."""
+        with self._lock:
+            self._tokens[tokenizer] = tokens
 
     def get(self, key: tuple, build: Any) -> QuestionIndex:
         """The index cached under ``key``, else ``build()``'s (kept for the next calls;
@@ -337,7 +370,12 @@ class FaqMatcher:
         return self.resources.question_indexes.get(
             key,
             lambda: build_question_index(
-                snapshot, backend, self._cache, self.question_style, tokenizer
+                snapshot,
+                backend,
+                self._cache,
+                self.question_style,
+                tokenizer,
+                self.resources.question_indexes,
             ),
         )
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from kb.config import Config
+from kb.search.bm25 import BM25Index
 from kb.search.faq import QuestionIndex, QuestionIndexCache
 from kb.search.filters import SearchFilters
 from kb.search.local import LocalSearchIndex
@@ -27,6 +28,7 @@ from kb.search.retrieval import Searcher
 from kb.search.snapshot import SnapshotRef
 from kb.search.store import IndexUpdate
 from kb.store.db import Database
+from kb.text import normalize_for_matching
 from tests.pg import PgServer
 
 PUBLIC = SearchFilters.build(audience="public", as_of="2026-11-22")
@@ -163,6 +165,45 @@ def test_an_explicit_refresh_waits_for_a_background_one_and_takes_up_a_later_com
     _settle(reader)
     assert outcome == [True]
     assert reader.held().version == later != first  # type: ignore[union-attr]
+
+
+def test_a_new_version_segments_only_its_new_questions(
+    replica: Replica, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica rebuilds the FAQ question index of each new version; the questions it
+    kept reuse the previous build's tokens (a spy on the real tokenizer counts what is
+    segmented), and the BM25 scores are those of a build from scratch."""
+    faq = replica.searcher.pipeline.get_component("faq")
+    tokenizer = replica.resources.tokenizers.get(faq.jieba_user_dict or None)
+    _settle(replica.reader)
+    before = faq.question_index(replica.reader.snapshot())
+    segmented: list[str] = []
+    real = tokenizer.tokenize
+    monkeypatch.setattr(tokenizer, "tokenize", lambda text: segmented.append(text) or real(text))
+    replica.writer.apply(IndexUpdate(remove_article_ids=["faq-refund"]))
+    assert replica.reader.refresh()
+    without = faq.question_index(replica.reader.held())
+    assert without is not before and 0 < len(without) < len(before)
+    assert segmented == []  # every question left was segmented for the previous version
+    replica.writer.apply(IndexUpdate(chunks=_chunks_of(replica.full, "faq-refund")))
+    assert replica.reader.refresh()
+    again = faq.question_index(replica.reader.held())
+    ids = {d.id for d in _chunks_of(replica.full, "faq-refund")}
+    pairs = zip(again.questions, again.chunk_ids, strict=True)
+    added = {normalize_for_matching(q) for q, c in pairs if c in ids}
+    assert added and len(segmented) == len(set(segmented)) and set(segmented) == added
+    assert sorted(again.questions) == sorted(before.questions)
+    monkeypatch.undo()
+    scratch = BM25Index.build(
+        (
+            (str(i), tokenizer.tokenize(normalize_for_matching(q)))
+            for i, q in enumerate(again.questions)
+        ),
+        tokenizer,
+    )
+    assert again.bm25 is not None
+    for query in (QUESTION, "快递丢了怎么办"):
+        assert np.allclose(again.bm25.scores(query), scratch.scores(query))
 
 
 def test_a_failing_preparer_still_serves_the_new_version(
