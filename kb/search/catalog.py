@@ -3,11 +3,13 @@ and the postgres view share (both keep the version's chunks, without vectors, in
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from haystack import Document
 
 from kb.errors import NotFound
+from kb.language import base_language
 from kb.search.filters import SearchFilters
 
 
@@ -18,12 +20,14 @@ class ChunkCatalog:
     _docs: list[Document]
     _row: dict[str, int]
     _audiences: dict[str, str] | None
+    _main_language: str | None
 
     def _catalog(self, docs: list[Document]) -> None:
         """Keep ``docs`` and index them by chunk id."""
         self._docs = docs
         self._row = {d.id: i for i, d in enumerate(docs)}
         self._audiences = None
+        self._main_language = None
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -52,6 +56,15 @@ class ChunkCatalog:
         """Those of ``chunk_ids`` this version holds whose chunk passes ``filters`` (a
         store whose searches read live tables checks them there instead)."""
         return {c for c in chunk_ids if c in self._row and filters.matches(self.chunk(c).meta)}
+
+    def main_language(self) -> str:
+        """The language most chunks are in (``""`` when empty), computed once per version
+        (a suggestion asks for it: counting 100,000 chunks' languages takes ~0.8 s)."""
+        if self._main_language is None:
+            counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
+            counts.pop("", None)
+            self._main_language = counts.most_common(1)[0][0] if counts else ""
+        return self._main_language
 
     def article_audiences(self) -> dict[str, str]:
         """``{article_id: audience}``: ``internal`` unless every chunk says ``public``

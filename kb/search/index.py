@@ -35,7 +35,6 @@ import re
 import shutil
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -214,7 +213,6 @@ class IndexSnapshot(ChunkCatalog):
         self._centroids: dict[str, np.ndarray] | None = None
         self._basis: np.ndarray | None = None
         self._along: np.ndarray | None = None
-        self._main_language: str | None = None
         if not (len(docs) == len(vectors) == len(bm25) == manifest["chunk_count"]):
             raise NotReady(f"index version {self.version} is inconsistent; rebuild it")
         if len(self._sentences) and self._sentences.rows[-1] >= len(docs):
@@ -285,14 +283,6 @@ class IndexSnapshot(ChunkCatalog):
             langs = [base_language(d.meta.get("lang")) for d in self._docs]
             self._centroids = common_languages(language_means(self._vectors, langs), langs)
         return self._centroids
-
-    def main_language(self) -> str:
-        """The language most chunks are in (``""`` for an empty index), computed once."""
-        if self._main_language is None:
-            counts = Counter(base_language(d.meta.get("lang")) for d in self._docs)
-            counts.pop("", None)
-            self._main_language = counts.most_common(1)[0][0] if counts else ""
-        return self._main_language
 
     def language_basis(self) -> np.ndarray:
         """The language direction(s) of this version's chunks (``kb.search.crosslang``)."""
