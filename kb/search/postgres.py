@@ -44,6 +44,7 @@ import json
 import logging
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -279,7 +280,9 @@ class PostgresSearchIndex:
         self._view: PostgresSearchView | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        self._registered: set[int] = set()
+        # the connections taught the vector type; weak, so a closed connection's slot (and
+        # its id(), which a new connection may reuse) is not taken for a taught one
+        self._registered: weakref.WeakSet[Any] = weakref.WeakSet()
         self._preparers = ViewPreparers()
         self._background: threading.Thread | None = None
         self._lock_background = threading.Lock()
@@ -319,7 +322,7 @@ class PostgresSearchIndex:
 
     def _register(self, raw: Any) -> None:
         """Teach a psycopg connection the ``vector`` type (once per connection)."""
-        if id(raw) in self._registered:
+        if raw in self._registered:
             return
         from pgvector.psycopg import register_vector
 
@@ -330,7 +333,7 @@ class PostgresSearchIndex:
                 "the database has no pgvector 'vector' type: run `kb init` on a PostgreSQL "
                 f"with the vector extension available ({exc})"
             ) from None
-        self._registered.add(id(raw))
+        self._registered.add(raw)
 
     # --- the live view ---------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ a selective filter still yields ``top_k`` rows) and must find what the exact sca
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -217,3 +218,16 @@ def test_views_search_exactly_below_the_threshold(pg_server_url: str) -> None:
         assert [doc.id for doc, _ in hits] == [d.id for d in twins[:5]]
     finally:
         db.dispose()
+
+
+def test_every_new_connection_is_taught_the_vector_type(big: PostgresSearchIndex) -> None:
+    """CI regression: the store remembered taught connections by ``id()``; once the pool
+    was disposed a new connection could be allocated at a closed one's address, be taken for
+    taught, and fail with "cannot adapt type 'ndarray'". Many pool generations make such a
+    reuse all but certain with the old bookkeeping; every search must still work."""
+    query = _unit(np.random.default_rng(11), 1)[0]
+    expected = big.dense_rows(query, 5, None, 0.0, exact=True)
+    for _ in range(40):
+        big.engine.dispose()
+        gc.collect()
+        assert big.dense_rows(query, 5, None, 0.0, exact=True) == expected
