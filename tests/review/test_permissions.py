@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb.errors import Forbidden
-from kb.store.db import Database
+from kb.store.db import BUSY_TIMEOUT_S, Database
 from kb.store.tables import Article, ArticleVersion, AuditEvent, User
 from review import audit, diff, editing, importing, queries, users, workflow
 from tests.review.helpers import add_people, content, publish_article, run
@@ -290,7 +290,9 @@ class TestIdentity:
             with pytest.raises(Forbidden):
                 workflow.publish(session, "ann", "first")
             session.rollback()
-        assert time.monotonic() - start < 5  # did not wait for its own lock
+        # a hang guard, not a speed bound: waiting on its own lock would last the whole
+        # busy timeout (kb.store.db.BUSY_TIMEOUT_S, 15 s) and then fail
+        assert time.monotonic() - start < BUSY_TIMEOUT_S - 3
         with people.session() as session:
             assert session.scalar(select(func.count(Article.id))) == 0
             assert audit.verify(session).ok
