@@ -31,6 +31,7 @@ and a question naming nothing is not touched. Measured in docs/benchmarks.md, "a
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -134,16 +135,22 @@ class TitleVectors(UsesSharedBackend):
         self.backends = backends if backends is not None else BackendPool()
         self._backend = None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # searches run in several threads
 
     def vectors(self, titles: Sequence[str]) -> np.ndarray:
         """The titles' vectors (rows in order), embedding those not seen yet."""
-        new = [t for t in dict.fromkeys(titles) if t not in self._vectors]
+        with self._lock:
+            known = {t: self._vectors[t] for t in titles if t in self._vectors}
+        new = [t for t in dict.fromkeys(titles) if t not in known]
         if new:
-            for title, vector in zip(new, self._get_backend().embed_passages(new), strict=True):
-                self._vectors[title] = np.asarray(vector, dtype=np.float32)
-            while len(self._vectors) > self.KEPT:
-                self._vectors.popitem(last=False)
-        return np.stack([self._vectors[t] for t in titles])
+            embedded = self._get_backend().embed_passages(new)
+            for title, vector in zip(new, embedded, strict=True):
+                known[title] = np.asarray(vector, dtype=np.float32)
+            with self._lock:
+                self._vectors.update((t, known[t]) for t in new)
+                while len(self._vectors) > self.KEPT:
+                    self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in titles])
 
     def similarity(self, query: np.ndarray) -> TitleSimilarity:
         """A function titles -> their cosines with the (unit) ``query`` vector."""

@@ -7,6 +7,7 @@ FAISS and BM25, as of the labels' day). Nothing is mocked.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from haystack import Document
 
@@ -122,13 +123,23 @@ class TestTheRegulationAskedFor:
         without = component.run(docs, query=POSTAL_QUESTION)["documents"]  # no embedding
         assert without[0].meta["article_id"] == "reg-interim-en"
 
-    def test_titles_are_embedded_once(self) -> None:
-        vectors = TitleVectors(EmbedderSpec(), BackendPool())
+    def test_titles_are_embedded_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        pool = BackendPool()
+        backend = pool.get(EmbedderSpec())
+        embedded: list[str] = []
+        real = backend.embed_passages
+
+        def counted(texts: list[str]) -> np.ndarray:
+            embedded.extend(texts)
+            return real(texts)
+
+        monkeypatch.setattr(backend, "embed_passages", counted)
+        vectors = TitleVectors(EmbedderSpec(), pool)
         first = vectors.vectors([POSTAL, INTERIM_EN])
         again = vectors.vectors([INTERIM_EN, POSTAL, POSTAL])
+        assert embedded == [POSTAL, INTERIM_EN]
         assert first.shape[0] == 2 and again.shape[0] == 3
         assert (again[0] == first[1]).all() and (again[2] == first[0]).all()
-        assert list(vectors._vectors) == [POSTAL, INTERIM_EN]
 
 
 class TestComponent:
