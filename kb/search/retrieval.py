@@ -25,7 +25,8 @@ One Haystack ``Pipeline``, built by ``build_query_pipeline`` (dumped to YAML wit
   not hold a missing BM25 score against a chunk in another language (``kb.search.crosslang``).
 - ``RankFusion``, ``LanguagePreference`` and ``ArticleCollapser``: ``kb.search.fusion``.
 - ``NamedSourcePreference``: a candidate whose title's name (《…》) the question contains
-  goes first (``kb.search.named``).
+  goes first; a question on the law gets the candidate regulation whose title is nearest
+  it first (``kb.search.named``).
 
 Each run reads one view of the search store (``kb.search.store.SearchView``: a local
 snapshot or the PostgreSQL store), passed in with the filters as data
@@ -304,7 +305,7 @@ def build_query_pipeline(
     )
     pipe.add_component("fusion", fusion)
     pipe.add_component("prefer", LanguagePreference(prefer_within, unlinked=prefer_unlinked))
-    pipe.add_component("named", NamedSourcePreference())
+    pipe.add_component("named", NamedSourcePreference(spec, resources.backends))
     pipe.add_component("collapse", ArticleCollapser(top_k=config.top_k))
     pipe.connect("normalizer.text", "embedder.text")
     pipe.connect("normalizer.text", "bm25.text")
@@ -323,6 +324,7 @@ def build_query_pipeline(
     pipe.connect("fusion.documents", "prefer.documents")
     pipe.connect("prefer.documents", "named.documents")
     pipe.connect("normalizer.text", "named.query")
+    pipe.connect("embedder.embedding", "named.embedding")
     pipe.connect("named.documents", "collapse.documents")
     return pipe
 

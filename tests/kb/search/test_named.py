@@ -7,14 +7,18 @@ FAISS and BM25, as of the labels' day). Nothing is mocked.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from haystack import Document
 
 from kb.config import Config
+from kb.embedders import EmbedderSpec
+from kb.embedders.base import BackendPool
 from kb.search.filters import SearchFilters
 from kb.search.named import (
     LEGAL_DEPTH,
     NamedSourcePreference,
+    TitleVectors,
     named_article,
     regulation_asked_for,
     title_names,
@@ -75,6 +79,69 @@ class TestLegalQuestions:
         assert regulation_asked_for("法律依据是哪条", []) is None
 
 
+POSTAL_QUESTION = "What does the Postal Law say about compensation for lost registered mail?"
+INTERIM_EN = "Interim Regulations on Express Delivery (快递暂行条例) — Summary"
+POSTAL = "《中华人民共和国邮政法》邮件损失赔偿条款摘要"
+
+
+class TestTheRegulationAskedFor:
+    """Of several candidate regulations, the one whose title is nearest the question."""
+
+    def _docs(self) -> list[Document]:
+        return [
+            _chunk("faq-lost", "What to do if your parcel is lost"),
+            _chunk("reg-interim-en", INTERIM_EN, kind="regulation"),
+            _chunk("reg-postal", POSTAL, kind="regulation"),
+        ]
+
+    def test_the_nearest_title_not_the_first_regulation(self) -> None:
+        docs = self._docs()
+        nearest_second = lambda titles: [0.1 * i for i in range(len(titles))]  # noqa: E731
+        assert regulation_asked_for(POSTAL_QUESTION, docs, nearest_second) == "reg-postal"
+        nearest_first = lambda titles: [-0.1 * i for i in range(len(titles))]  # noqa: E731
+        assert regulation_asked_for(POSTAL_QUESTION, docs, nearest_first) == "reg-interim-en"
+        assert regulation_asked_for(POSTAL_QUESTION, docs) == "reg-interim-en"  # no vectors
+
+    def test_a_tie_keeps_the_first_and_one_regulation_is_not_compared(self) -> None:
+        docs = self._docs()
+        assert regulation_asked_for(POSTAL_QUESTION, docs, lambda t: [0.5] * len(t)) == (
+            "reg-interim-en"
+        )
+        unused = lambda titles: pytest.fail("one candidate regulation needs no comparing")  # noqa: E731
+        assert regulation_asked_for(POSTAL_QUESTION, docs[:2], unused) == "reg-interim-en"
+
+    def test_an_english_question_names_a_chinese_law_through_the_title_vector(self) -> None:
+        """Real model: "the Postal Law" is nearer 《中华人民共和国邮政法》 than the English title
+        of the interim express regulations, which rank first."""
+        pool = BackendPool()
+        spec = EmbedderSpec()
+        component = NamedSourcePreference(spec, pool)
+        query = pool.get(spec).embed_query(POSTAL_QUESTION)
+        docs = Ranked(self._docs())
+        out = component.run(docs, query=POSTAL_QUESTION, embedding=query)["documents"]
+        assert [d.meta["article_id"] for d in out] == ["reg-postal", "faq-lost", "reg-interim-en"]
+        without = component.run(docs, query=POSTAL_QUESTION)["documents"]  # no embedding
+        assert without[0].meta["article_id"] == "reg-interim-en"
+
+    def test_titles_are_embedded_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        pool = BackendPool()
+        backend = pool.get(EmbedderSpec())
+        embedded: list[str] = []
+        real = backend.embed_passages
+
+        def counted(texts: list[str]) -> np.ndarray:
+            embedded.extend(texts)
+            return real(texts)
+
+        monkeypatch.setattr(backend, "embed_passages", counted)
+        vectors = TitleVectors(EmbedderSpec(), pool)
+        first = vectors.vectors([POSTAL, INTERIM_EN])
+        again = vectors.vectors([INTERIM_EN, POSTAL, POSTAL])
+        assert embedded == [POSTAL, INTERIM_EN]
+        assert first.shape[0] == 2 and again.shape[0] == 3
+        assert (again[0] == first[1]).all() and (again[2] == first[0]).all()
+
+
 class TestComponent:
     def test_the_named_article_goes_first_with_all_its_chunks(self) -> None:
         docs = Ranked(
@@ -97,9 +164,10 @@ class TestComponent:
         assert component.run(first, query="快递暂行条例")["documents"] is first
 
     def test_round_trips(self) -> None:
-        component = NamedSourcePreference()
+        component = NamedSourcePreference(EmbedderSpec())
         again = NamedSourcePreference.from_dict(component.to_dict())
         assert isinstance(again, NamedSourcePreference)
+        assert again.spec == component.spec
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +206,14 @@ def test_a_question_on_the_law_gets_a_regulation_first(sample_searcher: Searcher
     }
     how = sample_searcher.search("七天无理由退货怎么申请", PUBLIC)
     assert how.results[0].type != "regulation"
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_question_on_a_named_law_gets_that_law_across_languages(
+    sample_searcher: Searcher,
+) -> None:
+    """ "What does the Postal Law say…?": the Chinese Postal Law summary (6th in fused order)
+    comes first, not the English interim express regulations (5th, the first regulation)."""
+    found = sample_searcher.search(POSTAL_QUESTION, PUBLIC)
+    assert found.results[0].article_id == "reg-postal-law-compensation"
