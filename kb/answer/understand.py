@@ -133,6 +133,11 @@ _DEICTIC = re.compile(
 SHORT_QUESTION = 8
 #: A sentence's question needs this size (``_size``) to stand alone as a new one.
 ALONE_QUESTION = 10
+#: A question of at least this size that passes every other rule of a new question is a
+#: *doubted* one ("积分多久过期？寄酒可以吗？"): the text alone cannot tell it from a follow-up
+#: ("快递丢了怎么办？能赔多少钱？"), so ``Question.parts`` offers the split for retrieval to
+#: confirm (``kb.answer.message_answer``).
+DOUBTED_QUESTION = 4
 #: Two questions sharing this many topic words (``_topic_words``) are about one thing.
 SHARED_TOPIC_WORDS = 1
 _ENGLISH_COMMON = frozenset(
@@ -140,15 +145,23 @@ _ENGLISH_COMMON = frozenset(
         "about",
         "also",
         "been",
+        "could",
         "does",
         "from",
         "have",
         "just",
+        "know",
         "like",
         "make",
+        "might",
         "much",
+        "must",
+        "please",
         "really",
+        "shall",
+        "should",
         "some",
+        "tell",
         "than",
         "that",
         "them",
@@ -240,10 +253,13 @@ def split_clauses(message: str) -> list[Clause]:
     return out
 
 
-def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
+def _segments(
+    clauses: list[Clause], max_questions: int, alone: int = ALONE_QUESTION, marks: bool = True
+) -> list[list[Clause]]:
     """Clauses grouped into questions: a topic marker (or an enumeration item) after a
     question starts a new one, and so does a sentence that asks a question of its own
-    (``_asks_anew``)."""
+    (``_asks_anew``; ``alone``: the size that stands alone; ``marks=False``: topic markers
+    are not read again)."""
     sentences: dict[int, list[Clause]] = {}
     for clause in clauses:
         sentences.setdefault(clause.sentence, []).append(clause)
@@ -252,12 +268,12 @@ def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
     for clause in clauses:
         current = segments[-1]
         if clause.sentence != previous:
-            opens = _asks_anew(sentences[clause.sentence], current)
+            opens = _asks_anew(sentences[clause.sentence], current, alone)
         else:
-            opens = _asks_after_question(clause, current)
+            opens = _asks_after_question(clause, current, alone)
         previous = clause.sentence
         # the first item of a list ("我有两个问题：1. …") belongs with what introduces it
-        marked = clause.new_topic and (not clause.item or _asks(current))
+        marked = marks and clause.new_topic and (not clause.item or _asks(current))
         if (marked or opens) and current and len(segments) < max_questions:
             segments.append([clause])
         else:
@@ -265,24 +281,26 @@ def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
     return [s for s in segments if s]
 
 
-def _asks_after_question(clause: Clause, current: list[Clause]) -> bool:
+def _asks_after_question(
+    clause: Clause, current: list[Clause], alone: int = ALONE_QUESTION
+) -> bool:
     """True when a question clause right after a question clause of the same sentence
     asks anew by the rule of ``_asks_anew`` (two questions joined by a comma or by
     "and how …"): "锂电池能寄吗，上门取件要提前多久预约" is two; "快递丢了怎么办，能赔多少钱"
     is one (the second is too short to stand alone)."""
     if clause.kind != "question" or not current or current[-1].kind != "question":
         return False
-    return _asks_anew([clause], current)
+    return _asks_anew([clause], current, alone)
 
 
-def _asks_anew(sentence: list[Clause], current: list[Clause]) -> bool:
+def _asks_anew(sentence: list[Clause], current: list[Clause], alone: int = ALONE_QUESTION) -> bool:
     """True when ``sentence`` asks a question of its own after ``current`` asked one: it
-    has a question clause long enough to stand alone, points back at nothing (这, it) and
-    does not open as a continuation (那, 如果, if, so…)."""
+    has a question clause long enough to stand alone (``alone``), points back at nothing
+    (这, it) and does not open as a continuation (那, 如果, if, so…)."""
     if not _asks(current):
         return False
     asked = "，".join(c.text for c in sentence if c.kind == "question")
-    if _size(asked) < ALONE_QUESTION:
+    if _size(asked) < alone:
         return False
     text = to_simplified("，".join(c.text for c in sentence)).lower()
     if _DEICTIC.search(text) or _CONTINUES.match(text):
@@ -317,7 +335,8 @@ def _query(segment: list[Clause]) -> str:
 
     A question in one sentence is kept whole (it is already a question); from a longer
     message only the question clauses are kept, with the two context clauses just before
-    them when they lean on them (short, or pointing back: 这种情况, is it).
+    them when they lean on them (short, pointing back: 这种情况, is it, or naming no topic
+    of their own: what should I do).
     """
     questions = [c for c in segment if c.kind == "question"]
     if not questions or len({c.sentence for c in segment}) == 1:
@@ -325,7 +344,9 @@ def _query(segment: list[Clause]) -> str:
     first = segment.index(questions[0])
     before = [c.text for c in segment[:first] if c.kind == "context"]
     asked = "，".join(c.text for c in questions)
-    leans = len(_content(asked)) < SHORT_QUESTION or _DEICTIC.search(to_simplified(asked))
+    simple = to_simplified(asked).lower()
+    short = len(_content(asked)) < SHORT_QUESTION
+    leans = short or bool(_DEICTIC.search(simple)) or not _topic_words(simple)
     return "，".join([*before[-2:], asked]) if before and leans else asked
 
 
@@ -337,6 +358,7 @@ class Question:
     text: str
     asked: bool
     alternatives: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()  # a doubted split (``DOUBTED_QUESTION``): each part's query
 
 
 def _alternatives(segment: list[Clause], query: str) -> tuple[str, ...]:
@@ -345,13 +367,39 @@ def _alternatives(segment: list[Clause], query: str) -> tuple[str, ...]:
     question of one sentence has none (it is read whole)."""
     questions = [c for c in segment if c.kind == "question"]
     asking = {c.sentence for c in questions}
-    if not questions or len({c.sentence for c in segment}) == 1:
+    if not questions:
         return ()
+    if len({c.sentence for c in segment}) == 1:
+        return _question_alone(segment, questions)
     readings = [
         "，".join(c.text for c in questions),
         "，".join(c.text for c in segment if c.sentence in asking),
     ]
     return tuple(r for r in dict.fromkeys(readings) if r and r != query)
+
+
+def _question_alone(segment: list[Clause], questions: list[Clause]) -> tuple[str, ...]:
+    """The other reading of a one-sentence question that opens with context ("我想把一部手机
+    寄给国外的朋友，国际快递大概要几天能到"): its question clauses alone, when they stand
+    alone (long enough, pointing back at nothing)."""
+    if questions == segment:
+        return ()
+    asked = "，".join(c.text for c in questions)
+    if _size(asked) < ALONE_QUESTION or _DEICTIC.search(to_simplified(asked).lower()):
+        return ()
+    return (asked,)
+
+
+def _doubted_parts(segment: list[Clause], max_parts: int) -> tuple[str, ...]:
+    """The queries of ``segment`` read with the lower bar ``DOUBTED_QUESTION`` when that
+    reads it as several questions (``Question.parts``), else ()."""
+    if max_parts < 2:
+        return ()
+    parts = _segments(segment, max_parts, DOUBTED_QUESTION, marks=False)
+    if len(parts) < 2:
+        return ()
+    queries = tuple(_query(p) for p in parts)
+    return queries if all(queries) else ()
 
 
 def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Question]:
@@ -360,11 +408,14 @@ def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Quest
     if max_questions < 1:
         raise ValueError("max_questions must be at least 1")
     out = []
-    for segment in _segments(split_clauses(message), max_questions):
+    segments = _segments(split_clauses(message), max_questions)
+    room = max_questions - len(segments) + 1
+    for segment in segments:
         query = _query(segment)
         if query:
             asked = any(c.kind == "question" for c in segment)
-            out.append(Question(query, asked, _alternatives(segment, query)))
+            parts = _doubted_parts(segment, room)
+            out.append(Question(query, asked, _alternatives(segment, query), parts))
     return out or [Question(message.strip(), True)]
 
 

@@ -225,3 +225,64 @@ class TestQuestionsWithoutTopicMarkers:
 
     def test_numbers_in_a_question_are_no_enumeration(self) -> None:
         assert reduce_message("寄10.5公斤的包裹要多少钱？") == ["寄10.5公斤的包裹要多少钱"]
+
+
+class TestDoubtedSplits:
+    """multi (issue 11): two short questions that pass every rule of a new question but
+    the length are offered as ``Question.parts`` for retrieval to confirm; the reading
+    itself stays whole (written for this test, not from the data sets)."""
+
+    def test_two_short_questions_are_offered_apart(self) -> None:
+        [question] = read_message("积分什么时候过期？能寄白酒吗？")
+        assert question.text == "积分什么时候过期，能寄白酒吗"
+        assert question.parts == ("积分什么时候过期", "能寄白酒吗")
+
+    def test_short_questions_in_one_sentence_are_offered_apart(self) -> None:
+        [question] = read_message("发票怎么开，台风天会停运吗")
+        assert question.parts == ("发票怎么开", "台风天会停运吗")
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "积分什么时候过期？这个能寄吗？",  # points back
+            "积分什么时候过期？如果过期了呢？",  # a continuation
+            "积分什么时候过期？过期积分能找回吗？",  # shares 积分, 过期
+            "积分什么时候过期？要钱吗？",  # too short to stand even as a doubted part
+            "退款一般几天能到账？我的会员积分什么时候清零？",  # already two questions
+        ],
+    )
+    def test_no_doubted_split(self, message: str) -> None:
+        assert all(not q.parts for q in read_message(message)), read_message(message)
+
+    def test_no_room_for_a_doubted_split(self) -> None:
+        [question] = read_message("积分什么时候过期？能寄白酒吗？", max_questions=1)
+        assert question.parts == ()
+
+
+class TestQuestionClausesAlone:
+    """multi (issue 11): a one-sentence question that opens with context may be retried
+    as its question clauses alone, when they stand alone."""
+
+    def test_a_standing_question_clause_is_an_alternative(self) -> None:
+        [question] = read_message("我想寄一台电脑给在国外读书的女儿，国际快递一般要几天能到")
+        assert question.alternatives == ("国际快递一般要几天能到",)
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "我买的衣服不喜欢，能退吗",  # too short alone
+            "包裹外箱破了里面的东西也碎了，这种情况一般能赔多少钱",  # points back
+            "国际快递一般要几天能到",  # no context to leave out
+        ],
+    )
+    def test_no_alternative(self, message: str) -> None:
+        [question] = read_message(message)
+        assert question.alternatives == ()
+
+
+def test_an_english_question_naming_no_topic_keeps_its_context() -> None:
+    """multi (issue 11): "What should I do?" names no topic of its own (as 怎么办), so the
+    sentence before it stays in the query."""
+    assert reduce_message("My parcel arrived damaged. What should I do?") == [
+        "My parcel arrived damaged，What should I do"
+    ]
