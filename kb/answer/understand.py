@@ -23,11 +23,16 @@ work best on the question itself, so before retrieval a message is reduced:
    (``ALONE_QUESTION``), pointing back at nothing (这, 那, it), not opening as a
    continuation (如果, 那么, if, so…) and sharing no topic word (Chinese character pair,
    English word) with the question before. "快递丢了怎么办？能赔多少钱？" stays one
-   question; "退款几天能到账？我的会员积分什么时候清零？" is two.
+   question; "退款几天能到账？我的会员积分什么时候清零？" is two. A question that passes
+   every rule but the length (``DOUBTED_QUESTION``: "积分多久过期？寄酒可以吗？") stays
+   with the one before, and the split is offered as ``Question.parts`` for retrieval to
+   confirm (``kb.answer.message_answer``): text alone cannot tell it from a follow-up.
 5. Each question becomes one retrieval query. A question of one sentence stays whole (it is
    already a question; a short question is never cut). From a longer message only its
    question clauses are kept, preceded by the context clauses just before them when the
-   question leans on them (这种情况怎么办, is it lost?).
+   question leans on them (这种情况怎么办, is it lost?, what should I do?). A question of
+   one sentence that opens with context has its question clauses alone as another reading
+   (``Question.alternatives``), tried when it hands off.
 
 No model and no word lists of the sample knowledge base: the rules are about how people
 write messages, in Chinese (Simplified and Traditional, compared in Simplified form) and
