@@ -15,8 +15,9 @@ work best on the question itself, so before retrieval a message is reduced:
    problem).
 4. A topic marker at the start of a clause (另外, 还有, 还想问一下, 顺便问一下, also, by the
    way, and another thing…) after a question starts a new question: that is how customers
-   join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②"; the
-   first item stays with what introduces it), and so does a sentence that asks a question
+   join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②", "二、…",
+   "(b) …", "第二，…", "Second, …"; the first item stays with what introduces it, and "我有
+   两个问题" / "I have two questions" is filler), and so does a sentence that asks a question
    of its own after a question (``_asks_anew``; so does a question clause right after a
    question clause of one sentence, joined by a comma or "and how …",
    ``_asks_after_question``): long enough to stand alone
@@ -93,6 +94,9 @@ _FILLER_ZH = re.compile(
             r"(?:是|为|:|：)?",
             r"(?:订单|运单|快递单|物流单)?(?:单号|编号)(?:是|为|:|：)?|姓[\u4e00-\u9fff]",
             r"(?:我叫|我的名字是|我的名字叫|本人)[\u4e00-\u9fff]{1,4}",
+            # announcing the questions to come ("我有两个问题：1. … 2. …")
+            r"(?:我|还)?(?:有|想问)(?:几|两|三|一|好几|一些|些)个?小?问题(?:想|要)?"
+            r"(?:问|请教|咨询)?(?:一下|下)?",
             r"[吧呀啊哦啦哈了的]+",  # not 呢 or 嘛: 钱呢? is a question
         ]
     )
@@ -109,6 +113,7 @@ _FILLER_EN = re.compile(
             r"(?:my )?(?:number|phone|email|order|tracking|waybill)(?: number)?(?: is)?",
             r"(?:my name is|this is|i am|i'm) [a-z]+(?: [a-z]+)?",
             r"two things|a few things|several things|quick question|one more thing",
+            r"(?:i have |i've got |got )?(?:two|three|a few|several|some|a couple of) questions",
         ]
     )
     + r")\b",
@@ -185,11 +190,19 @@ _ENGLISH_COMMON = frozenset(
         "your",
     ]
 )
-#: An enumeration item ("1. …", "2、…", "(1) …", "②"): replaced by the item mark ``§``,
-#: which ``_TOPIC_MARKER`` reads as the start of a new question.
+#: An enumeration item ("1. …", "2、…", "(1) …", "②", "一、…", "(a) …", "第一，…"): replaced
+#: by the item mark ``§``, which ``_TOPIC_MARKER`` reads as the start of a new question.
 _ITEM = re.compile(
-    r"(?:(?<=^)|(?<=[\s。！？!?；;:：,，]))(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d)|[①-⑨])\s*",
+    r"(?:(?<=^)|(?<=[\s。！？!?；;:：,，]))"
+    r"(?:[(（](?:\d{1,2}|[a-hA-H])[)）]|\d{1,2}[.、)）](?!\d)|[①-⑨]|[一二三四五六七八九十]、"
+    r"|第[一二三四五六七八九十](?:个问题|点)?[\s:：,，、]+)\s*",
     re.M,
+)
+#: The same, as English ordinal words opening a sentence ("First, …", "Secondly: …").
+_ORDINAL = re.compile(
+    r"(?:(?<=^)|(?<=[.!?;:。！？；：])|(?<=[.!?;:。！？；：]\s))"
+    r"(?:first|second|third|fourth|firstly|secondly|thirdly|finally|lastly)\s*[,:，：]\s*",
+    re.I | re.M,
 )
 #: Words that open a sentence continuing the one before (if, then, so…), never a new topic.
 _CONTINUES = re.compile(
@@ -236,7 +249,7 @@ def _kind(clause: str, ends_with_question_mark: bool, last: bool) -> str:
 
 def split_clauses(message: str) -> list[Clause]:
     """The clauses of ``message`` in order, each with its kind (personal data cut out)."""
-    text = _ITEM.sub("\n§", _cut_personal_data(message))
+    text = _ORDINAL.sub("\n§", _ITEM.sub("\n§", _cut_personal_data(message)))
     text = _ENGLISH_STOP.sub(".\n", text)
     out: list[Clause] = []
     pending = False  # a topic marker standing alone ("还有，…") marks the next clause
@@ -349,10 +362,15 @@ def _query(segment: list[Clause]) -> str:
     first = segment.index(questions[0])
     before = [c.text for c in segment[:first] if c.kind == "context"]
     asked = "，".join(c.text for c in questions)
+    return "，".join([*before[-2:], asked]) if before and _leans(asked) else asked
+
+
+def _leans(asked: str) -> bool:
+    """True when a question leans on what was said before it: short, pointing back (这种情况,
+    is it) or naming no topic of its own (怎么办, what should I do)."""
     simple = to_simplified(asked).lower()
     short = len(_content(asked)) < SHORT_QUESTION
-    leans = short or bool(_DEICTIC.search(simple)) or not _topic_words(simple)
-    return "，".join([*before[-2:], asked]) if before and leans else asked
+    return short or bool(_DEICTIC.search(simple)) or not _topic_words(simple)
 
 
 @dataclass(frozen=True)
@@ -386,11 +404,11 @@ def _alternatives(segment: list[Clause], query: str) -> tuple[str, ...]:
 def _question_alone(segment: list[Clause], questions: list[Clause]) -> tuple[str, ...]:
     """The other reading of a one-sentence question that opens with context ("我想把一部手机
     寄给国外的朋友，国际快递大概要几天能到"): its question clauses alone, when they stand
-    alone (long enough, pointing back at nothing)."""
+    alone (long enough, not leaning on the context: ``_leans``)."""
     if questions == segment:
         return ()
     asked = "，".join(c.text for c in questions)
-    if _size(asked) < ALONE_QUESTION or _DEICTIC.search(to_simplified(asked).lower()):
+    if _size(asked) < ALONE_QUESTION or _leans(asked):
         return ()
     return (asked,)
 

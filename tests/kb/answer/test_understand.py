@@ -286,3 +286,51 @@ def test_an_english_question_naming_no_topic_keeps_its_context() -> None:
     assert reduce_message("My parcel arrived damaged. What should I do?") == [
         "My parcel arrived damaged，What should I do"
     ]
+
+
+class TestEnumerations:
+    """multi (issue 11): more ways to number questions, and the sentence announcing them
+    ("我有几个问题", "I have two questions") is no question of its own."""
+
+    @pytest.mark.parametrize(
+        ("message", "parts"),
+        [
+            (
+                "我有几个问题：一、运费发票怎么开；二、金卡会员有哪些权益",
+                ["运费发票怎么开", "金卡会员有哪些权益"],
+            ),
+            (
+                "我有两个问题。第一，积分多久过期？第二，寄酒可以吗？",
+                ["积分多久过期", "寄酒可以吗"],
+            ),
+            (
+                "I have two questions: (a) how long does a refund take "
+                "(b) when do my points expire",
+                ["how long does a refund take", "when do my points expire"],
+            ),
+            (
+                "First, how long does a refund take? Second, when do my membership points expire?",
+                ["how long does a refund take", "when do my membership points expire"],
+            ),
+        ],
+    )
+    def test_numbered_questions_are_read_apart(self, message: str, parts: list[str]) -> None:
+        assert reduce_message(message) == parts
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            "快递昨天就到驿站了。第二天我去取的时候说找不到了，怎么办？",  # 第二天 is a day
+            "第一次寄快递，需要注意什么？",  # 第一次 is no item
+            "统一、规范的包装有哪些要求？",  # 一、 inside a word
+            "At first, I thought it was lost. Where is my parcel now?",  # not an ordinal item
+        ],
+    )
+    def test_ordinal_words_that_number_nothing(self, message: str) -> None:
+        assert len(reduce_message(message)) == 1, reduce_message(message)
+
+
+def test_a_question_clause_naming_no_topic_is_no_alternative() -> None:
+    """multi (issue 11): "how much will you pay" alone says nothing the sentence did not."""
+    [question] = read_message("international package lost and not insured, how much will you pay")
+    assert question.alternatives == ()
