@@ -7,11 +7,7 @@ questions, a message labelled with one ``relevant`` list (or none: off-topic) in
 
 - ``two read right``: multi-question messages read into as many questions as labelled;
 - ``missed``: read into fewer (answered as one);
-- ``false splits``: one-question messages read into more than one question;
-- ``doubted``: messages read as one question whose split is offered for retrieval to
-  confirm (``Question.parts``; ``kb.answer.message_answer`` answers the parts apart only
-  when each is answered on its own from a different article): multi-question messages
-  whose offered parts number as labelled / one-question messages with parts offered.
+- ``false splits``: one-question messages read into more than one question.
 
     .venv/bin/python benchmarks/message_splits.py                 # dev
     .venv/bin/python benchmarks/message_splits.py --split test -v # test, every wrong line
@@ -27,13 +23,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kb.answer.understand import read_message  # noqa: E402
+from kb.answer.understand import reduce_message  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 SETS = ("assist_multi", "assist_long", "sample_questions", "assist_crosslang", "assist_offtopic")
 HEADER = (
     "| split | set | messages | multi-question | read right | missed | one-question "
-    "| false splits | doubted (multi / one) |\n|---|---|---|---|---|---|---|---|---|"
+    "| false splits |\n|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -58,25 +54,20 @@ def share(part: int, whole: int) -> str:
 def run(name: str, split: str, verbose: bool) -> str:
     """One table row; with ``verbose`` every wrong reading is printed to stderr."""
     lines = labelled(DATA / f"{name}.jsonl", split)
-    multi = right = missed = single = false = doubted_multi = doubted_one = 0
+    multi = right = missed = single = false = 0
     for line_id, message, wanted in lines:
-        questions = read_message(message)
-        got = [q.text for q in questions]
-        offered = [q.parts for q in questions if q.parts]
+        got = reduce_message(message)
         if wanted > 1:
             multi += 1
             right += len(got) == wanted
             missed += len(got) < wanted
-            doubted_multi += len(got) == 1 and bool(offered) and len(offered[0]) == wanted
         else:
             single += 1
             false += len(got) > 1
-            doubted_one += bool(offered)
-        if verbose and (len(got) != wanted or offered):
-            print(f"{line_id} wanted {wanted}: {got} offered {offered}", file=sys.stderr)
+        if verbose and len(got) != wanted:
+            print(f"{line_id} wanted {wanted}: {got}", file=sys.stderr)
     cells = [split, name, str(len(lines)), str(multi), share(right, multi)]
     cells += [share(missed, multi), str(single), share(false, single)]
-    cells += [f"{doubted_multi} / {doubted_one}"]
     return "| " + " | ".join(cells) + " |"
 
 

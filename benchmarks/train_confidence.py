@@ -123,12 +123,11 @@ def relevant_of(line: dict[str, Any]) -> set[str]:
 
 
 def readings(message: str) -> list[str]:
-    """Every text kb may search for ``message`` (``kb.answer.message_answer``'s readings,
-    doubted parts included)."""
+    """Every text kb may search for ``message`` (``kb.answer.message_answer``'s readings)."""
     from kb.answer.understand import read_message, same_words
 
     questions = read_message(message)
-    out = [r for q in questions for r in (q.text, *q.alternatives, *q.parts)]
+    out = [r for q in questions for r in (q.text, *q.alternatives)]
     if len(questions) == 1 and not same_words(questions[0].text, message):
         out.append(message)
     return list(dict.fromkeys(out))

@@ -11,12 +11,6 @@ returns a ``MessageReply``: one ``ReplyPart`` (the question as kb read it, and i
   and hands off is dropped when another part answers; a single part is always kept.
 - A question that hands off is asked again in its other readings (``Question.alternatives``:
   its question clauses alone, its question sentences whole); the first that answers is kept.
-- A question the text rules doubt is two (``Question.parts``: "积分多久过期？寄酒可以吗？",
-  each part short) is answered as its parts when retrieval confirms it: every part answered
-  on its own, each from a different first article, and either the question read whole
-  hands off (its two topics blur it) or every part answers with confidence
-  ``SPLIT_CONFIDENCE`` or more. A follow-up that leans on the question before ("能赔多少钱")
-  is vague on its own and scores below that, so the question stays whole.
 - When a one-question message still hands off, the whole message is tried as it was (the
   reduction may have cut what mattered) and kept if it answers.
 
@@ -44,9 +38,6 @@ from kb.search.filters import SearchFilters
 from kb.search.retrieval import QueryNormalizer
 from kb.search.store import SearchView
 from kb.store.querylog import query_log_record, write_row
-
-#: A doubted split (``Question.parts``) is kept when every part answers at least this sure.
-SPLIT_CONFIDENCE = 0.9
 
 
 @dataclass
@@ -136,30 +127,6 @@ def _ask(
     return first or part
 
 
-def _confirmed_parts(
-    suggester: Suggester,
-    question: Question,
-    whole: Answer,
-    filters: SearchFilters,
-    top_k: int | None,
-    snapshot: SearchView | None,
-) -> list[ReplyPart]:
-    """The parts of a doubted split (``Question.parts``) answered apart, when retrieval
-    confirms the split against ``whole``, the question's answer read whole (see the module
-    docstring); [] otherwise."""
-    bar = 0.0 if whole.handoff else SPLIT_CONFIDENCE
-    parts: list[ReplyPart] = []
-    for text in question.parts:
-        answer = suggester.suggest(
-            text, filters, top_k, whole.request_id, log=False, snapshot=snapshot
-        )
-        if answer.handoff or answer.confidence < bar:
-            return []
-        parts.append(ReplyPart(text, answer, asked=question.asked))
-    articles = {_first_article(p.answer) for p in parts}
-    return parts if len(articles) == len(parts) else []
-
-
 def answer_message(
     suggester: Suggester,
     message: str,
@@ -187,10 +154,7 @@ def answer_message(
     for question in read_message(message):
         part = _ask(suggester, question, filters, top_k, request_id, snapshot)
         request_id = request_id or part.answer.request_id
-        split = question.parts and _confirmed_parts(
-            suggester, question, part.answer, filters, top_k, snapshot
-        )
-        parts.extend(split or [part])
+        parts.append(part)
     if len(parts) == 1 and parts[0].answer.handoff and not same_words(parts[0].question, message):
         whole = suggester.suggest(message, filters, top_k, request_id, log=False, snapshot=snapshot)
         if not whole.handoff:

@@ -15,25 +15,19 @@ work best on the question itself, so before retrieval a message is reduced:
    problem).
 4. A topic marker at the start of a clause (另外, 还有, 还想问一下, 顺便问一下, also, by the
    way, and another thing…) after a question starts a new question: that is how customers
-   join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②", "二、…",
-   "(b) …", "第二，…", "Second, …"; the first item stays with what introduces it, and "我有
-   两个问题" / "I have two questions" is filler), and so does a sentence that asks a question
+   join two questions. So does an enumeration item ("1. …", "2、…", "(1) …", "②"; the
+   first item stays with what introduces it), and so does a sentence that asks a question
    of its own after a question (``_asks_anew``; so does a question clause right after a
    question clause of one sentence, joined by a comma or "and how …",
    ``_asks_after_question``): long enough to stand alone
    (``ALONE_QUESTION``), pointing back at nothing (这, 那, it), not opening as a
    continuation (如果, 那么, if, so…) and sharing no topic word (Chinese character pair,
    English word) with the question before. "快递丢了怎么办？能赔多少钱？" stays one
-   question; "退款几天能到账？我的会员积分什么时候清零？" is two. A question that passes
-   every rule but the length (``DOUBTED_QUESTION``: "积分多久过期？寄酒可以吗？") stays
-   with the one before, and the split is offered as ``Question.parts`` for retrieval to
-   confirm (``kb.answer.message_answer``): text alone cannot tell it from a follow-up.
+   question; "退款几天能到账？我的会员积分什么时候清零？" is two.
 5. Each question becomes one retrieval query. A question of one sentence stays whole (it is
    already a question; a short question is never cut). From a longer message only its
    question clauses are kept, preceded by the context clauses just before them when the
-   question leans on them (这种情况怎么办, is it lost?, what should I do?). A question of
-   one sentence that opens with context has its question clauses alone as another reading
-   (``Question.alternatives``), tried when it hands off.
+   question leans on them (这种情况怎么办, is it lost?).
 
 No model and no word lists of the sample knowledge base: the rules are about how people
 write messages, in Chinese (Simplified and Traditional, compared in Simplified form) and
@@ -94,9 +88,6 @@ _FILLER_ZH = re.compile(
             r"(?:是|为|:|：)?",
             r"(?:订单|运单|快递单|物流单)?(?:单号|编号)(?:是|为|:|：)?|姓[\u4e00-\u9fff]",
             r"(?:我叫|我的名字是|我的名字叫|本人)[\u4e00-\u9fff]{1,4}",
-            # announcing the questions to come ("我有两个问题：1. … 2. …")
-            r"(?:我|还)?(?:有|想问)(?:几|两|三|一|好几|一些|些)个?小?问题(?:想|要)?"
-            r"(?:问|请教|咨询)?(?:一下|下)?",
             r"[吧呀啊哦啦哈了的]+",  # not 呢 or 嘛: 钱呢? is a question
         ]
     )
@@ -113,7 +104,6 @@ _FILLER_EN = re.compile(
             r"(?:my )?(?:number|phone|email|order|tracking|waybill)(?: number)?(?: is)?",
             r"(?:my name is|this is|i am|i'm) [a-z]+(?: [a-z]+)?",
             r"two things|a few things|several things|quick question|one more thing",
-            r"(?:i have |i've got |got )?(?:two|three|a few|several|some|a couple of) questions",
         ]
     )
     + r")\b",
@@ -143,11 +133,6 @@ _DEICTIC = re.compile(
 SHORT_QUESTION = 8
 #: A sentence's question needs this size (``_size``) to stand alone as a new one.
 ALONE_QUESTION = 10
-#: A question of at least this size that passes every other rule of a new question is a
-#: *doubted* one ("积分多久过期？寄酒可以吗？"): the text alone cannot tell it from a follow-up
-#: ("快递丢了怎么办？能赔多少钱？"), so ``Question.parts`` offers the split for retrieval to
-#: confirm (``kb.answer.message_answer``).
-DOUBTED_QUESTION = 4
 #: Two questions sharing this many topic words (``_topic_words``) are about one thing.
 SHARED_TOPIC_WORDS = 1
 _ENGLISH_COMMON = frozenset(
@@ -155,23 +140,15 @@ _ENGLISH_COMMON = frozenset(
         "about",
         "also",
         "been",
-        "could",
         "does",
         "from",
         "have",
         "just",
-        "know",
         "like",
         "make",
-        "might",
         "much",
-        "must",
-        "please",
         "really",
-        "shall",
-        "should",
         "some",
-        "tell",
         "than",
         "that",
         "them",
@@ -190,19 +167,11 @@ _ENGLISH_COMMON = frozenset(
         "your",
     ]
 )
-#: An enumeration item ("1. …", "2、…", "(1) …", "②", "一、…", "(a) …", "第一，…"): replaced
-#: by the item mark ``§``, which ``_TOPIC_MARKER`` reads as the start of a new question.
+#: An enumeration item ("1. …", "2、…", "(1) …", "②"): replaced by the item mark ``§``,
+#: which ``_TOPIC_MARKER`` reads as the start of a new question.
 _ITEM = re.compile(
-    r"(?:(?<=^)|(?<=[\s。！？!?；;:：,，]))"
-    r"(?:[(（](?:\d{1,2}|[a-hA-H])[)）]|\d{1,2}[.、)）](?!\d)|[①-⑨]|[一二三四五六七八九十]、"
-    r"|第[一二三四五六七八九十](?:个问题|点)?[\s:：,，、]+)\s*",
+    r"(?:(?<=^)|(?<=[\s。！？!?；;:：,，]))(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d)|[①-⑨])\s*",
     re.M,
-)
-#: The same, as English ordinal words opening a sentence ("First, …", "Secondly: …").
-_ORDINAL = re.compile(
-    r"(?:(?<=^)|(?<=[.!?;:。！？；：])|(?<=[.!?;:。！？；：]\s))"
-    r"(?:first|second|third|fourth|firstly|secondly|thirdly|finally|lastly)\s*[,:，：]\s*",
-    re.I | re.M,
 )
 #: Words that open a sentence continuing the one before (if, then, so…), never a new topic.
 _CONTINUES = re.compile(
@@ -249,7 +218,7 @@ def _kind(clause: str, ends_with_question_mark: bool, last: bool) -> str:
 
 def split_clauses(message: str) -> list[Clause]:
     """The clauses of ``message`` in order, each with its kind (personal data cut out)."""
-    text = _ORDINAL.sub("\n§", _ITEM.sub("\n§", _cut_personal_data(message)))
+    text = _ITEM.sub("\n§", _cut_personal_data(message))
     text = _ENGLISH_STOP.sub(".\n", text)
     out: list[Clause] = []
     pending = False  # a topic marker standing alone ("还有，…") marks the next clause
@@ -271,13 +240,10 @@ def split_clauses(message: str) -> list[Clause]:
     return out
 
 
-def _segments(
-    clauses: list[Clause], max_questions: int, alone: int = ALONE_QUESTION, marks: bool = True
-) -> list[list[Clause]]:
+def _segments(clauses: list[Clause], max_questions: int) -> list[list[Clause]]:
     """Clauses grouped into questions: a topic marker (or an enumeration item) after a
     question starts a new one, and so does a sentence that asks a question of its own
-    (``_asks_anew``; ``alone``: the size that stands alone; ``marks=False``: topic markers
-    are not read again)."""
+    (``_asks_anew``)."""
     sentences: dict[int, list[Clause]] = {}
     for clause in clauses:
         sentences.setdefault(clause.sentence, []).append(clause)
@@ -286,12 +252,12 @@ def _segments(
     for clause in clauses:
         current = segments[-1]
         if clause.sentence != previous:
-            opens = _asks_anew(sentences[clause.sentence], current, alone)
+            opens = _asks_anew(sentences[clause.sentence], current)
         else:
-            opens = _asks_after_question(clause, current, alone)
+            opens = _asks_after_question(clause, current)
         previous = clause.sentence
         # the first item of a list ("我有两个问题：1. …") belongs with what introduces it
-        marked = marks and clause.new_topic and (not clause.item or _asks(current))
+        marked = clause.new_topic and (not clause.item or _asks(current))
         if (marked or opens) and current and len(segments) < max_questions:
             segments.append([clause])
         else:
@@ -299,26 +265,24 @@ def _segments(
     return [s for s in segments if s]
 
 
-def _asks_after_question(
-    clause: Clause, current: list[Clause], alone: int = ALONE_QUESTION
-) -> bool:
+def _asks_after_question(clause: Clause, current: list[Clause]) -> bool:
     """True when a question clause right after a question clause of the same sentence
     asks anew by the rule of ``_asks_anew`` (two questions joined by a comma or by
     "and how …"): "锂电池能寄吗，上门取件要提前多久预约" is two; "快递丢了怎么办，能赔多少钱"
     is one (the second is too short to stand alone)."""
     if clause.kind != "question" or not current or current[-1].kind != "question":
         return False
-    return _asks_anew([clause], current, alone)
+    return _asks_anew([clause], current)
 
 
-def _asks_anew(sentence: list[Clause], current: list[Clause], alone: int = ALONE_QUESTION) -> bool:
+def _asks_anew(sentence: list[Clause], current: list[Clause]) -> bool:
     """True when ``sentence`` asks a question of its own after ``current`` asked one: it
-    has a question clause long enough to stand alone (``alone``), points back at nothing
-    (这, it) and does not open as a continuation (那, 如果, if, so…)."""
+    has a question clause long enough to stand alone, points back at nothing (这, it) and
+    does not open as a continuation (那, 如果, if, so…)."""
     if not _asks(current):
         return False
     asked = "，".join(c.text for c in sentence if c.kind == "question")
-    if _size(asked) < alone:
+    if _size(asked) < ALONE_QUESTION:
         return False
     text = to_simplified("，".join(c.text for c in sentence)).lower()
     if _DEICTIC.search(text) or _CONTINUES.match(text):
@@ -353,8 +317,7 @@ def _query(segment: list[Clause]) -> str:
 
     A question in one sentence is kept whole (it is already a question); from a longer
     message only the question clauses are kept, with the two context clauses just before
-    them when they lean on them (short, pointing back: 这种情况, is it, or naming no topic
-    of their own: what should I do).
+    them when they lean on them (short, or pointing back: 这种情况, is it).
     """
     questions = [c for c in segment if c.kind == "question"]
     if not questions or len({c.sentence for c in segment}) == 1:
@@ -362,15 +325,8 @@ def _query(segment: list[Clause]) -> str:
     first = segment.index(questions[0])
     before = [c.text for c in segment[:first] if c.kind == "context"]
     asked = "，".join(c.text for c in questions)
-    return "，".join([*before[-2:], asked]) if before and _leans(asked) else asked
-
-
-def _leans(asked: str) -> bool:
-    """True when a question leans on what was said before it: short, pointing back (这种情况,
-    is it) or naming no topic of its own (怎么办, what should I do)."""
-    simple = to_simplified(asked).lower()
-    short = len(_content(asked)) < SHORT_QUESTION
-    return short or bool(_DEICTIC.search(simple)) or not _topic_words(simple)
+    leans = len(_content(asked)) < SHORT_QUESTION or _DEICTIC.search(to_simplified(asked))
+    return "，".join([*before[-2:], asked]) if before and leans else asked
 
 
 @dataclass(frozen=True)
@@ -381,7 +337,6 @@ class Question:
     text: str
     asked: bool
     alternatives: tuple[str, ...] = ()
-    parts: tuple[str, ...] = ()  # a doubted split (``DOUBTED_QUESTION``): each part's query
 
 
 def _alternatives(segment: list[Clause], query: str) -> tuple[str, ...]:
@@ -390,39 +345,13 @@ def _alternatives(segment: list[Clause], query: str) -> tuple[str, ...]:
     question of one sentence has none (it is read whole)."""
     questions = [c for c in segment if c.kind == "question"]
     asking = {c.sentence for c in questions}
-    if not questions:
+    if not questions or len({c.sentence for c in segment}) == 1:
         return ()
-    if len({c.sentence for c in segment}) == 1:
-        return _question_alone(segment, questions)
     readings = [
         "，".join(c.text for c in questions),
         "，".join(c.text for c in segment if c.sentence in asking),
     ]
     return tuple(r for r in dict.fromkeys(readings) if r and r != query)
-
-
-def _question_alone(segment: list[Clause], questions: list[Clause]) -> tuple[str, ...]:
-    """The other reading of a one-sentence question that opens with context ("我想把一部手机
-    寄给国外的朋友，国际快递大概要几天能到"): its question clauses alone, when they stand
-    alone (long enough, not leaning on the context: ``_leans``)."""
-    if questions == segment:
-        return ()
-    asked = "，".join(c.text for c in questions)
-    if _size(asked) < ALONE_QUESTION or _leans(asked):
-        return ()
-    return (asked,)
-
-
-def _doubted_parts(segment: list[Clause], max_parts: int) -> tuple[str, ...]:
-    """The queries of ``segment`` read with the lower bar ``DOUBTED_QUESTION`` when that
-    reads it as several questions (``Question.parts``), else ()."""
-    if max_parts < 2:
-        return ()
-    parts = _segments(segment, max_parts, DOUBTED_QUESTION, marks=False)
-    if len(parts) < 2:
-        return ()
-    queries = tuple(_query(p) for p in parts)
-    return queries if all(queries) else ()
 
 
 def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Question]:
@@ -431,14 +360,11 @@ def read_message(message: str, max_questions: int = MAX_QUESTIONS) -> list[Quest
     if max_questions < 1:
         raise ValueError("max_questions must be at least 1")
     out = []
-    segments = _segments(split_clauses(message), max_questions)
-    room = max_questions - len(segments) + 1
-    for segment in segments:
+    for segment in _segments(split_clauses(message), max_questions):
         query = _query(segment)
         if query:
             asked = any(c.kind == "question" for c in segment)
-            parts = _doubted_parts(segment, room)
-            out.append(Question(query, asked, _alternatives(segment, query), parts))
+            out.append(Question(query, asked, _alternatives(segment, query)))
     return out or [Question(message.strip(), True)]
 
 

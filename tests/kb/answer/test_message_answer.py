@@ -15,15 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kb.answer.message_answer import (
-    SPLIT_CONFIDENCE,
-    _confirmed_parts,
-    answer_message,
-    folded,
-    message_text,
-)
+from kb.answer.message_answer import answer_message, folded, message_text
 from kb.answer.suggest import Suggester
-from kb.answer.understand import Question
 from kb.config import Config
 from kb.search.filters import SearchFilters
 from kb.search.retrieval import Searcher, build_query_pipeline
@@ -191,46 +184,3 @@ def test_two_questions_in_one_sentence_get_two_answers(suggester: Suggester) -> 
     assert all(len({c.article_id for c in p.answer.citations}) >= 1 for p in reply.parts)
     one = answer_message(suggester, "快递丢了怎么办，能赔多少钱", PUBLIC, log=False)
     assert len(one.parts) == 1
-
-
-def test_two_short_questions_are_answered_apart_when_retrieval_confirms(
-    suggester: Suggester,
-) -> None:
-    """multi (issue 11): two short questions the text rules doubt are answered apart when
-    each part is answered surely from its own article; a vague follow-up stays with its
-    question (one part)."""
-    reply = answer_message(suggester, "积分什么时候过期？能寄白酒吗？", PUBLIC, log=False)
-    assert [p.question for p in reply.parts] == ["积分什么时候过期", "能寄白酒吗"]
-    first, second = first_articles(reply)
-    assert first in {"faq-points-expiry", "policy-membership-points"}
-    assert second in {"faq-prohibited-items", "policy-prohibited-items"}
-    one = answer_message(suggester, "快递丢了怎么办？能赔多少钱？", PUBLIC, log=False)
-    assert len(one.parts) == 1
-
-
-def test_a_doubted_split_needs_sure_parts_unless_the_whole_hands_off(
-    suggester: Suggester,
-) -> None:
-    """multi (issue 11): when the question read whole answers, every part must answer with
-    ``SPLIT_CONFIDENCE``; when it hands off, parts that answer at all are enough."""
-    question = Question("积分多久清零，寄生鲜可以吗", True, parts=("积分多久清零", "寄生鲜可以吗"))
-    fresh = suggester.suggest("寄生鲜可以吗", PUBLIC, log=False)
-    assert not fresh.handoff and fresh.confidence < SPLIT_CONFIDENCE  # the case tested
-    answered = suggester.suggest("积分多久清零", PUBLIC, log=False)
-    handed_off = suggester.suggest("明天北京会下雨吗", PUBLIC, log=False)
-    assert not answered.handoff and handed_off.handoff
-    assert _confirmed_parts(suggester, question, answered, PUBLIC, None, None) == []
-    parts = _confirmed_parts(suggester, question, handed_off, PUBLIC, None, None)
-    assert [p.question for p in parts] == ["积分多久清零", "寄生鲜可以吗"]
-
-
-def test_a_question_clause_alone_is_tried_when_the_sentence_hands_off(
-    suggester: Suggester,
-) -> None:
-    """multi (issue 11): the story before a one-sentence question can drown it; its
-    question clause alone is tried when the whole sentence hands off."""
-    message = "我想寄一台电脑给在国外读书的女儿，国际快递一般要几天能到"
-    assert suggester.suggest(message, PUBLIC, log=False).handoff  # the case tested
-    reply = answer_message(suggester, message, PUBLIC, log=False)
-    assert [p.question for p in reply.parts] == ["国际快递一般要几天能到"]
-    assert first_articles(reply) == ["policy-international-shipping"]
