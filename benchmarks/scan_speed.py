@@ -8,7 +8,12 @@ Opens an index home as ``benchmarks/suggest_speed.py`` does and, for the sample 
   scores, matched question, cosine) are identical, how many rankings needed every cosine
   after all, and the CPU per question of each, ``--repeat`` times;
 - chunk scan: ``VectorIndex.nearest`` (proven through the 8-bit copy) against the float32
-  ``search`` for k = 40 and 160 (the dense retriever's fetches): same rows or not, CPU.
+  ``search`` for k = 40 and 160 (the dense retriever's fetches): same rows or not, CPU;
+- sentence scan (``pooled_search``'s ``4 k`` sentences, k = 40 and 160): the 8-bit scan of
+  every window returning ``2 x 4 k`` rows (``QuantizedRows``, before) against
+  ``VectorIndex.candidates`` (the rescored 4-bit scan, after): the time to build each copy,
+  its bytes, how many of the exact best ``4 k`` and ``8 k`` windows each returns, how many
+  rows the two share, CPU per question.
 
     .venv/bin/python benchmarks/scan_speed.py /tmp/faqspeed/h100k --cache CACHE
 """
@@ -34,6 +39,7 @@ from kb.language import base_language, detect_language  # noqa: E402
 from kb.quality.evaluation import load_queries  # noqa: E402
 from kb.search import faq  # noqa: E402
 from kb.search.crosslang import neutral_query, neutral_scores  # noqa: E402
+from kb.search.dense import QUANTIZED_FETCH, QuantizedRows, VectorIndex  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
 from kb.search.index import IndexSnapshot  # noqa: E402
 from kb.search.resources import SearchResources  # noqa: E402
@@ -128,6 +134,49 @@ def main() -> None:
             flat = cpu_ms(partial(_each, partial(vectors.search, k=k), units), len(units))
             what = f"chunk scan k={k}, float32 / proven 8-bit"
             print(f"| {what} | {run + 1} | {flat:.2f} / {proven:.2f} |")
+    sentence_scans(snap._sentences.index, units, args.repeat)
+
+
+def sentence_scans(windows: VectorIndex, units: list[np.ndarray], repeat: int) -> None:
+    """The sentence scan before (8-bit, every window) and after (``candidates``)."""
+    started = time.process_time()
+    windows._fast = None
+    windows.prepare_scans()
+    fast_s = time.process_time() - started
+    started = time.process_time()
+    coarse = QuantizedRows(windows._blocks, windows.dim, bounded=False)
+    coarse_s = time.process_time() - started
+    assert windows._fast is not None
+    print(
+        f"# sentence windows {len(windows):,}: 4-bit copy built in {fast_s:.2f} s CPU, "
+        f"{windows._fast.index.code_size * len(windows) / 1e6:.1f} MB; 8-bit copy "
+        f"{coarse_s:.2f} s, {coarse.index.code_size * len(windows) / 1e6:.1f} MB"
+    )
+
+    def before(query: np.ndarray, k: int) -> list[int]:
+        return coarse.search(query, QUANTIZED_FETCH * 4 * k)[0].tolist()
+
+    def after(query: np.ndarray, k: int) -> list[int]:
+        return windows.candidates(query, 4 * k)
+
+    for k in (40, 160):
+        exact = [[r for r, _ in windows.search(q, 8 * k)] for q in units]
+        for name, fn in (("8-bit", before), ("4-bit rescored", after)):
+            got = [set(fn(q, k)) for q in units]
+            held4 = [len(g & set(e[: 4 * k])) / (4 * k) for g, e in zip(got, exact, strict=True)]
+            held8 = [len(g & set(e)) / (8 * k) for g, e in zip(got, exact, strict=True)]
+            print(
+                f"# sentences k={k}, {name}: exact best {4 * k} held for "
+                f"{sum(h == 1 for h in held4)}/{len(units)} (recall {np.mean(held4):.5f}), "
+                f"exact best {8 * k}: recall {np.mean(held8):.5f}"
+            )
+        shared = [len(set(before(q, k)) & set(after(q, k))) / (8 * k) for q in units]
+        print(f"# sentences k={k}: rows shared by before and after {np.mean(shared):.5f}")
+        for run in range(repeat):
+            old = cpu_ms(partial(_each, partial(before, k=k), units), len(units))
+            new = cpu_ms(partial(_each, partial(after, k=k), units), len(units))
+            what = f"sentence scan k={k}, 8-bit / 4-bit rescored"
+            print(f"| {what} | {run + 1} | {old:.2f} / {new:.2f} |")
 
 
 if __name__ == "__main__":
