@@ -8,7 +8,12 @@ Opens an index home as ``benchmarks/suggest_speed.py`` does and, for the sample 
   scores, matched question, cosine) are identical, how many rankings needed every cosine
   after all, and the CPU per question of each, ``--repeat`` times;
 - chunk scan: ``VectorIndex.nearest`` (proven through the 8-bit copy) against the float32
-  ``search`` for k = 40 and 160 (the dense retriever's fetches): same rows or not, CPU.
+  ``search`` for k = 40 and 160 (the dense retriever's fetches): same rows or not, CPU;
+- sentence scan (``pooled_search``'s ``4 k`` sentences, k = 40 and 160): the 8-bit scan of
+  every window returning ``2 x 4 k`` rows (``QuantizedRows``, before) against
+  ``VectorIndex.candidates`` (the rescored 4-bit scan, after): the time to build each copy,
+  its bytes, how many of the exact best ``4 k`` and ``8 k`` windows each returns, how many
+  rows the two share, CPU per question.
 
     .venv/bin/python benchmarks/scan_speed.py /tmp/faqspeed/h100k --cache CACHE
 """
@@ -16,9 +21,10 @@ Opens an index home as ``benchmarks/suggest_speed.py`` does and, for the sample 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -27,13 +33,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import kb  # noqa: E402,F401 - offline defaults
+import kb  # noqa: E402 - offline defaults
+import kb.search.dense  # noqa: E402
 from kb.config import Config  # noqa: E402
 from kb.embedders import EmbedderSpec  # noqa: E402
 from kb.language import base_language, detect_language  # noqa: E402
 from kb.quality.evaluation import load_queries  # noqa: E402
 from kb.search import faq  # noqa: E402
 from kb.search.crosslang import neutral_query, neutral_scores  # noqa: E402
+from kb.search.dense import QUANTIZED_FETCH, QuantizedRows, VectorIndex, as_matrix  # noqa: E402
 from kb.search.filters import SearchFilters  # noqa: E402
 from kb.search.index import IndexSnapshot  # noqa: E402
 from kb.search.resources import SearchResources  # noqa: E402
@@ -60,6 +68,12 @@ def main() -> None:
     parser.add_argument("home", type=Path)
     parser.add_argument("--cache", type=Path, required=True, help="embedding cache")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--real-vectors",
+        type=Path,
+        help="an embedding cache (read only) whose every vector is a row of a second "
+        "sentence-scan recall check, on the model's own vectors",
+    )
     args = parser.parse_args()
     config = Config(home=args.home)
     resources = SearchResources()
@@ -81,13 +95,17 @@ def main() -> None:
         for q in load_queries(QUESTIONS)
     ]
 
+    def rank(best: Iterator, filters: SearchFilters) -> list:
+        served = faq._Served(snap, filters, 2 * matcher.top_k)
+        return matcher._rank(snap, index, faq._Ranking(index, best), served)
+
     def every(query: np.ndarray, lang: str, filters: SearchFilters) -> list:
         unit, _ = neutral_query(query, index.basis)
         dense, raw = neutral_scores(index.vectors @ unit, index.along, query, index.basis)
         if lang:
             dense = np.where(index.langs == base_language(lang), raw, dense)
         best = ((i, float(dense[i]), float(raw[i])) for i in faq._best_first(dense))
-        return matcher._rank(snap, index, best, filters, "faq_dense")
+        return rank(best, filters)
 
     scored_all = 0
     full_scores = faq._DenseScorer.scores
@@ -101,7 +119,7 @@ def main() -> None:
 
     def scanned(query: np.ndarray, lang: str, filters: SearchFilters) -> list:
         scorer = faq._DenseScorer(index, query, lang, matcher.neutral)
-        return matcher._rank(snap, index, scorer.best_first(), filters, "faq_dense")
+        return rank(scorer.best_first(), filters)
 
     def key(docs: list) -> list:
         return [(d.id, d.score, d.meta.get("matched_question"), d.meta.get("cosine")) for d in docs]
@@ -128,6 +146,78 @@ def main() -> None:
             flat = cpu_ms(partial(_each, partial(vectors.search, k=k), units), len(units))
             what = f"chunk scan k={k}, float32 / proven 8-bit"
             print(f"| {what} | {run + 1} | {flat:.2f} / {proven:.2f} |")
+    sentence_scans(snap._sentences.index, units, args.repeat)
+    if args.real_vectors:
+        raw = [as_matrix(q[None, :], len(q))[0] for q, _, _ in asked]
+        real_recall(args.real_vectors, {"raw": raw, "neutral": units})
+
+
+def sentence_scans(windows: VectorIndex, units: list[np.ndarray], repeat: int) -> None:
+    """The sentence scan before (8-bit, every window) and after (``candidates``)."""
+    started = time.process_time()
+    windows._fast = None
+    windows.prepare_scans()
+    fast_s = time.process_time() - started
+    started = time.process_time()
+    coarse = QuantizedRows(windows._blocks, windows.dim, bounded=False)
+    coarse_s = time.process_time() - started
+    assert windows._fast is not None
+    print(
+        f"# sentence windows {len(windows):,}: 4-bit copy built in {fast_s:.2f} s CPU, "
+        f"{windows._fast.index.code_size * len(windows) / 1e6:.1f} MB; 8-bit copy "
+        f"{coarse_s:.2f} s, {coarse.index.code_size * len(windows) / 1e6:.1f} MB"
+    )
+
+    def before(query: np.ndarray, k: int) -> list[int]:
+        return coarse.search(query, QUANTIZED_FETCH * 4 * k)[0].tolist()
+
+    def after(query: np.ndarray, k: int) -> list[int]:
+        return windows.candidates(query, 4 * k)
+
+    for k in (40, 160):
+        exact = [[r for r, _ in windows.search(q, 8 * k)] for q in units]
+        for name, fn in (("8-bit", before), ("4-bit rescored", after)):
+            got = [set(fn(q, k)) for q in units]
+            held4 = [len(g & set(e[: 4 * k])) / (4 * k) for g, e in zip(got, exact, strict=True)]
+            held8 = [len(g & set(e)) / (8 * k) for g, e in zip(got, exact, strict=True)]
+            print(
+                f"# sentences k={k}, {name}: exact best {4 * k} held for "
+                f"{sum(h == 1 for h in held4)}/{len(units)} (recall {np.mean(held4):.5f}), "
+                f"exact best {8 * k}: recall {np.mean(held8):.5f}"
+            )
+        shared = [len(set(before(q, k)) & set(after(q, k))) / (8 * k) for q in units]
+        print(f"# sentences k={k}: rows shared by before and after {np.mean(shared):.5f}")
+        for run in range(repeat):
+            old = cpu_ms(partial(_each, partial(before, k=k), units), len(units))
+            new = cpu_ms(partial(_each, partial(after, k=k), units), len(units))
+            what = f"sentence scan k={k}, 8-bit / 4-bit rescored"
+            print(f"| {what} | {run + 1} | {old:.2f} / {new:.2f} |")
+
+
+def real_recall(cache: Path, queries: dict[str, list[np.ndarray]]) -> None:
+    """Recall of both sentence scans with every vector of ``cache`` as the rows (the
+    threshold of the 4-bit scan lowered to their number)."""
+    with sqlite3.connect(f"file:{cache}?mode=ro", uri=True) as db:
+        found = db.execute("SELECT vector FROM embeddings ORDER BY text_sha256").fetchall()
+    stacked = np.stack([np.frombuffer(v, dtype=np.float32) for (v,) in found])
+    rows = as_matrix(stacked, stacked.shape[1])
+    kb.search.dense.QUANTIZED_SCAN_MIN_ROWS = len(rows)
+    windows = VectorIndex.build(rows, rows.shape[1])
+    windows.prepare_scans()
+    coarse = QuantizedRows(windows._blocks, windows.dim, bounded=False)
+    print(f"# the model's vectors: {len(rows):,} rows of {cache}")
+    for name, units in queries.items():
+        for k in (40, 160):
+            exact = [{r for r, _ in windows.search(q, 4 * k)} for q in units]
+            old = [set(coarse.search(q, QUANTIZED_FETCH * 4 * k)[0].tolist()) for q in units]
+            new = [set(windows.candidates(q, 4 * k)) for q in units]
+            print(
+                f"# {name} queries, k={k}: exact best {4 * k} held by the 8-bit scan for "
+                f"{sum(e <= o for e, o in zip(exact, old, strict=True))}/{len(units)}, by the "
+                f"4-bit rescored scan for {sum(e <= n for e, n in zip(exact, new, strict=True))}"
+                f"/{len(units)} (recall "
+                f"{np.mean([len(e & n) / len(e) for e, n in zip(exact, new, strict=True)]):.5f})"
+            )
 
 
 if __name__ == "__main__":

@@ -66,10 +66,16 @@ CERTIFIED_SCAN_MIN_ROWS = 20_000
 #: the bound proved the nearest 40 and 160 of 99,999 chunks for every sample question;
 #: at 2x for 69 and 86 of 99; docs/benchmarks.md "faqspeed"), 4x as many again if not.
 CERTIFIED_FETCH = 4
-#: How many more rows than asked the 8-bit scan returns as candidates (issue 16: at 2x,
-#: every exact top-k row was among them, on the model's vectors and on random ones;
-#: docs/benchmarks.md, "speed3").
+#: How many more rows than asked ``candidates`` returns from ``QUANTIZED_SCAN_MIN_ROWS``
+#: rows on (issue 16: at 2x an 8-bit scan's rows held every exact top-k row, on the model's
+#: vectors and on random ones; docs/benchmarks.md, "speed3").
 QUANTIZED_FETCH = 2
+#: How many more rows than ``candidates`` returns the 4-bit scan (``FastScanRows``) fetches
+#: for exact rescoring (issue 16: at 3x the exact best 4k sentences of 214,265 were among
+#: them for every sample question, k = 40 and 160; docs/benchmarks.md, "sentscan").
+FAST_FETCH = 3
+#: Rows sampled to place each dimension's 16 levels of the 4-bit copy.
+_LEVEL_SAMPLE = 8192
 #: Added to an 8-bit scan's error bound for float32 rounding in the two inner products
 #: (at most ~2e-5 for 384 dimensions of unit vectors).
 ROUNDING_SLACK = 1e-4
@@ -133,21 +139,68 @@ class QuantizedRows:
         return float(q.astype(np.float64) @ self.error.astype(np.float64)) + ROUNDING_SLACK
 
 
+class FastScanRows:
+    """A 4-bit copy of float32 rows for a fast approximate scan (no error bound).
+
+    FAISS ``IndexPQFastScan`` with one dimension per sub-quantizer: each value is replaced
+    by the nearest of its dimension's 16 levels (the sixteenths' midpoints of a sample of
+    the rows), half the bytes of ``QT_8bit``, and the query's products with the levels are
+    looked up with SIMD shuffles instead of decoding every byte (issue 16: 214,265 x 384
+    rows scanned 4-5x faster than with ``QT_8bit``; docs/benchmarks.md, "sentscan").
+    """
+
+    def __init__(self, blocks: Callable[[], Iterator[np.ndarray]], sample: np.ndarray) -> None:
+        """Encode the rows ``blocks()`` yields (float32) with levels placed on ``sample``
+        (some of those rows)."""
+        dim = int(sample.shape[1])
+        middles = (np.arange(16) + 0.5) / 16
+        levels = np.quantile(sample, middles, axis=0).T.astype(np.float32)  # (dim, 16)
+        self._cuts = (levels[:, 1:] + levels[:, :-1]) / 2  # nearest level: cuts below
+        codes = faiss.IndexPQ(dim, dim, 4, faiss.METRIC_INNER_PRODUCT)
+        faiss.copy_array_to_vector(np.ascontiguousarray(levels.reshape(-1)), codes.pq.centroids)
+        codes.is_trained = True
+        for block in blocks():
+            for start in range(0, len(block), _DECODE_BLOCK):  # small transient arrays
+                codes.add_sa_codes(self._encode(block[start : start + _DECODE_BLOCK]))
+        self.index = faiss.IndexPQFastScan(codes)  # type: ignore[arg-type]  # packs the codes
+
+    def _encode(self, block: np.ndarray) -> np.ndarray:
+        """Each row's level numbers, two to a byte (the first in the low half), as
+        ``faiss.IndexPQ`` stores 4-bit codes."""
+        dim = self._cuts.shape[0]
+        nearest = np.zeros((len(block), dim + dim % 2), dtype=np.uint8)  # whole bytes
+        for cut in self._cuts.T:
+            nearest[:, :dim] += block > cut
+        return np.ascontiguousarray(nearest[:, 0::2] | (nearest[:, 1::2] << 4))
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows for a unit ``query`` by their 4-bit inner product, best
+        first, and those approximate scores."""
+        scores, rows = _search_one(self.index, query, k, int(self.index.d))
+        found = rows >= 0
+        return rows[found].astype(np.int64), scores[found]
+
+
 class VectorIndex:
     """Exact cosine search over unit vectors; row numbers are the caller's chunk rows.
 
     ``candidates`` finds rows for a caller that then scores them exactly (the pooled
-    sentence search): from ``QUANTIZED_SCAN_MIN_ROWS`` rows on it scans an 8-bit copy of
-    the vectors (``QuantizedRows``: a quarter of the bytes read per query and of the
-    memory of the float32 vectors; built by ``prepare_scans`` when an index version is
-    loaded, else at its first use) and returns ``QUANTIZED_FETCH`` times as many rows;
-    the float32 vectors stay the reference for every score.
+    sentence search): from ``QUANTIZED_SCAN_MIN_ROWS`` rows on it scans a 4-bit copy of
+    the vectors (``FastScanRows``: an eighth of the bytes of the float32 vectors; built by
+    ``prepare_scans`` when an index version is loaded, else at its first use) and returns
+    ``QUANTIZED_FETCH`` times as many rows, the exact best of what it found; below, from
+    ``CERTIFIED_SCAN_MIN_ROWS``, an 8-bit copy (``QuantizedRows``) proves the nearest rows.
+    The float32 vectors stay the reference for every score.
     """
 
     def __init__(self, index: faiss.IndexFlatIP) -> None:
         """Wrap a FAISS inner-product flat index (use ``build`` or ``load``)."""
         self._index = index
         self._coarse: QuantizedRows | None = None
+        self._fast: FastScanRows | None = None
         self._coarse_lock = threading.Lock()
 
     @classmethod
@@ -204,20 +257,20 @@ class VectorIndex:
         return _one_query(self._index, query, k, self.dim)
 
     def prepare_scans(self) -> None:
-        """Build the 8-bit copy now if ``candidates`` will use it (an index version being
-        loaded: so that its first request does not pay for it)."""
-        if len(self) >= min(CERTIFIED_SCAN_MIN_ROWS, QUANTIZED_SCAN_MIN_ROWS):
+        """Build the 4-bit or 8-bit copy now if ``candidates`` will use it (an index
+        version being loaded: so that its first request does not pay for it)."""
+        if len(self) >= QUANTIZED_SCAN_MIN_ROWS:
+            self._fast_index()
+        elif len(self) >= CERTIFIED_SCAN_MIN_ROWS:
             self._coarse_index()
 
     def candidates(self, query: Sequence[float] | np.ndarray, k: int) -> list[int]:
         """Rows among which are the ``k`` nearest to ``query``, for a caller that scores
         them exactly: ``search``'s ``k`` rows below ``QUANTIZED_SCAN_MIN_ROWS`` rows (from
         ``CERTIFIED_SCAN_MIN_ROWS`` on found by a proven 8-bit scan, ``nearest``), from
-        there on the ``QUANTIZED_FETCH`` x ``k`` best of an 8-bit scan (measured in
-        docs/benchmarks.md, "speed3")."""
+        there on ``rescored``'s ``QUANTIZED_FETCH`` x ``k`` rows."""
         if len(self) >= QUANTIZED_SCAN_MIN_ROWS:
-            hits = _one_query(self._coarse_index().index, query, QUANTIZED_FETCH * k, self.dim)
-            return [row for row, _ in hits]
+            return self.rescored(query, QUANTIZED_FETCH * k, min(k, len(self)))
         if len(self) >= CERTIFIED_SCAN_MIN_ROWS:
             return self.nearest(query, k)
         return [row for row, _ in _one_query(self._index, query, k, self.dim)]
@@ -239,13 +292,38 @@ class VectorIndex:
             fetch *= 4
         return [row for row, _ in _one_query(self._index, q, k, self.dim)]
 
+    def rescored(self, query: Sequence[float] | np.ndarray, k: int, sure: int) -> list[int]:
+        """The ``k`` rows nearest ``query`` (exact cosines, ties: the lower row first)
+        among the best of the 4-bit scan (``FastScanRows``), first ``FAST_FETCH`` x ``k``
+        of them, twice as many while a row left out could beat the ``sure``-th found by the
+        largest error seen (4-bit against exact score) among the rows fetched: an estimate,
+        not a proof (recall measured in docs/benchmarks.md, "sentscan")."""
+        q = as_matrix(np.asarray(query, dtype=np.float32).reshape(1, -1), self.dim)[0]
+        scan, fetch = self._fast_index(), FAST_FETCH * k
+        while True:
+            rows, approx = scan.search(q, fetch)
+            exact = _dot(np.take(self._stored(), rows, axis=0), q)
+            best = np.lexsort((rows, -exact))[:k]
+            error = float(np.abs(exact - approx).max(initial=0.0))
+            if fetch >= len(self) or float(approx[-1]) + error < float(exact[best[sure - 1]]):
+                return rows[best].tolist()
+            fetch *= 2
+
+    def _fast_index(self) -> FastScanRows:
+        """The 4-bit copy of the vectors, made at its first use (thread-safe), in blocks;
+        its levels are placed on every n-th row (``_LEVEL_SAMPLE`` rows)."""
+        with self._coarse_lock:
+            if self._fast is None:
+                sample = self._stored()[:: max(1, len(self) // _LEVEL_SAMPLE)]
+                self._fast = FastScanRows(self._blocks, sample)
+            return self._fast
+
     def _coarse_index(self) -> QuantizedRows:
         """The 8-bit copy of the vectors, made at its first use (thread-safe), in blocks:
         it reads the stored float32 rows in place (no copy of them is made)."""
         with self._coarse_lock:
             if self._coarse is None:
-                bounded = len(self) < QUANTIZED_SCAN_MIN_ROWS  # what ``nearest`` needs
-                self._coarse = QuantizedRows(self._blocks, self.dim, bounded=bounded)
+                self._coarse = QuantizedRows(self._blocks, self.dim)  # what ``nearest`` needs
             return self._coarse
 
     def _blocks(self) -> Iterator[np.ndarray]:

@@ -208,8 +208,8 @@ def pooled_search(
     """The ``k`` best chunk rows by ``(1 - weight) * cosine + weight * best sentence cosine``.
 
     Candidates are the ``k`` nearest chunks and the chunks of the ``4 k`` nearest sentences
-    (two FAISS searches, over 8-bit copies from ``kb.search.dense.QUANTIZED_SCAN_MIN_ROWS`` rows
-    on, which return more rows);
+    (two FAISS searches; from ``kb.search.dense.QUANTIZED_SCAN_MIN_ROWS`` rows on through a
+    4-bit copy, ``VectorIndex.candidates``, which returns twice as many rows);
     each candidate is then scored exactly. A chunk outside both
     lists is behind ``k`` chunks on its own cosine and ``4 k`` sentences on its best one,
     so it could only enter the top ``k`` in a near tie; with ``k`` = every chunk (a

@@ -356,10 +356,10 @@ class TestReader:
         assert reader.refresh() is True
         assert reader.snapshot().version != first
 
-    def test_a_loaded_version_has_its_8_bit_copy_before_any_search(
+    def test_a_loaded_version_has_its_scan_copy_before_any_search(
         self, store: IndexStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """The first request after a new version does not build the 8-bit copy (issue 16):
+        """The first request after a new version does not build the 8-bit or 4-bit copy (issue 16):
         the reader builds it while loading, and only for an index large enough to use it."""
         import kb.search.dense
 
@@ -370,6 +370,11 @@ class TestReader:
         store.write_version(chunks("b", 20, seed=1), model_id="m")
         snapshot = reader.snapshot()
         assert len(snapshot) == 50 and snapshot._vectors._coarse is not None
+        monkeypatch.setattr(kb.search.dense, "QUANTIZED_SCAN_MIN_ROWS", 60)  # the 4-bit copy
+        store.write_version(chunks("c", 20, seed=2), model_id="m")
+        snapshot = reader.snapshot()
+        assert len(snapshot) == 70 and snapshot._vectors._fast is not None
+        assert snapshot._vectors._coarse is None
 
     def test_from_config_uses_the_configured_index_dir(self, tmp_path: Path) -> None:
         config = Config(home=tmp_path)

@@ -181,9 +181,9 @@ def test_pooled_search_over_every_chunk_is_the_exact_blend() -> None:
 
 
 class TestQuantizedScan:
-    """From ``QUANTIZED_SCAN_MIN_ROWS`` rows on, candidate rows come from an 8-bit scan
-    (twice as many) and are then scored exactly (the threshold is lowered here so a small
-    index crosses it)."""
+    """From ``QUANTIZED_SCAN_MIN_ROWS`` rows on, candidate rows (twice as many) are the
+    exact best of a 4-bit scan's rows, and are then scored exactly (the threshold is
+    lowered here so a small index crosses it)."""
 
     @staticmethod
     def units(rng: np.random.Generator, n: int, dim: int = 384) -> np.ndarray:
@@ -197,7 +197,7 @@ class TestQuantizedScan:
         index = VectorIndex.build(self.units(rng, 300), 384)
         query = self.units(rng, 1)[0]
         assert index.candidates(query, 10) == [row for row, _ in index.search(query, 10)]
-        assert index._coarse is None
+        assert index._coarse is None and index._fast is None
 
     def test_quantized_scan_finds_every_exact_row(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import kb.search.dense
@@ -215,12 +215,40 @@ class TestQuantizedScan:
             assert len(rows) == 40 and len(set(rows)) == 40
             best = set(np.argsort(-(vectors @ query))[:20].tolist())
             assert best <= set(rows)
-        coarse = index._coarse
-        assert coarse is not None and coarse.index.ntotal == 3000
-        assert coarse.index.sa_code_size() == 384  # one byte per dimension
+        fast = index._fast
+        assert fast is not None and len(fast) == 3000 and index._coarse is None
+        assert fast.index.code_size == 192  # half a byte per dimension
         index.candidates(vectors[0], 5)
-        assert index._coarse is coarse  # built once
+        assert index._fast is fast  # built once
         assert index.candidates(vectors[7], 1)[0] == 7
+
+    def test_rescored_scan_holds_the_exact_best_rows(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """On clustered vectors, the ``2k`` candidates (the exact best of the 4-bit scan's
+        ``FAST_FETCH`` x ``2k`` rows, more if a row left out could be among the best) hold
+        the exact best ``k`` and are mostly the exact best ``2k``, best first; without the
+        over-fetch some of the best ``k`` are missed."""
+        import kb.search.dense
+        from kb.search.dense import VectorIndex
+
+        monkeypatch.setattr(kb.search.dense, "QUANTIZED_SCAN_MIN_ROWS", 1000)
+        rng = np.random.default_rng(9)
+        centres = self.units(rng, 10)  # near ties: paraphrases of a few topics
+        vectors = centres[rng.integers(0, 10, 4000)] + self.units(rng, 4000)
+        vectors[:, 5] *= 3
+        vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        index = VectorIndex.build(vectors, 384)
+        index.prepare_scans()
+        queries = np.concatenate([vectors[:20] + 0.3 * self.units(rng, 20), self.units(rng, 10)])
+
+        def exact(query: np.ndarray, k: int) -> list[int]:
+            scores = vectors @ (query / np.linalg.norm(query))
+            return np.lexsort((np.arange(4000), -scores))[:k].tolist()
+
+        asked = [(query, k) for query in queries for k in (1, 10, 40)]
+        assert all(set(exact(q, k)) <= set(index.candidates(q, k)) for q, k in asked)
+        assert sum(index.candidates(q, k) == exact(q, 2 * k) for q, k in asked) >= 85
+        monkeypatch.setattr(kb.search.dense, "FAST_FETCH", 1)
+        assert not all(set(exact(q, k)) <= set(index.candidates(q, k)) for q, k in asked)
 
     def test_proven_scan_returns_exactly_the_nearest_rows(
         self, monkeypatch: pytest.MonkeyPatch
