@@ -12,6 +12,7 @@ to ``test-artifacts/`` (git-ignored; CI keeps them as artifacts).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -136,6 +137,7 @@ def browser_tab(url: str) -> Iterator:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+        context.add_init_script(RUNS_JS)
         tab = context.new_page()
         tab.set_default_timeout(60_000)
         tab.goto(url)
@@ -156,11 +158,71 @@ IDLE_JS = """() => {
 }"""
 
 
+#: Added to every page of the browser context: counts the script runs the page has seen
+#: start (``data-test-script-state`` becoming "running"); ``__kbLoad`` tells page loads apart.
+RUNS_JS = """
+window.__kbLoad = Math.random();
+window.__kbRuns = 0;
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.target.getAttribute('data-test-script-state') === 'running') window.__kbRuns += 1;
+  }
+}).observe(document, {
+  attributes: true, subtree: true, attributeFilter: ['data-test-script-state'],
+});
+"""
+NEW_RUN_JS = """([load, runs]) => window.__kbRuns > (window.__kbLoad === load ? runs : 0)"""
+#: How long ``idle`` gives an action to start its script run (a bound for a loaded machine;
+#: after an action that starts none it is only time lost: use ``settled`` there).
+RUN_START_S = 10
+
+
 def idle(page) -> None:
-    """Wait until Streamlit has finished the current script run."""
+    """Wait until the script run started by the last action has finished.
+
+    A run is waited for until the page has seen one start since the previous wait (or,
+    after a reload, any): a fixed 300 ms for the click to reach the server and the run to
+    start was a bet on the machine's speed, and on losing it the previous run's page was
+    taken for the new one. Use ``settled`` after an action that starts no run.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    seen = getattr(page, "kb_runs_seen", [None, 0])
+    with contextlib.suppress(PlaywrightTimeout):  # the action started no run after all
+        page.wait_for_function(NEW_RUN_JS, arg=seen, timeout=RUN_START_S * 1000)
+    page.wait_for_function(IDLE_JS, timeout=60_000)
+    page.wait_for_timeout(200)
+    _remember_runs(page)
+
+
+def settled(page) -> None:
+    """After an action that starts no script run (opening an expander, a widget in a form,
+    a page that ``idle`` already waited for): a pause for the browser's own animation, then
+    no run going on."""
     page.wait_for_timeout(300)
     page.wait_for_function(IDLE_JS, timeout=60_000)
     page.wait_for_timeout(200)
+    _remember_runs(page)
+
+
+def _remember_runs(page) -> None:
+    page.kb_runs_seen = page.evaluate("[window.__kbLoad, window.__kbRuns]")
+
+
+def copied_by(page, button) -> str:
+    """Click a copy ``button`` and return what reached the clipboard.
+
+    The page's copy is asynchronous: the clipboard is emptied first and polled until the
+    copy lands (a fixed 300 ms wait was a bet on the machine's speed, and read the
+    previous copy when it lost); the 30 s deadline is a hang guard.
+    """
+    page.evaluate("navigator.clipboard.writeText('')")
+    button.click()
+    deadline = time.monotonic() + 30
+    while not (copied := page.evaluate("navigator.clipboard.readText()")):
+        assert time.monotonic() < deadline, "nothing reached the clipboard"
+        page.wait_for_timeout(100)
+    return copied
 
 
 def shot(page, name: str) -> None:
@@ -266,9 +328,8 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     if reply.count():  # a confident suggestion: it cites the new article as [1]
         assert page.get_by_text(f"[1] 修改收货地址 · {NEW_ID}").count() == 1
         assert page.locator("mark").first.inner_text().startswith("快件派送前")
-        page.frame_locator("iframe").first.get_by_role("button", name="复制回复").click()
-        page.wait_for_timeout(300)
-        copied = page.evaluate("navigator.clipboard.readText()")
+        copy = page.frame_locator("iframe").first.get_by_role("button", name="复制回复")
+        copied = copied_by(page, copy)
         assert copied == re.sub(r"\s*\[\d+\]", "", reply.inner_text()).strip()  # no [n] markers
     else:  # no suggestion engine yet: the new article is the top search result
         first = page.locator('[data-testid="stExpander"]').first
@@ -308,9 +369,8 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
     assert replies.count() >= 1
     assert page.get_by_text("[1] 快件丢失怎么办 · faq-lost-parcel").count() == 1
     shot(page, "06b-agent-two-questions")
-    page.frame_locator("iframe").last.get_by_role("button", name="复制完整回复").click()
-    page.wait_for_timeout(300)
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copy = page.frame_locator("iframe").last.get_by_role("button", name="复制完整回复")
+    copied = copied_by(page, copy)
     expected = [re.sub(r"\s*\[\d+\]", "", r).strip() for r in replies.all_inner_texts()]
     assert copied == "\n".join(expected)  # every answered part, without markers
     assert "24小时内核实" in copied
@@ -335,7 +395,7 @@ def test_author_reviewer_publisher_agent(page, kb_home: Path):
 def acknowledge_the_must_read_change(page) -> None:
     """dave lands on the change feed (a must-read change is unread) and acknowledges it."""
     page.get_by_role("heading", name="知识动态").wait_for()
-    idle(page)
+    settled(page)  # sign_in waited for its run
     assert page.get_by_text("1 条必读").count() == 1  # the sidebar notice
     page.get_by_text(f"修改收货地址 · {NEW_ID} v1").wait_for()
     shot(page, "05a-agent-feed-must-read")
@@ -368,7 +428,7 @@ def supervisor_sees_the_acknowledgement(page) -> None:
     """sue (supervisor) sees on the feed that dave has read the must-read change."""
     sign_in(page, "sue")
     page.get_by_role("heading", name="知识动态").wait_for()
-    idle(page)
+    settled(page)  # sign_in waited for its run
     page.get_by_text("已阅读：dave").wait_for()
     assert page.get_by_text("所有坐席都已阅读必读变更。").count() == 1
     shot(page, "06d-supervisor-sees-acknowledgement")

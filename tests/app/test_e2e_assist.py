@@ -11,7 +11,15 @@ import re
 
 import pytest
 
-from tests.app.test_e2e import idle, page, server, shot, sign_in, sign_out  # noqa: F401
+from tests.app.test_e2e import (  # noqa: F401
+    copied_by,
+    idle,
+    page,
+    server,
+    shot,
+    sign_in,
+    sign_out,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
 
@@ -46,9 +54,7 @@ def test_sign_in_survives_reload_internal_reply_copies_clean_sign_out_sticks(pag
     marked = page.locator(".kb-reply").inner_text()
     assert re.search(r"\[\d+\]", marked)
     copy = page.frame_locator("iframe").get_by_role("button", name="复制（内部口径，勿发给客户）")
-    copy.click()
-    page.wait_for_timeout(300)
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copied = copied_by(page, copy)
     assert copied == re.sub(r"\s*\[\d+\]", "", marked).strip()
     assert "500元" in copied
 

@@ -27,6 +27,7 @@ from kb.store.db import Database
 from review import importing
 from tests.app.test_e2e import (
     browser_tab,
+    copied_by,
     idle,
     require_chromium,
     running_app,
@@ -94,9 +95,7 @@ def test_newer_figure_kept_other_source_named_copy_wrapped_reload_keeps_sign_in(
     assert page.locator('a[href*="article=delay-compensation"]').count() >= 1
     assert page.get_by_text("内部口径，勿发给客户：").count() == 0
 
-    page.frame_locator("iframe").get_by_role("button", name="复制回复").click()
-    page.wait_for_timeout(300)
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copied = copied_by(page, page.frame_locator("iframe").get_by_role("button", name="复制回复"))
     clean = re.sub(r"\s*\[\d+\]", "", marked).strip()
     assert copied == f"您好，\n{clean}\n如有其他问题，请随时联系我们。"
     assert not re.search(r"\[\d+\]", copied)

@@ -28,6 +28,7 @@ from tests.app.test_e2e import (  # noqa: F401  (fixtures)
     open_page,
     page,
     server,
+    settled,
     shot,
     sign_in,
     sign_out,
@@ -129,7 +130,7 @@ def test_editors_workspace(page, server, kb_home: Path):  # noqa: F811
     # an unanswered group becomes a draft FAQ in one click
     open_page(page, "运营洞察")
     page.get_by_text(f"{QUESTION}（3 次）").click()
-    idle(page)
+    settled(page)  # opening an expander starts no run
     shot(page, "editors-03-unanswered-group-zh")
     page.get_by_role("button", name="据此新建常见问题").click()
     page.get_by_role("heading", name="编辑文章").wait_for()

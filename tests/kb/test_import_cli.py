@@ -15,6 +15,33 @@ from typer.testing import CliRunner
 
 from kb.cli.main import app
 
+REPO = Path(__file__).resolve().parents[2]
+HANG_GUARD_S = 120  # a hang guard only: the child reaches its pause in seconds
+
+_KILLED_IMPORT = """
+import sys, time
+from pathlib import Path
+import review.importing
+
+marker = Path(sys.argv[1])
+real = review.importing.import_articles
+batches = []
+
+def pause_in_the_third_batch(session, *args, **kwargs):
+    result = real(session, *args, **kwargs)
+    batches.append(1)
+    if len(batches) == 3:  # two batches committed; this one written, not committed
+        session.flush()
+        marker.touch()
+        time.sleep(600)
+    return result
+
+review.importing.import_articles = pause_in_the_third_batch
+sys.argv = ["kb", *sys.argv[2:]]
+from kb.cli.main import run
+run()
+"""
+
 POLICY = """---
 id: policy-response-time
 type: policy
@@ -309,22 +336,38 @@ class TestBatchedCommits:
     def test_killed_import_keeps_whole_batches_and_a_rerun_completes_it(
         self, tmp_path: Path, kb_home: Path
     ) -> None:
+        """SIGKILLed while its third batch is written but not committed (a pause made by
+        the child script wrapping a kb function: a test seam, not a mock; killing "soon
+        after the first commit" depended on the machine's speed)."""
         source, total, size = tmp_path / "faq.jsonl", 6000, 100
         write_faq(source, total)
+        script, marker = tmp_path / "import_child.py", tmp_path / "paused"
+        script.write_text(_KILLED_IMPORT, encoding="utf-8")
         env = {**os.environ, "KB_HOME": str(kb_home), "KB_IMPORT_BATCH_SIZE": str(size)}
-        command = [sys.executable, "-m", "kb.cli.main", "import", str(source), "--as", "admin"]
-        command += ["--publish", "--no-index", "--json"]
-        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env["PYTHONPATH"] = str(REPO)
+        args = ["import", str(source), "--as", "admin", "--publish", "--no-index", "--json"]
+        child = subprocess.Popen(
+            [sys.executable, str(script), str(marker), *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + HANG_GUARD_S
+            while not marker.exists():
+                assert child.poll() is None, child.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "the child never reached the pause point"
+                time.sleep(0.05)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(30)
+            child.stderr.close()
+        assert child.returncode == -signal.SIGKILL
         database = kb_home / "kb.sqlite3"
-        while child.poll() is None and committed(database)[0] == 0:
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-        child.communicate()
-        assert child.returncode == -signal.SIGKILL, "the import finished before it was killed"
         articles, published, chain_ok = committed(database)
-        assert 0 < articles < total
-        assert articles % size == 0 and published == articles  # whole batches only
+        assert (articles, published) == (2 * size, 2 * size)  # the third batch rolled back
         assert chain_ok
+        command = [sys.executable, "-m", "kb.cli.main", *args]
         # The knowledge base is not empty any more: completing the load is a bootstrap.
         command += ["--bootstrap", "--reason", "complete the interrupted initial load"]
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

@@ -54,12 +54,14 @@ def kb_field(message: Any) -> dict[str, Any]:
 
 
 def logged(kb_server: Kb, request_id: str) -> QueryLog:
-    """The query-log row of a request (the writer may take a moment)."""
+    """The query-log row of a request (the writer may take a moment; the 60 s deadline is a
+    hang guard, not a speed target)."""
     import time
 
     db = Database(kb_server.config.effective_database_url)
+    deadline = time.monotonic() + 60
     try:
-        for _ in range(100):
+        while time.monotonic() < deadline:
             with db.session() as session:
                 row = session.scalar(select(QueryLog).where(QueryLog.request_id == request_id))
                 if row is not None:

@@ -5,6 +5,7 @@ questions, and built as before for a version that does not store it."""
 from __future__ import annotations
 
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ FAQS = {
 
 def doc(article: str, i: int, version: int = 1, question: str | None = None) -> Document:
     """One chunk: an FAQ entry (``FAQS``) or a policy chunk, with a random unit vector."""
-    v = np.random.default_rng(hash((article, version)) % 2**32).normal(size=DIM)
+    seed = zlib.crc32(f"{article}:{version}".encode())  # hash() of str varies per process
+    v = np.random.default_rng(seed).normal(size=DIM)
     meta: dict[str, object] = {"article_id": article, "version": version, "chunk_index": i}
     if article in FAQS:
         q, similar, answer = FAQS[article]

@@ -22,6 +22,8 @@ from kb.store.db import Database
 from kb.store.logwriter import UsageWriter
 from kb.store.tables import ApiKey, QueryLog
 
+HANG_GUARD_S = 60  # a hang guard only, not a speed target
+
 
 def row(question: str = "退款多久到账") -> dict:
     return {
@@ -87,7 +89,7 @@ def test_rows_queue_while_locked_and_are_written_after(db: Database) -> None:
         time.sleep(0.6)  # the writer meets "database is locked" and retries
         assert logged(db) == 0
         assert writer.pending() == 50
-    assert writer.flush(timeout=10)
+    assert writer.flush(timeout=HANG_GUARD_S)
     assert logged(db) == 50
     assert writer.dropped == 0
     writer.close()
@@ -99,7 +101,7 @@ def test_full_queue_drops_counts_and_never_blocks(db: Database) -> None:
     with locked(db):
         accepted = [writer.log_query(row()) for _ in range(30)]
     assert accepted.count(False) == writer.dropped == sum(drops) > 0
-    assert writer.flush(timeout=10)
+    assert writer.flush(timeout=HANG_GUARD_S)
     assert logged(db) == accepted.count(True)
     writer.close()
 
@@ -119,7 +121,11 @@ def test_close_gives_up_after_its_timeout(db: Database) -> None:
     with locked(db):
         writer.log_query(row())
         writer.close(timeout=0.5)
-        assert writer._thread is not None and not writer._thread.is_alive()  # gave up, stopped
+        assert writer._thread is not None
+        # still locked: a thread that never gave up would be alive after this hang guard
+        # (close's own join of timeout + 5 s could end first on a slow, loaded machine)
+        writer._thread.join(HANG_GUARD_S)
+        assert not writer._thread.is_alive()  # gave up, stopped
     assert writer.dropped == 1
     assert logged(db) == 0
 
@@ -137,7 +143,7 @@ def test_key_touch_is_written_in_the_background(db: Database) -> None:
     writer = UsageWriter(db)
     with locked(db):
         assert writer.touch_key(key_id)
-    assert writer.flush(timeout=10)
+    assert writer.flush(timeout=HANG_GUARD_S)
     with db.session() as session:
         assert session.get(ApiKey, key_id).last_used_at is not None
     writer.close()
