@@ -306,7 +306,7 @@ class GoldenChecker:
         filters and question set; kept in memory and stored next to the index version,
         ``kb.quality.golden_store``, for the next process)."""
         depths = self._depths()
-        key = (live.version, str(live.path), filters, depths, hash(tuple(texts)), len(texts))
+        key = (live.version, str(live.path), filters, depths, tuple(texts))
         lists = self._lists.get(key)
         self._lists_from = "memory"
         if lists is None:
