@@ -84,7 +84,24 @@ ROUNDING_SLACK = 1e-4
 _DECODE_BLOCK = 2048
 
 
-class QuantizedRows:
+class CompressedRows:
+    """A compressed copy of float32 rows in a FAISS index (``index``), scanned for the
+    rows with the best approximate inner product."""
+
+    index: faiss.Index
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows for a unit ``query`` by their approximate inner product,
+        best first, and those approximate scores."""
+        scores, rows = _search_one(self.index, query, k, int(self.index.d))
+        found = rows >= 0
+        return rows[found].astype(np.int64), scores[found]
+
+
+class QuantizedRows(CompressedRows):
     """An 8-bit copy of float32 rows to scan, and a bound on the error of its scores.
 
     FAISS ``QT_8bit``: one byte per dimension, scaled by that dimension's range over the
@@ -119,16 +136,6 @@ class QuantizedRows:
         self.index = index
         self.error = error if bounded else None
 
-    def __len__(self) -> int:
-        return int(self.index.ntotal)
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best rows for a unit ``query`` by their 8-bit inner product, best
-        first, and those approximate scores."""
-        scores, rows = _search_one(self.index, query, k, int(self.index.d))
-        found = rows >= 0
-        return rows[found].astype(np.int64), scores[found]
-
     def bound(self, query: np.ndarray) -> float:
         """The largest difference between a row's 8-bit and exact inner product with
         ``query``: sum over dimensions of ``|q_d|`` x that dimension's largest error
@@ -139,7 +146,7 @@ class QuantizedRows:
         return float(q.astype(np.float64) @ self.error.astype(np.float64)) + ROUNDING_SLACK
 
 
-class FastScanRows:
+class FastScanRows(CompressedRows):
     """A 4-bit copy of float32 rows for a fast approximate scan (no error bound).
 
     FAISS ``IndexPQFastScan`` with one dimension per sub-quantizer: each value is replaced
@@ -172,16 +179,6 @@ class FastScanRows:
         for cut in self._cuts.T:
             nearest[:, :dim] += block > cut
         return np.ascontiguousarray(nearest[:, 0::2] | (nearest[:, 1::2] << 4))
-
-    def __len__(self) -> int:
-        return int(self.index.ntotal)
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best rows for a unit ``query`` by their 4-bit inner product, best
-        first, and those approximate scores."""
-        scores, rows = _search_one(self.index, query, k, int(self.index.d))
-        found = rows >= 0
-        return rows[found].astype(np.int64), scores[found]
 
 
 class VectorIndex:
