@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -32,6 +30,7 @@ from kb.search.index import IndexSnapshot, IndexStore
 from kb.store import outbox
 from kb.store.db import Database
 from review import editing, importing, users, workflow
+from tests.killed_child import kill_at_pause
 
 REPO = Path(__file__).resolve().parents[2]
 PEOPLE = {"root": ["admin"], "ann": ["author"], "rex": ["reviewer"], "pia": ["publisher"]}
@@ -389,15 +388,7 @@ def test_killed_sync_leaves_the_old_index_and_the_events(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the child never reached the pause point"
-            time.sleep(0.05)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(30)
+    kill_at_pause(child, marker)
     assert IndexStore(config.effective_index_dir).current_version() == old
     assert snapshot(config).articles()["response"] == 1
     assert pending(db) == 1

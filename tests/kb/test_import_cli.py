@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from kb.cli.main import app
+from tests.killed_child import kill_at_pause
 
 REPO = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 120  # a hang guard only: the child reaches its pause in seconds
@@ -353,14 +353,8 @@ class TestBatchedCommits:
             stderr=subprocess.PIPE,
         )
         try:
-            deadline = time.monotonic() + HANG_GUARD_S
-            while not marker.exists():
-                assert child.poll() is None, child.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, "the child never reached the pause point"
-                time.sleep(0.05)
+            kill_at_pause(child, marker, HANG_GUARD_S)
         finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait(30)
             child.stderr.close()
         assert child.returncode == -signal.SIGKILL
         database = kb_home / "kb.sqlite3"
