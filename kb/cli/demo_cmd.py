@@ -56,6 +56,7 @@ def demo(
     home = _fresh_home(home)
     os.environ["KB_HOME"] = str(home)
     STATE.reset(STATE.config_path)
+    STATE.indexes_in_bulk()  # it builds the whole index; the servers are processes of their own
     console.print(f"demo knowledge base: {home}", highlight=False)
     _add_users()
     key = _add_bot_key()
