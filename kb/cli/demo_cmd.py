@@ -64,6 +64,7 @@ def demo(
     _build_index()
     _print_access(key, host, api_port, app_port, serve)
     if serve:
+        STATE.reset(STATE.config_path)  # the servers load their own; free the bulk engine
         _serve(home, host, api_port, app_port)
 
 

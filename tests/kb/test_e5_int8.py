@@ -121,9 +121,16 @@ class TestVectors:
 
     def test_workers_give_the_vectors_of_one_thread(self, int8) -> None:
         assert int8._workers is not None  # threads=2: a batch is cut between two workers
-        single = E5Int8Backend(threads=1)
         texts = VARIED * 3
-        np.testing.assert_array_equal(int8.embed_passages(texts), single.embed_passages(texts))
+        by_workers = int8.embed_passages(texts)
+        # the workers' one-thread setting does not stay torch's default for new threads
+        seen: list[int] = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        assert seen == [2]
+        single = E5Int8Backend(threads=1)
+        np.testing.assert_array_equal(by_workers, single.embed_passages(texts))
 
     def test_split_keeps_order_and_balances_tokens(self) -> None:
         sequences = [[7] * n for n in (3, 5, 8, 2, 2, 40)]
