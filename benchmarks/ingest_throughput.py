@@ -95,7 +95,7 @@ def main() -> None:
 
     files = sources(args.limit)
     spec = EmbedderSpec(args.embedder, threads=2)
-    warm = create_backend(spec, args.bulk)  # the engines' pages, once
+    warm = create_backend(spec, args.bulk)  # the C engine's pages, once
     warm.warm_up()
     warm.embed_passages(["warm-up"])
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {len(files)} files")

