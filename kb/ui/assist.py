@@ -197,17 +197,18 @@ def _wrong_form(rid: str, user: SignedIn, lang: str) -> None:
                 st.rerun()
 
 
-def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
-    cited = {(c["article_id"], c.get("version")) for c in data.get("citations") or []}
-    others = [
-        r for r in data.get("results") or [] if (r["article_id"], r.get("version")) not in cited
-    ]
-    st.subheader(t("other_results") if data.get("answer") else t("candidates"))
-    if not others:
+def _key(item: dict[str, Any]) -> tuple:
+    return (item["article_id"], item.get("version"))
+
+
+def _results(items: list[dict[str, Any]], rows: dict[tuple, ArticleVersion], heading: str) -> None:
+    """Search results under ``heading``, each opening to its article."""
+    st.subheader(heading)
+    if not items:
         st.caption(t("no_results"))
         return
-    for item in others:
-        row = rows.get((item["article_id"], item.get("version")))
+    for item in items:
+        row = rows.get(_key(item))
         lang = resolve(row.lang if row is not None else item.get("lang"))
         label = (
             f"{md_text(item.get('title', ''))} · {md_text(item['article_id'])} · "
@@ -215,6 +216,24 @@ def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> N
         )
         with st.expander(label):
             _show_source(item, row, lang)
+
+
+def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
+    """The results of every part not cited by any part (nor listed already as a handed-off
+    part's candidates): the candidates themselves when no part is answered."""
+    parts = data.get("parts") or [data]
+    seen = {_key(c) for p in parts for c in p.get("citations") or []}
+    if len(parts) > 1:  # a handed-off part lists its own candidates (``_show_parts``)
+        seen |= {_key(r) for p in parts if not p.get("answer") for r in p.get("results") or []}
+    others = []
+    for item in (r for p in parts for r in p.get("results") or []):
+        if _key(item) not in seen:
+            seen.add(_key(item))
+            others.append(item)
+    if not others and len(parts) > 1:
+        return  # every result is listed already, under its question
+    answered = any(p.get("answer") for p in parts)
+    _results(others, rows, t("other_results") if answered else t("candidates"))
 
 
 def _answer_lang(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> str:
@@ -267,6 +286,8 @@ def _show_parts(
         st.subheader(t("part_heading", lang=lang, k=k, question=part.get("question", "")))
         show_reply(part, rows, lang, key=f"p{k}-{data['request_id'][:12]}", anchor=_anchor(k))
         _citations(part, rows, part=k)
+        if not part.get("answer"):  # a hand-off: this question's candidates, under it
+            _results(part.get("results") or [], rows, t("part_candidates", lang=lang, k=k))
     question = str(data.get("question") or "")
     whole = message_text(data, services().config, channel=CHANNEL, question=question)
     if whole:
