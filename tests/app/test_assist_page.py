@@ -138,3 +138,17 @@ def test_a_recent_pasted_chat_keeps_its_lines(page_test):
     at.button[0].click().run()
     assert not at.exception
     assert chat in [str(x.value) for x in at.text]
+
+
+def test_following_the_article_the_whole_answer_is_in_its_language(page_test):
+    data = copy.deepcopy(ANSWER)
+    data["answer"] = "Before after. [1]"
+    data["citations"] = [
+        {**data["citations"][0], "article_id": "xss-test", "title": "Script", "type": "policy"}
+    ]
+    at = page_test("assist", "dave", lang="auto")  # the English article's language
+    at.session_state["as_answer"] = data
+    at.run()
+    assert not at.exception
+    headings = [shown(s.value) for s in at.subheader]
+    assert {"Suggested reply", "Citations", "Other top results"} <= set(headings), headings
