@@ -253,7 +253,7 @@ class Config:
     session_lifetime_hours: float = setting(
         12.0,
         "How long a sign-in to the app lasts, in hours: it survives a reload and a new tab "
-        "until then, or until the user signs out.",
+        "until then, or until the user signs out (which also signs out their other open tabs).",
         rule=between(0.01, 24 * 90),
     )
     reply_greeting: str = setting(

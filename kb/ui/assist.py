@@ -141,20 +141,22 @@ def _anchor(part: int) -> str:
     return f"kb-cite-{part}-" if part else "kb-cite-"
 
 
-def _citations(data: dict[str, Any], rows: dict[tuple, ArticleVersion], part: int = 0) -> None:
+def _citations(
+    data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: str, part: int = 0
+) -> None:
     citations = data.get("citations") or []
     if not citations:
         return
-    st.subheader(t("citations") if not part else t("part_citations", k=part))
+    st.subheader(t("citations", lang=lang) if not part else t("part_citations", lang=lang, k=part))
     for cite in citations:
         row = rows.get((cite["article_id"], cite.get("version")))
-        lang = resolve(row.lang if row is not None else None)
+        cite_lang = resolve(row.lang if row is not None else None)
         st.html(f'<div id="{_anchor(part)}{int(cite["n"])}"></div>')
         label = (
             f"\\[{cite['n']}\\] {md_text(cite.get('title', ''))} · {md_text(cite['article_id'])}"
         )
         with st.expander(label, expanded=cite == citations[0]):
-            _show_source(cite, row, lang)
+            _show_source(cite, row, cite_lang)
 
 
 def _feedback(data: dict[str, Any], user: SignedIn, lang: str) -> None:
@@ -197,24 +199,45 @@ def _wrong_form(rid: str, user: SignedIn, lang: str) -> None:
                 st.rerun()
 
 
-def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> None:
-    cited = {(c["article_id"], c.get("version")) for c in data.get("citations") or []}
-    others = [
-        r for r in data.get("results") or [] if (r["article_id"], r.get("version")) not in cited
-    ]
-    st.subheader(t("other_results") if data.get("answer") else t("candidates"))
-    if not others:
-        st.caption(t("no_results"))
+def _key(item: dict[str, Any]) -> tuple:
+    return (item["article_id"], item.get("version"))
+
+
+def _results(
+    items: list[dict[str, Any]], rows: dict[tuple, ArticleVersion], heading: str, lang: str
+) -> None:
+    """Search results under ``heading``, each opening to its article."""
+    st.subheader(heading)
+    if not items:
+        st.caption(t("no_results", lang=lang))
         return
-    for item in others:
-        row = rows.get((item["article_id"], item.get("version")))
-        lang = resolve(row.lang if row is not None else item.get("lang"))
+    for item in items:
+        row = rows.get(_key(item))
+        item_lang = resolve(row.lang if row is not None else item.get("lang"))
         label = (
             f"{md_text(item.get('title', ''))} · {md_text(item['article_id'])} · "
             f"{float(item.get('score') or 0):.3f}"
         )
         with st.expander(label):
-            _show_source(item, row, lang)
+            _show_source(item, row, item_lang)
+
+
+def _other_results(data: dict[str, Any], rows: dict[tuple, ArticleVersion], lang: str) -> None:
+    """The results of every part not cited by any part (nor listed already as a handed-off
+    part's candidates): the candidates themselves when no part is answered."""
+    parts = data.get("parts") or [data]
+    seen = {_key(c) for p in parts for c in p.get("citations") or []}
+    if len(parts) > 1:  # a handed-off part lists its own candidates (``_show_parts``)
+        seen |= {_key(r) for p in parts if not p.get("answer") for r in p.get("results") or []}
+    others = []
+    for item in (r for p in parts for r in p.get("results") or []):
+        if _key(item) not in seen:
+            seen.add(_key(item))
+            others.append(item)
+    if not others and len(parts) > 1:
+        return  # every result is listed already, under its question
+    answered = any(p.get("answer") for p in parts)
+    _results(others, rows, t("other_results" if answered else "candidates", lang=lang), lang)
 
 
 def _answer_lang(data: dict[str, Any], rows: dict[tuple, ArticleVersion]) -> str:
@@ -250,11 +273,11 @@ def _show_answer(data: dict[str, Any], user: SignedIn) -> None:
     lang = _answer_lang(data, rows)
     if len(parts) == 1:
         show_reply(data, rows, lang)
-        _citations(data, rows)
+        _citations(data, rows, lang)
     else:
         _show_parts(data, parts, rows, lang)
     _feedback(data, user, lang)
-    _other_results(data, rows)
+    _other_results(data, rows, lang)
 
 
 def _show_parts(
@@ -266,7 +289,10 @@ def _show_parts(
     for k, part in enumerate(parts, start=1):
         st.subheader(t("part_heading", lang=lang, k=k, question=part.get("question", "")))
         show_reply(part, rows, lang, key=f"p{k}-{data['request_id'][:12]}", anchor=_anchor(k))
-        _citations(part, rows, part=k)
+        _citations(part, rows, lang, part=k)
+        if not part.get("answer"):  # a hand-off: this question's candidates, under it
+            heading = t("part_candidates", lang=lang, k=k)
+            _results(part.get("results") or [], rows, heading, lang)
     question = str(data.get("question") or "")
     whole = message_text(data, services().config, channel=CHANNEL, question=question)
     if whole:

@@ -11,11 +11,13 @@ import altair as alt
 import pandas as pd
 
 LABEL_LIMIT = 420
+BAR_STEP = 28  # px per bar of ``top_bars``
 
 
 def top_bars(frame: pd.DataFrame, label: str, value: str) -> alt.Chart:
-    """Horizontal bars of ``value`` per ``label``, largest on top."""
-    height = max(60, 28 * len(frame))
+    """Horizontal bars of ``value`` per ``label``, largest on top, each bar its own 28 px
+    row (a fixed total height collapsed every bar and label into one line as Streamlit
+    draws it)."""
     return (
         alt.Chart(frame)
         .mark_bar()
@@ -24,7 +26,7 @@ def top_bars(frame: pd.DataFrame, label: str, value: str) -> alt.Chart:
             x=alt.X(f"{value}:Q", title=value, axis=alt.Axis(tickMinStep=1, format="d")),
             tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q")],
         )
-        .properties(height=height)
+        .properties(height=alt.Step(BAR_STEP))
     )
 
 

@@ -262,6 +262,8 @@ def discard(user_name: str) -> None:
 
 def has_unsaved(user_name: str) -> str | None:
     """The title (or id) of the user's unsaved form, if there is one (for other pages)."""
+    if PENDING in st.session_state:
+        return None  # just saved or discarded: the editor reloads the stored version next
     mirror = st.session_state.get(MIRROR)
     if mirror is not None:
         if _comparable(mirror["form"]) == _comparable(mirror["loaded"]):

@@ -105,6 +105,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "recent_show": ("显示此回复", "Show this reply"),
     "recent_reask": ("重新提问", "Ask again"),
     "recent_handoff": ("未能给出答案（已转人工）", "No answer (handed off)"),
+    "recent_partly_handed_off": (
+        "部分问题未能给出答案（已转人工）",
+        "Some questions got no answer (handed off)",
+    ),
     "open_article": ("打开文章 ↗", "Open the article ↗"),
     "opened_article": ("文章：{title} · {id}", "Article: {title} · {id}"),
     "article_not_found": ("没有找到已发布的文章 {id}。", "No published article {id}."),
@@ -144,6 +148,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "part_heading": ("问题 {k}：{question}", "Question {k}: {question}"),
     "part_citations": ("问题 {k} 的引用", "Citations of question {k}"),
+    "part_candidates": (
+        "问题 {k} 的候选文章（请坐席阅读后自行回复）",
+        "Candidate articles for question {k} (read them and reply yourself)",
+    ),
     "copy_all": ("复制完整回复", "Copy the whole reply"),
     "copy_all_internal": (
         "复制完整回复（含内部口径，勿发给客户）",

@@ -41,12 +41,14 @@ class Recent:
 
 def remember(question: str, data: dict[str, Any]) -> None:
     """Keep a question asked in this session with its answer object (newest first)."""
+    parts = data.get("parts") or [data]  # a message's questions, each answered apart
+    cited = (str(c["article_id"]) for p in parts for c in p.get("citations") or [])
     entry = Recent(
         request_id=str(data.get("request_id") or ""),
         question=question,
         when=datetime.now().astimezone(),
-        handoff=not data.get("answer"),
-        cited=tuple(str(c["article_id"]) for c in data.get("citations") or []),
+        handoff=any(not p.get("answer") for p in parts),  # as the query log folds it
+        cited=tuple(dict.fromkeys(cited)),
         data=data,
     )
     st.session_state[RECENT_KEY] = [entry, *st.session_state.get(RECENT_KEY, [])][:SHOWN]
@@ -95,7 +97,7 @@ def show_recent(user_name: str) -> None:
         first_line = entry.question.strip().splitlines()[0] if entry.question.strip() else ""
         label = f"{when} · {md_text(first_line[:60])}"
         with st.expander(label):
-            st.markdown(md_text(entry.question))
+            st.text(entry.question)  # a pasted chat keeps its lines; nothing renders
             _outcome(entry)
             if entry.data is not None:
                 st.button(
@@ -108,9 +110,9 @@ def show_recent(user_name: str) -> None:
 
 
 def _outcome(entry: Recent) -> None:
-    if entry.handoff:
-        st.caption(t("recent_handoff"))
-    elif entry.data is not None and entry.data.get("text"):
+    if entry.handoff:  # with citations: a message some of whose questions were answered
+        st.caption(t("recent_partly_handed_off" if entry.cited else "recent_handoff"))
+    if entry.data is not None and entry.data.get("text"):  # every answered part's text
         st.text(entry.data["text"])
     for article_id in entry.cited:
         link = article_view.article_link(article_id)

@@ -5,9 +5,10 @@ re-read from the user store on every check, so a disabled user or a removed
 role takes effect at once. Signing in also sets a cookie holding a signed,
 expiring token (``kb.store.sessiontokens``: the name and issue time, never the
 password), so a reload or a new tab restores the user; signing out clears the
-cookie and ends every token of that user on the server. The pages only decide
-what to *show*; every action is authorised again by the service layer
-(``review.permissions``).
+cookie and ends every token of that user on the server; a tab still open on a token
+that has ended (signed out elsewhere, or expired) is signed out on its next run. The
+pages only decide what to *show*; every action is authorised again by the service
+layer (``review.permissions``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from review.permissions import ROLE_ACTIONS, Action, Role, find_user
 from review.users import authenticate
 
 USER_KEY = "kb_user"
+TOKEN_KEY = "kb_token"  # the token this session was signed in with (checked on every run)
 COOKIE_NAME = "kb_session"
 _PENDING_COOKIE = "kb_cookie_pending"  # a token to set, or "" to clear, on the next run
 
@@ -53,8 +55,10 @@ def sign_in(name: str, password: str) -> SignedIn | None:
         if user is None:
             return None
         signed = SignedIn(user.name, user.display_name or user.name, tuple(user.roles))
+    token = sessiontokens.issue_token(_home(), signed.name)
     st.session_state[USER_KEY] = signed.name
-    st.session_state[_PENDING_COOKIE] = sessiontokens.issue_token(_home(), signed.name)
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[_PENDING_COOKIE] = token
     return signed
 
 
@@ -63,6 +67,11 @@ def sign_out() -> None:
     name = st.session_state.get(USER_KEY)
     if name:
         sessiontokens.revoke_tokens(_home(), name)
+    _forget()
+
+
+def _forget() -> None:
+    """Forget the user and every page's state (not the language); clear the cookie."""
     for key in list(st.session_state.keys()):
         if key != "ui_lang":
             del st.session_state[key]
@@ -72,9 +81,14 @@ def sign_out() -> None:
 def current_user() -> SignedIn | None:
     """The signed-in user as the user store has them now (None if gone or disabled).
 
-    With no user in this session, a valid session cookie restores the one it names.
+    With no user in this session, a valid session cookie restores the one it names. A
+    session whose token has ended (signed out in another tab, or expired) is forgotten.
     """
-    name = st.session_state.get(USER_KEY) or _user_from_cookie()
+    name = st.session_state.get(USER_KEY)
+    if name and not _token_valid(name):
+        _forget()
+        name = None
+    name = name or _user_from_cookie()
     if not name:
         return None
     with services().session() as session:
@@ -109,6 +123,20 @@ def _user_from_cookie() -> str | None:
     token = session_cookie()
     if not token:
         return None
+    name = _verify(token)
+    if name:
+        st.session_state[TOKEN_KEY] = token
+    return name
+
+
+def _token_valid(name: str) -> bool:
+    """True while this session's token is still good for ``name`` (a session given a user
+    without a token, as the page tests do, has nothing to end)."""
+    token = st.session_state.get(TOKEN_KEY)
+    return token is None or _verify(token) == name
+
+
+def _verify(token: str) -> str | None:
     lifetime = services().config.session_lifetime_hours * 3600
     try:
         return sessiontokens.verify_token(_home(), token, lifetime)

@@ -4,6 +4,7 @@ that opens each cited or found article, and candidate articles on a hand-off."""
 from __future__ import annotations
 
 import copy
+import re
 
 from kb.ui.services import services
 from tests.app.test_assist import ANSWER, shown
@@ -104,3 +105,50 @@ def test_a_hand_off_reason_is_in_the_interface_language(page_test):
     english.session_state["as_answer"] = data
     english.run()
     assert any("confidence 0.31 is below 0.55" in c.value for c in english.caption)
+
+
+def test_a_handed_off_question_of_a_message_lists_its_own_candidates(page_test):
+    at = page_test("assist", "dave").run()
+    at.text_area(key="as_question").input("我的快递丢了怎么办？另外，你们周末上班吗？")
+    at.button[0].click().run()
+    assert not at.exception
+    data = at.session_state["as_answer"]
+    answered, handed_off = data["parts"]
+    assert answered["answer"] and not handed_off["answer"], data["parts"]
+    headings = [shown(s.value) for s in at.subheader]
+    assert "问题 2 的候选文章（请坐席阅读后自行回复）" in headings, headings
+    # each article once among the results; a cited one only as question 2's candidate
+    labels = [shown(e.label).split(" · ") for e in at.expander]
+    found = [bits[1] for bits in labels if re.fullmatch(r"\d+\.\d{3}", bits[-1])]  # results
+    candidates = {r["article_id"] for r in handed_off["results"]}
+    assert candidates and candidates <= set(found) and len(found) == len(set(found)), found
+    cited = {c["article_id"] for c in answered["citations"]}
+    assert not (cited - candidates) & set(found), found
+    # the recent questions say the message was answered in part
+    [entry] = at.session_state["as_recent"]
+    assert entry.handoff and entry.cited == ("faq-lost-parcel",)
+    captions = [str(c.value) for c in at.caption]
+    assert "部分问题未能给出答案（已转人工）" in captions, captions
+
+
+def test_a_recent_pasted_chat_keeps_its_lines(page_test):
+    at = page_test("assist", "dave").run()
+    chat = "客户：**你好**\n客户：我的快递丢了怎么办？\n# 单号 <b>SF1</b>"
+    at.text_area(key="as_question").input(chat)
+    at.button[0].click().run()
+    assert not at.exception
+    assert chat in [str(x.value) for x in at.text]
+
+
+def test_following_the_article_the_whole_answer_is_in_its_language(page_test):
+    data = copy.deepcopy(ANSWER)
+    data["answer"] = "Before after. [1]"
+    data["citations"] = [
+        {**data["citations"][0], "article_id": "xss-test", "title": "Script", "type": "policy"}
+    ]
+    at = page_test("assist", "dave", lang="auto")  # the English article's language
+    at.session_state["as_answer"] = data
+    at.run()
+    assert not at.exception
+    headings = [shown(s.value) for s in at.subheader]
+    assert {"Suggested reply", "Citations", "Other top results"} <= set(headings), headings

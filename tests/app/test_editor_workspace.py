@@ -127,3 +127,29 @@ def test_autosave_is_for_editors_only(app_kb):
         assert autosave.discard(session, "alice") is True
         assert autosave.discard(session, "alice") is False
     db.dispose()
+
+
+# the app's sidebar (drawn before the page, as in ``navigation.main``), then the editor
+SIDEBAR_AND_EDITOR = """
+from kb.ui import editor, navigation
+from kb.ui.session import current_user
+navigation._sidebar(current_user())
+editor.page()
+"""
+
+
+@pytest.mark.parametrize("button", ["ed_save", "ed_submit", "ed_discard"])
+def test_the_sidebar_says_nothing_is_unsaved_once_saved_or_discarded(app_kb, button):
+    at = AppTest.from_string(SIDEBAR_AND_EDITOR, default_timeout=30)
+    at.session_state["kb_user"] = "alice"
+    at.session_state["ui_lang"] = "zh"
+    at.query_params["article"] = "refund-policy"
+    at.run()
+    at.text_area(key="ed_body").input("改过的正文").run()
+    at.run()  # the sidebar is drawn before the page: it sees the edit from the next run on
+    assert any("未保存" in w.value for w in at.sidebar.warning)
+    at.button(key=button).click().run()
+    assert not at.exception
+    assert not any("未保存" in w.value for w in at.sidebar.warning), [
+        w.value for w in at.sidebar.warning
+    ]
