@@ -68,6 +68,7 @@ from kb.answer.citations import TermWeights
 from kb.answer.confidence_model import ConfidenceModel, bundled_model
 from kb.language import base_language
 from kb.search.crosslang import same_language, translations
+from kb.search.named import NAMED
 
 #: The four features of the first, hand-fitted model (``Evidence.vector``).
 FEATURES = ("dense", "margin", "coverage", "faq")
@@ -190,12 +191,17 @@ def gather(
         cross=1.0 if cross else 0.0,
         minority=minority,
         fused=float(top.score or 0.0),
-        fused_margin=fused_margin(chunks, str(top_article)),
+        fused_margin=_named_margin(top, fused_margin(chunks, str(top_article))),
         agreement=agreement,
         faq_cosine=float(faq_match.get("cosine", faq_match.get("score", 0.0))) * is_faq,
         length=math.log1p(len(tokens)),
         ranks=ranks,
     )
+
+
+def _named_margin(top: Document, margin: float) -> float:
+    """The fused margin, no lower than 0 when the question names the top article."""
+    return max(margin, 0.0) if top.meta.get(NAMED) else margin
 
 
 def _context(top: Document) -> str:

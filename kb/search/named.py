@@ -60,6 +60,8 @@ LEGAL_QUESTION = re.compile(
 #: say…?" changed, its law 6th behind another regulation).
 LEGAL_DEPTH = 6
 REGULATION = "regulation"
+#: Meta key set on the chunks of an article moved first because the question names it.
+NAMED = "named_in_question"
 
 
 def title_names(title: str) -> list[str]:
@@ -123,6 +125,11 @@ def regulation_asked_for(
     return list(found)[best]
 
 
+def _marked(doc: Document) -> Document:
+    """A copy of ``doc`` whose meta says the question names its article (``NAMED``)."""
+    return Document(id=doc.id, content=doc.content, meta={**doc.meta, NAMED: True}, score=doc.score)
+
+
 class TitleVectors(UsesSharedBackend):
     """Article titles embedded as passages with one embedding model, each title once (the
     newest ``KEPT`` kept): ``similarity(query vector)`` compares a question with titles."""
@@ -183,10 +190,13 @@ class NamedSourcePreference:
         ``embedding``: the question's vector (titles are compared with it)."""
         docs = list(documents)
         similarity = None if embedding is None else self.titles.similarity(embedding)
-        article = named_article(query, docs) or regulation_asked_for(query, docs, similarity)
+        named = named_article(query, docs)
+        article = named or regulation_asked_for(query, docs, similarity)
         if article is None or docs[0].meta.get("article_id") == article:
             return {"documents": documents}
         first = [d for d in docs if d.meta.get("article_id") == article]
+        if named:
+            first = [_marked(d) for d in first]
         rest = [d for d in docs if d.meta.get("article_id") != article]
         return {"documents": Ranked(first + rest)}
 

@@ -29,6 +29,7 @@ from kb.answer.suggest import AnswerBuilder, Suggester
 from kb.config import Config, load_config
 from kb.errors import ConfigError
 from kb.search.filters import SearchFilters
+from kb.search.named import NAMED
 from kb.search.retrieval import Searcher
 
 BUNDLED = Path(__file__).resolve().parents[3] / "kb" / "answer" / "confidence_model.json"
@@ -194,6 +195,23 @@ class TestFeaturesFromWhatExists:
 
     def test_no_chunks_no_evidence(self) -> None:
         assert gather("退款", [], TermWeights()) is None
+
+    def test_a_top_the_question_names_has_no_negative_fused_margin(self) -> None:
+        """Moved first because the question names it (``kb.search.named``), an article's
+        lower fused score is no doubt about it: its margin counts as 0, not below."""
+        moved = chunk("reg1", "R", 1.2, {"bm25": {"score": 5, "rank": 2}})
+        others = [chunk("faq1", "F", 2.0, {"faq_dense": {"score": 0.9, "rank": 1}})]
+        named = Document(id="reg1", content=moved.content, meta={**moved.meta, NAMED: True},
+                         score=moved.score)  # fmt: skip
+        plain = gather("快递暂行条例怎么赔", [moved, *others], TermWeights(), lang="zh")
+        marked = gather("快递暂行条例怎么赔", [named, *others], TermWeights(), lang="zh")
+        assert plain is not None and marked is not None
+        assert plain.fused_margin == pytest.approx(-0.8)
+        assert marked.fused_margin == 0.0
+        assert probability(marked) > probability(plain)
+        ahead = Document(id="reg1", content="R", meta=named.meta, score=2.5)
+        lead = gather("快递暂行条例怎么赔", [ahead, *others], TermWeights(), lang="zh")
+        assert lead is not None and lead.fused_margin == pytest.approx(0.5)  # a lead stays
 
 
 PUBLIC = SearchFilters.build()

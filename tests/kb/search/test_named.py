@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 from haystack import Document
 
+from kb.answer.suggest import Suggester
 from kb.config import Config
 from kb.embedders import EmbedderSpec
 from kb.embedders.base import BackendPool
 from kb.search.filters import SearchFilters
 from kb.search.named import (
     LEGAL_DEPTH,
+    NAMED,
     NamedSourcePreference,
     TitleVectors,
     named_article,
@@ -155,6 +157,23 @@ class TestComponent:
         out = NamedSourcePreference().run(docs, query="快递暂行条例怎么规定的")["documents"]
         assert [d.id for d in out] == ["reg-interim-0", "reg-interim-1", "faq-x-0", "faq-y-0"]
 
+    def test_only_an_article_the_question_names_is_marked_named(self) -> None:
+        """The chunks moved because their title's name is in the question say so
+        (``NAMED``, read by the confidence); a regulation moved for a question on the law
+        in general is not marked, and the input chunks are not changed."""
+        docs = Ranked(
+            [
+                _chunk("faq-x", "没保价的快件怎么赔"),
+                _chunk("reg-interim", "《快递暂行条例》", kind="regulation"),
+            ]
+        )
+        named = NamedSourcePreference().run(docs, query="快递暂行条例怎么规定的")["documents"]
+        assert [d.meta.get(NAMED, False) for d in named] == [True, False]
+        assert not any(NAMED in d.meta for d in docs)
+        legal = NamedSourcePreference().run(docs, query="没保价的法律依据是哪条")["documents"]
+        assert legal[0].meta["article_id"] == "reg-interim"
+        assert not any(NAMED in d.meta for d in legal)
+
     def test_nothing_named_or_already_first_is_untouched(self) -> None:
         docs = Ranked([_chunk("faq-x", "保价"), _chunk("reg-interim", "《快递暂行条例》")])
         component = NamedSourcePreference()
@@ -192,6 +211,20 @@ def test_a_named_regulation_comes_first(sample_searcher: Searcher) -> None:
     assert not plain.results[0].article_id.startswith("reg-")
     postal = sample_searcher.search("邮政法里给据邮件丢了最多赔多少", PUBLIC)
     assert postal.results[0].article_id == "reg-postal-law-compensation"
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_question_naming_the_law_is_answered_from_it(sample_searcher: Searcher) -> None:
+    """Named in the question, the regulation is not only first but answered from: its
+    lower fused score than the everyday FAQ's is no reason to hand off (before: 0.60,
+    below the 0.65 bar)."""
+    config = sample_searcher.config
+    suggester = Suggester(config, searcher=sample_searcher)
+    answer = suggester.suggest("快递暂行条例里没保价的快件怎么赔", PUBLIC, log=False)
+    assert not answer.handoff, answer.detail
+    assert answer.results[0].article_id == "reg-express-delivery-interim-regulations"
+    assert answer.evidence["fused_margin"] >= 0.0
 
 
 @pytest.mark.slow
