@@ -14,7 +14,8 @@ read from the fused chunks (``meta["retrieval"]`` holds every retriever's score 
 - ``faq``: 1 when the top is an FAQ matched through one of its questions, ``faq_cosine``:
   that question's cosine (the FAQ match strength, 0 otherwise);
 - ``fused`` and ``fused_margin``: the top's fused score (``kb.search.fusion``) and its lead over the
-  best other article's;
+  best other article's (at least 0 for an article the question names, moved first by
+  ``kb.search.named``: the question, not fusion, settled that order);
 - ``rr_<source>``: the reciprocal rank of the top article in each ranking that fusion got
   (``bm25``, ``dense``, ``faq_dense``, ``faq_lexical``, and any ranking added later: the
   features come from what exists), ``lexical_rr`` / ``dense_rr`` the best of the lexical /

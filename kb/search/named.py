@@ -23,7 +23,10 @@ registered mail?" used to get the English summary of the interim express regulat
 first, the first regulation in fused order (docs/benchmarks.md, "precision (issue 11)").
 Without an embedding (a pipeline without the embedder) the first regulation goes first.
 
-Only candidates that retrieval found are moved; a name alone never brings an article in,
+The chunks of an article moved first because the question names it are marked
+(``meta[NAMED]``): the confidence does not hold fusion's lower score against it
+(``kb.answer.confidence``). A regulation moved for a question on the law in general is not
+marked. Only candidates that retrieval found are moved; a name alone never brings an article in,
 and a question naming nothing is not touched. Measured in docs/benchmarks.md, "assist3
 (issue 11)".
 """
