@@ -192,6 +192,20 @@ def test_handoff_text_and_openai_errors(kb_server: Kb, public: openai.OpenAI) ->
         )
 
 
+def test_lone_surrogate_is_a_bad_request_not_a_500(kb_server: Kb) -> None:
+    # JSON "\ud800" decodes to a lone surrogate that the chat schema lets through
+    headers = {**kb_server.auth("public"), "Content-Type": "application/json"}
+    body = b'{"model":"kb","messages":[{"role":"user","content":"\\ud800\\u5feb\\u9012"}]}'
+    response = httpx.post(f"{kb_server.url}/v1/chat/completions", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_input"
+    earlier = {"role": "user", "content": "\ud800\u4e22\u4e86"}  # dropped, not a 500
+    messages = [earlier, {"role": "user", "content": LOST}]
+    body = json.dumps({"model": "kb", "messages": messages}).encode()
+    response = httpx.post(f"{kb_server.url}/v1/chat/completions", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
 def test_curl_streams_server_sent_events(kb_server: Kb) -> None:
     curl = shutil.which("curl")
     if curl is None:
