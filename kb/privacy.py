@@ -3,12 +3,13 @@
 Everything kb stores or logs from a caller (questions in the query log, feedback
 comments, the channel, the server log line) goes through ``mask_personal_data``.
 
-How it works: the text is put in a *matching form* of the same length, character for
-character: each character NFKC-normalised (full-width digits, letters, ``＠``, ``（）``
-become ASCII) and runs of seven or more Chinese digits (一三八…, 幺, 〇) turned into
-digits. The detectors run on that form; each span found is mapped back to the
-original text and replaced there by its tag, so the rest of the text stays as the
-person wrote it (full-width punctuation included).
+How it works: the text is put in a *matching form*, character for character: each
+character NFKC-normalised (full-width digits, letters, ``＠``, ``（）`` become ASCII),
+every dash read as ``-``, a tab or a run of blanks as one space, invisible characters
+(zero-width space, joiners) left out, and runs of seven or more Chinese digits
+(一三八…, 幺, 〇, 壹贰叁…) turned into digits. The detectors run on that form; each span
+found is mapped back to the original text and replaced there by its tag, so the rest of
+the text stays as the person wrote it (full-width punctuation included).
 
 Classes (tag): e-mail ``[邮箱]``, waybill/order numbers ``[单号]`` (setting
 ``mask_reference_numbers``, extra patterns in ``reference_number_patterns``), passport
@@ -118,9 +119,29 @@ def active_policy() -> MaskingPolicy:
 
 _CHINESE_DIGITS = {"〇": "0", "零": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3"}
 _CHINESE_DIGITS |= {"四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+# the financial (大写) numerals, simplified and traditional
+_CHINESE_DIGITS |= {"壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "叄": "3", "肆": "4"}
+_CHINESE_DIGITS |= {"伍": "5", "陆": "6", "陸": "6", "柒": "7", "捌": "8", "玖": "9"}
 _CN = "".join(_CHINESE_DIGITS)
 #: Seven or more Chinese digits (single spaces allowed): phone, ID or card length.
 _CHINESE_NUMBER = re.compile(rf"[{_CN}](?: ?[{_CN}]){{6,}}")
+
+
+#: Dashes NFKC keeps as they are (hyphens, en and em dashes, minus signs) read as "-".
+_DASHES = dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\u30fc", "-")
+
+
+def _form_char(normal: str, previous: str) -> str:
+    """One NFKC character as the detectors read it ("" drops it): dashes as "-", blanks
+    (a tab, a run of spaces) as one space, invisible format characters (zero-width
+    space, joiners, soft hyphen, BOM) left out, so none of them hides a number."""
+    if normal in _DASHES:
+        return "-"
+    if normal.isspace() and normal not in "\n\r":
+        return "" if previous == " " else " "
+    if unicodedata.category(normal) == "Cf":
+        return ""
+    return normal
 
 
 def matching_form(text: str) -> tuple[str, list[int]]:
@@ -129,8 +150,10 @@ def matching_form(text: str) -> tuple[str, list[int]]:
     origin: list[int] = []
     for index, char in enumerate(text):
         for normal in unicodedata.normalize("NFKC", char):
-            chars.append(normal)
-            origin.append(index)
+            normal = _form_char(normal, chars[-1] if chars else "")
+            if normal:
+                chars.append(normal)
+                origin.append(index)
     form = "".join(chars)
     form = _CHINESE_NUMBER.sub(lambda m: "".join(_CHINESE_DIGITS.get(c, c) for c in m[0]), form)
     return form, origin

@@ -155,6 +155,16 @@ def has_words(text: str) -> bool:
     return _QUESTION_RE.search(text) is not None
 
 
+def is_encodable(text: str) -> bool:
+    """True when ``text`` is valid Unicode: no unpaired surrogate (``"\\ud800"``, which JSON
+    and ``surrogateescape`` can produce and which no encoder nor the converters take)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def date_text(value: Any) -> str | None:
     """A date from chunk meta (a date or ISO text) as ``YYYY-MM-DD`` text, or None."""
     if value in (None, ""):

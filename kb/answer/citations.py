@@ -359,13 +359,20 @@ def make_citation(n: int, meta: dict[str, Any], passage: str, start: int, end: i
 
 
 def join_sentences(parts: list[str]) -> str:
-    """Join cited sentences: a space after Latin text, nothing between CJK sentences."""
+    """Join cited sentences: a space after Latin text or before a Latin word, nothing
+    between CJK sentences nor after a CJK full stop before a number (``清零。100 积分``, as
+    written)."""
     out = ""
     for part in parts:
-        if out and (out[-4:].rstrip("]0123456789[").isascii() or part[:1].isascii()):
+        before = out[-4:].rstrip("]0123456789[")
+        number_after_stop = part[:1].isdigit() and before[-1:] in _CJK_STOPS
+        if out and (before.isascii() or (part[:1].isascii() and not number_after_stop)):
             out += " "
         out += part
     return out
+
+
+_CJK_STOPS = "。！？；：，、）」』】”’"
 
 
 def render_reply(sentences: list[Sentence]) -> tuple[str, list[Citation]]:

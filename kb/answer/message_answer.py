@@ -19,7 +19,9 @@ of parts: ``log_columns`` folds the parts into one row. Every part shares the re
 
 The public form (``MessageReply.to_dict``) is the first part's answer object, as
 ``Answer.to_dict`` gives it (so a single question reads as before), plus ``parts``: every
-part's answer object with its ``question``. See docs/api.md.
+part's answer object with its ``question``; ``internal`` is true when any part cites an
+internal-only article (the whole reply is then internal guidance, not for the customer).
+See docs/api.md.
 """
 
 from __future__ import annotations
@@ -80,7 +82,15 @@ class MessageReply:
         if len(self.parts) > 1:
             texts = [p["text"] for p in data["parts"] if p["text"]]
             data["text"] = "\n".join(texts) if texts else None
+        data["internal"] = any(p["internal"] for p in data["parts"])
         return data
+
+
+def cites_internal(data: dict[str, Any]) -> bool:
+    """Whether an answer object's reply cites an internal-only article (internal guidance,
+    not for the customer)."""
+    cited = data.get("citations") or []
+    return bool(data.get("answer")) and any(c.get("audience") == "internal" for c in cited)
 
 
 def _first_article(answer: Answer) -> str | None:

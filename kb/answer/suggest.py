@@ -7,6 +7,8 @@ Streamlit app return (``Answer.to_dict()``; schema in ``docs/api.md`` terms)::
     {
       "request_id": "3f2a...",            # also the QueryLog / feedback key
       "answer": "……[1]……[2]" | null,      # every sentence ends with its [n] marker
+      "text": "……" | null,                # the answer without markers, to send
+      "internal": true | false,           # cites an internal-only article: not for customers
       "mode": "faq" | "extractive" | "generated" | null,
       "citations": [{"n", "article_id", "version", "title", "type", "section", "audience",
                      "effective_from", "effective_to", "passage", "char_start", "char_end",
@@ -116,12 +118,19 @@ class Answer:
     threshold: float | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def internal(self) -> bool:
+        """True when the reply cites an internal-only article: internal guidance, not for
+        the customer."""
+        return bool(self.answer) and any(c.audience == "internal" for c in self.citations)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the public answer object."""
         return {
             "request_id": self.request_id,
             "answer": self.answer,
             "text": reply_text(self.answer, [c.n for c in self.citations]),
+            "internal": self.internal,
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
             "notes": self.notes,

@@ -27,7 +27,7 @@ from kb.api.serving import Asking, serve_suggestion
 from kb.errors import Forbidden, InvalidInput, NotFound
 from kb.model import Audience
 from kb.store.keys import KeyInfo
-from kb.text import has_words
+from kb.text import has_words, is_encodable
 
 #: Unix time the model ids are reported as created (the release of this API).
 MODELS_CREATED = 1_764_460_800
@@ -62,9 +62,11 @@ def user_turns(body: ChatRequest, max_chars: int) -> list[str]:
     turns = [m.text() for m in body.messages if m.role == "user"]
     if not has_words(turns[-1]):
         raise InvalidInput("messages: the last user message has no letters or digits")
+    if not is_encodable(turns[-1]):
+        raise InvalidInput("messages: the last user message is not valid text (a lone surrogate)")
     if len(turns[-1]) > max_chars:
         raise InvalidInput(f"messages: the last user message is longer than {max_chars} characters")
-    return [t for t in turns[:-1] if has_words(t)] + [turns[-1]]
+    return [t for t in turns[:-1] if has_words(t) and is_encodable(t)] + [turns[-1]]
 
 
 def add_chat_routes(app: FastAPI, state: ApiState) -> None:

@@ -1,8 +1,11 @@
 """The reply of ``/v1/chat/completions``: content, kb's extension field, OpenAI's objects.
 
-The content is the answer's sendable ``text`` (``kb.answer.replytext``), or on a hand-off the
+The content is the answer's sendable ``text`` (``kb.answer.replytext``), under a line marking
+it internal guidance when it cites an internal-only article, or on a hand-off the
 ``chat_handoff_text`` setting (empty: the built-in text in the question's language);
-with ``chat_sources_in_content`` a compact source list follows it. Its words go
+with ``chat_sources_in_content`` a compact source list follows it. A message that asks
+several questions gets every answered one's text, then the hand-off text when one of
+them hands off (``kb.handoff`` is then true; ``kb.parts`` has each question's answer). Its words go
 through ``STRINGS`` (Chinese and English), the API's translation table. Streaming
 sends the same content in pieces (``content_pieces``) as ``chat.completion.chunk``
 events, the ``kb`` field in the last one, then ``data: [DONE]``.
@@ -27,6 +30,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "sources": ("来源：", "Sources: "),
     "source_separator": ("；", "; "),
+    "internal": ("【内部口径，勿发给客户】", "[Internal guidance, not for the customer]"),
 }
 #: Where a streamed reply is cut: after sentence ends and commas, else every PIECE_CHARS.
 _PIECE = re.compile(r".{1,24}?(?:[。！？；，!?;,.]\s*|\n)|.{1,24}", re.S)
@@ -38,37 +42,60 @@ def t(key: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
+def hands_off(data: dict[str, Any]) -> bool:
+    """Whether a question of the message needs a human: any part's hand-off (the top-level
+    ``handoff`` is the first part's only, ``kb.answer.message_answer``)."""
+    parts = data.get("parts") or [data]
+    return any(bool(p.get("handoff")) for p in parts)
+
+
 def content_of(data: dict[str, Any], question: str, config: Config) -> str:
-    """The message content for the answer object ``data`` to ``question``."""
+    """The message content for the answer object ``data`` to ``question``: the answered
+    parts' text, then the hand-off text when a part hands off (alone when none answers)."""
     lang = guess_lang(question)
-    if data.get("handoff") or not data.get("text"):
-        return config.chat_handoff_text or t("handoff", lang)
+    handoff = config.chat_handoff_text or t("handoff", lang)
+    if not data.get("text"):
+        return handoff
     content = str(data["text"])
-    if config.chat_sources_in_content and data.get("citations"):
-        content += "\n\n" + source_list(data["citations"], lang)
+    if data.get("internal"):  # an internal key's reply citing an internal-only article
+        content = t("internal", lang) + "\n" + content
+    cited = [c for p in data.get("parts") or [data] for c in p.get("citations") or []]
+    if config.chat_sources_in_content and cited:
+        content += "\n\n" + source_list(cited, lang)
+    if hands_off(data):  # another question of the message goes to a human
+        content += "\n\n" + handoff
     return content
 
 
 def source_list(citations: list[dict[str, Any]], lang: str) -> str:
-    """``来源：[1] title；[2] title`` (one entry per article, first number kept)."""
+    """``来源：[1] title；[2] title`` (one entry per article, numbered in order: the
+    citations of a message's parts are each numbered from 1)."""
     seen: dict[str, str] = {}
     for c in citations:
         article = str(c.get("article_id"))
         if article not in seen:
-            seen[article] = f"[{c.get('n')}] {c.get('title') or article}"
+            seen[article] = f"[{len(seen) + 1}] {c.get('title') or article}"
     return t("sources", lang) + t("source_separator", lang).join(seen.values())
+
+
+#: The fields of each question's answer in the ``kb`` field's ``parts``.
+PART_FIELDS = ("question", "answer", "text", "internal", "handoff", "reason", "citations")
 
 
 def extension(data: dict[str, Any], context_used: bool) -> dict[str, Any]:
     """kb's ``kb`` field on the assistant message (documented in docs/api.md)."""
+    parts = data.get("parts") or []
+    reasons = [p.get("reason") for p in parts if p.get("handoff") and p.get("reason")]
     return {
-        "handoff": bool(data.get("handoff")),
-        "reason": data.get("reason"),
+        "handoff": hands_off(data),
+        "reason": data.get("reason") or next(iter(reasons), None),
         "answer": data.get("answer"),
+        "internal": bool(data.get("internal")),
         "citations": data.get("citations") or [],
         "confidence": data.get("confidence") or 0.0,
         "context_used": context_used,
         "request_id": data["request_id"],
+        "parts": [{f: p.get(f) for f in PART_FIELDS} for p in parts],
     }
 
 

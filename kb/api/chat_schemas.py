@@ -92,10 +92,20 @@ class KbExtension(BaseModel):
     handoff: bool = Field(description="True: no confident answer; content is the hand-off text.")
     reason: str | None = Field(description="Why it is a hand-off (as /v1/suggest), else null.")
     answer: str | None = Field(description="The reply with [n] markers, null on a hand-off.")
+    internal: bool = Field(
+        default=False,
+        description="The reply cites an internal-only article (internal keys only): internal "
+        "guidance, not for the customer; content then starts with a line saying so.",
+    )
     citations: list[Citation]
     confidence: float
     context_used: bool = Field(description="The question was retrieved with earlier turns.")
     request_id: str = Field(description="Quote it in POST /v1/feedback.")
+    parts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="One entry per question the message asks: `question`, `answer`, `text`, "
+        "`internal`, `handoff`, `reason`, `citations` (as the parts of /v1/suggest).",
+    )
 
 
 class AssistantMessage(BaseModel):

@@ -35,6 +35,7 @@ from mcp_types import Resource as McpResource
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import kb
+from kb.api.chat_reply import PART_FIELDS, hands_off
 from kb.api.schemas import MAX_TOP_K
 from kb.api.service import ApiState
 from kb.api.serving import Asking, serve_suggestion
@@ -113,8 +114,12 @@ class KbTools:
         asking = Asking(key, key.audience, uuid.uuid4().hex, channel="mcp")
         with tool_errors():
             data, _ = serve_suggestion(self.state, asking, [question])
-        fields = ("answer", "text", "handoff", "reason", "confidence", "citations", "request_id")
-        return {f: data.get(f) for f in fields}
+        fields = ("answer", "text", "internal", "reason", "confidence", "citations")
+        out = {f: data.get(f) for f in (*fields, "request_id")}
+        # a message of several questions: each one's answer, and a hand-off if any needs one
+        out["handoff"] = hands_off(data)
+        out["parts"] = [{f: p.get(f) for f in PART_FIELDS} for p in data.get("parts") or []]
+        return out
 
     def get_article(self, article_id: str) -> dict[str, Any]:
         """A published article of the knowledge base by its id (as in citations)."""

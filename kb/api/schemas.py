@@ -69,6 +69,11 @@ class SuggestResponse(BaseModel):
         description="The reply to send: `answer` without its `[n]` markers, between the "
         "configured greeting and closing; null on hand-off.",
     )
+    internal: bool = Field(
+        default=False,
+        description="True when the reply cites an internal-only article (internal keys only): "
+        "internal guidance for the agent, not for the customer.",
+    )
     citations: list[Citation]
     notes: list[dict[str, Any]] = Field(
         default_factory=list,

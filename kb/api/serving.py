@@ -3,7 +3,8 @@
 
 ``serve_suggestion`` answers from the request's index snapshot within the worker's
 compute slots (a conversation through ``kb.answer.chat.answer_in_context``), applies the
-last-line audience guard, adds the sendable ``text``, counts the outcome in the
+last-line audience guard, adds the sendable ``text`` and ``internal`` (it cites an
+internal-only article: internal guidance, not for the customer), counts the outcome in the
 metrics, queues the query-log row (question masked, ``kb.store.querylog``) and writes one
 server-log line with the masked question.
 """
@@ -18,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from kb.answer.chat import FollowUpQuery, answer_in_context
-from kb.answer.message_answer import folded, message_text, part_text
+from kb.answer.message_answer import cites_internal, folded, message_text, part_text
 from kb.api.service import ApiState
 from kb.model import Audience
 from kb.privacy import mask_personal_data
@@ -74,9 +75,12 @@ def serve_suggestion(
         else:
             data, asked = answer_in_context(ask, context.follow_up(turns))
     data, removed = state.engine.guard(data, asking.audience, snapshot)
-    for part in data.get("parts") or []:
+    parts = data.get("parts") or []
+    for part in parts:
         part["text"] = part_text(part)
+        part["internal"] = cites_internal(part)  # what the guard left
     data["text"] = message_text(data, state.config, channel=asking.channel, question=asked)
+    data["internal"] = any(p["internal"] for p in parts) or cites_internal(data)
     if removed:
         state.metrics.withheld.inc(removed)
         logger.error("request %s: audience guard removed %d item(s)", asking.request_id, removed)

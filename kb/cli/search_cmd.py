@@ -142,6 +142,12 @@ def _render_answer(data: dict[str, Any]) -> None:
     if data["handoff"]:
         console.print(f"hand-off to a human: {data['detail']}", highlight=False, markup=False)
     else:
+        if data.get("internal"):
+            console.print(
+                "internal guidance, not for the customer (cites an internal-only article):",
+                highlight=False,
+                markup=False,
+            )
         console.print(data["answer"], highlight=False, markup=False)
         console.print("")
         for c in data["citations"]:

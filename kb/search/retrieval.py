@@ -73,7 +73,7 @@ from kb.search.pipelines import run_haystack
 from kb.search.resources import SearchResources
 from kb.search.snapshot import Ranked, SnapshotRef, lean_chunk
 from kb.search.store import SearchIndex, SearchView, open_search_index
-from kb.text import date_text, has_words, normalize_for_matching
+from kb.text import date_text, has_words, is_encodable, normalize_for_matching
 
 #: Chunks each retriever passes to fusion, and FAQ chunks each FAQ ranking passes (tuned on
 #: the dev sets with the fusion weights: min-max scaling depends on the depth; 20/10 was
@@ -98,10 +98,13 @@ class QueryNormalizer:
         """``{"text": normalised query}``; an empty or overlong query is ``InvalidInput``.
 
         Empty means no letter or digit (``kb.text.has_words``): blanks, control or
-        zero-width characters and punctuation alone are not a question.
+        zero-width characters and punctuation alone are not a question. Text that is not
+        Unicode (a lone surrogate, as JSON's ``\\ud800`` decodes) is refused too.
         """
         if not isinstance(query, str) or not has_words(query):
             raise InvalidInput("the question is empty (no letters or digits)")
+        if not is_encodable(query):
+            raise InvalidInput("the question is not valid text (an unpaired surrogate character)")
         if len(query) > self.max_chars:
             raise InvalidInput(f"the question is longer than {self.max_chars} characters")
         return {"text": normalize_for_matching(query)}

@@ -79,6 +79,16 @@ class TestMasks:
             ("收件人：王小明 13800001111", "收件人：[姓名] [手机号]"),
             ("Name: John Smith, phone 13912345678", "Name: [姓名], phone [手机号]"),
             ("order #A2023111500098 has not arrived", "order #[单号] has not arrived"),
+            # dashes NFKC keeps, blanks doubled or tabbed, invisible characters inside
+            ("手机138–1234–5678", "手机[手机号]"),
+            ("手机138—1234—5678", "手机[手机号]"),
+            ("手机 138  1234  5678 谢谢", "手机 [手机号] 谢谢"),
+            ("手机138\t1234\t5678", "手机[手机号]"),
+            ("手机138\u200b1234\u200b5678", "手机[手机号]"),
+            ("身份证110101\u200d19900307\u2060123X", "身份证[身份证号]"),
+            ("卡号6222\u00a0\u00a00212\u00a0\u00a03456 7890 123", "卡号[银行卡号]"),
+            ("身份证 110101–19900307–123X", "身份证 [身份证号]"),
+            ("手机号码是壹叁捌壹贰叁肆伍陆柒捌", "手机号码是[手机号]"),
         ],
     )
     def test_masks(self, raw: str, expected: str) -> None:
@@ -110,6 +120,8 @@ class TestMasks:
             "客户：高兴地说收到了",
             "Name: Interim Regulations on Express Delivery",
             "王芳说快递丢了",  # names in running text are not masked (docs/privacy.md)
+            "银行卡 3–7 个工作日到账，运费—共 12 元",
+            "金额壹仟贰佰元整",
         ],
     )
     def test_keeps_ordinary_numbers_and_text(self, kept: str) -> None:

@@ -33,6 +33,7 @@ from kb.answer.citations import (
 )
 from kb.answer.confidence import Evidence
 from kb.answer.llm import AnswerRewriter, verify_reply
+from kb.answer.replytext import clean_text
 from kb.answer.suggest import Answer, AnswerBuilder, Suggester
 from kb.config import Config
 from kb.search.filters import SearchFilters
@@ -86,6 +87,12 @@ class TestSentences:
     def test_render_passage_cites_every_sentence(self) -> None:
         text = render_passage("第一句。第二句！Third one.", 1)
         assert text == "第一句。[1]第二句！[1] Third one.[1]"
+
+    def test_a_number_after_a_chinese_full_stop_gets_no_space(self) -> None:
+        # the copy text of an FAQ's direct answer is the answer as written (was "清零。 100")
+        text = render_passage("年底清零。100 积分抵 1 元。", 1)
+        assert text == "年底清零。[1]100 积分抵 1 元。[1]"
+        assert clean_text(text, [1]) == "年底清零。100 积分抵 1 元。"
 
 
 def _chunks_of(article_id: str) -> list[Any]:

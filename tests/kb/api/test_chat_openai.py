@@ -192,6 +192,43 @@ def test_handoff_text_and_openai_errors(kb_server: Kb, public: openai.OpenAI) ->
         )
 
 
+def test_two_questions_neither_dropped(public: openai.OpenAI) -> None:
+    # the second question hands off: its hand-off is not lost behind the first one's answer
+    reply = public.chat.completions.create(
+        model="kb",
+        messages=[{"role": "user", "content": "快件损坏怎么理赔？另外火星上今天的天气怎么样？"}],
+    )
+    kb = kb_field(reply.choices[0].message)
+    content = reply.choices[0].message.content or ""
+    assert [p["handoff"] for p in kb["parts"]] == [False, True]
+    assert kb["handoff"] is True and kb["reason"] == kb["parts"][1]["reason"]
+    assert content.startswith(kb["parts"][0]["text"])
+    assert content.endswith("这个问题需要人工客服为您解答，正在为您转接。")
+    both = public.chat.completions.create(
+        model="kb",
+        messages=[{"role": "user", "content": "快件损坏怎么理赔？另外如何修改收件地址？"}],
+    )
+    kb = kb_field(both.choices[0].message)
+    assert kb["handoff"] is False and [p["handoff"] for p in kb["parts"]] == [False, False]
+    cited = [c["article_id"] for p in kb["parts"] for c in p["citations"]]
+    assert cited == ["faq-claim-public", "faq-address-public"]
+    assert both.choices[0].message.content == "\n".join(p["text"] for p in kb["parts"])
+
+
+def test_lone_surrogate_is_a_bad_request_not_a_500(kb_server: Kb) -> None:
+    # JSON "\ud800" decodes to a lone surrogate that the chat schema lets through
+    headers = {**kb_server.auth("public"), "Content-Type": "application/json"}
+    body = b'{"model":"kb","messages":[{"role":"user","content":"\\ud800\\u5feb\\u9012"}]}'
+    response = httpx.post(f"{kb_server.url}/v1/chat/completions", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_input"
+    earlier = {"role": "user", "content": "\ud800\u4e22\u4e86"}  # dropped, not a 500
+    messages = [earlier, {"role": "user", "content": LOST}]
+    body = json.dumps({"model": "kb", "messages": messages}).encode()
+    response = httpx.post(f"{kb_server.url}/v1/chat/completions", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
 def test_curl_streams_server_sent_events(kb_server: Kb) -> None:
     curl = shutil.which("curl")
     if curl is None:

@@ -46,3 +46,26 @@ def test_greeting_and_closing_wrap_the_text(kb_server: Kb) -> None:
         server.stop()
     clean = MARKER.sub("", body["answer"])
     assert body["text"] == f"您好，\n{clean}\n如有其他问题，请随时联系我们。"
+
+
+def test_a_reply_citing_an_internal_article_says_it_is_internal_guidance(kb_server: Kb) -> None:
+    # an internal key gets the internal FAQ (its answer carries SECRET): marked, everywhere
+    body = ask(kb_server.url, kb_server, "internal", "理赔上限多少")
+    assert [c["audience"] for c in body["citations"]] == ["internal"]
+    assert body["internal"] is True and body["parts"][0]["internal"] is True
+    two = ask(kb_server.url, kb_server, "internal", "理赔上限多少？另外如何修改收件地址？")
+    assert [p["internal"] for p in two["parts"]] == [
+        any(c["audience"] == "internal" for c in p["citations"]) for p in two["parts"]
+    ]
+    assert two["internal"] is True
+    public = ask(kb_server.url, kb_server, "public", "快件损坏怎么理赔？")
+    assert public["internal"] is False and public["parts"][0]["internal"] is False
+    chat = httpx.post(
+        f"{kb_server.url}/v1/chat/completions",
+        json={"model": "kb", "messages": [{"role": "user", "content": "理赔上限多少"}]},
+        headers=kb_server.auth("internal"),
+        timeout=60,
+    ).json()
+    message = chat["choices"][0]["message"]
+    assert message["kb"]["internal"] is True
+    assert message["content"].startswith("【内部口径，勿发给客户】\n")

@@ -167,6 +167,12 @@ class TestQueryNormalizer:
         with pytest.raises(InvalidInput):
             QueryNormalizer(max_chars=5).run("退款多久能到账")
 
+    def test_rejects_a_lone_surrogate(self) -> None:
+        # JSON's "\ud800" decodes to one; the converters cannot encode it (was a 500)
+        with pytest.raises(InvalidInput, match="not valid text"):
+            QueryNormalizer().run("\ud800快递丢了怎么赔")
+        assert QueryNormalizer().run("\U0001f600快递丢了")["text"]  # a real pair is fine
+
 
 class TestPipelineDefinition:
     def test_dumps_to_yaml_and_loads_back(self, tmp_path: Path) -> None:
