@@ -239,7 +239,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Editing version {version} ({state}, revision {revision})",
     ),
     "edit_creates_draft": (
-        "该版本为 {state}；保存将基于它创建新的草稿版本。",
+        "该版本为{state}；保存将基于它创建新的草稿版本。",
         "This version is {state}; saving creates a new draft version based on it.",
     ),
     "no_date": ("不设置", "not set"),
