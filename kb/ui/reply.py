@@ -127,7 +127,7 @@ def show_reply(
     st.subheader(t("suggested_reply", lang=lang))
     if notes.internal:
         cites = "、".join(f"[{n}]" for n in notes.internal)
-        st.error(t("reply_internal", lang=lang, cites=cites), icon="🔒")
+        st.error(t("reply_internal", lang=lang, n=len(notes.internal), cites=cites), icon="🔒")
     for warning in notes.warnings:
         st.warning(warning)
     for message, other_id in disagreement_notes(data, lang):
