@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.model import ArticleType, Audience, State
-from kb.ui.i18n import t
+from kb.ui.i18n import enumeration, t
 from kb.ui.render import type_label
 from kb.ui.services import run
 from kb.ui.session import SignedIn, require
@@ -130,7 +130,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "version": r["version"],
                 "audience": t(f"audience_{r['audience']}"),
                 "owner": r["owner"],
-                "tags": "、".join(r["tags"]),
+                "tags": enumeration(r["tags"]),
                 "review_due": ("⚠ " if r["review_overdue"] else "") + day(r["review_due"]),
                 "effective_to": day(r["effective_to"]),
                 "updated_at": str(r["updated_at"])[:16],

@@ -10,6 +10,7 @@ language, which is how article-bound text follows the article.
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from typing import Any
 
 import streamlit as st
@@ -749,6 +750,17 @@ def t(key: str, lang: str | None = None, **values: Any) -> str:
         return text
     escaped = {k: md_text(v) if isinstance(v, str) else v for k, v in values.items()}
     return _FORMATTER.format(text, **escaped)
+
+
+#: What separates the items of a list written out in a sentence or a cell.
+LIST_SEPARATORS = {"zh": "、", "en": ", "}
+
+
+def enumeration(items: Iterable[str], lang: str | None = None) -> str:
+    """``items`` as one list in ``lang`` (default: the resolved interface language):
+    "退款、延误" in Chinese, "refund, delay" in English. The items are joined as given
+    (escape user text first where the result is Markdown)."""
+    return LIST_SEPARATORS["en" if (lang or resolve()) == "en" else "zh"].join(items)
 
 
 def language_switch() -> None:

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb.store.db import Database
-from kb.ui.i18n import STRINGS, t
+from kb.ui.i18n import STRINGS, enumeration, t
 from tests.app.test_insights import log
 
 
@@ -87,3 +87,24 @@ def test_the_unanswered_queue_says_1_time_and_2_times_in_english(app_kb):
     labels = [e.label for e in at.expander]
     assert "can I get an invoice (2 times)" in labels, labels
     assert "do you deliver on Sundays (1 time)" in labels, labels
+
+
+def tags_of(at: AppTest, article_id: str) -> str:
+    frame = at.dataframe[0].value
+    row = frame[frame["article_id"] == article_id]
+    return str(row["tags"].iloc[0])
+
+
+def test_tags_are_listed_with_a_comma_in_english_and_an_enumeration_comma_in_chinese(page_test):
+    chinese = page_test("articles", "alice").run()
+    assert not chinese.exception
+    assert tags_of(chinese, "delay-compensation") == "赔偿、延误"
+    english = page_test("articles", "alice", lang="en").run()
+    assert not english.exception
+    assert tags_of(english, "delay-compensation") == "赔偿, 延误"
+
+
+def test_other_lists_follow_the_interface_language_too():
+    assert enumeration(["[1]", "[2]"], "en") == "[1], [2]"
+    assert enumeration(["[1]", "[2]"], "zh") == "[1]、[2]"
+    assert enumeration([], "en") == ""
