@@ -197,6 +197,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "field_type": ("类型", "Type"),
     "field_title": ("标题", "Title"),
     "field_lang": ("语言", "Language"),
+    "lang_name_zh": ("中文", "Chinese"),
+    "lang_name_en": ("英文", "English"),
     "field_translation_of": ("译自（原文文章 ID）", "Translation of (original article id)"),
     "translation_of_help": (
         "本文是另一篇文章的译文时，填写原文的文章 ID；用该语言提问时优先引用本文。",
@@ -750,6 +752,13 @@ def t(key: str, lang: str | None = None, **values: Any) -> str:
         return text
     escaped = {k: md_text(v) if isinstance(v, str) else v for k, v in values.items()}
     return _FORMATTER.format(text, **escaped)
+
+
+def language_name(code: str, lang: str | None = None) -> str:
+    """An article language for a reader: "中文" / "Chinese" for ``zh`` and so on; a code
+    without a name here is shown as written."""
+    key = f"lang_name_{code}"
+    return t(key, lang=lang) if key in STRINGS else code
 
 
 #: What separates the items of a list written out in a sentence or a cell.

@@ -10,8 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb.store.db import Database
-from kb.ui.i18n import STRINGS, enumeration, t
+from kb.ui.i18n import STRINGS, enumeration, language_name, t
+from tests.app.conftest import CONTRADICTING_FAQ, submit_new_article
 from tests.app.test_insights import log
+from tests.app.test_review_fields import fields_table
 
 
 def test_a_status_in_a_chinese_sentence_has_no_stray_space(page_test):
@@ -108,3 +110,17 @@ def test_other_lists_follow_the_interface_language_too():
     assert enumeration(["[1]", "[2]"], "en") == "[1], [2]"
     assert enumeration(["[1]", "[2]"], "zh") == "[1]、[2]"
     assert enumeration([], "en") == ""
+
+
+def test_the_review_page_names_the_language_instead_of_its_code(page_test, app_kb):
+    submit_new_article(app_kb, "erin", CONTRADICTING_FAQ)
+    chinese = page_test("review_queue", "bob").run()
+    assert not chinese.exception
+    table = fields_table(chinese)
+    assert re.search(r">语言</td><td[^>]*>中文</td>", table), table
+    assert ">zh<" not in table
+    english = page_test("review_queue", "bob", lang="en").run()
+    table = fields_table(english)
+    assert re.search(r">Language</td><td[^>]*>Chinese</td>", table), table
+    assert language_name("en", "zh") == "英文" and language_name("en", "en") == "English"
+    assert language_name("fr", "en") == "fr"  # no name here: shown as written
