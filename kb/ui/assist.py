@@ -94,16 +94,14 @@ def _article_text(row: ArticleVersion | None, item: dict[str, Any]) -> str:
 
 
 def _meta_line(item: dict[str, Any], lang: str) -> str:
-    start = item.get("effective_from") or "—"
-    end = item.get("effective_to") or t("open_ended", lang=lang)
-    parts = [
-        render.type_label(str(item.get("type") or ""), lang),
-        t("version_n", lang=lang, n=item.get("version")),
-        t("effective", lang=lang, start=start, end=end),
-    ]
-    if item.get("section"):
-        parts.append(t("section", lang=lang, section=item["section"]))
-    return " · ".join(str(p) for p in parts)
+    return render.meta_line(
+        str(item.get("type") or ""),
+        item.get("version"),
+        item.get("effective_from"),
+        item.get("effective_to"),
+        lang,
+        section=item.get("section"),
+    )
 
 
 def _locate(text: str, item: dict[str, Any]) -> tuple[int, int] | None:
