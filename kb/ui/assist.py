@@ -7,7 +7,8 @@ itself says when it is internal guidance or rests on an overdue or expiring
 source, and its copy button copies clean text (``kb.ui.reply``); helpful /
 wrong feedback (wrong asks for the right article) is stored with the logged
 suggestion. Without a confident answer the
-page says so plainly and shows only the search results. All article text is
+page says so plainly and shows only the search results (no feedback buttons: there is no
+answer to rate; the hand-off goes to the editors' unanswered queue). All article text is
 escaped (``kb.ui.render``).
 """
 
@@ -274,7 +275,8 @@ def _show_answer(data: dict[str, Any], user: SignedIn) -> None:
         _citations(data, rows, lang)
     else:
         _show_parts(data, parts, rows, lang)
-    _feedback(data, user, lang)
+    if any(p.get("answer") for p in parts):  # a hand-off gave no answer to rate
+        _feedback(data, user, lang)
     _other_results(data, rows, lang)
 
 

@@ -175,3 +175,17 @@ def test_the_metadata_line_escapes_what_it_is_given():
     line = render.meta_line("<b>x</b>", 2, "2025-01-01", None, "en", section="*bold* [a](b)")
     assert line.startswith("\\<b\\>x\\</b\\> · version 2 · Effective 2025-01-01 to open-ended")
     assert "\\*bold\\* \\[a\\]\\(b\\)" in line
+
+
+def test_a_hand_off_has_no_feedback_buttons_an_answer_has(page_test):
+    handoff = {**copy.deepcopy(ANSWER), "answer": None, "citations": [], "handoff": True}
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = handoff
+    at.run()
+    assert not at.exception
+    keys = {b.key for b in at.button}
+    assert not keys & {"as_helpful", "as_wrong"}, keys
+    answered = page_test("assist", "dave")
+    answered.session_state["as_answer"] = copy.deepcopy(ANSWER)
+    answered.run()
+    assert {"as_helpful", "as_wrong"} <= {b.key for b in answered.button}
