@@ -30,10 +30,12 @@ def show_link(article_id: str, lang: str | None = None) -> None:
     st.markdown(f"[{t('open_article', lang=lang)}]({article_link(article_id)})")
 
 
-def published(article_id: str) -> ArticleVersion | None:
-    """The published version of ``article_id`` (None if it has none)."""
+def published(article_id: str) -> tuple[ArticleVersion, str] | None:
+    """The published version of ``article_id`` and the article's type (None if it has no
+    published version)."""
     with services().session() as session:
-        return published_version(session, article_id)
+        row = published_version(session, article_id)
+        return None if row is None else (row, row.article.type)
 
 
 def show_requested_article() -> bool:
@@ -41,10 +43,11 @@ def show_requested_article() -> bool:
     article_id = st.query_params.get(QUERY_PARAM)
     if not article_id:
         return False
-    row = published(article_id)
-    if row is None:
+    found = published(article_id)
+    if found is None:
         st.warning(t("article_not_found", id=article_id))
         return True
+    row, article_type = found
     lang = resolve(row.lang)
     st.subheader(t("opened_article", lang=lang, title=row.title, id=row.article_id))
     render.show_badges(
@@ -54,6 +57,9 @@ def show_requested_article() -> bool:
             review_due=row.review_due,
             lang=lang,
         )
+    )
+    st.caption(
+        render.meta_line(article_type, row.version, row.effective_from, row.effective_to, lang)
     )
     if row.question:
         st.caption(t("standard_question", lang=lang, question=row.question))

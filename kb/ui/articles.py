@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.model import ArticleType, Audience, State
-from kb.ui.i18n import t
+from kb.ui.i18n import enumeration, language_name, t
 from kb.ui.render import type_label
 from kb.ui.services import run
 from kb.ui.session import SignedIn, require
@@ -75,7 +75,8 @@ def _filters(user: SignedIn) -> ArticleFilter:
     with cols[1]:
         audiences = {str(a): t(f"audience_{a}") for a in Audience}
         audience = _select("field_audience", [ANY, *audiences], "audience", audiences)
-        lang = _select("field_lang", list(LANGS), "lang", {})
+        langs = {code: language_name(code) for code in LANGS if code}
+        lang = _select("field_lang", list(LANGS), "lang", langs)
     with cols[2]:
         owner = st.text_input(t("field_owner"), key=PREFIX + "owner", on_change=_first_page)
         tag = st.text_input(t("label_tags"), key=PREFIX + "tag", on_change=_first_page)
@@ -130,7 +131,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "version": r["version"],
                 "audience": t(f"audience_{r['audience']}"),
                 "owner": r["owner"],
-                "tags": "、".join(r["tags"]),
+                "tags": enumeration(r["tags"]),
                 "review_due": ("⚠ " if r["review_overdue"] else "") + day(r["review_due"]),
                 "effective_to": day(r["effective_to"]),
                 "updated_at": str(r["updated_at"])[:16],

@@ -7,7 +7,8 @@ itself says when it is internal guidance or rests on an overdue or expiring
 source, and its copy button copies clean text (``kb.ui.reply``); helpful /
 wrong feedback (wrong asks for the right article) is stored with the logged
 suggestion. Without a confident answer the
-page says so plainly and shows only the search results. All article text is
+page says so plainly and shows only the search results (no feedback buttons: there is no
+answer to rate; the hand-off goes to the editors' unanswered queue). All article text is
 escaped (``kb.ui.render``).
 """
 
@@ -94,16 +95,14 @@ def _article_text(row: ArticleVersion | None, item: dict[str, Any]) -> str:
 
 
 def _meta_line(item: dict[str, Any], lang: str) -> str:
-    start = item.get("effective_from") or "—"
-    end = item.get("effective_to") or t("open_ended", lang=lang)
-    parts = [
-        render.type_label(str(item.get("type") or ""), lang),
-        t("version_n", lang=lang, n=item.get("version")),
-        t("effective", lang=lang, start=start, end=end),
-    ]
-    if item.get("section"):
-        parts.append(t("section", lang=lang, section=item["section"]))
-    return " · ".join(str(p) for p in parts)
+    return render.meta_line(
+        str(item.get("type") or ""),
+        item.get("version"),
+        item.get("effective_from"),
+        item.get("effective_to"),
+        lang,
+        section=item.get("section"),
+    )
 
 
 def _locate(text: str, item: dict[str, Any]) -> tuple[int, int] | None:
@@ -276,7 +275,8 @@ def _show_answer(data: dict[str, Any], user: SignedIn) -> None:
         _citations(data, rows, lang)
     else:
         _show_parts(data, parts, rows, lang)
-    _feedback(data, user, lang)
+    if any(p.get("answer") for p in parts):  # a hand-off gave no answer to rate
+        _feedback(data, user, lang)
     _other_results(data, rows, lang)
 
 

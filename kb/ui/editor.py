@@ -19,7 +19,7 @@ from kb.model import ArticleContent, ArticleType, Audience, State
 from kb.store.tables import ArticleVersion
 from kb.ui import article_picker, conflictview, editor_state
 from kb.ui.editor_state import NEW, Base, apply_form, content_form, key
-from kb.ui.i18n import resolve, t
+from kb.ui.i18n import language_name, resolve, t
 from kb.ui.markup import md_body, md_text
 from kb.ui.render import type_label
 from kb.ui.services import run
@@ -161,7 +161,12 @@ def _metadata_fields(base: Base | None, lang: str) -> None:
             format_func=lambda v: type_label(v, lang),
         )
         st.text_input(t("field_title", lang=lang), key=_key("title"))
-        st.selectbox(t("field_lang", lang=lang), _langs(), key=_key("lang"))
+        st.selectbox(
+            t("field_lang", lang=lang),
+            _langs(),
+            key=_key("lang"),
+            format_func=lambda v: language_name(v, lang),
+        )
         st.text_input(t("field_tags", lang=lang), key=_key("tags"))
     with right:
         st.selectbox(

@@ -18,7 +18,7 @@ import streamlit as st
 from kb.quality.changes import FIELD_LABELS, Change, describe
 from kb.ui import article_view
 from kb.ui.diffview import side_by_side_html
-from kb.ui.i18n import t
+from kb.ui.i18n import enumeration, t
 from kb.ui.markup import md_text
 from kb.ui.services import run
 from kb.ui.session import SignedIn, require
@@ -121,10 +121,10 @@ def _report(report: AckReport) -> None:
     st.markdown(f"**{t('feed_acks_title')}**")
     st.caption(t("feed_acks_line", done=len(report.acknowledged), pending=len(report.pending)))
     if report.acknowledged:
-        names = "、".join(name for name, _ in report.acknowledged)
+        names = enumeration(name for name, _ in report.acknowledged)
         st.markdown(t("feed_acked_by", names=names))
     if report.pending:
-        st.markdown(t("feed_pending", names="、".join(report.pending)))
+        st.markdown(t("feed_pending", names=enumeration(report.pending)))
 
 
 def _reminders(user: SignedIn) -> None:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from kb.model import ArticleContent
 from kb.ui.diffview import side_by_side_html
-from kb.ui.i18n import t
+from kb.ui.i18n import language_name, t
 from kb.ui.render import show_article, type_label
 from review.diff import VersionDiff
 from review.fields import FieldChange, FieldValue, body_diff, compare_fields
@@ -54,6 +54,8 @@ def value_html(name: str, value: FieldValue, lang: str) -> str:
         return html.escape(type_label(value, lang))
     if name == "audience":
         return html.escape(t(f"audience_{value}", lang=lang))
+    if name == "lang":
+        return html.escape(language_name(value, lang))
     return html.escape(value) if value else "—"
 
 

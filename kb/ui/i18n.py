@@ -9,6 +9,8 @@ language, which is how article-bound text follows the article.
 
 from __future__ import annotations
 
+import string
+from collections.abc import Iterable
 from typing import Any
 
 import streamlit as st
@@ -65,7 +67,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "picker_placeholder": ("输入部分 ID 或标题", "Type part of the id or title"),
     "picker_more": (
         "共 {total} 篇匹配，显示前 {shown} 篇：请输入更多字以缩小范围",
-        "{total} articles match, the first {shown} shown: type more to narrow",
+        "{total} {total:article matches|articles match}, the first {shown} shown: type more "
+        "to narrow",
     ),
     "choose": ("不限", "Any"),
     "suggested_reply": ("建议回复", "Suggested reply"),
@@ -123,9 +126,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Copy (internal guidance, not for the customer)",
     ),
     "reply_internal": (
-        "内部口径，勿发给客户：本回复引用了仅内部可见的文章（{cites}），仅供坐席参考。",
-        "Internal guidance, not for the customer: this reply cites internal-only "
-        "article(s) ({cites}); use it as guidance only.",
+        "内部口径，勿发给客户：本回复引用了 {n} 篇仅内部可见的文章（{cites}），仅供坐席参考。",
+        "Internal guidance, not for the customer: this reply cites {n} internal-only "
+        "{n:article|articles} ({cites}); use it as guidance only.",
     ),
     "reply_overdue": (
         "引用 [{n}]《{title}》复核逾期（应于 {date} 复核），发送前请核实。",
@@ -144,7 +147,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "citations": ("引用", "Citations"),
     "parts_found": (
         "这条消息问了 {n} 个问题，逐一回答如下。",
-        "This message asks {n} questions; each is answered below.",
+        "This message asks {n} {n:question|questions}; each is answered below.",
     ),
     "part_heading": ("问题 {k}：{question}", "Question {k}: {question}"),
     "part_citations": ("问题 {k} 的引用", "Citations of question {k}"),
@@ -194,6 +197,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "field_type": ("类型", "Type"),
     "field_title": ("标题", "Title"),
     "field_lang": ("语言", "Language"),
+    "lang_name_zh": ("中文", "Chinese"),
+    "lang_name_en": ("英文", "English"),
     "field_translation_of": ("译自（原文文章 ID）", "Translation of (original article id)"),
     "translation_of_help": (
         "本文是另一篇文章的译文时，填写原文的文章 ID；用该语言提问时优先引用本文。",
@@ -239,7 +244,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Editing version {version} ({state}, revision {revision})",
     ),
     "edit_creates_draft": (
-        "该版本为 {state}；保存将基于它创建新的草稿版本。",
+        "该版本为{state}；保存将基于它创建新的草稿版本。",
         "This version is {state}; saving creates a new draft version based on it.",
     ),
     "no_date": ("不设置", "not set"),
@@ -287,12 +292,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "review_overdue": ("已逾期", "Overdue"),
     "review_due_30": ("30 天内到期", "Due within 30 days"),
     "expiring_within": ("N 天内失效（0 = 不限）", "Expiring within N days (0 = any)"),
-    "list_counts": ("共 {total} 篇：{states}", "{total} articles: {states}"),
+    "list_counts": ("共 {total} 篇：{states}", "{total} {total:article|articles}: {states}"),
     "open_in_editor": ("编辑", "Edit"),
     "edit": ("打开编辑器", "Open in editor"),
     "page_prev": ("上一页", "Previous"),
     "page_next": ("下一页", "Next"),
-    "page_of": ("第 {n} / {pages} 页（{total} 篇）", "Page {n} of {pages} ({total} articles)"),
+    "page_of": (
+        "第 {n} / {pages} 页（{total} 篇）",
+        "Page {n} of {pages} ({total} {total:article|articles})",
+    ),
     "action_read": ("阅读", "read"),
     "action_view_drafts": ("查看草稿", "view drafts"),
     "action_create": ("创建", "create"),
@@ -321,7 +329,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "已回滚：{id} 第 {version} 版（第 {to} 版的内容）已进入审核队列",
         "Rolled back: {id} version {version} (the content of version {to}) waits for review",
     ),
-    "group_label": ("{question}（{count} 次）", "{question} ({count} times)"),
+    "group_label": ("{question}（{count} 次）", "{question} ({count} {count:time|times})"),
     "faq_from_group": ("据此新建常见问题", "Draft an FAQ from these"),
     "answered_by": ("由哪篇已发布文章解答", "Answered by (published article)"),
     "resolve_group": ("标记为已解决", "Mark resolved"),
@@ -330,7 +338,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "group_dismissed": ("已忽略：{question}", "Dismissed: {question}"),
     "group_label_assigned": (
         "{question}（{count} 次）· 负责人：{who}",
-        "{question} ({count} times) · assigned to {who}",
+        "{question} ({count} {count:time|times}) · assigned to {who}",
     ),
     "queue_only_mine": ("只看分配给我的", "Only groups assigned to me"),
     "queue_assignee": ("负责人：{who}", "Assigned to: {who}"),
@@ -360,14 +368,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_reasons": ("原因", "Reasons"),
     "owner_due": (
         "你负责的 {n} 篇文章需要复核、已失效或将在 {days} 天内失效：",
-        "{n} of your articles are due for review, expired or expiring within {days} days:",
+        "{n} of your articles {n:is|are} due for review, expired or expiring within {days} "
+        "{days:day|days}:",
     ),
     "owner_due_more": ("……另有 {n} 篇", "… and {n} more"),
     "error_untranslated": ("操作未完成，内容未作任何改动。", "Not done; nothing was changed."),
     "error_details": ("详细信息（英文原文）", "Details"),
     "reason_review_due": ("{date} 应复核", "review due {date}"),
     "reason_expired": ("{date} 已失效", "expired {date}"),
-    "reason_expires": ("{date} 失效（{days} 天后）", "expires {date} (in {days} days)"),
+    "reason_expires": ("{date} 失效（{days} 天后）", "expires {date} (in {days} {days:day|days})"),
     "sidebar_unsaved": (
         "编辑器中有未保存的修改：{title}",
         "Unsaved changes in the editor: {title}",
@@ -404,7 +413,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "replay_handoff": ("转人工：{reason}", "Handed off: {reason}"),
     "replay_same": ("与当时的答案相同。", "The same as the answer given."),
-    "replay_changed": ("与当时相比有 {n} 处变化：", "{n} difference(s) from the answer given:"),
+    "replay_changed": (
+        "与当时相比有 {n} 处变化：",
+        "{n} {n:difference|differences} from the answer given:",
+    ),
     "replay_what": ("项目", "What"),
     "replay_diff_answer": ("答案", "answer"),
     "replay_diff_citations": ("引用", "citations"),
@@ -419,8 +431,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "replay_now": ("现在", "Now"),
     "conflicts_found": (
         "与已发布文章矛盾：{n} 处（同一事项的数字不一致），请核对后再批准。",
-        "Contradicts published articles in {n} place(s) (different figures for the same "
-        "thing): check before approving.",
+        "Contradicts published articles in {n} {n:place|places} (different figures for the "
+        "same thing): check before approving.",
     ),
     "conflict_about": ("{kind}：{about}", "{kind}: {about}"),
     "figure_kind_duration": ("时长", "duration"),
@@ -433,8 +445,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "conflict_published": ("已发布", "published"),
     "conflicts_after_submit": (
         "已提交，但与已发布文章矛盾 {n} 处，审核人也会看到：",
-        "Submitted, but it contradicts published articles in {n} place(s); the reviewer "
-        "sees them too:",
+        "Submitted, but it contradicts published articles in {n} {n:place|places}; the "
+        "reviewer sees them too:",
     ),
     "index_note": ("索引已更新。", "The index was updated."),
     "index_pending": (
@@ -451,8 +463,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "golden_summary": (
         "共 {checked} 个黄金问题：{broken} 个答案将被破坏，{fixed} 个将被修复，"
         "{moved} 个改由其他文章回答。",
-        "{checked} golden questions: {broken} answers would break, {fixed} would be fixed, "
-        "{moved} would move to another article.",
+        "{checked} golden {checked:question|questions}: {broken} {broken:answer|answers} "
+        "would break, {fixed} would be fixed, {moved} would move to another article.",
     ),
     "golden_broken": ("将被破坏的答案", "Answers this version would break"),
     "golden_fixed": ("将被修复的答案", "Answers this version would fix"),
@@ -581,7 +593,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "feed_title": ("知识动态", "Change feed"),
     "feed_unread_notice": (
         "有 {n} 条知识变更未读，其中 {m} 条必读。",
-        "{n} unread changes in the knowledge base, {m} of them must-read.",
+        "{n} unread {n:change|changes} in the knowledge base, {m} of them must-read.",
     ),
     "feed_empty": ("暂无知识变更。", "No changes yet."),
     "feed_only_unread": ("只看未读", "Unread only"),
@@ -648,7 +660,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "practice_audience_internal": ("含内部文章", "Including internal articles"),
     "practice_size": ("题目数量", "Questions"),
     "practice_for": ("为坐席安排", "For agent"),
-    "practice_started": ("练习 #{id} 已开始：{n} 道题", "Round #{id} started: {n} questions"),
+    "practice_started": (
+        "练习 #{id} 已开始：{n} 道题",
+        "Round #{id} started: {n} {n:question|questions}",
+    ),
     "practice_round": ("练习 #{id}", "Round #{id}"),
     "practice_round_for": ("练习 #{id}（{agent}）", "Round #{id} ({agent})"),
     "practice_question": ("第 {n} 题：{question}", "Question {n}: {question}"),
@@ -670,7 +685,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "practice_my_record": ("我的练习", "My practice"),
     "practice_record_line": (
         "已完成 {rounds} 轮，平均分 {average}",
-        "{rounds} rounds finished, average {average}",
+        "{rounds} {rounds:round|rounds} finished, average {average}",
     ),
     "practice_weak": ("薄弱主题：{topics}", "Weak topics: {topics}"),
     "practice_no_weak": ("暂无薄弱主题。", "No weak topics."),
@@ -701,19 +716,60 @@ def resolve(article_lang: str | None = None) -> str:
     return DEFAULT_LANG
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` plus English plurals: ``{n:time|times}`` is the word for ``n``
+    ("time" when ``n`` is 1, else "times"), so "{n} {n:time|times}" reads "1 time",
+    "2 times"."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            singular, plural = format_spec.split("|", 1)
+            return singular if _is_one(value) else plural
+        return super().format_field(value, format_spec)
+
+
+def _is_one(value: Any) -> bool:
+    try:
+        return float(value) == 1
+    except (TypeError, ValueError):
+        return False
+
+
+_FORMATTER = _Formatter()
+
+
 def t(key: str, lang: str | None = None, **values: Any) -> str:
     """The text of ``key`` in ``lang`` (default: the resolved interface language).
 
     Text values filled in are shown literally wherever the text is rendered as
     Markdown (titles, ids, comments and error messages are user text): each is
-    escaped with ``kb.ui.markup.md_text``. Numbers keep their format specs.
+    escaped with ``kb.ui.markup.md_text``. Numbers keep their format specs; a spec
+    ``singular|plural`` picks the English word for the number (``_Formatter``).
     """
     zh, en = STRINGS[key]
     text = en if (lang or resolve()) == "en" else zh
     if not values:
         return text
     escaped = {k: md_text(v) if isinstance(v, str) else v for k, v in values.items()}
-    return text.format(**escaped)
+    return _FORMATTER.format(text, **escaped)
+
+
+def language_name(code: str, lang: str | None = None) -> str:
+    """An article language for a reader: "中文" / "Chinese" for ``zh`` and so on; a code
+    without a name here is shown as written."""
+    key = f"lang_name_{code}"
+    return t(key, lang=lang) if key in STRINGS else code
+
+
+#: What separates the items of a list written out in a sentence or a cell.
+LIST_SEPARATORS = {"zh": "、", "en": ", "}
+
+
+def enumeration(items: Iterable[str], lang: str | None = None) -> str:
+    """``items`` as one list in ``lang`` (default: the resolved interface language):
+    "退款、延误" in Chinese, "refund, delay" in English. The items are joined as given
+    (escape user text first where the result is Markdown)."""
+    return LIST_SEPARATORS["en" if (lang or resolve()) == "en" else "zh"].join(items)
 
 
 def language_switch() -> None:

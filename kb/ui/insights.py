@@ -22,7 +22,7 @@ from kb.quality import insights as analytics
 from kb.quality.golden import pending_corrections
 from kb.quality.unanswered import QuestionGroup
 from kb.ui import article_picker, assignment, charts, editor, goldenlist, replayview
-from kb.ui.i18n import resolve, t
+from kb.ui.i18n import enumeration, resolve, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -208,7 +208,7 @@ def _wrong_answers() -> None:
         return f"[{md_text(names.get(article_id, article_id))}]({article_link(article_id)})"
 
     for item in items:
-        cited = "、".join(linked(a) for a in item.cited) or "—"
+        cited = enumeration(linked(a) for a in item.cited) or "—"
         right = linked(item.correct_article_id) if item.correct_article_id else "—"
         said = t("wrong_answer_line", when=item.ts, question=item.question, who=item.given_by)
         st.markdown(
@@ -238,7 +238,7 @@ def _corrections(user: SignedIn) -> None:
             t(
                 "correction_line",
                 question=item.question,
-                cited="、".join(named(a) for a in item.cited) or "—",
+                cited=enumeration(named(a) for a in item.cited) or "—",
                 right=named(item.correct_article_id),
                 who=item.given_by,
             )

@@ -17,7 +17,7 @@ import streamlit as st
 from kb.model import ArticleType
 from kb.store.articles import published_tags
 from kb.ui import article_view
-from kb.ui.i18n import t
+from kb.ui.i18n import enumeration, t
 from kb.ui.markup import md_text
 from kb.ui.services import run, services
 from kb.ui.session import SignedIn, require
@@ -148,7 +148,7 @@ def _my_record(user: SignedIn) -> None:
     average = "—" if record.average is None else f"{record.average:.0f}"
     st.markdown(t("practice_record_line", rounds=record.rounds, average=average))
     if record.weak_topics:
-        topics = "、".join(f"{topic} ({score:.0f})" for topic, score in record.weak_topics)
+        topics = enumeration(f"{topic} ({score:.0f})" for topic, score in record.weak_topics)
         st.markdown(t("practice_weak", topics=topics))
     else:
         st.caption(t("practice_no_weak"))
@@ -164,7 +164,7 @@ def _team(user: SignedIn) -> None:
             t("practice_col_answers"): [r.answers for r in rows],
             t("practice_col_average"): [r.average for r in rows],
             t("practice_col_last"): [(r.last_round or "")[:16] for r in rows],
-            t("practice_col_weak"): ["、".join(w for w, _ in r.weak_topics) for r in rows],
+            t("practice_col_weak"): [enumeration(w for w, _ in r.weak_topics) for r in rows],
         }
     )
     st.dataframe(frame, hide_index=True, width="stretch")

@@ -21,6 +21,7 @@ from typing import Literal
 import streamlit as st
 
 from kb.ui.i18n import t
+from kb.ui.markup import md_text
 
 EXPIRES_SOON_DAYS = 30
 MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -170,6 +171,28 @@ def show_badges(found: list[Badge]) -> None:
     for column, badge in zip(columns, found, strict=False):
         with column:
             st.badge(badge.label, color=badge.color)
+
+
+def meta_line(
+    article_type: str,
+    version: object,
+    effective_from: object,
+    effective_to: object,
+    lang: str | None = None,
+    section: str | None = None,
+) -> str:
+    """ "Policy · version 3 · Effective 2025-01-01 to open-ended" (and the section, if any),
+    in ``lang``, as Markdown with every value escaped."""
+    start = effective_from.isoformat() if isinstance(effective_from, date) else effective_from
+    end = effective_to.isoformat() if isinstance(effective_to, date) else effective_to
+    parts = [
+        md_text(type_label(article_type, lang)),
+        t("version_n", lang=lang, n=version),
+        t("effective", lang=lang, start=start or "—", end=end or t("open_ended", lang=lang)),
+    ]
+    if section:
+        parts.append(t("section", lang=lang, section=section))
+    return " · ".join(str(p) for p in parts)
 
 
 def parse_day(value: object) -> date | None:

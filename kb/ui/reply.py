@@ -23,7 +23,7 @@ from kb.answer.replytext import sendable_text
 from kb.store.tables import ArticleVersion
 from kb.ui import article_view, render
 from kb.ui.feedback import CHANNEL
-from kb.ui.i18n import STRINGS, t
+from kb.ui.i18n import STRINGS, enumeration, t
 from kb.ui.services import services
 
 
@@ -126,8 +126,8 @@ def show_reply(
     notes = reply_notes(citations, rows, lang)
     st.subheader(t("suggested_reply", lang=lang))
     if notes.internal:
-        cites = "、".join(f"[{n}]" for n in notes.internal)
-        st.error(t("reply_internal", lang=lang, cites=cites), icon="🔒")
+        cites = enumeration((f"[{n}]" for n in notes.internal), lang)
+        st.error(t("reply_internal", lang=lang, n=len(notes.internal), cites=cites), icon="🔒")
     for warning in notes.warnings:
         st.warning(warning)
     for message, other_id in disagreement_notes(data, lang):

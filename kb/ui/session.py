@@ -21,7 +21,7 @@ import streamlit as st
 
 from kb.errors import KbError
 from kb.store import sessiontokens
-from kb.ui.i18n import t
+from kb.ui.i18n import enumeration, t
 from kb.ui.services import services
 from review.permissions import ROLE_ACTIONS, Action, Role, find_user
 from review.users import authenticate
@@ -163,4 +163,4 @@ def require(action: Action) -> SignedIn:
 def role_names(user: SignedIn) -> str:
     """The user's roles in the interface language."""
     known = {str(r) for r in Role}
-    return "、".join(t(f"role_{r}") if r in known else r for r in user.roles)
+    return enumeration(t(f"role_{r}") if r in known else r for r in user.roles)

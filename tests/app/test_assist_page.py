@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date, timedelta
 
+from kb.ui import render
 from kb.ui.services import services
 from tests.app.test_assist import ANSWER, shown
 
@@ -152,3 +154,38 @@ def test_following_the_article_the_whole_answer_is_in_its_language(page_test):
     assert not at.exception
     headings = [shown(s.value) for s in at.subheader]
     assert {"Suggested reply", "Citations", "Other top results"} <= set(headings), headings
+
+
+def test_the_opened_article_says_its_type_version_and_effective_dates(page_test):
+    ends = (date.today() + timedelta(days=10)).isoformat()  # refund-policy's effective_to
+    at = page_test("assist", "dave")
+    at.query_params["article"] = "refund-policy"
+    at.run()
+    assert not at.exception
+    captions = [shown(c.value) for c in at.caption]
+    assert f"政策 · 第 1 版 · 生效：— 至 {ends}" in captions, captions
+    english = page_test("assist", "dave", lang="en")
+    english.query_params["article"] = "refund-policy"
+    english.run()
+    captions = [shown(c.value) for c in english.caption]
+    assert f"Policy · version 1 · Effective — to {ends}" in captions, captions
+
+
+def test_the_metadata_line_escapes_what_it_is_given():
+    line = render.meta_line("<b>x</b>", 2, "2025-01-01", None, "en", section="*bold* [a](b)")
+    assert line.startswith("\\<b\\>x\\</b\\> · version 2 · Effective 2025-01-01 to open-ended")
+    assert "\\*bold\\* \\[a\\]\\(b\\)" in line
+
+
+def test_a_hand_off_has_no_feedback_buttons_an_answer_has(page_test):
+    handoff = {**copy.deepcopy(ANSWER), "answer": None, "citations": [], "handoff": True}
+    at = page_test("assist", "dave")
+    at.session_state["as_answer"] = handoff
+    at.run()
+    assert not at.exception
+    keys = {b.key for b in at.button}
+    assert not keys & {"as_helpful", "as_wrong"}, keys
+    answered = page_test("assist", "dave")
+    answered.session_state["as_answer"] = copy.deepcopy(ANSWER)
+    answered.run()
+    assert {"as_helpful", "as_wrong"} <= {b.key for b in answered.button}
