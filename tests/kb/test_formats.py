@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import date
 from pathlib import Path
 
@@ -71,12 +72,26 @@ class TestMarkdown:
             ("---\nid: x\ntype: policy\ntitle: t\nreview_due: soon\n---\nb", "review_due"),
             ("---\nid: x\ntype: policy\ntitle: t\ncolour: red\n---\nb", "unknown field"),
             ("---\n- a\n- b\n---\nb", "must be a mapping"),
+            ("---\nid: x\ntype: policy\ntitle: t\nreview_due: 2026-13-01\n---\nb", "impossible"),
+            ("---\nid: x\ntype: policy\ntitle: t\neffective_from: 2026-02-30\n---\nb", "impos"),
+            ("---\nid: x\ntype: faq\ntitle: t\nquestion: [a, b]\n---\nb", "single value"),
+            ("---\nid: x\ntype: policy\ntitle: {a: 1}\n---\nb", "title must be a single"),
         ],
     )
     def test_bad_front_matter_is_a_clear_error(self, text: str, message: str) -> None:
         with pytest.raises(InvalidInput, match=message) as info:
             parse_markdown(text, "bad.md")
         assert "bad.md" in info.value.message
+
+    def test_yaml_alias_bomb_is_refused_not_expanded(self) -> None:
+        """A title built of nested aliases (a few hundred bytes, billions of items once
+        printed) is refused at once instead of being turned into text."""
+        names = ["&a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        names += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+        title = "{" + ", ".join(f"k{i}: {n}" for i, n in enumerate(names)) + "}"
+        text = f"---\nid: lol\ntype: policy\ntitle: {title}\n---\nbody\n"
+        with pytest.raises(InvalidInput, match=r"lol\.md: title must be a single value"):
+            parse_markdown(text, "lol.md")
 
     def test_yaml_is_loaded_safely(self) -> None:
         text = "---\nid: x\ntype: policy\ntitle: !!python/object/apply:os.system ['true']\n---\nb"
@@ -131,6 +146,9 @@ class TestFaqFiles:
             ("question,answer\nq,a\n", ".csv", "header"),
             ("id: a\n", ".yaml", "must be a list"),
             ("- id: a\n  question: [\n", ".yaml", "malformed YAML"),
+            ("- id: a\n  question: q\n  review_due: 2026-13-01\n", ".yaml", "impossible value"),
+            ('{"id": "a", "question": "q", "answer": ["x"]}\n', ".jsonl", "answer must be a sin"),
+            ('{"id": "a", "question": {"q": 1}}\n', ".jsonl", "question must be a single"),
         ],
     )
     def test_bad_faq_files(self, text: str, suffix: str, message: str) -> None:
@@ -213,6 +231,22 @@ class TestEncodings:
         data = "退款政策\n七日内可以申请退款\ufffd".encode("gb18030")
         with pytest.raises(InvalidInput, match=r"line 2 .*U\+FFFD"):
             decode_text(data, "p.txt")
+
+    def test_unreadable_paths_are_clear_errors(self, tmp_path: Path) -> None:
+        """A missing file, a directory, a device or a pipe: one error naming the path, and
+        nothing read (a device like /dev/zero would be read forever, a pipe wait forever)."""
+        pipe = tmp_path / "pipe.md"
+        os.mkfifo(pipe)
+        cases = [
+            (tmp_path / "missing.md", "cannot read"),
+            (tmp_path, "cannot read|not a regular file"),
+            (Path("/dev/zero"), "not a regular file"),
+            (pipe, "not a regular file"),
+        ]
+        for path, message in cases:
+            with pytest.raises(InvalidInput, match=message) as info:
+                read_text(path, max_bytes=1000)
+            assert str(path) in info.value.message
 
     def test_size_limit(self, tmp_path: Path) -> None:
         path = tmp_path / "big.txt"
