@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from kb.formats.encoding import decode_text, read_text
 from kb.formats.faq import parse_faq_file, render_faq_file
 from kb.formats.markdown import parse_markdown, render_markdown
 from kb.formats.plain import extract_plain, id_from_path
-from kb.model import ArticleContent, ArticleType, Audience
+from kb.model import ArticleContent, ArticleType, Audience, distinct_questions
+from kb.ui.errors import localize
 
 FAQ_MD = """---
 id: faq-refund-time
@@ -319,3 +321,89 @@ class TestArticleContent:
         )
         assert article.content_hash() != other.content_hash()
         assert article.content_hash() == ArticleContent(**article.__dict__).content_hash()
+
+
+def _faq(question: str = "怎么退款", similar: list[str] | None = None, **fields) -> ArticleContent:
+    return ArticleContent(
+        id="f1",
+        type=ArticleType.FAQ,
+        title=fields.pop("title", "退款"),
+        body="答案\n",
+        question=question,
+        similar_questions=similar or [],
+        **fields,
+    )
+
+
+class TestQuestions:
+    """An FAQ's questions and the bounded fields: one clear error naming the article,
+    never a question stored twice or a field of any size."""
+
+    @pytest.mark.parametrize(
+        ("similar", "message"),
+        [
+            (["怎么退款"], "similar question '怎么退款' repeats '怎么退款'"),
+            (["怎么 退款"], "similar question '怎么 退款' repeats '怎么退款'"),
+            (["如何退款", "如何退款"], "similar question '如何退款' repeats '如何退款'"),
+            (
+                ["How to refund", "How  to refund "],
+                "similar question 'How  to refund ' repeats 'How to refund'",
+            ),
+            (["ＡＢＣ", "ABC"], "similar question 'ABC' repeats 'ＡＢＣ'"),
+            (["如何退款", " "], "a similar question is empty"),
+        ],
+    )
+    def test_a_question_given_twice_is_refused(self, similar: list[str], message: str) -> None:
+        with pytest.raises(InvalidInput, match=re.escape(f"article f1: {message}")):
+            _faq(similar=similar).validate()
+
+    def test_different_questions_are_kept(self) -> None:
+        similar = [
+            "运费15元吗",
+            "运费1.5元吗",
+            "怎么退货",
+            "退款多久到账",
+            "运费多少？",
+            "APP运费多少",
+        ]
+        assert _faq("app运费多少", similar).validate().similar_questions == similar
+
+    def test_a_file_with_a_repeated_similar_question_names_the_file(self) -> None:
+        text = (
+            "---\nid: f1\ntype: faq\ntitle: t\nquestion: 怎么退款\n"
+            "similar_questions: [怎么 退款]\n---\na\n"
+        )
+        with pytest.raises(InvalidInput, match=r"f1\.md: article f1: similar question"):
+            parse_markdown(text, "f1.md")
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (lambda: _faq(title="长" * 1001), "title is longer than 1000 characters"),
+            (lambda: _faq("问" * 1001), "the question is longer than 1000 characters"),
+            (lambda: _faq(similar=["问" * 1001]), "is longer than 1000 characters"),
+            (lambda: _faq(similar=[f"问题{i}" for i in range(1001)]), "more than 1000 similar"),
+        ],
+    )
+    def test_huge_fields_are_refused(self, content, message: str) -> None:
+        with pytest.raises(InvalidInput, match=message):
+            content().validate()
+
+    def test_the_refusals_are_said_in_chinese(self) -> None:
+        cases = [
+            (_faq(similar=["怎么 退款"]), "相似问 “怎么 退款” 与 “怎么退款” 重复"),
+            (_faq(similar=[" "]), "有一个相似问为空"),
+            (_faq(title="长" * 1001), "标题超过 1000 个字符"),
+            (_faq("问" * 1001), "标准问超过 1000 个字符"),
+            (_faq(similar=[f"问题{i}" for i in range(1001)]), "相似问超过 1000 个"),
+        ]
+        for content, chinese in cases:
+            with pytest.raises(InvalidInput) as info:
+                content.validate()
+            said = localize(info.value.message, "zh")
+            assert said is not None and chinese in said, info.value.message
+
+    def test_distinct_questions_of_an_unanswered_group(self) -> None:
+        asked = ["怎么退款", "怎么 退款", " ", "如何退款", "如何 退款", "退款多久到账"]
+        assert distinct_questions("怎么退款", asked) == ["如何退款", "退款多久到账"]
+        assert _faq(similar=distinct_questions("怎么退款", asked)).validate()
