@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -52,6 +53,32 @@ EVER_PUBLISHED = frozenset({State.PUBLISHED, State.SUPERSEDED, State.ARCHIVED})
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+#: Longest title, standard question and similar question (a bulk FAQ's title defaults to
+#: its question), and most similar questions per FAQ.
+MAX_TITLE_CHARS = 1000
+MAX_QUESTION_CHARS = 1000
+MAX_SIMILAR_QUESTIONS = 1000
+
+
+def question_key(text: str) -> str:
+    """What makes two FAQ questions the same question: the same text in NFKC form, spaces
+    aside ("怎么 退款" and "怎么退款", "ＡＢＣ" and "ABC" are one question; a different
+    letter case or question mark is left to the editor)."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def distinct_questions(question: str, candidates: list[str]) -> list[str]:
+    """Similar questions for ``question`` from ``candidates``: stripped, in order, without
+    blanks, the question itself or repeats (``question_key``), at most
+    ``MAX_SIMILAR_QUESTIONS`` (e.g. an unanswered group's questions made into an FAQ)."""
+    seen = {question_key(question)}
+    found: list[str] = []
+    for candidate in (c.strip() for c in candidates):
+        key = question_key(candidate)
+        if candidate and key not in seen and len(found) < MAX_SIMILAR_QUESTIONS:
+            seen.add(key)
+            found.append(candidate)
+    return found
 
 
 @dataclass
@@ -86,16 +113,48 @@ class ArticleContent:
             )
         if not self.title.strip():
             raise InvalidInput(f"article {self.id}: title is empty")
+        if len(self.title) > MAX_TITLE_CHARS:
+            raise InvalidInput(
+                f"article {self.id}: title is longer than {MAX_TITLE_CHARS} characters"
+            )
         if not LANG_PATTERN.match(self.lang or ""):
             raise InvalidInput(f"article {self.id}: invalid lang {self.lang!r} (e.g. zh, en)")
         if self.type == ArticleType.FAQ and not self.question.strip():
             raise InvalidInput(f"article {self.id}: an FAQ article needs a question")
         if self.type != ArticleType.FAQ and self.similar_questions:
             raise InvalidInput(f"article {self.id}: only FAQ articles have similar_questions")
+        self._validate_questions()
         if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
             raise InvalidInput(f"article {self.id}: effective_to is before effective_from")
         self._validate_translation()
         return self
+
+    def _validate_questions(self) -> None:
+        """The standard question and the similar questions: bounded, none blank, and no
+        question given twice (``question_key``: spaces, punctuation and case aside)."""
+        if len(self.question) > MAX_QUESTION_CHARS:
+            raise InvalidInput(
+                f"article {self.id}: the question is longer than {MAX_QUESTION_CHARS} characters"
+            )
+        if len(self.similar_questions) > MAX_SIMILAR_QUESTIONS:
+            raise InvalidInput(
+                f"article {self.id}: more than {MAX_SIMILAR_QUESTIONS} similar questions"
+            )
+        seen = {question_key(self.question): self.question} if self.question.strip() else {}
+        for similar in self.similar_questions:
+            if not similar.strip():
+                raise InvalidInput(f"article {self.id}: a similar question is empty")
+            if len(similar) > MAX_QUESTION_CHARS:
+                raise InvalidInput(
+                    f"article {self.id}: similar question '{similar[:40]}' is longer than "
+                    f"{MAX_QUESTION_CHARS} characters"
+                )
+            key = question_key(similar)
+            if key in seen:
+                raise InvalidInput(
+                    f"article {self.id}: similar question '{similar}' repeats '{seen[key]}'"
+                )
+            seen[key] = similar
 
     def _validate_translation(self) -> None:
         """``translation_of`` is empty or another article's well-formed id (that the

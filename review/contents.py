@@ -7,7 +7,10 @@ version's hash from the stored columns and compares it with the stored hash and
 with the newest successful audit event about that version, so an edit made
 directly in the database is named: one that left ``content_hash`` alone (the
 recomputed hash differs) and one that rewrote it too (the audit chain remembers
-the hash the version was given through the workflow).
+the hash the version was given through the workflow). Each version's state must be
+the one its newest state-changing audit event moved it to, and the article's
+published version the one in state ``published``: a draft made "published" directly
+(unreviewed text served) is named too.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from kb.model import State
 from kb.store.articles import to_content
 from kb.store.tables import ArticleVersion, AuditEvent
 
@@ -64,9 +68,45 @@ def _problem(row: ArticleVersion, audited: str | None) -> str:
     return ""
 
 
+def audited_states(session: Session) -> dict[tuple[str, int], str]:
+    """The state each version was moved to by its newest successful audit event that moved
+    it (created, saved, submitted, approved, rejected, published, superseded, archived)."""
+    query = (
+        select(AuditEvent.article_id, AuditEvent.version, AuditEvent.to_state)
+        .where(
+            AuditEvent.outcome == "ok",
+            AuditEvent.article_id.is_not(None),
+            AuditEvent.version.is_not(None),
+            AuditEvent.to_state.is_not(None),
+        )
+        .order_by(AuditEvent.seq)
+    )
+    return {(r.article_id, r.version): r.to_state for r in session.execute(query)}
+
+
+def _state_problem(row: ArticleVersion, audited: str | None) -> str:
+    """What is wrong with a version's state or the article's published pointer ('' if
+    nothing): a draft made 'published' in the database serves unreviewed text."""
+    name = f"article '{row.article_id}' version {row.version}"
+    if audited is not None and audited != row.state:
+        return (
+            f"{name}: its state is {row.state}, but the audit log last moved it to "
+            f"{audited} (state changed directly)"
+        )
+    pointer = row.article.published_version
+    if (row.state == State.PUBLISHED) != (pointer == row.version):
+        return (
+            f"{name}: its state is {row.state}, but the article's published version is "
+            f"{pointer if pointer is not None else 'none'} (changed directly)"
+        )
+    return ""
+
+
 def verify_contents(session: Session) -> ContentResult:
-    """Recompute every version's content hash; name the first that no longer matches."""
+    """Recompute every version's content hash and check its state against the audit log;
+    name the first version that no longer matches."""
     audited = audited_hashes(session)
+    states = audited_states(session)
     query = (
         select(ArticleVersion)
         .options(joinedload(ArticleVersion.article))
@@ -75,7 +115,8 @@ def verify_contents(session: Session) -> ContentResult:
     )
     checked = 0
     for row in session.scalars(query):
-        problem = _problem(row, audited.get((row.article_id, row.version)))
+        key = (row.article_id, row.version)
+        problem = _problem(row, audited.get(key)) or _state_problem(row, states.get(key))
         if problem:
             return ContentResult(False, checked, row.article_id, row.version, problem)
         checked += 1

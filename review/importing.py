@@ -1,6 +1,8 @@
 """Importing articles through the workflow (``kb import PATH [--publish] --as NAME``).
 
-Without ``publish`` the articles are stored as drafts (author or admin). With
+Without ``publish`` the articles are stored as drafts (author or admin); an article's
+open draft is updated only if the importer saved it last (else ``Conflict``: an import
+never overwrites someone else's edit). With
 ``publish`` (admin only) each imported article ends up published with exactly
 the imported content, recorded as ``bootstrap_publish`` by that admin, with
 no pretence that a review happened. Publishing without review is for loading an
@@ -134,7 +136,8 @@ def import_articles(
     if publish and bootstrap_reason is None and not continuing_load:
         _refuse_unless_empty(session)
     summary, written = store_contents(session, list(items), user.name)
-    events = [_import_event(row, user.name) for row in written]
+    sources = {content.id: source for content, source in items}
+    events = [_import_event(row, user.name, sources.get(row.article_id, "")) for row in written]
     result = ImportResult(
         summary.created, summary.new_versions, summary.updated_drafts, summary.unchanged
     )
@@ -167,11 +170,13 @@ def _refuse_unless_empty(session: Session) -> None:
         )
 
 
-def _import_event(row: ArticleVersion, actor: str) -> audit.Event:
-    """A new draft version (created == updated time) or a changed draft."""
+def _import_event(row: ArticleVersion, actor: str, source: str) -> audit.Event:
+    """A new draft version (created == updated time) or a changed draft, imported from
+    ``source`` (the file of this import, not the one the draft was first made from)."""
+    source = source or row.source
     if row.created_at == row.updated_at:
-        return created_event(row, actor, Action.IMPORT, f"imported from {row.source}")
-    event = created_event(row, actor, Action.IMPORT, f"draft updated from {row.source}")
+        return created_event(row, actor, Action.IMPORT, f"imported from {source}")
+    event = created_event(row, actor, Action.IMPORT, f"draft updated from {source}")
     event.from_state = str(State.DRAFT)
     return event
 

@@ -97,12 +97,16 @@ def keys_create(
     typer.echo(clear)
 
 
-def keys_list(as_json: bool = JSON_OPTION) -> None:
+def keys_list(actor: str | None = AS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """List the API keys (never their secrets)."""
     from kb.store.keys import key_dict
     from review.keys import list_keys
+    from review.permissions import Action, authorize
 
+    who = STATE.reader(actor)
     with STATE.db.session() as session:
+        if who is not None:
+            authorize(session, who, Action.MANAGE_USERS)
         data = [key_dict(row) for row in list_keys(session)]
     emit(data, as_json, lambda rows: print_table(rows, KEY_COLUMNS, title="API keys"))
 

@@ -18,6 +18,7 @@ from kb.store.articles import get_version, latest_version, to_content
 from kb.store.tables import Article, ArticleVersion
 from review import publishing
 from review.importing import import_in_batches
+from review.permissions import Action, authorize
 
 
 def register(app: typer.Typer) -> None:
@@ -169,9 +170,13 @@ def export_command(
     published: bool = typer.Option(
         False, "--published", help="Export published versions only (default: newest versions)."
     ),
+    actor: str | None = AS_OPTION,
 ) -> None:
     """Write articles back to files in the format they were imported from."""
+    who = STATE.reader(actor)
     with STATE.db.session() as session:
+        if who is not None:
+            authorize(session, who, Action.READ if published else Action.VIEW_DRAFTS)
         if published:
             rows = list(
                 session.scalars(
@@ -190,10 +195,14 @@ def list_articles(
         None, "--state", help="Only articles whose newest version is in this state."
     ),
     article_type: ArticleType | None = typer.Option(None, "--type", help="Only this type."),
+    actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List articles with their newest and published versions."""
+    who = STATE.reader(actor)
     with STATE.db.session() as session:
+        if who is not None:
+            authorize(session, who, Action.VIEW_DRAFTS)
         rows = []
         for article in session.scalars(select(Article).order_by(Article.id)):
             latest = latest_version(session, article.id)
@@ -223,15 +232,21 @@ def list_articles(
 def show_article(
     article_id: str = typer.Argument(..., help="The article id."),
     version: int | None = typer.Option(None, "--version", help="A version (default: newest)."),
+    actor: str | None = AS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one version of an article: metadata, state and content."""
+    who = STATE.reader(actor)
     with STATE.db.session() as session:
+        if who is not None:
+            authorize(session, who, Action.READ, article_id=article_id)
         row = (
             get_version(session, article_id, version)
             if version
             else latest_version(session, article_id)
         )
+        if who is not None and row.state != State.PUBLISHED:
+            authorize(session, who, Action.VIEW_DRAFTS, article_id=article_id)
         data = {
             "version": row.version,
             "state": row.state,

@@ -95,6 +95,15 @@ class CliState:
         cli_auth is 'token'; one is required."""
         return identity.acting_user(self.config, self.db, given)
 
+    def reader(self, given: str | None) -> str | None:
+        """The user a reading command runs as: None when cli_auth is 'off' and neither
+        ``--as`` nor the 'actor' setting names one (the operator, who may read the database
+        anyway), else the acting user as ``actor`` proves them (with cli_auth 'token' a
+        token is required: drafts and internal articles are not for whoever runs kb)."""
+        if self.config.cli_auth == "off" and not (given or self.config.actor or "").strip():
+            return None
+        return self.actor(given)
+
     def actor_or_bootstrap(self, given: str | None) -> str | None:
         """Like ``actor``, but None while the knowledge base has no user yet."""
         return identity.bootstrap_or_acting_user(self.config, self.db, given)

@@ -27,6 +27,7 @@ from kb.cli.conflicts_cmd import print_conflicts
 from kb.cli.golden_cmd import print_report
 from kb.errors import InvalidInput, NotFound
 from kb.formats.encoding import decode_text, read_bytes
+from kb.formats.limits import check_length
 from kb.formats.markdown import has_front_matter, parse_markdown
 from kb.model import ArticleContent, State
 from kb.store.articles import get_version, latest_version, to_content
@@ -247,6 +248,7 @@ def _content_from_file(
     """The edited content and whether the article exists. A file without front matter
     replaces only the body of the article's newest version."""
     text = decode_text(read_bytes(path, STATE.config.import_max_bytes), str(path))
+    check_length(text, str(path), STATE.config.import_max_chars)
     try:
         current = to_content(latest_version(session, article_id))
     except NotFound:

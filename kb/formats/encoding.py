@@ -27,7 +27,9 @@ is read.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from kb.errors import InvalidInput
@@ -48,11 +50,29 @@ _GB2312_LEVEL2 = range(0xD8, 0xF8)  # lead bytes of the 3,008 less common ones
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """Read a file, refusing one over ``max_bytes`` before reading it."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InvalidInput(f"{path}: file is {size:,} bytes, over the limit of {max_bytes:,}")
-    return path.read_bytes()
+    """Read a regular file, refusing one over ``max_bytes`` before reading it.
+
+    InvalidInput naming the file when it is missing, unreadable or not a regular file
+    (a directory, a device such as /dev/zero, a pipe): never more than ``max_bytes`` read.
+    """
+    try:
+        # non-blocking: opening a pipe nobody writes to must not hang
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise InvalidInput(f"{path}: not a regular file")
+            size = status.st_size
+            if size > max_bytes:
+                raise InvalidInput(
+                    f"{path}: file is {size:,} bytes, over the limit of {max_bytes:,}"
+                )
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:  # it grew while being read
+        raise InvalidInput(f"{path}: file is over the limit of {max_bytes:,} bytes")
+    return data
 
 
 def _character_weight(char: str) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from kb.errors import InvalidInput
-from kb.formats.markdown import article_from_fields
+from kb.formats.markdown import article_from_fields, refuse_nested
 from kb.model import ArticleContent, Audience
 
 FAQ_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
@@ -49,6 +49,7 @@ def entry_to_article(entry: dict[str, Any], where: str) -> ArticleContent:
     unknown = sorted(set(entry) - set(ENTRY_FIELDS))
     if unknown:
         raise InvalidInput(f"{where}: unknown field(s) {', '.join(unknown)}")
+    refuse_nested(entry, where, LIST_FIELDS)
     if not str(entry.get("question") or "").strip():
         raise InvalidInput(f"{where}: missing required field 'question'")
     fields = {k: v for k, v in entry.items() if k != "answer"}
@@ -99,6 +100,8 @@ def _parse_yaml(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
         raise InvalidInput(f"{name}{line}: malformed YAML") from None
+    except ValueError as exc:  # a well-formed value that cannot exist, e.g. 2026-13-01
+        raise InvalidInput(f"{name}: malformed YAML (impossible value: {exc})") from None
     if not isinstance(data, list):
         raise InvalidInput(f"{name}: a YAML FAQ file must be a list of entries")
     return [(entry, f"{name} entry {i}") for i, entry in enumerate(data, start=1)]

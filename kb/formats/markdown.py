@@ -37,6 +37,7 @@ FIELDS = (
 OPTIONAL = ("translation_of",)
 FAQ_ONLY = ("question", "similar_questions")
 DATE_FIELDS = ("effective_from", "effective_to", "review_due")
+LIST_FIELDS = ("tags", "similar_questions")
 
 
 def has_front_matter(text: str) -> bool:
@@ -61,6 +62,8 @@ def _load_yaml(front: str, name: str) -> dict[str, Any]:
         line = f" line {mark.line + 2}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise InvalidInput(f"{name}{line}: malformed front matter ({problem})") from None
+    except ValueError as exc:  # a well-formed value that cannot exist, e.g. 2026-13-01
+        raise InvalidInput(f"{name}: malformed front matter (impossible value: {exc})") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{name} line 2: front matter must be a mapping of field: value")
     return data
@@ -96,11 +99,23 @@ def _enum(enum_type: type[Enum], value: Any, field: str, name: str) -> Any:
         raise InvalidInput(f"{name}: unknown {field} {value!r} (use {allowed})") from None
 
 
+def refuse_nested(data: dict[str, Any], name: str, list_fields: tuple[str, ...]) -> None:
+    """InvalidInput unless every field is a single value (a list of values for
+    ``list_fields``): a list or mapping where text belongs is an error, never its printed
+    form (which YAML aliases can make gigabytes long from a file of a few hundred bytes)."""
+    for key, value in data.items():
+        if key in list_fields and isinstance(value, list):
+            continue
+        if value is not None and not isinstance(value, str | int | float | date):
+            raise InvalidInput(f"{name}: {key} must be a single value, not a list or mapping")
+
+
 def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleContent:
     """Build and validate an article from front-matter style fields."""
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise InvalidInput(f"{name}: unknown field(s) {', '.join(unknown)}")
+    refuse_nested(data, name, LIST_FIELDS)
     for required in ("id", "type", "title"):
         if data.get(required) in (None, ""):
             raise InvalidInput(f"{name}: missing required field '{required}'")

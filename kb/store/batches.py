@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from kb.errors import Conflict
 from kb.model import ArticleContent, State
 from kb.store.articles import (
     add_version,
@@ -50,7 +51,8 @@ def store_contents(
     """Store (content, source) pairs as drafts in the session's transaction.
 
     A new id becomes a new article (inserted in bulk); a known id with an open
-    draft has that draft updated (unless the content is the same); a known id
+    draft has that draft updated (unless the content is the same; Conflict, before
+    anything is written, if someone else saved that draft last); a known id
     whose newest version has the same content hash is left alone; otherwise a
     new draft version is added. Returns the summary and the draft versions written (not the
     unchanged ones), in input order.
@@ -62,6 +64,7 @@ def store_contents(
     refuse_missing_translations(session, [c for c, _ in contents])
     existing = _existing_articles(session, [c.id for c, _ in contents])
     current_rows = _current_rows(session, list(existing.values()))
+    _refuse_overwriting_others(current_rows, contents, actor)
     new = [(c, src) for c, src in contents if c.id not in existing]
     refuse_taken_ids(session, [(c.id, src) for c, src in new])
     written_by_id = {row.article_id: row for row in _insert_new_articles(session, new, actor)}
@@ -86,6 +89,29 @@ def store_contents(
     session.flush()
     written = [written_by_id[c.id] for c, _ in contents if c.id in written_by_id]
     return summary, written
+
+
+def _refuse_overwriting_others(
+    current_rows: dict[str, ArticleVersion],
+    contents: list[tuple[ArticleContent, str]],
+    actor: str,
+) -> None:
+    """Conflict if the import would replace a draft someone else saved last: an import
+    changes a draft without naming the revision it read, so it may only replace the
+    importer's own work (two people never overwrite each other's edits)."""
+    for content, source in contents:
+        row = current_rows.get(content.id)
+        if row is None or row.state != State.DRAFT or row.updated_by == actor:
+            continue
+        if row.content_hash == content.content_hash():
+            continue
+        when = row.updated_at.isoformat(timespec="seconds") if row.updated_at else "earlier"
+        raise Conflict(
+            f"{source or content.id}: article '{row.article_id}' version {row.version} is a "
+            f"draft last saved by {row.updated_by} at {when} (revision {row.revision}); the "
+            f"import would overwrite it: edit that draft instead (kb edit --revision "
+            f"{row.revision}), or import once it is submitted"
+        )
 
 
 def _insert_new_articles(

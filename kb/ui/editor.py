@@ -53,7 +53,9 @@ def fill_form(content: ArticleContent | None, owner: str) -> None:
 
 
 def similar_questions() -> list[str]:
-    """The similar questions in the form, blanks and duplicates dropped, in order."""
+    """The similar questions in the form, blanks and duplicates dropped, in order (one
+    that repeats the standard question or another one, ``question_key``, is refused when
+    saved, so the editor sees it)."""
     values = [st.session_state.get(_key(f"sim_{n}"), "") for n in st.session_state[_key("sim_ids")]]
     return list(dict.fromkeys(v.strip() for v in values if v.strip()))
 

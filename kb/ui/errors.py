@@ -172,6 +172,28 @@ ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "文章 {id}：只有常见问题才有相似问",
         ),
         (
+            r"article (?P<id>.*): title is longer than (?P<n>\d+) characters",
+            "文章 {id}：标题超过 {n} 个字符",
+        ),
+        (
+            r"article (?P<id>.*): the question is longer than (?P<n>\d+) characters",
+            "文章 {id}：标准问超过 {n} 个字符",
+        ),
+        (
+            r"article (?P<id>.*): similar question '(?P<q>.*)' is longer than (?P<n>\d+) "
+            r"characters",
+            "文章 {id}：相似问 “{q}” 超过 {n} 个字符",
+        ),
+        (
+            r"article (?P<id>.*): more than (?P<n>\d+) similar questions",
+            "文章 {id}：相似问超过 {n} 个",
+        ),
+        (r"article (?P<id>.*): a similar question is empty", "文章 {id}：有一个相似问为空"),
+        (
+            r"article (?P<id>.*): similar question '(?P<q>.*)' repeats '(?P<first>.*)'",
+            "文章 {id}：相似问 “{q}” 与 “{first}” 重复",
+        ),
+        (
             r"article (?P<id>.*): translation_of '(?P<link>[^']*)' names no article.*",
             "文章 {id}：译自的文章 “{link}” 不存在（请先导入或创建该文章，或留空）",
         ),

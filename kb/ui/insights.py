@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.embedders.base import EmbeddingBackend
+from kb.model import distinct_questions
 from kb.quality import insights as analytics
 from kb.quality.golden import pending_corrections
 from kb.quality.unanswered import QuestionGroup
@@ -99,7 +100,7 @@ def _group(
         may_edit, may_mark = user.has(Action.EDIT), user.has(Action.COMMENT)
         draft_col, resolve_col, dismiss_col = st.columns([1, 2, 1])
         if may_edit and draft_col.button(t("faq_from_group"), key=f"in_faq_{group.id}"):
-            others = [q for q in group.questions if q != group.example]
+            others = distinct_questions(group.example, group.questions)
             editor.open_with_faq(group.example, others)
         if not may_mark:
             return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +15,8 @@ from kb.formats.encoding import decode_text, read_text
 from kb.formats.faq import parse_faq_file, render_faq_file
 from kb.formats.markdown import parse_markdown, render_markdown
 from kb.formats.plain import extract_plain, id_from_path
-from kb.model import ArticleContent, ArticleType, Audience
+from kb.model import ArticleContent, ArticleType, Audience, distinct_questions
+from kb.ui.errors import localize
 
 FAQ_MD = """---
 id: faq-refund-time
@@ -71,12 +74,26 @@ class TestMarkdown:
             ("---\nid: x\ntype: policy\ntitle: t\nreview_due: soon\n---\nb", "review_due"),
             ("---\nid: x\ntype: policy\ntitle: t\ncolour: red\n---\nb", "unknown field"),
             ("---\n- a\n- b\n---\nb", "must be a mapping"),
+            ("---\nid: x\ntype: policy\ntitle: t\nreview_due: 2026-13-01\n---\nb", "impossible"),
+            ("---\nid: x\ntype: policy\ntitle: t\neffective_from: 2026-02-30\n---\nb", "impos"),
+            ("---\nid: x\ntype: faq\ntitle: t\nquestion: [a, b]\n---\nb", "single value"),
+            ("---\nid: x\ntype: policy\ntitle: {a: 1}\n---\nb", "title must be a single"),
         ],
     )
     def test_bad_front_matter_is_a_clear_error(self, text: str, message: str) -> None:
         with pytest.raises(InvalidInput, match=message) as info:
             parse_markdown(text, "bad.md")
         assert "bad.md" in info.value.message
+
+    def test_yaml_alias_bomb_is_refused_not_expanded(self) -> None:
+        """A title built of nested aliases (a few hundred bytes, billions of items once
+        printed) is refused at once instead of being turned into text."""
+        names = ["&a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        names += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+        title = "{" + ", ".join(f"k{i}: {n}" for i, n in enumerate(names)) + "}"
+        text = f"---\nid: lol\ntype: policy\ntitle: {title}\n---\nbody\n"
+        with pytest.raises(InvalidInput, match=r"lol\.md: title must be a single value"):
+            parse_markdown(text, "lol.md")
 
     def test_yaml_is_loaded_safely(self) -> None:
         text = "---\nid: x\ntype: policy\ntitle: !!python/object/apply:os.system ['true']\n---\nb"
@@ -131,6 +148,9 @@ class TestFaqFiles:
             ("question,answer\nq,a\n", ".csv", "header"),
             ("id: a\n", ".yaml", "must be a list"),
             ("- id: a\n  question: [\n", ".yaml", "malformed YAML"),
+            ("- id: a\n  question: q\n  review_due: 2026-13-01\n", ".yaml", "impossible value"),
+            ('{"id": "a", "question": "q", "answer": ["x"]}\n', ".jsonl", "answer must be a sin"),
+            ('{"id": "a", "question": {"q": 1}}\n', ".jsonl", "question must be a single"),
         ],
     )
     def test_bad_faq_files(self, text: str, suffix: str, message: str) -> None:
@@ -214,6 +234,22 @@ class TestEncodings:
         with pytest.raises(InvalidInput, match=r"line 2 .*U\+FFFD"):
             decode_text(data, "p.txt")
 
+    def test_unreadable_paths_are_clear_errors(self, tmp_path: Path) -> None:
+        """A missing file, a directory, a device or a pipe: one error naming the path, and
+        nothing read (a device like /dev/zero would be read forever, a pipe wait forever)."""
+        pipe = tmp_path / "pipe.md"
+        os.mkfifo(pipe)
+        cases = [
+            (tmp_path / "missing.md", "cannot read"),
+            (tmp_path, "cannot read|not a regular file"),
+            (Path("/dev/zero"), "not a regular file"),
+            (pipe, "not a regular file"),
+        ]
+        for path, message in cases:
+            with pytest.raises(InvalidInput, match=message) as info:
+                read_text(path, max_bytes=1000)
+            assert str(path) in info.value.message
+
     def test_size_limit(self, tmp_path: Path) -> None:
         path = tmp_path / "big.txt"
         path.write_text("字" * 100, encoding="utf-8")
@@ -285,3 +321,89 @@ class TestArticleContent:
         )
         assert article.content_hash() != other.content_hash()
         assert article.content_hash() == ArticleContent(**article.__dict__).content_hash()
+
+
+def _faq(question: str = "怎么退款", similar: list[str] | None = None, **fields) -> ArticleContent:
+    return ArticleContent(
+        id="f1",
+        type=ArticleType.FAQ,
+        title=fields.pop("title", "退款"),
+        body="答案\n",
+        question=question,
+        similar_questions=similar or [],
+        **fields,
+    )
+
+
+class TestQuestions:
+    """An FAQ's questions and the bounded fields: one clear error naming the article,
+    never a question stored twice or a field of any size."""
+
+    @pytest.mark.parametrize(
+        ("similar", "message"),
+        [
+            (["怎么退款"], "similar question '怎么退款' repeats '怎么退款'"),
+            (["怎么 退款"], "similar question '怎么 退款' repeats '怎么退款'"),
+            (["如何退款", "如何退款"], "similar question '如何退款' repeats '如何退款'"),
+            (
+                ["How to refund", "How  to refund "],
+                "similar question 'How  to refund ' repeats 'How to refund'",
+            ),
+            (["ＡＢＣ", "ABC"], "similar question 'ABC' repeats 'ＡＢＣ'"),
+            (["如何退款", " "], "a similar question is empty"),
+        ],
+    )
+    def test_a_question_given_twice_is_refused(self, similar: list[str], message: str) -> None:
+        with pytest.raises(InvalidInput, match=re.escape(f"article f1: {message}")):
+            _faq(similar=similar).validate()
+
+    def test_different_questions_are_kept(self) -> None:
+        similar = [
+            "运费15元吗",
+            "运费1.5元吗",
+            "怎么退货",
+            "退款多久到账",
+            "运费多少？",
+            "APP运费多少",
+        ]
+        assert _faq("app运费多少", similar).validate().similar_questions == similar
+
+    def test_a_file_with_a_repeated_similar_question_names_the_file(self) -> None:
+        text = (
+            "---\nid: f1\ntype: faq\ntitle: t\nquestion: 怎么退款\n"
+            "similar_questions: [怎么 退款]\n---\na\n"
+        )
+        with pytest.raises(InvalidInput, match=r"f1\.md: article f1: similar question"):
+            parse_markdown(text, "f1.md")
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (lambda: _faq(title="长" * 1001), "title is longer than 1000 characters"),
+            (lambda: _faq("问" * 1001), "the question is longer than 1000 characters"),
+            (lambda: _faq(similar=["问" * 1001]), "is longer than 1000 characters"),
+            (lambda: _faq(similar=[f"问题{i}" for i in range(1001)]), "more than 1000 similar"),
+        ],
+    )
+    def test_huge_fields_are_refused(self, content, message: str) -> None:
+        with pytest.raises(InvalidInput, match=message):
+            content().validate()
+
+    def test_the_refusals_are_said_in_chinese(self) -> None:
+        cases = [
+            (_faq(similar=["怎么 退款"]), "相似问 “怎么 退款” 与 “怎么退款” 重复"),
+            (_faq(similar=[" "]), "有一个相似问为空"),
+            (_faq(title="长" * 1001), "标题超过 1000 个字符"),
+            (_faq("问" * 1001), "标准问超过 1000 个字符"),
+            (_faq(similar=[f"问题{i}" for i in range(1001)]), "相似问超过 1000 个"),
+        ]
+        for content, chinese in cases:
+            with pytest.raises(InvalidInput) as info:
+                content.validate()
+            said = localize(info.value.message, "zh")
+            assert said is not None and chinese in said, info.value.message
+
+    def test_distinct_questions_of_an_unanswered_group(self) -> None:
+        asked = ["怎么退款", "怎么 退款", " ", "如何退款", "如何 退款", "退款多久到账"]
+        assert distinct_questions("怎么退款", asked) == ["如何退款", "退款多久到账"]
+        assert _faq(similar=distinct_questions("怎么退款", asked)).validate()

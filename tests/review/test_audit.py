@@ -150,6 +150,27 @@ def test_a_body_edited_with_its_hash_rewritten_is_named(logged: Database) -> Non
     assert "not the one the audit log recorded" in result.problem
 
 
+def test_a_draft_published_in_the_database_is_named(logged: Database) -> None:
+    """Unreviewed text made 'published' by SQL (the old version superseded, the article's
+    pointer moved: everything the index reads) has no audit event: verify names it."""
+    sql(logged, "UPDATE article_versions SET state = 'superseded' WHERE version = 1")
+    sql(logged, "UPDATE article_versions SET state = 'published' WHERE version = 2")
+    sql(logged, "UPDATE articles SET published_version = 2")
+    result = verify_contents(logged)
+    assert (result.ok, result.article_id, result.version) == (False, "refund", 1)
+    assert "its state is superseded, but the audit log last moved it to published" in (
+        result.problem
+    )
+    assert verify(logged).ok  # the chain itself was not touched
+
+
+def test_a_published_pointer_moved_in_the_database_is_named(logged: Database) -> None:
+    sql(logged, "UPDATE articles SET published_version = NULL")
+    result = verify_contents(logged)
+    assert (result.ok, result.article_id, result.version) == (False, "refund", 1)
+    assert "the article's published version is none" in result.problem
+
+
 def anchor_now(db: Database) -> audit.Anchor:
     with db.session() as session:
         return audit.current_anchor(session)

@@ -259,6 +259,24 @@ def test_edit_creates_a_new_article_from_front_matter(team: Path, tmp_path: Path
     assert "needs front matter" in fails("edit", "other", "--file", str(body_only), "--as", "ann")
 
 
+def test_edit_refuses_unreadable_and_oversized_files_in_one_line(
+    article: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kb edit --file: a missing file, a directory, a device or a text over import_max_chars
+    is one error line (no traceback, no endless read) and the draft is not changed."""
+    before = ok_json("history", "refund", "--as", "ann")
+    for path in (tmp_path / "missing.md", tmp_path, Path("/dev/zero")):
+        out = fails("edit", "refund", "--file", str(path), "--as", "ann")
+        assert str(path) in out and "internal error" not in out
+    monkeypatch.setenv("KB_IMPORT_MAX_CHARS", "1000")
+    long = tmp_path / "long.md"
+    long.write_text("长" * 1001 + "\n", encoding="utf-8")
+    assert "over the limit of 1,000 characters" in fails(
+        "edit", "refund", "--file", str(long), "--as", "ann"
+    )
+    assert ok_json("history", "refund", "--as", "ann") == before
+
+
 class Recorder:
     """An index updater that records what it was given."""
 

@@ -50,8 +50,12 @@ def kb(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def ok(*args: str) -> str:
-    code, out = kb(*args)
+def ok(*args: str, env_token: str | None = None) -> str:
+    if env_token is None:
+        code, out = kb(*args)
+    else:
+        result = CliRunner().invoke(app, list(args), env={"KB_TOKEN": env_token})
+        code, out = result.exit_code, result.output
     assert code == 0, out
     return out
 
@@ -145,6 +149,46 @@ def test_every_acting_command_needs_the_token(
     ok("import", str(path), "--as", "ann")
     ok("submit", "refund")
     assert "ann" in ok("history", "refund")
+
+
+def test_commands_that_read_drafts_or_keys_need_the_token_too(
+    ann_token: str, root_token: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A draft (and its internal content) is not for whoever can run kb: with cli_auth
+    'token', listing, showing and exporting articles and listing API keys need a token
+    and a role that may see them; with cli_auth 'off' they run as before."""
+    path = tmp_path / "refund.md"
+    path.write_text(ARTICLE, encoding="utf-8")
+    as_token(monkeypatch, ann_token)
+    ok("import", str(path))
+    ok("users", "add", "dave", "--role", "agent", "--as", "root", env_token=root_token)
+    dave = json.loads(ok("users", "token", "create", "dave", "--json", env_token=root_token))[
+        "token"
+    ]
+    out_dir = tmp_path / "out"
+    commands = [
+        ("articles", "list"),
+        ("articles", "show", "refund"),
+        ("export", str(out_dir)),
+        ("keys", "list"),
+    ]
+    as_token(monkeypatch, None)
+    for command in commands:
+        assert "no CLI token given" in fails(*command), command
+    assert not out_dir.exists()
+    as_token(monkeypatch, dave)  # an agent reads published knowledge, not drafts or keys
+    for command in commands:
+        assert "dave (agent) may not" in fails(*command), command
+    assert not out_dir.exists()
+    as_token(monkeypatch, ann_token)
+    assert "refund" in ok("articles", "list")
+    assert "快件揽收后可以申请退款" in ok("articles", "show", "refund")
+    ok("export", str(out_dir))
+    assert "ann (author) may not" in fails("keys", "list")
+    monkeypatch.setenv("KB_CLI_AUTH", "off")
+    as_token(monkeypatch, None)
+    assert "refund" in ok("articles", "list")
+    ok("keys", "list")
 
 
 def test_wrong_token_is_refused_and_audited(ann_token: str, monkeypatch, kb_home: Path) -> None:

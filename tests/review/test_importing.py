@@ -193,3 +193,30 @@ def test_import_updates_the_open_draft_even_when_a_newer_version_exists(
     with people.session() as session:
         drafts = [r for r in versions_of(session, "refund") if r.state == "draft"]
         assert [(r.version, r.body) for r in drafts] == [(3, "退货期限为15天。\n")]
+
+
+def test_an_import_never_overwrites_a_draft_someone_else_saved_last(people: Database) -> None:
+    """aldo's draft is not replaced by ann's import (his edit would be lost without a
+    trace): Conflict naming him and the revision, nothing written; ann's own draft and an
+    import identical to aldo's draft still go through, and the audit names the file."""
+    from review import editing
+
+    run(people, importing.import_articles, "ann", [(content(body="退货期限为7天。\n"), "a.md")])
+    with people.session() as session:
+        revision = versions_of(session, "refund")[0].revision
+    aldo = content(body="退货期限为30天。\n")
+    run(people, editing.save_draft, "aldo", aldo, expected_revision=revision)
+    with people.session() as session:
+        seq_before = audit.verify(session).head_seq
+    with pytest.raises(Conflict, match=r"b\.md: .* draft last saved by aldo .*revision"):
+        run(people, importing.import_articles, "ann", [(content(body="15天。\n"), "b.md")])
+    with people.session() as session:
+        (draft,) = versions_of(session, "refund")
+        assert (draft.body, draft.updated_by) == ("退货期限为30天。\n", "aldo")
+        assert audit.verify(session).head_seq == seq_before
+    unchanged = run(people, importing.import_articles, "ann", [(aldo, "c.md")])
+    assert unchanged.unchanged == 1
+    run(people, importing.import_articles, "aldo", [(content(body="20天。\n"), "d.md")])
+    assert actions(people)[-1] == ("import", "draft", "draft")
+    with people.session() as session:
+        assert audit.article_events(session, "refund")[-1].comment == "draft updated from d.md"
