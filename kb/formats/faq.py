@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from kb.errors import InvalidInput
-from kb.formats.markdown import article_from_fields
+from kb.formats.markdown import article_from_fields, load_yaml
 from kb.model import ArticleContent, Audience
 
 FAQ_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
@@ -94,11 +94,12 @@ def _parse_csv(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
 
 def _parse_yaml(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
-        raise InvalidInput(f"{name}{line}: malformed YAML") from None
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InvalidInput(f"{name}{line}: malformed YAML ({problem})") from None
     if not isinstance(data, list):
         raise InvalidInput(f"{name}: a YAML FAQ file must be a list of entries")
     return [(entry, f"{name} entry {i}") for i, entry in enumerate(data, start=1)]

@@ -39,6 +39,34 @@ FAQ_ONLY = ("question", "similar_questions")
 DATE_FIELDS = ("effective_from", "effective_to", "review_due")
 
 
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses an alias (``*name``) of a list or a mapping.
+
+    Such aliases share one object, so a few lines can nest into billions of items
+    (a "billion laughs" file) that turning a field into text would expand until memory
+    runs out. Article fields never need them; an alias of a plain value stays allowed.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None and not isinstance(anchored, yaml.ScalarNode):
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"alias *{event.anchor} of a list or mapping (not allowed)",
+                    event.start_mark,
+                )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML like ``yaml.safe_load``, refusing aliases of lists and mappings
+    (see ``_Loader``); raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+
+
 def has_front_matter(text: str) -> bool:
     """True when the text opens with a front-matter fence."""
     return text.lstrip("\ufeff").startswith(FENCE + "\n")
@@ -55,7 +83,7 @@ def split_front_matter(text: str, name: str) -> tuple[str, str]:
 
 def _load_yaml(front: str, name: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(front)
+        data = load_yaml(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 2}" if mark else ""

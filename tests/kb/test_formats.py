@@ -83,6 +83,18 @@ class TestMarkdown:
         with pytest.raises(InvalidInput, match="malformed"):
             parse_markdown(text, "evil.md")
 
+    def test_aliases_of_lists_are_refused_before_they_expand(self) -> None:
+        """A "billion laughs" front matter: 9 levels of aliases, 9**9 items as text."""
+        levels = ["  - &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        levels += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+        text = "---\nid: x\ntype: policy\ntitle:\n" + "\n".join(levels) + "\n---\nb"
+        with pytest.raises(InvalidInput, match=r"evil.md line 6: .*alias \*a0"):
+            parse_markdown(text, "evil.md")
+
+    def test_an_alias_of_a_plain_value_is_still_read(self) -> None:
+        text = "---\nid: x\ntype: policy\ntitle: &t Returns\nowner: *t\n---\nb"
+        assert parse_markdown(text, "ok.md").owner == "Returns"
+
 
 class TestFaqFiles:
     def test_bq_faq_style_jsonl_round_trips(self) -> None:
@@ -131,6 +143,11 @@ class TestFaqFiles:
             ("question,answer\nq,a\n", ".csv", "header"),
             ("id: a\n", ".yaml", "must be a list"),
             ("- id: a\n  question: [\n", ".yaml", "malformed YAML"),
+            (
+                "- id: a\n  question: &q [lol, lol]\n- id: b\n  question: [*q, *q]\n",
+                ".yaml",
+                r"line 4: malformed YAML \(alias \*q of a list or mapping",
+            ),
         ],
     )
     def test_bad_faq_files(self, text: str, suffix: str, message: str) -> None:
