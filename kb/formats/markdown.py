@@ -8,6 +8,7 @@ See docs/article-format.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -37,6 +38,9 @@ FIELDS = (
 OPTIONAL = ("translation_of",)
 FAQ_ONLY = ("question", "similar_questions")
 DATE_FIELDS = ("effective_from", "effective_to", "review_due")
+#: C0/C1 control characters but tab, line and form feed and carriage return: NUL breaks
+#: PostgreSQL text and an escape sequence rewrites the terminal of whoever lists the article.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 class _Loader(yaml.SafeLoader):
@@ -124,11 +128,37 @@ def _enum(enum_type: type[Enum], value: Any, field: str, name: str) -> Any:
         raise InvalidInput(f"{name}: unknown {field} {value!r} (use {allowed})") from None
 
 
+def _control_error(name: str, where: str, char: str) -> InvalidInput:
+    return InvalidInput(
+        f"{name}{where} has a control character (U+{ord(char):04X}): the file is damaged "
+        "or binary; remove it and import again"
+    )
+
+
+def check_no_control(text: str, name: str) -> None:
+    """Refuse text with a control character (``_CONTROL``), naming the line it is on."""
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise _control_error(name, f" line {line}", bad.group())
+
+
+def _check_fields(data: dict[str, Any], body: str, name: str) -> None:
+    """Refuse a field or body with a control character (one a JSON escape put there)."""
+    body_field = "answer" if data.get("type") == "faq" else "body"
+    for field, value in [*data.items(), (body_field, body)]:
+        for item in value if isinstance(value, list) else [value]:
+            bad = _CONTROL.search(item) if isinstance(item, str) else None
+            if bad:
+                raise _control_error(name, f": {field}", bad.group())
+
+
 def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleContent:
     """Build and validate an article from front-matter style fields."""
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise InvalidInput(f"{name}: unknown field(s) {', '.join(unknown)}")
+    _check_fields(data, body, name)
     for required in ("id", "type", "title"):
         if data.get(required) in (None, ""):
             raise InvalidInput(f"{name}: missing required field '{required}'")
@@ -154,6 +184,7 @@ def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleCo
 
 def parse_markdown(text: str, name: str) -> ArticleContent:
     """Parse one Markdown article with front matter."""
+    check_no_control(text, name)
     front, body = split_front_matter(text, name)
     return article_from_fields(_load_yaml(front, name), body.strip("\n") + "\n", name)
 

@@ -91,6 +91,14 @@ class TestMarkdown:
         with pytest.raises(InvalidInput, match=r"evil.md line 6: .*alias \*a0"):
             parse_markdown(text, "evil.md")
 
+    def test_a_control_character_is_refused_with_its_line(self) -> None:
+        """Past the binary sniff (the first 8 KB), a NUL or an escape sequence is an error."""
+        text = "---\nid: x\ntype: policy\ntitle: t\n---\n" + "a\n" * 5000 + "b\x00\x1b[2J\n"
+        with pytest.raises(
+            InvalidInput, match=r"nul.md line 5006 has a control character \(U\+0000\)"
+        ):
+            parse_markdown(text, "nul.md")
+
     def test_an_alias_of_a_plain_value_is_still_read(self) -> None:
         text = "---\nid: x\ntype: policy\ntitle: &t Returns\nowner: *t\n---\nb"
         assert parse_markdown(text, "ok.md").owner == "Returns"
@@ -143,6 +151,13 @@ class TestFaqFiles:
             ("question,answer\nq,a\n", ".csv", "header"),
             ("id: a\n", ".yaml", "must be a list"),
             ("- id: a\n  question: [\n", ".yaml", "malformed YAML"),
+            (
+                '{"id": "a", "question": "q"}\n{"id": "b", "question": "q", "answer": "a\\u0000"}',
+                ".jsonl",
+                r"line 2: answer has a control character \(U\+0000\)",
+            ),
+            ('{"id": "a", "question": "q\\u001b[2J"}', ".jsonl", r"question has a control"),
+            ("id,question,tags\na,q,x|\x07\n", ".csv", r"line 2: tags has a control"),
             (
                 "- id: a\n  question: &q [lol, lol]\n- id: b\n  question: [*q, *q]\n",
                 ".yaml",
