@@ -181,6 +181,20 @@ class TestEncodings:
         with pytest.raises(InvalidInput, match="binary"):
             decode_text(b"\x89PNG\r\n\x1a\n\x00\x00", "f.txt")
 
+    @pytest.mark.parametrize(
+        ("encoding", "named"),
+        [
+            ("utf-16", "UTF-16"),  # with a byte-order mark, like Excel's "Unicode text"
+            ("utf-16-le", "UTF-16"),
+            ("utf-16-be", "UTF-16"),
+            ("utf-32", "UTF-32"),
+        ],
+    )
+    def test_wide_unicode_is_named_not_called_binary(self, encoding: str, named: str) -> None:
+        data = ("id,question\nq1," + self.TEXT + "\n").encode(encoding)
+        with pytest.raises(InvalidInput, match=f"f.csv: {named} text, .*save it as UTF-8"):
+            decode_text(data, "f.csv")
+
     # A few lines of policy-like text each: short texts are where detectors fail.
     SIMPLIFIED = (
         "运费",
