@@ -73,7 +73,7 @@ def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
 
 def _pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -86,8 +86,12 @@ def _pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
                 raise too_long(name, max_chars)
             pages.append(text)
         title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError) as exc:
+    except InvalidInput:
+        raise
+    except PyPdfError as exc:  # its own refusals too: a stream bomb, a reference loop
         raise InvalidInput(f"{name}: not a readable PDF ({exc})") from None
+    except Exception as exc:  # pypdf raises many other types on damaged files
+        raise InvalidInput(f"{name}: not a readable PDF ({type(exc).__name__})") from None
     return title, "\n\n".join(p for p in pages if p)
 
 
