@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from kb.errors import InvalidInput
 from kb.formats.encoding import decode_text
@@ -52,8 +53,15 @@ def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     check_zip(data, name, max_chars)
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises several types for bad files
+        return (document.core_properties.title or ""), _docx_body(document, name, max_chars)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # python-docx raises several types for bad files, some lazily
         raise InvalidInput(f"{name}: not a readable .docx file ({type(exc).__name__})") from None
+
+
+def _docx_body(document: Any, name: str, max_chars: int) -> str:
+    """The paragraphs of a python-docx ``Document``, headings as Markdown headings."""
     lines: list[str] = []
     length = 0
     for paragraph in document.paragraphs:
@@ -68,7 +76,7 @@ def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
         length += len(text) + 2
         if length > max_chars:
             raise too_long(name, max_chars)
-    return (document.core_properties.title or ""), "\n\n".join(lines)
+    return "\n\n".join(lines)
 
 
 def _pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:

@@ -101,6 +101,20 @@ def text_pdf(pages: int, line: str = PDF_LINE) -> bytes:
 
 
 class TestDocx:
+    def test_a_strict_ooxml_document_is_refused_naming_the_file(self) -> None:
+        """Word's "Strict Open XML" namespace opens, then python-docx fails when the
+        paragraphs are read (AttributeError): that was an 'internal error' naming no file."""
+        plain = small_docx()
+        with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+            xml = archive.read("word/document.xml")
+        strict = xml.replace(
+            b"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+            b"http://purl.oclc.org/ooxml/wordprocessingml/main",
+        )
+        data = replace_members(plain, {"word/document.xml": strict})
+        with pytest.raises(InvalidInput, match=r"^s\.docx: not a readable \.docx file"):
+            extract_plain(data, Path("s.docx"))
+
     def test_bomb_is_refused_before_parsing(self) -> None:
         bomb = docx_bomb(200)
         assert len(bomb) < 1_000_000  # 200 MB of XML in under 1 MB
