@@ -78,8 +78,18 @@ def _split_cell(value: str) -> list[str]:
 
 def _parse_csv(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_entries(reader, name)
+    except csv.Error as exc:  # a quote never closed runs into the field size limit
+        raise InvalidInput(f"{name} line {reader.line_num}: malformed CSV ({exc})") from None
+
+
+def _csv_entries(reader: csv.DictReader[str], name: str) -> list[tuple[dict[str, Any], str]]:
     if not reader.fieldnames or "id" not in reader.fieldnames:
         raise InvalidInput(f"{name} line 1: CSV header must name at least id and question")
+    twice = sorted({f for f in reader.fieldnames if list(reader.fieldnames).count(f) > 1})
+    if twice:
+        raise InvalidInput(f"{name} line 1: CSV header names {', '.join(twice)} twice")
     entries = []
     for row in reader:
         if None in row:

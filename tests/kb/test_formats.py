@@ -159,6 +159,12 @@ class TestFaqFiles:
             ('{"id": "a", "question": "q\\u001b[2J"}', ".jsonl", r"question has a control"),
             ("id,question,tags\na,q,x|\x07\n", ".csv", r"line 2: tags has a control"),
             (
+                'id,question,answer\na,q,"never closed\n' + ("x" * 100 + "\n") * 1400,
+                ".csv",
+                r"bad.csv line \d+: malformed CSV \(field larger than field limit",
+            ),
+            ("id,id,question\na,b,q\n", ".csv", "line 1: CSV header names id twice"),
+            (
                 "- id: a\n  question: &q [lol, lol]\n- id: b\n  question: [*q, *q]\n",
                 ".yaml",
                 r"line 4: malformed YAML \(alias \*q of a list or mapping",
