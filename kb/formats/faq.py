@@ -68,6 +68,8 @@ def _parse_jsonl(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
             entries.append((json.loads(line), f"{name} line {number}"))
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{name} line {number}: invalid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InvalidInput(f"{name} line {number}: invalid JSON (nested too deeply)") from None
     return entries
 
 

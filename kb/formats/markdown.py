@@ -67,8 +67,12 @@ class _Loader(yaml.SafeLoader):
 
 def load_yaml(text: str) -> Any:
     """Parse YAML like ``yaml.safe_load``, refusing aliases of lists and mappings
-    (see ``_Loader``); raises ``yaml.YAMLError``."""
-    return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    (see ``_Loader``) and nesting deeper than Python's recursion limit; raises
+    ``yaml.YAMLError``."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except RecursionError:  # '[[[[...' thousands deep: PyYAML composes recursively
+        raise yaml.MarkedYAMLError(problem="nested too deeply") from None
 
 
 def has_front_matter(text: str) -> bool:

@@ -71,6 +71,7 @@ class TestMarkdown:
             ("---\nid: x\ntype: policy\ntitle: t\nreview_due: soon\n---\nb", "review_due"),
             ("---\nid: x\ntype: policy\ntitle: t\ncolour: red\n---\nb", "unknown field"),
             ("---\n- a\n- b\n---\nb", "must be a mapping"),
+            ("---\nid: " + "[" * 100_000 + "\n---\nb", r"front matter \(nested too deeply\)"),
         ],
     )
     def test_bad_front_matter_is_a_clear_error(self, text: str, message: str) -> None:
@@ -164,6 +165,8 @@ class TestFaqFiles:
                 r"bad.csv line \d+: malformed CSV \(field larger than field limit",
             ),
             ("id,id,question\na,b,q\n", ".csv", "line 1: CSV header names id twice"),
+            ('{"id": "a"}\n' + "[" * 100_000, ".jsonl", r"line 2: invalid JSON \(nested too deep"),
+            ("- " + "[" * 100_000, ".yaml", r"bad.yaml: malformed YAML \(nested too deeply\)"),
             (
                 "- id: a\n  question: &q [lol, lol]\n- id: b\n  question: [*q, *q]\n",
                 ".yaml",
