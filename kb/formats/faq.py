@@ -51,6 +51,10 @@ def entry_to_article(entry: dict[str, Any], where: str) -> ArticleContent:
         raise InvalidInput(f"{where}: unknown field(s) {', '.join(unknown)}")
     if not str(entry.get("question") or "").strip():
         raise InvalidInput(f"{where}: missing required field 'question'")
+    answer = entry.get("answer")
+    if isinstance(answer, list | dict):
+        kind = "a list" if isinstance(answer, list) else "a mapping"
+        raise InvalidInput(f"{where}: answer must be one text, not {kind}")
     fields = {k: v for k, v in entry.items() if k != "answer"}
     fields["type"] = "faq"
     fields.setdefault("title", entry["question"])

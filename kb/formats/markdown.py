@@ -37,6 +37,8 @@ FIELDS = (
 #: Fields written only when they carry a value (files without them stay as they were).
 OPTIONAL = ("translation_of",)
 FAQ_ONLY = ("question", "similar_questions")
+#: Fields whose value is a list of strings.
+LIST_FIELDS = ("tags", "similar_questions")
 DATE_FIELDS = ("effective_from", "effective_to", "review_due")
 #: C0/C1 control characters but tab, line and form feed and carriage return: NUL breaks
 #: PostgreSQL text and an escape sequence rewrites the terminal of whoever lists the article.
@@ -148,7 +150,13 @@ def check_no_control(text: str, name: str) -> None:
 
 
 def _check_fields(data: dict[str, Any], body: str, name: str) -> None:
-    """Refuse a field or body with a control character (one a JSON escape put there)."""
+    """Refuse a list or mapping where one value belongs (it would become the text
+    "['a', 'b']"), and a field or body with a control character (one a JSON escape put
+    there)."""
+    for field, value in data.items():
+        if field not in LIST_FIELDS and isinstance(value, list | dict):
+            kind = "a list" if isinstance(value, list) else "a mapping"
+            raise InvalidInput(f"{name}: {field} must be one value, not {kind}")
     body_field = "answer" if data.get("type") == "faq" else "body"
     for field, value in [*data.items(), (body_field, body)]:
         for item in value if isinstance(value, list) else [value]:

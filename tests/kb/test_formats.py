@@ -72,6 +72,7 @@ class TestMarkdown:
             ("---\nid: x\ntype: policy\ntitle: t\ncolour: red\n---\nb", "unknown field"),
             ("---\n- a\n- b\n---\nb", "must be a mapping"),
             ("---\nid: " + "[" * 100_000 + "\n---\nb", r"front matter \(nested too deeply\)"),
+            ("---\nid: x\ntype: policy\ntitle: [a, b]\n---\nb", "title must be one value"),
         ],
     )
     def test_bad_front_matter_is_a_clear_error(self, text: str, message: str) -> None:
@@ -167,6 +168,13 @@ class TestFaqFiles:
             ("id,id,question\na,b,q\n", ".csv", "line 1: CSV header names id twice"),
             ('{"id": "a"}\n' + "[" * 100_000, ".jsonl", r"line 2: invalid JSON \(nested too deep"),
             ("- " + "[" * 100_000, ".yaml", r"bad.yaml: malformed YAML \(nested too deeply\)"),
+            (
+                "- id: a\n  question: q\n  answer:\n    - one\n    - two\n",
+                ".yaml",
+                "entry 1: answer must be one text, not a list",
+            ),
+            ('{"id": "a", "question": {"zh": "q"}}', ".jsonl", "question must be one value"),
+            ("- id: a\n  question: q\n  owner: [a, b]\n", ".yaml", "owner must be one value"),
             (
                 "- id: a\n  question: &q [lol, lol]\n- id: b\n  question: [*q, *q]\n",
                 ".yaml",
