@@ -46,7 +46,9 @@ def _report_outcomes(batch: ImportBatch) -> None:
         if outcome.error:
             err_console.print(f"  failed  {outcome.error}", markup=False, highlight=False)
         else:
-            console.print(f"  ok      {outcome.path} ({outcome.articles})", highlight=False)
+            console.print(
+                f"  ok      {outcome.path} ({outcome.articles})", markup=False, highlight=False
+            )
 
 
 def import_command(

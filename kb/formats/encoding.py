@@ -22,11 +22,14 @@ limit: short Korean EUC-KR text, and EUC-JP Japanese without kana, are valid GB2
 of common characters, so they would be read as Chinese.
 
 A file with NUL bytes is binary, and one larger than the limit is refused before it
-is read.
+is read. UTF-16 and UTF-32 text (Excel's "Unicode text", Windows Notepad's "Unicode")
+has NUL bytes too: it is refused by name, with a byte-order mark or when every other
+byte is NUL, so the editor is not told a text file is binary.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import stat
@@ -47,6 +50,14 @@ _SUSPICIOUS = re.compile("[\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
 _NEUTRAL = re.compile(r"[\x00-\x7f\u2000-\u206f\u3000-\u303f\uff00-\uffef]")
 _GB2312_LEVEL1 = range(0xB0, 0xD8)  # lead bytes of the 3,755 most common characters
 _GB2312_LEVEL2 = range(0xD8, 0xF8)  # lead bytes of the 3,008 less common ones
+#: Byte-order marks of the wide Unicode encodings (UTF-32 first: its LE mark starts
+#: with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -148,13 +159,29 @@ def _decode_legacy(data: bytes, name: str) -> str:
     return text
 
 
+def _wide_encoding(sniff: bytes) -> str | None:
+    """ "UTF-16"/"UTF-32" when ``sniff`` starts with their byte-order mark, "UTF-16" when
+    it has none but every other byte is NUL (ASCII text in UTF-16), else None."""
+    for bom, encoding in _WIDE_BOMS:
+        if sniff.startswith(bom):
+            return encoding
+    even, odd = sniff[0::2].count(0), sniff[1::2].count(0)
+    if len(sniff) >= 4 and min(even, odd) == 0 and max(even, odd) * 4 >= len(sniff):
+        return "UTF-16"
+    return None
+
+
 def decode_text(data: bytes, name: str) -> str:
     """Decode text as UTF-8 (with or without BOM), GB18030/GBK or Big5; refuse the rest.
 
     Line ends become ``\\n``. Raises ``InvalidInput`` naming ``name`` for binary data,
     for text in another encoding and for a legacy decoding with undefined characters.
     """
-    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+    sniff = data[:BINARY_SNIFF_BYTES]
+    wide = _wide_encoding(sniff)
+    if wide:
+        raise InvalidInput(f"{name}: {wide} text, not read here; save it as UTF-8 and import again")
+    if b"\x00" in sniff:
         raise InvalidInput(f"{name}: binary file, not text")
     try:
         text = data.decode("utf-8-sig")

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from kb.errors import InvalidInput
-from kb.formats.markdown import article_from_fields, refuse_nested
+from kb.formats.markdown import article_from_fields, load_yaml, refuse_nested
 from kb.model import ArticleContent, Audience
 
 FAQ_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
@@ -69,6 +69,8 @@ def _parse_jsonl(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
             entries.append((json.loads(line), f"{name} line {number}"))
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{name} line {number}: invalid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InvalidInput(f"{name} line {number}: invalid JSON (nested too deeply)") from None
     return entries
 
 
@@ -79,8 +81,18 @@ def _split_cell(value: str) -> list[str]:
 
 def _parse_csv(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_entries(reader, name)
+    except csv.Error as exc:  # a quote never closed runs into the field size limit
+        raise InvalidInput(f"{name} line {reader.line_num}: malformed CSV ({exc})") from None
+
+
+def _csv_entries(reader: csv.DictReader[str], name: str) -> list[tuple[dict[str, Any], str]]:
     if not reader.fieldnames or "id" not in reader.fieldnames:
         raise InvalidInput(f"{name} line 1: CSV header must name at least id and question")
+    twice = sorted({f for f in reader.fieldnames if list(reader.fieldnames).count(f) > 1})
+    if twice:
+        raise InvalidInput(f"{name} line 1: CSV header names {', '.join(twice)} twice")
     entries = []
     for row in reader:
         if None in row:
@@ -95,11 +107,12 @@ def _parse_csv(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
 
 def _parse_yaml(text: str, name: str) -> list[tuple[dict[str, Any], str]]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
-        raise InvalidInput(f"{name}{line}: malformed YAML") from None
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InvalidInput(f"{name}{line}: malformed YAML ({problem})") from None
     except ValueError as exc:  # a well-formed value that cannot exist, e.g. 2026-13-01
         raise InvalidInput(f"{name}: malformed YAML (impossible value: {exc})") from None
     if not isinstance(data, list):

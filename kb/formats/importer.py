@@ -9,6 +9,7 @@ everything or nothing unless errors are explicitly tolerated.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,12 @@ def guess_lang(text: str) -> str:
     return detect_language(text) or "en"
 
 
+def shown_path(path: Path) -> str:
+    """``path`` as text that can be printed and stored: bytes of a file name that are not
+    UTF-8 (a zip made on a Chinese Windows, unpacked here) appear as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _is_skipped(path: Path, root: Path) -> bool:
     """Files and folders whose names start with '_' or '.' are not articles."""
     return any(part.startswith(("_", ".")) for part in path.relative_to(root).parts)
@@ -76,7 +83,7 @@ def collect_files(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
     pairs: list[tuple[Path, Path]] = []
     for given in paths:
         if not given.exists():
-            raise InvalidInput(f"{given}: no such file or directory")
+            raise InvalidInput(f"{shown_path(given)}: no such file or directory")
         if given.is_file():
             pairs.append((given.parent, given))
             continue
@@ -85,7 +92,9 @@ def collect_files(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
             if _is_skipped(path, given) or not path.is_file():
                 continue
             if not path.resolve().is_relative_to(root):
-                raise InvalidInput(f"{path}: leads outside {given} (refused)")
+                raise InvalidInput(
+                    f"{shown_path(path)}: leads outside {shown_path(given)} (refused)"
+                )
             pairs.append((given, path))
     return pairs
 
@@ -145,8 +154,14 @@ def read_articles(
     seen: dict[str, str] = {}
     for root, path in collect_files(paths):
         source = path.relative_to(root).as_posix()
-        outcome = FileOutcome(path=str(path))
+        outcome = FileOutcome(path=shown_path(path))
         batch.outcomes.append(outcome)
+        if outcome.path != str(path):
+            outcome.error = (
+                f"{outcome.path}: the file name is not UTF-8 (made on another system?); "
+                "rename the file and import again"
+            )
+            continue
         try:
             articles = parse_file(
                 path,

@@ -8,6 +8,7 @@ See docs/article-format.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -36,8 +37,44 @@ FIELDS = (
 #: Fields written only when they carry a value (files without them stay as they were).
 OPTIONAL = ("translation_of",)
 FAQ_ONLY = ("question", "similar_questions")
-DATE_FIELDS = ("effective_from", "effective_to", "review_due")
+#: Fields whose value is a list of strings.
 LIST_FIELDS = ("tags", "similar_questions")
+DATE_FIELDS = ("effective_from", "effective_to", "review_due")
+#: C0/C1 control characters but tab, line and form feed and carriage return: NUL breaks
+#: PostgreSQL text and an escape sequence rewrites the terminal of whoever lists the article.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses an alias (``*name``) of a list or a mapping.
+
+    Such aliases share one object, so a few lines can nest into billions of items
+    (a "billion laughs" file) that turning a field into text would expand until memory
+    runs out. Article fields never need them; an alias of a plain value stays allowed.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None and not isinstance(anchored, yaml.ScalarNode):
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"alias *{event.anchor} of a list or mapping (not allowed)",
+                    event.start_mark,
+                )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML like ``yaml.safe_load``, refusing aliases of lists and mappings
+    (see ``_Loader``) and nesting deeper than Python's recursion limit; raises
+    ``yaml.YAMLError``."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except RecursionError:  # '[[[[...' thousands deep: PyYAML composes recursively
+        raise yaml.MarkedYAMLError(problem="nested too deeply") from None
 
 
 def has_front_matter(text: str) -> bool:
@@ -56,7 +93,7 @@ def split_front_matter(text: str, name: str) -> tuple[str, str]:
 
 def _load_yaml(front: str, name: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(front)
+        data = load_yaml(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 2}" if mark else ""
@@ -110,12 +147,39 @@ def refuse_nested(data: dict[str, Any], name: str, list_fields: tuple[str, ...])
             raise InvalidInput(f"{name}: {key} must be a single value, not a list or mapping")
 
 
+def _control_error(name: str, where: str, char: str) -> InvalidInput:
+    return InvalidInput(
+        f"{name}{where} has a control character (U+{ord(char):04X}): the file is damaged "
+        "or binary; remove it and import again"
+    )
+
+
+def check_no_control(text: str, name: str) -> None:
+    """Refuse text with a control character (``_CONTROL``), naming the line it is on."""
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise _control_error(name, f" line {line}", bad.group())
+
+
+def _check_fields(data: dict[str, Any], body: str, name: str) -> None:
+    """Refuse a field or body with a control character (one a JSON escape put there);
+    call after ``refuse_nested``."""
+    body_field = "answer" if data.get("type") == "faq" else "body"
+    for field, value in [*data.items(), (body_field, body)]:
+        for item in value if isinstance(value, list) else [value]:
+            bad = _CONTROL.search(item) if isinstance(item, str) else None
+            if bad:
+                raise _control_error(name, f": {field}", bad.group())
+
+
 def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleContent:
     """Build and validate an article from front-matter style fields."""
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise InvalidInput(f"{name}: unknown field(s) {', '.join(unknown)}")
     refuse_nested(data, name, LIST_FIELDS)
+    _check_fields(data, body, name)
     for required in ("id", "type", "title"):
         if data.get(required) in (None, ""):
             raise InvalidInput(f"{name}: missing required field '{required}'")
@@ -141,6 +205,7 @@ def article_from_fields(data: dict[str, Any], body: str, name: str) -> ArticleCo
 
 def parse_markdown(text: str, name: str) -> ArticleContent:
     """Parse one Markdown article with front matter."""
+    check_no_control(text, name)
     front, body = split_front_matter(text, name)
     return article_from_fields(_load_yaml(front, name), body.strip("\n") + "\n", name)
 

@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from kb.errors import InvalidInput
 from kb.formats.encoding import decode_text
@@ -52,8 +53,15 @@ def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     check_zip(data, name, max_chars)
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises several types for bad files
+        return (document.core_properties.title or ""), _docx_body(document, name, max_chars)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # python-docx raises several types for bad files, some lazily
         raise InvalidInput(f"{name}: not a readable .docx file ({type(exc).__name__})") from None
+
+
+def _docx_body(document: Any, name: str, max_chars: int) -> str:
+    """The paragraphs of a python-docx ``Document``, headings as Markdown headings."""
     lines: list[str] = []
     length = 0
     for paragraph in document.paragraphs:
@@ -68,12 +76,12 @@ def _docx_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
         length += len(text) + 2
         if length > max_chars:
             raise too_long(name, max_chars)
-    return (document.core_properties.title or ""), "\n\n".join(lines)
+    return "\n\n".join(lines)
 
 
 def _pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -86,8 +94,12 @@ def _pdf_text(data: bytes, name: str, max_chars: int) -> tuple[str, str]:
                 raise too_long(name, max_chars)
             pages.append(text)
         title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError) as exc:
+    except InvalidInput:
+        raise
+    except PyPdfError as exc:  # its own refusals too: a stream bomb, a reference loop
         raise InvalidInput(f"{name}: not a readable PDF ({exc})") from None
+    except Exception as exc:  # pypdf raises many other types on damaged files
+        raise InvalidInput(f"{name}: not a readable PDF ({type(exc).__name__})") from None
     return title, "\n\n".join(p for p in pages if p)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,20 @@ def text_pdf(pages: int, line: str = PDF_LINE) -> bytes:
 
 
 class TestDocx:
+    def test_a_strict_ooxml_document_is_refused_naming_the_file(self) -> None:
+        """Word's "Strict Open XML" namespace opens, then python-docx fails when the
+        paragraphs are read (AttributeError): that was an 'internal error' naming no file."""
+        plain = small_docx()
+        with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+            xml = archive.read("word/document.xml")
+        strict = xml.replace(
+            b"http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+            b"http://purl.oclc.org/ooxml/wordprocessingml/main",
+        )
+        data = replace_members(plain, {"word/document.xml": strict})
+        with pytest.raises(InvalidInput, match=r"^s\.docx: not a readable \.docx file"):
+            extract_plain(data, Path("s.docx"))
+
     def test_bomb_is_refused_before_parsing(self) -> None:
         bomb = docx_bomb(200)
         assert len(bomb) < 1_000_000  # 200 MB of XML in under 1 MB
@@ -140,6 +155,25 @@ class TestPdf:
             extract_plain(data, Path("p.pdf"), max_chars=1000)
         _, text = extract_plain(data, Path("p.pdf"), max_chars=20_000)
         assert text.count(PDF_LINE) == 200
+
+    def test_a_stream_bomb_is_refused_naming_the_file(self) -> None:
+        """pypdf's own limit (75 MB out of one stream) raises LimitReachedError, which is
+        not a PdfReadError: it was an 'internal error' naming no file."""
+        stream = zlib.compress(b" " * 80_000_000, 9)
+        body = f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode()
+        plain = text_pdf(1)
+        start = plain.index(b"4 0 obj\n") + len(b"4 0 obj\n")
+        end = plain.index(b"\nendobj", start)
+        data = plain[:start] + body + stream + b"\nendstream" + plain[end:]
+        with pytest.raises(InvalidInput, match=r"^bomb\.pdf: not a readable PDF \(Limit reached"):
+            extract_plain(data, Path("bomb.pdf"))
+
+    def test_a_damaged_pdf_is_refused_naming_the_file(self) -> None:
+        """A catalog that refers to itself made pypdf raise AttributeError."""
+        catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+        data = text_pdf(1).replace(catalog, b"1 0 R".ljust(len(catalog)))
+        with pytest.raises(InvalidInput, match=r"^bad\.pdf: not a readable PDF"):
+            extract_plain(data, Path("bad.pdf"))
 
     def test_pages_after_the_limit_are_not_read(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from pypdf import PageObject

@@ -78,6 +78,8 @@ class TestMarkdown:
             ("---\nid: x\ntype: policy\ntitle: t\neffective_from: 2026-02-30\n---\nb", "impos"),
             ("---\nid: x\ntype: faq\ntitle: t\nquestion: [a, b]\n---\nb", "single value"),
             ("---\nid: x\ntype: policy\ntitle: {a: 1}\n---\nb", "title must be a single"),
+            ("---\nid: " + "[" * 100_000 + "\n---\nb", r"front matter \(nested too deeply\)"),
+            ("---\nid: x\ntype: policy\ntitle: [a, b]\n---\nb", "title must be a single"),
         ],
     )
     def test_bad_front_matter_is_a_clear_error(self, text: str, message: str) -> None:
@@ -92,13 +94,34 @@ class TestMarkdown:
         names += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
         title = "{" + ", ".join(f"k{i}: {n}" for i, n in enumerate(names)) + "}"
         text = f"---\nid: lol\ntype: policy\ntitle: {title}\n---\nbody\n"
-        with pytest.raises(InvalidInput, match=r"lol\.md: title must be a single value"):
+        # refused by the loader (an alias of a list), before any field is read
+        with pytest.raises(InvalidInput, match=r"lol\.md.*alias \*a\d of a list or mapping"):
             parse_markdown(text, "lol.md")
 
     def test_yaml_is_loaded_safely(self) -> None:
         text = "---\nid: x\ntype: policy\ntitle: !!python/object/apply:os.system ['true']\n---\nb"
         with pytest.raises(InvalidInput, match="malformed"):
             parse_markdown(text, "evil.md")
+
+    def test_aliases_of_lists_are_refused_before_they_expand(self) -> None:
+        """A "billion laughs" front matter: 9 levels of aliases, 9**9 items as text."""
+        levels = ["  - &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        levels += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+        text = "---\nid: x\ntype: policy\ntitle:\n" + "\n".join(levels) + "\n---\nb"
+        with pytest.raises(InvalidInput, match=r"evil.md line 6: .*alias \*a0"):
+            parse_markdown(text, "evil.md")
+
+    def test_a_control_character_is_refused_with_its_line(self) -> None:
+        """Past the binary sniff (the first 8 KB), a NUL or an escape sequence is an error."""
+        text = "---\nid: x\ntype: policy\ntitle: t\n---\n" + "a\n" * 5000 + "b\x00\x1b[2J\n"
+        with pytest.raises(
+            InvalidInput, match=r"nul.md line 5006 has a control character \(U\+0000\)"
+        ):
+            parse_markdown(text, "nul.md")
+
+    def test_an_alias_of_a_plain_value_is_still_read(self) -> None:
+        text = "---\nid: x\ntype: policy\ntitle: &t Returns\nowner: *t\n---\nb"
+        assert parse_markdown(text, "ok.md").owner == "Returns"
 
 
 class TestFaqFiles:
@@ -151,6 +174,33 @@ class TestFaqFiles:
             ("- id: a\n  question: q\n  review_due: 2026-13-01\n", ".yaml", "impossible value"),
             ('{"id": "a", "question": "q", "answer": ["x"]}\n', ".jsonl", "answer must be a sin"),
             ('{"id": "a", "question": {"q": 1}}\n', ".jsonl", "question must be a single"),
+            (
+                '{"id": "a", "question": "q"}\n{"id": "b", "question": "q", "answer": "a\\u0000"}',
+                ".jsonl",
+                r"line 2: answer has a control character \(U\+0000\)",
+            ),
+            ('{"id": "a", "question": "q\\u001b[2J"}', ".jsonl", r"question has a control"),
+            ("id,question,tags\na,q,x|\x07\n", ".csv", r"line 2: tags has a control"),
+            (
+                'id,question,answer\na,q,"never closed\n' + ("x" * 100 + "\n") * 1400,
+                ".csv",
+                r"bad.csv line \d+: malformed CSV \(field larger than field limit",
+            ),
+            ("id,id,question\na,b,q\n", ".csv", "line 1: CSV header names id twice"),
+            ('{"id": "a"}\n' + "[" * 100_000, ".jsonl", r"line 2: invalid JSON \(nested too deep"),
+            ("- " + "[" * 100_000, ".yaml", r"bad.yaml: malformed YAML \(nested too deeply\)"),
+            (
+                "- id: a\n  question: q\n  answer:\n    - one\n    - two\n",
+                ".yaml",
+                "entry 1: answer must be a single value",
+            ),
+            ('{"id": "a", "question": {"zh": "q"}}', ".jsonl", "question must be a single"),
+            ("- id: a\n  question: q\n  owner: [a, b]\n", ".yaml", "owner must be a single"),
+            (
+                "- id: a\n  question: &q [lol, lol]\n- id: b\n  question: [*q, *q]\n",
+                ".yaml",
+                r"line 4: malformed YAML \(alias \*q of a list or mapping",
+            ),
         ],
     )
     def test_bad_faq_files(self, text: str, suffix: str, message: str) -> None:
@@ -168,6 +218,20 @@ class TestEncodings:
     def test_binary_is_refused(self) -> None:
         with pytest.raises(InvalidInput, match="binary"):
             decode_text(b"\x89PNG\r\n\x1a\n\x00\x00", "f.txt")
+
+    @pytest.mark.parametrize(
+        ("encoding", "named"),
+        [
+            ("utf-16", "UTF-16"),  # with a byte-order mark, like Excel's "Unicode text"
+            ("utf-16-le", "UTF-16"),
+            ("utf-16-be", "UTF-16"),
+            ("utf-32", "UTF-32"),
+        ],
+    )
+    def test_wide_unicode_is_named_not_called_binary(self, encoding: str, named: str) -> None:
+        data = ("id,question\nq1," + self.TEXT + "\n").encode(encoding)
+        with pytest.raises(InvalidInput, match=f"f.csv: {named} text, .*save it as UTF-8"):
+            decode_text(data, "f.csv")
 
     # A few lines of policy-like text each: short texts are where detectors fail.
     SIMPLIFIED = (

@@ -176,6 +176,27 @@ class TestImport:
         code, out = invoke("import", str(source / "big.txt"), "--as", "alice")
         assert code == 1 and "over the limit" in out
 
+    def test_odd_file_names_are_shown_as_they_are(self, source: Path) -> None:
+        """Square brackets are not console markup: '[/b]' in a path is no 'internal error'
+        after the import was committed."""
+        (source / "a[").mkdir()
+        (source / "a[" / "b].txt").write_text("退货期限七天\n", encoding="utf-8")
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 0, out
+        assert f"ok      {source / 'a[' / 'b].txt'} (1)" in out
+        assert "b" in list_ids()
+
+    def test_a_file_name_that_is_not_utf8_is_refused_by_name(self, source: Path) -> None:
+        """A GBK file name (a zip made on a Chinese Windows) is an error naming the file,
+        not an 'internal error' from the database, and nothing is imported."""
+        name = os.fsdecode("退货".encode("gbk") + b".txt")
+        (source / name).write_text("退货期限七天\n", encoding="utf-8")
+        code, out = invoke("import", str(source), "--as", "alice")
+        assert code == 1, out
+        assert f"{source}/\\xcd" in out and ".txt: the file name is not UTF-8" in out
+        assert "nothing was imported" in out
+        assert list_ids() == []
+
     def test_actor_is_required(self, source: Path) -> None:
         code, out = invoke("import", str(source))
         assert code == 1 and "--as" in out
