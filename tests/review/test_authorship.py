@@ -114,10 +114,14 @@ def test_an_import_over_a_rejected_version_keeps_its_authors(people: Database) -
         run(people, workflow.approve, "eve", "refund")
 
 
-def test_an_import_that_updates_a_draft_counts_as_authorship(people: Database) -> None:
-    run(people, editing.create_draft, "ann", content())
-    changed = content(body="退货期限为7天，需凭证。\n")
-    run(people, importing.import_articles, "eve", [(changed, "refund.md")])
+def test_an_import_that_makes_a_draft_counts_as_authorship(people: Database) -> None:
+    """eve's import makes the draft, ann edits it further and submits: eve's text is in
+    it, so she may not approve. (An import over a draft someone *else* saved last is
+    refused, ``test_importing``.)"""
+    run(people, importing.import_articles, "eve", [(content(), "refund.md")])
+    edited = content(body="退货期限为7天，需购物凭证。\n")
+    run(people, editing.save_draft, "ann", edited, expected_revision=newest(people).revision)
+    assert sorted(newest(people).editors) == ["ann", "eve"]
     run(people, workflow.submit, "ann", "refund")
     with pytest.raises(Forbidden, match="four-eyes"):
         run(people, workflow.approve, "eve", "refund")
