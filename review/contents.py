@@ -16,6 +16,7 @@ published version the one in state ``published``: a draft made "published" direc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -36,19 +37,25 @@ class ContentResult:
     problem: str = ""
 
 
-def audited_hashes(session: Session) -> dict[tuple[str, int], str]:
-    """The content hash each version had at its newest successful audit event."""
+def _newest_audited(session: Session, column: Any) -> dict[tuple[str, int], str]:
+    """``{(article, version): value}`` of ``column`` at each version's newest successful
+    audit event that records one."""
     query = (
-        select(AuditEvent.article_id, AuditEvent.version, AuditEvent.content_hash)
+        select(AuditEvent.article_id, AuditEvent.version, column)
         .where(
             AuditEvent.outcome == "ok",
             AuditEvent.article_id.is_not(None),
             AuditEvent.version.is_not(None),
-            AuditEvent.content_hash.is_not(None),
+            column.is_not(None),
         )
         .order_by(AuditEvent.seq)
     )
-    return {(r.article_id, r.version): r.content_hash for r in session.execute(query)}
+    return {(r[0], r[1]): r[2] for r in session.execute(query)}
+
+
+def audited_hashes(session: Session) -> dict[tuple[str, int], str]:
+    """The content hash each version had at its newest successful audit event."""
+    return _newest_audited(session, AuditEvent.content_hash)
 
 
 def _problem(row: ArticleVersion, audited: str | None) -> str:
@@ -71,17 +78,7 @@ def _problem(row: ArticleVersion, audited: str | None) -> str:
 def audited_states(session: Session) -> dict[tuple[str, int], str]:
     """The state each version was moved to by its newest successful audit event that moved
     it (created, saved, submitted, approved, rejected, published, superseded, archived)."""
-    query = (
-        select(AuditEvent.article_id, AuditEvent.version, AuditEvent.to_state)
-        .where(
-            AuditEvent.outcome == "ok",
-            AuditEvent.article_id.is_not(None),
-            AuditEvent.version.is_not(None),
-            AuditEvent.to_state.is_not(None),
-        )
-        .order_by(AuditEvent.seq)
-    )
-    return {(r.article_id, r.version): r.to_state for r in session.execute(query)}
+    return _newest_audited(session, AuditEvent.to_state)
 
 
 def _state_problem(row: ArticleVersion, audited: str | None) -> str:

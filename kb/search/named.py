@@ -37,6 +37,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -130,7 +131,7 @@ def regulation_asked_for(
 
 def _marked(doc: Document) -> Document:
     """A copy of ``doc`` whose meta says the question names its article (``NAMED``)."""
-    return Document(id=doc.id, content=doc.content, meta={**doc.meta, NAMED: True}, score=doc.score)
+    return replace(doc, meta={**doc.meta, NAMED: True})
 
 
 class TitleVectors(UsesSharedBackend):
