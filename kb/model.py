@@ -131,7 +131,7 @@ class ArticleContent:
 
     def _validate_questions(self) -> None:
         """The standard question and the similar questions: bounded, none blank, and no
-        question given twice (``question_key``: spaces, punctuation and case aside)."""
+        question given twice (``question_key``: the same NFKC text, spaces aside)."""
         if len(self.question) > MAX_QUESTION_CHARS:
             raise InvalidInput(
                 f"article {self.id}: the question is longer than {MAX_QUESTION_CHARS} characters"
